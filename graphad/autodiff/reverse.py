@@ -1,0 +1,187 @@
+"""Reverse mode as graph extension: ``gradients`` and the sweep behind it.
+
+Seed, prune, reverse sweep, un-broadcast, accumulate, answer.  Each consumer's
+partial adjoint stays its own node until they are summed once (v̄₂ = v̄₂→₄ +
+v̄₂→₃), so they can be inspected and drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphad.ir import (
+    DifferentiationError,
+    Node,
+    TensorType,
+    as_node,
+    derivation,
+    format_shape,
+    topo_sort,
+    user_location,
+)
+from graphad.ops import add_n, cast, ones_like, sum_to, zeros_like
+from graphad.ops._util import is_float
+
+
+@dataclass
+class Sweep:
+    """What one reverse sweep built: every adjoint, its partials, and where paths were cut."""
+
+    adjoint: dict[Node, Node] = field(default_factory=dict)
+    partials: dict[Node, list[tuple[Node | None, Node]]] = field(default_factory=dict)
+    cut: list[tuple[Node, Node]] = field(default_factory=list)  # (consumer, input it cut)
+    depends: set[Node] = field(default_factory=set)
+
+
+def _name(node: Node) -> str:
+    return f"{node.name} ({node.origin.location})"
+
+
+def derivative_order(nodes: Sequence[Node]) -> int:
+    """The order of a pass over ``nodes``: one more than the highest order among them."""
+    return 1 + max((n.origin.order for n in nodes), default=0)
+
+
+def unbroadcast(g: Node, x: Node) -> Node:
+    """Sum ``g`` down to ``x``'s shape and cast it to ``x``'s dtype: the one un-broadcast."""
+    if not (x.type.is_static and g.shape == x.shape):  # type: ignore[union-attr]
+        g = sum_to(g, x)
+    return cast(g, x.dtype)
+
+
+def check_target(y: Any, what: str = "y") -> Node:
+    if not isinstance(y, Node):
+        raise DifferentiationError(f"{what} must be a Node, got {type(y).__name__} ({user_location()})")
+    if not is_float(y.type):
+        raise DifferentiationError(
+            f"{what} = {_name(y)} has type {y.type}; only float tensors are differentiable"
+        )
+    return y
+
+
+def check_inputs(xs: Any, fn: str) -> tuple[list[Node], bool]:
+    """``xs`` as a list, and whether it was a single node."""
+    single = isinstance(xs, Node)
+    items = [xs] if single else list(xs)
+    for i, x in enumerate(items):
+        if not isinstance(x, Node):
+            raise DifferentiationError(
+                f"{fn}: xs[{i}] must be a Node, got {type(x).__name__} ({user_location()})"
+            )
+        if not is_float(x.type):
+            raise DifferentiationError(
+                f"{fn}: x = {_name(x)} has type {x.type}; cannot differentiate with respect "
+                "to an integer or bool value"
+            )
+    return items, single
+
+
+def _seed(y: Node, grad_y: Any) -> Node:
+    if grad_y is None:
+        return ones_like(y)
+    g = as_node(grad_y)
+    ys, gs = y.shape, g.shape
+    if not isinstance(g.type, TensorType) or (
+        ys is not None
+        and gs is not None
+        and (len(ys) != len(gs) or any(a is not None and b is not None and a != b for a, b in zip(ys, gs)))
+    ):
+        raise DifferentiationError(
+            f"gradients: grad_y has shape {format_shape(gs)} but y = {_name(y)} has "
+            f"shape {format_shape(ys)} ({user_location()})"
+        )
+    return cast(g, y.dtype)
+
+
+def sweep(y: Node, xs: Sequence[Node], grad_y: Any = None) -> Sweep:
+    """Run the reverse sweep from ``y`` to ``xs``, building adjoint nodes."""
+    order = topo_sort([y])
+    result = Sweep()
+    wanted = set(xs)
+    for node in order:
+        if node in wanted or any(i in result.depends for i in node.inputs):
+            result.depends.add(node)
+    if y not in result.depends:
+        return result
+    with derivation("reverse", derivative_order([n for n in order if n in result.depends])):
+        result.partials[y] = [(None, _seed(y, grad_y))]
+        for node in reversed(order):
+            parts = result.partials.get(node)
+            if parts is None:
+                continue
+            g = add_n(*(p for _, p in parts))
+            result.adjoint[node] = g
+            if not node.inputs:
+                continue
+            _propagate(node, g, result)
+    return result
+
+
+def _propagate(node: Node, g: Node, result: Sweep) -> None:
+    """Send ``node``'s adjoint ``g`` to those of its inputs that lead to some x."""
+    contributions = tuple(node.op.vjp(node, g))
+    if len(contributions) != len(node.inputs):
+        raise DifferentiationError(
+            f"{node.op.name}: vjp returned {len(contributions)} adjoints for "
+            f"{len(node.inputs)} inputs"
+        )
+    for x, gx in zip(node.inputs, contributions):
+        if x not in result.depends:
+            continue
+        if gx is None or not is_float(x.type):
+            result.cut.append((node, x))
+            continue
+        result.partials.setdefault(x, []).append((node, unbroadcast(gx, x)))
+
+
+def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
+    msg = f"gradients: y = {_name(y)} does not depend on x = {_name(x)}"
+    downstream = {x}
+    for node in topo_sort([y]):
+        if any(i in downstream for i in node.inputs):
+            downstream.add(node)
+    cuts = [c for c, i in result.cut if i in downstream]
+    if cuts:
+        where = ", ".join(f"{c.op.name} {_name(c)}" for c in cuts)
+        msg += f": every path is cut by a non-differentiable op: {where}"
+    return DifferentiationError(msg + f" ({user_location()})")
+
+
+def gradients(
+    y: Node, xs: Node | Sequence[Node], grad_y: Any = None, unconnected: str = "zero"
+) -> Any:
+    """Adjoint nodes ∂y/∂x for each x, built into the same graph.
+
+    ``y``: a float tensor.  With ``grad_y=None`` the seed is ones, so a
+    non-scalar ``y`` gives the gradient of ``sum(y)`` (as TensorFlow 1 and the
+    dlsys API do); a ``grad_y`` of y's shape gives the vector-Jacobian product
+    ``grad_yᵀ·∂y/∂x``.  Each result has its x's shape and dtype.  An x that
+    y does not depend on gets zeros (``unconnected="zero"``), ``None``
+    (``"none"``) or a DifferentiationError (``"raise"``).  One node in gives
+    one node out; a list gives a list.  The result is ordinary graph, so it
+    can be differentiated again::
+
+        gx = gradients(sum(x ** 3), x)      # 3x²
+        hx = gradients(gx, x)               # 6x  (gradient of sum(gx))
+    """
+    if unconnected not in ("zero", "none", "raise"):
+        raise DifferentiationError(
+            f"gradients: unconnected must be 'zero', 'none' or 'raise', got {unconnected!r}"
+        )
+    y = check_target(y)
+    items, single = check_inputs(xs, "gradients")
+    result = sweep(y, items, grad_y)
+    out: list[Node | None] = []
+    for x in items:
+        if x in result.adjoint:
+            out.append(result.adjoint[x])
+        elif unconnected == "raise":
+            raise _unconnected_error(y, x, result)
+        elif unconnected == "zero":
+            with derivation("reverse", derivative_order([y])):
+                out.append(zeros_like(x))
+        else:
+            out.append(None)
+    return out[0] if single else out

@@ -1,0 +1,84 @@
+"""The intermediate representation: nodes, types, ops, errors, leaves.
+
+Glossary (one name per concept, used throughout graphad):
+
+- **node**: an immutable vertex, ``op`` applied to ``inputs``, with a static ``type``;
+- **op**: what a node computes, a value defined by its class and attributes;
+- **inputs**: the nodes an op is applied to;
+- **type**: ``TensorType(shape, dtype)``, ``TupleType`` or ``DictType``;
+- **g**: the incoming cotangent (adjoint) of a node in reverse mode;
+- **t**: a tangent in forward mode (``None`` means zero);
+- **vjp** / **jvp**: an op's reverse and forward rules;
+- **gradients** / **jvp**: the passes that call those rules over a graph;
+- **origin**: which pass (user, reverse, forward) and derivative order made a node.
+"""
+
+from graphad.ir.errors import (
+    AxisError,
+    DifferentiationError,
+    DTypeError,
+    ExecutionError,
+    FeedError,
+    GraphError,
+    IndexingError,
+    ShapeError,
+)
+from graphad.ir.graph import consumers, topo_sort
+from graphad.ir.leaves import (
+    Constant,
+    Placeholder,
+    as_node,
+    as_nodes,
+    constant,
+    is_constant,
+    placeholder,
+)
+from graphad.ir.node import Node, Origin, derivation, user_location
+from graphad.ir.op import Op
+from graphad.ir.types import (
+    DictType,
+    Shape,
+    TensorType,
+    TupleType,
+    ValueType,
+    broadcast_shapes,
+    float_dtype,
+    format_shape,
+    normalize_axes,
+    result_dtype,
+)
+
+__all__ = [
+    "AxisError",
+    "Constant",
+    "DTypeError",
+    "DictType",
+    "DifferentiationError",
+    "ExecutionError",
+    "FeedError",
+    "GraphError",
+    "IndexingError",
+    "Node",
+    "Op",
+    "Origin",
+    "Placeholder",
+    "Shape",
+    "ShapeError",
+    "TensorType",
+    "TupleType",
+    "ValueType",
+    "as_node",
+    "as_nodes",
+    "broadcast_shapes",
+    "consumers",
+    "topo_sort",
+    "constant",
+    "derivation",
+    "float_dtype",
+    "format_shape",
+    "is_constant",
+    "normalize_axes",
+    "placeholder",
+    "result_dtype",
+    "user_location",
+]

@@ -1,0 +1,45 @@
+"""Graph walks: topological order of the nodes that outputs depend on, iteratively."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from graphad.ir.node import Node
+
+
+def topo_sort(outputs: Iterable[Node]) -> list[Node]:
+    """Every node the ``outputs`` depend on, inputs before consumers.
+
+    Iterative depth-first post-order, so chains of any length work.
+    """
+    order: list[Node] = []
+    done: set[Node] = set()
+    for root in outputs:
+        if root in done:
+            continue
+        stack: list[tuple[Node, int]] = [(root, 0)]
+        on_stack = {root}
+        while stack:
+            node, i = stack[-1]
+            if i < len(node.inputs):
+                stack[-1] = (node, i + 1)
+                child = node.inputs[i]
+                if child not in done and child not in on_stack:
+                    stack.append((child, 0))
+                    on_stack.add(child)
+            else:
+                stack.pop()
+                on_stack.discard(node)
+                done.add(node)
+                order.append(node)
+    return order
+
+
+def consumers(order: Iterable[Node]) -> dict[Node, list[Node]]:
+    """For each node in ``order``, the nodes in ``order`` that take it as an input."""
+    users: dict[Node, list[Node]] = {}
+    for node in order:
+        users.setdefault(node, [])
+        for x in node.inputs:
+            users.setdefault(x, []).append(node)
+    return users

@@ -1,0 +1,122 @@
+"""Leaves of the graph: placeholders (fed at run time) and constants."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphad.ir.errors import DTypeError, GraphError
+from graphad.ir.node import Node, user_location
+from graphad.ir.op import Op
+from graphad.ir.types import Shape, TensorType, ValueType
+
+_SCALARS = (bool, int, float, complex, np.generic)
+
+
+@dataclass(frozen=True, eq=False)
+class Placeholder(Op):
+    """A value fed at run time; every placeholder is distinct, whatever its name."""
+
+    type: ValueType
+    label: str
+
+    def infer(self) -> ValueType:
+        return self.type
+
+    def compute(self) -> Any:
+        raise GraphError(f"placeholder {self.label!r} was not fed")
+
+    def __str__(self) -> str:
+        return f"placeholder({self.label!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class Constant(Op):
+    """A value stored in the graph; equal when dtype, shape and bytes are equal."""
+
+    value: np.ndarray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        value = np.array(self.value)  # own copy: a constant never aliases user memory
+        value.flags.writeable = False
+        object.__setattr__(self, "value", value)
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.value.dtype.str, self.value.shape, self.value.tobytes())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Constant) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def infer(self) -> TensorType:
+        return TensorType(self.value.shape, self.value.dtype)
+
+    def compute(self) -> np.ndarray:
+        return self.value
+
+    def __str__(self) -> str:
+        if self.value.size <= 4:
+            return f"constant({np.array2string(self.value, separator=', ')})"
+        return f"constant({self.value.shape})"
+
+
+def placeholder(
+    name: str, shape: Shape | Sequence[int | None] = None, dtype: Any = "float64"
+) -> Node:
+    """A tensor input fed at run time, e.g. ``placeholder("x", shape=(None, 3))``.
+
+    ``shape=None`` leaves the rank unknown; ``None`` entries are unknown dims.
+    """
+    if not isinstance(name, str) or not name:
+        raise GraphError(f"placeholder: name must be a non-empty string, got {name!r}")
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise DTypeError(f"placeholder {name!r}: unknown dtype {dtype!r} ({user_location()})") from e
+    shp = None if shape is None else tuple(shape)
+    ph = Placeholder(TensorType(shp, dt), name)
+    return Node(ph, (), ph.type, name=name)
+
+
+def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
+    """A constant node holding a copy of ``value`` (array-like)."""
+    try:
+        array = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as e:
+        raise GraphError(f"constant: cannot make an array of {value!r} ({user_location()})") from e
+    if array.dtype == object:
+        raise DTypeError(f"constant: object arrays are not supported ({user_location()})")
+    op = Constant(array)
+    return Node(op, (), op.infer(), name=name)
+
+
+def as_node(value: Any, like: Sequence[Node] = ()) -> Node:
+    """A node for ``value``; Python scalars take the dtype NumPy would give them beside ``like``.
+
+    NumPy 2 treats Python scalars as weak (NEP 50), so ``x32 * 2.0`` stays float32.
+    """
+    if isinstance(value, Node):
+        return value
+    if isinstance(value, (bool, int, float, complex)):
+        tensors = [n.dtype for n in like if isinstance(n.type, TensorType)]
+        if tensors:
+            return constant(np.asarray(value, dtype=np.result_type(*tensors, value)))
+    return constant(value)
+
+
+def as_nodes(*values: Any) -> tuple[Node, ...]:
+    """Convert operands together, so Python scalars adopt the node operands' dtypes."""
+    nodes = [v for v in values if isinstance(v, Node)]
+    return tuple(as_node(v, nodes) for v in values)
+
+
+def is_constant(node: Node, value: Any = None) -> bool:
+    """Whether ``node`` is a constant (equal everywhere to ``value``, when given)."""
+    if not isinstance(node.op, Constant):
+        return False
+    return value is None or bool(np.all(node.op.value == value))

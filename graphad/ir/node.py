@@ -1,0 +1,236 @@
+"""``Node``: one immutable vertex of the graph, and where it came from.
+
+Operators on nodes are sugar for the functions in :mod:`graphad.ops`.  They
+are resolved when called (``_ops()``), not imported here, so that ``ir`` stays
+the bottom layer: ``ops`` builds on ``ir`` and ``ir`` never imports ``ops``
+at import time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from graphad.ir.types import TensorType, ValueType, format_shape
+
+if TYPE_CHECKING:
+    from graphad.ir.op import Op
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_ids = itertools.count()
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Which pass made a node: ``"user"`` (order 0), ``"reverse"`` or ``"forward"`` (order k)."""
+
+    kind: str = "user"
+    order: int = 0
+    location: str = "<unknown>"
+
+
+_derivation: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+    "graphad_derivation", default=None
+)
+
+
+@contextlib.contextmanager
+def derivation(kind: str, order: int) -> Iterator[None]:
+    """Tag every node made inside the block as made by pass ``kind`` at ``order``."""
+    token = _derivation.set((kind, order))
+    try:
+        yield
+    finally:
+        _derivation.reset(token)
+
+
+def user_location() -> str:
+    """``file.py:12`` of the innermost stack frame outside the graphad package."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep):
+            return f"{os.path.basename(filename)}:{frame.f_lineno}"
+        frame = frame.f_back
+    return "<graphad>"
+
+
+def current_origin() -> Origin:
+    tag = _derivation.get()
+    kind, order = tag if tag is not None else ("user", 0)
+    return Origin(kind, order, user_location())
+
+
+def _ops() -> ModuleType:
+    import graphad.ops
+
+    return graphad.ops
+
+
+class Node:
+    """An immutable graph vertex: ``op`` applied to ``inputs``, of static ``type``.
+
+    Nodes hash by identity; ``a == b`` builds an ``equal`` node as in NumPy.
+    Structural equality is the business of CSE.
+    """
+
+    __slots__ = ("op", "inputs", "type", "name", "origin", "id", "__weakref__")
+    op: Op
+    inputs: tuple[Node, ...]
+    type: ValueType
+    name: str
+    origin: Origin
+    id: int
+
+    __match_args__ = ("op", "inputs")
+
+    def __init__(
+        self, op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | None = None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "op", op)
+        set_(self, "inputs", tuple(inputs))
+        set_(self, "type", type)
+        set_(self, "id", next(_ids))
+        set_(self, "name", name if name is not None else f"{op.name}_{self.id}")
+        set_(self, "origin", current_origin())
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"Node is immutable (tried to set {key!r})")
+
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name} {self.type}>"
+
+    def __bool__(self) -> bool:
+        from graphad.ir.errors import GraphError
+
+        raise GraphError(
+            f"the truth value of node {self.name} is not known until the graph runs; "
+            "use ga.where or ga.cond instead of Python if/and/or"
+        )
+
+    # -- static facts ---------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int | None, ...] | None:
+        return self.type.shape if isinstance(self.type, TensorType) else None
+
+    @property
+    def dtype(self) -> Any:
+        return self.type.dtype if isinstance(self.type, TensorType) else None
+
+    @property
+    def ndim(self) -> int | None:
+        return self.type.ndim if isinstance(self.type, TensorType) else None
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape or shape[0] is None:
+            from graphad.ir.errors import ShapeError
+
+            raise ShapeError(f"len() of {self.name} with shape {format_shape(shape)}")
+        return shape[0]
+
+    # -- NumPy-style operators (sugar for graphad.ops) -------------------------
+    def __add__(self, other: Any) -> Node:
+        return _ops().add(self, other)
+
+    def __radd__(self, other: Any) -> Node:
+        return _ops().add(other, self)
+
+    def __sub__(self, other: Any) -> Node:
+        return _ops().subtract(self, other)
+
+    def __rsub__(self, other: Any) -> Node:
+        return _ops().subtract(other, self)
+
+    def __mul__(self, other: Any) -> Node:
+        return _ops().multiply(self, other)
+
+    def __rmul__(self, other: Any) -> Node:
+        return _ops().multiply(other, self)
+
+    def __truediv__(self, other: Any) -> Node:
+        return _ops().divide(self, other)
+
+    def __rtruediv__(self, other: Any) -> Node:
+        return _ops().divide(other, self)
+
+    def __pow__(self, other: Any) -> Node:
+        return _ops().power(self, other)
+
+    def __rpow__(self, other: Any) -> Node:
+        return _ops().power(other, self)
+
+    def __matmul__(self, other: Any) -> Node:
+        return _ops().matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Node:
+        return _ops().matmul(other, self)
+
+    def __neg__(self) -> Node:
+        return _ops().negative(self)
+
+    def __pos__(self) -> Node:
+        return self
+
+    def __abs__(self) -> Node:
+        return _ops().abs(self)
+
+    def __eq__(self, other: Any) -> Node:  # type: ignore[override]
+        return _ops().equal(self, other)
+
+    def __ne__(self, other: Any) -> Node:  # type: ignore[override]
+        return _ops().not_equal(self, other)
+
+    def __lt__(self, other: Any) -> Node:
+        return _ops().less(self, other)
+
+    def __le__(self, other: Any) -> Node:
+        return _ops().less_equal(self, other)
+
+    def __gt__(self, other: Any) -> Node:
+        return _ops().greater(self, other)
+
+    def __ge__(self, other: Any) -> Node:
+        return _ops().greater_equal(self, other)
+
+    def __getitem__(self, index: Any) -> Node:
+        return _ops().getitem(self, index)
+
+    @property
+    def T(self) -> Node:
+        return _ops().transpose(self)
+
+    def reshape(self, *shape: Any) -> Node:
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = tuple(shape[0])
+        return _ops().reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Node:
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = tuple(axes[0]) if axes[0] is not None else ()
+        return _ops().transpose(self, axes or None)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _ops().sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _ops().mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _ops().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Node:
+        return _ops().min(self, axis=axis, keepdims=keepdims)
+
+    def astype(self, dtype: Any) -> Node:
+        return _ops().cast(self, dtype)

@@ -1,0 +1,79 @@
+"""``Op``: the contract every operation fulfils.
+
+An op is a value: its attributes (axis, shape, key, ...) are its only state,
+and two ops are equal when their class and attributes are, so CSE can merge
+nodes keyed on ``(op, inputs)``.  Each op class keeps four things together:
+
+- ``infer(*input_types) -> type``: the shape/dtype rule; raises a typed
+  :class:`GraphError` whose message :meth:`Op.__call__` prefixes with the op,
+  the operand types and the user's line;
+- ``compute(*values) -> value``: the NumPy kernel;
+- ``vjp(node, g) -> tuple``: one adjoint node (or ``None``: no gradient flows
+  into that input) per input, in the shape of ``node`` where broadcasting
+  applies; the reverse pass un-broadcasts once;
+- ``jvp(node, tangents) -> node | None``: the output tangent, given one
+  tangent per input (``None`` meaning zero).
+
+Rules build their results from graphad ops only, so derivatives can be
+differentiated again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from graphad.ir.errors import DifferentiationError, GraphError
+from graphad.ir.node import Node, user_location
+from graphad.ir.types import ValueType
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Op:
+    """Base class of all ops; subclasses are frozen dataclasses of their attributes."""
+
+    @property
+    def name(self) -> str:
+        return _snake(type(self).__name__)
+
+    def infer(self, *types: ValueType) -> ValueType:
+        raise NotImplementedError(f"{self.name}: no shape rule")
+
+    def compute(self, *values: Any) -> Any:
+        raise NotImplementedError(f"{self.name}: no kernel")
+
+    def vjp(self, node: Node, g: Node) -> Sequence[Node | None]:
+        raise DifferentiationError(f"{self.name}: no vjp rule (reverse mode is not defined)")
+
+    def jvp(self, node: Node, tangents: Sequence[Node | None]) -> Node | None:
+        raise DifferentiationError(f"{self.name}: no jvp rule (forward mode is not defined)")
+
+    def attributes(self) -> dict[str, Any]:
+        if not is_dataclass(self):
+            return {}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+
+    def __str__(self) -> str:
+        attrs = ", ".join(f"{k}={v!r}" for k, v in self.attributes().items())
+        return f"{self.name}({attrs})" if attrs else self.name
+
+    def describe(self, types: Sequence[ValueType]) -> str:
+        """``add((2, 3):float64, (4,):float64)``: the op with its operand types, for errors."""
+        return f"{self}(" + ", ".join(map(str, types)) + ")" if types else str(self)
+
+    def __call__(self, *inputs: Node) -> Node:
+        """Infer the output type and make the node; shape errors name the user's line."""
+        for x in inputs:
+            if not isinstance(x, Node):
+                raise GraphError(f"{self.name}: expected Node inputs, got {type(x).__name__}")
+        types = [x.type for x in inputs]
+        try:
+            out_type = self.infer(*types)
+        except GraphError as e:
+            raise type(e)(f"{self.describe(types)}: {e} ({user_location()})") from None
+        return Node(self, inputs, out_type)

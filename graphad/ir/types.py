@@ -1,0 +1,166 @@
+"""Static types of node values: tensors with partly known shapes, and structures.
+
+A shape is ``None`` (unknown rank) or a tuple whose entries are ``int`` or
+``None`` (unknown dimension).  Broadcasting and dtype promotion follow NumPy;
+whatever cannot be decided statically is left unknown and checked at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphad.ir.errors import ShapeError
+
+Shape = tuple[int | None, ...] | None
+
+
+@dataclass(frozen=True)
+class TensorType:
+    """An n-d array type: ``shape`` (dims may be ``None``) and a NumPy ``dtype``."""
+
+    shape: Shape
+    dtype: np.dtype
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", np.dtype(self.dtype))
+        if self.shape is not None:
+            shape = tuple(None if d is None else int(d) for d in self.shape)
+            if any(d is not None and d < 0 for d in shape):
+                raise ShapeError(f"negative dimension in shape {shape}")
+            object.__setattr__(self, "shape", shape)
+
+    @property
+    def ndim(self) -> int | None:
+        return None if self.shape is None else len(self.shape)
+
+    @property
+    def is_static(self) -> bool:
+        """True when every dimension is known."""
+        return self.shape is not None and all(d is not None for d in self.shape)
+
+    @property
+    def size(self) -> int | None:
+        return int(np.prod(self.shape, dtype=np.int64)) if self.is_static else None
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype.kind in "fc"
+
+    def accepts(self, shape: tuple[int, ...]) -> bool:
+        """Whether a concrete ``shape`` is an instance of this (partial) shape."""
+        if self.shape is None:
+            return True
+        return len(shape) == len(self.shape) and all(
+            d is None or d == s for d, s in zip(self.shape, shape)
+        )
+
+    def __str__(self) -> str:
+        return f"{format_shape(self.shape)}:{self.dtype.name}"
+
+
+@dataclass(frozen=True)
+class TupleType:
+    """A tuple of value types."""
+
+    items: tuple[ValueType, ...]
+
+    def __str__(self) -> str:
+        return "(" + ", ".join(map(str, self.items)) + ("," if len(self.items) == 1 else "") + ")"
+
+
+@dataclass(frozen=True)
+class DictType:
+    """A dict of value types with string keys, kept in insertion order."""
+
+    items: tuple[tuple[str, ValueType], ...]
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.items)
+
+    def __getitem__(self, key: str) -> ValueType:
+        return dict(self.items)[key]
+
+    def __str__(self) -> str:
+        return "{" + ", ".join(f"{k!r}: {v}" for k, v in self.items) + "}"
+
+
+ValueType = TensorType | TupleType | DictType
+
+
+def format_shape(shape: Shape) -> str:
+    """``(2, None)`` prints as ``(2, ?)``; unknown rank prints as ``(...)``."""
+    if shape is None:
+        return "(...)"
+    dims = ["?" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def broadcast_shapes(*shapes: Shape) -> Shape:
+    """NumPy broadcasting over partly known shapes.
+
+    ``None`` meets 1 as ``None`` and meets ``k > 1`` as ``k``: if the unknown
+    dim turns out neither 1 nor k, the run-time check reports it.
+    """
+    if any(s is None for s in shapes):
+        return None
+    ndim = max((len(s) for s in shapes), default=0)
+    result: list[int | None] = []
+    for axis in range(-ndim, 0):
+        dims = [s[axis] for s in shapes if len(s) >= -axis]
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ShapeError(
+                "shapes " + ", ".join(format_shape(s) for s in shapes) + " do not broadcast"
+            )
+        if known:
+            result.append(known.pop())
+        elif any(d is None for d in dims):
+            result.append(None)
+        else:
+            result.append(1)
+    return tuple(result)
+
+
+def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints; ``None`` means all."""
+    from graphad.ir.errors import AxisError
+
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= int(a) < ndim:
+            raise AxisError(f"axis {a} is out of range for rank {ndim}")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise AxisError(f"repeated axis in {axes}")
+    return tuple(sorted(out))
+
+
+def result_dtype(*dtypes: np.dtype | type) -> np.dtype:
+    """NumPy's promotion of array dtypes."""
+    return np.result_type(*dtypes)
+
+
+def float_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype a transcendental function returns: floats keep theirs, ints go to float64."""
+    dtype = np.dtype(dtype)
+    return dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+
+def shapes_equal(a: Shape, b: Shape) -> bool:
+    """Statically known to be the same shape (unknown dims never count as equal)."""
+    return a is not None and b is not None and a == b and all(d is not None for d in a)
+
+
+def dims_product(dims: Iterable[int | None]) -> int | None:
+    total = 1
+    for d in dims:
+        if d is None:
+            return None
+        total *= d
+    return total

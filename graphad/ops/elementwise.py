@@ -1,0 +1,746 @@
+"""Elementwise ops with NumPy broadcasting and dtype rules.
+
+Rules return adjoints in the broadcast (output) shape; the reverse pass
+un-broadcasts them once.  Tie rules: ``maximum``/``minimum`` split the adjoint
+equally between equal operands; ``abs``, ``relu`` and ``sign`` use 0 as the
+derivative at 0; ``clip`` sends the adjoint to ``x`` on the closed interval
+``[lo, hi]`` and to the bound that was taken outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ops._util import add_tangents, tensor, ufunc_dtype
+from graphad.ops.utility import zeros_like
+
+T = Sequence[Node | None]
+
+
+# -- bases ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Unary(Op):
+    """An elementwise op of one tensor, computed by ``ufunc``."""
+
+    ufunc: ClassVar[Any] = None
+
+    def infer(self, x: TensorType) -> TensorType:
+        return TensorType(tensor(x).shape, ufunc_dtype(self.ufunc, x.dtype))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return self.ufunc(x)
+
+
+@dataclass(frozen=True)
+class FloatUnary(Unary):
+    """A unary op defined on floats; integer operands are promoted to float64."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        dtype = tensor(x).dtype
+        if dtype.kind == "b":
+            raise DTypeError(f"{self.name} is not defined on bool")
+        return TensorType(x.shape, dtype if dtype.kind in "fc" else np.dtype(np.float64))
+
+
+@dataclass(frozen=True)
+class Binary(Op):
+    """An elementwise op of two tensors with NumPy broadcasting."""
+
+    ufunc: ClassVar[Any] = None
+
+    def infer(self, a: TensorType, b: TensorType) -> TensorType:
+        shape = broadcast_shapes(tensor(a).shape, tensor(b).shape)
+        return TensorType(shape, ufunc_dtype(self.ufunc, a.dtype, b.dtype))
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.ufunc(a, b)
+
+
+# -- arithmetic ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Add(Binary):
+    ufunc = np.add
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g, b̄ = g"""
+        return g, g
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        return add_tangents(*t)
+
+
+@dataclass(frozen=True)
+class Subtract(Binary):
+    ufunc = np.subtract
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g, b̄ = -g"""
+        return g, -g
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        return add_tangents(t[0], None if t[1] is None else -t[1])
+
+
+@dataclass(frozen=True)
+class Multiply(Binary):
+    ufunc = np.multiply
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g·b, b̄ = g·a"""
+        a, b = node.inputs
+        return g * b, g * a
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        a, b = node.inputs
+        return add_tangents(None if t[0] is None else t[0] * b, None if t[1] is None else a * t[1])
+
+
+@dataclass(frozen=True)
+class Divide(Binary):
+    ufunc = np.true_divide
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g / b, b̄ = -g·(a/b) / b"""
+        _, b = node.inputs
+        ga = g / b
+        return ga, -ga * node
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = (ȧ - y·ḃ) / b"""
+        _, b = node.inputs
+        num = add_tangents(t[0], None if t[1] is None else -(node * t[1]))
+        return None if num is None else num / b
+
+
+def _safe_log(x: Node) -> Node:
+    """log(x) with log(0) replaced by 0, so 0**p has a finite derivative in p."""
+    return log(where(equal(x, 0), 1, x))
+
+
+@dataclass(frozen=True)
+class Power(Binary):
+    ufunc = np.power
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """x̄ = g·p·x^(p-1), p̄ = g·x^p·log(x)  (log 0 taken as 0)"""
+        x, p = node.inputs
+        return g * p * x ** (p - 1), g * node * _safe_log(x)
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        x, p = node.inputs
+        return add_tangents(
+            None if t[0] is None else t[0] * p * x ** (p - 1),
+            None if t[1] is None else t[1] * node * _safe_log(x),
+        )
+
+
+@dataclass(frozen=True)
+class AddN(Op):
+    """x₁ + … + xₙ for operands of one type: the sum of partial adjoints."""
+
+    def infer(self, *xs: TensorType) -> TensorType:
+        shape = broadcast_shapes(*(tensor(x).shape for x in xs))
+        if any(x.shape != shape for x in xs):
+            raise DTypeError("add_n operands must have one shape; use add to broadcast")
+        return TensorType(shape, np.result_type(*(x.dtype for x in xs)))
+
+    def compute(self, *xs: np.ndarray) -> np.ndarray:
+        total = xs[0] + xs[1] if len(xs) > 1 else np.array(xs[0], copy=True)
+        for x in xs[2:]:
+            total += x  # the first sum is a fresh array, so accumulating in place is safe
+        return total
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+        """x̄ᵢ = g"""
+        return (g,) * len(node.inputs)
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        present = [ti for ti in t if ti is not None]
+        return AddN()(*present) if len(present) > 1 else (present[0] if present else None)
+
+
+@dataclass(frozen=True)
+class Negative(Unary):
+    ufunc = np.negative
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = -g"""
+        return (-g,)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return -t[0]
+
+
+# -- transcendental ------------------------------------------------------------
+@dataclass(frozen=True)
+class Exp(FloatUnary):
+    ufunc = np.exp
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·exp(x): reuse the forward node rather than rebuild it."""
+        return (g * node,)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * node
+
+
+@dataclass(frozen=True)
+class Log(FloatUnary):
+    ufunc = np.log
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g / x"""
+        return (g / node.inputs[0],)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] / node.inputs[0]
+
+
+@dataclass(frozen=True)
+class Log1p(FloatUnary):
+    ufunc = np.log1p
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g / (1 + x)"""
+        return (g / (1 + node.inputs[0]),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] / (1 + node.inputs[0])
+
+
+@dataclass(frozen=True)
+class Expm1(FloatUnary):
+    ufunc = np.expm1
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·(expm1(x) + 1)"""
+        return (g * (node + 1),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * (node + 1)
+
+
+@dataclass(frozen=True)
+class Sqrt(FloatUnary):
+    ufunc = np.sqrt
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g / (2·sqrt(x))"""
+        return (g / (2 * node),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] / (2 * node)
+
+
+@dataclass(frozen=True)
+class Square(Unary):
+    ufunc = np.square
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = 2·g·x"""
+        return (g * (2 * node.inputs[0]),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * (2 * node.inputs[0])
+
+
+@dataclass(frozen=True)
+class Abs(Unary):
+    ufunc = np.abs
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·sign(x)"""
+        return (g * sign(node.inputs[0]),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * sign(node.inputs[0])
+
+
+@dataclass(frozen=True)
+class Sign(Unary):
+    ufunc = np.sign
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = 0 (piecewise constant)"""
+        return (zeros_like(g),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return zeros_like(node)
+
+
+@dataclass(frozen=True)
+class Sin(FloatUnary):
+    ufunc = np.sin
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·cos(x)"""
+        return (g * cos(node.inputs[0]),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * cos(node.inputs[0])
+
+
+@dataclass(frozen=True)
+class Cos(FloatUnary):
+    ufunc = np.cos
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = -g·sin(x)"""
+        return (-(g * sin(node.inputs[0])),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return -(t[0] * sin(node.inputs[0]))
+
+
+@dataclass(frozen=True)
+class Tan(FloatUnary):
+    ufunc = np.tan
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·(1 + tan²x)"""
+        return (g * (1 + square(node)),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * (1 + square(node))
+
+
+@dataclass(frozen=True)
+class Arcsin(FloatUnary):
+    ufunc = np.arcsin
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g / sqrt(1 - x²)"""
+        return (g / sqrt(1 - square(node.inputs[0])),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] / sqrt(1 - square(node.inputs[0]))
+
+
+@dataclass(frozen=True)
+class Arccos(FloatUnary):
+    ufunc = np.arccos
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = -g / sqrt(1 - x²)"""
+        return (-g / sqrt(1 - square(node.inputs[0])),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return -t[0] / sqrt(1 - square(node.inputs[0]))
+
+
+@dataclass(frozen=True)
+class Arctan(FloatUnary):
+    ufunc = np.arctan
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g / (1 + x²)"""
+        return (g / (1 + square(node.inputs[0])),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] / (1 + square(node.inputs[0]))
+
+
+@dataclass(frozen=True)
+class Sinh(FloatUnary):
+    ufunc = np.sinh
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·cosh(x)"""
+        return (g * cosh(node.inputs[0]),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * cosh(node.inputs[0])
+
+
+@dataclass(frozen=True)
+class Cosh(FloatUnary):
+    ufunc = np.cosh
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·sinh(x)"""
+        return (g * sinh(node.inputs[0]),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * sinh(node.inputs[0])
+
+
+@dataclass(frozen=True)
+class Tanh(FloatUnary):
+    ufunc = np.tanh
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·(1 - tanh²x)"""
+        return (g * (1 - square(node)),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * (1 - square(node))
+
+
+@dataclass(frozen=True)
+class Sigmoid(FloatUnary):
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        # exp of -|x| never overflows; both branches are then exact
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·σ(x)·(1 - σ(x))"""
+        return (g * (node * (1 - node)),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return t[0] * (node * (1 - node))
+
+
+@dataclass(frozen=True)
+class Relu(Unary):
+    def infer(self, x: TensorType) -> TensorType:
+        if tensor(x).dtype.kind == "b":
+            raise DTypeError("relu is not defined on bool")
+        return x
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0).astype(x.dtype, copy=False)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·[x > 0]"""
+        return (where(greater(node.inputs[0], 0), g, 0),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return where(greater(node.inputs[0], 0), t[0], 0)
+
+
+# -- selection -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Maximum(Binary):
+    ufunc = np.maximum
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g·[a > b] + g/2·[a = b], b̄ likewise"""
+        a, b = node.inputs
+        half = 0.5 * g
+        return (
+            where(greater(a, b), g, where(equal(a, b), half, 0)),
+            where(less(a, b), g, where(equal(a, b), half, 0)),
+        )
+
+    def jvp(self, node: Node, t: T) -> Node:
+        a, b = node.inputs
+        ta = zeros_like(a) if t[0] is None else t[0]
+        tb = zeros_like(b) if t[1] is None else t[1]
+        return where(greater(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
+
+
+@dataclass(frozen=True)
+class Minimum(Binary):
+    ufunc = np.minimum
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g·[a < b] + g/2·[a = b], b̄ likewise"""
+        a, b = node.inputs
+        half = 0.5 * g
+        return (
+            where(less(a, b), g, where(equal(a, b), half, 0)),
+            where(greater(a, b), g, where(equal(a, b), half, 0)),
+        )
+
+    def jvp(self, node: Node, t: T) -> Node:
+        a, b = node.inputs
+        ta = zeros_like(a) if t[0] is None else t[0]
+        tb = zeros_like(b) if t[1] is None else t[1]
+        return where(less(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
+
+
+@dataclass(frozen=True)
+class Clip(Op):
+    """np.clip(x, lo, hi)"""
+
+    def infer(self, x: TensorType, lo: TensorType, hi: TensorType) -> TensorType:
+        shape = broadcast_shapes(tensor(x).shape, tensor(lo).shape, tensor(hi).shape)
+        dtype = ufunc_dtype(np.minimum, ufunc_dtype(np.maximum, x.dtype, lo.dtype), hi.dtype)
+        return TensorType(shape, dtype)
+
+    def compute(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return np.clip(x, lo, hi)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node, Node]:
+        """x̄ = g·[lo ≤ x ≤ hi], lō = g·[x < lo], hī = g·[x > hi]"""
+        x, lo, hi = node.inputs
+        below, above = less(x, lo), greater(x, hi)
+        return where(below, 0, where(above, 0, g)), where(below, g, 0), where(above, g, 0)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        x, lo, hi = node.inputs
+        tx, tlo, thi = (zeros_like(n) if ti is None else ti for n, ti in zip(node.inputs, t))
+        return where(less(x, lo), tlo, where(greater(x, hi), thi, tx))
+
+
+@dataclass(frozen=True)
+class Where(Op):
+    """np.where(cond, a, b); the untaken operand's adjoint is exactly zero."""
+
+    def infer(self, c: TensorType, a: TensorType, b: TensorType) -> TensorType:
+        if tensor(c).dtype.kind != "b":
+            raise DTypeError(f"condition must be bool, got {c.dtype.name} (compare with != 0)")
+        shape = broadcast_shapes(c.shape, tensor(a).shape, tensor(b).shape)
+        return TensorType(shape, np.result_type(a.dtype, b.dtype))
+
+    def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(c, a, b)
+
+    def vjp(self, node: Node, g: Node) -> tuple[None, Node, Node]:
+        """ā = g·[c], b̄ = g·[¬c]"""
+        c = node.inputs[0]
+        return None, where(c, g, 0), where(c, 0, g)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        c, a, b = node.inputs
+        ta = zeros_like(a) if t[1] is None else t[1]
+        tb = zeros_like(b) if t[2] is None else t[2]
+        return where(c, ta, tb)
+
+
+# -- comparisons and logic (boolean, not differentiable) -----------------------
+@dataclass(frozen=True)
+class Compare(Binary):
+    def vjp(self, node: Node, g: Node) -> tuple[None, None]:
+        return None, None
+
+    def jvp(self, node: Node, t: T) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Equal(Compare):
+    ufunc = np.equal
+
+
+@dataclass(frozen=True)
+class NotEqual(Compare):
+    ufunc = np.not_equal
+
+
+@dataclass(frozen=True)
+class Less(Compare):
+    ufunc = np.less
+
+
+@dataclass(frozen=True)
+class LessEqual(Compare):
+    ufunc = np.less_equal
+
+
+@dataclass(frozen=True)
+class Greater(Compare):
+    ufunc = np.greater
+
+
+@dataclass(frozen=True)
+class GreaterEqual(Compare):
+    ufunc = np.greater_equal
+
+
+@dataclass(frozen=True)
+class LogicalAnd(Compare):
+    ufunc = np.logical_and
+
+
+@dataclass(frozen=True)
+class LogicalOr(Compare):
+    ufunc = np.logical_or
+
+
+@dataclass(frozen=True)
+class LogicalNot(Unary):
+    ufunc = np.logical_not
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        return (None,)
+
+    def jvp(self, node: Node, t: T) -> None:
+        return None
+
+
+# -- public functions ----------------------------------------------------------
+def _binary(op: Op, a: Any, b: Any) -> Node:
+    return op(*as_nodes(a, b))
+
+
+def _unary(op: Op, x: Any) -> Node:
+    return op(*as_nodes(x))
+
+
+def add(a: Any, b: Any) -> Node:
+    """a + b, broadcasting."""
+    return _binary(Add(), a, b)
+
+
+def add_n(*xs: Any) -> Node:
+    """The sum of operands of one shape, as one node."""
+    nodes = as_nodes(*xs)
+    return nodes[0] if len(nodes) == 1 else AddN()(*nodes)
+
+
+def subtract(a: Any, b: Any) -> Node:
+    """a - b, broadcasting."""
+    return _binary(Subtract(), a, b)
+
+
+def multiply(a: Any, b: Any) -> Node:
+    """a * b, broadcasting."""
+    return _binary(Multiply(), a, b)
+
+
+def divide(a: Any, b: Any) -> Node:
+    """a / b (true division), broadcasting."""
+    return _binary(Divide(), a, b)
+
+
+def power(x: Any, p: Any) -> Node:
+    """x ** p, broadcasting; differentiable in both x and p."""
+    return _binary(Power(), x, p)
+
+
+def maximum(a: Any, b: Any) -> Node:
+    """Elementwise max; ties split the adjoint equally."""
+    return _binary(Maximum(), a, b)
+
+
+def minimum(a: Any, b: Any) -> Node:
+    """Elementwise min; ties split the adjoint equally."""
+    return _binary(Minimum(), a, b)
+
+
+def equal(a: Any, b: Any) -> Node:
+    return _binary(Equal(), a, b)
+
+
+def not_equal(a: Any, b: Any) -> Node:
+    return _binary(NotEqual(), a, b)
+
+
+def less(a: Any, b: Any) -> Node:
+    return _binary(Less(), a, b)
+
+
+def less_equal(a: Any, b: Any) -> Node:
+    return _binary(LessEqual(), a, b)
+
+
+def greater(a: Any, b: Any) -> Node:
+    return _binary(Greater(), a, b)
+
+
+def greater_equal(a: Any, b: Any) -> Node:
+    return _binary(GreaterEqual(), a, b)
+
+
+def logical_and(a: Any, b: Any) -> Node:
+    return _binary(LogicalAnd(), a, b)
+
+
+def logical_or(a: Any, b: Any) -> Node:
+    return _binary(LogicalOr(), a, b)
+
+
+def logical_not(x: Any) -> Node:
+    return _unary(LogicalNot(), x)
+
+
+def negative(x: Any) -> Node:
+    return _unary(Negative(), x)
+
+
+def exp(x: Any) -> Node:
+    return _unary(Exp(), x)
+
+
+def log(x: Any) -> Node:
+    return _unary(Log(), x)
+
+
+def log1p(x: Any) -> Node:
+    """log(1 + x), accurate for small x."""
+    return _unary(Log1p(), x)
+
+
+def expm1(x: Any) -> Node:
+    """exp(x) - 1, accurate for small x."""
+    return _unary(Expm1(), x)
+
+
+def sqrt(x: Any) -> Node:
+    return _unary(Sqrt(), x)
+
+
+def square(x: Any) -> Node:
+    return _unary(Square(), x)
+
+
+def abs(x: Any) -> Node:  # noqa: A001 - NumPy's name
+    """|x|; the derivative at 0 is taken as 0."""
+    return _unary(Abs(), x)
+
+
+def sign(x: Any) -> Node:
+    return _unary(Sign(), x)
+
+
+def sin(x: Any) -> Node:
+    return _unary(Sin(), x)
+
+
+def cos(x: Any) -> Node:
+    return _unary(Cos(), x)
+
+
+def tan(x: Any) -> Node:
+    return _unary(Tan(), x)
+
+
+def arcsin(x: Any) -> Node:
+    return _unary(Arcsin(), x)
+
+
+def arccos(x: Any) -> Node:
+    return _unary(Arccos(), x)
+
+
+def arctan(x: Any) -> Node:
+    return _unary(Arctan(), x)
+
+
+def sinh(x: Any) -> Node:
+    return _unary(Sinh(), x)
+
+
+def cosh(x: Any) -> Node:
+    return _unary(Cosh(), x)
+
+
+def tanh(x: Any) -> Node:
+    return _unary(Tanh(), x)
+
+
+def sigmoid(x: Any) -> Node:
+    """1 / (1 + exp(-x)), computed without overflow."""
+    return _unary(Sigmoid(), x)
+
+
+def relu(x: Any) -> Node:
+    """max(x, 0); the derivative at 0 is taken as 0."""
+    return _unary(Relu(), x)
+
+
+def clip(x: Any, lo: Any, hi: Any) -> Node:
+    """np.clip(x, lo, hi); bounds may be nodes and receive gradients."""
+    return Clip()(*as_nodes(x, lo, hi))
+
+
+def where(cond: Any, a: Any, b: Any) -> Node:
+    """np.where(cond, a, b) for a bool ``cond``; no adjoint reaches the untaken branch."""
+    return Where()(*as_nodes(cond, a, b))

@@ -1,0 +1,198 @@
+"""Indexing: ``x[index]`` (basic and integer-array) and its adjoint, scatter-add.
+
+An index is stored on the op as a tuple of hashable items; integer arrays
+in it become extra inputs of the node (constants or computed), so the op
+stays a small value and the index arrays stay part of the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import (
+    DTypeError,
+    IndexingError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    as_node,
+    constant,
+    format_shape,
+)
+from graphad.ops._util import tensor
+
+Item = tuple[Any, ...]  # ("int", k) | ("slice", start, stop, step) | ("new",) | ("ellipsis",)
+# | ("array", position among the array inputs)
+
+# Two stand-ins for an unknown dimension: dims of the result that differ
+# between them depend on it and stay unknown.
+_PROBES = (7919, 7907)
+
+
+def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
+    index: list[Any] = []
+    for item in items:
+        kind = item[0]
+        if kind == "int":
+            index.append(item[1])
+        elif kind == "slice":
+            index.append(slice(*item[1:]))
+        elif kind == "new":
+            index.append(None)
+        elif kind == "ellipsis":
+            index.append(Ellipsis)
+        else:
+            index.append(arrays[item[1]])
+    return tuple(index)
+
+
+def _result_shape(
+    items: tuple[Item, ...], x: TensorType, arrays: Sequence[TensorType]
+) -> tuple[int | None, ...] | None:
+    if x.shape is None or any(a.shape is None or not a.is_static for a in arrays):
+        return None
+    shapes = []
+    for probe in _PROBES:
+        dummy = np.broadcast_to(np.empty((), np.int8), [probe if d is None else d for d in x.shape])
+        dummy_arrays = [np.zeros(a.shape, np.intp) for a in arrays]
+        try:
+            shapes.append(dummy[_decode(items, dummy_arrays)].shape)
+        except IndexError as e:
+            raise IndexingError(str(e)) from None
+    return tuple(a if a == b else None for a, b in zip(*shapes))
+
+
+@dataclass(frozen=True)
+class GetItem(Op):
+    """x[index] with NumPy semantics (ints, slices, None, ..., integer arrays)."""
+
+    items: tuple[Item, ...]
+    advanced: bool = field(default=False)
+
+    def infer(self, x: TensorType, *arrays: TensorType) -> TensorType:
+        tensor(x)
+        for a in arrays:
+            if tensor(a, "index").dtype.kind not in "iu":
+                raise DTypeError(f"index arrays must be integer, got {a.dtype.name}")
+        return TensorType(_result_shape(self.items, x, arrays), x.dtype)
+
+    def compute(self, x: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
+        return x[_decode(self.items, arrays)]
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate."""
+        x, *arrays = node.inputs
+        return (scatter_add(g, self, x, arrays), *(None for _ in arrays))
+
+    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
+        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ScatterAdd(Op):
+    """zeros(shape)[index] += g; ``shape`` may hold ``None``, resolved by a shape input."""
+
+    items: tuple[Item, ...]
+    shape: tuple[int | None, ...]
+    advanced: bool = False
+    n_arrays: int = 0
+
+    def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
+        out = TensorType(self.shape, tensor(g).dtype)
+        expect = _result_shape(self.items, out, rest[: self.n_arrays])
+        if expect is not None and g.shape is not None:
+            bad = len(expect) != len(g.shape) or any(
+                a is not None and b is not None and a != b for a, b in zip(expect, g.shape)
+            )
+            if bad:
+                raise ShapeError(
+                    f"update of shape {format_shape(g.shape)} does not fit index result "
+                    f"{format_shape(expect)}"
+                )
+        return out
+
+    def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        arrays = rest[: self.n_arrays]
+        shape = tuple(rest[self.n_arrays]) if len(rest) > self.n_arrays else self.shape
+        out = np.zeros(shape, dtype=g.dtype)
+        index = _decode(self.items, arrays)
+        if self.advanced:
+            np.add.at(out, index, g)
+        else:  # basic indexing never selects an element twice
+            out[index] = g
+        return out
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """ḡ = g_out[index]"""
+        arrays = node.inputs[1 : 1 + self.n_arrays]
+        return (GetItem(self.items, self.advanced)(g, *arrays), *(None for _ in node.inputs[1:]))
+
+    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
+        return ScatterAdd(self.items, self.shape, self.advanced, self.n_arrays)(
+            t[0], *node.inputs[1:]  # type: ignore[arg-type]
+        )
+
+
+def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:
+    """A zeros array shaped like ``like`` with ``g`` added at ``index``."""
+    from graphad.ops.utility import shape_of
+
+    shape = like.shape
+    if shape is None:
+        raise IndexingError(f"the adjoint of {like.name}[...] needs the rank of {like.name}")
+    op = ScatterAdd(index.items, shape, index.advanced, len(arrays))
+    extra = () if all(d is not None for d in shape) else (shape_of(like),)
+    return op(g, *arrays, *extra)
+
+
+def _encode(index: Any) -> tuple[tuple[Item, ...], list[Node], bool]:
+    if not isinstance(index, tuple):
+        index = (index,)
+    items: list[Item] = []
+    arrays: list[Node] = []
+    for entry in index:
+        if entry is None:
+            items.append(("new",))
+        elif entry is Ellipsis:
+            items.append(("ellipsis",))
+        elif isinstance(entry, slice):
+            parts = (entry.start, entry.stop, entry.step)
+            if any(p is not None and not isinstance(p, (int, np.integer)) for p in parts):
+                raise IndexingError(f"slice bounds must be Python ints, got {entry}")
+            items.append(("slice", *(None if p is None else int(p) for p in parts)))
+        elif isinstance(entry, (bool, np.bool_)):
+            raise IndexingError("a bool scalar is not a valid index")
+        elif isinstance(entry, (int, np.integer)):
+            items.append(("int", int(entry)))
+        else:
+            if isinstance(entry, Node):
+                node = entry
+                if isinstance(node.type, TensorType) and node.type.dtype.kind == "b":
+                    raise IndexingError(
+                        "a boolean mask node selects a data-dependent number of elements; "
+                        "use ga.where, or index with a constant mask"
+                    )
+            else:
+                array = np.asarray(entry)
+                if array.dtype.kind == "b":  # a constant mask is static: its positions are known
+                    for positions in np.nonzero(array):
+                        items.append(("array", len(arrays)))
+                        arrays.append(constant(positions.astype(np.int64)))
+                    continue
+                if array.dtype.kind not in "iu" and array.size:
+                    raise IndexingError(f"index arrays must be integer, got {array.dtype.name}")
+                node = constant(array.astype(np.int64))
+            items.append(("array", len(arrays)))
+            arrays.append(node)
+    return tuple(items), arrays, bool(arrays)
+
+
+def getitem(x: Any, index: Any) -> Node:
+    """``x[index]`` with NumPy semantics; the adjoint scatter-adds (repeats accumulate)."""
+    items, arrays, advanced = _encode(index)
+    return GetItem(items, advanced)(as_node(x), *arrays)

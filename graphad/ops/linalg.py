@@ -1,0 +1,324 @@
+"""Linear algebra: matmul, einsum, inv, solve, det, and dot/outer/trace on top.
+
+Shapes follow NumPy 2: matmul promotes 1-D operands and broadcasts batch
+dims; ``solve(a, b)`` treats ``b`` as a vector exactly when it is 1-D.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import (
+    DifferentiationError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    ValueType,
+    as_node,
+    as_nodes,
+    broadcast_shapes,
+    constant,
+    format_shape,
+    normalize_axes,
+)
+from graphad.ops import elementwise as ew
+from graphad.ops._util import add_tangents, known_ndim, ufunc_dtype
+from graphad.ops.reduction import Sum
+from graphad.ops.shape import (
+    ExpandDims,
+    broadcast_to,
+    matrix_transpose,
+    reshape,
+    squeeze,
+)
+
+T = Sequence[Node | None]
+
+
+def _square(a: TensorType) -> None:
+    ndim = known_ndim(a)
+    if ndim < 2:
+        raise ShapeError(f"expected a (..., M, M) stack of matrices, got {format_shape(a.shape)}")
+    m, n = a.shape[-2:]  # type: ignore[index]
+    if m is not None and n is not None and m != n:
+        raise ShapeError(f"matrices must be square, got {m}x{n}")
+
+
+@dataclass(frozen=True)
+class MatMul(Op):
+    """a @ b with NumPy's rules for 1-D and batched operands."""
+
+    def describe(self, types: Sequence[ValueType]) -> str:
+        return "matmul: " + " @ ".join(format_shape(t.shape) for t in types)  # type: ignore[union-attr]
+
+    def infer(self, a: TensorType, b: TensorType) -> TensorType:
+        na, nb = known_ndim(a), known_ndim(b)
+        if na == 0 or nb == 0:
+            raise ShapeError("matmul does not take scalars (use multiply)")
+        ka, kb = a.shape[-1], b.shape[-2 if nb > 1 else 0]  # type: ignore[index]
+        if ka is not None and kb is not None and ka != kb:
+            raise ShapeError(f"inner dimensions {ka} and {kb} differ")
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])  # type: ignore[index]
+        rows = a.shape[-2:-1] if na > 1 else ()  # type: ignore[index]
+        cols = b.shape[-1:] if nb > 1 else ()  # type: ignore[index]
+        return TensorType(batch + rows + cols, ufunc_dtype(np.matmul, a.dtype, b.dtype))  # type: ignore[operator]
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.matmul(a, b)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""
+        a, b = node.inputs
+        a1, b1 = a.ndim == 1, b.ndim == 1
+        a2 = ExpandDims((0,))(a) if a1 else a
+        b2 = ExpandDims((1,))(b) if b1 else b
+        rank = node.ndim + a1 + b1  # type: ignore[operator]
+        inserted = ((rank - 2,) if a1 else ()) + ((rank - 1,) if b1 else ())
+        g2 = ExpandDims(inserted)(g) if inserted else g
+        ga = matmul(g2, matrix_transpose(b2))
+        gb = matmul(matrix_transpose(a2), g2)
+        return (squeeze(ga, -2) if a1 else ga), (squeeze(gb, -1) if b1 else gb)
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        a, b = node.inputs
+        return add_tangents(
+            None if t[0] is None else matmul(t[0], b), None if t[1] is None else matmul(a, t[1])
+        )
+
+
+def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
+    spec = subscripts.replace(" ", "")
+    if "->" not in spec or "." in spec:
+        raise ShapeError(f"einsum needs explicit subscripts 'ij,jk->ik' without '...', got {subscripts!r}")
+    lhs, out = spec.split("->")
+    ins = lhs.split(",")
+    if len(ins) != n:
+        raise ShapeError(f"{subscripts!r} names {len(ins)} operands, got {n}")
+    letters = set("".join(ins))
+    if not all(c.isalpha() for c in "".join(ins) + out) or not set(out) <= letters:
+        raise ShapeError(f"bad subscripts {subscripts!r}")
+    if len(set(out)) != len(out):
+        raise ShapeError(f"output subscripts repeat a letter in {subscripts!r}")
+    return ins, out
+
+
+@dataclass(frozen=True)
+class Einsum(Op):
+    """np.einsum with explicit subscripts ('ij,jk->ik')."""
+
+    subscripts: str
+
+    def infer(self, *xs: TensorType) -> TensorType:
+        ins, out = _parse(self.subscripts, len(xs))
+        sizes: dict[str, int | None] = {}
+        for spec, x in zip(ins, xs):
+            if known_ndim(x) != len(spec):
+                raise ShapeError(f"operand {spec!r} has shape {format_shape(x.shape)}")
+            for c, d in zip(spec, x.shape):  # type: ignore[arg-type]
+                if sizes.get(c) is None:
+                    sizes[c] = d
+                elif d is not None and d != sizes[c]:
+                    raise ShapeError(f"index {c!r} has sizes {sizes[c]} and {d}")
+        dtype = np.result_type(*(x.dtype for x in xs))
+        return TensorType(tuple(sizes[c] for c in out), dtype)
+
+    def compute(self, *xs: np.ndarray) -> np.ndarray:
+        return np.asarray(np.einsum(self.subscripts, *xs, optimize=len(xs) > 2))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+        """x̄ₖ = einsum(others, g -> subscriptsₖ), broadcast over letters only xₖ has,
+        and put on the diagonal where xₖ repeats a letter"""
+        ins, out = _parse(self.subscripts, len(node.inputs))
+        return tuple(_einsum_adjoint(ins, out, node.inputs, g, k) for k in range(len(ins)))
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        terms = []
+        for k, tk in enumerate(t):
+            if tk is not None:
+                operands = list(node.inputs)
+                operands[k] = tk
+                terms.append(self(*operands))
+        return add_tangents(*terms)
+
+
+def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: int) -> Node:
+    spec, x = ins[k], xs[k]
+    others = [s for j, s in enumerate(ins) if j != k]
+    unique = "".join(dict.fromkeys(spec))
+    reachable = set(out).union(*others)
+    kept = "".join(c for c in unique if c in reachable)
+    adj = einsum(",".join([*others, out]) + "->" + kept, *(xs[j] for j in range(len(xs)) if j != k), g)
+    size = {c: d for c, d in zip(spec, x.shape)}  # type: ignore[arg-type]
+    missing = [i for i, c in enumerate(unique) if c not in reachable]
+    if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
+        if any(size[unique[i]] is None for i in missing):
+            raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
+        adj = broadcast_to(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
+    if len(unique) == len(spec):
+        return adj if unique == spec else einsum(f"{unique}->{spec}", adj)
+    # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
+    free = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec)
+    seen: set[str] = set()
+    target, eyes, eye_specs = "", [], []
+    for c in spec:
+        if c in seen:
+            fresh = next(free)
+            if size[c] is None:
+                raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the size of {c!r}")
+            eyes.append(constant(np.eye(size[c], dtype=x.dtype)))  # type: ignore[arg-type]
+            eye_specs.append(c + fresh)
+            target += fresh
+        else:
+            seen.add(c)
+            target += c
+    return einsum(",".join([unique, *eye_specs]) + "->" + target, adj, *eyes)
+
+
+@dataclass(frozen=True)
+class Inv(Op):
+    """np.linalg.inv over a stack of square matrices."""
+
+    def infer(self, a: TensorType) -> TensorType:
+        _square(a)
+        return TensorType(a.shape, ufunc_dtype(np.sqrt, a.dtype))
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return np.linalg.inv(a)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """Ā = -Yᵀ·g·Yᵀ with Y = A⁻¹"""
+        yt = matrix_transpose(node)
+        return (-matmul(yt, matmul(g, yt)),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """Ẏ = -Y·Ȧ·Y"""
+        return -matmul(node, matmul(t[0], node))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Solve(Op):
+    """np.linalg.solve(a, b): b is one vector when 1-D, else a stack of (M, K) matrices."""
+
+    def infer(self, a: TensorType, b: TensorType) -> TensorType:
+        _square(a)
+        nb = known_ndim(b)
+        m = a.shape[-1]  # type: ignore[index]
+        rows = b.shape[0] if nb == 1 else (b.shape[-2] if nb >= 2 else None)  # type: ignore[index]
+        if nb == 0 or (m is not None and rows is not None and m != rows):
+            raise ShapeError(f"b of shape {format_shape(b.shape)} does not fit a of {format_shape(a.shape)}")
+        dtype = ufunc_dtype(np.sqrt, np.result_type(a.dtype, b.dtype))
+        if nb == 1:
+            return TensorType(a.shape[:-1], dtype)  # type: ignore[index]
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])  # type: ignore[index]
+        return TensorType(batch + b.shape[-2:], dtype)  # type: ignore[operator,index]
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(a, b)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """b̄ = A⁻ᵀ·g, Ā = -b̄·Xᵀ"""
+        a, b = node.inputs
+        vector = b.ndim == 1
+        g2 = ExpandDims((-1,))(g) if vector else g
+        x2 = ExpandDims((-1,))(node) if vector else node
+        gb = solve(matrix_transpose(a), g2)
+        ga = -matmul(gb, matrix_transpose(x2))
+        return ga, (squeeze(gb, -1) if vector else gb)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """Ẋ = A⁻¹·(ḃ - Ȧ·X)"""
+        a, b = node.inputs
+        vector = b.ndim == 1
+        x2 = ExpandDims((-1,))(node) if vector else node
+        tb = None if t[1] is None else (ExpandDims((-1,))(t[1]) if vector else t[1])
+        rhs = add_tangents(tb, None if t[0] is None else -matmul(t[0], x2))
+        out = solve(a, rhs)
+        return squeeze(out, -1) if vector else out
+
+
+@dataclass(frozen=True)
+class Det(Op):
+    """np.linalg.det over a stack of square matrices."""
+
+    def infer(self, a: TensorType) -> TensorType:
+        _square(a)
+        return TensorType(a.shape[:-2], ufunc_dtype(np.sqrt, a.dtype))  # type: ignore[index]
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(np.linalg.det(a))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """Ā = g·det(A)·A⁻ᵀ"""
+        a = node.inputs[0]
+        scale = ExpandDims((-2, -1))(g * node)
+        return (scale * matrix_transpose(inv(a)),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
+        a = node.inputs[0]
+        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * t[0])
+
+
+# -- public functions ----------------------------------------------------------
+def matmul(a: Any, b: Any) -> Node:
+    """a @ b: (..., n, k) @ (..., k, m) -> (..., n, m); 1-D operands as in NumPy."""
+    return MatMul()(*as_nodes(a, b))
+
+
+def einsum(subscripts: str, *operands: Any) -> Node:
+    """np.einsum with explicit output subscripts, e.g. ``einsum("ij,jk->ik", a, b)``."""
+    return Einsum(subscripts.replace(" ", ""))(*as_nodes(*operands))
+
+
+def inv(a: Any) -> Node:
+    """Inverse of a (..., M, M) stack of matrices."""
+    return Inv()(as_node(a))
+
+
+def solve(a: Any, b: Any) -> Node:
+    """x with a·x = b; a (..., M, M), b (M,) or (..., M, K)."""
+    return Solve()(*as_nodes(a, b))
+
+
+def det(a: Any) -> Node:
+    """Determinant of a (..., M, M) stack of matrices, shape (...)."""
+    return Det()(as_node(a))
+
+
+def dot(a: Any, b: Any) -> Node:
+    """np.dot: a product for scalars, matmul up to 2-D, sum over a's last and b's
+    second-to-last axis beyond."""
+    a, b = as_nodes(a, b)
+    na, nb = known_ndim(a.type), known_ndim(b.type)
+    if na == 0 or nb == 0:
+        return ew.multiply(a, b)
+    if nb <= 2 and na <= 2 or nb == 1:
+        return matmul(a, b)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    sa = letters[: na - 1] + "z"
+    sb = letters[na - 1 : na + nb - 3] + "z" + letters[na + nb - 3]
+    return einsum(f"{sa},{sb}->{sa[:-1]}{sb.replace('z', '')}", a, b)
+
+
+def outer(a: Any, b: Any) -> Node:
+    """np.outer: (n,) and (m,) (flattened first) -> (n, m)."""
+    a, b = as_nodes(a, b)
+    return ew.multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
+
+
+def trace(a: Any, axis1: int = 0, axis2: int = 1) -> Node:
+    """np.trace(a, axis1=, axis2=): sum of the diagonal; other axes are kept."""
+    a = as_node(a)
+    ndim = known_ndim(a.type)
+    (i,), (j,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)
+    if i == j:
+        raise ShapeError(f"trace: axis1 and axis2 are both {i}")
+    letters = list("abcdefghijklmnopqrstuvwxyz"[:ndim])
+    letters[j] = letters[i]
+    rest = "".join(c for k, c in enumerate(letters) if k not in (i, j))
+    return einsum("".join(letters) + "->" + rest, a)

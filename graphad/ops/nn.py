@@ -1,0 +1,66 @@
+"""Neural-network ops: softmax and log_softmax, numerically stable along an axis."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import Node, Op, TensorType, as_node, normalize_axes
+from graphad.ops import elementwise as ew
+from graphad.ops._util import known_ndim
+from graphad.ops.reduction import Sum
+
+T = Sequence[Node | None]
+
+
+@dataclass(frozen=True)
+class Softmax(Op):
+    """exp(x - max) / sum(exp(x - max)) along ``axis``."""
+
+    axis: int = -1
+
+    def infer(self, x: TensorType) -> TensorType:
+        normalize_axes(self.axis, known_ndim(x))
+        return TensorType(x.shape, x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
+        return e / np.sum(e, axis=self.axis, keepdims=True)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = y·(g - Σ g·y)"""
+        return (node * (g - Sum(self.axis, True)(g * node)),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = y·(ẋ - Σ y·ẋ)"""
+        return node * (t[0] - Sum(self.axis, True)(node * t[0]))  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class LogSoftmax(Softmax):
+    """x - logsumexp(x) along ``axis``."""
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        shifted = x - np.max(x, axis=self.axis, keepdims=True)
+        return shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g - softmax(x)·Σ g"""
+        return (g - ew.exp(node) * Sum(self.axis, True)(g),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ - Σ softmax(x)·ẋ"""
+        return t[0] - Sum(self.axis, True)(ew.exp(node) * t[0])  # type: ignore[operator]
+
+
+def softmax(x: Any, axis: int = -1) -> Node:
+    """Softmax along ``axis`` (stable: the max is subtracted first)."""
+    return Softmax(int(axis))(as_node(x))
+
+
+def log_softmax(x: Any, axis: int = -1) -> Node:
+    """log(softmax(x)) along ``axis``, computed as x - logsumexp(x)."""
+    return LogSoftmax(int(axis))(as_node(x))

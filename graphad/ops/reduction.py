@@ -1,0 +1,306 @@
+"""Reductions: sum, mean, prod, max, min, logsumexp, var, std, argmax, argmin.
+
+Every reduction takes NumPy's ``axis`` (int, tuple or ``None``) and
+``keepdims``.  Tie rule for ``max``/``min``: the adjoint is split equally
+among all entries equal to the extreme value (as JAX and PyTorch's ``amax``
+do), so it is the average of the one-sided derivatives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ops import elementwise as ew
+from graphad.ops._util import axes_tuple, known_ndim, tensor
+from graphad.ops.indexing import getitem
+from graphad.ops.shape import ExpandDims, broadcast_like
+from graphad.ops.utility import cast, shape_of
+
+T = Sequence[Node | None]
+
+
+@dataclass(frozen=True)
+class Reduce(Op):
+    """A reduction over ``axis`` with NumPy's ``keepdims``."""
+
+    axis: int | tuple[int, ...] | None = None
+    keepdims: bool = False
+    kernel: ClassVar[Any] = None
+
+    def axes(self, ndim: int) -> tuple[int, ...]:
+        return normalize_axes(self.axis, ndim)
+
+    def out_dtype(self, dtype: np.dtype) -> np.dtype:
+        return dtype
+
+    def infer(self, x: TensorType) -> TensorType:
+        ndim = known_ndim(x)
+        axes = self.axes(ndim)
+        dims = x.shape  # type: ignore[union-attr]
+        if self.keepdims:
+            shape = tuple(1 if i in axes else d for i, d in enumerate(dims))  # type: ignore[arg-type]
+        else:
+            shape = tuple(d for i, d in enumerate(dims) if i not in axes)  # type: ignore[arg-type]
+        return TensorType(shape, self.out_dtype(x.dtype))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims))
+
+    # helpers shared by the rules
+    def keep(self, node: Node, g: Node) -> Node:
+        """``g`` (shaped like the output) with the reduced axes put back as length 1."""
+        x = node.inputs[0]
+        return g if self.keepdims else ExpandDims(self.axes(x.ndim))(g)  # type: ignore[arg-type]
+
+    def spread(self, node: Node, g: Node) -> Node:
+        """``g`` broadcast back over the reduced axes, to the operand's shape."""
+        return broadcast_like(self.keep(node, g), node.inputs[0])
+
+    def count(self, node: Node) -> Node | int:
+        """How many entries each output reduces over (a node when dims are unknown)."""
+        x = node.inputs[0]
+        axes = self.axes(x.ndim)  # type: ignore[arg-type]
+        dims = [x.shape[a] for a in axes]  # type: ignore[index]
+        if None not in dims:
+            return int(np.prod(dims, dtype=np.int64))
+        n = Prod(None)(getitem(shape_of(x), list(axes)))
+        return cast(n, x.dtype)
+
+
+@dataclass(frozen=True)
+class Sum(Reduce):
+    kernel = staticmethod(np.sum)
+
+    def out_dtype(self, dtype: np.dtype) -> np.dtype:
+        return np.sum(np.zeros(1, dtype)).dtype
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = broadcast(g)"""
+        return (self.spread(node, g),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Mean(Reduce):
+    kernel = staticmethod(np.mean)
+
+    def out_dtype(self, dtype: np.dtype) -> np.dtype:
+        return np.mean(np.zeros(1, dtype)).dtype
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = broadcast(g) / n"""
+        return (self.spread(node, g / self.count(node)),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Prod(Reduce):
+    kernel = staticmethod(np.prod)
+
+    def out_dtype(self, dtype: np.dtype) -> np.dtype:
+        return np.prod(np.zeros(1, dtype)).dtype
+
+    def partials(self, node: Node) -> Node:
+        """∂y/∂xᵢ = ∏_{j≠i} xⱼ, exact when some xⱼ are zero (no division by zero)."""
+        x = node.inputs[0]
+        zero = ew.equal(x, 0)
+        nonzero_prod = self.keep(node, Prod(self.axis, self.keepdims)(ew.where(zero, 1, x)))
+        zeros = self.keep(node, Sum(self.axis, self.keepdims)(cast(zero, np.int64)))
+        safe_x = ew.where(zero, 1, x)
+        return ew.where(
+            zero,
+            ew.where(ew.equal(zeros, 1), nonzero_prod, 0),
+            ew.where(ew.equal(zeros, 0), nonzero_prod / safe_x, 0),
+        )
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ᵢ = g · ∏_{j≠i} xⱼ"""
+        return (self.keep(node, g) * self.partials(node),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class Max(Reduce):
+    kernel = staticmethod(np.max)
+
+    def infer(self, x: TensorType) -> TensorType:
+        out = super().infer(x)
+        if x.is_static and any(x.shape[a] == 0 for a in self.axes(x.ndim)):  # type: ignore[index,arg-type]
+            raise ShapeError(f"{self.name} of an empty axis has no identity")
+        return out
+
+    def share(self, node: Node) -> Node:
+        """[xᵢ = max] / #ties: each extreme entry's share of the adjoint."""
+        x = node.inputs[0]
+        hit = cast(ew.equal(x, self.keep(node, node)), x.dtype)
+        return hit / self.keep(node, Sum(self.axis, self.keepdims)(hit))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g · [x = max] / #ties"""
+        return (self.keep(node, g) * self.share(node),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return Sum(self.axis, self.keepdims)(t[0] * self.share(node))  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class Min(Max):
+    kernel = staticmethod(np.min)
+
+
+@dataclass(frozen=True)
+class LogSumExp(Reduce):
+    def out_dtype(self, dtype: np.dtype) -> np.dtype:
+        return dtype if dtype.kind in "fc" else np.dtype(np.float64)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        # shift by the max so exp never overflows; an all -inf slice shifts by 0
+        m = np.max(x, axis=self.axis, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        out = np.log(np.sum(np.exp(x - m), axis=self.axis, keepdims=True)) + m
+        if not self.keepdims:
+            out = np.squeeze(out, axis=self.axes(x.ndim))
+        return out.astype(self.out_dtype(x.dtype), copy=False)
+
+    def weights(self, node: Node) -> Node:
+        """softmax(x) along the axes, from the output: exp(x - lse)"""
+        return ew.exp(node.inputs[0] - self.keep(node, node))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g · softmax(x)"""
+        return (self.keep(node, g) * self.weights(node),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return Sum(self.axis, self.keepdims)(t[0] * self.weights(node))  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class Var(Reduce):
+    ddof: int = 0
+
+    def out_dtype(self, dtype: np.dtype) -> np.dtype:
+        return np.var(np.zeros(2, dtype)).dtype
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
+
+    def centred(self, node: Node) -> Node:
+        """(x - mean(x)) / (n - ddof): the derivative of var, halved"""
+        x = node.inputs[0]
+        return (x - Mean(self.axis, True)(x)) / (self.count(node) - self.ddof)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = 2g · (x - x̄) / (n - ddof)"""
+        return (self.keep(node, 2 * g) * self.centred(node),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return Sum(self.axis, self.keepdims)(2 * t[0] * self.centred(node))  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class Std(Var):
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g · (x - x̄) / ((n - ddof)·std)"""
+        return (self.keep(node, g / node) * self.centred(node),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return Sum(self.axis, self.keepdims)(t[0] * self.centred(node)) / node  # type: ignore[operator]
+
+
+@dataclass(frozen=True)
+class ArgMax(Reduce):
+    """Index of the first maximum along one axis (int64; not differentiable)."""
+
+    kernel = staticmethod(np.argmax)
+
+    def axes(self, ndim: int) -> tuple[int, ...]:
+        return tuple(range(ndim)) if self.axis is None else normalize_axes(self.axis, ndim)
+
+    def infer(self, x: TensorType) -> TensorType:
+        if self.axis is None:
+            tensor(x)
+            return TensorType((1,) * known_ndim(x) if self.keepdims else (), np.dtype(np.int64))
+        return TensorType(super().infer(x).shape, np.dtype(np.int64))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        return (None,)
+
+    def jvp(self, node: Node, t: T) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ArgMin(ArgMax):
+    kernel = staticmethod(np.argmin)
+
+
+# -- public functions ----------------------------------------------------------
+def _reduce(cls: type[Reduce], x: Any, axis: Any, keepdims: bool, **kw: Any) -> Node:
+    return cls(axes_tuple(axis), bool(keepdims), **kw)(as_node(x))
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """np.sum(x, axis, keepdims)"""
+    return _reduce(Sum, x, axis, keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Node:
+    """np.mean(x, axis, keepdims)"""
+    return _reduce(Mean, x, axis, keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Node:
+    """np.prod(x, axis, keepdims); its derivative is exact at zeros."""
+    return _reduce(Prod, x, axis, keepdims)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """np.max(x, axis, keepdims); ties share the adjoint equally."""
+    return _reduce(Max, x, axis, keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Node:  # noqa: A001
+    """np.min(x, axis, keepdims); ties share the adjoint equally."""
+    return _reduce(Min, x, axis, keepdims)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Node:
+    """log(sum(exp(x))) along ``axis``, without overflow."""
+    return _reduce(LogSumExp, x, axis, keepdims)
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node:
+    """np.var(x, axis, keepdims, ddof)"""
+    return _reduce(Var, x, axis, keepdims, ddof=int(ddof))
+
+
+def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node:
+    """np.std(x, axis, keepdims, ddof)"""
+    return _reduce(Std, x, axis, keepdims, ddof=int(ddof))
+
+
+def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Node:
+    """np.argmax: int64 indices, not differentiable."""
+    return ArgMax(None if axis is None else int(axis), bool(keepdims))(as_node(x))
+
+
+def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Node:
+    """np.argmin: int64 indices, not differentiable."""
+    return ArgMin(None if axis is None else int(axis), bool(keepdims))(as_node(x))

@@ -1,0 +1,439 @@
+"""Shape ops: reshape, transpose, expand_dims, squeeze, broadcast_to, sum_to,
+concatenate, stack, split.
+
+Ops that produce a target shape keep what is known statically as their
+``shape`` attribute (``None`` for unknown dims); when a dim is unknown, the
+node gets one more input, the run-time shape of a reference node, which the
+kernel uses instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import (
+    AxisError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    as_node,
+    as_nodes,
+    broadcast_shapes,
+    format_shape,
+    normalize_axes,
+    result_dtype,
+)
+from graphad.ops._util import known_ndim, tensor
+from graphad.ops.indexing import getitem
+from graphad.ops.utility import shape_of, zeros_like
+
+Dims = tuple[int | None, ...]
+T = Sequence[Node | None]
+
+
+def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
+    return tuple(int(d) for d in rest[0]) if rest else static  # type: ignore[return-value]
+
+
+def _target(shape: Dims | None, like: Node | None) -> tuple[Dims, tuple[Node, ...]]:
+    """The static part of a target shape and the run-time shape input it needs, if any."""
+    if shape is None:
+        shape = like.shape if like is not None else None
+        if shape is None:
+            raise ShapeError(f"the rank of {like.name if like else '?'} must be known")
+    if all(d is not None for d in shape):
+        return tuple(shape), ()
+    if like is None:
+        raise ShapeError(f"target shape {format_shape(shape)} has unknown dims")
+    return tuple(shape), (shape_of(like),)
+
+
+@dataclass(frozen=True)
+class Reshape(Op):
+    """x.reshape(shape); ``shape`` is fully resolved except for unknown dims."""
+
+    shape: Dims
+
+    def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
+        tensor(x)
+        if x.is_static and all(d is not None for d in self.shape):
+            if x.size != int(np.prod(self.shape, dtype=np.int64)):
+                raise ShapeError(
+                    f"cannot reshape {format_shape(x.shape)} ({x.size} elements) "
+                    f"into {format_shape(self.shape)}"
+                )
+        return TensorType(self.shape, x.dtype)
+
+    def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        return np.reshape(x, _run_shape(self.shape, rest))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+        """x̄ = reshape(g, x.shape)"""
+        return (reshape_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Transpose(Op):
+    """np.transpose(x, axes)"""
+
+    axes: tuple[int, ...]
+
+    def infer(self, x: TensorType) -> TensorType:
+        ndim = known_ndim(x)
+        if sorted(self.axes) != list(range(ndim)):
+            raise AxisError(f"axes {self.axes} are not a permutation of rank {ndim}")
+        return TensorType(tuple(x.shape[a] for a in self.axes), x.dtype)  # type: ignore[index]
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.transpose(x, self.axes)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = transpose(g, argsort(axes))"""
+        return (Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ExpandDims(Op):
+    """np.expand_dims(x, axes)"""
+
+    axes: tuple[int, ...]
+
+    def infer(self, x: TensorType) -> TensorType:
+        ndim = known_ndim(x) + len(self.axes)
+        axes = normalize_axes(self.axes, ndim)
+        dims = iter(x.shape)  # type: ignore[arg-type]
+        return TensorType(tuple(1 if i in axes else next(dims) for i in range(ndim)), x.dtype)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.expand_dims(x, self.axes)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = squeeze(g, axes)"""
+        return (squeeze(g, self.axes),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Squeeze(Op):
+    """np.squeeze(x, axes) for axes of length 1."""
+
+    axes: tuple[int, ...]
+
+    def infer(self, x: TensorType) -> TensorType:
+        ndim = known_ndim(x)
+        axes = normalize_axes(self.axes, ndim)
+        for a in axes:
+            if x.shape[a] not in (1, None):  # type: ignore[index]
+                raise ShapeError(f"cannot squeeze axis {a} of length {x.shape[a]}")  # type: ignore[index]
+        return TensorType(
+            tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype  # type: ignore[arg-type]
+        )
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.squeeze(x, self.axes)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = expand_dims(g, axes)"""
+        ndim = node.inputs[0].ndim
+        return (ExpandDims(normalize_axes(self.axes, ndim))(g),)  # type: ignore[arg-type]
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class BroadcastTo(Op):
+    """np.broadcast_to(x, shape)"""
+
+    shape: Dims
+
+    def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
+        tensor(x)
+        if x.ndim is not None and x.ndim > len(self.shape):
+            raise ShapeError(f"cannot broadcast rank {x.ndim} to {format_shape(self.shape)}")
+        out = broadcast_shapes(x.shape, self.shape)
+        if out is not None and any(
+            a is not None and b is not None and a != b for a, b in zip(out, self.shape)
+        ):
+            raise ShapeError(f"cannot broadcast {format_shape(x.shape)} to {format_shape(self.shape)}")
+        return TensorType(self.shape, x.dtype)
+
+    def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x, _run_shape(self.shape, rest))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
+        return (g, *(None for _ in node.inputs[1:]))
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class SumTo(Op):
+    """Sum g over the axes that broadcasting added or stretched, down to ``shape``."""
+
+    shape: Dims
+
+    def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
+        tensor(g)
+        if g.ndim is not None and g.ndim < len(self.shape):
+            raise ShapeError(f"cannot sum {format_shape(g.shape)} to {format_shape(self.shape)}")
+        return TensorType(self.shape, g.dtype)
+
+    def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
+        shape = _run_shape(self.shape, rest)
+        if g.shape == shape:
+            return g
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1
+        )
+        out = np.sum(g, axis=axes, keepdims=True)
+        return out.reshape(shape)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """ḡ = broadcast_to(g_out, g.shape)"""
+        return (broadcast_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Concatenate(Op):
+    """np.concatenate(xs, axis)"""
+
+    axis: int
+
+    def infer(self, *xs: TensorType) -> TensorType:
+        if not xs:
+            raise ShapeError("need at least one array to concatenate")
+        ndims = {known_ndim(x) for x in xs}
+        if len(ndims) != 1:
+            raise ShapeError("all inputs must have the same rank")
+        ndim = ndims.pop()
+        (axis,) = normalize_axes(self.axis, ndim)
+        out: list[int | None] = []
+        for i in range(ndim):
+            dims = [x.shape[i] for x in xs]  # type: ignore[index]
+            if i == axis:
+                out.append(None if None in dims else sum(dims))  # type: ignore[arg-type]
+                continue
+            known = {d for d in dims if d is not None}
+            if len(known) > 1:
+                raise ShapeError(f"dimension {i} differs: {sorted(known)}")
+            out.append(known.pop() if known else None)
+        return TensorType(tuple(out), result_dtype(*(x.dtype for x in xs)))
+
+    def compute(self, *xs: np.ndarray) -> np.ndarray:
+        return np.concatenate(xs, axis=self.axis)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+        """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
+        ndim = node.ndim
+        (axis,) = normalize_axes(self.axis, ndim)  # type: ignore[arg-type]
+        sizes = [x.shape[axis] for x in node.inputs]  # type: ignore[index]
+        if None in sizes:
+            from graphad.ir import DifferentiationError
+
+            raise DifferentiationError(
+                "concatenate: the adjoint needs the sizes along the axis to be known"
+            )
+        outs, start = [], 0
+        for size in sizes:
+            index = (slice(None),) * axis + (slice(start, start + size),)  # type: ignore[operator]
+            outs.append(getitem(g, index))
+            start += size  # type: ignore[operator]
+        return tuple(outs)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(*(zeros_like(x) if ti is None else ti for x, ti in zip(node.inputs, t)))
+
+
+@dataclass(frozen=True)
+class Stack(Op):
+    """np.stack(xs, axis)"""
+
+    axis: int
+
+    def infer(self, *xs: TensorType) -> TensorType:
+        if not xs:
+            raise ShapeError("need at least one array to stack")
+        ndim = known_ndim(xs[0])
+        dims = []
+        for i in range(ndim):
+            known = {x.shape[i] for x in xs if x.ndim == ndim and x.shape[i] is not None}  # type: ignore[index]
+            if any(known_ndim(x) != ndim for x in xs) or len(known) > 1:
+                raise ShapeError("all inputs must have the same shape")
+            dims.append(known.pop() if known else None)
+        (axis,) = normalize_axes(self.axis, ndim + 1)
+        dims.insert(axis, len(xs))
+        return TensorType(tuple(dims), result_dtype(*(x.dtype for x in xs)))
+
+    def compute(self, *xs: np.ndarray) -> np.ndarray:
+        return np.stack(xs, axis=self.axis)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+        """x̄ᵢ = g[..., i, ...] along axis"""
+        (axis,) = normalize_axes(self.axis, node.ndim)  # type: ignore[arg-type]
+        return tuple(getitem(g, (slice(None),) * axis + (i,)) for i in range(len(node.inputs)))
+
+    def jvp(self, node: Node, t: T) -> Node:
+        return self(*(zeros_like(x) if ti is None else ti for x, ti in zip(node.inputs, t)))
+
+
+# -- public functions ----------------------------------------------------------
+def _resolve_reshape(x: TensorType, shape: Sequence[int]) -> Dims:
+    shape = tuple(int(d) for d in shape)
+    if sum(d == -1 for d in shape) > 1 or any(d < -1 for d in shape):
+        raise ShapeError(f"invalid target shape {shape}")
+    if -1 not in shape:
+        return shape
+    known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+    if not x.is_static:
+        return tuple(None if d == -1 else d for d in shape)
+    if known == 0 or x.size % known:  # type: ignore[operator]
+        raise ShapeError(f"cannot reshape {format_shape(x.shape)} into {shape}")
+    return tuple(x.size // known if d == -1 else d for d in shape)  # type: ignore[operator]
+
+
+def reshape(x: Any, shape: Sequence[int] | int) -> Node:
+    """x.reshape(shape); one dim may be -1."""
+    x = as_node(x)
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    try:
+        dims = _resolve_reshape(tensor(x.type), shape)
+    except ShapeError as e:
+        return _raise("reshape", x, e)
+    if None not in dims:
+        return Reshape(dims)(x)
+    # unknown size: let NumPy resolve the -1 at run time from a constant target
+    from graphad.ir import constant
+
+    return Reshape(dims)(x, constant(np.asarray(shape, dtype=np.int64)))
+
+
+def _raise(op: str, x: Node, e: Exception) -> Node:
+    from graphad.ir import user_location
+
+    raise type(e)(f"{op}({x.type}): {e} ({user_location()})") from None
+
+
+def reshape_like(x: Node, like: Node) -> Node:
+    """Reshape ``x`` to the (possibly run-time) shape of ``like``."""
+    if like.shape is None:
+        raise ShapeError(f"the rank of {like.name} must be known")
+    shape, extra = _target(None, like)
+    if x.type == like.type and not extra:
+        return x
+    return Reshape(shape)(x, *extra)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Node:
+    """np.transpose(x, axes); ``axes=None`` reverses them."""
+    x = as_node(x)
+    ndim = known_ndim(x.type, "transpose operand")
+    if axes is None:
+        perm = tuple(range(ndim))[::-1]
+    else:  # negative axes count from the end; out-of-range ones are left for infer to report
+        perm = tuple(int(a) + ndim if -ndim <= int(a) < 0 else int(a) for a in axes)
+    return Transpose(perm)(x)
+
+
+def swapaxes(x: Any, a: int, b: int) -> Node:
+    x = as_node(x)
+    ndim = known_ndim(x.type)
+    perm = list(range(ndim))
+    (a,), (b,) = normalize_axes(a, ndim), normalize_axes(b, ndim)
+    perm[a], perm[b] = perm[b], perm[a]
+    return Transpose(tuple(perm))(x)
+
+
+def matrix_transpose(x: Any) -> Node:
+    """Swap the last two axes (x.mT)."""
+    return swapaxes(x, -2, -1)
+
+
+def expand_dims(x: Any, axis: int | Sequence[int]) -> Node:
+    axes = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+    return ExpandDims(axes)(as_node(x))
+
+
+def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Node:
+    """np.squeeze; with ``axis=None`` the dims statically known to be 1."""
+    x = as_node(x)
+    if axis is None:
+        known_ndim(x.type)
+        axes = tuple(i for i, d in enumerate(x.shape) if d == 1)  # type: ignore[arg-type]
+    else:
+        axes = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+    return Squeeze(axes)(x) if axes else x
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
+    """np.broadcast_to(x, shape) for a static ``shape``."""
+    return BroadcastTo(tuple(int(d) for d in shape))(as_node(x))
+
+
+def broadcast_like(x: Node, like: Node) -> Node:
+    """Broadcast ``x`` to the (possibly run-time) shape of ``like``."""
+    shape, extra = _target(None, like)
+    if not extra and x.shape == shape:
+        return x
+    return BroadcastTo(shape)(x, *extra)
+
+
+def sum_to(x: Any, shape: Sequence[int | None] | Node) -> Node:
+    """Sum ``x`` down to ``shape`` (or to the shape of a node): un-broadcasting."""
+    x = as_node(x)
+    if isinstance(shape, Node):
+        target, extra = _target(None, shape)
+    else:
+        target, extra = tuple(shape), ()
+        if None in target:
+            raise ShapeError("sum_to: give a node instead of a shape with unknown dims")
+    if not extra and x.shape == target:
+        return x
+    return SumTo(target)(x, *extra)
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
+    return Concatenate(int(axis))(*as_nodes(*xs))
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Node:
+    return Stack(int(axis))(*as_nodes(*xs))
+
+
+def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Node]:
+    """np.split: a list of slices of ``x`` along ``axis`` (each an ordinary getitem)."""
+    x = as_node(x)
+    ndim = known_ndim(x.type)
+    (ax,) = normalize_axes(axis, ndim)
+    n = x.shape[ax]  # type: ignore[index]
+    if isinstance(indices_or_sections, (int, np.integer)):
+        sections = int(indices_or_sections)
+        if n is None or sections <= 0 or n % sections:
+            raise ShapeError(
+                f"split: axis {ax} of length {n} cannot be split into {sections} equal parts"
+            )
+        bounds = [i * (n // sections) for i in range(sections + 1)]
+    else:
+        bounds = [0, *(int(i) for i in indices_or_sections), n]
+    return [
+        getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in zip(bounds, bounds[1:])
+    ]

@@ -1,0 +1,125 @@
+"""Utility ops: zeros_like, ones_like, stop_gradient, cast, shape_of."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import DTypeError, Node, Op, TensorType, as_node, user_location
+from graphad.ops._util import is_float, tensor
+
+
+@dataclass(frozen=True)
+class ZerosLike(Op):
+    """Zeros of the operand's shape and dtype; carries no gradient."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return tensor(x)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros_like(x)
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        return (None,)
+
+    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class OnesLike(ZerosLike):
+    """Ones of the operand's shape and dtype; carries no gradient."""
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.ones_like(x)
+
+
+@dataclass(frozen=True)
+class StopGradient(Op):
+    """The identity in the forward pass; no derivative flows through it."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return tensor(x)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        return (None,)
+
+    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Cast(Op):
+    """``x.astype(dtype)``; gradients flow between float dtypes only."""
+
+    dtype: np.dtype
+
+    def infer(self, x: TensorType) -> TensorType:
+        return TensorType(tensor(x).shape, self.dtype)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x.astype(self.dtype, copy=False)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None]:
+        """x̄ = cast(g, x.dtype)"""
+        x = node.inputs[0]
+        return (cast(g, x.dtype) if is_float(x.type) else None,)
+
+    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node | None:
+        """ẏ = cast(ẋ, dtype)"""
+        return cast(t[0], self.dtype) if is_float(node.type) and t[0] is not None else None
+
+
+@dataclass(frozen=True)
+class ShapeOf(Op):
+    """The run-time shape of the operand as an int64 vector (resolves unknown dims)."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return TensorType((tensor(x).ndim,), np.int64)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.shape(x), dtype=np.int64)
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        return (None,)
+
+    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+        return None
+
+
+def zeros_like(x: Any) -> Node:
+    """Zeros with the shape and dtype of ``x``."""
+    return ZerosLike()(as_node(x))
+
+
+def ones_like(x: Any) -> Node:
+    """Ones with the shape and dtype of ``x``."""
+    return OnesLike()(as_node(x))
+
+
+def stop_gradient(x: Any) -> Node:
+    """``x`` itself, but derivatives treat it as a constant."""
+    return StopGradient()(as_node(x))
+
+
+def cast(x: Any, dtype: Any) -> Node:
+    """``x.astype(dtype)``; a no-op node is not made when the dtype already matches."""
+    x = as_node(x)
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as e:
+        raise DTypeError(f"cast: unknown dtype {dtype!r} ({user_location()})") from e
+    if isinstance(x.type, TensorType) and x.type.dtype == dt:
+        return x
+    return Cast(dt)(x)
+
+
+def shape_of(x: Any) -> Node:
+    """The run-time shape of ``x``, an int64 vector of length ``x.ndim``."""
+    return ShapeOf()(as_node(x))

@@ -1,0 +1,233 @@
+"""``Executor``: plan once, run many times.
+
+The plan is a flat list of kernel calls over numbered value slots.  Each
+needed node runs exactly once per run; a slot is cleared right after its
+last consumer, so intermediates are released as early as the order allows.
+Feeds are validated completely before any kernel runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import (
+    Constant,
+    ExecutionError,
+    FeedError,
+    GraphError,
+    Node,
+    Placeholder,
+    TensorType,
+    format_shape,
+    topo_sort,
+    user_location,
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One kernel call: ``slots[out] = fn(*slots[ins])``, then clear ``frees``."""
+
+    node: Node
+    fn: Callable[..., Any]
+    ins: tuple[int, ...]
+    out: int
+    frees: tuple[int, ...]
+
+
+def _flatten(fetches: Any, nodes: list[Node]) -> Any:
+    """Collect the nodes in ``fetches`` and return a template to rebuild its structure."""
+    if isinstance(fetches, Node):
+        nodes.append(fetches)
+        return len(nodes) - 1
+    if isinstance(fetches, Mapping):
+        return {k: _flatten(v, nodes) for k, v in fetches.items()}
+    if isinstance(fetches, (list, tuple)):
+        return type(fetches)(_flatten(v, nodes) for v in fetches)
+    raise GraphError(
+        f"Executor: fetches must be nodes, or lists, tuples or dicts of nodes; "
+        f"got {type(fetches).__name__} ({user_location()})"
+    )
+
+
+def _rebuild(template: Any, values: list[Any]) -> Any:
+    if isinstance(template, int):
+        return values[template]
+    if isinstance(template, dict):
+        return {k: _rebuild(v, values) for k, v in template.items()}
+    return type(template)(_rebuild(v, values) for v in template)
+
+
+class Executor:
+    """Evaluates a fixed set of fetches; ``fetches`` is a node, or a list/tuple/dict of nodes.
+
+        ex = Executor([y, gx])
+        y_value, gx_value = ex.run({x: np.ones(3)})    # or feed by name: {"x": ...}
+    """
+
+    def __init__(self, fetches: Any) -> None:
+        self._nodes: list[Node] = []
+        self._template = _flatten(fetches, self._nodes)
+        self.order = topo_sort(self._nodes)
+        self.placeholders = [n for n in self.order if isinstance(n.op, Placeholder)]
+        by_name: dict[str, Node] = {}
+        for p in self.placeholders:
+            if p.name in by_name:
+                raise GraphError(
+                    f"Executor: two placeholders are named {p.name!r} "
+                    f"({by_name[p.name].origin.location} and {p.origin.location}); "
+                    "feeds by name would be ambiguous"
+                )
+            by_name[p.name] = p
+        self._by_name = by_name
+        self._plan()
+        self._concrete_checked: set[tuple[Any, ...]] = set()
+        self._dynamic = any(
+            isinstance(n.type, TensorType) and not n.type.is_static for n in self.order
+        )
+
+    # -- planning --------------------------------------------------------------
+    def _plan(self) -> None:
+        slot = {node: i for i, node in enumerate(self.order)}
+        last_use: dict[Node, int] = {}
+        for i, node in enumerate(self.order):
+            for x in node.inputs:
+                last_use[x] = i
+        keep = set(self._nodes)
+        self.initial: list[Any] = [None] * len(self.order)
+        self.steps: list[Step] = []
+        frees_at: dict[int, list[int]] = {}
+        for node, i in last_use.items():
+            if node not in keep and not isinstance(node.op, Constant):
+                frees_at.setdefault(i, []).append(slot[node])
+        for i, node in enumerate(self.order):
+            if isinstance(node.op, Constant):
+                self.initial[i] = node.op.value
+            elif not isinstance(node.op, Placeholder):
+                ins = tuple(slot[x] for x in node.inputs)
+                frees = tuple(frees_at.get(i, ()))
+                self.steps.append(Step(node, node.op.compute, ins, i, frees))
+        self._slot = slot
+        self.peak_live = self._peak_live()
+
+    def _peak_live(self) -> int:
+        """Most non-constant values alive at once during a run (fed values included)."""
+        live = len(self.placeholders)
+        peak = live
+        for step in self.steps:
+            live += 1
+            peak = max(peak, live)
+            live -= len(step.frees)
+        return peak
+
+    # -- feeding ---------------------------------------------------------------
+    def _resolve(self, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
+        fed: dict[Node, Any] = {}
+        unknown = []
+        for key, value in feed_dict.items():
+            if isinstance(key, str):
+                node = self._by_name.get(key)
+                if node is None:
+                    unknown.append(key)
+                    continue
+            elif isinstance(key, Node):
+                if not isinstance(key.op, Placeholder):
+                    raise FeedError(f"feed key {key.name} is not a placeholder ({user_location()})")
+                node = key
+            else:
+                raise FeedError(f"feed keys must be placeholders or names, got {key!r}")
+            if node in fed:
+                raise FeedError(f"placeholder {node.name!r} is fed twice ({user_location()})")
+            fed[node] = value
+        if unknown:
+            known = ", ".join(repr(p.name) for p in self.placeholders) or "none"
+            raise FeedError(
+                f"unknown feed name(s) {', '.join(map(repr, unknown))}; the placeholders "
+                f"these fetches need are {known} ({user_location()})"
+            )
+        missing = [p for p in self.placeholders if p not in fed]
+        if missing:
+            names = ", ".join(f"{p.name!r} {p.type} ({p.origin.location})" for p in missing)
+            raise FeedError(f"missing feed(s) for placeholder(s) {names} ({user_location()})")
+        return {p: self._check(p, fed[p]) for p in self.placeholders}
+
+    @staticmethod
+    def _check(p: Node, value: Any) -> np.ndarray:
+        t = p.type
+        assert isinstance(t, TensorType)
+        array = np.asarray(value)
+        if not np.can_cast(array.dtype, t.dtype, casting="same_kind"):
+            raise FeedError(
+                f"placeholder {p.name!r} is {t.dtype.name} but was fed {array.dtype.name} "
+                f"({user_location()})"
+            )
+        if not t.accepts(array.shape):
+            raise FeedError(
+                f"placeholder {p.name!r} has shape {format_shape(t.shape)} but was fed "
+                f"shape {format_shape(array.shape)} ({user_location()})"
+            )
+        if array.dtype != t.dtype:
+            array = array.astype(t.dtype)
+        elif array.flags.writeable:
+            array = array.view()  # a read-only view: no kernel can write to the user's array
+            array.flags.writeable = False
+        return array
+
+    def _check_concrete(self, fed: dict[Node, np.ndarray]) -> None:
+        """With unknown dims, re-infer every type from the fed shapes before any kernel runs."""
+        key = tuple(fed[p].shape for p in self.placeholders)
+        if key in self._concrete_checked:
+            return
+        concrete: dict[Node, Any] = {p: TensorType(fed[p].shape, fed[p].dtype) for p in fed}
+        for node in self.order:
+            if node in concrete:
+                continue
+            if not node.inputs:
+                concrete[node] = node.type
+                continue
+            types = [concrete[x] for x in node.inputs]
+            try:
+                concrete[node] = node.op.infer(*types)
+            except GraphError as e:
+                raise type(e)(
+                    f"{node.op.describe(types)}: {e} (node {node.name} made at "
+                    f"{node.origin.location}, with the fed shapes)"
+                ) from None
+        self._concrete_checked.add(key)
+
+    # -- running ---------------------------------------------------------------
+    def run(self, feed_dict: Mapping[Any, Any] | None = None) -> Any:
+        """Evaluate the fetches; feeds are keyed by placeholder node or name."""
+        fed = self._resolve(feed_dict or {})
+        if self._dynamic:
+            self._check_concrete(fed)
+        slots = list(self.initial)
+        for p, value in fed.items():
+            slots[self._slot[p]] = value
+        step = None
+        try:
+            with np.errstate(all="ignore"):
+                for step in self.steps:
+                    slots[step.out] = step.fn(*[slots[i] for i in step.ins])
+                    for i in step.frees:
+                        slots[i] = None
+        except GraphError:
+            raise
+        except Exception as e:  # a kernel failed: say which node, from where
+            assert step is not None
+            shapes = ", ".join(format_shape(np.shape(slots[i])) for i in step.ins)
+            raise ExecutionError(
+                f"{step.node.op} failed on inputs of shape {shapes}: {e} "
+                f"(node {step.node.name} made at {step.node.origin.location})"
+            ) from e
+        values = [slots[self._slot[n]] for n in self._nodes]
+        return _rebuild(self._template, values)
+
+
+def evaluate(fetches: Any, feed_dict: Mapping[Any, Any] | None = None) -> Any:
+    """One-shot ``Executor(fetches).run(feed_dict)``."""
+    return Executor(fetches).run(feed_dict)
