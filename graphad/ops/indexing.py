@@ -71,6 +71,8 @@ def _result_shape(
 class GetItem(Op):
     """x[index] with NumPy semantics (ints, slices, None, ..., integer arrays)."""
 
+    name = "getitem"
+
     items: tuple[Item, ...]
     advanced: bool = field(default=False)
 

@@ -53,6 +53,8 @@ def _square(a: TensorType) -> None:
 class MatMul(Op):
     """a @ b with NumPy's rules for 1-D and batched operands."""
 
+    name = "matmul"
+
     def describe(self, types: Sequence[ValueType]) -> str:
         return "matmul: " + " @ ".join(format_shape(t.shape) for t in types)  # type: ignore[union-attr]
 

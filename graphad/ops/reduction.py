@@ -161,6 +161,8 @@ class Min(Max):
 
 @dataclass(frozen=True)
 class LogSumExp(Reduce):
+    name = "logsumexp"
+
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
@@ -225,6 +227,8 @@ class Std(Var):
 class ArgMax(Reduce):
     """Index of the first maximum along one axis (int64; not differentiable)."""
 
+    name = "argmax"
+
     kernel = staticmethod(np.argmax)
 
     def axes(self, ndim: int) -> tuple[int, ...]:
@@ -248,6 +252,7 @@ class ArgMax(Reduce):
 
 @dataclass(frozen=True)
 class ArgMin(ArgMax):
+    name = "argmin"
     kernel = staticmethod(np.argmin)
 
 
