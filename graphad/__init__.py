@@ -4,7 +4,18 @@ Build a static graph of nodes, extend it with derivative nodes
 (``gradients``, ``jvp``), and run any set of nodes with an ``Executor``.
 """
 
-from graphad.autodiff import gradients, jvp
+from graphad.autodiff import (
+    Adjoint,
+    Adjoints,
+    adjoints,
+    derivative,
+    gradients,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    vjp,
+)
 from graphad.ir import (
     AxisError,
     DictType,
@@ -30,6 +41,8 @@ from graphad.runtime import Executor, evaluate
 __version__ = "0.1.0"
 
 __all__ = [
+    "Adjoint",
+    "Adjoints",
     "AxisError",
     "DTypeError",
     "DictType",
@@ -45,10 +58,16 @@ __all__ = [
     "ShapeError",
     "TensorType",
     "TupleType",
+    "adjoints",
     "constant",
+    "derivative",
     "evaluate",
     "gradients",
+    "hessian",
+    "hvp",
+    "jacobian",
     "jvp",
+    "vjp",
     "placeholder",
     *_ops_all,
 ]

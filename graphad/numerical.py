@@ -9,11 +9,12 @@ epsilon of the dtype).  Those are the defaults, scaled by ``max(1, |x|)``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from graphad.ir import GraphError, Node, Placeholder
+from graphad.ir import GraphError, Node, Placeholder, substitute, topo_sort
 
 Fn = Callable[..., Any]
 
@@ -106,3 +107,197 @@ def numerical_gradient(
         return float(np.sum(fn(v)))
 
     return numerical_jacobian(total, x0, method=method, eps=eps)
+
+
+# -- checking a graph's derivatives --------------------------------------------
+@dataclass
+class GradientCheck:
+    """The outcome of :func:`check_gradients`; true when every comparison passed.
+
+    ``suspect`` is the node (in reverse topological order from y, the first)
+    whose adjoint disagrees with a finite difference of y taken with respect to
+    that node; ``culprit`` is the consumer whose vjp rule sent the wrong partial.
+    """
+
+    ok: bool
+    order: int
+    errors: dict[str, float]
+    tolerance: float
+    suspect: Node | None = None
+    culprit: Node | None = None
+    messages: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        head = "passed" if self.ok else "FAILED"
+        errs = ", ".join(f"{k} {v:.2e}" for k, v in self.errors.items())
+        return "\n".join([f"check_gradients order {self.order} {head}: {errs} "
+                          f"(tolerance {self.tolerance:.1e})", *self.messages])
+
+
+def _feeds(y: Node, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
+    by_name = {n.name: n for n in topo_sort([y]) if isinstance(n.op, Placeholder)}
+    feeds: dict[Node, np.ndarray] = {}
+    for key, value in feed_dict.items():
+        node = by_name.get(key) if isinstance(key, str) else key
+        if not isinstance(node, Node):
+            raise GraphError(f"check_gradients: unknown feed {key!r}")
+        feeds[node] = np.asarray(value)
+    return feeds
+
+
+def _close(a: float, b: float, rtol: float = 0.0) -> float:
+    """Error relative to the magnitudes, with an absolute floor of the same size."""
+    return abs(a - b) / (1.0 + max(abs(a), abs(b)))
+
+
+class _Probe:
+    """Evaluate a scalar graph with one node's value replaced, for finite differences."""
+
+    def __init__(self, target: Node, feeds: dict[Node, np.ndarray], method: str, eps: Any):
+        self.target, self.feeds, self.method, self.eps = target, feeds, method, eps
+
+    def derivative(self, node: Node, value: np.ndarray, w: np.ndarray,
+                   consumer: Node | None = None) -> float:
+        from graphad.ir import placeholder
+
+        probe = placeholder("probe", shape=value.shape, dtype=value.dtype)
+        if consumer is None:
+            (target,) = substitute([self.target], {node: probe})
+        else:  # replace the node in this one consumer only
+            inputs = [probe if x is node else x for x in consumer.inputs]
+            (target,) = substitute([self.target], {consumer: consumer.op(*inputs)})
+        from graphad.runtime import Executor
+
+        ex = Executor(target)
+        rest = {k: self.feeds[k] for k in ex.placeholders if k in self.feeds and k is not probe}
+
+        def f(v: np.ndarray) -> Any:
+            return ex.run({**rest, probe: v})
+
+        return float(directional_derivative(f, [value], [w], self.method, self.eps))
+
+
+def _localize(target: Node, xs: list[Node], feeds: dict[Node, np.ndarray], rng: Any,
+              tol: float, method: str, eps: Any) -> tuple[Node | None, Node | None, list[str]]:
+    from graphad.autodiff import sweep
+    from graphad.runtime import Executor
+
+    result = sweep(target, xs)
+    nodes = [n for n in result.adjoint if n is not target and n.dtype.kind == "f"]
+    fetch = {"value": list(nodes), "adjoint": [result.adjoint[n] for n in nodes],
+             "partials": [[p for _, p in result.partials[n]] for n in nodes]}
+    vals = Executor(fetch).run(feeds)
+    probe = _Probe(target, feeds, method, eps)
+    for i, node in enumerate(nodes):  # consumers before inputs: the first bad one is nearest y
+        value = np.asarray(vals["value"][i])
+        w = rng.standard_normal(value.shape)
+        fd = probe.derivative(node, value, w)
+        ad = float(np.sum(np.asarray(vals["adjoint"][i]) * w))
+        if _close(ad, fd, tol) <= tol:
+            continue
+        msgs = [f"the adjoint of {node.name} ({node.op}, made at {node.origin.location}) "
+                f"disagrees: AD {ad:.6g} vs finite difference {fd:.6g}"]
+        for (consumer, _), part in zip(result.partials[node], vals["partials"][i]):
+            if consumer is None:
+                continue
+            fd_c = probe.derivative(node, value, w, consumer)
+            ad_c = float(np.sum(np.asarray(part) * w))
+            if _close(ad_c, fd_c, tol) > tol:
+                msgs.append(f"the vjp rule of {consumer.op} (node {consumer.name}, made at "
+                            f"{consumer.origin.location}) sent {ad_c:.6g}, finite "
+                            f"differences give {fd_c:.6g}")
+                return node, consumer, msgs
+        return node, None, msgs
+    return None, None, ["no single adjoint disagrees; the error is in the seed or the feeds"]
+
+
+def check_gradients(
+    y: Node,
+    xs: Node | Sequence[Node],
+    feed_dict: Mapping[Any, Any],
+    order: int = 1,
+    method: str = "central",
+    eps: float | None = None,
+    rtol: float | None = None,
+    seed: int = 0,
+) -> GradientCheck:
+    """Compare reverse and forward mode with finite differences in random directions.
+
+    ``xs`` are placeholders of ``y``'s graph, fed in ``feed_dict``.  A non-scalar
+    y is reduced to ⟨u, y⟩ with a random u.  Order 1 compares ⟨∇y, v⟩ and the
+    JVP along v with the difference quotient; order 2 does the same for
+    ⟨∇y, w⟩ (so ⟨v, H w⟩) and also checks that H is symmetric
+    (⟨v, H w⟩ = ⟨w, H v⟩).  On failure the result names the first node, going
+    back from y, whose adjoint disagrees, and the op whose rule is wrong.
+    Errors are |a - b| / (1 + max(|a|, |b|)); the default tolerance is 1e-5 in
+    float64 and 1e-2 in float32.
+
+        assert check_gradients(y, [x, W], feeds, order=2)
+    """
+    from graphad.autodiff import gradients, jvp
+    from graphad.ir import constant
+    from graphad.ops import multiply, sum as reduce_sum
+    from graphad.runtime import Executor
+
+    if order not in (1, 2):
+        raise GraphError(f"check_gradients: order must be 1 or 2, got {order!r}")
+    items = [xs] if isinstance(xs, Node) else list(xs)
+    for x in items:
+        if not isinstance(x, Node) or not isinstance(x.op, Placeholder):
+            raise GraphError("check_gradients: every x must be a placeholder of y's graph")
+    feeds = _feeds(y, feed_dict)
+    rng = np.random.default_rng(seed)
+    low = any(np.dtype(x.dtype).itemsize < 8 for x in items) or np.dtype(y.dtype).itemsize < 8
+    tol = rtol if rtol is not None else (1e-2 if low else 1e-5)
+    y_value = np.asarray(Executor(y).run(feeds))
+    target = y
+    if y_value.shape != ():
+        target = reduce_sum(multiply(y, constant(rng.standard_normal(y_value.shape))))
+    direction = [rng.standard_normal(np.shape(feeds[x])) for x in items]
+    w = [rng.standard_normal(np.shape(feeds[x])) for x in items]
+    if order == 2:
+        grads = gradients(target, items)
+        target = reduce_sum(_inner(grads, w))
+    ad_rev = gradients(target, items)
+    ad_fwd = jvp(target, items, [constant(v) for v in direction])
+    fetch = {"rev": ad_rev, "fwd": ad_fwd}
+    if order == 2:  # symmetry: ⟨w, H v⟩ from the same gradient graph, seeded with v instead
+        fetch["sym"] = gradients(reduce_sum(_inner(grads, direction)), items)
+    vals = Executor(fetch).run(feeds)
+    fd = _directional(target, items, feeds, direction, method, eps)
+    rev = sum(float(np.sum(g * v)) for g, v in zip(vals["rev"], direction))
+    errors = {"reverse": _close(rev, fd, tol), "forward": _close(float(vals["fwd"]), fd, tol)}
+    if order == 2:
+        errors["symmetry"] = _close(rev, sum(float(np.sum(g * v)) for g, v in zip(vals["sym"], w)), tol)
+    ok = all(e <= tol for e in errors.values())
+    report = GradientCheck(ok, order, errors, tol)
+    report.messages.append(f"AD reverse {rev:.10g}, forward {float(vals['fwd']):.10g}, "
+                           f"finite difference ({method}) {fd:.10g}")
+    if errors["reverse"] > tol:
+        report.suspect, report.culprit, msgs = _localize(target, items, feeds, rng, tol, method, eps)
+        report.messages.extend(msgs)
+    return report
+
+
+def _inner(grads: Sequence[Node], vs: Sequence[np.ndarray]) -> Node:
+    from graphad.ir import constant
+    from graphad.ops import add_n, multiply, sum as reduce_sum
+
+    return add_n(*(reduce_sum(multiply(g, constant(v))) for g, v in zip(grads, vs)))
+
+
+def _directional(target: Node, xs: list[Node], feeds: dict[Node, np.ndarray],
+                 direction: list[np.ndarray], method: str, eps: Any) -> float:
+    from graphad.runtime import Executor
+
+    ex = Executor(target)
+    needed, varied = set(ex.placeholders), set(xs)  # sets: `in` on a list of nodes builds equal()
+    rest = {k: v for k, v in feeds.items() if k not in varied and k in needed}
+
+    def f(*values: np.ndarray) -> Any:
+        return ex.run({**rest, **dict(zip(xs, values))})
+
+    return float(directional_derivative(f, [feeds[x] for x in xs], direction, method, eps))

@@ -1,6 +1,29 @@
-"""Differentiation passes: reverse mode (``gradients``) and forward mode (``jvp``)."""
+"""Differentiation: reverse mode (``gradients``), forward mode (``jvp``) and their compositions."""
 
 from graphad.autodiff.forward import jvp
 from graphad.autodiff.reverse import Sweep, gradients, sweep
+from graphad.autodiff.transforms import (
+    Adjoint,
+    Adjoints,
+    adjoints,
+    derivative,
+    hessian,
+    hvp,
+    jacobian,
+    vjp,
+)
 
-__all__ = ["Sweep", "gradients", "jvp", "sweep"]
+__all__ = [
+    "Adjoint",
+    "Adjoints",
+    "Sweep",
+    "adjoints",
+    "derivative",
+    "gradients",
+    "hessian",
+    "hvp",
+    "jacobian",
+    "jvp",
+    "sweep",
+    "vjp",
+]

@@ -23,7 +23,7 @@ from graphad.ir.errors import (
     IndexingError,
     ShapeError,
 )
-from graphad.ir.graph import consumers, topo_sort
+from graphad.ir.graph import consumers, substitute, topo_sort
 from graphad.ir.leaves import (
     Constant,
     Placeholder,
@@ -71,6 +71,7 @@ __all__ = [
     "as_nodes",
     "broadcast_shapes",
     "consumers",
+    "substitute",
     "topo_sort",
     "constant",
     "derivation",

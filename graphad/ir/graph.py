@@ -43,3 +43,20 @@ def consumers(order: Iterable[Node]) -> dict[Node, list[Node]]:
         for x in node.inputs:
             users.setdefault(x, []).append(node)
     return users
+
+
+def substitute(outputs: Iterable[Node], mapping: dict[Node, Node]) -> list[Node]:
+    """Rebuild ``outputs`` with each key of ``mapping`` replaced by its value.
+
+    Nodes that depend on no replaced node are kept as they are; the others are
+    remade with the same ops (types are inferred again).  Nothing is mutated.
+    """
+    outputs = list(outputs)
+    new: dict[Node, Node] = dict(mapping)
+    for node in topo_sort(outputs):
+        if node in new:
+            continue
+        inputs = tuple(new.get(x, x) for x in node.inputs)
+        unchanged = all(a is b for a, b in zip(inputs, node.inputs))
+        new[node] = node if unchanged else node.op(*inputs)
+    return [new[o] for o in outputs]
