@@ -105,6 +105,9 @@ class Node:
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Node is immutable (tried to set {key!r})")
 
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"Node is immutable (tried to delete {key!r})")
+
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
