@@ -11,17 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from graphad.ir import (
     DifferentiationError,
     Node,
     TensorType,
     as_node,
+    constant,
     derivation,
     format_shape,
     topo_sort,
     user_location,
 )
-from graphad.ops import add_n, cast, ones_like, sum_to, zeros_like
+from graphad.ops import add_n, broadcast_to, cast, ones_like, sum_to, zeros_like
 from graphad.ops._util import is_float
 
 
@@ -80,7 +83,12 @@ def check_inputs(xs: Any, fn: str) -> tuple[list[Node], bool]:
 
 def _seed(y: Node, grad_y: Any) -> Node:
     if grad_y is None:
-        return ones_like(y)
+        if not y.type.is_static:  # type: ignore[union-attr]
+            return ones_like(y)
+        # a constant, not ones_like(y): the gradient graph must not have to compute y
+        # (nor need the feeds of branches that reach no x) just to learn y's shape
+        one = constant(np.ones((), y.dtype))
+        return broadcast_to(one, y.shape) if y.ndim else one  # type: ignore[arg-type]
     g = as_node(grad_y)
     ys, gs = y.shape, g.shape
     if not isinstance(g.type, TensorType) or (
@@ -142,7 +150,15 @@ def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
     for node in topo_sort([y]):
         if any(i in downstream for i in node.inputs):
             downstream.add(node)
-    cuts = [c for c, i in result.cut if i in downstream]
+    # name the op where each path stopped carrying a derivative: the one that refused a
+    # float input (stop_gradient), or the one that made a bool/int value from a float
+    # (a comparison), not the op downstream that received that value (where, cast)
+    cuts = [c for c, i in result.cut if i in downstream and is_float(i.type)]
+    cuts += [
+        n
+        for n in downstream
+        if not is_float(n.type) and any(i in downstream and is_float(i.type) for i in n.inputs)
+    ]
     if cuts:
         where = ", ".join(f"{c.op.name} {_name(c)}" for c in cuts)
         msg += f": every path is cut by a non-differentiable op: {where}"
