@@ -239,7 +239,8 @@ def check_gradients(
     """
     from graphad.autodiff import gradients, jvp
     from graphad.ir import constant
-    from graphad.ops import multiply, sum as reduce_sum
+    from graphad.ops import multiply
+    from graphad.ops import sum as reduce_sum
     from graphad.runtime import Executor
 
     if order not in (1, 2):
@@ -284,7 +285,8 @@ def check_gradients(
 
 def _inner(grads: Sequence[Node], vs: Sequence[np.ndarray]) -> Node:
     from graphad.ir import constant
-    from graphad.ops import add_n, multiply, sum as reduce_sum
+    from graphad.ops import add_n, multiply
+    from graphad.ops import sum as reduce_sum
 
     return add_n(*(reduce_sum(multiply(g, constant(v))) for g, v in zip(grads, vs)))
 

@@ -9,24 +9,35 @@ from graphad.autodiff.reverse import check_inputs, derivative_order
 from graphad.ir import (
     DifferentiationError,
     Node,
+    TensorType,
     as_node,
     derivation,
     format_shape,
     topo_sort,
     user_location,
 )
-from graphad.ops import broadcast_like, cast, zeros_like
-from graphad.ops._util import is_float
+from graphad.ops import broadcast_like, cast
+from graphad.ops.structure import densify, is_differentiable, structure
 
 
 def _fit(t: Node, node: Node) -> Node:
     """Broadcast a rule's tangent to ``node``'s shape and dtype: done once, here."""
+    if not isinstance(node.type, TensorType):
+        return t  # structure tangents are assembled entry by entry
     if not (node.type.is_static and t.shape == node.shape):  # type: ignore[union-attr]
         t = broadcast_like(t, node)
     return cast(t, node.dtype)
 
 
 def _tangent(x: Node, t: Any, i: int) -> Node:
+    if not isinstance(x.type, TensorType):
+        t = structure(t)
+        if not isinstance(t.type, type(x.type)):
+            raise DifferentiationError(
+                f"jvp: tangents[{i}] has type {t.type} but x = {x.name} is {x.type} "
+                f"({user_location()})"
+            )
+        return t
     t = as_node(t, [x])
     xs, ts = x.shape, t.shape
     mismatch = xs is not None and ts is not None and (
@@ -70,7 +81,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
         for i, (x, t) in enumerate(zip(inputs, given)):
             tangent[x] = _tangent(x, t, i)
         for node in order:
-            if node in tangent or node not in depends or not is_float(node.type):
+            if node in tangent or node not in depends or not is_differentiable(node.type):
                 continue
             ts = [tangent.get(i) for i in node.inputs]
             if all(t is None for t in ts):
@@ -78,5 +89,5 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             t = node.op.jvp(node, ts)
             if t is not None:
                 tangent[node] = _fit(t, node)
-        result = [tangent[y] if y in tangent else zeros_like(y) for y in outputs]
+        result = [densify(tangent.get(y), y) for y in outputs]
     return result[0] if single_y else result

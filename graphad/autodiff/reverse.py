@@ -24,8 +24,9 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
-from graphad.ops import add_n, broadcast_to, cast, ones_like, sum_to, zeros_like
+from graphad.ops import broadcast_to, cast, ones_like, sum_to
 from graphad.ops._util import is_float
+from graphad.ops.structure import accumulate, densify, is_differentiable
 
 
 @dataclass
@@ -49,6 +50,8 @@ def derivative_order(nodes: Sequence[Node]) -> int:
 
 def unbroadcast(g: Node, x: Node) -> Node:
     """Sum ``g`` down to ``x``'s shape and cast it to ``x``'s dtype: the one un-broadcast."""
+    if not isinstance(x.type, TensorType):
+        return g  # a structure's adjoint is assembled entry by entry, already in shape
     if not (x.type.is_static and g.shape == x.shape):  # type: ignore[union-attr]
         g = sum_to(g, x)
     return cast(g, x.dtype)
@@ -67,13 +70,18 @@ def check_target(y: Any, what: str = "y") -> Node:
 def check_inputs(xs: Any, fn: str) -> tuple[list[Node], bool]:
     """``xs`` as a list, and whether it was a single node."""
     single = isinstance(xs, Node)
+    if not single and not isinstance(xs, (list, tuple)):
+        raise DifferentiationError(
+            f"{fn}: xs must be a Node or a list of Nodes, got {type(xs).__name__} "
+            f"({user_location()})"
+        )
     items = [xs] if single else list(xs)
     for i, x in enumerate(items):
         if not isinstance(x, Node):
             raise DifferentiationError(
                 f"{fn}: xs[{i}] must be a Node, got {type(x).__name__} ({user_location()})"
             )
-        if not is_float(x.type):
+        if not is_differentiable(x.type):
             raise DifferentiationError(
                 f"{fn}: x = {_name(x)} has type {x.type}; cannot differentiate with respect "
                 "to an integer or bool value"
@@ -119,7 +127,7 @@ def sweep(y: Node, xs: Sequence[Node], grad_y: Any = None) -> Sweep:
             parts = result.partials.get(node)
             if parts is None:
                 continue
-            g = add_n(*(p for _, p in parts))
+            g = accumulate([p for _, p in parts], node.type)
             result.adjoint[node] = g
             if not node.inputs:
                 continue
@@ -138,7 +146,7 @@ def _propagate(node: Node, g: Node, result: Sweep) -> None:
     for x, gx in zip(node.inputs, contributions):
         if x not in result.depends:
             continue
-        if gx is None or not is_float(x.type):
+        if gx is None or not is_differentiable(x.type):
             result.cut.append((node, x))
             continue
         result.partials.setdefault(x, []).append((node, unbroadcast(gx, x)))
@@ -191,13 +199,11 @@ def gradients(
     result = sweep(y, items, grad_y)
     out: list[Node | None] = []
     for x in items:
-        if x in result.adjoint:
-            out.append(result.adjoint[x])
-        elif unconnected == "raise":
+        adjoint = result.adjoint.get(x)
+        if adjoint is None and unconnected == "raise":
             raise _unconnected_error(y, x, result)
-        elif unconnected == "zero":
+        if unconnected == "zero" and (adjoint is None or not isinstance(x.type, TensorType)):
             with derivation("reverse", derivative_order([y])):
-                out.append(zeros_like(x))
-        else:
-            out.append(None)
+                adjoint = densify(adjoint, x)  # zeros for x, or for the entries of x y skips
+        out.append(adjoint)
     return out[0] if single else out

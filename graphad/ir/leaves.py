@@ -11,7 +11,7 @@ import numpy as np
 from graphad.ir.errors import DTypeError, GraphError
 from graphad.ir.node import Node, user_location
 from graphad.ir.op import Op
-from graphad.ir.types import Shape, TensorType, ValueType
+from graphad.ir.types import DictType, Shape, TensorType, TupleType, ValueType, as_type
 
 _SCALARS = (bool, int, float, complex, np.generic)
 
@@ -66,14 +66,30 @@ class Constant(Op):
 
 
 def placeholder(
-    name: str, shape: Shape | Sequence[int | None] = None, dtype: Any = "float64"
+    name: str,
+    shape: Shape | Sequence[int | None] = None,
+    dtype: Any = "float64",
+    type: Any = None,
 ) -> Node:
-    """A tensor input fed at run time, e.g. ``placeholder("x", shape=(None, 3))``.
+    """An input fed at run time, e.g. ``placeholder("x", shape=(None, 3))``.
 
     ``shape=None`` leaves the rank unknown; ``None`` entries are unknown dims.
+    A structured input gives ``type`` instead: a ``TupleType``/``DictType`` or a
+    nested tuple/dict of ``TensorType``, e.g.
+    ``placeholder("d", type={"cat": TensorType((3,)), "dog": TensorType((2, 2))})``,
+    fed with a tuple/dict of arrays of the same keys.
     """
     if not isinstance(name, str) or not name:
         raise GraphError(f"placeholder: name must be a non-empty string, got {name!r}")
+    if type is not None:
+        try:
+            declared = as_type(type)
+        except TypeError as e:
+            raise GraphError(f"placeholder {name!r}: {e} ({user_location()})") from None
+        if declared is None or _has_absent(declared):
+            raise GraphError(f"placeholder {name!r}: every entry needs a type ({user_location()})")
+        ph = Placeholder(declared, name)
+        return Node(ph, (), declared, name=name)
     try:
         dt = np.dtype(dtype)
     except TypeError as e:
@@ -81,6 +97,16 @@ def placeholder(
     shp = None if shape is None else tuple(shape)
     ph = Placeholder(TensorType(shp, dt), name)
     return Node(ph, (), ph.type, name=name)
+
+
+def _has_absent(t: ValueType | None) -> bool:
+    if t is None:
+        return True
+    if isinstance(t, TupleType):
+        return any(_has_absent(i) for i in t.items)
+    if isinstance(t, DictType):
+        return any(_has_absent(i) for _, i in t.items)
+    return False
 
 
 def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:

@@ -81,7 +81,7 @@ class Node:
     Structural equality is the business of CSE.
     """
 
-    __slots__ = ("op", "inputs", "type", "name", "origin", "id", "__weakref__")
+    __slots__ = ("__weakref__", "id", "inputs", "name", "op", "origin", "type")
     op: Op
     inputs: tuple[Node, ...]
     type: ValueType
@@ -135,12 +135,33 @@ class Node:
         return self.type.ndim if isinstance(self.type, TensorType) else None
 
     def __len__(self) -> int:
+        from graphad.ir.types import DictType, TupleType
+
+        if isinstance(self.type, (TupleType, DictType)):
+            return len(self.type.items)
         shape = self.shape
         if not shape or shape[0] is None:
             from graphad.ir.errors import ShapeError
 
             raise ShapeError(f"len() of {self.name} with shape {format_shape(shape)}")
         return shape[0]
+
+    def __iter__(self) -> Iterator[Node]:
+        """Entries of a tuple, keys of a dict, rows of a tensor with a known first dim."""
+        from graphad.ir.types import DictType
+
+        if isinstance(self.type, DictType):
+            return iter(self.type.keys())  # type: ignore[arg-type]
+        return (self[i] for i in range(len(self)))
+
+    def keys(self) -> tuple[str, ...]:
+        """The keys of a dict-valued node."""
+        from graphad.ir.errors import GraphError
+        from graphad.ir.types import DictType
+
+        if not isinstance(self.type, DictType):
+            raise GraphError(f"{self.name} is not a dict (type {self.type})")
+        return self.type.keys()
 
     # -- NumPy-style operators (sugar for graphad.ops) -------------------------
     def __add__(self, other: Any) -> Node:

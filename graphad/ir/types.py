@@ -7,7 +7,7 @@ whatever cannot be decided statically is left unknown and checked at run time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +15,7 @@ import numpy as np
 from graphad.ir.errors import ShapeError
 
 Shape = tuple[int | None, ...] | None
+_FLOAT64 = np.dtype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class TensorType:
     """An n-d array type: ``shape`` (dims may be ``None``) and a NumPy ``dtype``."""
 
     shape: Shape
-    dtype: np.dtype
+    dtype: np.dtype = _FLOAT64
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", np.dtype(self.dtype))
@@ -63,28 +64,64 @@ class TensorType:
 
 @dataclass(frozen=True)
 class TupleType:
-    """A tuple of value types."""
+    """A tuple of value types.
 
-    items: tuple[ValueType, ...]
+    An item may be ``None``: an absent entry (value ``None``), which is how a
+    sparse adjoint says "zero here" without building zeros.
+    """
+
+    items: tuple[ValueType | None, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", tuple(as_type(t) for t in self.items))
 
     def __str__(self) -> str:
-        return "(" + ", ".join(map(str, self.items)) + ("," if len(self.items) == 1 else "") + ")"
+        parts = ["∅" if t is None else str(t) for t in self.items]
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
 
 
 @dataclass(frozen=True)
 class DictType:
-    """A dict of value types with string keys, kept in insertion order."""
+    """A dict of value types with string keys, kept in insertion order.
+
+    A sparse adjoint leaves out the keys that carry zero.
+    """
 
     items: tuple[tuple[str, ValueType], ...]
 
+    def __post_init__(self) -> None:
+        pairs = self.items.items() if isinstance(self.items, dict) else self.items
+        items = tuple((k, as_type(t)) for k, t in pairs)
+        for k, _ in items:
+            if not isinstance(k, str):
+                raise TypeError(f"dict keys must be strings, got {k!r}")
+        object.__setattr__(self, "items", items)
+
     def keys(self) -> tuple[str, ...]:
         return tuple(k for k, _ in self.items)
+
+    def __contains__(self, key: object) -> bool:
+        return any(k == key for k, _ in self.items)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
 
     def __getitem__(self, key: str) -> ValueType:
         return dict(self.items)[key]
 
     def __str__(self) -> str:
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in self.items) + "}"
+
+
+def as_type(t: object) -> ValueType | None:
+    """A value type from a type, or from a (nested) Python tuple/dict of types."""
+    if t is None or isinstance(t, (TensorType, TupleType, DictType)):
+        return t
+    if isinstance(t, dict):
+        return DictType(tuple(t.items()))
+    if isinstance(t, (tuple, list)):
+        return TupleType(tuple(t))
+    raise TypeError(f"not a value type: {t!r}")
 
 
 ValueType = TensorType | TupleType | DictType

@@ -195,6 +195,13 @@ def _encode(index: Any) -> tuple[tuple[Item, ...], list[Node], bool]:
 
 
 def getitem(x: Any, index: Any) -> Node:
-    """``x[index]`` with NumPy semantics; the adjoint scatter-adds (repeats accumulate)."""
+    """``x[index]`` with NumPy semantics; the adjoint scatter-adds (repeats accumulate).
+
+    On a tuple- or dict-valued node it looks the entry up instead (``d["cat"]``).
+    """
+    if isinstance(x, Node) and not isinstance(x.type, TensorType):
+        from graphad.ops.structure import get
+
+        return get(x, index)
     items, arrays, advanced = _encode(index)
     return GetItem(items, advanced)(as_node(x), *arrays)

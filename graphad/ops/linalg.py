@@ -299,7 +299,7 @@ def dot(a: Any, b: Any) -> Node:
     na, nb = known_ndim(a.type), known_ndim(b.type)
     if na == 0 or nb == 0:
         return ew.multiply(a, b)
-    if nb <= 2 and na <= 2 or nb == 1:
+    if (nb <= 2 and na <= 2) or nb == 1:
         return matmul(a, b)
     letters = "abcdefghijklmnopqrstuvwxyz"
     sa = letters[: na - 1] + "z"

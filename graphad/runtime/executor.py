@@ -16,12 +16,15 @@ import numpy as np
 
 from graphad.ir import (
     Constant,
+    DictType,
     ExecutionError,
     FeedError,
     GraphError,
     Node,
     Placeholder,
     TensorType,
+    TupleType,
+    ValueType,
     format_shape,
     topo_sort,
     user_location,
@@ -44,6 +47,8 @@ def _flatten(fetches: Any, nodes: list[Node]) -> Any:
     if isinstance(fetches, Node):
         nodes.append(fetches)
         return len(nodes) - 1
+    if fetches is None:  # e.g. gradients(..., unconnected="none"): fetched as None
+        return None
     if isinstance(fetches, Mapping):
         return {k: _flatten(v, nodes) for k, v in fetches.items()}
     if isinstance(fetches, (list, tuple)):
@@ -55,8 +60,8 @@ def _flatten(fetches: Any, nodes: list[Node]) -> Any:
 
 
 def _rebuild(template: Any, values: list[Any]) -> Any:
-    if isinstance(template, int):
-        return values[template]
+    if template is None or isinstance(template, int):
+        return None if template is None else values[template]
     if isinstance(template, dict):
         return {k: _rebuild(v, values) for k, v in template.items()}
     return type(template)(_rebuild(v, values) for v in template)
@@ -86,9 +91,7 @@ class Executor:
         self._by_name = by_name
         self._plan()
         self._concrete_checked: set[tuple[Any, ...]] = set()
-        self._dynamic = any(
-            isinstance(n.type, TensorType) and not n.type.is_static for n in self.order
-        )
+        self._dynamic = not all(_all_static(n.type) for n in self.order)
 
     # -- planning --------------------------------------------------------------
     def _plan(self) -> None:
@@ -156,33 +159,15 @@ class Executor:
         return {p: self._check(p, fed[p]) for p in self.placeholders}
 
     @staticmethod
-    def _check(p: Node, value: Any) -> np.ndarray:
-        t = p.type
-        assert isinstance(t, TensorType)
-        array = np.asarray(value)
-        if not np.can_cast(array.dtype, t.dtype, casting="same_kind"):
-            raise FeedError(
-                f"placeholder {p.name!r} is {t.dtype.name} but was fed {array.dtype.name} "
-                f"({user_location()})"
-            )
-        if not t.accepts(array.shape):
-            raise FeedError(
-                f"placeholder {p.name!r} has shape {format_shape(t.shape)} but was fed "
-                f"shape {format_shape(array.shape)} ({user_location()})"
-            )
-        if array.dtype != t.dtype:
-            array = array.astype(t.dtype)
-        elif array.flags.writeable:
-            array = array.view()  # a read-only view: no kernel can write to the user's array
-            array.flags.writeable = False
-        return array
+    def _check(p: Node, value: Any) -> Any:
+        return _conform(p.type, value, f"placeholder {p.name!r}")
 
     def _check_concrete(self, fed: dict[Node, np.ndarray]) -> None:
         """With unknown dims, re-infer every type from the fed shapes before any kernel runs."""
-        key = tuple(fed[p].shape for p in self.placeholders)
+        concrete: dict[Node, Any] = {p: _type_of(fed[p]) for p in fed}
+        key = tuple(concrete[p] for p in self.placeholders)
         if key in self._concrete_checked:
             return
-        concrete: dict[Node, Any] = {p: TensorType(fed[p].shape, fed[p].dtype) for p in fed}
         for node in self.order:
             if node in concrete:
                 continue
@@ -226,6 +211,62 @@ class Executor:
             ) from e
         values = [slots[self._slot[n]] for n in self._nodes]
         return _rebuild(self._template, values)
+
+
+def _all_static(t: Any) -> bool:
+    if isinstance(t, TensorType):
+        return t.is_static
+    if isinstance(t, TupleType):
+        return all(_all_static(i) for i in t.items)
+    if isinstance(t, DictType):
+        return all(_all_static(i) for _, i in t.items)
+    return True
+
+
+def _type_of(value: Any) -> ValueType | None:
+    """The concrete type of a fed value."""
+    if isinstance(value, tuple):
+        return TupleType(tuple(_type_of(v) for v in value))
+    if isinstance(value, dict):
+        return DictType(tuple((k, _type_of(v)) for k, v in value.items()))
+    return None if value is None else TensorType(value.shape, value.dtype)
+
+
+def _conform(t: ValueType, value: Any, where: str) -> Any:
+    """Check a fed value against a placeholder's type, key by key; arrays come back read-only."""
+    if isinstance(t, DictType):
+        if not isinstance(value, Mapping):
+            raise FeedError(f"{where} is a dict {t} but was fed {type(value).__name__} "
+                            f"({user_location()})")
+        missing = [k for k in t.keys() if k not in value]
+        extra = [k for k in value if k not in t.keys()]
+        if missing or extra:
+            raise FeedError(f"{where} expects keys {list(t.keys())}: missing {missing}, "
+                            f"unexpected {extra} ({user_location()})")
+        return {k: _conform(i, value[k], f"{where}[{k!r}]") for k, i in t.items}
+    if isinstance(t, TupleType):
+        if not isinstance(value, (tuple, list)) or len(value) != len(t.items):
+            got = len(value) if isinstance(value, (tuple, list)) else type(value).__name__
+            raise FeedError(f"{where} is a tuple of {len(t.items)} but was fed {got} "
+                            f"({user_location()})")
+        return tuple(_conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value)))
+    assert isinstance(t, TensorType)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise FeedError(f"{where}: cannot make an array of the fed value: {e}") from None
+    if array.dtype == object or not np.can_cast(array.dtype, t.dtype, casting="same_kind"):
+        raise FeedError(f"{where} is {t.dtype.name} but was fed {array.dtype.name} "
+                        f"({user_location()})")
+    if not t.accepts(array.shape):
+        raise FeedError(f"{where} has shape {format_shape(t.shape)} but was fed shape "
+                        f"{format_shape(array.shape)} ({user_location()})")
+    if array.dtype != t.dtype:
+        array = array.astype(t.dtype)
+    elif array.flags.writeable:
+        array = array.view()  # a read-only view: no kernel can write to the user's array
+        array.flags.writeable = False
+    return array
 
 
 def evaluate(fetches: Any, feed_dict: Mapping[Any, Any] | None = None) -> Any:

@@ -1,0 +1,260 @@
+"""Structures as values: tuples and dicts of nodes, and looking entries up.
+
+The adjoint of a structure is a structure of the same kind.  Inside the
+passes it is *sparse*: ``d["cat"]`` sends ``{"cat": ḡ}`` back to ``d``, not a
+dict padded with zeros, so reverse mode shows which entries really took
+part (d̄ = {"cat": b̄}).  A tuple marks an entry that carries nothing as
+absent (type ``None``, value ``None``).  ``accumulate`` sums sparse
+structures entry by entry; ``densify`` pads them with zeros at the boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import (
+    DictType,
+    DTypeError,
+    GraphError,
+    IndexingError,
+    Node,
+    Op,
+    TensorType,
+    TupleType,
+    ValueType,
+    as_node,
+    user_location,
+)
+from graphad.ops.elementwise import add_n
+from graphad.ops.utility import zeros_like
+
+T = Sequence[Node | None]
+
+
+@dataclass(frozen=True)
+class MakeTuple(Op):
+    """(x₀, x₁, …); ``present`` marks which positions have an input (others are absent)."""
+
+    present: tuple[bool, ...]
+
+    def infer(self, *xs: ValueType) -> TupleType:
+        it = iter(xs)
+        return TupleType(tuple(next(it) if p else None for p in self.present))
+
+    def compute(self, *xs: Any) -> tuple[Any, ...]:
+        it = iter(xs)
+        return tuple(next(it) if p else None for p in self.present)
+
+    def positions(self) -> list[int]:
+        return [i for i, p in enumerate(self.present) if p]
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
+        return tuple(entry(g, i) for i in self.positions())
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        if all(ti is None for ti in t):
+            return None
+        entries: list[Node | None] = [None] * len(self.present)
+        for i, ti in zip(self.positions(), t):
+            entries[i] = ti
+        return make_tuple(*entries)
+
+
+@dataclass(frozen=True)
+class MakeDict(Op):
+    """{k₀: x₀, k₁: x₁, …}"""
+
+    keys: tuple[str, ...]
+
+    def infer(self, *xs: ValueType) -> DictType:
+        return DictType(tuple(zip(self.keys, xs)))
+
+    def compute(self, *xs: Any) -> dict[str, Any]:
+        return dict(zip(self.keys, xs))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """x̄ₖ = ḡ[k] (nothing where ḡ has no key k)"""
+        return tuple(entry(g, k) for k in self.keys)
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        present = {k: ti for k, ti in zip(self.keys, t) if ti is not None}
+        return make_dict(present) if present else None
+
+
+@dataclass(frozen=True)
+class TupleGet(Op):
+    """t[index] for a tuple-valued t."""
+
+    index: int
+
+    def infer(self, t: ValueType) -> ValueType:
+        if not isinstance(t, TupleType):
+            raise DTypeError(f"expected a tuple, got {t}")
+        if not -len(t.items) <= self.index < len(t.items):
+            raise IndexingError(f"tuple index {self.index} out of range for {len(t.items)} items")
+        item = t.items[self.index]
+        if item is None:
+            raise IndexingError(f"entry {self.index} is absent")
+        return item
+
+    def compute(self, t: tuple[Any, ...]) -> Any:
+        return t[self.index]
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """t̄ = (∅, …, g at index, …, ∅)"""
+        n = len(node.inputs[0].type.items)  # type: ignore[union-attr]
+        entries: list[Node | None] = [None] * n
+        entries[self.index % n] = g
+        return (make_tuple(*entries),)
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        return entry(t[0], self.index)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class DictGet(Op):
+    """d[key] for a dict-valued d."""
+
+    key: str
+
+    def infer(self, d: ValueType) -> ValueType:
+        if not isinstance(d, DictType):
+            raise DTypeError(f"expected a dict, got {d}")
+        if self.key not in d.keys():
+            raise IndexingError(f"no key {self.key!r}; the keys are {list(d.keys())}")
+        return d[self.key]
+
+    def compute(self, d: Mapping[str, Any]) -> Any:
+        return d[self.key]
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """d̄ = {key: g}"""
+        return (make_dict({self.key: g}),)
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        return entry(t[0], self.key)  # type: ignore[arg-type]
+
+
+# -- building and reading structures -------------------------------------------
+def make_tuple(*xs: Any) -> Node:
+    """A tuple-valued node; ``None`` entries are absent (used by sparse adjoints)."""
+    present = tuple(x is not None for x in xs)
+    return MakeTuple(present)(*(as_node(x) for x in xs if x is not None))
+
+
+def make_dict(entries: Mapping[str, Any]) -> Node:
+    """A dict-valued node with string keys, e.g. ``make_dict({"cat": a0, "dog": a1})``."""
+    for k in entries:
+        if not isinstance(k, str):
+            raise GraphError(f"make_dict: keys must be strings, got {k!r} ({user_location()})")
+    return MakeDict(tuple(entries))(*(as_node(v) for v in entries.values()))
+
+
+def structure(value: Any) -> Node:
+    """A node for a (nested) Python tuple/list/dict of nodes and arrays."""
+    if isinstance(value, Node):
+        return value
+    if isinstance(value, Mapping):
+        return make_dict({k: structure(v) for k, v in value.items()})
+    if isinstance(value, (tuple, list)) and not _is_numeric_list(value):
+        return make_tuple(*(structure(v) for v in value))
+    return as_node(value)
+
+
+def _is_numeric_list(value: Any) -> bool:
+    return isinstance(value, list) and not any(
+        isinstance(v, (Node, Mapping, tuple, list)) for v in value
+    )
+
+
+def entry(s: Node, key: int | str) -> Node | None:
+    """``s[key]``, or ``None`` when the structure has no such entry (a sparse adjoint).
+
+    Reading an entry of a ``make_tuple``/``make_dict`` node returns its input
+    directly rather than building a lookup node.
+    """
+    t = s.type
+    if isinstance(t, TupleType):
+        if not isinstance(key, int) or not -len(t.items) <= key < len(t.items):
+            return None
+        if t.items[key] is None:
+            return None
+        if isinstance(s.op, MakeTuple):
+            return s.inputs[s.op.positions().index(key % len(t.items))]
+        return TupleGet(key)(s)
+    if isinstance(t, DictType):
+        if key not in t.keys():
+            return None
+        if isinstance(s.op, MakeDict):
+            return s.inputs[s.op.keys.index(key)]  # type: ignore[arg-type]
+        return DictGet(key)(s)  # type: ignore[arg-type]
+    return None
+
+
+def get(s: Node, key: int | str) -> Node:
+    """``s[key]`` for a structure-valued node; a missing key fails now, naming the keys."""
+    key = int(key) if isinstance(key, np.integer) else key
+    if isinstance(s.type, TupleType) and not isinstance(key, (int, np.integer)):
+        raise IndexingError(f"tuple {s.name} is indexed by ints, got {key!r} ({user_location()})")
+    # always a lookup node, even on make_dict: gradients(y, d) must see y depend on d
+    op: Op = TupleGet(int(key)) if isinstance(s.type, TupleType) else DictGet(key)  # type: ignore[arg-type]
+    return op(s)  # infer reports a bad key or index with the user's line
+
+
+# -- sparse adjoints -----------------------------------------------------------
+def accumulate(parts: Sequence[Node], like: ValueType) -> Node | None:
+    """The sum of partial adjoints of a value of type ``like``, entry by entry."""
+    if isinstance(like, TensorType) or like is None:
+        return add_n(*parts) if parts else None
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(like, TupleType):
+        entries = []
+        for i, t in enumerate(like.items):
+            got = [e for e in (entry(p, i) for p in parts) if e is not None]
+            entries.append(accumulate(got, t) if got else None)
+        return make_tuple(*entries)
+    assert isinstance(like, DictType)
+    summed = {}
+    for k, t in like.items:
+        got = [e for e in (entry(p, k) for p in parts) if e is not None]
+        if got:
+            summed[k] = accumulate(got, t)
+    return make_dict(summed)
+
+
+def densify(adjoint: Node | None, x: Node) -> Node:
+    """Pad a sparse adjoint with zeros of ``x``'s entries, so it has every key of x."""
+    t = x.type
+    if isinstance(t, TensorType):
+        return adjoint if adjoint is not None else zeros_like(x)
+    if isinstance(t, TupleType):
+        items = [
+            densify(None if adjoint is None else entry(adjoint, i), entry(x, i))  # type: ignore[arg-type]
+            for i in range(len(t.items))
+        ]
+        return make_tuple(*items)
+    assert isinstance(t, DictType)
+    return make_dict(
+        {
+            k: densify(None if adjoint is None else entry(adjoint, k), entry(x, k))  # type: ignore[arg-type]
+            for k in t.keys()
+        }
+    )
+
+
+def is_differentiable(t: ValueType | None) -> bool:
+    """A float tensor, or a structure with a float tensor somewhere inside."""
+    if isinstance(t, TensorType):
+        return t.dtype.kind in "fc"
+    if isinstance(t, TupleType):
+        return any(is_differentiable(i) for i in t.items)
+    if isinstance(t, DictType):
+        return any(is_differentiable(i) for _, i in t.items)
+    return False
+
