@@ -1,0 +1,78 @@
+"""What a user copies must run: every notebook, every example script, the README's Python.
+
+Notebooks run without Jupyter: their code cells are executed in order in one namespace,
+as a kernel would.  Examples run as scripts in a fresh interpreter from the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
+TIMEOUT_S = 120
+
+
+def test_there_is_at_least_one_notebook_and_one_example() -> None:
+    assert NOTEBOOKS, "notebooks/ has no .ipynb file"
+    assert EXAMPLES, "examples/ has no .py file"
+
+
+def run_cells(sources: list[tuple[str, str]], cwd: Path) -> dict[str, object]:
+    """Execute ``(label, code)`` pairs in order in one namespace, with ``cwd`` as working dir."""
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    previous = Path.cwd()
+    os.chdir(cwd)
+    try:
+        for label, code in sources:
+            exec(compile(code, label, "exec"), namespace)
+    finally:
+        os.chdir(previous)
+    return namespace
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_runs(path: Path) -> None:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    assert notebook["nbformat"] == 4, f"{path.name}: nbformat {notebook['nbformat']}, expected 4"
+    cells = [
+        (f"{path.name}[cell {i}]", "".join(cell["source"]))
+        for i, cell in enumerate(notebook["cells"])
+        if cell["cell_type"] == "code"
+    ]
+    assert cells, f"{path.name} has no code cell"
+    run_cells(cells, path.parent)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_example_runs(path: Path) -> None:
+    # PYTHONPATH: the scripts import this checkout's graphad even when it is not installed.
+    paths = [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    done = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert done.returncode == 0, (
+        f"{path.name} exited with {done.returncode}\n"
+        f"--- stdout ---\n{done.stdout[-4000:]}\n--- stderr ---\n{done.stderr[-4000:]}"
+    )
+
+
+def test_readme_python_blocks_run() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"^```python\n(.*?)^```", readme, flags=re.DOTALL | re.MULTILINE)
+    assert blocks, "README.md has no ```python block"
+    run_cells([(f"README.md[block {i}]", code) for i, code in enumerate(blocks)], ROOT)
