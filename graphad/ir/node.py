@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import itertools
 import os
 import sys
@@ -51,12 +52,18 @@ def derivation(kind: str, order: int) -> Iterator[None]:
         _derivation.reset(token)
 
 
+@functools.lru_cache(maxsize=4096)
+def _in_package(filename: str) -> bool:
+    # cached: every node made walks several frames, and abspath dominated graph building
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+
+
 def user_location() -> str:
     """``file.py:12`` of the innermost stack frame outside the graphad package."""
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep):
+        if not _in_package(filename):
             return f"{os.path.basename(filename)}:{frame.f_lineno}"
         frame = frame.f_back
     return "<graphad>"
