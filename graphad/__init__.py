@@ -36,6 +36,7 @@ from graphad.ir import (
 )
 from graphad.ops import *  # noqa: F403 - the NumPy-named functions are the API
 from graphad.ops import __all__ as _ops_all
+from graphad.control import cond
 from graphad.runtime import Executor, evaluate
 
 __version__ = "0.1.0"
@@ -59,6 +60,7 @@ __all__ = [
     "TensorType",
     "TupleType",
     "adjoints",
+    "cond",
     "constant",
     "derivative",
     "evaluate",

@@ -90,6 +90,13 @@ def check_inputs(xs: Any, fn: str) -> tuple[list[Node], bool]:
 
 
 def _seed(y: Node, grad_y: Any) -> Node:
+    if not isinstance(y.type, TensorType):  # a structure: its cotangent is a structure too
+        if not isinstance(grad_y, Node) or type(grad_y.type) is not type(y.type):
+            raise DifferentiationError(
+                f"gradients: y = {_name(y)} is a structure {y.type}; give grad_y, a "
+                f"structure of the same kind ({user_location()})"
+            )
+        return grad_y
     if grad_y is None:
         if not y.type.is_static:  # type: ignore[union-attr]
             return ones_like(y)
@@ -194,7 +201,8 @@ def gradients(
         raise DifferentiationError(
             f"gradients: unconnected must be 'zero', 'none' or 'raise', got {unconnected!r}"
         )
-    y = check_target(y)
+    if grad_y is None or isinstance(getattr(y, "type", None), TensorType):
+        y = check_target(y)  # a structured y is allowed with a structured grad_y
     items, single = check_inputs(xs, "gradients")
     result = sweep(y, items, grad_y)
     out: list[Node | None] = []

@@ -1,0 +1,200 @@
+"""Control flow: ``cond``, which runs only the branch its predicate selects.
+
+Each branch is traced once into a small graph of its own over placeholders
+(one per operand, plus one per outer node the branch function captured).
+The ``Cond`` node takes the predicate, the operands and the captured values
+as inputs and, at run time, executes only the taken branch.  Its rules are
+conds too: the adjoint (tangent) of a cond is a cond over the two branches'
+gradient (JVP) graphs, so the derivative flows only into the taken branch and
+derivatives of any order stay conditional.  This module sits on top of the
+passes and the runtime, which the op needs to build and run its branches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphad.autodiff import jvp
+from graphad.autodiff.reverse import sweep
+from graphad.ir import (
+    DTypeError,
+    GraphError,
+    Node,
+    Op,
+    Placeholder,
+    TensorType,
+    ValueType,
+    as_node,
+    placeholder,
+    substitute,
+    topo_sort,
+    user_location,
+)
+from graphad.ops.structure import densify, get, is_differentiable, make_tuple, structure
+from graphad.runtime import Executor
+
+
+@dataclass(eq=False)
+class Branch:
+    """A traced branch: ``output`` computed from placeholders ``params``.
+
+    ``params[i]`` is fed from input ``slots[i]`` of the cond node (after the predicate).
+    """
+
+    params: tuple[Node, ...]
+    slots: tuple[int, ...]
+    output: Node
+    _executor: Executor | None = field(default=None, repr=False)
+
+    def run(self, values: Sequence[Any]) -> Any:
+        if self._executor is None:
+            self._executor = Executor(self.output)
+        feeds = {p: values[s] for p, s in zip(self.params, self.slots)}
+        needed = set(self._executor.placeholders)
+        return self._executor.run({p: v for p, v in feeds.items() if p in needed})
+
+
+@dataclass(frozen=True, eq=False)
+class Cond(Op):
+    """if pred: true.output else false.output, evaluating only the taken branch."""
+
+    true: Branch
+    false: Branch
+
+    def infer(self, pred: ValueType, *rest: ValueType) -> ValueType:
+        if (
+            not isinstance(pred, TensorType)
+            or pred.dtype.kind != "b"
+            or pred.shape not in ((), None)
+        ):
+            raise DTypeError(f"the predicate must be a bool scalar, got {pred}")
+        return self.true.output.type
+
+    def compute(self, pred: Any, *values: Any) -> Any:
+        return (self.true if bool(pred) else self.false).run(values)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """x̄ = cond(pred, ∂true/∂x·g, ∂false/∂x·g): only the taken branch sends adjoints"""
+        values = node.inputs[1:]
+        wanted = [i for i, v in enumerate(values) if is_differentiable(v.type)]
+        if not wanted:
+            return (None,) * len(node.inputs)
+        branches = [_adjoint_branch(b, values, wanted, g) for b in (self.true, self.false)]
+        both = Cond(*branches)(node.inputs[0], *values, g)
+        out: list[Node | None] = [None] * len(node.inputs)
+        for k, i in enumerate(wanted):
+            out[1 + i] = get(both, k)
+        return tuple(out)
+
+    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node | None:
+        """ẏ = cond(pred, JVP of true, JVP of false)"""
+        values, tangents = node.inputs[1:], t[1:]
+        given = [i for i, ti in enumerate(tangents) if ti is not None]
+        if not given:
+            return None
+        branches = [_tangent_branch(b, values, given) for b in (self.true, self.false)]
+        return Cond(*branches)(node.inputs[0], *values, *(tangents[i] for i in given))  # type: ignore[misc]
+
+
+def _params(values: Sequence[Node], tag: str) -> list[Node]:
+    return [placeholder(f"{tag}{i}", type=v.type) for i, v in enumerate(values)]
+
+
+def _adjoint_branch(branch: Branch, values: Sequence[Node], wanted: list[int], g: Node) -> Branch:
+    """A branch computing the adjoints of ``values[wanted]`` from every value and g."""
+    params = _params(values, "cond_value_")
+    cot = placeholder("cond_cotangent", type=g.type)
+    (output,) = substitute(
+        [branch.output], dict(zip(branch.params, (params[s] for s in branch.slots)))
+    )
+    xs = [params[i] for i in wanted]
+    result = sweep(output, xs, cot)
+    adjoints = [densify(result.adjoint.get(x), x) for x in xs]
+    return Branch((*params, cot), tuple(range(len(values) + 1)), make_tuple(*adjoints))
+
+
+def _tangent_branch(branch: Branch, values: Sequence[Node], given: list[int]) -> Branch:
+    """A branch computing the output's tangent from every value and the given tangents."""
+    params = _params(values, "cond_value_")
+    tangents = [placeholder(f"cond_tangent_{i}", type=values[i].type) for i in given]
+    (output,) = substitute(
+        [branch.output], dict(zip(branch.params, (params[s] for s in branch.slots)))
+    )
+    out = jvp(output, [params[i] for i in given], tangents)
+    n = len(values)
+    return Branch((*params, *tangents), tuple(range(n + len(given))), out)
+
+
+def _trace(
+    fn: Callable[..., Any], operands: Sequence[Node], label: str
+) -> tuple[Branch, list[Node]]:
+    """Trace ``fn`` over placeholders; outer nodes it captured become extra inputs."""
+    params = _params(operands, f"{label}_operand_")
+    try:
+        output = structure(fn(*params))
+    except GraphError as e:
+        raise type(e)(f"cond: tracing the {label} branch: {e}") from None
+    own = set(params)
+    order = topo_sort([output])
+    inner: set[Node] = set()  # computed from the operands
+    needs_outer: set[Node] = set()  # computed from placeholders of the enclosing graph
+    for node in order:
+        if node in own or any(x in inner for x in node.inputs):
+            inner.add(node)
+        elif isinstance(node.op, Placeholder) or any(x in needs_outer for x in node.inputs):
+            needs_outer.add(node)
+    used_inside = {x for node in order if node in inner for x in node.inputs}
+    frontier = [
+        n
+        for n in order
+        if n in needs_outer and n not in inner and (n is output or n in used_inside)
+    ]
+    extra = [placeholder(f"{label}_captured_{i}", type=n.type) for i, n in enumerate(frontier)]
+    (output,) = substitute([output], dict(zip(frontier, extra)))
+    return Branch((*params, *extra), (), output), frontier
+
+
+def cond(
+    pred: Any,
+    true_fn: Callable[..., Any],
+    false_fn: Callable[..., Any],
+    operands: Sequence[Any] | Any = (),
+) -> Any:
+    """``true_fn(*operands)`` if ``pred`` else ``false_fn(*operands)``, as one graph node.
+
+    ``pred`` is a bool scalar node.  Only the taken branch runs, and only it
+    receives adjoints (so a branch that would give NaN for the untaken
+    operands does no harm).  Both branches must return the same type; a
+    branch may return a node or a tuple/dict of nodes (returned as such).
+    Nodes the branch functions use from outside become inputs of the cond.
+
+        y = cond(x > 0, lambda v: log(v), lambda v: zeros_like(v), [x])
+    """
+    ops = [operands] if isinstance(operands, Node) else list(operands)
+    p = as_node(pred)
+    nodes = [as_node(o) for o in ops]
+    true, captured_t = _trace(true_fn, nodes, "true")
+    false, captured_f = _trace(false_fn, nodes, "false")
+    if true.output.type != false.output.type:
+        raise GraphError(
+            f"cond: the branches return different types: {true.output.type} and "
+            f"{false.output.type} ({user_location()})"
+        )
+    n, nt = len(nodes), len(captured_t)
+    true.slots = (*range(n), *range(n, n + nt))
+    false.slots = (*range(n), *range(n + nt, n + nt + len(captured_f)))
+    out = Cond(true, false)(p, *nodes, *captured_t, *captured_f)
+    return _unpack(out, true.output)
+
+
+def _unpack(node: Node, like: Node) -> Any:
+    """Give a structured result back the way the branch returned it (tuple or dict of nodes)."""
+    from graphad.ops.structure import MakeDict, MakeTuple
+
+    if isinstance(like.op, MakeTuple) and all(like.op.present):
+        return tuple(get(node, i) for i in range(len(like.op.present)))
+    if isinstance(like.op, MakeDict):
+        return {k: get(node, k) for k in like.op.keys}
+    return node
