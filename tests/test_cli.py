@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,11 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_python_dash_m_runs_the_demo() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "graphad", "demo"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "graphad", "demo"],
+        cwd=Path(__file__).resolve().parents[1],  # the README's command runs from the repo root
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "ok: max error" in done.stdout
