@@ -16,6 +16,7 @@ from graphad.autodiff import (
     jvp,
     vjp,
 )
+from graphad.control import cond
 from graphad.ir import (
     AxisError,
     DictType,
@@ -36,7 +37,6 @@ from graphad.ir import (
 )
 from graphad.ops import *  # noqa: F403 - the NumPy-named functions are the API
 from graphad.ops import __all__ as _ops_all
-from graphad.control import cond
 from graphad.runtime import Executor, evaluate
 
 __version__ = "0.1.0"
