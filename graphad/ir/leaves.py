@@ -115,8 +115,11 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
         array = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as e:
         raise GraphError(f"constant: cannot make an array of {value!r} ({user_location()})") from e
-    if array.dtype == object:
-        raise DTypeError(f"constant: object arrays are not supported ({user_location()})")
+    if array.dtype.kind not in "biufc":
+        raise DTypeError(
+            f"constant: arrays of {array.dtype} are not supported, only bool and numbers "
+            f"({user_location()})"
+        )
     op = Constant(array)
     return Node(op, (), op.infer(), name=name)
 

@@ -1,4 +1,4 @@
-"""``Op``: the contract every operation fulfils.
+"""``Op``: the contract every operation fulfils, and the way to add one.
 
 An op is a value: its attributes (axis, shape, key, ...) are its only state,
 and two ops are equal when their class and attributes are, so CSE can merge
@@ -16,6 +16,23 @@ nodes keyed on ``(op, inputs)``.  Each op class keeps four things together:
 
 Rules build their results from graphad ops only, so derivatives can be
 differentiated again.
+
+Adding an op is writing one such class; there is nothing to register::
+
+    @dataclass(frozen=True)
+    class Softplus(ga.Op):
+        def infer(self, x):
+            return x                                  # same shape and dtype
+        def compute(self, x):
+            return np.logaddexp(0, x)                 # log(1 + eˣ) without overflow
+        def vjp(self, node, g):                       # x̄ = g·σ(x)
+            return (g * ga.sigmoid(node.inputs[0]),)
+        def jvp(self, node, t):
+            return t[0] * ga.sigmoid(node.inputs[0])
+
+    y = Softplus()(x)        # a node; gradients of any order work
+
+A rule left out raises a DifferentiationError naming the op when a pass needs it.
 """
 
 from __future__ import annotations
@@ -66,11 +83,19 @@ class Op:
         """``add((2, 3):float64, (4,):float64)``: the op with its operand types, for errors."""
         return f"{self}(" + ", ".join(map(str, types)) + ")" if types else str(self)
 
-    def __call__(self, *inputs: Node) -> Node:
-        """Infer the output type and make the node; shape errors name the user's line."""
-        for x in inputs:
-            if not isinstance(x, Node):
-                raise GraphError(f"{self.name}: expected Node inputs, got {type(x).__name__}")
+    def __call__(self, *inputs: Any) -> Node:
+        """Infer the output type and make the node; shape errors name the user's line.
+
+        Arrays and Python scalars among the inputs become constants (scalars take
+        the dtype of the node inputs beside them, as NumPy does).
+        """
+        from graphad.ir.leaves import as_nodes
+
+        if not all(isinstance(x, Node) for x in inputs):
+            try:
+                inputs = as_nodes(*inputs)
+            except GraphError as e:
+                raise type(e)(f"{self.name}: {e}") from None
         types = [x.type for x in inputs]
         try:
             out_type = self.infer(*types)
