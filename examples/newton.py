@@ -31,8 +31,10 @@ def newton(n: int = 10, iterations: int = 100) -> np.ndarray:
     step = ga.solve(H + damping * ga.constant(np.eye(n)), g)
     run = ga.Executor({"f": f, "grad_norm": ga.sqrt(ga.sum(g * g)), "step": step})
     objective = ga.Executor(f)
-    print(f"Hessian graph: {len(topo_sort([H]))} nodes; with gradient and step: "
-          f"{len(run.order)} nodes")
+    print(
+        f"Hessian graph: {len(topo_sort([H]))} nodes; with gradient and step: "
+        f"{len(run.order)} nodes"
+    )
     # from the origin: the chained Rosenbrock also has a local minimum near (-1, 1, ..., 1)
     value = np.zeros(n)
     start = time.perf_counter()
@@ -72,8 +74,10 @@ def trade_off(wide: int = 1000) -> None:
             t1 = time.perf_counter()
             results[mode] = ex.run({x: feeds[x]})
             t2 = time.perf_counter()
-            print(f"{name:14s} {mode:8s}: {len(ex.order):6d} nodes, build {t1 - t0:7.3f} s, "
-                  f"run {t2 - t1:7.4f} s")
+            print(
+                f"{name:14s} {mode:8s}: {len(ex.order):6d} nodes, build {t1 - t0:7.3f} s, "
+                f"run {t2 - t1:7.4f} s"
+            )
         assert np.allclose(results["forward"], results["reverse"])
 
 
