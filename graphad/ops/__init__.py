@@ -29,6 +29,7 @@ from graphad.ops.elementwise import (
     maximum,
     minimum,
     multiply,
+    multiply_no_nan,
     negative,
     not_equal,
     power,
@@ -43,6 +44,7 @@ from graphad.ops.elementwise import (
     tan,
     tanh,
     where,
+    xdivy,
 )
 from graphad.ops.indexing import getitem
 from graphad.ops.linalg import det, dot, einsum, inv, matmul, outer, solve, trace
@@ -123,6 +125,7 @@ __all__ = [
     "min",
     "minimum",
     "multiply",
+    "multiply_no_nan",
     "negative",
     "not_equal",
     "ones_like",
@@ -155,5 +158,6 @@ __all__ = [
     "transpose",
     "var",
     "where",
+    "xdivy",
     "zeros_like",
 ]

@@ -1,7 +1,14 @@
 """Elementwise ops with NumPy broadcasting and dtype rules.
 
 Rules return adjoints in the broadcast (output) shape; the reverse pass
-un-broadcasts them once.  Tie rules: ``maximum``/``minimum`` split the adjoint
+un-broadcasts them once.
+
+A zero cotangent is a strong zero.  Rules whose local derivative can be
+infinite (log, sqrt, divide, power, arcsin, arccos) multiply by it with
+``multiply_no_nan``/``xdivy``, which give exactly 0 when the cotangent is 0.
+That is the answer to the classic ``where`` NaN problem: the untaken branch
+of ``where(x > 0, log(x), 0)`` receives a zero adjoint, and ``log`` turns it
+into 0, not 0/0 = NaN, at x = 0, at every order.  Tie rules: ``maximum``/``minimum`` split the adjoint
 equally between equal operands; ``abs``, ``relu`` and ``sign`` use 0 as the
 derivative at 0; ``clip`` sends the adjoint to ``x`` on the closed interval
 ``[lo, hi]`` and to the bound that was taken outside it.
@@ -105,10 +112,10 @@ class Divide(Binary):
     ufunc = np.true_divide
 
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g / b, b̄ = -g·(a/b) / b"""
+        """ā = g / b, b̄ = -(g / b)·(a / b)   (0 where g is 0)"""
         _, b = node.inputs
-        ga = g / b
-        return ga, -ga * node
+        ga = xdivy(g, b)
+        return ga, -multiply_no_nan(ga, node)
 
     def jvp(self, node: Node, t: T) -> Node | None:
         """ẏ = (ȧ - y·ḃ) / b"""
@@ -127,15 +134,61 @@ class Power(Binary):
     ufunc = np.power
 
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """x̄ = g·p·x^(p-1), p̄ = g·x^p·log(x)  (log 0 taken as 0)"""
+        """x̄ = g·p·x^(p-1), p̄ = g·x^p·log(x)  (log 0 taken as 0; 0 where g is 0)"""
         x, p = node.inputs
-        return g * p * x ** (p - 1), g * node * _safe_log(x)
+        return multiply_no_nan(g, p * x ** (p - 1)), multiply_no_nan(g, node * _safe_log(x))
 
     def jvp(self, node: Node, t: T) -> Node | None:
         x, p = node.inputs
         return add_tangents(
             None if t[0] is None else t[0] * p * x ** (p - 1),
             None if t[1] is None else t[1] * node * _safe_log(x),
+        )
+
+
+@dataclass(frozen=True)
+class MultiplyNoNan(Binary):
+    """x·y, but exactly 0 wherever x or y is 0 (even if the other is inf or NaN)."""
+
+    ufunc = np.multiply
+
+    def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out = np.multiply(x, y)
+        return np.where((x == 0) | (y == 0), np.zeros((), out.dtype), out)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """x̄ = g·y, ȳ = g·x, both with the same strong zeros"""
+        x, y = node.inputs
+        return multiply_no_nan(g, y), multiply_no_nan(g, x)
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        x, y = node.inputs
+        return add_tangents(
+            None if t[0] is None else multiply_no_nan(t[0], y),
+            None if t[1] is None else multiply_no_nan(x, t[1]),
+        )
+
+
+@dataclass(frozen=True)
+class Xdivy(Binary):
+    """x / y, but exactly 0 wherever x is 0 (even where y is 0)."""
+
+    ufunc = np.true_divide
+
+    def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out = np.true_divide(x, y)
+        return np.where(x == 0, np.zeros((), out.dtype), out)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """x̄ = g / y, ȳ = -g·(x/y)/y, 0 where g or x is 0"""
+        _, y = node.inputs
+        return xdivy(g, y), -multiply_no_nan(g, xdivy(node, y))
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        _, y = node.inputs
+        return add_tangents(
+            None if t[0] is None else xdivy(t[0], y),
+            None if t[1] is None else -multiply_no_nan(t[1], xdivy(node, y)),
         )
 
 
@@ -194,8 +247,8 @@ class Log(FloatUnary):
     ufunc = np.log
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / x"""
-        return (g / node.inputs[0],)
+        """x̄ = g / x   (0 where g is 0)"""
+        return (xdivy(g, node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
         return t[0] / node.inputs[0]
@@ -206,8 +259,8 @@ class Log1p(FloatUnary):
     ufunc = np.log1p
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / (1 + x)"""
-        return (g / (1 + node.inputs[0]),)
+        """x̄ = g / (1 + x)   (0 where g is 0)"""
+        return (xdivy(g, 1 + node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
         return t[0] / (1 + node.inputs[0])
@@ -230,8 +283,8 @@ class Sqrt(FloatUnary):
     ufunc = np.sqrt
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / (2·sqrt(x))"""
-        return (g / (2 * node),)
+        """x̄ = g / (2·sqrt(x))   (0 where g is 0)"""
+        return (xdivy(g, 2 * node),)
 
     def jvp(self, node: Node, t: T) -> Node:
         return t[0] / (2 * node)
@@ -314,8 +367,8 @@ class Arcsin(FloatUnary):
     ufunc = np.arcsin
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / sqrt(1 - x²)"""
-        return (g / sqrt(1 - square(node.inputs[0])),)
+        """x̄ = g / sqrt(1 - x²)   (0 where g is 0)"""
+        return (xdivy(g, sqrt(1 - square(node.inputs[0]))),)
 
     def jvp(self, node: Node, t: T) -> Node:
         return t[0] / sqrt(1 - square(node.inputs[0]))
@@ -326,8 +379,8 @@ class Arccos(FloatUnary):
     ufunc = np.arccos
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = -g / sqrt(1 - x²)"""
-        return (-g / sqrt(1 - square(node.inputs[0])),)
+        """x̄ = -g / sqrt(1 - x²)   (0 where g is 0)"""
+        return (-xdivy(g, sqrt(1 - square(node.inputs[0]))),)
 
     def jvp(self, node: Node, t: T) -> Node:
         return -t[0] / sqrt(1 - square(node.inputs[0]))
@@ -598,6 +651,16 @@ def multiply(a: Any, b: Any) -> Node:
 def divide(a: Any, b: Any) -> Node:
     """a / b (true division), broadcasting."""
     return _binary(Divide(), a, b)
+
+
+def multiply_no_nan(x: Any, y: Any) -> Node:
+    """x·y with 0·anything = 0 (symmetric, unlike TensorFlow's): a strong-zero product."""
+    return _binary(MultiplyNoNan(), x, y)
+
+
+def xdivy(x: Any, y: Any) -> Node:
+    """x / y with 0 / anything = 0, as TensorFlow's ``xdivy``."""
+    return _binary(Xdivy(), x, y)
 
 
 def power(x: Any, p: Any) -> Node:
