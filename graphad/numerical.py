@@ -57,7 +57,8 @@ def _as_function(f: Fn | Node, x: Any, feed_dict: Mapping[Any, Any] | None) -> t
     if not isinstance(x, Node) or not isinstance(x.op, Placeholder):
         raise GraphError("numerical differentiation of a graph needs x to be a placeholder")
     feeds = dict(feed_dict or {})
-    key = next((k for k in feeds if k is x or k == x.name), None)
+    # `k == x.name` on a node key would build an equal() node, so compare names as strings
+    key = next((k for k in feeds if k is x or (isinstance(k, str) and k == x.name)), None)
     if key is None:
         raise GraphError(f"feed_dict has no value for x = {x.name!r}")
     value = feeds.pop(key)
