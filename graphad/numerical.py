@@ -48,10 +48,21 @@ def directional_derivative(
     return (plus - minus) / (2 * h)
 
 
-def _as_function(f: Fn | Node, x: Any, feed_dict: Mapping[Any, Any] | None) -> tuple[Fn, Any]:
-    """A NumPy function of x's value, and that value, for a callable or for a graph node."""
+def _least_precise(*dtypes: Any) -> np.dtype:
+    """The float dtype with the largest ε among ``dtypes`` (float64 if none is a float)."""
+    floats = [np.dtype(d) for d in dtypes if d is not None and np.dtype(d).kind == "f"]
+    return max(floats, key=lambda d: np.finfo(d).eps, default=np.dtype(np.float64))
+
+
+def _as_function(
+    f: Fn | Node, x: Any, feed_dict: Mapping[Any, Any] | None, method: str, eps: float | None
+) -> tuple[Fn, Any, float | None]:
+    """A NumPy function of x's value, that value, and the step, for a callable or a graph node.
+
+    A graph runs in its own dtype, so its default step is that of its least precise end.
+    """
     if not isinstance(f, Node):
-        return f, x
+        return f, x, eps
     from graphad.runtime import Executor
 
     if not isinstance(x, Node) or not isinstance(x.op, Placeholder):
@@ -67,7 +78,9 @@ def _as_function(f: Fn | Node, x: Any, feed_dict: Mapping[Any, Any] | None) -> t
     def fn(v: np.ndarray) -> Any:
         return ex.run({**feeds, x: v})
 
-    return fn, np.asarray(value, dtype=float)
+    if eps is None:
+        eps = default_eps(method, _least_precise(f.dtype, x.dtype))
+    return fn, np.asarray(value, dtype=float), eps
 
 
 def numerical_jacobian(
@@ -80,9 +93,10 @@ def numerical_jacobian(
     """∂f/∂x by finite differences, shape ``f(x).shape + x.shape``.
 
     ``f`` is a NumPy function of one array, or a graph node with ``x`` one of
-    its placeholders (then the other placeholders come from ``feed_dict``).
+    its placeholders (then the other placeholders come from ``feed_dict``);
+    a graph's default step is that of the less precise of ``f``'s and ``x``'s dtypes.
     """
-    fn, x0 = _as_function(f, x, feed_dict)
+    fn, x0, eps = _as_function(f, x, feed_dict, method, eps)
     x0 = np.asarray(x0, dtype=float)
     out_shape = np.shape(fn(x0))
     jac = np.empty(out_shape + x0.shape)
@@ -102,7 +116,7 @@ def numerical_gradient(
     eps: float | None = None,
 ) -> np.ndarray:
     """∂ sum(f)/∂x by finite differences, shape ``x.shape`` (see ``numerical_jacobian``)."""
-    fn, x0 = _as_function(f, x, feed_dict)
+    fn, x0, eps = _as_function(f, x, feed_dict, method, eps)
 
     def total(v: np.ndarray) -> float:
         return float(np.sum(fn(v)))
@@ -234,7 +248,8 @@ def check_gradients(
     (⟨v, H w⟩ = ⟨w, H v⟩).  On failure the result names the first node, going
     back from y, whose adjoint disagrees, and the op whose rule is wrong.
     Errors are |a - b| / (1 + max(|a|, |b|)); the default tolerance is 1e-5 in
-    float64 and 1e-2 in float32.
+    float64 and 1e-2 in float32, the default step ``default_eps`` of the least
+    precise of y's and the xs' dtypes.
 
         assert check_gradients(y, [x, W], feeds, order=2)
     """
@@ -254,6 +269,8 @@ def check_gradients(
     rng = np.random.default_rng(seed)
     low = any(np.dtype(x.dtype).itemsize < 8 for x in items) or np.dtype(y.dtype).itemsize < 8
     tol = rtol if rtol is not None else (1e-2 if low else 1e-5)
+    if eps is None:  # the graph runs in its own dtype: step for its least precise end
+        eps = default_eps(method, _least_precise(y.dtype, *(x.dtype for x in items)))
     y_value = np.asarray(Executor(y).run(feeds))
     target = y
     if y_value.shape != ():
