@@ -14,12 +14,12 @@ import os
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import timeit  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+import timeit
+from collections.abc import Callable
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import graphad as ga  # noqa: E402
+import graphad as ga
 
 
 def best(fn: Callable[[], object], repeat: int = 7) -> float:
