@@ -170,6 +170,24 @@ class Node:
             raise GraphError(f"{self.name} is not a dict (type {self.type})")
         return self.type.keys()
 
+    # -- NumPy interoperation ---------------------------------------------------
+    _UFUNC_NAMES = {"true_divide": "divide", "absolute": "abs"}
+
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """``np.sin(node)`` and ``array * node`` build graph nodes, like ``ga.sin``/``*``."""
+        fn = getattr(_ops(), self._UFUNC_NAMES.get(ufunc.__name__, ufunc.__name__), None)
+        if method != "__call__" or kwargs or fn is None:
+            return NotImplemented
+        return fn(*inputs)
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        from graphad.ir.errors import GraphError
+
+        raise GraphError(
+            f"node {self.name} has no value until the graph runs; evaluate it with "
+            "ga.evaluate or an Executor"
+        )
+
     # -- NumPy-style operators (sugar for graphad.ops) -------------------------
     def __add__(self, other: Any) -> Node:
         return _ops().add(self, other)
