@@ -15,11 +15,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._util import axes_tuple, known_ndim, tensor
 from graphad.ops.indexing import getitem
-from graphad.ops.shape import ExpandDims, broadcast_like
-from graphad.ops.utility import cast, shape_of
+from graphad.ops.shape import (
+    ExpandDims,
+    Transpose,
+    broadcast_like,
+    concatenate,
+    reshape,
+    reshape_like,
+    stack,
+)
+from graphad.ops.utility import cast, ones_like, shape_of
 
 T = Sequence[Node | None]
 
@@ -110,7 +119,24 @@ class Prod(Reduce):
         return np.prod(np.zeros(1, dtype)).dtype
 
     def partials(self, node: Node) -> Node:
-        """∂y/∂xᵢ = ∏_{j≠i} xⱼ, exact when some xⱼ are zero (no division by zero)."""
+        """∂y/∂xᵢ = ∏_{j≠i} xⱼ, by products only, so exact at zeros to every order."""
+        x = node.inputs[0]
+        axes = self.axes(x.ndim)  # type: ignore[arg-type]
+        n = dims_product(x.shape[a] for a in axes)  # type: ignore[index]
+        if n is None:
+            return self.partials_by_division(node)
+        kept = tuple(a for a in range(x.ndim) if a not in axes)  # type: ignore[arg-type]
+        perm = axes + kept
+        moved = x if perm == tuple(range(len(perm))) else Transpose(perm)(x)
+        rows = dims_product(x.shape[a] for a in kept)  # type: ignore[index]
+        others = _exclusive_products(reshape(moved, (n, -1 if rows is None else rows)), n)
+        others = reshape_like(others, moved)
+        back = tuple(int(i) for i in np.argsort(perm))
+        return others if moved is x else Transpose(back)(others)
+
+    def partials_by_division(self, node: Node) -> Node:
+        """∏_{j≠i} xⱼ as ∏ x / xᵢ, with the zeros handled apart: the values are exact at
+        zeros but the derivatives there are not (for reduced dims unknown until run time)."""
         x = node.inputs[0]
         zero = ew.equal(x, 0)
         nonzero_prod = self.keep(node, Prod(self.axis, self.keepdims)(ew.where(zero, 1, x)))
@@ -128,6 +154,23 @@ class Prod(Reduce):
 
     def jvp(self, node: Node, t: T) -> Node:
         return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+
+
+def _exclusive_products(x: Node, n: int) -> Node:
+    """eᵢ = ∏_{j≠i} xⱼ down axis 0 (length n) by a tree of pairwise products.
+
+    Pairs (x₂ₖ, x₂ₖ₊₁) multiply into n/2 rows whose exclusive products r come
+    from the level above; then e₂ₖ = rₖ·x₂ₖ₊₁ and e₂ₖ₊₁ = rₖ·x₂ₖ.  No division
+    and no case for zeros: only multiplications, so every derivative of e is
+    exact too.  O(n) work in log₂ n levels.
+    """
+    if n <= 1:
+        return ones_like(x)
+    padded = concatenate([x, ones_like(getitem(x, slice(0, 1)))]) if n % 2 else x
+    even, odd = getitem(padded, slice(0, None, 2)), getitem(padded, slice(1, None, 2))
+    rest = _exclusive_products(even * odd, (n + 1) // 2)
+    interleaved = reshape_like(stack([rest * odd, rest * even], axis=1), padded)
+    return getitem(interleaved, slice(0, n)) if n % 2 else interleaved
 
 
 @dataclass(frozen=True)
