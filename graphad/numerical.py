@@ -23,7 +23,7 @@ def default_eps(method: str, dtype: Any = np.float64) -> float:
     """√ε for forward differences, ∛ε for central ones (ε of ``dtype``)."""
     eps = float(np.finfo(np.dtype(dtype) if np.dtype(dtype).kind == "f" else np.float64).eps)
     if method == "forward":
-        return eps ** 0.5
+        return eps**0.5
     if method == "central":
         return eps ** (1 / 3)
     raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
@@ -148,8 +148,13 @@ class GradientCheck:
     def __str__(self) -> str:
         head = "passed" if self.ok else "FAILED"
         errs = ", ".join(f"{k} {v:.2e}" for k, v in self.errors.items())
-        return "\n".join([f"check_gradients order {self.order} {head}: {errs} "
-                          f"(tolerance {self.tolerance:.1e})", *self.messages])
+        return "\n".join(
+            [
+                f"check_gradients order {self.order} {head}: {errs} "
+                f"(tolerance {self.tolerance:.1e})",
+                *self.messages,
+            ]
+        )
 
 
 def _feeds(y: Node, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
@@ -174,8 +179,9 @@ class _Probe:
     def __init__(self, target: Node, feeds: dict[Node, np.ndarray], method: str, eps: Any):
         self.target, self.feeds, self.method, self.eps = target, feeds, method, eps
 
-    def derivative(self, node: Node, value: np.ndarray, w: np.ndarray,
-                   consumer: Node | None = None) -> float:
+    def derivative(
+        self, node: Node, value: np.ndarray, w: np.ndarray, consumer: Node | None = None
+    ) -> float:
         from graphad.ir import placeholder
 
         probe = placeholder("probe", shape=value.shape, dtype=value.dtype)
@@ -195,15 +201,25 @@ class _Probe:
         return float(directional_derivative(f, [value], [w], self.method, self.eps))
 
 
-def _localize(target: Node, xs: list[Node], feeds: dict[Node, np.ndarray], rng: Any,
-              tol: float, method: str, eps: Any) -> tuple[Node | None, Node | None, list[str]]:
+def _localize(
+    target: Node,
+    xs: list[Node],
+    feeds: dict[Node, np.ndarray],
+    rng: Any,
+    tol: float,
+    method: str,
+    eps: Any,
+) -> tuple[Node | None, Node | None, list[str]]:
     from graphad.autodiff import sweep
     from graphad.runtime import Executor
 
     result = sweep(target, xs)
     nodes = [n for n in result.adjoint if n is not target and n.dtype.kind == "f"]
-    fetch = {"value": list(nodes), "adjoint": [result.adjoint[n] for n in nodes],
-             "partials": [[p for _, p in result.partials[n]] for n in nodes]}
+    fetch = {
+        "value": list(nodes),
+        "adjoint": [result.adjoint[n] for n in nodes],
+        "partials": [[p for _, p in result.partials[n]] for n in nodes],
+    }
     vals = Executor(fetch).run(feeds)
     probe = _Probe(target, feeds, method, eps)
     for i, node in enumerate(nodes):  # consumers before inputs: the first bad one is nearest y
@@ -213,17 +229,35 @@ def _localize(target: Node, xs: list[Node], feeds: dict[Node, np.ndarray], rng: 
         ad = float(np.sum(np.asarray(vals["adjoint"][i]) * w))
         if _close(ad, fd, tol) <= tol:
             continue
-        msgs = [f"the adjoint of {node.name} ({node.op}, made at {node.origin.location}) "
-                f"disagrees: AD {ad:.6g} vs finite difference {fd:.6g}"]
+        msgs = [
+            f"the adjoint of {node.name} ({node.op}, made at {node.origin.location}) "
+            f"disagrees: AD {ad:.6g} vs finite difference {fd:.6g}"
+        ]
         for (consumer, _), part in zip(result.partials[node], vals["partials"][i]):
             if consumer is None:
                 continue
             fd_c = probe.derivative(node, value, w, consumer)
             ad_c = float(np.sum(np.asarray(part) * w))
             if _close(ad_c, fd_c, tol) > tol:
-                msgs.append(f"the vjp rule of {consumer.op} (node {consumer.name}, made at "
-                            f"{consumer.origin.location}) sent {ad_c:.6g}, finite "
-                            f"differences give {fd_c:.6g}")
+                msgs.append(
+                    f"the vjp rule of {consumer.op} (node {consumer.name}, made at "
+                    f"{consumer.origin.location}) sent {ad_c:.6g}, finite "
+                    f"differences give {fd_c:.6g}"
+                )
+                return node, consumer, msgs
+        # every partial that arrived is right, so one that should have arrived did not:
+        # a path from this node was cut by an op that sent no adjoint
+        downstream = {node}
+        for n in topo_sort([target]):
+            if any(x in downstream for x in n.inputs):
+                downstream.add(n)
+        for consumer, cut in result.cut:
+            if cut in downstream and cut.dtype is not None and cut.dtype.kind == "f":
+                msgs.append(
+                    f"{consumer.op} (node {consumer.name}, made at "
+                    f"{consumer.origin.location}) sends no adjoint to {cut.name}, "
+                    "but finite differences say the path carries one"
+                )
                 return node, consumer, msgs
         return node, None, msgs
     return None, None, ["no single adjoint disagrees; the error is in the seed or the feeds"]
@@ -290,13 +324,19 @@ def check_gradients(
     rev = sum(float(np.sum(g * v)) for g, v in zip(vals["rev"], direction))
     errors = {"reverse": _close(rev, fd, tol), "forward": _close(float(vals["fwd"]), fd, tol)}
     if order == 2:
-        errors["symmetry"] = _close(rev, sum(float(np.sum(g * v)) for g, v in zip(vals["sym"], w)), tol)
+        errors["symmetry"] = _close(
+            rev, sum(float(np.sum(g * v)) for g, v in zip(vals["sym"], w)), tol
+        )
     ok = all(e <= tol for e in errors.values())
     report = GradientCheck(ok, order, errors, tol)
-    report.messages.append(f"AD reverse {rev:.10g}, forward {float(vals['fwd']):.10g}, "
-                           f"finite difference ({method}) {fd:.10g}")
+    report.messages.append(
+        f"AD reverse {rev:.10g}, forward {float(vals['fwd']):.10g}, "
+        f"finite difference ({method}) {fd:.10g}"
+    )
     if errors["reverse"] > tol:
-        report.suspect, report.culprit, msgs = _localize(target, items, feeds, rng, tol, method, eps)
+        report.suspect, report.culprit, msgs = _localize(
+            target, items, feeds, rng, tol, method, eps
+        )
         report.messages.extend(msgs)
     return report
 
@@ -309,8 +349,14 @@ def _inner(grads: Sequence[Node], vs: Sequence[np.ndarray]) -> Node:
     return add_n(*(reduce_sum(multiply(g, constant(v))) for g, v in zip(grads, vs)))
 
 
-def _directional(target: Node, xs: list[Node], feeds: dict[Node, np.ndarray],
-                 direction: list[np.ndarray], method: str, eps: Any) -> float:
+def _directional(
+    target: Node,
+    xs: list[Node],
+    feeds: dict[Node, np.ndarray],
+    direction: list[np.ndarray],
+    method: str,
+    eps: Any,
+) -> float:
     from graphad.runtime import Executor
 
     ex = Executor(target)
