@@ -103,7 +103,7 @@ def numerical_jacobian(
     basis = np.zeros_like(x0)
     for i in np.ndindex(*x0.shape):
         basis[i] = 1.0
-        jac[(...,) + i] = directional_derivative(fn, [x0], [basis], method, eps)
+        jac[(..., *i)] = directional_derivative(fn, [x0], [basis], method, eps)
         basis[i] = 0.0
     return jac
 
