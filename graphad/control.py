@@ -60,8 +60,9 @@ class Branch:
 class Cond(Op):
     """if pred: true.output else false.output, evaluating only the taken branch."""
 
-    true: Branch
-    false: Branch
+    # not in repr: an error names the op as "cond", not by its branches' whole graphs
+    true: Branch = field(repr=False)
+    false: Branch = field(repr=False)
 
     def infer(self, pred: ValueType, *rest: ValueType) -> ValueType:
         if (
@@ -81,6 +82,7 @@ class Cond(Op):
         wanted = [i for i, v in enumerate(values) if is_differentiable(v.type)]
         if not wanted:
             return (None,) * len(node.inputs)
+        g = densify(g, node)  # the branches' cotangent placeholder takes no absent entries
         branches = [_adjoint_branch(b, values, wanted, g) for b in (self.true, self.false)]
         both = Cond(*branches)(node.inputs[0], *values, g)
         out: list[Node | None] = [None] * len(node.inputs)
@@ -95,7 +97,9 @@ class Cond(Op):
         if not given:
             return None
         branches = [_tangent_branch(b, values, given) for b in (self.true, self.false)]
-        return Cond(*branches)(node.inputs[0], *values, *(tangents[i] for i in given))  # type: ignore[misc]
+        # fed to placeholders of the operands' full types: pad sparse structured tangents
+        dense = [densify(tangents[i], values[i]) for i in given]
+        return Cond(*branches)(node.inputs[0], *values, *dense)
 
 
 def _params(values: Sequence[Node], tag: str) -> list[Node]:
