@@ -24,7 +24,7 @@ def _count(nodes: Sequence[ga.Node], forward: set[ga.Node]) -> str:
     return f"{len(order):4d} nodes ({new} made by differentiation)"
 
 
-def demo(seed: int) -> int:
+def demo(seed: int, draw: str | None = None) -> int:
     """y = sum(tanh(x @ W)²) + ½·sum(x·x): its gradient, a second derivative and a JVP."""
     x = ga.placeholder("x", shape=(3,))
     W = ga.placeholder("W", shape=(3, 4))
@@ -64,6 +64,11 @@ def demo(seed: int) -> int:
         error = float(np.max(np.abs(value - reference)))
         worst = max(worst, error)
         print(f"  {name}  {error:.2e}")
+    if draw:
+        from graphad.viz import render
+
+        path = render([y, gx, gW, hx, t], draw, title="y, its gradient, hx (order 2), jvp t")
+        print(f"\ndrawing of every node (colour = derivative order): {path}")
     ok = worst < TOLERANCE
     print(f"{'ok' if ok else 'FAILED'}: max error {worst:.2e} (tolerance {TOLERANCE})")
     return 0 if ok else 1
@@ -80,8 +85,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="build a small graph, differentiate it twice, run it and check it"
     )
     run_demo.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    run_demo.add_argument(
+        "--draw", metavar="PATH", help="also draw the graph with Graphviz (.svg, .png or .pdf)"
+    )
     args = parser.parse_args(argv)
     if args.command == "demo":
-        return demo(args.seed)
+        return demo(args.seed, args.draw)
     parser.print_help()
     return 0
