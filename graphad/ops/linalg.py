@@ -28,6 +28,7 @@ from graphad.ir import (
 )
 from graphad.ops import elementwise as ew
 from graphad.ops._util import add_tangents, known_ndim, ufunc_dtype
+from graphad.ops.indexing import getitem
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
@@ -320,6 +321,11 @@ def trace(a: Any, axis1: int = 0, axis2: int = 1) -> Node:
     (i,), (j,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)
     if i == j:
         raise ShapeError(f"trace: axis1 and axis2 are both {i}")
+    n, m = a.shape[i], a.shape[j]  # type: ignore[index]
+    if n is not None and m is not None and n != m:  # as NumPy: the leading square block's
+        index = [slice(None)] * ndim
+        index[i] = index[j] = slice(0, min(n, m))
+        a = getitem(a, tuple(index))
     letters = list("abcdefghijklmnopqrstuvwxyz"[:ndim])
     letters[j] = letters[i]
     rest = "".join(c for k, c in enumerate(letters) if k not in (i, j))
