@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, TensorType, ValueType
+from graphad.ir import DTypeError, Node, ShapeError, TensorType, ValueType
 
 
 def tensor(t: ValueType, what: str = "operand") -> TensorType:
@@ -21,7 +21,7 @@ def known_ndim(t: ValueType, what: str = "operand") -> int:
     """The rank of ``t``; ops whose rule depends on it need it statically."""
     tt = tensor(t, what)
     if tt.ndim is None:
-        raise DTypeError(f"{what} needs a known rank, got shape (...)")
+        raise ShapeError(f"{what} needs a known rank, got shape (...)")
     return tt.ndim
 
 

@@ -48,7 +48,9 @@ class Reduce(Op):
         return dtype
 
     def infer(self, x: TensorType) -> TensorType:
-        ndim = known_ndim(x)
+        if tensor(x).ndim is None and self.axis is None:  # a full reduction needs no rank
+            return TensorType(None if self.keepdims else (), self.out_dtype(x.dtype))
+        ndim = known_ndim(x, "with an axis, the operand")
         axes = self.axes(ndim)
         dims = x.shape  # type: ignore[union-attr]
         if self.keepdims:
@@ -64,7 +66,9 @@ class Reduce(Op):
     def keep(self, node: Node, g: Node) -> Node:
         """``g`` (shaped like the output) with the reduced axes put back as length 1."""
         x = node.inputs[0]
-        return g if self.keepdims else ExpandDims(self.axes(x.ndim))(g)  # type: ignore[arg-type]
+        if self.keepdims or (x.ndim is None and self.axis is None):
+            return g  # already broadcastable: keepdims, or a scalar
+        return ExpandDims(self.axes(x.ndim))(g)  # type: ignore[arg-type]
 
     def spread(self, node: Node, g: Node) -> Node:
         """``g`` broadcast back over the reduced axes, to the operand's shape."""
@@ -73,7 +77,9 @@ class Reduce(Op):
     def count(self, node: Node) -> Node | int:
         """How many entries each output reduces over (a node when dims are unknown)."""
         x = node.inputs[0]
-        axes = self.axes(x.ndim)  # type: ignore[arg-type]
+        if x.ndim is None:  # a full reduction of unknown rank: the size of x
+            return cast(Prod(None)(shape_of(x)), x.dtype)
+        axes = self.axes(x.ndim)
         dims = [x.shape[a] for a in axes]  # type: ignore[index]
         if None not in dims:
             return int(np.prod(dims, dtype=np.int64))
@@ -121,7 +127,9 @@ class Prod(Reduce):
     def partials(self, node: Node) -> Node:
         """∂y/∂xᵢ = ∏_{j≠i} xⱼ, by products only, so exact at zeros to every order."""
         x = node.inputs[0]
-        axes = self.axes(x.ndim)  # type: ignore[arg-type]
+        if x.ndim is None:
+            return self.partials_by_division(node)
+        axes = self.axes(x.ndim)
         n = dims_product(x.shape[a] for a in axes)  # type: ignore[index]
         if n is None:
             return self.partials_by_division(node)
@@ -136,7 +144,8 @@ class Prod(Reduce):
 
     def partials_by_division(self, node: Node) -> Node:
         """∏_{j≠i} xⱼ as ∏ x / xᵢ, with the zeros handled apart: the values are exact at
-        zeros but the derivatives there are not (for reduced dims unknown until run time)."""
+        zeros but the derivatives there are not (for a rank or reduced dims unknown until
+        run time)."""
         x = node.inputs[0]
         zero = ew.equal(x, 0)
         nonzero_prod = self.keep(node, Prod(self.axis, self.keepdims)(ew.where(zero, 1, x)))

@@ -40,28 +40,24 @@ def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
     return tuple(int(d) for d in rest[0]) if rest else static  # type: ignore[return-value]
 
 
-def _target(shape: Dims | None, like: Node | None) -> tuple[Dims, tuple[Node, ...]]:
-    """The static part of a target shape and the run-time shape input it needs, if any."""
-    if shape is None:
-        shape = like.shape if like is not None else None
-        if shape is None:
-            raise ShapeError(f"the rank of {like.name if like else '?'} must be known")
-    if all(d is not None for d in shape):
+def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
+    """What is known of ``like``'s shape (``None``: not even the rank), and the run-time
+    shape input the op needs when that is not everything."""
+    shape = like.shape
+    if shape is not None and all(d is not None for d in shape):
         return tuple(shape), ()
-    if like is None:
-        raise ShapeError(f"target shape {format_shape(shape)} has unknown dims")
-    return tuple(shape), (shape_of(like),)
+    return shape, (shape_of(like),)
 
 
 @dataclass(frozen=True)
 class Reshape(Op):
-    """x.reshape(shape); ``shape`` is fully resolved except for unknown dims."""
+    """x.reshape(shape); ``shape`` is fully resolved except for unknown dims (or rank)."""
 
-    shape: Dims
+    shape: Dims | None
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
-        if x.is_static and all(d is not None for d in self.shape):
+        if x.is_static and self.shape is not None and None not in self.shape:
             if x.size != int(np.prod(self.shape, dtype=np.int64)):
                 raise ShapeError(
                     f"cannot reshape {format_shape(x.shape)} ({x.size} elements) "
@@ -156,12 +152,14 @@ class Squeeze(Op):
 
 @dataclass(frozen=True)
 class BroadcastTo(Op):
-    """np.broadcast_to(x, shape)"""
+    """np.broadcast_to(x, shape); ``shape`` may hold unknown dims (or be unknown)."""
 
-    shape: Dims
+    shape: Dims | None
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
+        if self.shape is None:
+            return TensorType(None, x.dtype)
         if x.ndim is not None and x.ndim > len(self.shape):
             raise ShapeError(f"cannot broadcast rank {x.ndim} to {format_shape(self.shape)}")
         out = broadcast_shapes(x.shape, self.shape)
@@ -186,11 +184,11 @@ class BroadcastTo(Op):
 class SumTo(Op):
     """Sum g over the axes that broadcasting added or stretched, down to ``shape``."""
 
-    shape: Dims
+    shape: Dims | None
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         tensor(g)
-        if g.ndim is not None and g.ndim < len(self.shape):
+        if self.shape is not None and g.ndim is not None and g.ndim < len(self.shape):
             raise ShapeError(f"cannot sum {format_shape(g.shape)} to {format_shape(self.shape)}")
         return TensorType(self.shape, g.dtype)
 
@@ -335,9 +333,7 @@ def _raise(op: str, x: Node, e: Exception) -> Node:
 
 def reshape_like(x: Node, like: Node) -> Node:
     """Reshape ``x`` to the (possibly run-time) shape of ``like``."""
-    if like.shape is None:
-        raise ShapeError(f"the rank of {like.name} must be known")
-    shape, extra = _target(None, like)
+    shape, extra = _target(like)
     if x.type == like.type and not extra:
         return x
     return Reshape(shape)(x, *extra)
@@ -391,7 +387,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
 
 def broadcast_like(x: Node, like: Node) -> Node:
     """Broadcast ``x`` to the (possibly run-time) shape of ``like``."""
-    shape, extra = _target(None, like)
+    shape, extra = _target(like)
     if not extra and x.shape == shape:
         return x
     return BroadcastTo(shape)(x, *extra)
@@ -401,7 +397,7 @@ def sum_to(x: Any, shape: Sequence[int | None] | Node) -> Node:
     """Sum ``x`` down to ``shape`` (or to the shape of a node): un-broadcasting."""
     x = as_node(x)
     if isinstance(shape, Node):
-        target, extra = _target(None, shape)
+        target, extra = _target(shape)
     else:
         target, extra = tuple(shape), ()
         if None in target:
