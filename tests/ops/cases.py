@@ -1,0 +1,550 @@
+"""The op table: one ``Case`` per op, several where an op has interesting variants.
+
+A case names a builder (placeholder nodes -> node), a NumPy reference (arrays
+-> array), input shapes whose dims all differ (so a swapped axis cannot
+pass), and a domain per input: where the op is smooth, its reference exact and
+a finite-difference step of ~1e-5 never crosses a kink or a tie.  Every check
+in ``test_table.py`` is driven by ``CASES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+import graphad as ga
+
+Shape = tuple[int, ...]
+Domain = Callable[[np.random.Generator, Shape], np.ndarray]
+
+
+# -- domains -------------------------------------------------------------------
+def uniform(low: float, high: float) -> Domain:
+    """Uniform on [low, high)."""
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        return rng.uniform(low, high, shape)
+
+    return draw
+
+
+real = uniform(-2.0, 2.0)
+positive = uniform(0.5, 2.0)
+unit = uniform(-0.9, 0.9)  # arcsin, arccos: away from the poles of the derivative at ±1
+
+
+def signed(low: float, high: float) -> Domain:
+    """low ≤ |x| < high with a random sign: away from 0 (denominators, prod)."""
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        return rng.choice([-1.0, 1.0], shape) * rng.uniform(low, high, shape)
+
+    return draw
+
+
+def tie_free(phase: int = 0, low: float = -2.0, high: float = 2.0) -> Domain:
+    """Values in [low, high) at least 1/80 from every multiple of 1/4 (so from 0), and
+    at least 1/40 from every value drawn with the other phase.
+
+    Two inputs of different phases never tie (maximum, minimum, clip's bounds),
+    and no value is near 0 (abs, sign, relu), so no finite-difference step
+    crosses a kink.  ``low`` must be a multiple of 1/4.
+    """
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        cells = rng.integers(0, int((high - low) * 4), shape) * 0.25
+        return low + cells + 0.125 * phase + rng.uniform(0.0125, 0.1125, shape)
+
+    return draw
+
+
+def distinct(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """All entries at least 0.25 apart: no ties inside a max/min reduction."""
+    n = int(np.prod(shape))
+    spaced = (rng.permutation(n) - n / 2) * 0.3
+    return (spaced + rng.uniform(0.0, 0.05, n)).reshape(shape)
+
+
+def well_conditioned(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """(..., n, n) strictly diagonally dominant matrices: invertible, condition ~2."""
+    n = shape[-1]
+    return rng.uniform(-0.5, 0.5, shape) + n * np.eye(n)
+
+
+def with_zeros(domain: Domain, *positions: tuple[int, ...]) -> Domain:
+    """``domain`` with exact zeros at ``positions`` (prod's exact derivative at zeros)."""
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        x = domain(rng, shape)
+        for p in positions:
+            x[p] = 0.0
+        return x
+
+    return draw
+
+
+def dyadic(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Multiples of 1/16 in [-1, 1]: exact in float32, as are x ± 2⁻⁴·v for dyadic v."""
+    return rng.integers(-16, 17, shape) / 16.0
+
+
+# -- the case record -----------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    """One row of the table.
+
+    ``dyadic``: inputs, directions and cotangents are multiples of 1/16 and the
+    finite-difference step is 2⁻⁴, so float32 rounding never enters a
+    difference quotient (for casts, whose derivative is exactly the identity).
+    ``differentiable``: False when the op's derivative is by definition not the
+    derivative of its value (``stop_gradient``); such rows are checked for value
+    and types only, and their derivatives by hand in ``test_hand_values.py``.
+    ``static_only``: why the case is not also run on placeholders of unknown
+    dims (a documented limitation), or empty when it is.
+    """
+
+    id: str
+    build: Callable[..., ga.Node]
+    ref: Callable[..., Any]
+    shapes: tuple[Shape, ...]
+    domains: tuple[Domain, ...]
+    dtype: str = "float64"
+    dyadic: bool = False
+    differentiable: bool = True
+    static_only: str = ""
+
+    def sample(self, rng: np.random.Generator) -> list[np.ndarray]:
+        return [np.asarray(d(rng, s), dtype=float) for d, s in zip(self.domains, self.shapes)]
+
+
+def case(
+    id: str,
+    build: Callable[..., ga.Node],
+    ref: Callable[..., Any],
+    *shapes: Shape,
+    domain: Domain | Sequence[Domain] = real,
+    **options: Any,
+) -> Case:
+    """A Case; one ``domain`` serves every input, or give one per input."""
+    domains = tuple(domain) if isinstance(domain, Sequence) else (domain,) * len(shapes)
+    assert len(domains) == len(shapes), id
+    return Case(id, build, ref, tuple(shapes), domains, **options)
+
+
+def listwise(fn: Callable[..., Any], **kw: Any) -> Callable[..., Any]:
+    """``fn([x1, x2, ...], **kw)`` as a function of ``x1, x2, ...`` (concatenate, stack)."""
+    return lambda *xs: fn(list(xs), **kw)
+
+
+# -- elementwise ---------------------------------------------------------------
+def np_sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def np_relu(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0.0)
+
+
+UNARY = [
+    ("negative", ga.negative, np.negative, real),
+    ("exp", ga.exp, np.exp, real),
+    ("log", ga.log, np.log, positive),
+    ("log1p", ga.log1p, np.log1p, uniform(-0.5, 2.0)),
+    ("expm1", ga.expm1, np.expm1, real),
+    ("sqrt", ga.sqrt, np.sqrt, positive),
+    ("square", ga.square, np.square, real),
+    ("abs", ga.abs, np.abs, tie_free()),
+    ("sign", ga.sign, np.sign, tie_free()),
+    ("sin", ga.sin, np.sin, real),
+    ("cos", ga.cos, np.cos, real),
+    ("tan", ga.tan, np.tan, uniform(-1.2, 1.2)),
+    ("arcsin", ga.arcsin, np.arcsin, unit),
+    ("arccos", ga.arccos, np.arccos, unit),
+    ("arctan", ga.arctan, np.arctan, real),
+    ("sinh", ga.sinh, np.sinh, real),
+    ("cosh", ga.cosh, np.cosh, real),
+    ("tanh", ga.tanh, np.tanh, real),
+    ("sigmoid", ga.sigmoid, np_sigmoid, uniform(-4.0, 4.0)),
+    ("relu", ga.relu, np_relu, tie_free()),
+]
+
+ELEMENTWISE = [case(name, f, ref, (3, 4), domain=d) for name, f, ref, d in UNARY] + [
+    case("exp[scalar]", ga.exp, np.exp, ()),
+    case("tanh[rank3]", ga.tanh, np.tanh, (2, 3, 4)),
+    case("abs[operator]", abs, np.abs, (2, 3, 4), domain=tie_free()),
+    case("negative[operator]", lambda x: -x, np.negative, (3, 4)),
+]
+
+# (tag, shape of a, shape of b): same shape, rows against columns, scalar, lower rank
+BROADCASTS = [
+    ("same", (2, 3, 4), (2, 3, 4)),
+    ("rows_cols", (3, 1), (1, 4)),
+    ("scalar", (), (2, 3)),
+    ("rank", (2, 3, 4), (4,)),
+]
+
+BINARY = [
+    ("add", ga.add, np.add, (real, real)),
+    ("subtract", ga.subtract, np.subtract, (real, real)),
+    ("multiply", ga.multiply, np.multiply, (real, real)),
+    ("divide", ga.divide, np.divide, (real, signed(0.5, 2.0))),
+    ("power", ga.power, np.power, (positive, real)),
+    ("maximum", ga.maximum, np.maximum, (tie_free(0), tie_free(1))),
+    ("minimum", ga.minimum, np.minimum, (tie_free(0), tie_free(1))),
+]
+
+for _name, _f, _ref, _domains in BINARY:
+    ELEMENTWISE += [
+        case(f"{_name}[{tag}]", _f, _ref, sa, sb, domain=_domains) for tag, sa, sb in BROADCASTS
+    ]
+
+
+def cube(x: Any) -> Any:
+    return x**3
+
+
+def root(x: Any) -> Any:
+    return x**0.5
+
+
+def inverse_power(x: Any) -> Any:
+    return x**-1.5
+
+
+def two_to_the(x: Any) -> Any:
+    return 2.0**x
+
+
+def clip_scalars(x: Any) -> Any:
+    """np.clip with Python-scalar bounds (constants: no adjoint)."""
+    return ga.clip(x, -0.5, 0.75) if isinstance(x, ga.Node) else np.clip(x, -0.5, 0.75)
+
+
+def where_positive(c: Any, a: Any, b: Any) -> Any:
+    """where(c > 0, a, b): the condition comes from an input but cuts its gradient."""
+    if isinstance(c, ga.Node):
+        return ga.where(ga.greater(c, 0.0), a, b)
+    return np.where(c > 0.0, a, b)
+
+
+def np_add_n(*xs: np.ndarray) -> np.ndarray:
+    return np.sum(xs, axis=0)
+
+
+BOUNDS = (tie_free(0), tie_free(1, -2.0, 0.0), tie_free(1, 0.0, 2.0))  # x, lo < 0 ≤ hi
+
+ELEMENTWISE += [
+    case("power[cube]", cube, cube, (3, 4)),  # integer exponent of negative bases
+    case("power[sqrt]", root, root, (3, 4), domain=positive),
+    case("power[negative]", inverse_power, inverse_power, (3, 4), domain=positive),
+    case("power[constant_base]", two_to_the, two_to_the, (3, 4)),
+    case("clip[scalar_bounds]", clip_scalars, clip_scalars, (3, 4), domain=tie_free()),
+    case("clip[tensor_bounds]", ga.clip, np.clip, (3, 4), (3, 4), (3, 4), domain=BOUNDS),
+    case("clip[broadcast_bounds]", ga.clip, np.clip, (2, 3, 4), (3, 1), (), domain=BOUNDS),
+    case("where", where_positive, where_positive, (3, 4), (3, 4), (3, 4), domain=tie_free()),
+    case("where[broadcast]", where_positive, where_positive, (3, 1), (1, 4), (),
+         domain=tie_free()),
+    case("add_n", ga.add_n, np_add_n, (3, 4), (3, 4), (3, 4)),
+]
+
+
+# -- reductions ----------------------------------------------------------------
+def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+    return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
+
+
+AXES = [
+    ("all", {}),
+    ("axis1", {"axis": 1}),
+    ("axis-1_keepdims", {"axis": -1, "keepdims": True}),
+    ("axes02", {"axis": (0, 2)}),
+    ("axes20_keepdims", {"axis": (2, 0), "keepdims": True}),
+    ("all_keepdims", {"axis": None, "keepdims": True}),
+]
+
+REDUCTIONS = [
+    ("sum", ga.sum, np.sum, real),
+    ("mean", ga.mean, np.mean, real),
+    ("prod", ga.prod, np.prod, signed(0.6, 1.4)),
+    ("max", ga.max, np.max, distinct),
+    ("min", ga.min, np.min, distinct),
+    ("logsumexp", ga.logsumexp, np_logsumexp, real),
+    ("var", ga.var, np.var, real),
+    ("std", ga.std, np.std, real),
+]
+
+REDUCTION = [
+    case(f"{name}[{tag}]", partial(f, **kw), partial(ref, **kw), (2, 3, 4), domain=d)
+    for name, f, ref, d in REDUCTIONS
+    for tag, kw in AXES
+]
+
+# rows of one zero (0), none (1) and two zeros (2); columns of one zero (0, 1, 3) and none (2)
+# with reduced dims unknown until run time, prod falls back to ∏x / xᵢ: exact values and
+# first derivatives at zeros, but not second ones
+DIVISION = "prod's second derivative at zeros needs the reduced dims statically"
+
+ZEROS_34 = with_zeros(signed(0.6, 1.4), (0, 1), (2, 0), (2, 3))
+
+DDOF = [
+    ("ddof1", {"ddof": 1}),
+    ("axis1_ddof1", {"axis": 1, "ddof": 1}),
+    ("axes02_keepdims_ddof2", {"axis": (0, 2), "keepdims": True, "ddof": 2}),
+]
+
+REDUCTION += [
+    case(f"{name}[{tag}]", partial(f, **kw), partial(ref, **kw), (2, 3, 4))
+    for name, f, ref in [("var", ga.var, np.var), ("std", ga.std, np.std)]
+    for tag, kw in DDOF
+] + [
+    case("prod[rows_with_zeros]", partial(ga.prod, axis=1), partial(np.prod, axis=1), (3, 4),
+         domain=ZEROS_34, static_only=DIVISION),
+    case("prod[cols_with_zeros]", partial(ga.prod, axis=0), partial(np.prod, axis=0), (3, 4),
+         domain=ZEROS_34, static_only=DIVISION),
+    case("prod[one_zero]", ga.prod, np.prod, (3, 4), domain=with_zeros(signed(0.6, 1.4), (1, 2)),
+         static_only=DIVISION),
+    case("prod[two_zeros]", ga.prod, np.prod, (3, 4),
+         domain=with_zeros(signed(0.6, 1.4), (1, 2), (2, 0)), static_only=DIVISION),
+    case("sum[vector]", ga.sum, np.sum, (5,)),
+    case("max[matrix_axis0]", partial(ga.max, axis=0), partial(np.max, axis=0), (3, 4),
+         domain=distinct),
+]
+
+
+# -- shape ---------------------------------------------------------------------
+def reshaper(shape: Shape) -> Callable[[Any], Any]:
+    """x.reshape(shape), for nodes and arrays alike."""
+    return lambda x: x.reshape(shape)
+
+
+def transposer(axes: Shape | None) -> Callable[[Any], Any]:
+    return lambda x: x.transpose(axes)
+
+
+def np_sum_to(shape: Shape) -> Callable[[np.ndarray], np.ndarray]:
+    """sum_to by its definition: each entry of ``a`` adds into the entry of ``shape`` that
+    broadcasting would have copied it from."""
+
+    def reference(a: np.ndarray) -> np.ndarray:
+        out = np.zeros(shape)
+        lead = a.ndim - len(shape)
+        for index in np.ndindex(a.shape):
+            source = tuple(0 if d == 1 else i for i, d in zip(index[lead:], shape))
+            out[source] += a[index]
+        return out
+
+    return reference
+
+
+def reverse_split(split: Callable[..., Any], concatenate: Callable[..., Any], **kw: Any) -> Any:
+    """split, then concatenate the pieces in reverse order: every piece's adjoint is used."""
+
+    def build(x: Any) -> Any:
+        return concatenate(split(x, **kw)[::-1], axis=kw.get("axis", 0))
+
+    return build
+
+
+SIZES = "concatenate's adjoint needs the sizes along the axis statically"
+
+SHAPE = [
+    case("reshape[minus_one]", reshaper((4, -1)), reshaper((4, -1)), (2, 3, 4)),
+    case("reshape[split_dims]", reshaper((2, -1, 3)), reshaper((2, -1, 3)), (3, 4)),
+    case("reshape[flatten]", reshaper((-1,)), reshaper((-1,)), (2, 3, 4)),
+    case("reshape[scalar]", reshaper((1, 1)), reshaper((1, 1)), ()),
+    case("transpose[reverse]", ga.transpose, np.transpose, (2, 3, 4)),
+    case("transpose[axes]", transposer((1, 2, 0)), transposer((1, 2, 0)), (2, 3, 4)),
+    case("transpose[negative_axes]", partial(ga.transpose, axes=(-1, 0, 1)),
+         partial(np.transpose, axes=(-1, 0, 1)), (2, 3, 4)),
+    case("transpose[T]", ga.transpose, np.transpose, (3, 4)),
+    case("swapaxes", partial(ga.swapaxes, a=0, b=2), partial(np.swapaxes, axis1=0, axis2=2),
+         (2, 3, 4)),
+    case("matrix_transpose", ga.matrix_transpose, np.matrix_transpose, (2, 3, 4)),
+    case("expand_dims[0]", partial(ga.expand_dims, axis=0), partial(np.expand_dims, axis=0),
+         (3, 4)),
+    case("expand_dims[-1]", partial(ga.expand_dims, axis=-1), partial(np.expand_dims, axis=-1),
+         (3, 4)),
+    case("expand_dims[tuple]", partial(ga.expand_dims, axis=(0, 2)),
+         partial(np.expand_dims, axis=(0, 2)), (3, 4)),
+    case("squeeze[axis]", partial(ga.squeeze, axis=1), partial(np.squeeze, axis=1), (3, 1, 4)),
+    case("squeeze[all]", ga.squeeze, np.squeeze, (1, 3, 1),
+         static_only="squeeze(axis=None) drops the dims statically known to be 1"),
+    case("squeeze[negative]", partial(ga.squeeze, axis=-1), partial(np.squeeze, axis=-1),
+         (3, 1)),
+    case("broadcast_to[rows]", partial(ga.broadcast_to, shape=(2, 3, 4)),
+         partial(np.broadcast_to, shape=(2, 3, 4)), (3, 1)),
+    case("broadcast_to[scalar]", partial(ga.broadcast_to, shape=(2, 3)),
+         partial(np.broadcast_to, shape=(2, 3)), ()),
+    case("broadcast_to[rank]", partial(ga.broadcast_to, shape=(3, 4)),
+         partial(np.broadcast_to, shape=(3, 4)), (4,)),
+    case("broadcast_like", ga.broadcast_like, lambda a, b: np.broadcast_to(a, b.shape), (3, 1),
+         (2, 3, 4)),
+    case("sum_to[rows]", partial(ga.sum_to, shape=(3, 1)), np_sum_to((3, 1)), (2, 3, 4)),
+    case("sum_to[trailing]", partial(ga.sum_to, shape=(4,)), np_sum_to((4,)), (2, 3, 4)),
+    case("sum_to[scalar]", partial(ga.sum_to, shape=()), np_sum_to(()), (3, 4)),
+    case("sum_to[keep_ones]", partial(ga.sum_to, shape=(1, 4)), np_sum_to((1, 4)), (3, 4)),
+    case("concatenate[axis0]", listwise(ga.concatenate), listwise(np.concatenate), (2, 3),
+         (4, 3), static_only=SIZES),
+    case("concatenate[axis1]", listwise(ga.concatenate, axis=1),
+         listwise(np.concatenate, axis=1), (3, 2), (3, 4), (3, 1), static_only=SIZES),
+    case("concatenate[axis-1]", listwise(ga.concatenate, axis=-1),
+         listwise(np.concatenate, axis=-1), (2, 3, 4), (2, 3, 1), static_only=SIZES),
+    case("stack[axis0]", listwise(ga.stack), listwise(np.stack), (3, 4), (3, 4)),
+    case("stack[axis1]", listwise(ga.stack, axis=1), listwise(np.stack, axis=1), (3, 4), (3, 4),
+         (3, 4)),
+    case("stack[axis-1]", listwise(ga.stack, axis=-1), listwise(np.stack, axis=-1), (3, 4),
+         (3, 4)),
+    case("split[sections]", reverse_split(ga.split, ga.concatenate, indices_or_sections=3),
+         reverse_split(np.split, np.concatenate, indices_or_sections=3), (6, 4),
+         static_only="split into sections needs the length of the axis"),
+    case("split[indices_axis1]",
+         reverse_split(ga.split, ga.concatenate, indices_or_sections=[1, 3], axis=1),
+         reverse_split(np.split, np.concatenate, indices_or_sections=[1, 3], axis=1), (3, 5),
+         static_only=SIZES),
+]
+
+
+# -- indexing ------------------------------------------------------------------
+def indexer(index: Any) -> Callable[[Any], Any]:
+    """x[index], for nodes and arrays alike."""
+    return lambda x: x[index]
+
+
+MASK = np.array([[True, False, True, False], [False, False, True, True], [True] * 4])
+
+INDICES = [
+    ("int", (3, 4), 1),
+    ("negative_int", (3, 4), -1),
+    ("int_pair", (2, 3, 4), (1, -2)),
+    ("slice_step", (5, 4), slice(None, None, 2)),
+    ("negative_step", (5, 4), (slice(None, 1, -2), slice(-1, 0, -1))),
+    ("slice_bounds", (3, 5), (slice(1, None), slice(-4, -1))),
+    ("newaxis", (3, 4), (None, slice(None), None, 2)),
+    ("ellipsis", (2, 3, 4), (Ellipsis, 1)),
+    ("ellipsis_newaxis", (2, 3, 4), (None, Ellipsis, slice(None, None, -1))),
+    ("array_repeated", (3, 4), [0, 2, 2, 1, 0]),
+    ("array_negative", (3, 4), (slice(None), [-1, 0, -1])),
+    ("array_pair_repeated", (3, 4), ([0, 1, 1, 0], [2, 2, 0, 2])),
+    ("array_2d", (3, 4), np.array([[0, 1], [1, 1], [2, 0]])),
+    ("int_and_array", (2, 3, 4), (1, slice(None), [3, 0, 3])),
+    ("mask", (3, 4), MASK),
+]
+
+INDEXING = [case(f"getitem[{tag}]", indexer(i), indexer(i), s) for tag, s, i in INDICES]
+
+
+# -- linear algebra ------------------------------------------------------------
+def trace_last_two(x: Any) -> Any:
+    return ga.trace(x, 1, 2) if isinstance(x, ga.Node) else np.trace(x, axis1=1, axis2=2)
+
+
+# an operand's adjoint broadcasts over letters only it has, or puts it on a diagonal
+EINSUM_SIZES = "einsum's adjoint needs the sizes of letters summed or repeated in one operand"
+
+RECTANGLE = "the trace of a non-square block needs both dims statically"
+
+
+def einsum_case(subscripts: str, *shapes: Shape, static_only: str = "") -> Case:
+    return case(f"einsum[{subscripts}]", partial(ga.einsum, subscripts),
+                partial(np.einsum, subscripts), *shapes, static_only=static_only)
+
+
+MATRIX = well_conditioned
+
+LINALG = [
+    case("matmul[1d@1d]", ga.matmul, np.matmul, (4,), (4,)),
+    case("matmul[1d@2d]", ga.matmul, np.matmul, (3,), (3, 4)),
+    case("matmul[2d@1d]", ga.matmul, np.matmul, (3, 4), (4,)),
+    case("matmul[2d@2d]", ga.matmul, np.matmul, (2, 3), (3, 4)),
+    case("matmul[batched]", ga.matmul, np.matmul, (2, 3, 4), (2, 4, 5)),
+    case("matmul[batch_broadcast]", ga.matmul, np.matmul, (2, 1, 3, 4), (5, 4, 6)),
+    case("matmul[batched@2d]", ga.matmul, np.matmul, (2, 3, 4), (4, 5)),
+    case("matmul[batched@1d]", ga.matmul, np.matmul, (2, 3, 4), (4,)),
+    case("matmul[1d@batched]", ga.matmul, np.matmul, (3,), (2, 3, 4)),
+    case("matmul[operator]", lambda a, b: a @ b, np.matmul, (2, 3), (3, 4)),
+    case("dot[1d]", ga.dot, np.dot, (4,), (4,)),
+    case("dot[2d]", ga.dot, np.dot, (3, 4), (4, 2)),
+    case("dot[scalar]", ga.dot, np.dot, (), (3, 4)),
+    case("dot[3d@2d]", ga.dot, np.dot, (2, 3, 4), (4, 5)),
+    case("dot[2d@3d]", ga.dot, np.dot, (3, 4), (2, 4, 5)),
+    case("outer", ga.outer, np.outer, (3,), (4,)),
+    case("outer[flattens]", ga.outer, np.outer, (2, 3), (4,)),
+    case("trace", ga.trace, np.trace, (4, 4), static_only=EINSUM_SIZES),
+    case("trace[axes12]", trace_last_two, trace_last_two, (2, 3, 3), static_only=EINSUM_SIZES),
+    case("trace[rectangular]", ga.trace, np.trace, (3, 5), static_only=RECTANGLE),
+    case("trace[rectangular_axes12]", trace_last_two, trace_last_two, (2, 4, 3),
+         static_only=RECTANGLE),
+    einsum_case("ii->", (4, 4), static_only=EINSUM_SIZES),
+    einsum_case("ii->i", (4, 4), static_only=EINSUM_SIZES),
+    einsum_case("ij->i", (3, 4), static_only=EINSUM_SIZES),
+    einsum_case("ij->ji", (3, 4)),
+    einsum_case("ij->", (3, 4), static_only=EINSUM_SIZES),
+    einsum_case("i,i->", (4,), (4,)),
+    einsum_case("i,j->ij", (3,), (4,)),
+    einsum_case("ij,jk->ik", (2, 3), (3, 4)),
+    einsum_case("ij,ij->", (3, 4), (3, 4)),
+    einsum_case("bij,bjk->bik", (2, 3, 4), (2, 4, 5)),
+    einsum_case("ij,jk,kl->il", (2, 3), (3, 4), (4, 5)),
+    einsum_case("iij->j", (3, 3, 4), static_only=EINSUM_SIZES),
+    einsum_case("ijk,j->ki", (2, 3, 4), (3,)),
+    case("inv", ga.inv, np.linalg.inv, (3, 3), domain=MATRIX),
+    case("inv[batched]", ga.inv, np.linalg.inv, (2, 4, 4), domain=MATRIX),
+    case("solve[vector]", ga.solve, np.linalg.solve, (3, 3), (3,), domain=(MATRIX, real)),
+    case("solve[matrix]", ga.solve, np.linalg.solve, (3, 3), (3, 2), domain=(MATRIX, real)),
+    case("solve[batched]", ga.solve, np.linalg.solve, (2, 3, 3), (2, 3, 4),
+         domain=(MATRIX, real)),
+    case("solve[broadcast_b]", ga.solve, np.linalg.solve, (3, 3), (2, 3, 4),
+         domain=(MATRIX, real)),
+    case("solve[batched_a_vector_b]", ga.solve, np.linalg.solve, (2, 3, 3), (3,),
+         domain=(MATRIX, real)),
+    case("det", ga.det, np.linalg.det, (3, 3), domain=MATRIX),
+    case("det[batched]", ga.det, np.linalg.det, (2, 4, 4), domain=MATRIX),
+]
+
+
+# -- nn and utility ------------------------------------------------------------
+def np_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(a - np.max(a, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def np_log_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    return a - np_logsumexp(a, axis=axis, keepdims=True)
+
+
+def as_float32(x: Any) -> Any:
+    return ga.cast(x, "float32") if isinstance(x, ga.Node) else x.astype(np.float32)
+
+
+def as_float64(x: Any) -> Any:
+    return ga.cast(x, "float64") if isinstance(x, ga.Node) else x.astype(np.float64)
+
+
+NN = [
+    case("softmax", ga.softmax, np_softmax, (3, 4)),
+    *(
+        case(f"{name}[axis{axis}]", partial(f, axis=axis), partial(ref, axis=axis), (2, 3, 4))
+        for name, f, ref in [
+            ("softmax", ga.softmax, np_softmax),
+            ("log_softmax", ga.log_softmax, np_log_softmax),
+        ]
+        for axis in (0, 1, -1)
+    ),
+]
+
+UTILITY = [
+    case("zeros_like", ga.zeros_like, np.zeros_like, (3, 4)),
+    case("ones_like", ga.ones_like, np.ones_like, (3, 4)),
+    case("stop_gradient", ga.stop_gradient, np.asarray, (3, 4), differentiable=False),
+    case("cast[64->32]", as_float32, as_float32, (3, 4), domain=dyadic, dyadic=True),
+    case("cast[32->64]", as_float64, as_float64, (3, 4), domain=dyadic, dtype="float32",
+         dyadic=True),
+]
+
+CASES: list[Case] = ELEMENTWISE + REDUCTION + SHAPE + INDEXING + LINALG + NN + UTILITY
+
+assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
