@@ -264,7 +264,9 @@ def test_constant_owns_a_read_only_copy() -> None:
     source[0] = 100.0
     value = ga.evaluate(c)
     assert value.tolist() == [1.0, 2.0]
-    assert not value.flags.writeable
+    assert not c.op.value.flags.writeable
+    value[1] = -1.0  # a fetched value belongs to the caller: writing it leaves the graph alone
+    assert ga.evaluate(c).tolist() == [1.0, 2.0]
 
 
 # -- types and graph walks -----------------------------------------------------

@@ -11,21 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from graphad.ir import (
     DifferentiationError,
     Node,
     TensorType,
     as_node,
-    constant,
     derivation,
     format_shape,
     topo_sort,
     user_location,
 )
-from graphad.ops import broadcast_to, cast, ones_like, sum_to
+from graphad.ops import cast, sum_to
 from graphad.ops._util import is_float
+from graphad.ops.shape import full_like
 from graphad.ops.structure import accumulate, densify, is_differentiable
 
 
@@ -98,12 +96,9 @@ def _seed(y: Node, grad_y: Any) -> Node:
             )
         return grad_y
     if grad_y is None:
-        if not y.type.is_static:  # type: ignore[union-attr]
-            return ones_like(y)
-        # a constant, not ones_like(y): the gradient graph must not have to compute y
-        # (nor need the feeds of branches that reach no x) just to learn y's shape
-        one = constant(np.ones((), y.dtype))
-        return broadcast_to(one, y.shape) if y.ndim else one  # type: ignore[arg-type]
+        # with a static shape, not ones_like(y): the gradient graph must not have to compute
+        # y (nor need the feeds of branches that reach no x) just to learn y's shape
+        return full_like(y, 1)
     g = as_node(grad_y)
     ys, gs = y.shape, g.shape
     if not isinstance(g.type, TensorType) or (

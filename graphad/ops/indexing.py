@@ -204,4 +204,23 @@ def getitem(x: Any, index: Any) -> Node:
 
         return get(x, index)
     items, arrays, advanced = _encode(index)
-    return GetItem(items, advanced)(as_node(x), *arrays)
+    x = as_node(x)
+    _check_constant_bounds(x, items, arrays)
+    return GetItem(items, advanced)(x, *arrays)
+
+
+def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node]) -> None:
+    """Index arrays that are constants are checked against x's known shape now, not at run."""
+    from graphad.ir import Constant, user_location
+
+    if not arrays or not all(isinstance(a.op, Constant) for a in arrays):
+        return
+    if not isinstance(x.type, TensorType) or not x.type.is_static:
+        return
+    dummy = np.broadcast_to(np.empty((), np.int8), x.type.shape)  # type: ignore[arg-type]
+    try:
+        dummy[_decode(items, [a.op.value for a in arrays])]  # type: ignore[attr-defined]
+    except IndexError as e:
+        raise IndexingError(
+            f"getitem({x.type}): {e} ({user_location()})"
+        ) from None

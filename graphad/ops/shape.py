@@ -24,6 +24,7 @@ from graphad.ir import (
     as_node,
     as_nodes,
     broadcast_shapes,
+    constant,
     format_shape,
     normalize_axes,
     result_dtype,
@@ -383,6 +384,18 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Node:
 def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
     """np.broadcast_to(x, shape) for a static ``shape``."""
     return BroadcastTo(tuple(int(d) for d in shape))(as_node(x))
+
+
+def full_like(x: Node, value: float) -> Node:
+    """``value`` everywhere in ``x``'s shape and dtype.
+
+    With a static shape this is a broadcast scalar constant, so it does not
+    need ``x``'s value (nor the feeds behind it); otherwise ``x``'s run-time shape.
+    """
+    one = constant(np.asarray(value, dtype=x.dtype))
+    if x.type.is_static:  # type: ignore[union-attr]
+        return broadcast_to(one, x.shape) if x.ndim else one  # type: ignore[arg-type]
+    return broadcast_like(one, x)
 
 
 def broadcast_like(x: Node, like: Node) -> Node:

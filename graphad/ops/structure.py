@@ -30,7 +30,7 @@ from graphad.ir import (
     user_location,
 )
 from graphad.ops.elementwise import add_n
-from graphad.ops.utility import zeros_like
+from graphad.ops.shape import full_like
 
 T = Sequence[Node | None]
 
@@ -232,7 +232,7 @@ def densify(adjoint: Node | None, x: Node) -> Node:
     """Pad a sparse adjoint with zeros of ``x``'s entries, so it has every key of x."""
     t = x.type
     if isinstance(t, TensorType):
-        return adjoint if adjoint is not None else zeros_like(x)
+        return adjoint if adjoint is not None else full_like(x, 0)
     if isinstance(t, TupleType):
         items = [
             densify(None if adjoint is None else entry(adjoint, i), entry(x, i))  # type: ignore[arg-type]

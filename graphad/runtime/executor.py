@@ -209,8 +209,31 @@ class Executor:
                 f"{step.node.op} failed on inputs of shape {shapes}: {e} "
                 f"(node {step.node.name} made at {step.node.origin.location})"
             ) from e
-        values = [slots[self._slot[n]] for n in self._nodes]
+        values = [_owned(slots[self._slot[n]]) for n in self._nodes]
         return _rebuild(self._template, values)
+
+
+def _owned(value: Any) -> Any:
+    """A fetched value the caller may keep and write: read-only arrays (views of feeds or
+    constants, broadcasts) are copied; fresh results are returned as they are."""
+    if isinstance(value, np.ndarray) and not value.flags.writeable:
+        return value.copy()
+    if isinstance(value, tuple):
+        return tuple(_owned(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _owned(v) for k, v in value.items()}
+    return value
+
+
+def _fits(original: np.ndarray, cast: np.ndarray) -> bool:
+    """Whether a same-kind cast kept every value (no int wrap-around, no float overflow)."""
+    if np.can_cast(original.dtype, cast.dtype, casting="safe"):
+        return True
+    if cast.dtype.kind in "iu":
+        return bool(np.array_equal(cast.astype(original.dtype), original))
+    if cast.dtype.kind in "fc":
+        return bool(np.all(np.isfinite(cast) | ~np.isfinite(original)))
+    return True
 
 
 def _all_static(t: Any) -> bool:
@@ -262,7 +285,12 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
         raise FeedError(f"{where} has shape {format_shape(t.shape)} but was fed shape "
                         f"{format_shape(array.shape)} ({user_location()})")
     if array.dtype != t.dtype:
-        array = array.astype(t.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # _fits reports it instead
+            narrowed = array.astype(t.dtype)
+        if not _fits(array, narrowed):
+            raise FeedError(f"{where} is {t.dtype.name}: the fed {array.dtype.name} values do "
+                            f"not fit in it ({user_location()})")
+        array = narrowed
     elif array.flags.writeable:
         array = array.view()  # a read-only view: no kernel can write to the user's array
         array.flags.writeable = False
