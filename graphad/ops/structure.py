@@ -144,7 +144,7 @@ class DictGet(Op):
 def make_tuple(*xs: Any) -> Node:
     """A tuple-valued node; ``None`` entries are absent (used by sparse adjoints)."""
     present = tuple(x is not None for x in xs)
-    return MakeTuple(present)(*(as_node(x) for x in xs if x is not None))
+    return MakeTuple(present)(*(_as_entry(x) for x in xs if x is not None))
 
 
 def make_dict(entries: Mapping[str, Any]) -> Node:
@@ -152,7 +152,22 @@ def make_dict(entries: Mapping[str, Any]) -> Node:
     for k in entries:
         if not isinstance(k, str):
             raise GraphError(f"make_dict: keys must be strings, got {k!r} ({user_location()})")
-    return MakeDict(tuple(entries))(*(as_node(v) for v in entries.values()))
+    return MakeDict(tuple(entries))(*(_as_entry(v) for v in entries.values()))
+
+
+def _as_entry(value: Any) -> Node:
+    """An entry's node: a dict, or a tuple/list holding nodes, nests as a structure."""
+    if isinstance(value, Mapping) or (isinstance(value, (tuple, list)) and _holds_node(value)):
+        return structure(value)
+    return as_node(value)  # anything else (an array, [[1, 2], [3, 4]]) is a constant
+
+
+def _holds_node(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_holds_node(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return any(_holds_node(v) for v in value)
+    return isinstance(value, Node)
 
 
 def structure(value: Any) -> Node:
