@@ -264,6 +264,26 @@ def test_nested_make_dict_of_make_tuple_and_the_leaves_it_was_built_from() -> No
     assert list(sparse) == ["pair"]
 
 
+def test_python_containers_of_nodes_nest_inside_make_dict_and_make_tuple() -> None:
+    a = ga.placeholder("a", shape=(2,))
+    c = ga.placeholder("c", shape=())
+    d = ga.make_dict({"pair": (a, c), "cfg": {"s": c}, "m": [[1.0, 2.0], [3.0, 4.0]]})
+    t = ga.make_tuple([a, c], (1.0, 2.0))
+    assert d.type == ga.DictType(
+        (
+            ("pair", ga.TupleType((a.type, c.type))),
+            ("cfg", ga.DictType((("s", c.type),))),
+            ("m", ga.TensorType((2, 2))),  # a list of numbers stays an array constant
+        )
+    )
+    assert t.type == ga.TupleType((ga.TupleType((a.type, c.type)), ga.TensorType((2,))))
+    y = ga.sum(d["pair"][0]) * d["cfg"]["s"] + ga.sum(t[0][0])
+    av, cv = np.array([1.0, -1.0]), np.array(2.0)
+    g_d, g_t = ga.evaluate(ga.gradients(y, [d, t], unconnected="none"), {a: av, c: cv})
+    _assert_structure_equal(g_d, {"pair": (np.full(2, cv), None), "cfg": {"s": np.sum(av)}})
+    _assert_structure_equal(g_t, ((np.ones(2), None), None))
+
+
 def test_adjoint_of_a_structure_counts_only_the_paths_through_it() -> None:
     a = ga.placeholder("a", shape=(2,))
     d = ga.make_dict({"cat": a})
