@@ -229,3 +229,21 @@ def test_differentiation_errors() -> None:
         ga.gradients(ga.sum(x), [x, 3.0])
     with pytest.raises(ga.DifferentiationError):
         ga.gradients(x > 0, x)
+
+
+def test_a_custom_infer_raising_a_plain_exception_is_named() -> None:
+    @dataclass(frozen=True)
+    class Picky(ga.Op):
+        def infer(self, x: ga.TensorType) -> ga.TensorType:
+            raise ValueError("no thanks")
+
+    x = ga.placeholder("x", shape=(3,))
+    with pytest.raises(ga.GraphError, match=r"picky\(\(3,\):float64\): ValueError: no thanks "
+                       r"\(test_errors.py:\d+\)"):
+        Picky()(x)
+
+
+def test_a_string_index_on_a_tensor_is_an_indexing_error() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    with pytest.raises(ga.IndexingError, match=r"getitem\(\(3,\):float64\).*'cow'.*test_errors"):
+        x["cow"]

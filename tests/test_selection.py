@@ -312,3 +312,29 @@ def test_a_cut_path_beside_a_live_one_is_not_reported() -> None:
     y = ga.sum(ga.cast(x > 0, "float64") * x)  # the comparison is cut, x itself is not
     g = ga.gradients(y, x, unconnected="raise")
     np.testing.assert_array_equal(ga.evaluate(g, {x: np.array([1.0, -1.0, 2.0])}), [1, 0, 1])
+
+
+def test_xlogy_makes_entropy_terms_finite_at_zero_to_second_order() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    y = ga.sum(ga.xlogy(x, x))  # x·log x, as in an entropy
+    g = ga.gradients(y, x)
+    h = ga.gradients(g, x)
+    xv = np.array([0.0, 0.5, 2.0])
+    yv, gv, hv = ga.evaluate([y, g, h], {x: xv})
+    assert np.isclose(yv, 0.5 * np.log(0.5) + 2 * np.log(2.0))
+    np.testing.assert_allclose(gv[1:], np.log(xv[1:]) + 1)
+    assert gv[0] == -np.inf  # the true slope of x·log x at 0+
+    np.testing.assert_allclose(hv[1:], 1 / xv[1:])
+    guarded = ga.gradients(ga.sum(ga.where(x > 0, ga.xlogy(x, x), 0.0)), x)
+    hguarded = ga.gradients(guarded, x)
+    gg, hh = ga.evaluate([guarded, hguarded], {x: xv})
+    assert gg[0] == 0.0 and hh[0] == 0.0
+    np.testing.assert_allclose(gg[1:], np.log(xv[1:]) + 1)
+
+
+def test_plain_product_keeps_numpys_nan_where_xlogy_does_not() -> None:
+    x = ga.placeholder("x", shape=())
+    plain = ga.gradients(ga.where(x > 0, x * ga.log(x), 0.0), x)
+    strong = ga.gradients(ga.where(x > 0, ga.xlogy(x, x), 0.0), x)
+    pv, sv = ga.evaluate([plain, strong], {x: 0.0})
+    assert np.isnan(pv) and sv == 0.0

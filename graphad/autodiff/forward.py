@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from graphad.autodiff.reverse import check_inputs, derivative_order
 from graphad.ir import (
+    DictType,
     DifferentiationError,
     Node,
     TensorType,
     as_node,
     derivation,
     format_shape,
+    shapes_compatible,
     topo_sort,
     user_location,
 )
 from graphad.ops import broadcast_like, cast
-from graphad.ops.structure import densify, is_differentiable, structure
+from graphad.ops.structure import densify, is_differentiable, make_dict, make_tuple
 
 
 def _fit(t: Node, node: Node) -> Node:
@@ -29,26 +33,59 @@ def _fit(t: Node, node: Node) -> Node:
     return cast(t, node.dtype)
 
 
-def _tangent(x: Node, t: Any, i: int) -> Node:
-    if not isinstance(x.type, TensorType):
-        t = structure(t)
-        if not isinstance(t.type, type(x.type)):
+def _tangent(t_type: Any, value: Any, where: str) -> Node | None:
+    """A tangent node for a value of type ``t_type``; ``None`` (or a missing key) is zero.
+
+    Tangents of structures are structures of the same kind, possibly sparse.
+    """
+    if value is None:
+        return None
+    if isinstance(t_type, TensorType):
+        t = as_node(value) if isinstance(value, Node) else as_node(np.asarray(value))
+        if not isinstance(t.type, TensorType) or not shapes_compatible(t.shape, t_type.shape):
             raise DifferentiationError(
-                f"jvp: tangents[{i}] has type {t.type} but x = {x.name} is {x.type} "
+                f"jvp: {where} is {t.type} but should have shape {format_shape(t_type.shape)} "
                 f"({user_location()})"
             )
-        return t
-    t = as_node(t, [x])
-    xs, ts = x.shape, t.shape
-    mismatch = xs is not None and ts is not None and (
-        len(xs) != len(ts) or any(a is not None and b is not None and a != b for a, b in zip(xs, ts))
-    )
-    if mismatch:
+        return cast(t, t_type.dtype)
+    if isinstance(value, Node):
+        _check_structure(t_type, value.type, where)
+        return value
+    if isinstance(t_type, DictType):
+        if not isinstance(value, Mapping) or any(k not in t_type for k in value):
+            raise DifferentiationError(
+                f"jvp: {where} must be a dict with keys among {list(t_type.keys())}, got "
+                f"{list(value) if isinstance(value, Mapping) else type(value).__name__} "
+                f"({user_location()})"
+            )
+        entries = {k: _tangent(t_type[k], v, f"{where}[{k!r}]") for k, v in value.items()}
+        return make_dict({k: e for k, e in entries.items() if e is not None})
+    if not isinstance(value, (tuple, list)) or len(value) != len(t_type.items):
         raise DifferentiationError(
-            f"jvp: tangents[{i}] has shape {format_shape(ts)} but x = {x.name} has shape "
-            f"{format_shape(xs)} ({user_location()})"
+            f"jvp: {where} must be a tuple of {len(t_type.items)} ({user_location()})"
         )
-    return cast(t, x.dtype)
+    return make_tuple(
+        *(_tangent(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t_type.items, value)))
+    )
+
+
+def _check_structure(expected: Any, got: Any, where: str) -> None:
+    """A structured tangent node must fit x's type entry by entry (absent entries allowed)."""
+    if got is None:
+        return
+    ok = type(got) is type(expected)
+    if ok and isinstance(expected, TensorType):
+        ok = shapes_compatible(got.shape, expected.shape)
+    elif ok and isinstance(expected, DictType):
+        ok = all(k in expected for k in got)
+        for k, item in got.items if ok else ():
+            _check_structure(expected[k], item, f"{where}[{k!r}]")
+    elif ok:
+        ok = len(got.items) == len(expected.items)
+        for n, (e, g) in enumerate(zip(expected.items, got.items) if ok else ()):
+            _check_structure(e, g, f"{where}[{n}]")
+    if not ok:
+        raise DifferentiationError(f"jvp: {where} is {got} but x is {expected} ({user_location()})")
 
 
 def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> Any:
@@ -79,7 +116,9 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
     with derivation("forward", derivative_order([n for n in order if n in depends])):
         tangent: dict[Node, Node] = {}
         for i, (x, t) in enumerate(zip(inputs, given)):
-            tangent[x] = _tangent(x, t, i)
+            made = _tangent(x.type, t, f"tangents[{i}] (for x = {x.name})")
+            if made is not None:
+                tangent[x] = made
         for node in order:
             if node in tangent or node not in depends or not is_differentiable(node.type):
                 continue

@@ -196,6 +196,11 @@ def gradients(
         raise DifferentiationError(
             f"gradients: unconnected must be 'zero', 'none' or 'raise', got {unconnected!r}"
         )
+    if isinstance(y, Node) and not isinstance(y.type, TensorType) and grad_y is None:
+        raise DifferentiationError(
+            f"gradients: y = {_name(y)} is a structure {y.type}; give grad_y, a structure "
+            f"of the same kind, to seed it ({user_location()})"
+        )
     if grad_y is None or isinstance(getattr(y, "type", None), TensorType):
         y = check_target(y)  # a structured y is allowed with a structured grad_y
     items, single = check_inputs(xs, "gradients")

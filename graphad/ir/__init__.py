@@ -47,6 +47,7 @@ from graphad.ir.types import (
     format_shape,
     normalize_axes,
     result_dtype,
+    shapes_compatible,
 )
 
 __all__ = [
@@ -81,6 +82,7 @@ __all__ = [
     "normalize_axes",
     "placeholder",
     "result_dtype",
+    "shapes_compatible",
     "substitute",
     "topo_sort",
     "user_location",

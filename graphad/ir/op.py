@@ -101,4 +101,8 @@ class Op:
             out_type = self.infer(*types)
         except GraphError as e:
             raise type(e)(f"{self.describe(types)}: {e} ({user_location()})") from None
+        except Exception as e:  # a user-defined rule raising something else: still name it
+            raise GraphError(
+                f"{self.describe(types)}: {type(e).__name__}: {e} ({user_location()})"
+            ) from e
         return Node(self, inputs, out_type)

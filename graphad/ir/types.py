@@ -189,6 +189,13 @@ def float_dtype(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 
+def shapes_compatible(a: Shape, b: Shape) -> bool:
+    """Whether two partly known shapes can be the same shape at run time."""
+    if a is None or b is None:
+        return True
+    return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
 def shapes_equal(a: Shape, b: Shape) -> bool:
     """Statically known to be the same shape (unknown dims never count as equal)."""
     return a is not None and b is not None and a == b and all(d is not None for d in a)

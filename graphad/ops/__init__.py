@@ -45,6 +45,7 @@ from graphad.ops.elementwise import (
     tanh,
     where,
     xdivy,
+    xlogy,
 )
 from graphad.ops.indexing import getitem
 from graphad.ops.linalg import det, dot, einsum, inv, matmul, outer, solve, trace
@@ -159,5 +160,6 @@ __all__ = [
     "var",
     "where",
     "xdivy",
+    "xlogy",
     "zeros_like",
 ]

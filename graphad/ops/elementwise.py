@@ -8,7 +8,8 @@ infinite (log, sqrt, divide, power, arcsin, arccos) multiply by it with
 ``multiply_no_nan``/``xdivy``, which give exactly 0 when the cotangent is 0.
 That is the answer to the classic ``where`` NaN problem: the untaken branch
 of ``where(x > 0, log(x), 0)`` receives a zero adjoint, and ``log`` turns it
-into 0, not 0/0 = NaN, at x = 0, at every order.  Tie rules: ``maximum``/``minimum`` split the adjoint
+into 0, not 0/0 = NaN, at x = 0, at every order.  A plain product keeps
+NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.  Tie rules: ``maximum``/``minimum`` split the adjoint
 equally between equal operands; ``abs``, ``relu`` and ``sign`` use 0 as the
 derivative at 0; ``clip`` sends the adjoint to ``x`` on the closed interval
 ``[lo, hi]`` and to the bound that was taken outside it.
@@ -189,6 +190,29 @@ class Xdivy(Binary):
         return add_tangents(
             None if t[0] is None else xdivy(t[0], y),
             None if t[1] is None else -multiply_no_nan(t[1], xdivy(node, y)),
+        )
+
+
+@dataclass(frozen=True)
+class Xlogy(Binary):
+    """x·log(y), but exactly 0 wherever x is 0 (as in SciPy and TensorFlow)."""
+
+    ufunc = np.true_divide  # the dtype rule of a float function of two operands
+
+    def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        out = np.multiply(x, np.log(y))
+        return np.where(x == 0, np.zeros((), out.dtype), out)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """x̄ = g·log(y), ȳ = g·x/y, 0 where g or x is 0"""
+        x, y = node.inputs
+        return multiply_no_nan(g, log(y)), multiply_no_nan(g, xdivy(x, y))
+
+    def jvp(self, node: Node, t: T) -> Node | None:
+        x, y = node.inputs
+        return add_tangents(
+            None if t[0] is None else multiply_no_nan(t[0], log(y)),
+            None if t[1] is None else multiply_no_nan(t[1], xdivy(x, y)),
         )
 
 
@@ -661,6 +685,12 @@ def multiply_no_nan(x: Any, y: Any) -> Node:
 def xdivy(x: Any, y: Any) -> Node:
     """x / y with 0 / anything = 0, as TensorFlow's ``xdivy``."""
     return _binary(Xdivy(), x, y)
+
+
+def xlogy(x: Any, y: Any) -> Node:
+    """x·log(y) with 0·log(anything) = 0: entropy-like terms such as x·log(x) stay finite
+    (and their derivatives exact zeros) at x = 0, where plain x * log(x) gives NaN."""
+    return _binary(Xlogy(), x, y)
 
 
 def power(x: Any, p: Any) -> Node:

@@ -171,6 +171,10 @@ def _encode(index: Any) -> tuple[tuple[Item, ...], list[Node], bool]:
             raise IndexingError("a bool scalar is not a valid index")
         elif isinstance(entry, (int, np.integer)):
             items.append(("int", int(entry)))
+        elif isinstance(entry, str):
+            raise IndexingError(
+                f"a tensor is indexed by ints, slices, None, ... and integer arrays, not {entry!r}"
+            )
         else:
             if isinstance(entry, Node):
                 node = entry
@@ -203,8 +207,13 @@ def getitem(x: Any, index: Any) -> Node:
         from graphad.ops.structure import get
 
         return get(x, index)
-    items, arrays, advanced = _encode(index)
     x = as_node(x)
+    try:
+        items, arrays, advanced = _encode(index)
+    except IndexingError as e:
+        from graphad.ir import user_location
+
+        raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None
     _check_constant_bounds(x, items, arrays)
     return GetItem(items, advanced)(x, *arrays)
 

@@ -187,6 +187,10 @@ BROADCASTS = [
     ("rank", (2, 3, 4), (4,)),
 ]
 
+def np_xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return x * np.log(y)
+
+
 BINARY = [
     ("add", ga.add, np.add, (real, real)),
     ("subtract", ga.subtract, np.subtract, (real, real)),
@@ -195,6 +199,10 @@ BINARY = [
     ("power", ga.power, np.power, (positive, real)),
     ("maximum", ga.maximum, np.maximum, (tie_free(0), tie_free(1))),
     ("minimum", ga.minimum, np.minimum, (tie_free(0), tie_free(1))),
+    # the strong-zero products: away from exact zeros they are the plain ones
+    ("multiply_no_nan", ga.multiply_no_nan, np.multiply, (real, real)),
+    ("xdivy", ga.xdivy, np.divide, (real, signed(0.5, 2.0))),
+    ("xlogy", ga.xlogy, np_xlogy, (real, positive)),
 ]
 
 for _name, _f, _ref, _domains in BINARY:
