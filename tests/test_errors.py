@@ -238,8 +238,11 @@ def test_a_custom_infer_raising_a_plain_exception_is_named() -> None:
             raise ValueError("no thanks")
 
     x = ga.placeholder("x", shape=(3,))
-    with pytest.raises(ga.GraphError, match=r"picky\(\(3,\):float64\): ValueError: no thanks "
-                       r"\(test_errors.py:\d+\)"):
+    with pytest.raises(
+        ga.GraphError,
+        match=r"picky\(\(3,\):float64\): ValueError: no thanks "
+        r"\(test_errors.py:\d+\)",
+    ):
         Picky()(x)
 
 

@@ -109,8 +109,12 @@ def test_numerical_jacobian_of_a_python_function() -> None:
     m = RNG.standard_normal((2, 3))
     jac = numerical_jacobian(lambda x: np.sum(x**2, axis=0), m)  # (2, 3) -> (3,)
     assert jac.shape == (3, 2, 3)
-    np.testing.assert_allclose(jac, np.einsum("jk,i->ijk", 2 * m, np.ones(3)) *
-                               np.eye(3)[:, None, :], rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(
+        jac,
+        np.einsum("jk,i->ijk", 2 * m, np.ones(3)) * np.eye(3)[:, None, :],
+        rtol=1e-8,
+        atol=1e-10,
+    )
 
 
 def test_numerical_jacobian_and_gradient_of_a_graph() -> None:

@@ -482,7 +482,7 @@ def test_malformed_structures_are_graph_errors(build: Callable[[ga.Node], Any]) 
 
 def test_structure_valued_y_needs_a_grad_y() -> None:
     p = ga.placeholder("p", type=NESTED)
-    with pytest.raises(ga.DifferentiationError, match="is a structure .*give grad_y"):
+    with pytest.raises(ga.DifferentiationError, match=r"is a structure .*give grad_y"):
         ga.gradients(p, p)
 
 

@@ -40,7 +40,6 @@ def structure(node: Node) -> list[tuple[Any, tuple[int, ...]]]:
     return [(n.op, tuple(index[i] for i in n.inputs)) for n in order]
 
 
-
 # -- Jacobian cases -------------------------------------------------------------------------
 @dataclass
 class Case:
@@ -79,24 +78,59 @@ def _matmul_jacobian(x: np.ndarray) -> np.ndarray:
 
 
 CASES = [
-    Case("scalar->scalar", (), lambda s: ga.sin(s) * s,
-         lambda s: np.cos(s) * s + np.sin(s), np.array(0.7)),
-    Case("vector->scalar", (3,), lambda x: ga.sum(ga.exp(x) * x),
-         lambda x: np.exp(x) * (1 + x), np.array([0.3, -0.5, 1.1])),
-    Case("vector->vector A@x", (3,), lambda x: ga.matmul(ga.constant(A43), x),
-         lambda x: A43, np.array([0.3, -0.5, 1.1])),
-    Case("vector->vector tanh", (3,), ga.tanh,
-         lambda x: np.diag(1 - np.tanh(x) ** 2), np.array([0.3, -0.5, 1.1])),
-    Case("vector->vector softmax", (4,), ga.softmax,
-         _softmax_jacobian, np.array([0.3, -0.5, 1.1, 0.2])),
-    Case("matrix->vector", (2, 3), lambda m: ga.matmul(m, ga.constant(V3)),
-         _matrix_times_vector, C23),
-    Case("vector->matrix", (3,), lambda x: ga.outer(x, ga.constant(C4)),
-         _outer_jacobian, np.array([0.3, -0.5, 1.1])),
-    Case("scalar->matrix", (), lambda s: s * ga.constant(C23) + s * s,
-         lambda s: C23 + 2 * s, np.array(0.7)),
-    Case("matrix->matrix", (2, 3), lambda m: ga.matmul(m, ga.constant(B34)),
-         _matmul_jacobian, C23),
+    Case(
+        "scalar->scalar",
+        (),
+        lambda s: ga.sin(s) * s,
+        lambda s: np.cos(s) * s + np.sin(s),
+        np.array(0.7),
+    ),
+    Case(
+        "vector->scalar",
+        (3,),
+        lambda x: ga.sum(ga.exp(x) * x),
+        lambda x: np.exp(x) * (1 + x),
+        np.array([0.3, -0.5, 1.1]),
+    ),
+    Case(
+        "vector->vector A@x",
+        (3,),
+        lambda x: ga.matmul(ga.constant(A43), x),
+        lambda x: A43,
+        np.array([0.3, -0.5, 1.1]),
+    ),
+    Case(
+        "vector->vector tanh",
+        (3,),
+        ga.tanh,
+        lambda x: np.diag(1 - np.tanh(x) ** 2),
+        np.array([0.3, -0.5, 1.1]),
+    ),
+    Case(
+        "vector->vector softmax",
+        (4,),
+        ga.softmax,
+        _softmax_jacobian,
+        np.array([0.3, -0.5, 1.1, 0.2]),
+    ),
+    Case(
+        "matrix->vector", (2, 3), lambda m: ga.matmul(m, ga.constant(V3)), _matrix_times_vector, C23
+    ),
+    Case(
+        "vector->matrix",
+        (3,),
+        lambda x: ga.outer(x, ga.constant(C4)),
+        _outer_jacobian,
+        np.array([0.3, -0.5, 1.1]),
+    ),
+    Case(
+        "scalar->matrix",
+        (),
+        lambda s: s * ga.constant(C23) + s * s,
+        lambda s: C23 + 2 * s,
+        np.array(0.7),
+    ),
+    Case("matrix->matrix", (2, 3), lambda m: ga.matmul(m, ga.constant(B34)), _matmul_jacobian, C23),
 ]
 
 
@@ -361,14 +395,18 @@ def test_an_integer_x_raises_naming_it(transform: Callable[[Node, Any], Any]) ->
 DERIVATIVES: list[tuple[str, Callable[[Node], Node], Callable[[float, int], float]]] = [
     ("sin", ga.sin, lambda x, k: math.sin(x + k * math.pi / 2)),
     ("exp(2x)", lambda x: ga.exp(2.0 * x), lambda x, k: 2.0**k * math.exp(2 * x)),
-    ("1/(1+x)", lambda x: 1.0 / (1.0 + x),
-     lambda x, k: (-1) ** k * math.factorial(k) / (1 + x) ** (k + 1)),
+    (
+        "1/(1+x)",
+        lambda x: 1.0 / (1.0 + x),
+        lambda x, k: (-1) ** k * math.factorial(k) / (1 + x) ** (k + 1),
+    ),
 ]
 
 
 @pytest.mark.parametrize("order", range(6))
-@pytest.mark.parametrize(("build", "closed_form"), [d[1:] for d in DERIVATIVES],
-                         ids=[d[0] for d in DERIVATIVES])
+@pytest.mark.parametrize(
+    ("build", "closed_form"), [d[1:] for d in DERIVATIVES], ids=[d[0] for d in DERIVATIVES]
+)
 def test_derivative_of_order_k_matches_closed_form(
     build: Callable[[Node], Node], closed_form: Callable[[float, int], float], order: int
 ) -> None:

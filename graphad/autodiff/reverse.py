@@ -57,7 +57,9 @@ def unbroadcast(g: Node, x: Node) -> Node:
 
 def check_target(y: Any, what: str = "y") -> Node:
     if not isinstance(y, Node):
-        raise DifferentiationError(f"{what} must be a Node, got {type(y).__name__} ({user_location()})")
+        raise DifferentiationError(
+            f"{what} must be a Node, got {type(y).__name__} ({user_location()})"
+        )
     if not is_float(y.type):
         raise DifferentiationError(
             f"{what} = {_name(y)} has type {y.type}; only float tensors are differentiable"
@@ -104,7 +106,10 @@ def _seed(y: Node, grad_y: Any) -> Node:
     if not isinstance(g.type, TensorType) or (
         ys is not None
         and gs is not None
-        and (len(ys) != len(gs) or any(a is not None and b is not None and a != b for a, b in zip(ys, gs)))
+        and (
+            len(ys) != len(gs)
+            or any(a is not None and b is not None and a != b for a, b in zip(ys, gs))
+        )
     ):
         raise DifferentiationError(
             f"gradients: grad_y has shape {format_shape(gs)} but y = {_name(y)} has "

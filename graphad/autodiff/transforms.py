@@ -103,7 +103,9 @@ def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
 def vjp(y: Node, xs: Node | Sequence[Node], v: Any) -> Any:
     """Vector-Jacobian product vᵀ·∂y/∂x for each x (``v`` of y's shape)."""
     if v is None:
-        raise DifferentiationError(f"vjp: a cotangent v of y's shape is required ({user_location()})")
+        raise DifferentiationError(
+            f"vjp: a cotangent v of y's shape is required ({user_location()})"
+        )
     return gradients(y, xs, grad_y=v)
 
 

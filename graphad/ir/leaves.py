@@ -93,7 +93,9 @@ def placeholder(
     try:
         dt = np.dtype(dtype)
     except TypeError as e:
-        raise DTypeError(f"placeholder {name!r}: unknown dtype {dtype!r} ({user_location()})") from e
+        raise DTypeError(
+            f"placeholder {name!r}: unknown dtype {dtype!r} ({user_location()})"
+        ) from e
     shp = None if shape is None else tuple(shape)
     ph = Placeholder(TensorType(shp, dt), name)
     return Node(ph, (), ph.type, name=name)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from graphad.ir.types import TensorType, ValueType, format_shape
 
@@ -171,7 +171,7 @@ class Node:
         return self.type.keys()
 
     # -- NumPy interoperation ---------------------------------------------------
-    _UFUNC_NAMES = {"true_divide": "divide", "absolute": "abs"}
+    _UFUNC_NAMES: ClassVar[dict[str, str]] = {"true_divide": "divide", "absolute": "abs"}
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """``np.sin(node)`` and ``array * node`` build graph nodes, like ``ga.sin``/``*``."""

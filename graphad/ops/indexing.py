@@ -136,7 +136,8 @@ class ScatterAdd(Op):
 
     def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
         return ScatterAdd(self.items, self.shape, self.advanced, self.n_arrays)(
-            t[0], *node.inputs[1:]  # type: ignore[arg-type]
+            t[0],
+            *node.inputs[1:],  # type: ignore[arg-type]
         )
 
 
@@ -230,6 +231,4 @@ def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node])
     try:
         dummy[_decode(items, [a.op.value for a in arrays])]  # type: ignore[attr-defined]
     except IndexError as e:
-        raise IndexingError(
-            f"getitem({x.type}): {e} ({user_location()})"
-        ) from None
+        raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None

@@ -97,7 +97,9 @@ class MatMul(Op):
 def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
     spec = subscripts.replace(" ", "")
     if "->" not in spec or "." in spec:
-        raise ShapeError(f"einsum needs explicit subscripts 'ij,jk->ik' without '...', got {subscripts!r}")
+        raise ShapeError(
+            f"einsum needs explicit subscripts 'ij,jk->ik' without '...', got {subscripts!r}"
+        )
     lhs, out = spec.split("->")
     ins = lhs.split(",")
     if len(ins) != n:
@@ -155,8 +157,10 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
     unique = "".join(dict.fromkeys(spec))
     reachable = set(out).union(*others)
     kept = "".join(c for c in unique if c in reachable)
-    adj = einsum(",".join([*others, out]) + "->" + kept, *(xs[j] for j in range(len(xs)) if j != k), g)
-    size = {c: d for c, d in zip(spec, x.shape)}  # type: ignore[arg-type]
+    adj = einsum(
+        ",".join([*others, out]) + "->" + kept, *(xs[j] for j in range(len(xs)) if j != k), g
+    )
+    size = dict(zip(spec, x.shape))  # type: ignore[arg-type]
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
         if any(size[unique[i]] is None for i in missing):
@@ -213,7 +217,9 @@ class Solve(Op):
         m = a.shape[-1]  # type: ignore[index]
         rows = b.shape[0] if nb == 1 else (b.shape[-2] if nb >= 2 else None)  # type: ignore[index]
         if nb == 0 or (m is not None and rows is not None and m != rows):
-            raise ShapeError(f"b of shape {format_shape(b.shape)} does not fit a of {format_shape(a.shape)}")
+            raise ShapeError(
+                f"b of shape {format_shape(b.shape)} does not fit a of {format_shape(a.shape)}"
+            )
         dtype = ufunc_dtype(np.sqrt, np.result_type(a.dtype, b.dtype))
         if nb == 1:
             return TensorType(a.shape[:-1], dtype)  # type: ignore[index]

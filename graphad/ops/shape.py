@@ -9,6 +9,7 @@ kernel uses instead.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,12 +59,12 @@ class Reshape(Op):
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
-        if x.is_static and self.shape is not None and None not in self.shape:
-            if x.size != int(np.prod(self.shape, dtype=np.int64)):
-                raise ShapeError(
-                    f"cannot reshape {format_shape(x.shape)} ({x.size} elements) "
-                    f"into {format_shape(self.shape)}"
-                )
+        known = x.is_static and self.shape is not None and None not in self.shape
+        if known and x.size != int(np.prod(self.shape, dtype=np.int64)):  # type: ignore[arg-type]
+            raise ShapeError(
+                f"cannot reshape {format_shape(x.shape)} ({x.size} elements) "
+                f"into {format_shape(self.shape)}"
+            )
         return TensorType(self.shape, x.dtype)
 
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
@@ -136,7 +137,8 @@ class Squeeze(Op):
             if x.shape[a] not in (1, None):  # type: ignore[index]
                 raise ShapeError(f"cannot squeeze axis {a} of length {x.shape[a]}")  # type: ignore[index]
         return TensorType(
-            tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype  # type: ignore[arg-type]
+            tuple(d for i, d in enumerate(x.shape) if i not in axes),
+            x.dtype,  # type: ignore[arg-type]
         )
 
     def compute(self, x: np.ndarray) -> np.ndarray:
@@ -167,7 +169,9 @@ class BroadcastTo(Op):
         if out is not None and any(
             a is not None and b is not None and a != b for a, b in zip(out, self.shape)
         ):
-            raise ShapeError(f"cannot broadcast {format_shape(x.shape)} to {format_shape(self.shape)}")
+            raise ShapeError(
+                f"cannot broadcast {format_shape(x.shape)} to {format_shape(self.shape)}"
+            )
         return TensorType(self.shape, x.dtype)
 
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
@@ -444,5 +448,5 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
     else:
         bounds = [0, *(int(i) for i in indices_or_sections), n]
     return [
-        getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in zip(bounds, bounds[1:])
+        getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in itertools.pairwise(bounds)
     ]

@@ -125,7 +125,7 @@ class DictGet(Op):
     def infer(self, d: ValueType) -> ValueType:
         if not isinstance(d, DictType):
             raise DTypeError(f"expected a dict, got {d}")
-        if self.key not in d.keys():
+        if self.key not in d:
             raise IndexingError(f"no key {self.key!r}; the keys are {list(d.keys())}")
         return d[self.key]
 
@@ -203,7 +203,7 @@ def entry(s: Node, key: int | str) -> Node | None:
             return s.inputs[s.op.positions().index(key % len(t.items))]
         return TupleGet(key)(s)
     if isinstance(t, DictType):
-        if key not in t.keys():
+        if key not in t:
             return None
         if isinstance(s.op, MakeDict):
             return s.inputs[s.op.keys.index(key)]  # type: ignore[arg-type]
@@ -258,7 +258,7 @@ def densify(adjoint: Node | None, x: Node) -> Node:
     return make_dict(
         {
             k: densify(None if adjoint is None else entry(adjoint, k), entry(x, k))  # type: ignore[arg-type]
-            for k in t.keys()
+            for k in t
         }
     )
 
@@ -272,4 +272,3 @@ def is_differentiable(t: ValueType | None) -> bool:
     if isinstance(t, DictType):
         return any(is_differentiable(i) for _, i in t.items)
     return False
-

@@ -70,8 +70,8 @@ def _rebuild(template: Any, values: list[Any]) -> Any:
 class Executor:
     """Evaluates a fixed set of fetches; ``fetches`` is a node, or a list/tuple/dict of nodes.
 
-        ex = Executor([y, gx])
-        y_value, gx_value = ex.run({x: np.ones(3)})    # or feed by name: {"x": ...}
+    ex = Executor([y, gx])
+    y_value, gx_value = ex.run({x: np.ones(3)})    # or feed by name: {"x": ...}
     """
 
     def __init__(self, fetches: Any) -> None:
@@ -259,37 +259,48 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
     """Check a fed value against a placeholder's type, key by key; arrays come back read-only."""
     if isinstance(t, DictType):
         if not isinstance(value, Mapping):
-            raise FeedError(f"{where} is a dict {t} but was fed {type(value).__name__} "
-                            f"({user_location()})")
-        missing = [k for k in t.keys() if k not in value]
-        extra = [k for k in value if k not in t.keys()]
+            raise FeedError(
+                f"{where} is a dict {t} but was fed {type(value).__name__} ({user_location()})"
+            )
+        missing = [k for k in t if k not in value]
+        extra = [k for k in value if k not in t]
         if missing or extra:
-            raise FeedError(f"{where} expects keys {list(t.keys())}: missing {missing}, "
-                            f"unexpected {extra} ({user_location()})")
+            raise FeedError(
+                f"{where} expects keys {list(t.keys())}: missing {missing}, "
+                f"unexpected {extra} ({user_location()})"
+            )
         return {k: _conform(i, value[k], f"{where}[{k!r}]") for k, i in t.items}
     if isinstance(t, TupleType):
         if not isinstance(value, (tuple, list)) or len(value) != len(t.items):
             got = len(value) if isinstance(value, (tuple, list)) else type(value).__name__
-            raise FeedError(f"{where} is a tuple of {len(t.items)} but was fed {got} "
-                            f"({user_location()})")
-        return tuple(_conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value)))
+            raise FeedError(
+                f"{where} is a tuple of {len(t.items)} but was fed {got} ({user_location()})"
+            )
+        return tuple(
+            _conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value))
+        )
     assert isinstance(t, TensorType)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as e:
         raise FeedError(f"{where}: cannot make an array of the fed value: {e}") from None
     if array.dtype == object or not np.can_cast(array.dtype, t.dtype, casting="same_kind"):
-        raise FeedError(f"{where} is {t.dtype.name} but was fed {array.dtype.name} "
-                        f"({user_location()})")
+        raise FeedError(
+            f"{where} is {t.dtype.name} but was fed {array.dtype.name} ({user_location()})"
+        )
     if not t.accepts(array.shape):
-        raise FeedError(f"{where} has shape {format_shape(t.shape)} but was fed shape "
-                        f"{format_shape(array.shape)} ({user_location()})")
+        raise FeedError(
+            f"{where} has shape {format_shape(t.shape)} but was fed shape "
+            f"{format_shape(array.shape)} ({user_location()})"
+        )
     if array.dtype != t.dtype:
         with np.errstate(over="ignore", invalid="ignore"):  # _fits reports it instead
             narrowed = array.astype(t.dtype)
         if not _fits(array, narrowed):
-            raise FeedError(f"{where} is {t.dtype.name}: the fed {array.dtype.name} values do "
-                            f"not fit in it ({user_location()})")
+            raise FeedError(
+                f"{where} is {t.dtype.name}: the fed {array.dtype.name} values do "
+                f"not fit in it ({user_location()})"
+            )
         array = narrowed
     elif array.flags.writeable:
         array = array.view()  # a read-only view: no kernel can write to the user's array

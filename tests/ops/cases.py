@@ -187,6 +187,7 @@ BROADCASTS = [
     ("rank", (2, 3, 4), (4,)),
 ]
 
+
 def np_xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return x * np.log(y)
 
@@ -254,8 +255,7 @@ ELEMENTWISE += [
     case("clip[tensor_bounds]", ga.clip, np.clip, (3, 4), (3, 4), (3, 4), domain=BOUNDS),
     case("clip[broadcast_bounds]", ga.clip, np.clip, (2, 3, 4), (3, 1), (), domain=BOUNDS),
     case("where", where_positive, where_positive, (3, 4), (3, 4), (3, 4), domain=tie_free()),
-    case("where[broadcast]", where_positive, where_positive, (3, 1), (1, 4), (),
-         domain=tie_free()),
+    case("where[broadcast]", where_positive, where_positive, (3, 1), (1, 4), (), domain=tie_free()),
     case("add_n", ga.add_n, np_add_n, (3, 4), (3, 4), (3, 4)),
 ]
 
@@ -309,17 +309,46 @@ REDUCTION += [
     for name, f, ref in [("var", ga.var, np.var), ("std", ga.std, np.std)]
     for tag, kw in DDOF
 ] + [
-    case("prod[rows_with_zeros]", partial(ga.prod, axis=1), partial(np.prod, axis=1), (3, 4),
-         domain=ZEROS_34, static_only=DIVISION),
-    case("prod[cols_with_zeros]", partial(ga.prod, axis=0), partial(np.prod, axis=0), (3, 4),
-         domain=ZEROS_34, static_only=DIVISION),
-    case("prod[one_zero]", ga.prod, np.prod, (3, 4), domain=with_zeros(signed(0.6, 1.4), (1, 2)),
-         static_only=DIVISION),
-    case("prod[two_zeros]", ga.prod, np.prod, (3, 4),
-         domain=with_zeros(signed(0.6, 1.4), (1, 2), (2, 0)), static_only=DIVISION),
+    case(
+        "prod[rows_with_zeros]",
+        partial(ga.prod, axis=1),
+        partial(np.prod, axis=1),
+        (3, 4),
+        domain=ZEROS_34,
+        static_only=DIVISION,
+    ),
+    case(
+        "prod[cols_with_zeros]",
+        partial(ga.prod, axis=0),
+        partial(np.prod, axis=0),
+        (3, 4),
+        domain=ZEROS_34,
+        static_only=DIVISION,
+    ),
+    case(
+        "prod[one_zero]",
+        ga.prod,
+        np.prod,
+        (3, 4),
+        domain=with_zeros(signed(0.6, 1.4), (1, 2)),
+        static_only=DIVISION,
+    ),
+    case(
+        "prod[two_zeros]",
+        ga.prod,
+        np.prod,
+        (3, 4),
+        domain=with_zeros(signed(0.6, 1.4), (1, 2), (2, 0)),
+        static_only=DIVISION,
+    ),
     case("sum[vector]", ga.sum, np.sum, (5,)),
-    case("max[matrix_axis0]", partial(ga.max, axis=0), partial(np.max, axis=0), (3, 4),
-         domain=distinct),
+    case(
+        "max[matrix_axis0]",
+        partial(ga.max, axis=0),
+        partial(np.max, axis=0),
+        (3, 4),
+        domain=distinct,
+    ),
 ]
 
 
@@ -366,53 +395,122 @@ SHAPE = [
     case("reshape[scalar]", reshaper((1, 1)), reshaper((1, 1)), ()),
     case("transpose[reverse]", ga.transpose, np.transpose, (2, 3, 4)),
     case("transpose[axes]", transposer((1, 2, 0)), transposer((1, 2, 0)), (2, 3, 4)),
-    case("transpose[negative_axes]", partial(ga.transpose, axes=(-1, 0, 1)),
-         partial(np.transpose, axes=(-1, 0, 1)), (2, 3, 4)),
+    case(
+        "transpose[negative_axes]",
+        partial(ga.transpose, axes=(-1, 0, 1)),
+        partial(np.transpose, axes=(-1, 0, 1)),
+        (2, 3, 4),
+    ),
     case("transpose[T]", ga.transpose, np.transpose, (3, 4)),
-    case("swapaxes", partial(ga.swapaxes, a=0, b=2), partial(np.swapaxes, axis1=0, axis2=2),
-         (2, 3, 4)),
+    case(
+        "swapaxes",
+        partial(ga.swapaxes, a=0, b=2),
+        partial(np.swapaxes, axis1=0, axis2=2),
+        (2, 3, 4),
+    ),
     case("matrix_transpose", ga.matrix_transpose, np.matrix_transpose, (2, 3, 4)),
-    case("expand_dims[0]", partial(ga.expand_dims, axis=0), partial(np.expand_dims, axis=0),
-         (3, 4)),
-    case("expand_dims[-1]", partial(ga.expand_dims, axis=-1), partial(np.expand_dims, axis=-1),
-         (3, 4)),
-    case("expand_dims[tuple]", partial(ga.expand_dims, axis=(0, 2)),
-         partial(np.expand_dims, axis=(0, 2)), (3, 4)),
+    case(
+        "expand_dims[0]", partial(ga.expand_dims, axis=0), partial(np.expand_dims, axis=0), (3, 4)
+    ),
+    case(
+        "expand_dims[-1]",
+        partial(ga.expand_dims, axis=-1),
+        partial(np.expand_dims, axis=-1),
+        (3, 4),
+    ),
+    case(
+        "expand_dims[tuple]",
+        partial(ga.expand_dims, axis=(0, 2)),
+        partial(np.expand_dims, axis=(0, 2)),
+        (3, 4),
+    ),
     case("squeeze[axis]", partial(ga.squeeze, axis=1), partial(np.squeeze, axis=1), (3, 1, 4)),
-    case("squeeze[all]", ga.squeeze, np.squeeze, (1, 3, 1),
-         static_only="squeeze(axis=None) drops the dims statically known to be 1"),
-    case("squeeze[negative]", partial(ga.squeeze, axis=-1), partial(np.squeeze, axis=-1),
-         (3, 1)),
-    case("broadcast_to[rows]", partial(ga.broadcast_to, shape=(2, 3, 4)),
-         partial(np.broadcast_to, shape=(2, 3, 4)), (3, 1)),
-    case("broadcast_to[scalar]", partial(ga.broadcast_to, shape=(2, 3)),
-         partial(np.broadcast_to, shape=(2, 3)), ()),
-    case("broadcast_to[rank]", partial(ga.broadcast_to, shape=(3, 4)),
-         partial(np.broadcast_to, shape=(3, 4)), (4,)),
-    case("broadcast_like", ga.broadcast_like, lambda a, b: np.broadcast_to(a, b.shape), (3, 1),
-         (2, 3, 4)),
+    case(
+        "squeeze[all]",
+        ga.squeeze,
+        np.squeeze,
+        (1, 3, 1),
+        static_only="squeeze(axis=None) drops the dims statically known to be 1",
+    ),
+    case("squeeze[negative]", partial(ga.squeeze, axis=-1), partial(np.squeeze, axis=-1), (3, 1)),
+    case(
+        "broadcast_to[rows]",
+        partial(ga.broadcast_to, shape=(2, 3, 4)),
+        partial(np.broadcast_to, shape=(2, 3, 4)),
+        (3, 1),
+    ),
+    case(
+        "broadcast_to[scalar]",
+        partial(ga.broadcast_to, shape=(2, 3)),
+        partial(np.broadcast_to, shape=(2, 3)),
+        (),
+    ),
+    case(
+        "broadcast_to[rank]",
+        partial(ga.broadcast_to, shape=(3, 4)),
+        partial(np.broadcast_to, shape=(3, 4)),
+        (4,),
+    ),
+    case(
+        "broadcast_like",
+        ga.broadcast_like,
+        lambda a, b: np.broadcast_to(a, b.shape),
+        (3, 1),
+        (2, 3, 4),
+    ),
     case("sum_to[rows]", partial(ga.sum_to, shape=(3, 1)), np_sum_to((3, 1)), (2, 3, 4)),
     case("sum_to[trailing]", partial(ga.sum_to, shape=(4,)), np_sum_to((4,)), (2, 3, 4)),
     case("sum_to[scalar]", partial(ga.sum_to, shape=()), np_sum_to(()), (3, 4)),
     case("sum_to[keep_ones]", partial(ga.sum_to, shape=(1, 4)), np_sum_to((1, 4)), (3, 4)),
-    case("concatenate[axis0]", listwise(ga.concatenate), listwise(np.concatenate), (2, 3),
-         (4, 3), static_only=SIZES),
-    case("concatenate[axis1]", listwise(ga.concatenate, axis=1),
-         listwise(np.concatenate, axis=1), (3, 2), (3, 4), (3, 1), static_only=SIZES),
-    case("concatenate[axis-1]", listwise(ga.concatenate, axis=-1),
-         listwise(np.concatenate, axis=-1), (2, 3, 4), (2, 3, 1), static_only=SIZES),
+    case(
+        "concatenate[axis0]",
+        listwise(ga.concatenate),
+        listwise(np.concatenate),
+        (2, 3),
+        (4, 3),
+        static_only=SIZES,
+    ),
+    case(
+        "concatenate[axis1]",
+        listwise(ga.concatenate, axis=1),
+        listwise(np.concatenate, axis=1),
+        (3, 2),
+        (3, 4),
+        (3, 1),
+        static_only=SIZES,
+    ),
+    case(
+        "concatenate[axis-1]",
+        listwise(ga.concatenate, axis=-1),
+        listwise(np.concatenate, axis=-1),
+        (2, 3, 4),
+        (2, 3, 1),
+        static_only=SIZES,
+    ),
     case("stack[axis0]", listwise(ga.stack), listwise(np.stack), (3, 4), (3, 4)),
-    case("stack[axis1]", listwise(ga.stack, axis=1), listwise(np.stack, axis=1), (3, 4), (3, 4),
-         (3, 4)),
-    case("stack[axis-1]", listwise(ga.stack, axis=-1), listwise(np.stack, axis=-1), (3, 4),
-         (3, 4)),
-    case("split[sections]", reverse_split(ga.split, ga.concatenate, indices_or_sections=3),
-         reverse_split(np.split, np.concatenate, indices_or_sections=3), (6, 4),
-         static_only="split into sections needs the length of the axis"),
-    case("split[indices_axis1]",
-         reverse_split(ga.split, ga.concatenate, indices_or_sections=[1, 3], axis=1),
-         reverse_split(np.split, np.concatenate, indices_or_sections=[1, 3], axis=1), (3, 5),
-         static_only=SIZES),
+    case(
+        "stack[axis1]",
+        listwise(ga.stack, axis=1),
+        listwise(np.stack, axis=1),
+        (3, 4),
+        (3, 4),
+        (3, 4),
+    ),
+    case("stack[axis-1]", listwise(ga.stack, axis=-1), listwise(np.stack, axis=-1), (3, 4), (3, 4)),
+    case(
+        "split[sections]",
+        reverse_split(ga.split, ga.concatenate, indices_or_sections=3),
+        reverse_split(np.split, np.concatenate, indices_or_sections=3),
+        (6, 4),
+        static_only="split into sections needs the length of the axis",
+    ),
+    case(
+        "split[indices_axis1]",
+        reverse_split(ga.split, ga.concatenate, indices_or_sections=[1, 3], axis=1),
+        reverse_split(np.split, np.concatenate, indices_or_sections=[1, 3], axis=1),
+        (3, 5),
+        static_only=SIZES,
+    ),
 ]
 
 
@@ -457,8 +555,13 @@ RECTANGLE = "the trace of a non-square block needs both dims statically"
 
 
 def einsum_case(subscripts: str, *shapes: Shape, static_only: str = "") -> Case:
-    return case(f"einsum[{subscripts}]", partial(ga.einsum, subscripts),
-                partial(np.einsum, subscripts), *shapes, static_only=static_only)
+    return case(
+        f"einsum[{subscripts}]",
+        partial(ga.einsum, subscripts),
+        partial(np.einsum, subscripts),
+        *shapes,
+        static_only=static_only,
+    )
 
 
 MATRIX = well_conditioned
@@ -484,8 +587,13 @@ LINALG = [
     case("trace", ga.trace, np.trace, (4, 4), static_only=EINSUM_SIZES),
     case("trace[axes12]", trace_last_two, trace_last_two, (2, 3, 3), static_only=EINSUM_SIZES),
     case("trace[rectangular]", ga.trace, np.trace, (3, 5), static_only=RECTANGLE),
-    case("trace[rectangular_axes12]", trace_last_two, trace_last_two, (2, 4, 3),
-         static_only=RECTANGLE),
+    case(
+        "trace[rectangular_axes12]",
+        trace_last_two,
+        trace_last_two,
+        (2, 4, 3),
+        static_only=RECTANGLE,
+    ),
     einsum_case("ii->", (4, 4), static_only=EINSUM_SIZES),
     einsum_case("ii->i", (4, 4), static_only=EINSUM_SIZES),
     einsum_case("ij->i", (3, 4), static_only=EINSUM_SIZES),
@@ -503,12 +611,16 @@ LINALG = [
     case("inv[batched]", ga.inv, np.linalg.inv, (2, 4, 4), domain=MATRIX),
     case("solve[vector]", ga.solve, np.linalg.solve, (3, 3), (3,), domain=(MATRIX, real)),
     case("solve[matrix]", ga.solve, np.linalg.solve, (3, 3), (3, 2), domain=(MATRIX, real)),
-    case("solve[batched]", ga.solve, np.linalg.solve, (2, 3, 3), (2, 3, 4),
-         domain=(MATRIX, real)),
-    case("solve[broadcast_b]", ga.solve, np.linalg.solve, (3, 3), (2, 3, 4),
-         domain=(MATRIX, real)),
-    case("solve[batched_a_vector_b]", ga.solve, np.linalg.solve, (2, 3, 3), (3,),
-         domain=(MATRIX, real)),
+    case("solve[batched]", ga.solve, np.linalg.solve, (2, 3, 3), (2, 3, 4), domain=(MATRIX, real)),
+    case("solve[broadcast_b]", ga.solve, np.linalg.solve, (3, 3), (2, 3, 4), domain=(MATRIX, real)),
+    case(
+        "solve[batched_a_vector_b]",
+        ga.solve,
+        np.linalg.solve,
+        (2, 3, 3),
+        (3,),
+        domain=(MATRIX, real),
+    ),
     case("det", ga.det, np.linalg.det, (3, 3), domain=MATRIX),
     case("det[batched]", ga.det, np.linalg.det, (2, 4, 4), domain=MATRIX),
 ]
@@ -549,8 +661,9 @@ UTILITY = [
     case("ones_like", ga.ones_like, np.ones_like, (3, 4)),
     case("stop_gradient", ga.stop_gradient, np.asarray, (3, 4), differentiable=False),
     case("cast[64->32]", as_float32, as_float32, (3, 4), domain=dyadic, dyadic=True),
-    case("cast[32->64]", as_float64, as_float64, (3, 4), domain=dyadic, dtype="float32",
-         dyadic=True),
+    case(
+        "cast[32->64]", as_float64, as_float64, (3, 4), domain=dyadic, dtype="float32", dyadic=True
+    ),
 ]
 
 CASES: list[Case] = ELEMENTWISE + REDUCTION + SHAPE + INDEXING + LINALG + NN + UTILITY

@@ -143,7 +143,10 @@ def test_cast_gradients_take_the_input_dtype() -> None:
     g32, g64 = ga.gradients(up, x32), ga.gradients(down, x64)
     t64, t32 = ga.jvp(up, x32, np.ones(3)), ga.jvp(down, x64, np.ones(3))
     assert (g32.dtype, g64.dtype, t64.dtype, t32.dtype) == (
-        np.float32, np.float64, np.float64, np.float32
+        np.float32,
+        np.float64,
+        np.float64,
+        np.float32,
     )
     values = ga.evaluate([g32, g64], {x32: np.ones(3, np.float32), x64: np.ones(3)})
     np.testing.assert_array_equal(values[0], np.ones(3))

@@ -117,8 +117,10 @@ def mismatched_types(nodes: Sequence[ga.Node], values: Sequence[Any]) -> list[st
         t = node.type
         value = np.asarray(value)
         if not isinstance(t, TensorType) or not t.accepts(value.shape) or t.dtype != value.dtype:
-            bad.append(f"{node.op} ({node.origin.kind}): inferred {t}, "
-                       f"computed {value.shape}:{value.dtype}")
+            bad.append(
+                f"{node.op} ({node.origin.kind}): inferred {t}, "
+                f"computed {value.shape}:{value.dtype}"
+            )
     return bad
 
 
@@ -210,8 +212,9 @@ def test_float32_graph_stays_float32(case: Case) -> None:
     assert wide == []
     assert all(g.dtype == np.float32 for g in grads)
     values32 = p32.run([p32.y, tangent, *grads], [v.astype(np.float32) for v in p64.values])
-    values64 = p64.run([p64.y, ga.jvp(p64.y, p64.xs, p64.vs),
-                        *ga.gradients(p64.y, p64.xs, grad_y=p64.u)])
+    values64 = p64.run(
+        [p64.y, ga.jvp(p64.y, p64.xs, p64.vs), *ga.gradients(p64.y, p64.xs, grad_y=p64.u)]
+    )
     for a32, a64 in zip(values32, values64):
         assert a32.dtype == np.float32
         assert_close(a32, a64, 1e-4)
