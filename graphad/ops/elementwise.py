@@ -12,8 +12,9 @@ into 0, not 0/0 = NaN, at x = 0, at every order.  A plain product keeps
 NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.
 
 Tie rules: ``maximum``/``minimum`` split the adjoint equally between equal
-operands; ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0; ``clip`` sends the adjoint to ``x`` on the closed interval
-``[lo, hi]`` and to the bound that was taken outside it.
+operands; ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0; ``clip``
+sends the adjoint to ``x`` on the closed interval ``[lo, hi]`` and to the bound
+that was taken outside it.
 """
 
 from __future__ import annotations
