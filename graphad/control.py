@@ -36,24 +36,26 @@ from graphad.ops.structure import densify, get, is_differentiable, make_tuple, s
 from graphad.runtime import Executor
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Branch:
     """A traced branch: ``output`` computed from placeholders ``params``.
 
-    ``params[i]`` is fed from input ``slots[i]`` of the cond node (after the predicate).
+    ``params[i]`` is fed from input ``slots[i]`` of the cond node (after the
+    predicate).  The branch is planned once, when it is made.
     """
 
     params: tuple[Node, ...]
     slots: tuple[int, ...]
     output: Node
-    _executor: Executor | None = field(default=None, repr=False)
+    executor: Executor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "executor", Executor(self.output))
 
     def run(self, values: Sequence[Any]) -> Any:
-        if self._executor is None:
-            self._executor = Executor(self.output)
-        feeds = {p: values[s] for p, s in zip(self.params, self.slots)}
-        needed = set(self._executor.placeholders)
-        return self._executor.run({p: v for p, v in feeds.items() if p in needed})
+        needed = set(self.executor.placeholders)
+        feeds = {p: values[s] for p, s in zip(self.params, self.slots) if p in needed}
+        return self.executor.run(feeds)
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,8 +135,9 @@ def _tangent_branch(branch: Branch, values: Sequence[Node], given: list[int]) ->
 
 def _trace(
     fn: Callable[..., Any], operands: Sequence[Node], label: str
-) -> tuple[Branch, list[Node]]:
-    """Trace ``fn`` over placeholders; outer nodes it captured become extra inputs."""
+) -> tuple[list[Node], Node, list[Node]]:
+    """Trace ``fn`` over placeholders: (parameters, output, captured outer nodes), the
+    captured nodes replaced by the parameters after the operands'."""
     params = _params(operands, f"{label}_operand_")
     try:
         output = structure(fn(*params))
@@ -157,7 +160,7 @@ def _trace(
     ]
     extra = [placeholder(f"{label}_captured_{i}", type=n.type) for i, n in enumerate(frontier)]
     (output,) = substitute([output], dict(zip(frontier, extra)))
-    return Branch((*params, *extra), (), output), frontier
+    return [*params, *extra], output, frontier
 
 
 def cond(
@@ -179,18 +182,18 @@ def cond(
     ops = [operands] if isinstance(operands, Node) else list(operands)
     p = as_node(pred)
     nodes = [as_node(o) for o in ops]
-    true, captured_t = _trace(true_fn, nodes, "true")
-    false, captured_f = _trace(false_fn, nodes, "false")
-    if true.output.type != false.output.type:
+    params_t, out_t, captured_t = _trace(true_fn, nodes, "true")
+    params_f, out_f, captured_f = _trace(false_fn, nodes, "false")
+    if out_t.type != out_f.type:
         raise GraphError(
-            f"cond: the branches return different types: {true.output.type} and "
-            f"{false.output.type} ({user_location()})"
+            f"cond: the branches return different types: {out_t.type} and "
+            f"{out_f.type} ({user_location()})"
         )
-    n, nt = len(nodes), len(captured_t)
-    true.slots = (*range(n), *range(n, n + nt))
-    false.slots = (*range(n), *range(n + nt, n + nt + len(captured_f)))
+    n, nt, nf = len(nodes), len(captured_t), len(captured_f)
+    true = Branch(tuple(params_t), (*range(n), *range(n, n + nt)), out_t)
+    false = Branch(tuple(params_f), (*range(n), *range(n + nt, n + nt + nf)), out_f)
     out = Cond(true, false)(p, *nodes, *captured_t, *captured_f)
-    return _unpack(out, true.output)
+    return _unpack(out, out_t)
 
 
 def _unpack(node: Node, like: Node) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import GraphError, Node, Placeholder, substitute, topo_sort
+from graphad.ops._util import is_float
 
 Fn = Callable[..., Any]
 
@@ -214,7 +215,7 @@ def _localize(
     from graphad.runtime import Executor
 
     result = sweep(target, xs)
-    nodes = [n for n in result.adjoint if n is not target and n.dtype.kind == "f"]
+    nodes = [n for n in result.adjoint if n is not target and is_float(n.type)]
     fetch = {
         "value": list(nodes),
         "adjoint": [result.adjoint[n] for n in nodes],
@@ -252,7 +253,7 @@ def _localize(
             if any(x in downstream for x in n.inputs):
                 downstream.add(n)
         for consumer, cut in result.cut:
-            if cut in downstream and cut.dtype is not None and cut.dtype.kind == "f":
+            if cut in downstream and is_float(cut.type):
                 msgs.append(
                     f"{consumer.op} (node {consumer.name}, made at "
                     f"{consumer.origin.location}) sends no adjoint to {cut.name}, "

@@ -72,7 +72,7 @@ UNARY: list[tuple[str, Callable[[Node], Node]]] = [
     ("tanh", ga.tanh),
     ("exp", lambda a: ga.exp(ga.tanh(a))),  # exp of a bounded value
     ("sigmoid", ga.sigmoid),
-    ("square", ga.square),
+    ("square", lambda a: ga.square(ga.sin(a))),  # of a bounded value: x**8 would outrun FD
     ("sum", _reduce(ga.sum)),
     ("mean", _reduce(ga.mean)),
     ("matmul", _matmul),
@@ -161,7 +161,8 @@ def close(actual: Any, expected: Any, program: Program) -> None:
     np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL, err_msg=str(program))
 
 
-PROPERTY = settings(max_examples=40, deadline=None)
+# derandomized: CI sees the same examples every run; a failure is reproducible as it is
+PROPERTY = settings(max_examples=40, deadline=None, derandomize=True)
 
 
 @PROPERTY

@@ -46,13 +46,36 @@ def derivative_order(nodes: Sequence[Node]) -> int:
     return 1 + max((n.origin.order for n in nodes), default=0)
 
 
-def unbroadcast(g: Node, x: Node) -> Node:
+def unbroadcast(g: Node, x: Node, consumer: Node) -> Node:
     """Sum ``g`` down to ``x``'s shape and cast it to ``x``'s dtype: the one un-broadcast."""
     if not isinstance(x.type, TensorType):
         return g  # a structure's adjoint is assembled entry by entry, already in shape
-    if not (x.type.is_static and g.shape == x.shape):  # type: ignore[union-attr]
+    same = x.type.is_static and g.shape == x.shape
+    if not same and not (g.shape == x.shape and _cannot_stretch(x, consumer)):
         g = sum_to(g, x)
     return cast(g, x.dtype)
+
+
+def _cannot_stretch(x: Node, consumer: Node) -> bool:
+    """No other input of ``consumer`` can broadcast ``x`` to a larger shape at run time.
+
+    Then an adjoint whose static shape equals x's (unknown dims included) has x's
+    run-time shape, and the run-time ``sum_to`` (which would keep x's value alive just
+    for its shape) is not needed: each other input has no more dims than x, and each
+    of its dims is 1 or lines up with a known dim of x.
+    """
+    if x.shape is None:
+        return False
+    for other in consumer.inputs:
+        if other is x:
+            continue
+        shape = other.shape if isinstance(other.type, TensorType) else None
+        if shape is None or len(shape) > len(x.shape):
+            return False
+        lined_up = zip(reversed(shape), reversed(x.shape))
+        if any(d != 1 and xd is None for d, xd in lined_up):
+            return False
+    return True
 
 
 def check_target(y: Any, what: str = "y") -> Node:
@@ -156,7 +179,7 @@ def _propagate(node: Node, g: Node, result: Sweep) -> None:
         if gx is None or not is_differentiable(x.type):
             result.cut.append((node, x))
             continue
-        result.partials.setdefault(x, []).append((node, unbroadcast(gx, x)))
+        result.partials.setdefault(x, []).append((node, unbroadcast(gx, x, node)))
 
 
 def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:

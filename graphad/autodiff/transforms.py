@@ -31,6 +31,15 @@ def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
     return t.shape  # type: ignore[union-attr,return-value]
 
 
+def _single_x(x: Any, fn: str) -> None:
+    """These transforms take one x; a list is a mistake worth naming."""
+    if not isinstance(x, Node):
+        raise DifferentiationError(
+            f"{fn}: x must be a Node (a single one), got {type(x).__name__} ({user_location()})"
+        )
+    check_inputs(x, fn)
+
+
 def _basis(shape: tuple[int, ...], dtype: Any) -> Iterator[Node]:
     """Constants e₀, e₁, … of ``shape``, one per element in C order."""
     size = int(np.prod(shape, dtype=np.int64))
@@ -52,7 +61,7 @@ def jacobian(y: Node, x: Node, mode: str = "auto") -> Node:
     if mode not in ("auto", "forward", "reverse"):
         raise DifferentiationError(f"jacobian: mode must be auto, forward or reverse, got {mode!r}")
     y = check_target(y)
-    check_inputs(x, "jacobian")
+    _single_x(x, "jacobian")
     y_shape, x_shape = _static(y, "y", "jacobian"), _static(x, "x", "jacobian")
     n, m = int(np.prod(x_shape, dtype=np.int64)), int(np.prod(y_shape, dtype=np.int64))
     if n == 0 or m == 0:
@@ -72,6 +81,7 @@ def hessian(y: Node, x: Node, mode: str = "forward") -> Node:
     The Jacobian of the gradient graph; by default forward-over-reverse
     (x.size JVPs of one gradient graph), ``mode="reverse"`` for reverse-over-reverse.
     """
+    _single_x(x, "hessian")
     y = check_target(y)
     if y.shape != ():
         raise DifferentiationError(
@@ -115,7 +125,7 @@ def derivative(y: Node, x: Node, order: int = 1) -> Node:
     A non-scalar y is differentiated elementwise when it depends on x elementwise
     (the seed is ones: each step differentiates the sum).
     """
-    check_inputs(x, "derivative")
+    _single_x(x, "derivative")
     if x.shape != ():
         raise DifferentiationError(
             f"derivative: x = {x.name} must be a scalar, got shape {format_shape(x.shape)} "
@@ -157,22 +167,30 @@ class Adjoints(Mapping[Node, Adjoint]):
     def __len__(self) -> int:
         return len(self._items)
 
-    def fetches(self) -> dict[str, Any]:
-        """``{node name: {"total": adjoint, "partials": {consumer name: partial}}}`` to evaluate."""
+    def keys_by_name(self) -> dict[str, Node]:
+        """A unique name per node (its name, with ``#id`` where two nodes share one)."""
+        names = [n.name for n in self._items]
         return {
-            n.name: {
-                "total": a.total,
-                "partials": {("seed" if c is None else c.name): p for c, p in a.partials},
-            }
-            for n, a in self._items.items()
+            (n.name if names.count(n.name) == 1 else f"{n.name}#{n.id}"): n for n in self._items
+        }
+
+    def fetches(self) -> dict[str, Any]:
+        """``{name: {"total": adjoint, "partials": [partial, ...]}}`` to evaluate; partials
+        are in the order of ``self[node].partials`` (one per use, so ``a * a`` has two)."""
+        items = self._items
+        return {
+            key: {"total": items[n].total, "partials": [p for _, p in items[n].partials]}
+            for key, n in self.keys_by_name().items()
         }
 
     def format(self, values: Mapping[str, Any]) -> str:
         """A table of evaluated adjoints (``values`` is the evaluated ``fetches()``)."""
         lines = []
-        for name, entry in values.items():
-            parts = " + ".join(f"{v} (from {c})" for c, v in entry["partials"].items())
-            lines.append(f"adjoint of {name} = {entry['total']}  =  {parts}")
+        for key, n in self.keys_by_name().items():
+            entry = values[key]
+            sources = ["seed" if c is None else c.name for c, _ in self._items[n].partials]
+            parts = " + ".join(f"{v} (from {c})" for c, v in zip(sources, entry["partials"]))
+            lines.append(f"adjoint of {key} = {entry['total']}  =  {parts}")
         return "\n".join(lines)
 
 

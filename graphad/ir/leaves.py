@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir.errors import DTypeError, GraphError
+from graphad.ir.errors import DTypeError, GraphError, ShapeError
 from graphad.ir.node import Node, user_location
 from graphad.ir.op import Op
 from graphad.ir.types import DictType, Shape, TensorType, TupleType, ValueType, as_type
@@ -96,8 +96,14 @@ def placeholder(
         raise DTypeError(
             f"placeholder {name!r}: unknown dtype {dtype!r} ({user_location()})"
         ) from e
-    shp = None if shape is None else tuple(shape)
-    ph = Placeholder(TensorType(shp, dt), name)
+    try:
+        shp = None if shape is None else tuple(shape)
+        ph = Placeholder(TensorType(shp, dt), name)
+    except (TypeError, GraphError) as e:
+        raise ShapeError(
+            f"placeholder {name!r}: shape must be a tuple of ints or None, got {shape!r} "
+            f"({e}) ({user_location()})"
+        ) from None
     return Node(ph, (), ph.type, name=name)
 
 

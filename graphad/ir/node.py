@@ -52,10 +52,15 @@ def derivation(kind: str, order: int) -> Iterator[None]:
         _derivation.reset(token)
 
 
+_CONTEXTLIB = os.path.abspath(contextlib.__file__)
+
+
 @functools.lru_cache(maxsize=4096)
 def _in_package(filename: str) -> bool:
-    # cached: every node made walks several frames, and abspath dominated graph building
-    return os.path.abspath(filename).startswith(_PACKAGE_DIR + os.sep)
+    # cached: every node made walks several frames, and abspath dominated graph building;
+    # contextlib's frames belong to graphad's own `with` blocks, never to the user's line
+    path = os.path.abspath(filename)
+    return path.startswith(_PACKAGE_DIR + os.sep) or path == _CONTEXTLIB
 
 
 def user_location() -> str:

@@ -37,6 +37,7 @@ A rule left out raises a DifferentiationError naming the op when a pass needs it
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
@@ -47,6 +48,7 @@ from graphad.ir.node import Node, user_location
 from graphad.ir.types import ValueType
 
 
+@functools.cache
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 

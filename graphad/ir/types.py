@@ -7,6 +7,7 @@ whatever cannot be decided statically is left unknown and checked at run time.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -28,7 +29,10 @@ class TensorType:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", np.dtype(self.dtype))
         if self.shape is not None:
-            shape = tuple(None if d is None else int(d) for d in self.shape)
+            try:
+                shape = tuple(None if d is None else operator.index(d) for d in self.shape)
+            except TypeError:
+                raise ShapeError(f"a shape holds ints or None, got {self.shape!r}") from None
             if any(d is not None and d < 0 for d in shape):
                 raise ShapeError(f"negative dimension in shape {shape}")
             object.__setattr__(self, "shape", shape)
@@ -170,9 +174,13 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= int(a) < ndim:
+        try:
+            a = operator.index(a)
+        except TypeError:
+            raise AxisError(f"axis must be an int, got {a!r}") from None
+        if not -ndim <= a < ndim:
             raise AxisError(f"axis {a} is out of range for rank {ndim}")
-        out.append(int(a) % ndim)
+        out.append(a % ndim)
     if len(set(out)) != len(out):
         raise AxisError(f"repeated axis in {axes}")
     return tuple(sorted(out))

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import operator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, ShapeError, TensorType, ValueType
+from graphad.ir import (
+    AxisError,
+    DTypeError,
+    GraphError,
+    Node,
+    ShapeError,
+    TensorType,
+    ValueType,
+    user_location,
+)
 
 
 def tensor(t: ValueType, what: str = "operand") -> TensorType:
@@ -57,8 +69,29 @@ def static_shape(node: Node) -> tuple[int, ...] | None:
     return t.shape if isinstance(t, TensorType) and t.is_static else None  # type: ignore[return-value]
 
 
+def as_int(value: Any, what: str) -> int:
+    """``value`` as a Python int, refusing floats and strings as NumPy does."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise AxisError(f"{what} must be an int, got {value!r}") from None
+
+
 def axes_tuple(axis: int | Sequence[int] | None) -> tuple[int, ...] | int | None:
-    """A hashable form of an ``axis`` argument, so ops stay values."""
-    if axis is None or isinstance(axis, (int, np.integer)):
-        return None if axis is None else int(axis)
-    return tuple(int(a) for a in axis)
+    """A hashable form of an ``axis`` argument (int, tuple of ints or None), so ops stay values."""
+    if axis is None:
+        return None
+    if isinstance(axis, (Sequence, np.ndarray)) and not isinstance(axis, str):
+        return tuple(as_int(a, "axis") for a in axis)
+    return as_int(axis, "axis")
+
+
+@contextlib.contextmanager
+def building(name: str, *operands: Any) -> Iterator[None]:
+    """Arguments checked before an op is made fail like the op would: with the op's name,
+    the operand types and the user's line."""
+    try:
+        yield
+    except GraphError as e:
+        types = ", ".join(str(x.type) for x in operands if isinstance(x, Node))
+        raise type(e)(f"{name}({types}): {e} ({user_location()})") from None

@@ -25,7 +25,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ir import (
+    DTypeError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    as_nodes,
+    broadcast_shapes,
+    shapes_compatible,
+)
 from graphad.ops._util import add_tangents, tensor, ufunc_dtype
 from graphad.ops.utility import zeros_like
 
@@ -139,14 +148,21 @@ class Power(Binary):
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
         """x̄ = g·p·x^(p-1), p̄ = g·x^p·log(x)  (log 0 taken as 0; 0 where g is 0)"""
         x, p = node.inputs
-        return multiply_no_nan(g, p * x ** (p - 1)), multiply_no_nan(g, node * _safe_log(x))
+        return multiply_no_nan(g, _slope(x, p)), multiply_no_nan(g, node * _safe_log(x))
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ẋ·p·x^(p-1) + ṗ·x^p·log(x)"""
         x, p = node.inputs
         return add_tangents(
-            None if t[0] is None else t[0] * p * x ** (p - 1),
-            None if t[1] is None else t[1] * node * _safe_log(x),
+            None if t[0] is None else multiply_no_nan(t[0], _slope(x, p)),
+            None if t[1] is None else multiply_no_nan(t[1], node * _safe_log(x)),
         )
+
+
+def _slope(x: Node, p: Node) -> Node:
+    """p·x^(p-1) with 0·x^(-1) = 0: once the exponent of x**2 has fallen to 0, the
+    next order multiplies (p-1) = 0 by 0^(-1) = inf, which must stay 0, not NaN."""
+    return multiply_no_nan(p, x ** (p - 1))
 
 
 @dataclass(frozen=True)
@@ -224,8 +240,8 @@ class AddN(Op):
 
     def infer(self, *xs: TensorType) -> TensorType:
         shape = broadcast_shapes(*(tensor(x).shape for x in xs))
-        if any(x.shape != shape for x in xs):
-            raise DTypeError("add_n operands must have one shape; use add to broadcast")
+        if any(not shapes_compatible(x.shape, shape) for x in xs):
+            raise ShapeError("add_n operands must have one shape; use add to broadcast")
         return TensorType(shape, np.result_type(*(x.dtype for x in xs)))
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
@@ -547,15 +563,23 @@ class Clip(Op):
         return np.clip(x, lo, hi)
 
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node, Node]:
-        """x̄ = g·[lo ≤ x ≤ hi], lō = g·[x < lo], hī = g·[x > hi]"""
-        x, lo, hi = node.inputs
-        below, above = less(x, lo), greater(x, hi)
+        """clip = min(max(x, lo), hi): hī = g·[max(x, lo) > hi], lō = g·[x < lo ≤ hi],
+        x̄ = g elsewhere (hi wins when the bounds cross, as in NumPy)"""
+        above, below = self.cases(node)
         return where(below, 0, where(above, 0, g)), where(below, g, 0), where(above, g, 0)
 
     def jvp(self, node: Node, t: T) -> Node:
-        x, lo, hi = node.inputs
+        """ẏ = ḣi, l̇o or ẋ, whichever the clip returned"""
+        above, below = self.cases(node)
         tx, tlo, thi = (zeros_like(n) if ti is None else ti for n, ti in zip(node.inputs, t))
-        return where(less(x, lo), tlo, where(greater(x, hi), thi, tx))
+        return where(above, thi, where(below, tlo, tx))
+
+    @staticmethod
+    def cases(node: Node) -> tuple[Node, Node]:
+        """Where the result is hi, and where it is lo."""
+        x, lo, hi = node.inputs
+        above = greater(maximum(x, lo), hi)
+        return above, logical_and(less(x, lo), logical_not(above))
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,12 @@ from graphad.ops._util import tensor
 Item = tuple[Any, ...]  # ("int", k) | ("slice", start, stop, step) | ("new",) | ("ellipsis",)
 # | ("array", position among the array inputs)
 
-# Two stand-ins for an unknown dimension: dims of the result that differ
-# between them depend on it and stay unknown.
+# Stand-ins for an unknown dimension: dims of the result that differ between
+# them depend on it and stay unknown.  The large ones outrun any slice bound
+# (x[1:] differs); the small ones fall under it (x[:5] differs too) and are
+# skipped where the index needs a longer axis.
 _PROBES = (7919, 7907)
+_SMALL_PROBES = (1, 2)
 
 
 def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
@@ -56,15 +59,16 @@ def _result_shape(
 ) -> tuple[int | None, ...] | None:
     if x.shape is None or any(a.shape is None or not a.is_static for a in arrays):
         return None
+    dummy_arrays = [np.zeros(a.shape, np.intp) for a in arrays]
     shapes = []
-    for probe in _PROBES:
+    for probe in (*_PROBES, *(_SMALL_PROBES if None in x.shape else ())):
         dummy = np.broadcast_to(np.empty((), np.int8), [probe if d is None else d for d in x.shape])
-        dummy_arrays = [np.zeros(a.shape, np.intp) for a in arrays]
         try:
             shapes.append(dummy[_decode(items, dummy_arrays)].shape)
         except IndexError as e:
-            raise IndexingError(str(e)) from None
-    return tuple(a if a == b else None for a, b in zip(*shapes))
+            if probe in _PROBES:
+                raise IndexingError(str(e)) from None
+    return tuple(dims[0] if len(set(dims)) == 1 else None for dims in zip(*shapes))
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from graphad.ir import (
     normalize_axes,
 )
 from graphad.ops import elementwise as ew
-from graphad.ops._util import add_tangents, known_ndim, ufunc_dtype
+from graphad.ops._util import add_tangents, building, known_ndim, ufunc_dtype
 from graphad.ops.indexing import getitem
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
@@ -57,6 +57,8 @@ class MatMul(Op):
     name = "matmul"
 
     def describe(self, types: Sequence[ValueType]) -> str:
+        if not all(isinstance(t, TensorType) for t in types):
+            return super().describe(types)
         return "matmul: " + " @ ".join(format_shape(t.shape) for t in types)  # type: ignore[union-attr]
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
@@ -323,10 +325,11 @@ def outer(a: Any, b: Any) -> Node:
 def trace(a: Any, axis1: int = 0, axis2: int = 1) -> Node:
     """np.trace(a, axis1=, axis2=): sum of the diagonal; other axes are kept."""
     a = as_node(a)
-    ndim = known_ndim(a.type)
-    (i,), (j,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)
-    if i == j:
-        raise ShapeError(f"trace: axis1 and axis2 are both {i}")
+    with building("trace", a):
+        ndim = known_ndim(a.type)
+        (i,), (j,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)
+        if i == j:
+            raise ShapeError(f"axis1 and axis2 are both {i}")
     n, m = a.shape[i], a.shape[j]  # type: ignore[index]
     if n is not None and m is not None and n != m:  # as NumPy: the leading square block's
         index = [slice(None)] * ndim

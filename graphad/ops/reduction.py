@@ -17,7 +17,7 @@ import numpy as np
 from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
-from graphad.ops._util import axes_tuple, known_ndim, tensor
+from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
 from graphad.ops.shape import (
     ExpandDims,
@@ -310,7 +310,10 @@ class ArgMin(ArgMax):
 
 # -- public functions ----------------------------------------------------------
 def _reduce(cls: type[Reduce], x: Any, axis: Any, keepdims: bool, **kw: Any) -> Node:
-    return cls(axes_tuple(axis), bool(keepdims), **kw)(as_node(x))
+    x = as_node(x)
+    with building(cls().name, x):
+        axes = axes_tuple(axis)
+    return cls(axes, bool(keepdims), **kw)(x)
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Node:  # noqa: A001
@@ -355,9 +358,15 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node
 
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Node:
     """np.argmax: int64 indices, not differentiable."""
-    return ArgMax(None if axis is None else int(axis), bool(keepdims))(as_node(x))
+    x = as_node(x)
+    with building("argmax", x):
+        index = None if axis is None else as_int(axis, "axis")
+    return ArgMax(index, bool(keepdims))(x)
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Node:
     """np.argmin: int64 indices, not differentiable."""
-    return ArgMin(None if axis is None else int(axis), bool(keepdims))(as_node(x))
+    x = as_node(x)
+    with building("argmin", x):
+        index = None if axis is None else as_int(axis, "axis")
+    return ArgMin(index, bool(keepdims))(x)

@@ -30,7 +30,7 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
-from graphad.ops._util import known_ndim, tensor
+from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
 from graphad.ops.utility import shape_of, zeros_like
 
@@ -193,8 +193,15 @@ class SumTo(Op):
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         tensor(g)
-        if self.shape is not None and g.ndim is not None and g.ndim < len(self.shape):
-            raise ShapeError(f"cannot sum {format_shape(g.shape)} to {format_shape(self.shape)}")
+        if self.shape is not None and g.shape is not None:
+            # each target dim is 1 (summed, kept) or the dim of g it lines up with
+            lined_up = zip(reversed(self.shape), reversed(g.shape))
+            if len(g.shape) < len(self.shape) or any(
+                t not in (1, None) and d is not None and t != d for t, d in lined_up
+            ):
+                raise ShapeError(
+                    f"cannot sum {format_shape(g.shape)} to {format_shape(self.shape)}"
+                )
         return TensorType(self.shape, g.dtype)
 
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
@@ -301,7 +308,7 @@ class Stack(Op):
 
 # -- public functions ----------------------------------------------------------
 def _resolve_reshape(x: TensorType, shape: Sequence[int]) -> Dims:
-    shape = tuple(int(d) for d in shape)
+    shape = tuple(as_int(d, "a reshape dimension") for d in shape)
     if sum(d == -1 for d in shape) > 1 or any(d < -1 for d in shape):
         raise ShapeError(f"invalid target shape {shape}")
     if -1 not in shape:
@@ -317,23 +324,15 @@ def _resolve_reshape(x: TensorType, shape: Sequence[int]) -> Dims:
 def reshape(x: Any, shape: Sequence[int] | int) -> Node:
     """x.reshape(shape); one dim may be -1."""
     x = as_node(x)
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-    try:
+    with building("reshape", x):
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
         dims = _resolve_reshape(tensor(x.type), shape)
-    except ShapeError as e:
-        return _raise("reshape", x, e)
     if None not in dims:
         return Reshape(dims)(x)
     # unknown size: let NumPy resolve the -1 at run time from a constant target
     from graphad.ir import constant
 
     return Reshape(dims)(x, constant(np.asarray(shape, dtype=np.int64)))
-
-
-def _raise(op: str, x: Node, e: Exception) -> Node:
-    from graphad.ir import user_location
-
-    raise type(e)(f"{op}({x.type}): {e} ({user_location()})") from None
 
 
 def reshape_like(x: Node, like: Node) -> Node:
@@ -347,20 +346,22 @@ def reshape_like(x: Node, like: Node) -> Node:
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Node:
     """np.transpose(x, axes); ``axes=None`` reverses them."""
     x = as_node(x)
-    ndim = known_ndim(x.type, "transpose operand")
-    if axes is None:
-        perm = tuple(range(ndim))[::-1]
-    else:  # negative axes count from the end; out-of-range ones are left for infer to report
-        perm = tuple(int(a) + ndim if -ndim <= int(a) < 0 else int(a) for a in axes)
+    with building("transpose", x):
+        ndim = known_ndim(x.type, "transpose operand")
+        if axes is None:
+            perm = tuple(range(ndim))[::-1]
+        else:  # negative axes count from the end; out-of-range ones are left for infer
+            perm = tuple(a + ndim if -ndim <= a < 0 else a for a in axes_tuple(tuple(axes)))
     return Transpose(perm)(x)
 
 
 def swapaxes(x: Any, a: int, b: int) -> Node:
     x = as_node(x)
-    ndim = known_ndim(x.type)
-    perm = list(range(ndim))
-    (a,), (b,) = normalize_axes(a, ndim), normalize_axes(b, ndim)
-    perm[a], perm[b] = perm[b], perm[a]
+    with building("swapaxes", x):
+        ndim = known_ndim(x.type)
+        perm = list(range(ndim))
+        (a,), (b,) = normalize_axes(a, ndim), normalize_axes(b, ndim)
+        perm[a], perm[b] = perm[b], perm[a]
     return Transpose(tuple(perm))(x)
 
 
@@ -370,24 +371,31 @@ def matrix_transpose(x: Any) -> Node:
 
 
 def expand_dims(x: Any, axis: int | Sequence[int]) -> Node:
-    axes = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
-    return ExpandDims(axes)(as_node(x))
+    x = as_node(x)
+    with building("expand_dims", x):
+        axes = axes_tuple(axis)
+    return ExpandDims((axes,) if isinstance(axes, int) else axes)(x)  # type: ignore[arg-type]
 
 
 def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Node:
     """np.squeeze; with ``axis=None`` the dims statically known to be 1."""
     x = as_node(x)
-    if axis is None:
-        known_ndim(x.type)
-        axes = tuple(i for i, d in enumerate(x.shape) if d == 1)  # type: ignore[arg-type]
-    else:
-        axes = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
+    with building("squeeze", x):
+        if axis is None:
+            known_ndim(x.type)
+            axes = tuple(i for i, d in enumerate(x.shape) if d == 1)  # type: ignore[arg-type]
+        else:
+            given = axes_tuple(axis)
+            axes = (given,) if isinstance(given, int) else given  # type: ignore[assignment]
     return Squeeze(axes)(x) if axes else x
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
     """np.broadcast_to(x, shape) for a static ``shape``."""
-    return BroadcastTo(tuple(int(d) for d in shape))(as_node(x))
+    x = as_node(x)
+    with building("broadcast_to", x):
+        dims = tuple(as_int(d, "a broadcast_to dimension") for d in shape)
+    return BroadcastTo(dims)(x)
 
 
 def full_like(x: Node, value: float) -> Node:
@@ -435,18 +443,19 @@ def stack(xs: Sequence[Any], axis: int = 0) -> Node:
 def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Node]:
     """np.split: a list of slices of ``x`` along ``axis`` (each an ordinary getitem)."""
     x = as_node(x)
-    ndim = known_ndim(x.type)
-    (ax,) = normalize_axes(axis, ndim)
-    n = x.shape[ax]  # type: ignore[index]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        sections = int(indices_or_sections)
-        if n is None or sections <= 0 or n % sections:
-            raise ShapeError(
-                f"split: axis {ax} of length {n} cannot be split into {sections} equal parts"
-            )
-        bounds = [i * (n // sections) for i in range(sections + 1)]
-    else:
-        bounds = [0, *(int(i) for i in indices_or_sections), n]
+    with building("split", x):
+        ndim = known_ndim(x.type)
+        (ax,) = normalize_axes(axis, ndim)
+        n = x.shape[ax]  # type: ignore[index]
+        if isinstance(indices_or_sections, (int, np.integer)):
+            sections = int(indices_or_sections)
+            if n is None or sections <= 0 or n % sections:
+                raise ShapeError(
+                    f"axis {ax} of length {n} cannot be split into {sections} equal parts"
+                )
+            bounds = [i * (n // sections) for i in range(sections + 1)]
+        else:
+            bounds = [0, *(as_int(i, "a split index") for i in indices_or_sections), n]
     return [
         getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in itertools.pairwise(bounds)
     ]

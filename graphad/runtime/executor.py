@@ -129,6 +129,11 @@ class Executor:
 
     # -- feeding ---------------------------------------------------------------
     def _resolve(self, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
+        if not isinstance(feed_dict, Mapping):
+            raise FeedError(
+                f"feed_dict must be a dict of placeholder (or name) to value, got "
+                f"{type(feed_dict).__name__} ({user_location()})"
+            )
         fed: dict[Node, Any] = {}
         unknown = []
         for key, value in feed_dict.items():
