@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pytest
@@ -250,3 +251,29 @@ def test_a_string_index_on_a_tensor_is_an_indexing_error() -> None:
     x = ga.placeholder("x", shape=(3,))
     with pytest.raises(ga.IndexingError, match=r"getitem\(\(3,\):float64\).*'cow'.*test_errors"):
         x["cow"]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda x: ga.sum(x, axis=(0, 1.7)),
+        lambda x: ga.reshape(x, (6.0, 1)),
+        lambda x: ga.argmax(x, axis=(0, 1)),
+        lambda x: ga.broadcast_to(x, (None, 3)),
+        lambda x: ga.swapaxes(x, 0, 5),
+        lambda x: ga.trace(x, 0, 0),
+        lambda x: ga.split(x, 5, axis=1),
+    ],
+    ids=["float_axis", "float_dim", "argmax_tuple", "none_dim", "swapaxes", "trace", "split"],
+)
+def test_argument_checks_name_the_op_and_the_line(build: Any) -> None:
+    x = ga.placeholder("x", shape=(2, 3))
+    with pytest.raises(ga.GraphError, match=r"\(2, 3\):float64\): .* \(test_errors.py:\d+\)"):
+        build(x)
+
+
+def test_sum_to_refuses_a_target_no_broadcast_made() -> None:
+    g = ga.placeholder("g", shape=(2, 3))
+    with pytest.raises(ga.ShapeError, match=r"cannot sum \(2, 3\) to \(4,\)"):
+        ga.sum_to(g, (4,))
+    assert ga.sum_to(g, (1, 3)).shape == (1, 3)

@@ -345,3 +345,31 @@ def test_higher_order_gradients_of_a_polynomial() -> None:
     got = ga.evaluate([d1, d2, d3], {x: v})
     np.testing.assert_allclose(got, [4 * v**3, 12 * v**2, 24 * v])
     assert [d.origin.order for d in (d1, d2, d3)] == [1, 2, 3]
+
+
+def test_slices_of_unknown_dims_stay_unknown_and_differentiate() -> None:
+    x = ga.placeholder("x", shape=(None,))
+    head, tail = x[:5], x[-2:]
+    assert head.shape == (None,) and tail.shape == (None,)
+    ex = ga.Executor([ga.gradients(ga.mean(head), x), ga.gradients(ga.var(tail), x)])
+    for n in (3, 8):
+        v = np.arange(float(n))
+        g_head, g_tail = ex.run({x: v})
+        k = min(n, 5)
+        np.testing.assert_allclose(g_head, [1 / k] * k + [0.0] * (n - k))
+        expected = np.zeros(n)
+        expected[-2:] = [-0.5, 0.5]  # d var([a, b]) = (a - b) / 2, (b - a) / 2 with b - a = 1
+        np.testing.assert_allclose(g_tail, expected)
+
+
+def test_unknown_dims_do_not_grow_the_gradient_graph_or_its_memory() -> None:
+    def chain(shape: tuple[int | None, ...]) -> ga.Executor:
+        x = ga.placeholder("x", shape=shape)
+        y = x
+        for _ in range(50):
+            y = ga.tanh(y) * 0.5 + 0.1
+        return ga.Executor(ga.gradients(ga.sum(y), x))
+
+    static, dynamic = chain((8, 3)), chain((None, 3))
+    assert len(dynamic.order) <= len(static.order) + 5
+    assert dynamic.peak_live <= static.peak_live + 2

@@ -5,6 +5,7 @@ differences cannot speak: at exact zeros and ties, under stop_gradient, and for 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import graphad as ga
 
@@ -186,3 +187,24 @@ def test_clip_sends_the_adjoint_to_x_on_the_closed_interval() -> None:
     np.testing.assert_array_equal(gx, [0, 1, 1, 0])
     np.testing.assert_array_equal(glo, [1, 0, 0, 0])
     np.testing.assert_array_equal(ghi, [0, 0, 0, 1])
+
+
+@pytest.mark.parametrize(("p", "order"), [(1, 2), (2, 3), (3, 4), (2, 5)])
+def test_power_derivatives_past_the_exponent_are_zero_at_zero(p: int, order: int) -> None:
+    x = ga.placeholder("x", shape=())
+    reverse = ga.derivative(x**p, x, order)
+    forward = x**p
+    for _ in range(order):
+        forward = ga.jvp(forward, x, 1.0)
+    assert ga.evaluate([reverse, forward], {x: 0.0}) == [0.0, 0.0]
+
+
+def test_clip_follows_numpy_when_the_bounds_cross() -> None:
+    x, lo, hi = (ga.placeholder(n, shape=(3,)) for n in ("x", "lo", "hi"))
+    y = ga.clip(x, lo, hi)
+    feeds = {x: np.array([1.5, 0.0, 3.0]), lo: np.full(3, 2.0), hi: np.full(3, 1.0)}
+    np.testing.assert_array_equal(ga.evaluate(y, feeds), np.clip(*feeds.values()))
+    gx, glo, ghi = ga.evaluate(ga.gradients(y, [x, lo, hi]), feeds)
+    np.testing.assert_array_equal(ghi, [1.0, 1.0, 1.0])  # np.clip returns hi everywhere here
+    np.testing.assert_array_equal(gx + glo, [0.0, 0.0, 0.0])
+    assert ga.evaluate(ga.jvp(y, lo, np.ones(3)), feeds).tolist() == [0.0, 0.0, 0.0]
