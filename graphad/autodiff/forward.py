@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphad.autodiff.reverse import check_inputs, derivative_order
+from graphad.autodiff._checks import check_inputs, derivative_order
 from graphad.ir import (
     DictType,
     DifferentiationError,

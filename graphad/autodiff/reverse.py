@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphad.autodiff._checks import check_inputs, check_target, derivative_order, node_name
 from graphad.ir import (
     DifferentiationError,
     Node,
@@ -18,6 +19,7 @@ from graphad.ir import (
     as_node,
     derivation,
     format_shape,
+    shapes_compatible,
     topo_sort,
     user_location,
 )
@@ -35,15 +37,6 @@ class Sweep:
     partials: dict[Node, list[tuple[Node | None, Node]]] = field(default_factory=dict)
     cut: list[tuple[Node, Node]] = field(default_factory=list)  # (consumer, input it cut)
     depends: set[Node] = field(default_factory=set)
-
-
-def _name(node: Node) -> str:
-    return f"{node.name} ({node.origin.location})"
-
-
-def derivative_order(nodes: Sequence[Node]) -> int:
-    """The order of a pass over ``nodes``: one more than the highest order among them."""
-    return 1 + max((n.origin.order for n in nodes), default=0)
 
 
 def unbroadcast(g: Node, x: Node, consumer: Node) -> Node:
@@ -78,45 +71,11 @@ def _cannot_stretch(x: Node, consumer: Node) -> bool:
     return True
 
 
-def check_target(y: Any, what: str = "y") -> Node:
-    if not isinstance(y, Node):
-        raise DifferentiationError(
-            f"{what} must be a Node, got {type(y).__name__} ({user_location()})"
-        )
-    if not is_float(y.type):
-        raise DifferentiationError(
-            f"{what} = {_name(y)} has type {y.type}; only float tensors are differentiable"
-        )
-    return y
-
-
-def check_inputs(xs: Any, fn: str) -> tuple[list[Node], bool]:
-    """``xs`` as a list, and whether it was a single node."""
-    single = isinstance(xs, Node)
-    if not single and not isinstance(xs, (list, tuple)):
-        raise DifferentiationError(
-            f"{fn}: xs must be a Node or a list of Nodes, got {type(xs).__name__} "
-            f"({user_location()})"
-        )
-    items = [xs] if single else list(xs)
-    for i, x in enumerate(items):
-        if not isinstance(x, Node):
-            raise DifferentiationError(
-                f"{fn}: xs[{i}] must be a Node, got {type(x).__name__} ({user_location()})"
-            )
-        if not is_differentiable(x.type):
-            raise DifferentiationError(
-                f"{fn}: x = {_name(x)} has type {x.type}; cannot differentiate with respect "
-                "to an integer or bool value"
-            )
-    return items, single
-
-
 def _seed(y: Node, grad_y: Any) -> Node:
     if not isinstance(y.type, TensorType):  # a structure: its cotangent is a structure too
         if not isinstance(grad_y, Node) or type(grad_y.type) is not type(y.type):
             raise DifferentiationError(
-                f"gradients: y = {_name(y)} is a structure {y.type}; give grad_y, a "
+                f"gradients: y = {node_name(y)} is a structure {y.type}; give grad_y, a "
                 f"structure of the same kind ({user_location()})"
             )
         return grad_y
@@ -126,16 +85,9 @@ def _seed(y: Node, grad_y: Any) -> Node:
         return full_like(y, 1)
     g = as_node(grad_y)
     ys, gs = y.shape, g.shape
-    if not isinstance(g.type, TensorType) or (
-        ys is not None
-        and gs is not None
-        and (
-            len(ys) != len(gs)
-            or any(a is not None and b is not None and a != b for a, b in zip(ys, gs))
-        )
-    ):
+    if not isinstance(g.type, TensorType) or not shapes_compatible(ys, gs):
         raise DifferentiationError(
-            f"gradients: grad_y has shape {format_shape(gs)} but y = {_name(y)} has "
+            f"gradients: grad_y has shape {format_shape(gs)} but y = {node_name(y)} has "
             f"shape {format_shape(ys)} ({user_location()})"
         )
     return cast(g, y.dtype)
@@ -183,7 +135,7 @@ def _propagate(node: Node, g: Node, result: Sweep) -> None:
 
 
 def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
-    msg = f"gradients: y = {_name(y)} does not depend on x = {_name(x)}"
+    msg = f"gradients: y = {node_name(y)} does not depend on x = {node_name(x)}"
     downstream = {x}
     for node in topo_sort([y]):
         if any(i in downstream for i in node.inputs):
@@ -198,7 +150,7 @@ def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
         if not is_float(n.type) and any(i in downstream and is_float(i.type) for i in n.inputs)
     ]
     if cuts:
-        where = ", ".join(f"{c.op.name} {_name(c)}" for c in cuts)
+        where = ", ".join(f"{c.op.name} {node_name(c)}" for c in cuts)
         msg += f": every path is cut by a non-differentiable op: {where}"
     return DifferentiationError(msg + f" ({user_location()})")
 
@@ -226,7 +178,7 @@ def gradients(
         )
     if isinstance(y, Node) and not isinstance(y.type, TensorType) and grad_y is None:
         raise DifferentiationError(
-            f"gradients: y = {_name(y)} is a structure {y.type}; give grad_y, a structure "
+            f"gradients: y = {node_name(y)} is a structure {y.type}; give grad_y, a structure "
             f"of the same kind, to seed it ({user_location()})"
         )
     if grad_y is None or isinstance(getattr(y, "type", None), TensorType):

@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from graphad.autodiff._checks import check_inputs, check_target
 from graphad.autodiff.forward import jvp
-from graphad.autodiff.reverse import check_inputs, check_target, gradients, sweep
+from graphad.autodiff.reverse import gradients, sweep
 from graphad.ir import DifferentiationError, Node, constant, format_shape, user_location
 from graphad.ops import reshape, stack
 
