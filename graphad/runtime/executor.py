@@ -8,6 +8,7 @@ Feeds are validated completely before any kernel runs.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,9 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+
+
+_CHECKED_SIGNATURES = 64
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,8 @@ class Executor:
             by_name[p.name] = p
         self._by_name = by_name
         self._plan()
-        self._concrete_checked: set[tuple[Any, ...]] = set()
+        # fed-type signatures already checked; bounded, as a server may see endless shapes
+        self._concrete_checked: OrderedDict[tuple[Any, ...], None] = OrderedDict()
         self._dynamic = not all(_all_static(n.type) for n in self.order)
 
     # -- planning --------------------------------------------------------------
@@ -172,6 +177,7 @@ class Executor:
         concrete: dict[Node, Any] = {p: _type_of(fed[p]) for p in fed}
         key = tuple(concrete[p] for p in self.placeholders)
         if key in self._concrete_checked:
+            self._concrete_checked.move_to_end(key)
             return
         for node in self.order:
             if node in concrete:
@@ -187,7 +193,9 @@ class Executor:
                     f"{node.op.describe(types)}: {e} (node {node.name} made at "
                     f"{node.origin.location}, with the fed shapes)"
                 ) from None
-        self._concrete_checked.add(key)
+        self._concrete_checked[key] = None
+        if len(self._concrete_checked) > _CHECKED_SIGNATURES:
+            self._concrete_checked.popitem(last=False)
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None) -> Any:
