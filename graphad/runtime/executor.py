@@ -31,7 +31,6 @@ from graphad.ir import (
     user_location,
 )
 
-
 _CHECKED_SIGNATURES = 64
 
 
