@@ -90,6 +90,7 @@ class Add(Binary):
         return g, g
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ȧ + ḃ"""
         return add_tangents(*t)
 
 
@@ -102,6 +103,7 @@ class Subtract(Binary):
         return g, -g
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ȧ - ḃ"""
         return add_tangents(t[0], None if t[1] is None else -t[1])
 
 
@@ -115,6 +117,7 @@ class Multiply(Binary):
         return g * b, g * a
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ȧ·b + a·ḃ"""
         a, b = node.inputs
         return add_tangents(None if t[0] is None else t[0] * b, None if t[1] is None else a * t[1])
 
@@ -181,6 +184,7 @@ class MultiplyNoNan(Binary):
         return multiply_no_nan(g, y), multiply_no_nan(g, x)
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ż = ẋ·y + x·ẏ for z = x·y, both with the same strong zeros"""
         x, y = node.inputs
         return add_tangents(
             None if t[0] is None else multiply_no_nan(t[0], y),
@@ -204,6 +208,7 @@ class Xdivy(Binary):
         return xdivy(g, y), -multiply_no_nan(g, xdivy(node, y))
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ż = ẋ / y - ẏ·(x/y)/y for z = x / y, 0 where the tangent or x is 0"""
         _, y = node.inputs
         return add_tangents(
             None if t[0] is None else xdivy(t[0], y),
@@ -227,6 +232,7 @@ class Xlogy(Binary):
         return multiply_no_nan(g, log(y)), multiply_no_nan(g, xdivy(x, y))
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ż = ẋ·log(y) + ẏ·x/y for z = x·log(y), 0 where the tangent or x is 0"""
         x, y = node.inputs
         return add_tangents(
             None if t[0] is None else multiply_no_nan(t[0], log(y)),
@@ -255,6 +261,7 @@ class AddN(Op):
         return (g,) * len(node.inputs)
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ẋ₁ + … + ẋₙ"""
         present = [ti for ti in t if ti is not None]
         return AddN()(*present) if len(present) > 1 else (present[0] if present else None)
 
@@ -268,6 +275,7 @@ class Negative(Unary):
         return (-g,)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = -ẋ"""
         return -t[0]
 
 
@@ -281,6 +289,7 @@ class Exp(FloatUnary):
         return (g * node,)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·exp(x)"""
         return t[0] * node
 
 
@@ -293,6 +302,7 @@ class Log(FloatUnary):
         return (xdivy(g, node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ / x"""
         return t[0] / node.inputs[0]
 
 
@@ -305,6 +315,7 @@ class Log1p(FloatUnary):
         return (xdivy(g, 1 + node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ / (1 + x)"""
         return t[0] / (1 + node.inputs[0])
 
 
@@ -317,6 +328,7 @@ class Expm1(FloatUnary):
         return (g * (node + 1),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·(expm1(x) + 1)"""
         return t[0] * (node + 1)
 
 
@@ -329,6 +341,7 @@ class Sqrt(FloatUnary):
         return (xdivy(g, 2 * node),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ / (2·sqrt(x))"""
         return t[0] / (2 * node)
 
 
@@ -341,6 +354,7 @@ class Square(Unary):
         return (g * (2 * node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = 2·ẋ·x"""
         return t[0] * (2 * node.inputs[0])
 
 
@@ -353,6 +367,7 @@ class Abs(Unary):
         return (g * sign(node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·sign(x)"""
         return t[0] * sign(node.inputs[0])
 
 
@@ -365,6 +380,7 @@ class Sign(Unary):
         return (zeros_like(g),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = 0 (piecewise constant)"""
         return zeros_like(node)
 
 
@@ -377,6 +393,7 @@ class Sin(FloatUnary):
         return (g * cos(node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·cos(x)"""
         return t[0] * cos(node.inputs[0])
 
 
@@ -389,6 +406,7 @@ class Cos(FloatUnary):
         return (-(g * sin(node.inputs[0])),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = -ẋ·sin(x)"""
         return -(t[0] * sin(node.inputs[0]))
 
 
@@ -401,6 +419,7 @@ class Tan(FloatUnary):
         return (g * (1 + square(node)),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·(1 + tan²x)"""
         return t[0] * (1 + square(node))
 
 
@@ -413,6 +432,7 @@ class Arcsin(FloatUnary):
         return (xdivy(g, sqrt(1 - square(node.inputs[0]))),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ / sqrt(1 - x²)"""
         return t[0] / sqrt(1 - square(node.inputs[0]))
 
 
@@ -425,6 +445,7 @@ class Arccos(FloatUnary):
         return (-xdivy(g, sqrt(1 - square(node.inputs[0]))),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = -ẋ / sqrt(1 - x²)"""
         return -t[0] / sqrt(1 - square(node.inputs[0]))
 
 
@@ -437,6 +458,7 @@ class Arctan(FloatUnary):
         return (g / (1 + square(node.inputs[0])),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ / (1 + x²)"""
         return t[0] / (1 + square(node.inputs[0]))
 
 
@@ -449,6 +471,7 @@ class Sinh(FloatUnary):
         return (g * cosh(node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·cosh(x)"""
         return t[0] * cosh(node.inputs[0])
 
 
@@ -461,6 +484,7 @@ class Cosh(FloatUnary):
         return (g * sinh(node.inputs[0]),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·sinh(x)"""
         return t[0] * sinh(node.inputs[0])
 
 
@@ -473,6 +497,7 @@ class Tanh(FloatUnary):
         return (g * (1 - square(node)),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·(1 - tanh²x)"""
         return t[0] * (1 - square(node))
 
 
@@ -488,6 +513,7 @@ class Sigmoid(FloatUnary):
         return (g * (node * (1 - node)),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·σ(x)·(1 - σ(x))"""
         return t[0] * (node * (1 - node))
 
 
@@ -506,6 +532,7 @@ class Relu(Unary):
         return (where(greater(node.inputs[0], 0), g, 0),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ẋ·[x > 0]"""
         return where(greater(node.inputs[0], 0), t[0], 0)
 
 
@@ -524,6 +551,7 @@ class Maximum(Binary):
         )
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ȧ·[a > b] + ḃ·[a < b] + (ȧ + ḃ)/2·[a = b]"""
         a, b = node.inputs
         ta = zeros_like(a) if t[0] is None else t[0]
         tb = zeros_like(b) if t[1] is None else t[1]
@@ -544,6 +572,7 @@ class Minimum(Binary):
         )
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ȧ·[a < b] + ḃ·[a > b] + (ȧ + ḃ)/2·[a = b]"""
         a, b = node.inputs
         ta = zeros_like(a) if t[0] is None else t[0]
         tb = zeros_like(b) if t[1] is None else t[1]
@@ -601,6 +630,7 @@ class Where(Op):
         return None, where(c, g, 0), where(c, 0, g)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ȧ·[c] + ḃ·[¬c]"""
         c, a, b = node.inputs
         ta = zeros_like(a) if t[1] is None else t[1]
         tb = zeros_like(b) if t[2] is None else t[2]
@@ -611,9 +641,11 @@ class Where(Op):
 @dataclass(frozen=True)
 class Compare(Binary):
     def vjp(self, node: Node, g: Node) -> tuple[None, None]:
+        """Comparisons and logic are piecewise constant: no derivative flows."""
         return None, None
 
     def jvp(self, node: Node, t: T) -> None:
+        """Comparisons and logic are piecewise constant: no derivative flows."""
         return None
 
 
@@ -662,9 +694,11 @@ class LogicalNot(Unary):
     ufunc = np.logical_not
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """Logic is piecewise constant: no derivative flows."""
         return (None,)
 
     def jvp(self, node: Node, t: T) -> None:
+        """Logic is piecewise constant: no derivative flows."""
         return None
 
 

@@ -96,6 +96,7 @@ class GetItem(Op):
         return (scatter_add(g, self, x, arrays), *(None for _ in arrays))
 
     def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
+        """ẏ = ẋ[index]"""
         return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
 
 
@@ -139,6 +140,7 @@ class ScatterAdd(Op):
         return (GetItem(self.items, self.advanced)(g, *arrays), *(None for _ in node.inputs[1:]))
 
     def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
+        """ẏ = scatter_add(ġ, index)"""
         return ScatterAdd(self.items, self.shape, self.advanced, self.n_arrays)(
             t[0],
             *node.inputs[1:],  # type: ignore[arg-type]

@@ -90,6 +90,7 @@ class MatMul(Op):
         return (squeeze(ga, -2) if a1 else ga), (squeeze(gb, -1) if b1 else gb)
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ȧ·b + a·ḃ"""
         a, b = node.inputs
         return add_tangents(
             None if t[0] is None else matmul(t[0], b), None if t[1] is None else matmul(a, t[1])
@@ -144,6 +145,7 @@ class Einsum(Op):
         return tuple(_einsum_adjoint(ins, out, node.inputs, g, k) for k in range(len(ins)))
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = Σₖ einsum(x₁, …, ẋₖ, …, xₙ), one term per operand with a tangent"""
         terms = []
         for k, tk in enumerate(t):
             if tk is not None:

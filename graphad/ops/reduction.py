@@ -99,6 +99,7 @@ class Sum(Reduce):
         return (self.spread(node, g),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = sum(ẋ)"""
         return self(t[0])  # type: ignore[arg-type]
 
 
@@ -114,6 +115,7 @@ class Mean(Reduce):
         return (self.spread(node, g / self.count(node)),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = mean(ẋ)"""
         return self(t[0])  # type: ignore[arg-type]
 
 
@@ -162,6 +164,7 @@ class Prod(Reduce):
         return (self.keep(node, g) * self.partials(node),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = Σᵢ ẋᵢ · ∏_{j≠i} xⱼ"""
         return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
 
 
@@ -203,6 +206,7 @@ class Max(Reduce):
         return (self.keep(node, g) * self.share(node),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = Σ ẋ · [x = max] / #ties"""
         return Sum(self.axis, self.keepdims)(t[0] * self.share(node))  # type: ignore[operator]
 
 
@@ -236,6 +240,7 @@ class LogSumExp(Reduce):
         return (self.keep(node, g) * self.weights(node),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = Σ ẋ · softmax(x)"""
         return Sum(self.axis, self.keepdims)(t[0] * self.weights(node))  # type: ignore[operator]
 
 
@@ -255,10 +260,11 @@ class Var(Reduce):
         return (x - Mean(self.axis, True)(x)) / (self.count(node) - self.ddof)
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = 2g · (x - x̄) / (n - ddof)"""
+        """x̄ = 2g · (x - mean(x)) / (n - ddof)"""
         return (self.keep(node, 2 * g) * self.centred(node),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = Σ 2ẋ · (x - mean(x)) / (n - ddof)"""
         return Sum(self.axis, self.keepdims)(2 * t[0] * self.centred(node))  # type: ignore[operator]
 
 
@@ -268,10 +274,11 @@ class Std(Var):
         return np.asarray(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g · (x - x̄) / ((n - ddof)·std)"""
+        """x̄ = g · (x - mean(x)) / ((n - ddof)·std)"""
         return (self.keep(node, g / node) * self.centred(node),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = Σ ẋ · (x - mean(x)) / ((n - ddof)·std)"""
         return Sum(self.axis, self.keepdims)(t[0] * self.centred(node)) / node  # type: ignore[operator]
 
 
@@ -296,9 +303,11 @@ class ArgMax(Reduce):
         return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """Indices are piecewise constant: no derivative flows."""
         return (None,)
 
     def jvp(self, node: Node, t: T) -> None:
+        """Indices are piecewise constant: no derivative flows."""
         return None
 
 

@@ -75,6 +75,7 @@ class Reshape(Op):
         return (reshape_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = reshape(ẋ, shape)"""
         return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
 
 
@@ -98,6 +99,7 @@ class Transpose(Op):
         return (Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = transpose(ẋ, axes)"""
         return self(t[0])  # type: ignore[arg-type]
 
 
@@ -121,6 +123,7 @@ class ExpandDims(Op):
         return (squeeze(g, self.axes),)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = expand_dims(ẋ, axes)"""
         return self(t[0])  # type: ignore[arg-type]
 
 
@@ -150,6 +153,7 @@ class Squeeze(Op):
         return (ExpandDims(normalize_axes(self.axes, ndim))(g),)  # type: ignore[arg-type]
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = squeeze(ẋ, axes)"""
         return self(t[0])  # type: ignore[arg-type]
 
 
@@ -182,6 +186,7 @@ class BroadcastTo(Op):
         return (g, *(None for _ in node.inputs[1:]))
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = broadcast_to(ẋ, shape)"""
         return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
 
 
@@ -220,6 +225,7 @@ class SumTo(Op):
         return (broadcast_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = sum_to(ġ, shape)"""
         return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
 
 
@@ -271,6 +277,7 @@ class Concatenate(Op):
         return tuple(outs)
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = concatenate(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
         return self(*(zeros_like(x) if ti is None else ti for x, ti in zip(node.inputs, t)))
 
 
@@ -303,6 +310,7 @@ class Stack(Op):
         return tuple(getitem(g, (slice(None),) * axis + (i,)) for i in range(len(node.inputs)))
 
     def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = stack(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
         return self(*(zeros_like(x) if ti is None else ti for x, ti in zip(node.inputs, t)))
 
 

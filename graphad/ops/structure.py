@@ -57,6 +57,7 @@ class MakeTuple(Op):
         return tuple(entry(g, i) for i in self.positions())
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = (ẋ₀, ẋ₁, …), absent where ẋᵢ is zero"""
         if all(ti is None for ti in t):
             return None
         entries: list[Node | None] = [None] * len(self.present)
@@ -82,6 +83,7 @@ class MakeDict(Op):
         return tuple(entry(g, k) for k in self.keys)
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = {kᵢ: ẋᵢ}, absent where ẋᵢ is zero"""
         present = {k: ti for k, ti in zip(self.keys, t) if ti is not None}
         return make_dict(present) if present else None
 
@@ -113,6 +115,7 @@ class TupleGet(Op):
         return (make_tuple(*entries),)
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ṫ[index]"""
         return entry(t[0], self.index)  # type: ignore[arg-type]
 
 
@@ -137,6 +140,7 @@ class DictGet(Op):
         return (make_dict({self.key: g}),)
 
     def jvp(self, node: Node, t: T) -> Node | None:
+        """ẏ = ḋ[key]"""
         return entry(t[0], self.key)  # type: ignore[arg-type]
 
 

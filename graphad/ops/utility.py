@@ -23,9 +23,11 @@ class ZerosLike(Op):
         return np.zeros_like(x)
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """The result is constant in x: no derivative flows."""
         return (None,)
 
     def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+        """The result is constant in x: no derivative flows."""
         return None
 
 
@@ -48,9 +50,11 @@ class StopGradient(Op):
         return x
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """Derivatives treat the result as a constant: none flows."""
         return (None,)
 
     def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+        """Derivatives treat the result as a constant: none flows."""
         return None
 
 
@@ -87,9 +91,11 @@ class ShapeOf(Op):
         return np.asarray(np.shape(x), dtype=np.int64)
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """A shape does not depend on the values: no derivative flows."""
         return (None,)
 
     def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+        """A shape does not depend on the values: no derivative flows."""
         return None
 
 
