@@ -17,7 +17,8 @@ from graphad.ir import (
     format_shape,
     topo_sort,
 )
-from graphad.ops.elementwise import Add, Equal, Multiply, NotEqual
+from graphad.ops.comparison import Equal, NotEqual
+from graphad.ops.elementwise import Add, Multiply
 from graphad.ops.reduction import Max, Sum
 
 RNG = np.random.default_rng(1)

@@ -3,6 +3,17 @@
 This package re-exports the graph-building functions, named as in NumPy.
 """
 
+from graphad.ops.comparison import (
+    equal,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    logical_and,
+    logical_not,
+    logical_or,
+    not_equal,
+)
 from graphad.ops.elementwise import (
     abs,
     add,
@@ -10,28 +21,16 @@ from graphad.ops.elementwise import (
     arccos,
     arcsin,
     arctan,
-    clip,
     cos,
     cosh,
     divide,
-    equal,
     exp,
     expm1,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
     log,
     log1p,
-    logical_and,
-    logical_not,
-    logical_or,
-    maximum,
-    minimum,
     multiply,
     multiply_no_nan,
     negative,
-    not_equal,
     power,
     relu,
     sigmoid,
@@ -43,7 +42,6 @@ from graphad.ops.elementwise import (
     subtract,
     tan,
     tanh,
-    where,
     xdivy,
     xlogy,
 )
@@ -62,6 +60,7 @@ from graphad.ops.reduction import (
     sum,
     var,
 )
+from graphad.ops.selection import clip, maximum, minimum, where
 from graphad.ops.shape import (
     broadcast_like,
     broadcast_to,

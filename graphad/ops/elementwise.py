@@ -1,7 +1,9 @@
-"""Elementwise ops with NumPy broadcasting and dtype rules.
+"""Elementwise arithmetic and transcendental functions, with NumPy broadcasting and dtype rules.
 
 Rules return adjoints in the broadcast (output) shape; the reverse pass
-un-broadcasts them once.
+un-broadcasts them once.  Comparisons and logic live in
+:mod:`~graphad.ops.comparison`; maximum, minimum, clip and where in
+:mod:`~graphad.ops.selection`.
 
 A zero cotangent is a strong zero.  Rules whose local derivative can be
 infinite (log, sqrt, divide, power, arcsin, arccos) multiply by it with
@@ -11,17 +13,14 @@ of ``where(x > 0, log(x), 0)`` receives a zero adjoint, and ``log`` turns it
 into 0, not 0/0 = NaN, at x = 0, at every order.  A plain product keeps
 NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.
 
-Tie rules: ``maximum``/``minimum`` split the adjoint equally between equal
-operands; ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0; ``clip``
-sends the adjoint to ``x`` on the closed interval ``[lo, hi]`` and to the bound
-that was taken outside it.
+Tie rule: ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -35,49 +34,13 @@ from graphad.ir import (
     broadcast_shapes,
     shapes_compatible,
 )
-from graphad.ops._util import add_tangents, tensor, ufunc_dtype
+from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
+from graphad.ops._util import add_tangents, tensor
+from graphad.ops.comparison import equal, greater
+from graphad.ops.selection import where
 from graphad.ops.utility import zeros_like
 
 T = Sequence[Node | None]
-
-
-# -- bases ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class Unary(Op):
-    """An elementwise op of one tensor, computed by ``ufunc``."""
-
-    ufunc: ClassVar[Any] = None
-
-    def infer(self, x: TensorType) -> TensorType:
-        return TensorType(tensor(x).shape, ufunc_dtype(self.ufunc, x.dtype))
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        return self.ufunc(x)
-
-
-@dataclass(frozen=True)
-class FloatUnary(Unary):
-    """A unary op defined on floats; integer operands are promoted to float64."""
-
-    def infer(self, x: TensorType) -> TensorType:
-        dtype = tensor(x).dtype
-        if dtype.kind == "b":
-            raise DTypeError(f"{self.name} is not defined on bool")
-        return TensorType(x.shape, dtype if dtype.kind in "fc" else np.dtype(np.float64))
-
-
-@dataclass(frozen=True)
-class Binary(Op):
-    """An elementwise op of two tensors with NumPy broadcasting."""
-
-    ufunc: ClassVar[Any] = None
-
-    def infer(self, a: TensorType, b: TensorType) -> TensorType:
-        shape = broadcast_shapes(tensor(a).shape, tensor(b).shape)
-        return TensorType(shape, ufunc_dtype(self.ufunc, a.dtype, b.dtype))
-
-    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.ufunc(a, b)
 
 
 # -- arithmetic ----------------------------------------------------------------
@@ -536,184 +499,10 @@ class Relu(Unary):
         return where(greater(node.inputs[0], 0), t[0], 0)
 
 
-# -- selection -----------------------------------------------------------------
-@dataclass(frozen=True)
-class Maximum(Binary):
-    ufunc = np.maximum
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g·[a > b] + g/2·[a = b], b̄ likewise"""
-        a, b = node.inputs
-        half = 0.5 * g
-        return (
-            where(greater(a, b), g, where(equal(a, b), half, 0)),
-            where(less(a, b), g, where(equal(a, b), half, 0)),
-        )
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ȧ·[a > b] + ḃ·[a < b] + (ȧ + ḃ)/2·[a = b]"""
-        a, b = node.inputs
-        ta = zeros_like(a) if t[0] is None else t[0]
-        tb = zeros_like(b) if t[1] is None else t[1]
-        return where(greater(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
-
-
-@dataclass(frozen=True)
-class Minimum(Binary):
-    ufunc = np.minimum
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g·[a < b] + g/2·[a = b], b̄ likewise"""
-        a, b = node.inputs
-        half = 0.5 * g
-        return (
-            where(less(a, b), g, where(equal(a, b), half, 0)),
-            where(greater(a, b), g, where(equal(a, b), half, 0)),
-        )
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ȧ·[a < b] + ḃ·[a > b] + (ȧ + ḃ)/2·[a = b]"""
-        a, b = node.inputs
-        ta = zeros_like(a) if t[0] is None else t[0]
-        tb = zeros_like(b) if t[1] is None else t[1]
-        return where(less(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
-
-
-@dataclass(frozen=True)
-class Clip(Op):
-    """np.clip(x, lo, hi)"""
-
-    def infer(self, x: TensorType, lo: TensorType, hi: TensorType) -> TensorType:
-        shape = broadcast_shapes(tensor(x).shape, tensor(lo).shape, tensor(hi).shape)
-        dtype = ufunc_dtype(np.minimum, ufunc_dtype(np.maximum, x.dtype, lo.dtype), hi.dtype)
-        return TensorType(shape, dtype)
-
-    def compute(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        return np.clip(x, lo, hi)
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node, Node]:
-        """clip = min(max(x, lo), hi): hī = g·[max(x, lo) > hi], lō = g·[x < lo ≤ hi],
-        x̄ = g elsewhere (hi wins when the bounds cross, as in NumPy)"""
-        above, below = self.cases(node)
-        return where(below, 0, where(above, 0, g)), where(below, g, 0), where(above, g, 0)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ḣi, l̇o or ẋ, whichever the clip returned"""
-        above, below = self.cases(node)
-        tx, tlo, thi = (zeros_like(n) if ti is None else ti for n, ti in zip(node.inputs, t))
-        return where(above, thi, where(below, tlo, tx))
-
-    @staticmethod
-    def cases(node: Node) -> tuple[Node, Node]:
-        """Where the result is hi, and where it is lo."""
-        x, lo, hi = node.inputs
-        above = greater(maximum(x, lo), hi)
-        return above, logical_and(less(x, lo), logical_not(above))
-
-
-@dataclass(frozen=True)
-class Where(Op):
-    """np.where(cond, a, b); the untaken operand's adjoint is exactly zero."""
-
-    def infer(self, c: TensorType, a: TensorType, b: TensorType) -> TensorType:
-        if tensor(c).dtype.kind != "b":
-            raise DTypeError(f"condition must be bool, got {c.dtype.name} (compare with != 0)")
-        shape = broadcast_shapes(c.shape, tensor(a).shape, tensor(b).shape)
-        return TensorType(shape, np.result_type(a.dtype, b.dtype))
-
-    def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.where(c, a, b)
-
-    def vjp(self, node: Node, g: Node) -> tuple[None, Node, Node]:
-        """ā = g·[c], b̄ = g·[¬c]"""
-        c = node.inputs[0]
-        return None, where(c, g, 0), where(c, 0, g)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ȧ·[c] + ḃ·[¬c]"""
-        c, a, b = node.inputs
-        ta = zeros_like(a) if t[1] is None else t[1]
-        tb = zeros_like(b) if t[2] is None else t[2]
-        return where(c, ta, tb)
-
-
-# -- comparisons and logic (boolean, not differentiable) -----------------------
-@dataclass(frozen=True)
-class Compare(Binary):
-    def vjp(self, node: Node, g: Node) -> tuple[None, None]:
-        """Comparisons and logic are piecewise constant: no derivative flows."""
-        return None, None
-
-    def jvp(self, node: Node, t: T) -> None:
-        """Comparisons and logic are piecewise constant: no derivative flows."""
-        return None
-
-
-@dataclass(frozen=True)
-class Equal(Compare):
-    ufunc = np.equal
-
-
-@dataclass(frozen=True)
-class NotEqual(Compare):
-    ufunc = np.not_equal
-
-
-@dataclass(frozen=True)
-class Less(Compare):
-    ufunc = np.less
-
-
-@dataclass(frozen=True)
-class LessEqual(Compare):
-    ufunc = np.less_equal
-
-
-@dataclass(frozen=True)
-class Greater(Compare):
-    ufunc = np.greater
-
-
-@dataclass(frozen=True)
-class GreaterEqual(Compare):
-    ufunc = np.greater_equal
-
-
-@dataclass(frozen=True)
-class LogicalAnd(Compare):
-    ufunc = np.logical_and
-
-
-@dataclass(frozen=True)
-class LogicalOr(Compare):
-    ufunc = np.logical_or
-
-
-@dataclass(frozen=True)
-class LogicalNot(Unary):
-    ufunc = np.logical_not
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """Logic is piecewise constant: no derivative flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: T) -> None:
-        """Logic is piecewise constant: no derivative flows."""
-        return None
-
-
 # -- public functions ----------------------------------------------------------
-def _binary(op: Op, a: Any, b: Any) -> Node:
-    return op(*as_nodes(a, b))
-
-
-def _unary(op: Op, x: Any) -> Node:
-    return op(*as_nodes(x))
-
-
 def add(a: Any, b: Any) -> Node:
     """a + b, broadcasting."""
-    return _binary(Add(), a, b)
+    return binary(Add(), a, b)
 
 
 def add_n(*xs: Any) -> Node:
@@ -724,176 +513,120 @@ def add_n(*xs: Any) -> Node:
 
 def subtract(a: Any, b: Any) -> Node:
     """a - b, broadcasting."""
-    return _binary(Subtract(), a, b)
+    return binary(Subtract(), a, b)
 
 
 def multiply(a: Any, b: Any) -> Node:
     """a * b, broadcasting."""
-    return _binary(Multiply(), a, b)
+    return binary(Multiply(), a, b)
 
 
 def divide(a: Any, b: Any) -> Node:
     """a / b (true division), broadcasting."""
-    return _binary(Divide(), a, b)
+    return binary(Divide(), a, b)
 
 
 def multiply_no_nan(x: Any, y: Any) -> Node:
     """x·y with 0·anything = 0 (symmetric, unlike TensorFlow's): a strong-zero product."""
-    return _binary(MultiplyNoNan(), x, y)
+    return binary(MultiplyNoNan(), x, y)
 
 
 def xdivy(x: Any, y: Any) -> Node:
     """x / y with 0 / anything = 0, as TensorFlow's ``xdivy``."""
-    return _binary(Xdivy(), x, y)
+    return binary(Xdivy(), x, y)
 
 
 def xlogy(x: Any, y: Any) -> Node:
     """x·log(y) with 0·log(anything) = 0: entropy-like terms such as x·log(x) stay finite
     (and their derivatives exact zeros) at x = 0, where plain x * log(x) gives NaN."""
-    return _binary(Xlogy(), x, y)
+    return binary(Xlogy(), x, y)
 
 
 def power(x: Any, p: Any) -> Node:
     """x ** p, broadcasting; differentiable in both x and p."""
-    return _binary(Power(), x, p)
-
-
-def maximum(a: Any, b: Any) -> Node:
-    """Elementwise max; ties split the adjoint equally."""
-    return _binary(Maximum(), a, b)
-
-
-def minimum(a: Any, b: Any) -> Node:
-    """Elementwise min; ties split the adjoint equally."""
-    return _binary(Minimum(), a, b)
-
-
-def equal(a: Any, b: Any) -> Node:
-    return _binary(Equal(), a, b)
-
-
-def not_equal(a: Any, b: Any) -> Node:
-    return _binary(NotEqual(), a, b)
-
-
-def less(a: Any, b: Any) -> Node:
-    return _binary(Less(), a, b)
-
-
-def less_equal(a: Any, b: Any) -> Node:
-    return _binary(LessEqual(), a, b)
-
-
-def greater(a: Any, b: Any) -> Node:
-    return _binary(Greater(), a, b)
-
-
-def greater_equal(a: Any, b: Any) -> Node:
-    return _binary(GreaterEqual(), a, b)
-
-
-def logical_and(a: Any, b: Any) -> Node:
-    return _binary(LogicalAnd(), a, b)
-
-
-def logical_or(a: Any, b: Any) -> Node:
-    return _binary(LogicalOr(), a, b)
-
-
-def logical_not(x: Any) -> Node:
-    return _unary(LogicalNot(), x)
+    return binary(Power(), x, p)
 
 
 def negative(x: Any) -> Node:
-    return _unary(Negative(), x)
+    return unary(Negative(), x)
 
 
 def exp(x: Any) -> Node:
-    return _unary(Exp(), x)
+    return unary(Exp(), x)
 
 
 def log(x: Any) -> Node:
-    return _unary(Log(), x)
+    return unary(Log(), x)
 
 
 def log1p(x: Any) -> Node:
     """log(1 + x), accurate for small x."""
-    return _unary(Log1p(), x)
+    return unary(Log1p(), x)
 
 
 def expm1(x: Any) -> Node:
     """exp(x) - 1, accurate for small x."""
-    return _unary(Expm1(), x)
+    return unary(Expm1(), x)
 
 
 def sqrt(x: Any) -> Node:
-    return _unary(Sqrt(), x)
+    return unary(Sqrt(), x)
 
 
 def square(x: Any) -> Node:
-    return _unary(Square(), x)
+    return unary(Square(), x)
 
 
 def abs(x: Any) -> Node:  # noqa: A001 - NumPy's name
     """|x|; the derivative at 0 is taken as 0."""
-    return _unary(Abs(), x)
+    return unary(Abs(), x)
 
 
 def sign(x: Any) -> Node:
-    return _unary(Sign(), x)
+    return unary(Sign(), x)
 
 
 def sin(x: Any) -> Node:
-    return _unary(Sin(), x)
+    return unary(Sin(), x)
 
 
 def cos(x: Any) -> Node:
-    return _unary(Cos(), x)
+    return unary(Cos(), x)
 
 
 def tan(x: Any) -> Node:
-    return _unary(Tan(), x)
+    return unary(Tan(), x)
 
 
 def arcsin(x: Any) -> Node:
-    return _unary(Arcsin(), x)
+    return unary(Arcsin(), x)
 
 
 def arccos(x: Any) -> Node:
-    return _unary(Arccos(), x)
+    return unary(Arccos(), x)
 
 
 def arctan(x: Any) -> Node:
-    return _unary(Arctan(), x)
+    return unary(Arctan(), x)
 
 
 def sinh(x: Any) -> Node:
-    return _unary(Sinh(), x)
+    return unary(Sinh(), x)
 
 
 def cosh(x: Any) -> Node:
-    return _unary(Cosh(), x)
+    return unary(Cosh(), x)
 
 
 def tanh(x: Any) -> Node:
-    return _unary(Tanh(), x)
+    return unary(Tanh(), x)
 
 
 def sigmoid(x: Any) -> Node:
     """1 / (1 + exp(-x)), computed without overflow."""
-    return _unary(Sigmoid(), x)
+    return unary(Sigmoid(), x)
 
 
 def relu(x: Any) -> Node:
     """max(x, 0); the derivative at 0 is taken as 0."""
-    return _unary(Relu(), x)
-
-
-def clip(x: Any, lo: Any, hi: Any) -> Node:
-    """np.clip(x, lo, hi); bounds may be nodes and receive gradients."""
-    return Clip()(*as_nodes(x, lo, hi))
-
-
-def where(cond: Any, a: Any, b: Any) -> Node:
-    """np.where(cond, a, b) for a bool ``cond``; no adjoint reaches the untaken branch."""
-    return Where()(*as_nodes(cond, a, b))
+    return unary(Relu(), x)

@@ -18,7 +18,9 @@ from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
+from graphad.ops.comparison import equal
 from graphad.ops.indexing import getitem
+from graphad.ops.selection import where
 from graphad.ops.shape import (
     ExpandDims,
     Transpose,
@@ -149,14 +151,14 @@ class Prod(Reduce):
         zeros but the derivatives there are not (for a rank or reduced dims unknown until
         run time)."""
         x = node.inputs[0]
-        zero = ew.equal(x, 0)
-        nonzero_prod = self.keep(node, Prod(self.axis, self.keepdims)(ew.where(zero, 1, x)))
+        zero = equal(x, 0)
+        nonzero_prod = self.keep(node, Prod(self.axis, self.keepdims)(where(zero, 1, x)))
         zeros = self.keep(node, Sum(self.axis, self.keepdims)(cast(zero, np.int64)))
-        safe_x = ew.where(zero, 1, x)
-        return ew.where(
+        safe_x = where(zero, 1, x)
+        return where(
             zero,
-            ew.where(ew.equal(zeros, 1), nonzero_prod, 0),
-            ew.where(ew.equal(zeros, 0), nonzero_prod / safe_x, 0),
+            where(equal(zeros, 1), nonzero_prod, 0),
+            where(equal(zeros, 0), nonzero_prod / safe_x, 0),
         )
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
@@ -198,7 +200,7 @@ class Max(Reduce):
     def share(self, node: Node) -> Node:
         """[xᵢ = max] / #ties: each extreme entry's share of the adjoint."""
         x = node.inputs[0]
-        hit = cast(ew.equal(x, self.keep(node, node)), x.dtype)
+        hit = cast(equal(x, self.keep(node, node)), x.dtype)
         return hit / self.keep(node, Sum(self.axis, self.keepdims)(hit))
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:

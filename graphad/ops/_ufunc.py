@@ -1,0 +1,64 @@
+"""The bases of the elementwise ops: a NumPy ufunc applied with its broadcasting and dtype rules.
+
+The families built on them are :mod:`~graphad.ops.comparison` (booleans),
+:mod:`~graphad.ops.selection` (maximum, minimum, clip, where) and
+:mod:`~graphad.ops.elementwise` (arithmetic and transcendental functions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ops._util import tensor, ufunc_dtype
+
+
+@dataclass(frozen=True)
+class Unary(Op):
+    """An elementwise op of one tensor, computed by ``ufunc``."""
+
+    ufunc: ClassVar[Any] = None
+
+    def infer(self, x: TensorType) -> TensorType:
+        return TensorType(tensor(x).shape, ufunc_dtype(self.ufunc, x.dtype))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return self.ufunc(x)
+
+
+@dataclass(frozen=True)
+class FloatUnary(Unary):
+    """A unary op defined on floats; integer operands are promoted to float64."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        dtype = tensor(x).dtype
+        if dtype.kind == "b":
+            raise DTypeError(f"{self.name} is not defined on bool")
+        return TensorType(x.shape, dtype if dtype.kind in "fc" else np.dtype(np.float64))
+
+
+@dataclass(frozen=True)
+class Binary(Op):
+    """An elementwise op of two tensors with NumPy broadcasting."""
+
+    ufunc: ClassVar[Any] = None
+
+    def infer(self, a: TensorType, b: TensorType) -> TensorType:
+        shape = broadcast_shapes(tensor(a).shape, tensor(b).shape)
+        return TensorType(shape, ufunc_dtype(self.ufunc, a.dtype, b.dtype))
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.ufunc(a, b)
+
+
+def binary(op: Op, a: Any, b: Any) -> Node:
+    """``op`` applied to two operands, arrays and scalars made constants."""
+    return op(*as_nodes(a, b))
+
+
+def unary(op: Op, x: Any) -> Node:
+    """``op`` applied to one operand, an array or scalar made a constant."""
+    return op(*as_nodes(x))

@@ -1,0 +1,119 @@
+"""Comparisons and logic: elementwise ops whose result is bool.
+
+They broadcast and promote as NumPy does.  A boolean is piecewise constant
+in the operands, so no derivative flows through these ops in either mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import Node
+from graphad.ops._ufunc import Binary, Unary, binary, unary
+
+T = Sequence[Node | None]
+
+
+@dataclass(frozen=True)
+class Compare(Binary):
+    def vjp(self, node: Node, g: Node) -> tuple[None, None]:
+        """Comparisons and logic are piecewise constant: no derivative flows."""
+        return None, None
+
+    def jvp(self, node: Node, t: T) -> None:
+        """Comparisons and logic are piecewise constant: no derivative flows."""
+        return None
+
+
+@dataclass(frozen=True)
+class Equal(Compare):
+    ufunc = np.equal
+
+
+@dataclass(frozen=True)
+class NotEqual(Compare):
+    ufunc = np.not_equal
+
+
+@dataclass(frozen=True)
+class Less(Compare):
+    ufunc = np.less
+
+
+@dataclass(frozen=True)
+class LessEqual(Compare):
+    ufunc = np.less_equal
+
+
+@dataclass(frozen=True)
+class Greater(Compare):
+    ufunc = np.greater
+
+
+@dataclass(frozen=True)
+class GreaterEqual(Compare):
+    ufunc = np.greater_equal
+
+
+@dataclass(frozen=True)
+class LogicalAnd(Compare):
+    ufunc = np.logical_and
+
+
+@dataclass(frozen=True)
+class LogicalOr(Compare):
+    ufunc = np.logical_or
+
+
+@dataclass(frozen=True)
+class LogicalNot(Unary):
+    ufunc = np.logical_not
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """Logic is piecewise constant: no derivative flows."""
+        return (None,)
+
+    def jvp(self, node: Node, t: T) -> None:
+        """Logic is piecewise constant: no derivative flows."""
+        return None
+
+
+# -- public functions ----------------------------------------------------------
+def equal(a: Any, b: Any) -> Node:
+    return binary(Equal(), a, b)
+
+
+def not_equal(a: Any, b: Any) -> Node:
+    return binary(NotEqual(), a, b)
+
+
+def less(a: Any, b: Any) -> Node:
+    return binary(Less(), a, b)
+
+
+def less_equal(a: Any, b: Any) -> Node:
+    return binary(LessEqual(), a, b)
+
+
+def greater(a: Any, b: Any) -> Node:
+    return binary(Greater(), a, b)
+
+
+def greater_equal(a: Any, b: Any) -> Node:
+    return binary(GreaterEqual(), a, b)
+
+
+def logical_and(a: Any, b: Any) -> Node:
+    return binary(LogicalAnd(), a, b)
+
+
+def logical_or(a: Any, b: Any) -> Node:
+    return binary(LogicalOr(), a, b)
+
+
+def logical_not(x: Any) -> Node:
+    return unary(LogicalNot(), x)

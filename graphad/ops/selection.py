@@ -1,0 +1,148 @@
+"""Selection: maximum, minimum, clip and where, which pick one operand per element.
+
+Rules return adjoints in the broadcast (output) shape; the reverse pass
+un-broadcasts them once.  Each rule sends the adjoint to the operand that
+was picked and an exact zero to the others, which the strong-zero rules of
+:mod:`~graphad.ops.elementwise` keep exact (no 0·inf = NaN in an untaken branch).
+
+Tie rules: ``maximum``/``minimum`` split the adjoint equally between equal
+operands; ``clip`` sends the adjoint to ``x`` on the closed interval ``[lo, hi]``
+and to the bound that was taken outside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ops._ufunc import Binary, binary
+from graphad.ops._util import tensor, ufunc_dtype
+from graphad.ops.comparison import equal, greater, less, logical_and, logical_not
+from graphad.ops.utility import zeros_like
+
+T = Sequence[Node | None]
+
+
+@dataclass(frozen=True)
+class Maximum(Binary):
+    ufunc = np.maximum
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g·[a > b] + g/2·[a = b], b̄ likewise"""
+        a, b = node.inputs
+        half = 0.5 * g
+        return (
+            where(greater(a, b), g, where(equal(a, b), half, 0)),
+            where(less(a, b), g, where(equal(a, b), half, 0)),
+        )
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ȧ·[a > b] + ḃ·[a < b] + (ȧ + ḃ)/2·[a = b]"""
+        a, b = node.inputs
+        ta = zeros_like(a) if t[0] is None else t[0]
+        tb = zeros_like(b) if t[1] is None else t[1]
+        return where(greater(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
+
+
+@dataclass(frozen=True)
+class Minimum(Binary):
+    ufunc = np.minimum
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+        """ā = g·[a < b] + g/2·[a = b], b̄ likewise"""
+        a, b = node.inputs
+        half = 0.5 * g
+        return (
+            where(less(a, b), g, where(equal(a, b), half, 0)),
+            where(greater(a, b), g, where(equal(a, b), half, 0)),
+        )
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ȧ·[a < b] + ḃ·[a > b] + (ȧ + ḃ)/2·[a = b]"""
+        a, b = node.inputs
+        ta = zeros_like(a) if t[0] is None else t[0]
+        tb = zeros_like(b) if t[1] is None else t[1]
+        return where(less(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
+
+
+@dataclass(frozen=True)
+class Clip(Op):
+    """np.clip(x, lo, hi)"""
+
+    def infer(self, x: TensorType, lo: TensorType, hi: TensorType) -> TensorType:
+        shape = broadcast_shapes(tensor(x).shape, tensor(lo).shape, tensor(hi).shape)
+        dtype = ufunc_dtype(np.minimum, ufunc_dtype(np.maximum, x.dtype, lo.dtype), hi.dtype)
+        return TensorType(shape, dtype)
+
+    def compute(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        return np.clip(x, lo, hi)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node, Node, Node]:
+        """clip = min(max(x, lo), hi): hī = g·[max(x, lo) > hi], lō = g·[x < lo ≤ hi],
+        x̄ = g elsewhere (hi wins when the bounds cross, as in NumPy)"""
+        above, below = self.cases(node)
+        return where(below, 0, where(above, 0, g)), where(below, g, 0), where(above, g, 0)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ḣi, l̇o or ẋ, whichever the clip returned"""
+        above, below = self.cases(node)
+        tx, tlo, thi = (zeros_like(n) if ti is None else ti for n, ti in zip(node.inputs, t))
+        return where(above, thi, where(below, tlo, tx))
+
+    @staticmethod
+    def cases(node: Node) -> tuple[Node, Node]:
+        """Where the result is hi, and where it is lo."""
+        x, lo, hi = node.inputs
+        above = greater(maximum(x, lo), hi)
+        return above, logical_and(less(x, lo), logical_not(above))
+
+
+@dataclass(frozen=True)
+class Where(Op):
+    """np.where(cond, a, b); the untaken operand's adjoint is exactly zero."""
+
+    def infer(self, c: TensorType, a: TensorType, b: TensorType) -> TensorType:
+        if tensor(c).dtype.kind != "b":
+            raise DTypeError(f"condition must be bool, got {c.dtype.name} (compare with != 0)")
+        shape = broadcast_shapes(c.shape, tensor(a).shape, tensor(b).shape)
+        return TensorType(shape, np.result_type(a.dtype, b.dtype))
+
+    def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(c, a, b)
+
+    def vjp(self, node: Node, g: Node) -> tuple[None, Node, Node]:
+        """ā = g·[c], b̄ = g·[¬c]"""
+        c = node.inputs[0]
+        return None, where(c, g, 0), where(c, 0, g)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = ȧ·[c] + ḃ·[¬c]"""
+        c, a, b = node.inputs
+        ta = zeros_like(a) if t[1] is None else t[1]
+        tb = zeros_like(b) if t[2] is None else t[2]
+        return where(c, ta, tb)
+
+
+# -- public functions ----------------------------------------------------------
+def maximum(a: Any, b: Any) -> Node:
+    """Elementwise max; ties split the adjoint equally."""
+    return binary(Maximum(), a, b)
+
+
+def minimum(a: Any, b: Any) -> Node:
+    """Elementwise min; ties split the adjoint equally."""
+    return binary(Minimum(), a, b)
+
+
+def clip(x: Any, lo: Any, hi: Any) -> Node:
+    """np.clip(x, lo, hi); bounds may be nodes and receive gradients."""
+    return Clip()(*as_nodes(x, lo, hi))
+
+
+def where(cond: Any, a: Any, b: Any) -> Node:
+    """np.where(cond, a, b) for a bool ``cond``; no adjoint reaches the untaken branch."""
+    return Where()(*as_nodes(cond, a, b))
