@@ -8,12 +8,13 @@ stays a small value and the index arrays stay part of the graph.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from graphad.ir import (
+    Constant,
     DTypeError,
     IndexingError,
     Node,
@@ -23,8 +24,11 @@ from graphad.ir import (
     as_node,
     constant,
     format_shape,
+    shapes_compatible,
+    user_location,
 )
 from graphad.ops._util import tensor
+from graphad.ops.utility import shape_of
 
 Item = tuple[Any, ...]  # ("int", k) | ("slice", start, stop, step) | ("new",) | ("ellipsis",)
 # | ("array", position among the array inputs)
@@ -78,7 +82,7 @@ class GetItem(Op):
     name = "getitem"
 
     items: tuple[Item, ...]
-    advanced: bool = field(default=False)
+    advanced: bool = False
 
     def infer(self, x: TensorType, *arrays: TensorType) -> TensorType:
         tensor(x)
@@ -112,15 +116,11 @@ class ScatterAdd(Op):
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         out = TensorType(self.shape, tensor(g).dtype)
         expect = _result_shape(self.items, out, rest[: self.n_arrays])
-        if expect is not None and g.shape is not None:
-            bad = len(expect) != len(g.shape) or any(
-                a is not None and b is not None and a != b for a, b in zip(expect, g.shape)
+        if not shapes_compatible(expect, g.shape):
+            raise ShapeError(
+                f"update of shape {format_shape(g.shape)} does not fit index result "
+                f"{format_shape(expect)}"
             )
-            if bad:
-                raise ShapeError(
-                    f"update of shape {format_shape(g.shape)} does not fit index result "
-                    f"{format_shape(expect)}"
-                )
         return out
 
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
@@ -141,16 +141,11 @@ class ScatterAdd(Op):
 
     def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
         """ẏ = scatter_add(ġ, index)"""
-        return ScatterAdd(self.items, self.shape, self.advanced, self.n_arrays)(
-            t[0],
-            *node.inputs[1:],  # type: ignore[arg-type]
-        )
+        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
 
 
 def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:
     """A zeros array shaped like ``like`` with ``g`` added at ``index``."""
-    from graphad.ops.utility import shape_of
-
     shape = like.shape
     if shape is None:
         raise IndexingError(f"the adjoint of {like.name}[...] needs the rank of {like.name}")
@@ -211,15 +206,13 @@ def getitem(x: Any, index: Any) -> Node:
     On a tuple- or dict-valued node it looks the entry up instead (``d["cat"]``).
     """
     if isinstance(x, Node) and not isinstance(x.type, TensorType):
-        from graphad.ops.structure import get
+        from graphad.ops.structure import get  # structure builds on shape, which needs getitem
 
         return get(x, index)
     x = as_node(x)
     try:
         items, arrays, advanced = _encode(index)
     except IndexingError as e:
-        from graphad.ir import user_location
-
         raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None
     _check_constant_bounds(x, items, arrays)
     return GetItem(items, advanced)(x, *arrays)
@@ -227,8 +220,6 @@ def getitem(x: Any, index: Any) -> Node:
 
 def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node]) -> None:
     """Index arrays that are constants are checked against x's known shape now, not at run."""
-    from graphad.ir import Constant, user_location
-
     if not arrays or not all(isinstance(a.op, Constant) for a in arrays):
         return
     if not isinstance(x.type, TensorType) or not x.type.is_static:

@@ -170,8 +170,8 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         if any(size[unique[i]] is None for i in missing):
             raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
         adj = broadcast_to(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
-    if len(unique) == len(spec):
-        return adj if unique == spec else einsum(f"{unique}->{spec}", adj)
+    if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
+        return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
     free = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec)
     seen: set[str] = set()

@@ -292,9 +292,6 @@ class ArgMax(Reduce):
 
     kernel = staticmethod(np.argmax)
 
-    def axes(self, ndim: int) -> tuple[int, ...]:
-        return tuple(range(ndim)) if self.axis is None else normalize_axes(self.axis, ndim)
-
     def infer(self, x: TensorType) -> TensorType:
         if self.axis is None:
             tensor(x)
@@ -367,17 +364,18 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node
     return _reduce(Std, x, axis, keepdims, ddof=int(ddof))
 
 
+def _arg(cls: type[ArgMax], x: Any, axis: int | None, keepdims: bool) -> Node:
+    x = as_node(x)
+    with building(cls().name, x):
+        index = None if axis is None else as_int(axis, "axis")
+    return cls(index, bool(keepdims))(x)
+
+
 def argmax(x: Any, axis: int | None = None, keepdims: bool = False) -> Node:
     """np.argmax: int64 indices, not differentiable."""
-    x = as_node(x)
-    with building("argmax", x):
-        index = None if axis is None else as_int(axis, "axis")
-    return ArgMax(index, bool(keepdims))(x)
+    return _arg(ArgMax, x, axis, keepdims)
 
 
 def argmin(x: Any, axis: int | None = None, keepdims: bool = False) -> Node:
     """np.argmin: int64 indices, not differentiable."""
-    x = as_node(x)
-    with building("argmin", x):
-        index = None if axis is None else as_int(axis, "axis")
-    return ArgMin(index, bool(keepdims))(x)
+    return _arg(ArgMin, x, axis, keepdims)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -22,51 +22,44 @@ from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_sha
 from graphad.ops._ufunc import Binary, binary
 from graphad.ops._util import tensor, ufunc_dtype
 from graphad.ops.comparison import equal, greater, less, logical_and, logical_not
-from graphad.ops.utility import zeros_like
+from graphad.ops.utility import or_zeros
 
 T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
-class Maximum(Binary):
-    ufunc = np.maximum
+class Extremum(Binary):
+    """maximum or minimum: ``beats(a, b)`` says where ``a`` is taken (``greater`` for the
+    maximum, ``less`` for the minimum); ties split the adjoint equally."""
+
+    beats: ClassVar[Any] = None
 
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g·[a > b] + g/2·[a = b], b̄ likewise"""
+        """ā = g·[a beats b] + g/2·[a = b], b̄ likewise"""
         a, b = node.inputs
         half = 0.5 * g
         return (
-            where(greater(a, b), g, where(equal(a, b), half, 0)),
-            where(less(a, b), g, where(equal(a, b), half, 0)),
+            where(self.beats(a, b), g, where(equal(a, b), half, 0)),
+            where(self.beats(b, a), g, where(equal(a, b), half, 0)),
         )
 
     def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ȧ·[a > b] + ḃ·[a < b] + (ȧ + ḃ)/2·[a = b]"""
+        """ẏ = ȧ·[a beats b] + ḃ·[b beats a] + (ȧ + ḃ)/2·[a = b]"""
         a, b = node.inputs
-        ta = zeros_like(a) if t[0] is None else t[0]
-        tb = zeros_like(b) if t[1] is None else t[1]
-        return where(greater(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
+        ta, tb = or_zeros(t[0], a), or_zeros(t[1], b)
+        return where(self.beats(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
 
 
 @dataclass(frozen=True)
-class Minimum(Binary):
+class Maximum(Extremum):
+    ufunc = np.maximum
+    beats = staticmethod(greater)
+
+
+@dataclass(frozen=True)
+class Minimum(Extremum):
     ufunc = np.minimum
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g·[a < b] + g/2·[a = b], b̄ likewise"""
-        a, b = node.inputs
-        half = 0.5 * g
-        return (
-            where(less(a, b), g, where(equal(a, b), half, 0)),
-            where(greater(a, b), g, where(equal(a, b), half, 0)),
-        )
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ȧ·[a < b] + ḃ·[a > b] + (ȧ + ḃ)/2·[a = b]"""
-        a, b = node.inputs
-        ta = zeros_like(a) if t[0] is None else t[0]
-        tb = zeros_like(b) if t[1] is None else t[1]
-        return where(less(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
+    beats = staticmethod(less)
 
 
 @dataclass(frozen=True)
@@ -90,7 +83,7 @@ class Clip(Op):
     def jvp(self, node: Node, t: T) -> Node:
         """ẏ = ḣi, l̇o or ẋ, whichever the clip returned"""
         above, below = self.cases(node)
-        tx, tlo, thi = (zeros_like(n) if ti is None else ti for n, ti in zip(node.inputs, t))
+        tx, tlo, thi = map(or_zeros, t, node.inputs)
         return where(above, thi, where(below, tlo, tx))
 
     @staticmethod
@@ -122,9 +115,7 @@ class Where(Op):
     def jvp(self, node: Node, t: T) -> Node:
         """ẏ = ȧ·[c] + ḃ·[¬c]"""
         c, a, b = node.inputs
-        ta = zeros_like(a) if t[1] is None else t[1]
-        tb = zeros_like(b) if t[2] is None else t[2]
-        return where(c, ta, tb)
+        return where(c, or_zeros(t[1], a), or_zeros(t[2], b))
 
 
 # -- public functions ----------------------------------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 
 from graphad.ir import (
     AxisError,
+    DifferentiationError,
     Node,
     Op,
     ShapeError,
@@ -32,7 +33,7 @@ from graphad.ir import (
 )
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
-from graphad.ops.utility import shape_of, zeros_like
+from graphad.ops.utility import or_zeros, shape_of
 
 Dims = tuple[int | None, ...]
 T = Sequence[Node | None]
@@ -264,8 +265,6 @@ class Concatenate(Op):
         (axis,) = normalize_axes(self.axis, ndim)  # type: ignore[arg-type]
         sizes = [x.shape[axis] for x in node.inputs]  # type: ignore[index]
         if None in sizes:
-            from graphad.ir import DifferentiationError
-
             raise DifferentiationError(
                 "concatenate: the adjoint needs the sizes along the axis to be known"
             )
@@ -278,7 +277,7 @@ class Concatenate(Op):
 
     def jvp(self, node: Node, t: T) -> Node:
         """ẏ = concatenate(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
-        return self(*(zeros_like(x) if ti is None else ti for x, ti in zip(node.inputs, t)))
+        return self(*map(or_zeros, t, node.inputs))
 
 
 @dataclass(frozen=True)
@@ -311,7 +310,7 @@ class Stack(Op):
 
     def jvp(self, node: Node, t: T) -> Node:
         """ẏ = stack(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
-        return self(*(zeros_like(x) if ti is None else ti for x, ti in zip(node.inputs, t)))
+        return self(*map(or_zeros, t, node.inputs))
 
 
 # -- public functions ----------------------------------------------------------
@@ -338,8 +337,6 @@ def reshape(x: Any, shape: Sequence[int] | int) -> Node:
     if None not in dims:
         return Reshape(dims)(x)
     # unknown size: let NumPy resolve the -1 at run time from a constant target
-    from graphad.ir import constant
-
     return Reshape(dims)(x, constant(np.asarray(shape, dtype=np.int64)))
 
 

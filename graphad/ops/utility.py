@@ -104,6 +104,12 @@ def zeros_like(x: Any) -> Node:
     return ZerosLike()(as_node(x))
 
 
+def or_zeros(t: Node | None, like: Node) -> Node:
+    """The tangent ``t``, or zeros like ``like`` where ``t`` is None (a zero tangent): for
+    rules that must select or stack tangents rather than add them."""
+    return zeros_like(like) if t is None else t
+
+
 def ones_like(x: Any) -> Node:
     """Ones with the shape and dtype of ``x``."""
     return OnesLike()(as_node(x))
