@@ -2,6 +2,8 @@
 
 Shapes follow NumPy 2: matmul promotes 1-D operands and broadcasts batch
 dims; ``solve(a, b)`` treats ``b`` as a vector exactly when it is 1-D.
+``einsum`` is stricter than NumPy's: no ``...``, and no size-1 broadcasting
+within a letter.
 """
 
 from __future__ import annotations
@@ -284,7 +286,14 @@ def matmul(a: Any, b: Any) -> Node:
 
 
 def einsum(subscripts: str, *operands: Any) -> Node:
-    """np.einsum with explicit output subscripts, e.g. ``einsum("ij,jk->ik", a, b)``."""
+    """np.einsum with explicit output subscripts, e.g. ``einsum("ij,jk->ik", a, b)``:
+    (2, 3) and (3, 4) -> (2, 4).
+
+    Stricter than NumPy: every dim that one letter labels must have the same size.
+    NumPy also broadcasts a size-1 dim against the others, so it takes (2, 1) and
+    (3, 4) above; this raises a ShapeError, when the node is built or, for unknown
+    dims, when the values arrive.  And ``...`` is not supported.
+    """
     return Einsum(subscripts.replace(" ", ""))(*as_nodes(*operands))
 
 
