@@ -15,7 +15,16 @@ from typing import Any
 import numpy as np
 
 from graphad.autodiff import gradients, jvp, sweep
-from graphad.ir import GraphError, Node, Placeholder, constant, placeholder, substitute, topo_sort
+from graphad.ir import (
+    GraphError,
+    Node,
+    Placeholder,
+    constant,
+    descendants,
+    placeholder,
+    substitute,
+    topo_sort,
+)
 from graphad.ops import add_n, multiply
 from graphad.ops import sum as reduce_sum
 from graphad.ops._util import is_float
@@ -247,10 +256,7 @@ def _localize(
                 return node, consumer, msgs
         # every partial that arrived is right, so one that should have arrived did not:
         # a path from this node was cut by an op that sent no adjoint
-        downstream = {node}
-        for n in topo_sort([target]):
-            if any(x in downstream for x in n.inputs):
-                downstream.add(n)
+        downstream = descendants(topo_sort([target]), [node])
         for consumer, cut in result.cut:
             if cut in downstream and is_float(cut.type):
                 msgs.append(

@@ -15,6 +15,7 @@ from graphad.ir import (
     TensorType,
     as_node,
     derivation,
+    descendants,
     format_shape,
     shapes_compatible,
     topo_sort,
@@ -109,10 +110,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             f"jvp: {len(inputs)} inputs but {len(given)} tangents ({user_location()})"
         )
     order = topo_sort(outputs)
-    depends = set(inputs)
-    for node in order:
-        if any(i in depends for i in node.inputs):
-            depends.add(node)
+    depends = descendants(order, inputs)
     with derivation("forward", derivative_order([n for n in order if n in depends])):
         tangent: dict[Node, Node] = {}
         for i, (x, t) in enumerate(zip(inputs, given)):

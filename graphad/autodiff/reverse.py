@@ -18,6 +18,7 @@ from graphad.ir import (
     TensorType,
     as_node,
     derivation,
+    descendants,
     format_shape,
     shapes_compatible,
     topo_sort,
@@ -97,10 +98,7 @@ def sweep(y: Node, xs: Sequence[Node], grad_y: Any = None) -> Sweep:
     """Run the reverse sweep from ``y`` to ``xs``, building adjoint nodes."""
     order = topo_sort([y])
     result = Sweep()
-    wanted = set(xs)
-    for node in order:
-        if node in wanted or any(i in result.depends for i in node.inputs):
-            result.depends.add(node)
+    result.depends = descendants(order, xs)
     if y not in result.depends:
         return result
     with derivation("reverse", derivative_order([n for n in order if n in result.depends])):
@@ -136,10 +134,7 @@ def _propagate(node: Node, g: Node, result: Sweep) -> None:
 
 def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
     msg = f"gradients: y = {node_name(y)} does not depend on x = {node_name(x)}"
-    downstream = {x}
-    for node in topo_sort([y]):
-        if any(i in downstream for i in node.inputs):
-            downstream.add(node)
+    downstream = descendants(topo_sort([y]), [x])
     # name the op where each path stopped carrying a derivative: the one that refused a
     # float input (stop_gradient), or the one that made a bool/int value from a float
     # (a comparison), not the op downstream that received that value (where, cast)

@@ -23,7 +23,7 @@ from graphad.ir.errors import (
     IndexingError,
     ShapeError,
 )
-from graphad.ir.graph import consumers, substitute, topo_sort
+from graphad.ir.graph import consumers, descendants, substitute, topo_sort
 from graphad.ir.leaves import (
     Constant,
     Placeholder,
@@ -76,6 +76,7 @@ __all__ = [
     "constant",
     "consumers",
     "derivation",
+    "descendants",
     "float_dtype",
     "format_shape",
     "is_constant",

@@ -35,6 +35,15 @@ def topo_sort(outputs: Iterable[Node]) -> list[Node]:
     return order
 
 
+def descendants(order: Iterable[Node], sources: Iterable[Node]) -> set[Node]:
+    """The nodes of ``order`` (inputs before consumers) that are a source or depend on one."""
+    found = set(sources)
+    for node in order:
+        if any(x in found for x in node.inputs):
+            found.add(node)
+    return found
+
+
 def consumers(order: Iterable[Node]) -> dict[Node, list[Node]]:
     """For each node in ``order``, the nodes in ``order`` that take it as an input."""
     users: dict[Node, list[Node]] = {}
