@@ -48,14 +48,17 @@ class Branch:
     slots: tuple[int, ...]
     output: Node
     executor: Executor = field(init=False, repr=False)
+    feeds: tuple[tuple[Node, int], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "executor", Executor(self.output))
+        executor = Executor(self.output)
+        needed = set(executor.placeholders)  # a branch may ignore some of its parameters
+        object.__setattr__(self, "executor", executor)
+        feeds = tuple((p, s) for p, s in zip(self.params, self.slots) if p in needed)
+        object.__setattr__(self, "feeds", feeds)
 
     def run(self, values: Sequence[Any]) -> Any:
-        needed = set(self.executor.placeholders)
-        feeds = {p: values[s] for p, s in zip(self.params, self.slots) if p in needed}
-        return self.executor.run(feeds)
+        return self.executor.run({p: values[s] for p, s in self.feeds})
 
 
 @dataclass(frozen=True, eq=False)
