@@ -60,7 +60,7 @@ def add_tangents(*terms: Node | None) -> Node | None:
 
 
 def is_float(t: ValueType) -> bool:
-    return isinstance(t, TensorType) and t.dtype.kind in "fc"
+    return isinstance(t, TensorType) and t.is_float
 
 
 def static_shape(node: Node) -> tuple[int, ...] | None:

@@ -165,11 +165,7 @@ class Executor:
         if missing:
             names = ", ".join(f"{p.name!r} {p.type} ({p.origin.location})" for p in missing)
             raise FeedError(f"missing feed(s) for placeholder(s) {names} ({user_location()})")
-        return {p: self._check(p, fed[p]) for p in self.placeholders}
-
-    @staticmethod
-    def _check(p: Node, value: Any) -> Any:
-        return _conform(p.type, value, f"placeholder {p.name!r}")
+        return {p: _conform(p.type, fed[p], f"placeholder {p.name!r}") for p in self.placeholders}
 
     def _check_concrete(self, fed: dict[Node, np.ndarray]) -> None:
         """With unknown dims, re-infer every type from the fed shapes before any kernel runs."""
