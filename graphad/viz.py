@@ -95,6 +95,8 @@ def render(outputs: Node | Sequence[Node], path: str | Path, title: str | None =
     """
     path = Path(path)
     fmt = path.suffix.lstrip(".") or "svg"
+    if fmt not in graphviz.FORMATS:
+        raise GraphError(f"render: Graphviz cannot write {fmt!r} files (try .svg, .png or .pdf)")
     try:
         data = to_dot(outputs, title).pipe(format=fmt)
     except graphviz.ExecutableNotFound as e:

@@ -50,3 +50,8 @@ def test_render_writes_a_valid_svg(graphs: dict[str, ga.Node], tmp_path) -> None
 def test_viz_refuses_non_nodes() -> None:
     with pytest.raises(ga.GraphError, match="expected nodes"):
         viz.to_dot([np.ones(3)])
+
+
+def test_render_names_an_unknown_format(graphs: dict[str, ga.Node], tmp_path) -> None:
+    with pytest.raises(ga.GraphError, match="cannot write 'nope'"):
+        viz.render(graphs["y"], tmp_path / "graph.nope")
