@@ -243,6 +243,39 @@ def test_ops_compare_by_class_and_attributes() -> None:
     assert (x + y).op == (y + 1.0).op
 
 
+def test_no_public_op_class_is_a_subclass_of_another() -> None:
+    """A rewrite matching ``Max`` must not fire on ``Min``: shared code lives in private bases."""
+    made = {type(n.op) for n in _one_of_each()}
+    clashes = [
+        (a.__name__, b.__name__) for a in made for b in made if a is not b and issubclass(a, b)
+    ]
+    assert len(made) == len(_one_of_each())
+    assert not clashes
+
+
+def _one_of_each() -> list[ga.Node]:
+    x = ga.placeholder("x_hier", shape=(2, 3))
+    return [
+        ga.max(x),
+        ga.min(x),
+        ga.var(x),
+        ga.std(x),
+        ga.argmax(x),
+        ga.argmin(x),
+        ga.softmax(x),
+        ga.log_softmax(x),
+        ga.zeros_like(x),
+        ga.ones_like(x),
+        ga.maximum(x, 1.0),
+        ga.minimum(x, 1.0),
+        x + 1,
+        x * 2,
+        -x,
+        ga.exp(x),
+        ga.sum(x),
+    ]
+
+
 def test_constants_compare_by_value() -> None:
     c1 = ga.constant([1.0, 2.0])
     c2 = ga.constant(np.array([1.0, 2.0]))

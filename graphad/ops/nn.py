@@ -17,14 +17,19 @@ T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
-class Softmax(Op):
-    """exp(x - max) / sum(exp(x - max)) along ``axis``."""
+class _Normalize(Op):
+    """The shape rule of softmax and log_softmax; private, so patterns tell them apart."""
 
     axis: int = -1
 
     def infer(self, x: TensorType) -> TensorType:
         normalize_axes(self.axis, known_ndim(x))
         return TensorType(x.shape, x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64))
+
+
+@dataclass(frozen=True)
+class Softmax(_Normalize):
+    """exp(x - max) / sum(exp(x - max)) along ``axis``."""
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
@@ -40,7 +45,7 @@ class Softmax(Op):
 
 
 @dataclass(frozen=True)
-class LogSoftmax(Softmax):
+class LogSoftmax(_Normalize):
     """x - logsumexp(x) along ``axis``."""
 
     def compute(self, x: np.ndarray) -> np.ndarray:

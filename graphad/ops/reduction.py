@@ -188,8 +188,8 @@ def _exclusive_products(x: Node, n: int) -> Node:
 
 
 @dataclass(frozen=True)
-class Max(Reduce):
-    kernel = staticmethod(np.max)
+class _Extreme(Reduce):
+    """Shared rules of max and min; private, so a pattern on ``Max`` never matches ``Min``."""
 
     def infer(self, x: TensorType) -> TensorType:
         out = super().infer(x)
@@ -213,7 +213,12 @@ class Max(Reduce):
 
 
 @dataclass(frozen=True)
-class Min(Max):
+class Max(_Extreme):
+    kernel = staticmethod(np.max)
+
+
+@dataclass(frozen=True)
+class Min(_Extreme):
     kernel = staticmethod(np.min)
 
 
@@ -247,19 +252,24 @@ class LogSumExp(Reduce):
 
 
 @dataclass(frozen=True)
-class Var(Reduce):
+class _Spread(Reduce):
+    """Shared parts of var and std; private, so a pattern on ``Var`` never matches ``Std``."""
+
     ddof: int = 0
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.var(np.zeros(2, dtype)).dtype
 
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
-
     def centred(self, node: Node) -> Node:
         """(x - mean(x)) / (n - ddof): the derivative of var, halved"""
         x = node.inputs[0]
         return (x - Mean(self.axis, True)(x)) / (self.count(node) - self.ddof)
+
+
+@dataclass(frozen=True)
+class Var(_Spread):
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """x̄ = 2g · (x - mean(x)) / (n - ddof)"""
@@ -271,7 +281,7 @@ class Var(Reduce):
 
 
 @dataclass(frozen=True)
-class Std(Var):
+class Std(_Spread):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
@@ -285,12 +295,8 @@ class Std(Var):
 
 
 @dataclass(frozen=True)
-class ArgMax(Reduce):
-    """Index of the first maximum along one axis (int64; not differentiable)."""
-
-    name = "argmax"
-
-    kernel = staticmethod(np.argmax)
+class _ArgExtreme(Reduce):
+    """Index of the first extreme along one axis (int64; not differentiable)."""
 
     def infer(self, x: TensorType) -> TensorType:
         if self.axis is None:
@@ -311,7 +317,13 @@ class ArgMax(Reduce):
 
 
 @dataclass(frozen=True)
-class ArgMin(ArgMax):
+class ArgMax(_ArgExtreme):
+    name = "argmax"
+    kernel = staticmethod(np.argmax)
+
+
+@dataclass(frozen=True)
+class ArgMin(_ArgExtreme):
     name = "argmin"
     kernel = staticmethod(np.argmin)
 

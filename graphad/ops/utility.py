@@ -13,14 +13,12 @@ from graphad.ops._util import is_float, tensor
 
 
 @dataclass(frozen=True)
-class ZerosLike(Op):
-    """Zeros of the operand's shape and dtype; carries no gradient."""
+class _Filled(Op):
+    """A constant array of the operand's shape and dtype; private, so that a pattern on
+    ``ZerosLike`` never matches ``OnesLike``."""
 
     def infer(self, x: TensorType) -> TensorType:
         return tensor(x)
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.zeros_like(x)
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """The result is constant in x: no derivative flows."""
@@ -32,7 +30,15 @@ class ZerosLike(Op):
 
 
 @dataclass(frozen=True)
-class OnesLike(ZerosLike):
+class ZerosLike(_Filled):
+    """Zeros of the operand's shape and dtype; carries no gradient."""
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros_like(x)
+
+
+@dataclass(frozen=True)
+class OnesLike(_Filled):
     """Ones of the operand's shape and dtype; carries no gradient."""
 
     def compute(self, x: np.ndarray) -> np.ndarray:
