@@ -1,0 +1,202 @@
+"""Feed validation: every fed value is checked against its placeholder before any kernel runs.
+
+Missing, unknown and doubly fed placeholders, wrong shapes, dtypes that cannot hold the
+fed values, and structures with the wrong keys are all reported as ``FeedError`` naming
+the placeholder and the user's line.  With unknown dims, every node's type is re-inferred
+from the fed shapes (once per distinct signature) so that a shape error is found before
+the first kernel, not inside it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import (
+    DictType,
+    FeedError,
+    GraphError,
+    Node,
+    Placeholder,
+    TensorType,
+    TupleType,
+    ValueType,
+    format_shape,
+    user_location,
+)
+
+_CHECKED_SIGNATURES = 64
+
+
+class FeedChecker:
+    """Checks feeds for the placeholders of one planned ``order`` of nodes."""
+
+    def __init__(self, placeholders: Sequence[Node], order: Sequence[Node]) -> None:
+        self.placeholders = list(placeholders)
+        self.order = list(order)
+        by_name: dict[str, Node] = {}
+        for p in self.placeholders:
+            if p.name in by_name:
+                raise GraphError(
+                    f"Executor: two placeholders are named {p.name!r} "
+                    f"({by_name[p.name].origin.location} and {p.origin.location}); "
+                    "feeds by name would be ambiguous"
+                )
+            by_name[p.name] = p
+        self._by_name = by_name
+        # fed-type signatures already checked; bounded, as a server may see endless shapes
+        self._concrete_checked: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+        self._dynamic = not all(_all_static(n.type) for n in self.order)
+
+    def check(self, feed_dict: Mapping[Any, Any]) -> dict[Node, Any]:
+        """The fed value of every placeholder, conformed to its type (arrays read-only)."""
+        fed = self._resolve(feed_dict)
+        if self._dynamic:
+            self._check_concrete(fed)
+        return fed
+
+    def _resolve(self, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
+        if not isinstance(feed_dict, Mapping):
+            raise FeedError(
+                f"feed_dict must be a dict of placeholder (or name) to value, got "
+                f"{type(feed_dict).__name__} ({user_location()})"
+            )
+        fed: dict[Node, Any] = {}
+        unknown = []
+        for key, value in feed_dict.items():
+            if isinstance(key, str):
+                node = self._by_name.get(key)
+                if node is None:
+                    unknown.append(key)
+                    continue
+            elif isinstance(key, Node):
+                if not isinstance(key.op, Placeholder):
+                    raise FeedError(f"feed key {key.name} is not a placeholder ({user_location()})")
+                node = key
+            else:
+                raise FeedError(f"feed keys must be placeholders or names, got {key!r}")
+            if node in fed:
+                raise FeedError(f"placeholder {node.name!r} is fed twice ({user_location()})")
+            fed[node] = value
+        if unknown:
+            known = ", ".join(repr(p.name) for p in self.placeholders) or "none"
+            raise FeedError(
+                f"unknown feed name(s) {', '.join(map(repr, unknown))}; the placeholders "
+                f"these fetches need are {known} ({user_location()})"
+            )
+        missing = [p for p in self.placeholders if p not in fed]
+        if missing:
+            names = ", ".join(f"{p.name!r} {p.type} ({p.origin.location})" for p in missing)
+            raise FeedError(f"missing feed(s) for placeholder(s) {names} ({user_location()})")
+        return {p: _conform(p.type, fed[p], f"placeholder {p.name!r}") for p in self.placeholders}
+
+    def _check_concrete(self, fed: dict[Node, np.ndarray]) -> None:
+        """With unknown dims, re-infer every type from the fed shapes before any kernel runs."""
+        concrete: dict[Node, Any] = {p: _type_of(fed[p]) for p in fed}
+        key = tuple(concrete[p] for p in self.placeholders)
+        if key in self._concrete_checked:
+            self._concrete_checked.move_to_end(key)
+            return
+        for node in self.order:
+            if node in concrete:
+                continue
+            if not node.inputs:
+                concrete[node] = node.type
+                continue
+            types = [concrete[x] for x in node.inputs]
+            try:
+                concrete[node] = node.op.infer(*types)
+            except GraphError as e:
+                raise type(e)(
+                    f"{node.op.describe(types)}: {e} (node {node.name} made at "
+                    f"{node.origin.location}, with the fed shapes)"
+                ) from None
+        self._concrete_checked[key] = None
+        if len(self._concrete_checked) > _CHECKED_SIGNATURES:
+            self._concrete_checked.popitem(last=False)
+
+
+def _fits(original: np.ndarray, cast: np.ndarray) -> bool:
+    """Whether a same-kind cast kept every value (no int wrap-around, no float overflow)."""
+    if np.can_cast(original.dtype, cast.dtype, casting="safe"):
+        return True
+    if cast.dtype.kind in "iu":
+        return bool(np.array_equal(cast.astype(original.dtype), original))
+    if cast.dtype.kind in "fc":
+        return bool(np.all(np.isfinite(cast) | ~np.isfinite(original)))
+    return True
+
+
+def _all_static(t: Any) -> bool:
+    if isinstance(t, TensorType):
+        return t.is_static
+    if isinstance(t, TupleType):
+        return all(_all_static(i) for i in t.items)
+    if isinstance(t, DictType):
+        return all(_all_static(i) for _, i in t.items)
+    return True
+
+
+def _type_of(value: Any) -> ValueType | None:
+    """The concrete type of a fed value."""
+    if isinstance(value, tuple):
+        return TupleType(tuple(_type_of(v) for v in value))
+    if isinstance(value, dict):
+        return DictType(tuple((k, _type_of(v)) for k, v in value.items()))
+    return None if value is None else TensorType(value.shape, value.dtype)
+
+
+def _conform(t: ValueType, value: Any, where: str) -> Any:
+    """Check a fed value against a placeholder's type, key by key; arrays come back read-only."""
+    if isinstance(t, DictType):
+        if not isinstance(value, Mapping):
+            raise FeedError(
+                f"{where} is a dict {t} but was fed {type(value).__name__} ({user_location()})"
+            )
+        missing = [k for k in t if k not in value]
+        extra = [k for k in value if k not in t]
+        if missing or extra:
+            raise FeedError(
+                f"{where} expects keys {list(t.keys())}: missing {missing}, "
+                f"unexpected {extra} ({user_location()})"
+            )
+        return {k: _conform(i, value[k], f"{where}[{k!r}]") for k, i in t.items}
+    if isinstance(t, TupleType):
+        if not isinstance(value, (tuple, list)) or len(value) != len(t.items):
+            got = len(value) if isinstance(value, (tuple, list)) else type(value).__name__
+            raise FeedError(
+                f"{where} is a tuple of {len(t.items)} but was fed {got} ({user_location()})"
+            )
+        return tuple(
+            _conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value))
+        )
+    assert isinstance(t, TensorType)
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as e:
+        raise FeedError(f"{where}: cannot make an array of the fed value: {e}") from None
+    if array.dtype == object or not np.can_cast(array.dtype, t.dtype, casting="same_kind"):
+        raise FeedError(
+            f"{where} is {t.dtype.name} but was fed {array.dtype.name} ({user_location()})"
+        )
+    if not t.accepts(array.shape):
+        raise FeedError(
+            f"{where} has shape {format_shape(t.shape)} but was fed shape "
+            f"{format_shape(array.shape)} ({user_location()})"
+        )
+    if array.dtype != t.dtype:
+        with np.errstate(over="ignore", invalid="ignore"):  # _fits reports it instead
+            narrowed = array.astype(t.dtype)
+        if not _fits(array, narrowed):
+            raise FeedError(
+                f"{where} is {t.dtype.name}: the fed {array.dtype.name} values do "
+                f"not fit in it ({user_location()})"
+            )
+        array = narrowed
+    elif array.flags.writeable:
+        array = array.view()  # a read-only view: no kernel can write to the user's array
+        array.flags.writeable = False
+    return array
