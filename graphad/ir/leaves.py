@@ -136,14 +136,27 @@ def as_node(value: Any, like: Sequence[Node] = ()) -> Node:
     """A node for ``value``; Python scalars take the dtype NumPy would give them beside ``like``.
 
     NumPy 2 treats Python scalars as weak (NEP 50), so ``x32 * 2.0`` stays float32.
+    A list or tuple holding nodes is an array-like, as in NumPy: its entries (nodes,
+    scalars, arrays, nested lists) are stacked along a new first axis.
     """
     if isinstance(value, Node):
         return value
+    if isinstance(value, (list, tuple)) and _holds_node(value):
+        from graphad.ops.shape import stack  # ops build on ir: resolved when called
+
+        nodes = [v for v in value if isinstance(v, Node)] or list(like)
+        return stack([as_node(v, nodes) for v in value])
     if isinstance(value, (bool, int, float, complex)):
         tensors = [n.dtype for n in like if isinstance(n.type, TensorType)]
         if tensors:
             return constant(np.asarray(value, dtype=np.result_type(*tensors, value)))
     return constant(value)
+
+
+def _holds_node(value: Sequence[Any]) -> bool:
+    return any(
+        isinstance(v, Node) or (isinstance(v, (list, tuple)) and _holds_node(v)) for v in value
+    )
 
 
 def as_nodes(*values: Any) -> tuple[Node, ...]:

@@ -86,6 +86,19 @@ def _ops() -> ModuleType:
     return graphad.ops
 
 
+def _numpy_method(name: str) -> Any:
+    """``ndarray.<name>`` for nodes: NumPy's signature and meaning, graphad's op."""
+
+    def method(self: Node, *args: Any, **kwargs: Any) -> Any:
+        from graphad.ops.protocol import method as call
+
+        return call(name, self, args, kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"``ndarray.{name}``: ``np.{name}(self, ...)`` as a node; ``out=`` is refused."
+    return method
+
+
 class Node:
     """An immutable graph vertex: ``op`` applied to ``inputs``, of static ``type``.
 
@@ -185,6 +198,12 @@ class Node:
             return NotImplemented
         return fn(*inputs)
 
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        """``np.sum(node)``, ``np.concatenate([a, b])``: graphad's function of that name."""
+        from graphad.ops.protocol import array_function
+
+        return array_function(func, types, args, kwargs)
+
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
         from graphad.ir.errors import GraphError
 
@@ -274,17 +293,44 @@ class Node:
             axes = tuple(axes[0]) if axes[0] is not None else ()
         return _ops().transpose(self, axes or None)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return _ops().sum(self, axis=axis, keepdims=keepdims)
+    # ndarray's methods, with NumPy's arguments, through NumPy's function protocol
+    sum = _numpy_method("sum")
+    mean = _numpy_method("mean")
+    prod = _numpy_method("prod")
+    max = _numpy_method("max")
+    min = _numpy_method("min")
+    var = _numpy_method("var")
+    std = _numpy_method("std")
+    argmax = _numpy_method("argmax")
+    argmin = _numpy_method("argmin")
+    cumsum = _numpy_method("cumsum")
+    cumprod = _numpy_method("cumprod")
+    ravel = _numpy_method("ravel")
+    squeeze = _numpy_method("squeeze")
+    swapaxes = _numpy_method("swapaxes")
+    repeat = _numpy_method("repeat")
+    clip = _numpy_method("clip")
+    dot = _numpy_method("dot")
+    trace = _numpy_method("trace")
+    diagonal = _numpy_method("diagonal")
+    argsort = _numpy_method("argsort")
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return _ops().mean(self, axis=axis, keepdims=keepdims)
+    def flatten(self, order: str = "C") -> Node:
+        """A 1-D copy, as ``ndarray.flatten`` (nodes are immutable, so the same as ravel)."""
+        return self.ravel(order)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return _ops().max(self, axis=axis, keepdims=keepdims)
+    def sort(self, *args: Any, **kwargs: Any) -> None:
+        from graphad.ir.errors import GraphError
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Node:
-        return _ops().min(self, axis=axis, keepdims=keepdims)
+        raise GraphError(
+            f"{self.name}.sort() would sort in place, and nodes are immutable; "
+            f"use ga.sort({self.name}) ({user_location()})"
+        )
+
+    @property
+    def size(self) -> int | None:
+        """The number of entries (None while a dim is unknown)."""
+        return self.type.size if isinstance(self.type, TensorType) else None
 
     def astype(self, dtype: Any) -> Node:
         return _ops().cast(self, dtype)

@@ -514,6 +514,140 @@ SHAPE = [
 ]
 
 
+# -- building and rearranging --------------------------------------------------
+BUILT = "the gather index or the pieces are decided from the dims when the node is built"
+
+
+def both(name: str, **kw: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``ga.name`` and ``np.name`` with the same keywords."""
+    return partial(getattr(ga, name), **kw), partial(getattr(np, name), **kw)
+
+
+def row(
+    id: str, name: str, *shapes: Shape, domain: Any = real, static_only: str = "", **kw: Any
+) -> Case:
+    """A case of ``ga.name`` against ``np.name`` with keywords ``kw``."""
+    f, ref = both(name, **kw)
+    return case(id, f, ref, *shapes, domain=domain, static_only=static_only)
+
+
+def listrow(id: str, name: str, *shapes: Shape, static_only: str = SIZES, **kw: Any) -> Case:
+    """A case of ``ga.name([x1, x2, ...])`` against NumPy's."""
+    f, ref = both(name, **kw)
+    return case(id, listwise(f), listwise(ref), *shapes, static_only=static_only)
+
+
+def split_row(id: str, name: str, shape: Shape, join: int, **kw: Any) -> Case:
+    """``name`` (a split), then the pieces joined in reverse order along ``join``: every
+    piece's adjoint is used."""
+
+    def build(x: Any) -> Any:
+        lib = ga if isinstance(x, ga.Node) else np
+        return lib.concatenate(getattr(lib, name)(x, **kw)[::-1], axis=join)
+
+    return case(id, build, build, shape, static_only=BUILT)
+
+
+def linspace_step(a: Any, b: Any) -> Any:
+    """The step linspace returns with ``retstep=True``."""
+    lib = ga if isinstance(a, ga.Node) else np
+    return lib.linspace(a, b, 5, retstep=True)[1]
+
+
+def select_signs(x: Any, a: Any, b: Any) -> Any:
+    """select([x > 0.5, x < -0.5], [a, b], default=-1): conditions cut x's gradient."""
+    lib = ga if isinstance(x, ga.Node) else np
+    return lib.select([x > 0.5, x < -0.5], [a, b], -1.0)
+
+
+BUILDING = [
+    row("ravel", "ravel", (2, 3, 4)),
+    row("ravel[F]", "ravel", (2, 3, 4), order="F"),
+    case("ravel[method]", lambda x: x.ravel(), np.ravel, (3, 4)),
+    case("flatten[method]", lambda x: x.flatten(), lambda x: x.flatten(), (3, 4)),
+    row("atleast_1d[scalar]", "atleast_1d", ()),
+    row("atleast_2d[scalar]", "atleast_2d", ()),
+    row("atleast_2d[1d]", "atleast_2d", (4,)),
+    row("atleast_3d[1d]", "atleast_3d", (4,)),
+    row("atleast_3d[2d]", "atleast_3d", (3, 4)),
+    row("atleast_3d[3d]", "atleast_3d", (2, 3, 4)),
+    listrow("vstack[1d]", "vstack", (4,), (4,)),
+    listrow("vstack[2d]", "vstack", (2, 4), (3, 4)),
+    listrow("row_stack", "vstack", (4,), (2, 4)),
+    listrow("hstack[1d]", "hstack", (3,), (4,)),
+    listrow("hstack[2d]", "hstack", (3, 2), (3, 4)),
+    listrow("dstack", "dstack", (3, 4), (3, 4)),
+    listrow("dstack[1d]", "dstack", (4,), (4,)),
+    listrow("column_stack", "column_stack", (3,), (3, 2)),
+    row("append[flat]", "append", (2, 3), (4,), static_only=SIZES),
+    row("append[axis-1]", "append", (3, 2), (3, 4), static_only=SIZES, axis=-1),
+    row("repeat[flat]", "repeat", (2, 3), static_only=BUILT, repeats=2),
+    row(
+        "repeat[counts_axis-1]", "repeat", (3, 4), static_only=BUILT, repeats=[1, 0, 2, 3], axis=-1
+    ),
+    row("repeat[axis0]", "repeat", (3, 4), static_only=BUILT, repeats=2, axis=0),
+    case(
+        "repeat[method]",
+        lambda x: x.repeat(3, axis=1),
+        lambda x: x.repeat(3, axis=1),
+        (2, 3),
+        static_only=BUILT,
+    ),
+    row("tile[rank_up]", "tile", (3, 4), static_only=BUILT, reps=(2, 1, 3)),
+    row("tile[vector]", "tile", (4,), static_only=BUILT, reps=2),
+    row("tile[short_reps]", "tile", (2, 3, 4), static_only=BUILT, reps=(2, 1)),
+    row(
+        "pad[constant]",
+        "pad",
+        (3, 4),
+        static_only=BUILT,
+        pad_width=((1, 2), (0, 3)),
+        constant_values=1.5,
+    ),
+    row(
+        "pad[constant_pairs]",
+        "pad",
+        (3, 4),
+        static_only=BUILT,
+        pad_width=1,
+        constant_values=((1, 2), (3, 4)),
+    ),
+    row("pad[edge]", "pad", (3, 4), static_only=BUILT, pad_width=((2, 1), (1, 0)), mode="edge"),
+    row(
+        "pad[reflect]", "pad", (3, 4), static_only=BUILT, pad_width=((2, 1), (3, 5)), mode="reflect"
+    ),
+    row("pad[symmetric]", "pad", (2, 3, 4), static_only=BUILT, pad_width=(1, 2), mode="symmetric"),
+    row("pad[wrap]", "pad", (3, 4), static_only=BUILT, pad_width=((4, 1), (1, 2)), mode="wrap"),
+    row("roll[flat]", "roll", (3, 4), static_only=BUILT, shift=5),
+    row("roll[axes]", "roll", (3, 4), static_only=BUILT, shift=(1, -3), axis=(0, -1)),
+    row("roll[negative_axis]", "roll", (2, 3, 4), static_only=BUILT, shift=7, axis=-2),
+    row("flip[all]", "flip", (2, 3, 4)),
+    row("flip[axis-1]", "flip", (2, 3, 4), axis=-1),
+    row("flip[axes]", "flip", (2, 3, 4), axis=(0, 2)),
+    row("fliplr", "fliplr", (3, 4)),
+    row("flipud", "flipud", (3, 4)),
+    row("rot90", "rot90", (3, 4)),
+    row("rot90[k2]", "rot90", (3, 4), k=2),
+    row("rot90[k3_axes12]", "rot90", (2, 3, 4), k=3, axes=(1, 2)),
+    row("rot90[k-1_negative_axes]", "rot90", (2, 3, 4), k=-1, axes=(-1, 0)),
+    row("moveaxis", "moveaxis", (2, 3, 4), source=0, destination=-1),
+    row("moveaxis[several]", "moveaxis", (2, 3, 4, 5), source=[0, 1], destination=[-1, 0]),
+    row("rollaxis", "rollaxis", (2, 3, 4), axis=-1),
+    row("rollaxis[start]", "rollaxis", (2, 3, 4), axis=0, start=3),
+    split_row("array_split[uneven]", "array_split", (7, 4), 0, indices_or_sections=3),
+    split_row("array_split[axis-1]", "array_split", (3, 5), -1, indices_or_sections=2, axis=-1),
+    split_row("hsplit", "hsplit", (3, 6), 1, indices_or_sections=2),
+    split_row("hsplit[1d]", "hsplit", (6,), 0, indices_or_sections=[1, 4]),
+    split_row("vsplit", "vsplit", (4, 3), 0, indices_or_sections=[1, 3]),
+    split_row("dsplit", "dsplit", (2, 3, 4), 2, indices_or_sections=2),
+    row("linspace", "linspace", (), (), num=7),
+    row("linspace[broadcast]", "linspace", (3,), (2, 1), num=4),
+    row("linspace[axis-1_no_endpoint]", "linspace", (3,), (3,), num=5, endpoint=False, axis=-1),
+    case("linspace[retstep]", linspace_step, linspace_step, (2,), (2,)),
+    case("select", select_signs, select_signs, (3, 4), (3, 4), (4,), domain=tie_free()),
+]
+
+
 # -- indexing ------------------------------------------------------------------
 def indexer(index: Any) -> Callable[[Any], Any]:
     """x[index], for nodes and arrays alike."""
@@ -666,6 +800,6 @@ UTILITY = [
     ),
 ]
 
-CASES: list[Case] = ELEMENTWISE + REDUCTION + SHAPE + INDEXING + LINALG + NN + UTILITY
+CASES: list[Case] = ELEMENTWISE + REDUCTION + SHAPE + BUILDING + INDEXING + LINALG + NN + UTILITY
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
