@@ -88,6 +88,7 @@ from graphad.ops.reduction import (
     sum,
     var,
 )
+from graphad.ops.scan import cumprod, cumsum, diff, gradient
 from graphad.ops.selection import clip, maximum, minimum, where
 from graphad.ops.shape import (
     broadcast_like,
@@ -128,7 +129,10 @@ __all__ = [
     "concatenate",
     "cos",
     "cosh",
+    "cumprod",
+    "cumsum",
     "det",
+    "diff",
     "divide",
     "dot",
     "dsplit",
@@ -142,6 +146,7 @@ __all__ = [
     "fliplr",
     "flipud",
     "getitem",
+    "gradient",
     "greater",
     "greater_equal",
     "hsplit",

@@ -648,6 +648,76 @@ BUILDING = [
 ]
 
 
+# -- scans and differences -----------------------------------------------------
+def gradient_stack(**kw: Any) -> Callable[..., Any]:
+    """np.gradient's per-axis list stacked into one array (one node when one axis)."""
+
+    def build(f: Any) -> Any:
+        lib = ga if isinstance(f, ga.Node) else np
+        out = lib.gradient(
+            f, *kw.get("varargs", ()), **{k: v for k, v in kw.items() if k != "varargs"}
+        )
+        return lib.stack(out) if isinstance(out, (list, tuple)) else out
+
+    return build
+
+
+def diff_prepended(x: Any, p: Any) -> Any:
+    """diff along axis 0 of p's rows joined before x's: p receives an adjoint too."""
+    lib = ga if isinstance(x, ga.Node) else np
+    return lib.diff(x, prepend=p, axis=0)
+
+
+ZEROS_345 = with_zeros(signed(0.6, 1.4), (0, 1, 2), (2, 2, 0), (2, 2, 3), (1, 0, 0))
+
+SCANS = [
+    row("cumsum[flat]", "cumsum", (2, 3, 4)),
+    row("cumsum[axis-1]", "cumsum", (2, 3, 4), axis=-1),
+    row("cumsum[axis0]", "cumsum", (3, 4), axis=0),
+    case("cumsum[method]", lambda x: x.cumsum(1), lambda x: x.cumsum(1), (3, 4)),
+    row("cumprod[flat]", "cumprod", (2, 3), domain=signed(0.6, 1.4), static_only=BUILT),
+    row("cumprod[axis1]", "cumprod", (2, 5, 3), domain=signed(0.6, 1.4), static_only=BUILT, axis=1),
+    row("cumprod[axis-1]", "cumprod", (3, 7), domain=signed(0.6, 1.4), static_only=BUILT, axis=-1),
+    row("cumprod[zeros]", "cumprod", (3, 4, 5), domain=ZEROS_345, static_only=BUILT, axis=-1),
+    row("cumprod[zeros_axis0]", "cumprod", (3, 4, 5), domain=ZEROS_345, static_only=BUILT, axis=0),
+    row("diff", "diff", (3, 5)),
+    row("diff[n2_axis0]", "diff", (4, 3), n=2, axis=0),
+    row("diff[n3_axis-2]", "diff", (2, 5, 3), n=3, axis=-2),
+    row("diff[prepend_append]", "diff", (3, 4), static_only=BUILT, prepend=0.5, append=-1.0),
+    case("diff[prepend_node]", diff_prepended, diff_prepended, (3, 4), (2, 4), static_only=SIZES),
+    case("gradient[1d]", gradient_stack(), gradient_stack(), (6,), static_only=BUILT),
+    case("gradient[2d]", gradient_stack(), gradient_stack(), (4, 5), static_only=BUILT),
+    case(
+        "gradient[spacing_axis-1]",
+        gradient_stack(varargs=(0.5,), axis=-1),
+        gradient_stack(varargs=(0.5,), axis=-1),
+        (3, 5),
+        static_only=BUILT,
+    ),
+    case(
+        "gradient[edge_order2]",
+        gradient_stack(varargs=(0.3, 2.0), edge_order=2),
+        gradient_stack(varargs=(0.3, 2.0), edge_order=2),
+        (3, 4),
+        static_only=BUILT,
+    ),
+    case(
+        "gradient[coordinates]",
+        gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 1.75, 3.0]),), axis=1),
+        gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 1.75, 3.0]),), axis=1),
+        (3, 5),
+        static_only=BUILT,
+    ),
+    case(
+        "gradient[coordinates_edge_order2]",
+        gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 3.0]),), axis=0, edge_order=2),
+        gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 3.0]),), axis=0, edge_order=2),
+        (4, 3),
+        static_only=BUILT,
+    ),
+]
+
+
 # -- indexing ------------------------------------------------------------------
 def indexer(index: Any) -> Callable[[Any], Any]:
     """x[index], for nodes and arrays alike."""
@@ -800,6 +870,8 @@ UTILITY = [
     ),
 ]
 
-CASES: list[Case] = ELEMENTWISE + REDUCTION + SHAPE + BUILDING + INDEXING + LINALG + NN + UTILITY
+CASES: list[Case] = (
+    ELEMENTWISE + REDUCTION + SHAPE + BUILDING + SCANS + INDEXING + LINALG + NN + UTILITY
+)
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"

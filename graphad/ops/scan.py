@@ -1,0 +1,216 @@
+"""Scans and differences: cumsum, cumprod, diff, gradient.
+
+``cumsum`` is a linear op with its own kernel (``np.cumsum``, O(n)); its
+adjoint is the reversed scan, the same op with ``reverse`` set.  ``cumprod``
+is a tree of pairwise products (a parallel prefix scan): O(n) work in log₂ n
+levels and no division, so, like ``prod``, its value and every derivative are
+exact at zeros.  ``diff`` and ``gradient`` are differences of slices: linear
+and exact compositions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import Node, Op, ShapeError, TensorType, as_node, constant
+from graphad.ops._util import as_int, building, known_ndim, tensor
+from graphad.ops.building import _axis, _dim, _take, moveaxis, ravel
+from graphad.ops.shape import broadcast_to, concatenate, reshape, reshape_like, stack
+from graphad.ops.utility import cast, ones_like
+
+T = Sequence[Node | None]
+
+
+@dataclass(frozen=True)
+class CumSum(Op):
+    """np.cumsum along ``axis``; ``reverse``: the sums from the end, flip∘cumsum∘flip."""
+
+    axis: int
+    reverse: bool = False
+
+    def infer(self, x: TensorType) -> TensorType:
+        ndim = known_ndim(x)
+        if not -ndim <= self.axis < ndim:
+            raise ShapeError(f"axis {self.axis} is out of range for rank {ndim}")
+        return TensorType(x.shape, np.cumsum(np.zeros(1, tensor(x).dtype)).dtype)
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        if not self.reverse:
+            return np.cumsum(x, axis=self.axis)
+        return np.flip(np.cumsum(np.flip(x, self.axis), axis=self.axis), self.axis)
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ᵢ = Σ_{k≥i} gₖ: the scan in the other direction"""
+        return (CumSum(self.axis, not self.reverse)(g),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = cumsum(ẋ)"""
+        return self(t[0])  # type: ignore[arg-type]
+
+
+def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
+    """np.cumsum: running sums along ``axis`` (of the raveled array when None)."""
+    a = as_node(a)
+    with building("cumsum", a):
+        if dtype is not None:
+            a = cast(a, dtype)
+        if axis is None:
+            a, axis = ravel(a), 0
+        ax = _axis(a, axis)
+    return CumSum(ax)(a)
+
+
+def _prefix_products(x: Node, n: int) -> Node:
+    """yᵢ = ∏_{j≤i} xⱼ down axis 0 (length n), by pairwise products only.
+
+    Pairs (x₂ₖ, x₂ₖ₊₁) multiply into pₖ; the scan s of p gives the odd outputs
+    y₂ₖ₊₁ = sₖ, and the even ones are y₂ₖ = sₖ₋₁·x₂ₖ (s₋₁ = 1).
+    """
+    if n <= 1:
+        return x
+    one = ones_like(_take(x, slice(0, 1), 0))
+    padded = concatenate([x, one]) if n % 2 else x
+    even, odd = _take(padded, slice(0, None, 2), 0), _take(padded, slice(1, None, 2), 0)
+    s = _prefix_products(even * odd, (n + 1) // 2)
+    shifted = concatenate([one, _take(s, slice(0, -1), 0)])
+    interleaved = reshape_like(stack([shifted * even, s], axis=1), padded)
+    return _take(interleaved, slice(0, n), 0) if n % 2 else interleaved
+
+
+def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
+    """np.cumprod: running products along ``axis`` (raveled when None); exact at zeros,
+    derivatives included.  Needs the length of the axis when the node is built."""
+    a = as_node(a)
+    with building("cumprod", a):
+        if dtype is not None:
+            a = cast(a, dtype)
+        if axis is None:
+            a, axis = ravel(a), 0
+        ax = _axis(a, axis)
+        n = _dim(a, ax, "cumprod")
+    moved = moveaxis(a, ax, 0) if ax else a
+    rows = reshape(moved, (n, -1)) if moved.ndim != 2 else moved
+    out = reshape_like(_prefix_products(rows, n), moved)
+    return moveaxis(out, 0, ax) if ax else out
+
+
+def _edge(x: Node, axis: int, before: Any, what: str) -> Node:
+    """``before`` (a scalar or an array) as a block to join to ``x`` along ``axis``."""
+    value = as_node(before, [x])
+    if value.ndim == 0:
+        shape = list(x.shape)  # type: ignore[arg-type]
+        shape[axis] = 1
+        if None in shape:
+            raise ShapeError(f"a scalar {what} needs the other dims when the node is built")
+        return broadcast_to(cast(value, np.result_type(value.dtype, x.dtype)), shape)
+    return value
+
+
+def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = None) -> Node:
+    """np.diff: the n-th differences a[1:] - a[:-1] along ``axis`` (after joining
+    ``prepend``/``append``; scalars are broadcast)."""
+    a = as_node(a)
+    with building("diff", a):
+        n = as_int(n, "n")
+        if n < 0:
+            raise ShapeError(f"order must be non-negative, got {n}")
+        ax = _axis(a, axis)
+        if prepend is not None or append is not None:
+            parts = [
+                *([_edge(a, ax, prepend, "prepend")] if prepend is not None else []),
+                a,
+                *([_edge(a, ax, append, "append")] if append is not None else []),
+            ]
+            a = concatenate(parts, axis=ax)
+        for _ in range(n):
+            a = _take(a, slice(1, None), ax) - _take(a, slice(None, -1), ax)
+    return a
+
+
+def _gradient_along(f: Node, axis: int, spacing: Any, edge_order: int) -> Node:
+    """np.gradient along one axis, with NumPy's stencils term for term."""
+    n = _dim(f, axis, "gradient")
+    if n < edge_order + 1:
+        raise ShapeError(
+            f"axis {axis} of length {n} is too short for edge_order={edge_order} "
+            f"(needs {edge_order + 1})"
+        )
+    dtype = f.dtype if f.type.is_float else np.dtype(np.float64)  # type: ignore[union-attr]
+    f = cast(f, dtype)
+    trailing = (1,) * (f.ndim - axis - 1)  # type: ignore[operator]
+
+    def part(start: int | None, stop: int | None) -> Node:
+        return _take(f, slice(start, stop), axis)
+
+    def weighted(w: Sequence[Any], starts: Sequence[int | None], stops: Sequence[Any]) -> Node:
+        terms = []
+        for wk, lo, hi in zip(w, starts, stops):
+            wk = np.asarray(wk, dtype)
+            weight = constant(wk.reshape((-1, *trailing)) if wk.ndim else wk)
+            terms.append(weight * part(lo, hi))
+        return terms[0] + terms[1] + terms[2]
+
+    coords = np.asarray(spacing, dtype=float)
+    if coords.ndim and coords.shape != (n,):
+        raise ShapeError(f"coordinates of shape {coords.shape} for an axis of length {n}")
+    dx = np.diff(coords) if coords.ndim else None
+    if dx is not None and np.all(dx == dx[0]):  # uniform coordinates: NumPy's uniform path
+        coords, dx = np.asarray(dx[0]), None
+    if dx is None:
+        h = float(coords)
+        inner = (part(2, None) - part(None, -2)) / (2.0 * h)
+    else:
+        d1, d2 = dx[:-1], dx[1:]
+        abc = (-d2 / (d1 * (d1 + d2)), (d2 - d1) / (d1 * d2), d1 / (d2 * (d1 + d2)))
+        inner = weighted(abc, (None, 1, 2), (-2, -1, None))
+    h0, h1 = (h, h) if dx is None else (float(dx[0]), float(dx[-1]))
+    if edge_order == 1:
+        first = (part(1, 2) - part(0, 1)) / h0
+        last = (part(-1, None) - part(-2, -1)) / h1
+    else:
+        if dx is None:
+            w0 = (-1.5 / h, 2.0 / h, -0.5 / h)
+            w1 = (0.5 / h, -2.0 / h, 1.5 / h)
+        else:
+            d1, d2 = dx[0], dx[1]
+            w0 = (-(2 * d1 + d2) / (d1 * (d1 + d2)), (d1 + d2) / (d1 * d2), -d1 / (d2 * (d1 + d2)))
+            d1, d2 = dx[-2], dx[-1]
+            w1 = (d2 / (d1 * (d1 + d2)), -(d2 + d1) / (d1 * d2), (2 * d2 + d1) / (d2 * (d1 + d2)))
+        first = weighted(w0, (0, 1, 2), (1, 2, 3))
+        last = weighted(w1, (-3, -2, -1), (-2, -1, None))
+    return concatenate([first, inner, last], axis=axis)
+
+
+def gradient(
+    f: Any, *varargs: Any, axis: int | Sequence[int] | None = None, edge_order: int = 1
+) -> Node | list[Node]:
+    """np.gradient: second-order central differences inside, one-sided ones of
+    ``edge_order`` (1 or 2) at the ends; spacings are scalars or coordinate arrays
+    (constants), one per axis or one for all.  One node per axis (a list when several)."""
+    f = as_node(f)
+    with building("gradient", f):
+        ndim = known_ndim(f.type)
+        if axis is None:
+            axes = list(range(ndim))
+        elif np.ndim(axis) == 0:
+            axes = [_axis(f, axis)]
+        else:
+            axes = [_axis(f, a) for a in axis]  # type: ignore[union-attr]
+        if edge_order not in (1, 2):
+            raise ShapeError(f"edge_order must be 1 or 2, got {edge_order}")
+        if any(isinstance(v, Node) for v in varargs):
+            raise ShapeError("spacings must be constants (scalars or coordinate arrays)")
+        if len(varargs) == 0:
+            spacings: list[Any] = [1.0] * len(axes)
+        elif len(varargs) == 1 and np.ndim(varargs[0]) == 0:
+            spacings = [varargs[0]] * len(axes)
+        elif len(varargs) == len(axes):
+            spacings = list(varargs)
+        else:
+            raise ShapeError(f"{len(varargs)} spacings for {len(axes)} axes")
+        out = [_gradient_along(f, ax, h, edge_order) for ax, h in zip(axes, spacings)]
+    return out[0] if len(out) == 1 else out
