@@ -104,6 +104,7 @@ from graphad.ops.shape import (
     swapaxes,
     transpose,
 )
+from graphad.ops.sorting import argpartition, argsort, partition, sort, take_along_axis
 from graphad.ops.structure import make_dict, make_tuple
 from graphad.ops.utility import cast, ones_like, shape_of, stop_gradient, zeros_like
 
@@ -117,6 +118,8 @@ __all__ = [
     "arctan",
     "argmax",
     "argmin",
+    "argpartition",
+    "argsort",
     "array_split",
     "atleast_1d",
     "atleast_2d",
@@ -179,6 +182,7 @@ __all__ = [
     "ones_like",
     "outer",
     "pad",
+    "partition",
     "power",
     "prod",
     "ravel",
@@ -197,6 +201,7 @@ __all__ = [
     "sinh",
     "softmax",
     "solve",
+    "sort",
     "split",
     "sqrt",
     "square",
@@ -208,6 +213,7 @@ __all__ = [
     "sum",
     "sum_to",
     "swapaxes",
+    "take_along_axis",
     "tan",
     "tanh",
     "tile",

@@ -718,6 +718,49 @@ SCANS = [
 ]
 
 
+# -- sorting -------------------------------------------------------------------
+TAKE = np.array([[2, 0, 2, 1], [0, 0, 1, 2]])
+
+
+def take_rows(x: Any) -> Any:
+    """take_along_axis(x, TAKE, axis=0) with repeated indices: the adjoint accumulates."""
+    lib = ga if isinstance(x, ga.Node) else np
+    return lib.take_along_axis(x, TAKE, axis=0)
+
+
+def sort_method_free(x: Any) -> Any:
+    """argsort as data: x gathered at its own argsort along axis 0."""
+    lib = ga if isinstance(x, ga.Node) else np
+    return lib.take_along_axis(x, lib.argsort(x, axis=0), axis=0)
+
+
+SORTING = [
+    row("sort", "sort", (3, 4), domain=distinct, static_only=BUILT),
+    row("sort[axis0]", "sort", (3, 4), domain=distinct, static_only=BUILT, axis=0),
+    row("sort[axis-2]", "sort", (2, 5, 3), domain=distinct, static_only=BUILT, axis=-2),
+    row("sort[flat]", "sort", (3, 4), domain=distinct, static_only=BUILT, axis=None),
+    row("partition", "partition", (3, 7), domain=distinct, static_only=BUILT, kth=3),
+    row(
+        "partition[kths_axis0]",
+        "partition",
+        (6, 4),
+        domain=distinct,
+        static_only=BUILT,
+        kth=[0, -2],
+        axis=0,
+    ),
+    case(
+        "take_along_axis[argsort]",
+        sort_method_free,
+        sort_method_free,
+        (4, 3),
+        domain=distinct,
+        static_only=BUILT,
+    ),
+    case("take_along_axis", take_rows, take_rows, (3, 4), static_only=BUILT),
+]
+
+
 # -- indexing ------------------------------------------------------------------
 def indexer(index: Any) -> Callable[[Any], Any]:
     """x[index], for nodes and arrays alike."""
@@ -871,7 +914,7 @@ UTILITY = [
 ]
 
 CASES: list[Case] = (
-    ELEMENTWISE + REDUCTION + SHAPE + BUILDING + SCANS + INDEXING + LINALG + NN + UTILITY
+    ELEMENTWISE + REDUCTION + SHAPE + BUILDING + SCANS + SORTING + INDEXING + LINALG + NN + UTILITY
 )
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"

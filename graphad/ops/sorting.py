@@ -1,0 +1,145 @@
+"""Sorting and ordering: argsort, argpartition (indices, not differentiable), and
+sort, partition on top of them.
+
+``sort(x)`` is ``x`` gathered at ``argsort(x)``: the permutation is data, a
+node of int64 indices that carries no derivative, and the gather is the
+ordinary ``getitem``, whose adjoint scatters the cotangent back through the
+permutation (x̄[perm[i]] = ḡ[i]).  Sorting is continuous and piecewise linear;
+at ties, where it has no derivative, the stable order decides which entry
+receives which share (as in JAX).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import Node, Op, ShapeError, TensorType, as_node
+from graphad.ops._util import as_int, building, known_ndim, tensor
+from graphad.ops.building import _axis, _dim, ravel
+from graphad.ops.indexing import getitem
+
+T = Sequence[Node | None]
+
+
+@dataclass(frozen=True)
+class _Ordering(Op):
+    """Indices that order ``x`` along ``axis`` (int64, same shape); no derivative flows."""
+
+    axis: int
+
+    def infer(self, x: TensorType) -> TensorType:
+        ndim = known_ndim(x)
+        if not -ndim <= self.axis < ndim:
+            raise ShapeError(f"axis {self.axis} is out of range for rank {ndim}")
+        if tensor(x).dtype.kind == "c":
+            raise ShapeError("complex values have no order")
+        return TensorType(x.shape, np.dtype(np.int64))
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """Indices are piecewise constant: no derivative flows."""
+        return (None,)
+
+    def jvp(self, node: Node, t: T) -> None:
+        """Indices are piecewise constant: no derivative flows."""
+        return None
+
+
+@dataclass(frozen=True)
+class ArgSort(_Ordering):
+    """np.argsort(x, axis, kind="stable")"""
+
+    name = "argsort"
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.argsort(x, axis=self.axis, kind="stable").astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True)
+class ArgPartition(_Ordering):
+    """np.argpartition(x, kth, axis): the entries at ``kth`` are where sorting puts them."""
+
+    name = "argpartition"
+    kth: tuple[int, ...] = ()
+
+    def infer(self, x: TensorType) -> TensorType:
+        out = super().infer(x)
+        n = x.shape[self.axis]  # type: ignore[index]
+        if n is not None and any(not -n <= k < n for k in self.kth):
+            raise ShapeError(f"kth {self.kth} is out of range for an axis of length {n}")
+        return out
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.argpartition(x, self.kth, axis=self.axis).astype(np.int64, copy=False)
+
+
+def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Node:
+    """np.take_along_axis: ``arr`` gathered at ``indices`` along ``axis`` (raveled when
+    None); the adjoint scatter-adds into the gathered positions."""
+    arr, indices = as_node(arr), as_node(indices)
+    with building("take_along_axis", arr, indices):
+        if axis is None:
+            arr, ax = ravel(arr), 0
+        else:
+            ax = _axis(arr, axis)
+        ndim = known_ndim(arr.type)
+        if known_ndim(indices.type, "indices") != ndim:
+            raise ShapeError(f"indices of rank {indices.ndim} for an array of rank {ndim}")
+        index: list[Any] = []
+        for i in range(ndim):
+            if i == ax:
+                index.append(indices)
+                continue
+            n = _dim(arr, i, "take_along_axis")
+            index.append(np.arange(n).reshape([n if j == i else 1 for j in range(ndim)]))
+    return getitem(arr, tuple(index))
+
+
+def _ordered(name: str, a: Any, axis: int | None, order: Any) -> tuple[Node, int]:
+    a = as_node(a)
+    with building(name, a):
+        if order is not None:
+            raise ShapeError("order= (fields of structured arrays) is not supported")
+        if axis is None:
+            return ravel(a), 0
+        return a, _axis(a, axis)
+
+
+def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
+            stable: Any = None) -> Node:  # fmt: skip
+    """np.argsort: int64 indices that sort ``a`` along ``axis`` (stably); not differentiable."""
+    x, ax = _ordered("argsort", a, axis, order)
+    return ArgSort(ax)(x)
+
+
+def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
+         stable: Any = None) -> Node:  # fmt: skip
+    """np.sort: ``a`` gathered at its argsort; the adjoint scatters back through the
+    permutation.  ``kind`` is accepted for NumPy's sake; the order is always stable."""
+    x, ax = _ordered("sort", a, axis, order)
+    return take_along_axis(x, ArgSort(ax)(x), ax)
+
+
+def _kth(x: Node, kth: Any, ax: int) -> tuple[int, ...]:
+    with building("partition", x):
+        ks = tuple(as_int(k, "kth") for k in np.atleast_1d(kth))
+        n = _dim(x, ax, "partition")
+        return tuple(sorted(k % n if -n <= k < n else k for k in ks))
+
+
+def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: Any = None,
+                 order: Any = None) -> Node:  # fmt: skip
+    """np.argpartition: int64 indices that put the ``kth`` entries in sorted place."""
+    x, ax = _ordered("argpartition", a, axis, order)
+    return ArgPartition(ax, _kth(x, kth, ax))(x)
+
+
+def partition(a: Any, kth: Any, axis: int | None = -1, kind: Any = None,
+              order: Any = None) -> Node:  # fmt: skip
+    """np.partition: ``a`` gathered at its argpartition (the same arrangement NumPy
+    gives); the adjoint scatters back through it."""
+    x, ax = _ordered("partition", a, axis, order)
+    return take_along_axis(x, ArgPartition(ax, _kth(x, kth, ax))(x), ax)
