@@ -261,7 +261,7 @@ def test_a_string_index_on_a_tensor_is_an_indexing_error() -> None:
         lambda x: ga.argmax(x, axis=(0, 1)),
         lambda x: ga.broadcast_to(x, (None, 3)),
         lambda x: ga.swapaxes(x, 0, 5),
-        lambda x: ga.trace(x, 0, 0),
+        lambda x: ga.trace(x, axis1=0, axis2=0),
         lambda x: ga.split(x, 5, axis=1),
     ],
     ids=["float_axis", "float_dim", "argmax_tuple", "none_dim", "swapaxes", "trace", "split"],

@@ -75,7 +75,9 @@ from graphad.ops.elementwise import (
 )
 from graphad.ops.indexing import getitem
 from graphad.ops.linalg import det, dot, einsum, inv, matmul, outer, solve, trace
+from graphad.ops.matrices import diag, diagonal, eye, identity, tril, triu
 from graphad.ops.nn import log_softmax, softmax
+from graphad.ops.products import cross, inner, kron, tensordot
 from graphad.ops.reduction import (
     argmax,
     argmin,
@@ -132,9 +134,12 @@ __all__ = [
     "concatenate",
     "cos",
     "cosh",
+    "cross",
     "cumprod",
     "cumsum",
     "det",
+    "diag",
+    "diagonal",
     "diff",
     "divide",
     "dot",
@@ -145,6 +150,7 @@ __all__ = [
     "exp",
     "expand_dims",
     "expm1",
+    "eye",
     "flip",
     "fliplr",
     "flipud",
@@ -154,7 +160,10 @@ __all__ = [
     "greater_equal",
     "hsplit",
     "hstack",
+    "identity",
+    "inner",
     "inv",
+    "kron",
     "less",
     "less_equal",
     "linspace",
@@ -216,9 +225,12 @@ __all__ = [
     "take_along_axis",
     "tan",
     "tanh",
+    "tensordot",
     "tile",
     "trace",
     "transpose",
+    "tril",
+    "triu",
     "var",
     "vsplit",
     "vstack",

@@ -2,8 +2,8 @@
 
 Shapes follow NumPy 2: matmul promotes 1-D operands and broadcasts batch
 dims; ``solve(a, b)`` treats ``b`` as a vector exactly when it is 1-D.
-``einsum`` is stricter than NumPy's: no ``...``, and no size-1 broadcasting
-within a letter.
+The ``Einsum`` op takes explicit subscripts whose dims agree; ``einsum``
+rewrites NumPy's other notations into that form.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from graphad.ir import (
 )
 from graphad.ops import elementwise as ew
 from graphad.ops._util import add_tangents, building, known_ndim, ufunc_dtype
+from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
+from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
@@ -39,6 +41,7 @@ from graphad.ops.shape import (
     reshape,
     squeeze,
 )
+from graphad.ops.utility import cast
 
 T = Sequence[Node | None]
 
@@ -285,16 +288,16 @@ def matmul(a: Any, b: Any) -> Node:
     return MatMul()(*as_nodes(a, b))
 
 
-def einsum(subscripts: str, *operands: Any) -> Node:
-    """np.einsum with explicit output subscripts, e.g. ``einsum("ij,jk->ik", a, b)``:
-    (2, 3) and (3, 4) -> (2, 4).
+def einsum(subscripts: Any, *operands: Any) -> Node:
+    """np.einsum, e.g. ``einsum("ij,jk->ik", a, b)``: (2, 3) and (3, 4) -> (2, 4).
 
-    Stricter than NumPy: every dim that one letter labels must have the same size.
-    NumPy also broadcasts a size-1 dim against the others, so it takes (2, 1) and
-    (3, 4) above; this raises a ShapeError, when the node is built or, for unknown
-    dims, when the values arrive.  And ``...`` is not supported.
+    NumPy's notations all work: implicit output ('ij,jk'), ``...``, size-1 dims
+    broadcast against a letter's other dims, and the sublist form
+    ``einsum(a, [0, 1], b, [1, 2])``; see :mod:`graphad.ops.einsum_spec`.
     """
-    return Einsum(subscripts.replace(" ", ""))(*as_nodes(*operands))
+    with building("einsum", *(x for x in (subscripts, *operands) if isinstance(x, Node))):
+        spec, nodes = explicit((subscripts, *operands))
+    return Einsum(spec)(*nodes)
 
 
 def inv(a: Any) -> Node:
@@ -333,9 +336,13 @@ def outer(a: Any, b: Any) -> Node:
     return ew.multiply(reshape(a, (-1, 1)), reshape(b, (1, -1)))
 
 
-def trace(a: Any, axis1: int = 0, axis2: int = 1) -> Node:
-    """np.trace(a, axis1=, axis2=): sum of the diagonal; other axes are kept."""
+def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None) -> Node:
+    """np.trace(a, offset, axis1, axis2): sum of the ``offset`` diagonal; other axes are kept."""
     a = as_node(a)
+    if dtype is not None:
+        a = cast(a, dtype)
+    if offset != 0:
+        return Sum((-1,))(diagonal(a, offset, axis1, axis2))
     with building("trace", a):
         ndim = known_ndim(a.type)
         (i,), (j,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)

@@ -792,7 +792,9 @@ INDEXING = [case(f"getitem[{tag}]", indexer(i), indexer(i), s) for tag, s, i in 
 
 # -- linear algebra ------------------------------------------------------------
 def trace_last_two(x: Any) -> Any:
-    return ga.trace(x, 1, 2) if isinstance(x, ga.Node) else np.trace(x, axis1=1, axis2=2)
+    return (
+        ga.trace(x, axis1=1, axis2=2) if isinstance(x, ga.Node) else np.trace(x, axis1=1, axis2=2)
+    )
 
 
 # an operand's adjoint broadcasts over letters only it has, or puts it on a diagonal
@@ -873,6 +875,87 @@ LINALG = [
 ]
 
 
+# -- tensor products and matrix structure -------------------------------------------
+VECTOR = "cross needs the length (3) of the vector axes statically"
+STRETCH = "einsum broadcasts a size-1 dim only where the sizes are known statically"
+
+
+def einsum_sublists(a: Any, b: Any) -> Any:
+    """The sublist form: einsum(a, [0, 1, Ellipsis], b, [1, 2], [Ellipsis, 2, 0])."""
+    lib = ga if isinstance(a, ga.Node) else np
+    return lib.einsum(a, [0, 1, Ellipsis], b, [1, 2], [Ellipsis, 2, 0])
+
+
+def times_eye(x: Any) -> Any:
+    """x · eye(3, 4, k=1): the constant from ga.eye against NumPy's."""
+    lib = ga if isinstance(x, ga.Node) else np
+    return x * lib.eye(3, 4, k=1, dtype=x.dtype) + lib.identity(4, x.dtype)[1:]
+
+
+PRODUCTS = [
+    row("tensordot[int]", "tensordot", (2, 3, 4), (3, 4, 5)),
+    row("tensordot[pairs]", "tensordot", (2, 3, 4), (4, 5, 3), axes=([1, -1], [2, 0])),
+    row("tensordot[zero]", "tensordot", (2, 3), (4,), axes=0),
+    row("tensordot[one_axis]", "tensordot", (3, 4), (5, 3), axes=(0, -1)),
+    row("inner[vectors]", "inner", (4,), (4,)),
+    row("inner[nd]", "inner", (2, 3, 4), (5, 4)),
+    row("inner[scalar]", "inner", (), (3, 4)),
+    row("kron", "kron", (2, 3), (4, 5), static_only=BUILT),
+    row("kron[ranks]", "kron", (3,), (2, 4, 1), static_only=BUILT),
+    row("cross", "cross", (4, 3), (4, 3), static_only=VECTOR),
+    row("cross[broadcast]", "cross", (2, 1, 3), (5, 3), static_only=VECTOR),
+    row("cross[axes]", "cross", (3, 4), (2, 4, 3), static_only=VECTOR, axisa=0, axisb=-1, axisc=-2),
+    row("cross[axis]", "cross", (3, 2), (3, 2), static_only=VECTOR, axis=0),
+    row("diag[vector]", "diag", (4,), static_only=BUILT),
+    row("diag[vector_k2]", "diag", (3,), static_only=BUILT, k=2),
+    row("diag[vector_k-1]", "diag", (3,), static_only=BUILT, k=-1),
+    row("diag[matrix]", "diag", (3, 5), static_only=BUILT),
+    row("diag[matrix_k-1]", "diag", (4, 3), static_only=BUILT, k=-1),
+    row("diagonal", "diagonal", (3, 4), static_only=BUILT),
+    row(
+        "diagonal[offset_axes]",
+        "diagonal",
+        (2, 3, 4),
+        static_only=BUILT,
+        offset=1,
+        axis1=-1,
+        axis2=0,
+    ),
+    row(
+        "diagonal[negative_offset]",
+        "diagonal",
+        (5, 3, 2),
+        static_only=BUILT,
+        offset=-2,
+        axis1=0,
+        axis2=1,
+    ),
+    case(
+        "diagonal[method]",
+        lambda x: x.diagonal(1),
+        lambda x: x.diagonal(1),
+        (3, 4),
+        static_only=BUILT,
+    ),
+    row("tril", "tril", (3, 4), static_only=BUILT),
+    row("tril[k_batched]", "tril", (2, 4, 3), static_only=BUILT, k=-1),
+    row("triu", "triu", (4, 3), static_only=BUILT),
+    row("triu[k2]", "triu", (2, 3, 5), static_only=BUILT, k=2),
+    case("eye", times_eye, times_eye, (3, 4)),
+    row("trace[offset]", "trace", (3, 5), static_only=BUILT, offset=2),
+    row("trace[offset_axes]", "trace", (2, 4, 3), static_only=BUILT, offset=-1, axis1=-1, axis2=1),
+    case("trace[method]", lambda x: x.trace(1), lambda x: x.trace(1), (4, 3), static_only=BUILT),
+    einsum_case("...j,jk", (2, 3, 4), (4, 5)),
+    einsum_case("ij,jk", (2, 3), (3, 4)),
+    einsum_case("ba,bc", (3, 2), (3, 4)),
+    einsum_case("i...,...->...", (2, 1, 4), (3, 1), static_only=EINSUM_SIZES),
+    einsum_case("...ii->...i", (2, 3, 3), static_only=EINSUM_SIZES),
+    einsum_case("ij,ij->i", (3, 4), (1, 4), static_only=STRETCH),
+    einsum_case("ijk,kj->i", (2, 3, 4), (4, 1), static_only=EINSUM_SIZES),
+    case("einsum[sublists]", einsum_sublists, einsum_sublists, (2, 3, 4), (3, 5)),
+]
+
+
 # -- nn and utility ------------------------------------------------------------
 def np_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
@@ -914,7 +997,17 @@ UTILITY = [
 ]
 
 CASES: list[Case] = (
-    ELEMENTWISE + REDUCTION + SHAPE + BUILDING + SCANS + SORTING + INDEXING + LINALG + NN + UTILITY
+    ELEMENTWISE
+    + REDUCTION
+    + SHAPE
+    + BUILDING
+    + SCANS
+    + SORTING
+    + PRODUCTS
+    + INDEXING
+    + LINALG
+    + NN
+    + UTILITY
 )
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"

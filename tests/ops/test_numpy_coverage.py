@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import graphad as ga
+from graphad.ir import Constant
 
 RNG = np.random.default_rng(7)
 
@@ -106,3 +107,44 @@ def test_linspace_endpoint_is_stop_exactly() -> None:
     out = run(ga.linspace(a, b, 7), {a: np.array(0.1), b: np.array(0.7)})
     assert out[-1] == 0.7
     np.testing.assert_allclose(out, np.linspace(0.1, 0.7, 7), rtol=1e-15)
+
+
+# -- tensor products -------------------------------------------------------------------
+def test_einsum_sublist_form_from_the_issue() -> None:
+    x, y = ga.placeholder("x", (2, 3)), ga.placeholder("y", (3, 4))
+    a, b = RNG.standard_normal((2, 3)), RNG.standard_normal((3, 4))
+    out = run(ga.einsum(x, [0, 1], y, [1, 2]), {x: a, y: b})
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "build, match",
+    [
+        (lambda x: ga.einsum("...j->j", x), "needs '...' for the broadcast dims"),
+        (lambda x: ga.einsum("ij,jk", x), "names 2 operands, got 1"),
+        (lambda x: ga.einsum(x, [0, 99]), "sublists hold ints below 52"),
+        (lambda x: ga.einsum("ijk", x), "has shape"),
+        (lambda x: ga.tensordot(x, x, 3), "cannot contract 3 axes"),
+        (lambda x: ga.tensordot(x, x, ([0, 1], [0])), "pair 2 with 1 axes"),
+        (lambda x: ga.cross(x, x, axis=0), "takes 3-vectors"),
+        (lambda x: ga.diagonal(x, axis1=1, axis2=-1), "axis1 and axis2 are both 1"),
+        (lambda x: ga.tril(ga.sum(x, 0)), "needs rank ≥ 2"),
+    ],
+)
+def test_product_errors_name_the_function(build: Any, match: str) -> None:
+    x = ga.placeholder("x", (2, 3))
+    with pytest.raises(ga.ShapeError, match=match) as info:
+        build(x)
+    assert "test_numpy_coverage.py" in str(info.value)
+
+
+def test_diag_keeps_inf_without_nan_beside_it() -> None:
+    v = ga.placeholder("v", (3,))
+    out = run(ga.diag(v, 1), {v: np.array([1.0, np.inf, -2.0])})
+    np.testing.assert_array_equal(out, np.diag([1.0, np.inf, -2.0], 1))
+
+
+def test_eye_and_identity_are_constants() -> None:
+    assert isinstance(ga.eye(3).op, Constant)
+    np.testing.assert_array_equal(run(ga.eye(3, 4, k=-1, dtype=int), {}), np.eye(3, 4, -1, int))
+    np.testing.assert_array_equal(run(ga.identity(3), {}), np.identity(3))
