@@ -4,6 +4,7 @@ Build a static graph of nodes, extend it with derivative nodes
 (``gradients``, ``jvp``), and run any set of nodes with an ``Executor``.
 """
 
+from graphad import linalg
 from graphad.autodiff import (
     Adjoint,
     Adjoints,
@@ -69,6 +70,7 @@ __all__ = [
     "hvp",
     "jacobian",
     "jvp",
+    "linalg",
     "vjp",
     "placeholder",
     *_ops_all,

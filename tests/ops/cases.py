@@ -956,6 +956,186 @@ PRODUCTS = [
 ]
 
 
+# -- ga.linalg: decompositions and what is built on them ---------------------------
+FACTORED = "decompositions need the matrix dims statically (their rules build masks)"
+
+
+def orthonormal(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """(..., m, k) with orthonormal columns."""
+    q, _ = np.linalg.qr(rng.standard_normal(shape))
+    return q
+
+
+def spd(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """(..., n, n) symmetric positive definite, condition ~3."""
+    b = rng.uniform(-0.5, 0.5, shape)
+    return b @ np.swapaxes(b, -1, -2) + shape[-1] * np.eye(shape[-1])
+
+
+def symmetric_spread(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """(..., n, n) symmetric with eigenvalues at least 0.5 apart (eigh is differentiable)."""
+    n = shape[-1]
+    q = orthonormal(rng, shape)
+    w = np.linspace(-2.0, 2.0, n) + rng.uniform(0, 0.1, shape[:-1])
+    return (q * w[..., None, :]) @ np.swapaxes(q, -1, -2)
+
+
+def singular_spread(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """(..., m, n) with singular values in [1, 3], at least 0.4 apart."""
+    m, n = shape[-2:]
+    k = min(m, n)
+    u = orthonormal(rng, (*shape[:-2], m, k))
+    v = orthonormal(rng, (*shape[:-2], n, k))
+    s = np.linspace(3.0, 1.0, k) + rng.uniform(0, 0.05, (*shape[:-2], k))
+    return (u * s[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+def distinct_positive(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """distinct entries, all ≥ 0.5 (|x| has neither a kink nor a tie)."""
+    x = distinct(rng, shape)
+    return x - x.min() + 0.5
+
+
+def gauge(v: Any) -> Any:
+    """Vectors (columns) with the sign that makes their first entry positive: eigen- and
+    singular vectors are only defined up to that sign, which a rule need not match."""
+    lib = ga if isinstance(v, ga.Node) else np
+    return v * lib.sign(v[..., :1, :])
+
+
+def linalg_fn(name: str, pick: Any = None, post: Any = None, **kw: Any) -> Callable[..., Any]:
+    """``linalg.name(x, **kw)`` in graphad or NumPy, then entry ``pick``, then ``post``."""
+
+    def build(*xs: Any) -> Any:
+        lib = ga if isinstance(xs[0], ga.Node) else np
+        out = getattr(lib.linalg, name)(*xs, **kw)
+        out = out if pick is None else out[pick]
+        return out if post is None else post(out)
+
+    return build
+
+
+def la(
+    id: str, name: str, *shapes: Shape, domain: Any, pick: Any = None, post: Any = None, **kw: Any
+) -> Case:
+    f = linalg_fn(name, pick, post, **kw)
+    return case(id, f, f, *shapes, domain=domain, static_only=FACTORED)
+
+
+def signed_det(a: Any) -> Any:
+    """sign · exp(log|det|) from slogdet: the determinant."""
+    if isinstance(a, ga.Node):
+        sign, logdet = ga.linalg.slogdet(a)
+        return sign * ga.exp(logdet)
+    return np.linalg.det(a)
+
+
+def transposed(x: Any) -> Any:
+    return np.swapaxes(x, -1, -2) if isinstance(x, np.ndarray) else ga.matrix_transpose(x)
+
+
+DECOMPOSITIONS = [
+    la("cholesky", "cholesky", (4, 4), domain=spd),
+    la("cholesky[batched]", "cholesky", (2, 3, 3), domain=spd),
+    la("cholesky[upper]", "cholesky", (3, 3), domain=spd, upper=True),
+    la("eigh[values]", "eigh", (4, 4), domain=symmetric_spread, pick=0),
+    la("eigh[vectors]", "eigh", (4, 4), domain=symmetric_spread, pick=1, post=gauge),
+    la("eigh[batched_vectors]", "eigh", (2, 3, 3), domain=symmetric_spread, pick=1, post=gauge),
+    la(
+        "eigh[upper_vectors]", "eigh", (3, 3), domain=symmetric_spread, pick=1, post=gauge, UPLO="U"
+    ),
+    la("eigvalsh", "eigvalsh", (2, 3, 3), domain=symmetric_spread),
+    la("svd[S_tall]", "svd", (4, 3), domain=singular_spread, pick=1, full_matrices=False),
+    la(
+        "svd[U_tall]",
+        "svd",
+        (4, 3),
+        domain=singular_spread,
+        pick=0,
+        post=gauge,
+        full_matrices=False,
+    ),
+    la(
+        "svd[Vh_tall]",
+        "svd",
+        (4, 3),
+        domain=singular_spread,
+        pick=2,
+        post=lambda v: transposed(gauge(transposed(v))),
+        full_matrices=False,
+    ),
+    la(
+        "svd[U_wide]",
+        "svd",
+        (3, 5),
+        domain=singular_spread,
+        pick=0,
+        post=gauge,
+        full_matrices=False,
+    ),
+    la(
+        "svd[Vh_wide]",
+        "svd",
+        (3, 5),
+        domain=singular_spread,
+        pick=2,
+        post=lambda v: transposed(gauge(transposed(v))),
+        full_matrices=False,
+    ),
+    la("svd[U_square_batched]", "svd", (2, 3, 3), domain=singular_spread, pick=0, post=gauge),
+    la("svdvals", "svdvals", (2, 3, 5), domain=singular_spread),
+    la("qr[Q_tall]", "qr", (4, 3), domain=singular_spread, pick=0),
+    la("qr[R_tall]", "qr", (4, 3), domain=singular_spread, pick=1),
+    la("qr[Q_batched]", "qr", (2, 3, 3), domain=singular_spread, pick=0),
+    la("qr[R_batched]", "qr", (2, 3, 3), domain=singular_spread, pick=1),
+    la("slogdet[logabsdet]", "slogdet", (3, 3), domain=well_conditioned, pick=1),
+    la("slogdet[batched]", "slogdet", (2, 4, 4), domain=well_conditioned, pick=1),
+    case(
+        "slogdet[sign_times_exp]",
+        signed_det,
+        signed_det,
+        (2, 3, 3),
+        domain=well_conditioned,
+        static_only=FACTORED,
+    ),
+    la("pinv[tall]", "pinv", (4, 3), domain=singular_spread),
+    la("pinv[wide_batched]", "pinv", (2, 3, 5), domain=singular_spread),
+    la("matrix_power[3]", "matrix_power", (3, 3), domain=well_conditioned, n=3),
+    la("matrix_power[0]", "matrix_power", (2, 3, 3), domain=well_conditioned, n=0),
+    la("matrix_power[-2]", "matrix_power", (3, 3), domain=well_conditioned, n=-2),
+    la("norm", "norm", (2, 3, 4), domain=real),
+    la("norm[vector_p3]", "norm", (5,), domain=distinct_positive, ord=3),
+    la(
+        "norm[vector_1_axis-1_keepdims]",
+        "norm",
+        (3, 4),
+        domain=tie_free(),
+        ord=1,
+        axis=-1,
+        keepdims=True,
+    ),
+    la("norm[vector_inf]", "norm", (3, 4), domain=distinct_positive, ord=np.inf, axis=0),
+    la("norm[vector_-inf]", "norm", (4,), domain=distinct_positive, ord=-np.inf),
+    la("norm[vector_0]", "norm", (4,), domain=tie_free(), ord=0),
+    la("norm[fro_axes]", "norm", (2, 3, 4), domain=real, ord="fro", axis=(2, 0)),
+    la("norm[nuc]", "norm", (3, 4), domain=singular_spread, ord="nuc"),
+    la("norm[2]", "norm", (4, 3), domain=singular_spread, ord=2),
+    la(
+        "norm[-2_keepdims]",
+        "norm",
+        (2, 4, 3),
+        domain=singular_spread,
+        ord=-2,
+        axis=(1, 2),
+        keepdims=True,
+    ),
+    la("norm[1]", "norm", (3, 4), domain=distinct_positive, ord=1),
+    la("norm[-1]", "norm", (3, 4), domain=distinct_positive, ord=-1),
+    la("norm[inf_axes]", "norm", (3, 2, 4), domain=distinct_positive, ord=np.inf, axis=(-1, 0)),
+    la("norm[-inf]", "norm", (3, 4), domain=distinct_positive, ord=-np.inf),
+]
+
+
 # -- nn and utility ------------------------------------------------------------
 def np_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(a - np.max(a, axis=axis, keepdims=True))
@@ -1006,6 +1186,7 @@ CASES: list[Case] = (
     + PRODUCTS
     + INDEXING
     + LINALG
+    + DECOMPOSITIONS
     + NN
     + UTILITY
 )

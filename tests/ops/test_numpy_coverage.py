@@ -148,3 +148,56 @@ def test_eye_and_identity_are_constants() -> None:
     assert isinstance(ga.eye(3).op, Constant)
     np.testing.assert_array_equal(run(ga.eye(3, 4, k=-1, dtype=int), {}), np.eye(3, 4, -1, int))
     np.testing.assert_array_equal(run(ga.identity(3), {}), np.identity(3))
+
+
+# -- ga.linalg -------------------------------------------------------------------------
+def test_np_linalg_functions_dispatch_to_ga_linalg() -> None:
+    a = ga.placeholder("a", (3, 3))
+    m = RNG.standard_normal((3, 3)) + 3 * np.eye(3)
+    sign, logdet = np.linalg.slogdet(a)
+    fetches = [np.linalg.norm(a, "nuc"), sign, logdet, np.linalg.inv(a), np.linalg.pinv(a)]
+    out = run(fetches, {a: m})
+    expected = [
+        np.linalg.norm(m, "nuc"),
+        *np.linalg.slogdet(m),
+        np.linalg.inv(m),
+        np.linalg.pinv(m),
+    ]
+    for got, want in zip(out, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    with pytest.raises(ga.GraphError, match=r"np\.linalg\.eig: graphad has no such function"):
+        np.linalg.eig(a)
+
+
+def test_eigh_derivative_ignores_the_upper_triangle_as_numpy_does() -> None:
+    a = ga.placeholder("a", (3, 3))
+    g = run(ga.gradients(ga.sum(ga.linalg.eigvalsh(a) ** 2), a), {a: np.diag([1.0, 2.0, 3.0])})
+    np.testing.assert_allclose(g, np.diag([2.0, 4.0, 6.0]))  # the trace of A²: 2A, lower part
+    lower = run(ga.gradients(ga.sum(ga.linalg.eigvalsh(a) ** 2), a), {a: np.ones((3, 3))})
+    np.testing.assert_allclose(np.triu(lower, 1), 0.0)
+
+
+@pytest.mark.parametrize(
+    "build, error, match",
+    [
+        (lambda a: ga.linalg.svd(a), ga.ShapeError, "full_matrices=False"),
+        (lambda a: ga.linalg.eigh(a), ga.ShapeError, "matrices must be square"),
+        (lambda a: ga.linalg.qr(a, mode="complete"), ga.ShapeError, "mode='reduced'"),
+        (lambda a: ga.linalg.norm(a, "bad"), ga.ShapeError, "invalid matrix norm order"),
+        (lambda a: ga.linalg.norm(a, axis=(0, 1, 1)), ga.ShapeError, "out of range or repeated"),
+        (lambda a: ga.linalg.matrix_power(a, 2), ga.ShapeError, "matrices must be square"),
+        (lambda a: ga.gradients(ga.sum(ga.linalg.qr(a).R), a), ga.DifferentiationError, "M ≥ N"),
+    ],
+)
+def test_linalg_errors(build: Any, error: type, match: str) -> None:
+    a = ga.placeholder("a", (2, 3))
+    with pytest.raises(error, match=match):
+        build(a)
+
+
+def test_matrix_power_zero_is_the_identity_with_a_zero_derivative() -> None:
+    a = ga.placeholder("a", (2, 2))
+    p = ga.linalg.matrix_power(a, 0)
+    value, grad = run([p, ga.gradients(ga.sum(p), a)], {a: np.ones((2, 2))})
+    np.testing.assert_array_equal(value, np.eye(2))
+    np.testing.assert_array_equal(grad, np.zeros((2, 2)))

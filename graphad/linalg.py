@@ -1,0 +1,49 @@
+"""``ga.linalg``: the linear algebra of ``np.linalg``, differentiable, re-exported.
+
+The ops live in :mod:`graphad.ops.linalg` (matmul, inv, solve, det) and
+:mod:`graphad.ops.decompositions` (the factorisations and what is built on
+them, with the conditions under which each derivative exists).
+"""
+
+from graphad.ops.decompositions import (
+    EighResult,
+    QRResult,
+    SlogdetResult,
+    SVDResult,
+    cholesky,
+    eigh,
+    eigvalsh,
+    matrix_power,
+    norm,
+    pinv,
+    qr,
+    slogdet,
+    svd,
+    svdvals,
+)
+from graphad.ops.linalg import det, inv, matmul, solve
+from graphad.ops.products import tensordot
+from graphad.ops.shape import matrix_transpose
+
+__all__ = [
+    "EighResult",
+    "QRResult",
+    "SVDResult",
+    "SlogdetResult",
+    "cholesky",
+    "det",
+    "eigh",
+    "eigvalsh",
+    "inv",
+    "matmul",
+    "matrix_power",
+    "matrix_transpose",
+    "norm",
+    "pinv",
+    "qr",
+    "slogdet",
+    "solve",
+    "svd",
+    "svdvals",
+    "tensordot",
+]

@@ -1,0 +1,533 @@
+"""Matrix decompositions and the functions built on them: cholesky, eigh, eigvalsh,
+svd, svdvals, qr, slogdet, pinv, norm, matrix_power (``ga.linalg`` re-exports them).
+
+All take stacks of matrices (..., M, N) as NumPy does.  A decomposition with
+several results is one tuple-valued op (the factorisation runs once); the
+functions return NumPy's named tuples of its entries.  The rules are the
+standard ones (Murray 2016 for Cholesky, Giles 2008 and Townsend 2016 for
+eigh/SVD, Walter & Lehmann 2018 for QR), built from graphad ops only (matmul,
+solve, tril, where), so they differentiate again.
+
+Where the derivative exists, and nowhere else:
+
+- ``cholesky`` and ``eigh`` read the lower triangle only (``UPLO="U"`` the upper),
+  as LAPACK does; their derivatives are with respect to that triangle, so a
+  perturbation of the unread triangle has no effect, as on NumPy's values;
+- ``eigh`` needs distinct eigenvalues, ``svd`` distinct non-zero singular values
+  (the vectors are not differentiable, not even unique, at a repeat); ``svd`` is
+  the reduced one (``full_matrices=True`` is refused for non-square input, whose
+  extra columns are arbitrary);
+- ``qr`` (reduced) needs M ≥ N and R of full rank; ``pinv`` a rank that does
+  not change nearby (its cut-off keeps NumPy's ``rcond``).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from graphad.ir import (
+    DifferentiationError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    TupleType,
+    as_node,
+    constant,
+    format_shape,
+)
+from graphad.ops import elementwise as ew
+from graphad.ops._util import add_tangents, as_int, building, known_ndim, ufunc_dtype
+from graphad.ops.building import moveaxis
+from graphad.ops.linalg import Det, einsum, inv, matmul, solve
+from graphad.ops.matrices import tril
+from graphad.ops.reduction import Sum, max, min, sum
+from graphad.ops.selection import where
+from graphad.ops.shape import expand_dims, matrix_transpose, squeeze
+from graphad.ops.structure import entry, get, make_tuple
+from graphad.ops.utility import cast, ones_like, zeros_like
+
+T = Sequence[Node | None]
+mT = matrix_transpose
+
+
+class EighResult(NamedTuple):
+    eigenvalues: Node
+    eigenvectors: Node
+
+
+class SVDResult(NamedTuple):
+    U: Node
+    S: Node
+    Vh: Node
+
+
+class QRResult(NamedTuple):
+    Q: Node
+    R: Node
+
+
+class SlogdetResult(NamedTuple):
+    sign: Node
+    logabsdet: Node
+
+
+def _matrices(a: TensorType, square: bool = False) -> tuple[int, int]:
+    """The static (M, N) of a (..., M, N) stack, which the rules' masks need."""
+    if known_ndim(a) < 2:
+        raise ShapeError(f"expected a (..., M, N) stack of matrices, got {format_shape(a.shape)}")
+    m, n = a.shape[-2:]  # type: ignore[index]
+    if m is None or n is None:
+        raise ShapeError("the matrix dims must be known when the node is built")
+    if square and m != n:
+        raise ShapeError(f"matrices must be square, got {m}x{n}")
+    return m, n
+
+
+def _float(a: TensorType) -> np.dtype:
+    return ufunc_dtype(np.sqrt, a.dtype)
+
+
+def _eye(n: int) -> Node:
+    return constant(np.eye(n, dtype=bool))
+
+
+def _diag_embed(v: Node, n: int) -> Node:
+    """(..., n) -> (..., n, n) with v on the diagonal."""
+    return where(_eye(n), expand_dims(v, -2), zeros_like(expand_dims(v, -2)))
+
+
+def _diag_part(x: Node) -> Node:
+    """(..., n, n) -> (..., n)"""
+    return einsum("...ii->...i", x)
+
+
+def _gaps(w: Node, n: int) -> Node:
+    """F with F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it."""
+    eye = _eye(n)
+    d = expand_dims(w, -2) - expand_dims(w, -1)
+    return where(eye, zeros_like(d), 1.0 / where(eye, ones_like(d), d))
+
+
+def _symmetric_tangent(t: Node) -> Node:
+    """The symmetric matrix whose lower triangle is t's: what a reader of it sees."""
+    return tril(t) + mT(tril(t, -1))
+
+
+def _lower_adjoint(b: Node, n: int) -> Node:
+    """The adjoint of ``_symmetric_tangent``: b's diagonal, b + bᵀ below it, zeros above."""
+    return where(_eye(n), b, tril(b + mT(b)))
+
+
+def _right_solve(x: Node, r: Node) -> Node:
+    """x·r⁻¹"""
+    return mT(solve(mT(r), mT(x)))
+
+
+# -- cholesky -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Cholesky(Op):
+    """np.linalg.cholesky: lower L with L·Lᵀ = A, from A's lower triangle."""
+
+    def infer(self, a: TensorType) -> TensorType:
+        _matrices(a, square=True)
+        return TensorType(a.shape, _float(a))
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return np.linalg.cholesky(a)
+
+    @staticmethod
+    def _phi(x: Node, n: int) -> Node:
+        """Φ(X): the lower triangle of X with its diagonal halved"""
+        return where(_eye(n), 0.5 * x, tril(x))
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """L̇ = L·Φ(L⁻¹·Ȧₛ·L⁻ᵀ)"""
+        n = node.shape[-1]  # type: ignore[index]
+        x = solve(node, mT(solve(node, _symmetric_tangent(t[0]))))  # type: ignore[arg-type]
+        return matmul(node, self._phi(x, n))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """Āₛ = L⁻ᵀ·sym(Φ(Lᵀ·L̄))·L⁻¹, folded onto the lower triangle"""
+        n = node.shape[-1]  # type: ignore[index]
+        p = self._phi(matmul(mT(node), g), n)
+        m = 0.5 * (p + mT(p))
+        b = solve(mT(node), mT(solve(mT(node), m)))
+        return (_lower_adjoint(b, n),)
+
+
+def cholesky(a: Any, /, *, upper: bool = False) -> Node:
+    """np.linalg.cholesky: (..., M, M) -> lower L (upper Lᵀ with ``upper``), reading
+    the lower triangle of A."""
+    out = Cholesky()(as_node(a))
+    return mT(out) if upper else out
+
+
+# -- eigh -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Eigh(Op):
+    """np.linalg.eigh from the lower triangle: (w ascending, V with A·V = V·diag(w))."""
+
+    def infer(self, a: TensorType) -> TupleType:
+        _matrices(a, square=True)
+        dtype = _float(a)
+        return TupleType((TensorType(a.shape[:-1], dtype), TensorType(a.shape, dtype)))  # type: ignore[index]
+
+    def compute(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        w, v = np.linalg.eigh(a)
+        return w, v
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """K = Vᵀ·Ȧₛ·V; ẇ = diag(K), V̇ = V·(F∘K), F = 1/(wⱼ - wᵢ) off the diagonal"""
+        w, v = get(node, 0), get(node, 1)
+        k = matmul(mT(v), matmul(_symmetric_tangent(t[0]), v))  # type: ignore[arg-type]
+        return make_tuple(_diag_part(k), matmul(v, _gaps(w, v.shape[-1]) * k))  # type: ignore[index]
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """Āₛ = V·(diag(w̄) + F∘(Vᵀ·V̄))·Vᵀ, folded onto the lower triangle"""
+        w, v = get(node, 0), get(node, 1)
+        n = v.shape[-1]  # type: ignore[index]
+        gw, gv = entry(g, 0), entry(g, 1)
+        inner = add_tangents(
+            None if gw is None else _diag_embed(gw, n),
+            None if gv is None else _gaps(w, n) * matmul(mT(v), gv),
+        )
+        return (_lower_adjoint(matmul(v, matmul(inner, mT(v))), n),)  # type: ignore[arg-type]
+
+
+def _hermitian_input(a: Any, UPLO: str) -> Node:
+    a = as_node(a)
+    if UPLO not in ("L", "U"):
+        raise ShapeError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    return mT(a) if UPLO == "U" else a
+
+
+def eigh(a: Any, UPLO: str = "L") -> EighResult:
+    """np.linalg.eigh: (eigenvalues (..., M) ascending, eigenvectors (..., M, M)) of the
+    symmetric matrix A's ``UPLO`` triangle; differentiable at distinct eigenvalues."""
+    node = Eigh()(_hermitian_input(a, UPLO))
+    return EighResult(get(node, 0), get(node, 1))
+
+
+def eigvalsh(a: Any, UPLO: str = "L") -> Node:
+    """np.linalg.eigvalsh: the eigenvalues of eigh (their derivative needs the vectors)."""
+    return eigh(a, UPLO).eigenvalues
+
+
+# -- svd ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Svd(Op):
+    """np.linalg.svd(full_matrices=False): (U (..., M, K), S (..., K), Vh (..., K, N))."""
+
+    def infer(self, a: TensorType) -> TupleType:
+        m, n = _matrices(a)
+        k, batch, dtype = builtins.min(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
+        return TupleType(
+            (
+                TensorType((*batch, m, k), dtype),
+                TensorType((*batch, k), dtype),
+                TensorType((*batch, k, n), dtype),
+            )
+        )
+
+    def compute(self, a: np.ndarray) -> tuple[np.ndarray, ...]:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        return u, s, vh
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """P = Uᵀ·Ȧ·V; ṡ = diag(P); U̇ = U·(F∘(P·S + S·Pᵀ)) + (I - U·Uᵀ)·Ȧ·V·S⁻¹;
+        V̇ = V·(F∘(S·P + Pᵀ·S)) + (I - V·Vᵀ)·Ȧᵀ·U·S⁻¹, F = 1/(sⱼ² - sᵢ²) off the diagonal"""
+        u, s, vh = get(node, 0), get(node, 1), get(node, 2)
+        v, da = mT(vh), t[0]
+        f = _gaps(s * s, s.shape[-1])  # type: ignore[index]
+        p = matmul(mT(u), matmul(da, v))  # type: ignore[arg-type]
+        rows, cols = expand_dims(s, -1), expand_dims(s, -2)  # S·X scales rows, X·S columns
+        av, atu = matmul(da, v), matmul(mT(da), u)  # type: ignore[arg-type]
+        du = matmul(u, f * (p * cols + rows * mT(p))) + (av - matmul(u, matmul(mT(u), av))) / cols
+        dv = matmul(v, f * (rows * p + mT(p) * cols)) + (atu - matmul(v, matmul(vh, atu))) / cols
+        return make_tuple(du, _diag_part(p), mT(dv))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """Ā = U·[(F∘(UᵀŪ - ŪᵀU))·S + diag(s̄) + S·(F∘(VᵀV̄ - V̄ᵀV))]·Vᵀ
+        + (I - U·Uᵀ)·Ū·S⁻¹·Vᵀ + U·S⁻¹·V̄ᵀ·(I - V·Vᵀ)"""
+        u, s, vh = get(node, 0), get(node, 1), get(node, 2)
+        v = mT(vh)
+        k = s.shape[-1]  # type: ignore[index]
+        gu, gs, gvh = entry(g, 0), entry(g, 1), entry(g, 2)
+        f = _gaps(s * s, k)
+        rows, cols = expand_dims(s, -1), expand_dims(s, -2)
+        inner, outer = [], []
+        if gs is not None:
+            inner.append(_diag_embed(gs, k))
+        if gu is not None:
+            utg = matmul(mT(u), gu)
+            inner.append((f * (utg - mT(utg))) * cols)
+            outer.append(matmul((gu - matmul(u, utg)) / cols, vh))
+        if gvh is not None:
+            gv = mT(gvh)
+            vtg = matmul(vh, gv)
+            inner.append(rows * (f * (vtg - mT(vtg))))
+            outer.append(matmul(u / cols, mT(gv - matmul(v, vtg))))
+        core = add_tangents(*inner)
+        terms = [matmul(u, matmul(core, vh))] if core is not None else []
+        return (add_tangents(*terms, *outer),)  # type: ignore[return-value]
+
+
+def svd(
+    a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
+) -> SVDResult | Node:
+    """np.linalg.svd: (U (..., M, K), S (..., K) descending, Vh (..., K, N)), K = min(M, N);
+    the singular values alone with ``compute_uv=False``.  Differentiable at distinct
+    non-zero singular values."""
+    a = as_node(a)
+    with building("svd", a):
+        m, n = _matrices(a.type)  # type: ignore[arg-type]
+        if compute_uv and full_matrices and m != n:
+            raise ShapeError(
+                "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
+                "have no derivative; pass full_matrices=False"
+            )
+    node = Svd()(a)
+    if not compute_uv:
+        return get(node, 1)
+    return SVDResult(get(node, 0), get(node, 1), get(node, 2))
+
+
+def svdvals(x: Any, /) -> Node:
+    """np.linalg.svdvals: the singular values (..., K), descending."""
+    return svd(x, compute_uv=False)  # type: ignore[return-value]
+
+
+# -- qr -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Qr(Op):
+    """np.linalg.qr(mode="reduced"): (Q (..., M, K), R (..., K, N))."""
+
+    def infer(self, a: TensorType) -> TupleType:
+        m, n = _matrices(a)
+        k, batch, dtype = builtins.min(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
+        return TupleType((TensorType((*batch, m, k), dtype), TensorType((*batch, k, n), dtype)))
+
+    def compute(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        q, r = np.linalg.qr(a)
+        return q, r
+
+    @staticmethod
+    def _tall(node: Node) -> None:
+        m, n = node.inputs[0].shape[-2:]  # type: ignore[index]
+        if m < n:
+            raise DifferentiationError(f"qr: derivatives need M ≥ N, got {m}x{n}")
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """X = Qᵀ·Ȧ·R⁻¹, Ω = X₋ - X₋ᵀ (X₋ strictly lower); Ṙ = (X - Ω)·R,
+        Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X"""
+        self._tall(node)
+        q, r = get(node, 0), get(node, 1)
+        ar = _right_solve(t[0], r)  # type: ignore[arg-type]
+        x = matmul(mT(q), ar)
+        lower = tril(x, -1)
+        omega = lower - mT(lower)
+        return make_tuple(matmul(q, omega) + ar - matmul(q, x), matmul(x - omega, r))
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """M = R·R̄ᵀ - Q̄ᵀ·Q; Ā = (Q̄ + Q·copyltu(M))·R⁻ᵀ, copyltu(M) = M₋ + M₋ᵀ + diag(M)"""
+        self._tall(node)
+        q, r = get(node, 0), get(node, 1)
+        gq, gr = entry(g, 0), entry(g, 1)
+        k = r.shape[-2]  # type: ignore[index]
+        m = add_tangents(
+            None if gr is None else matmul(r, mT(gr)),
+            None if gq is None else -matmul(mT(gq), q),
+        )
+        lower = tril(m, -1)  # type: ignore[arg-type]
+        copyltu = lower + mT(lower) + where(_eye(k), m, zeros_like(m))  # type: ignore[arg-type]
+        total = add_tangents(gq, matmul(q, copyltu))
+        return (_right_solve(total, mT(r)),)  # type: ignore[arg-type]
+
+
+def qr(a: Any, mode: str = "reduced") -> QRResult:
+    """np.linalg.qr(mode="reduced"): Q (..., M, K) with orthonormal columns, upper R (..., K, N)."""
+    a = as_node(a)
+    with building("qr", a):
+        if mode != "reduced":
+            raise ShapeError(f"only mode='reduced' is supported, got {mode!r}")
+    node = Qr()(a)
+    return QRResult(get(node, 0), get(node, 1))
+
+
+# -- slogdet --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LogAbsDet(Op):
+    """log|det A| over a stack of square matrices."""
+
+    def infer(self, a: TensorType) -> TensorType:
+        return Det().infer(a)
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(np.linalg.slogdet(a)[1])
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """Ā = g·A⁻ᵀ"""
+        return (expand_dims(g, (-2, -1)) * mT(inv(node.inputs[0])),)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """ẏ = tr(A⁻¹·Ȧ)"""
+        return Sum((-2, -1))(mT(inv(node.inputs[0])) * t[0])
+
+
+@dataclass(frozen=True)
+class DetSign(Op):
+    """The sign of det A (-1, 0 or 1): piecewise constant, no derivative flows."""
+
+    def infer(self, a: TensorType) -> TensorType:
+        return Det().infer(a)
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(np.linalg.slogdet(a)[0])
+
+    def vjp(self, node: Node, g: Node) -> tuple[None]:
+        """A sign is piecewise constant: no derivative flows."""
+        return (None,)
+
+    def jvp(self, node: Node, t: T) -> None:
+        """A sign is piecewise constant: no derivative flows."""
+        return None
+
+
+def slogdet(a: Any) -> SlogdetResult:
+    """np.linalg.slogdet: (sign (...), log|det| (...)) of a (..., M, M) stack."""
+    a = as_node(a)
+    return SlogdetResult(DetSign()(a), LogAbsDet()(a))
+
+
+# -- pinv -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Pinv(Op):
+    """np.linalg.pinv(a, rcond): the Moore-Penrose inverse (..., N, M)."""
+
+    rcond: float | None = None
+
+    def infer(self, a: TensorType) -> TensorType:
+        m, n = _matrices(a)
+        return TensorType((*a.shape[:-2], n, m), _float(a))  # type: ignore[index]
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return np.linalg.pinv(a) if self.rcond is None else np.linalg.pinv(a, self.rcond)
+
+    def jvp(self, node: Node, t: T) -> Node:
+        """Ṗ = -P·Ȧ·P + P·Pᵀ·Ȧᵀ·(I - A·P) + (I - P·A)·Ȧᵀ·Pᵀ·P"""
+        a, p, da = node.inputs[0], node, t[0]
+        pt_p, dat = matmul(mT(p), p), mT(da)  # type: ignore[arg-type]
+        dat_left = matmul(dat, pt_p)
+        return (
+            -matmul(p, matmul(da, p))  # type: ignore[arg-type]
+            + matmul(matmul(p, mT(p)), dat - matmul(matmul(dat, a), p))
+            + dat_left
+            - matmul(p, matmul(a, dat_left))
+        )
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """Ā = -Pᵀ·Ḡ·Pᵀ + (I - A·P)·Ḡᵀ·P·Pᵀ + Pᵀ·P·Ḡᵀ·(I - P·A)"""
+        a, p = node.inputs[0], node
+        gt = mT(g)
+        right = matmul(gt, matmul(p, mT(p)))
+        left = matmul(matmul(mT(p), p), gt)
+        return (
+            -matmul(mT(p), matmul(g, mT(p)))
+            + right
+            - matmul(a, matmul(p, right))
+            + left
+            - matmul(matmul(left, p), a),
+        )
+
+
+def pinv(a: Any, rcond: float | None = None, hermitian: bool = False, *, rtol: Any = None) -> Node:
+    """np.linalg.pinv: (..., M, N) -> (..., N, M); singular values below
+    ``rcond``·max(s) count as zero.  Differentiable where the rank does not change."""
+    cut = rcond if rtol is None else rtol
+    return Pinv(None if cut is None else float(cut))(as_node(a))
+
+
+# -- built from the ops above -----------------------------------------------------------
+def matrix_power(a: Any, n: int) -> Node:
+    """np.linalg.matrix_power: A·A·…·A (n times) by repeated squaring; A⁻¹ for n < 0,
+    the identity for n = 0."""
+    a = as_node(a)
+    with building("matrix_power", a):
+        n = as_int(n, "n")
+        size, _ = _matrices(a.type, square=True)  # type: ignore[arg-type]
+    if n == 0:
+        return zeros_like(a) + constant(np.eye(size, dtype=a.dtype))
+    base = inv(a) if n < 0 else a
+    result, k = None, abs(n)
+    while k:
+        if k & 1:
+            result = base if result is None else matmul(result, base)
+        k >>= 1
+        if k:
+            base = matmul(base, base)
+    return result  # type: ignore[return-value]
+
+
+def _vector_norm(x: Node, ord: Any, axis: Any, keepdims: bool) -> Node:
+    if ord is None or ord == 2:
+        return ew.sqrt(sum(ew.square(x), axis, keepdims))
+    if ord == np.inf:
+        return max(ew.abs(x), axis, keepdims)
+    if ord == -np.inf:
+        return min(ew.abs(x), axis, keepdims)
+    if ord == 0:
+        return sum(cast(ew.sign(ew.abs(x)), x.dtype), axis, keepdims)  # how many are non-zero
+    if ord == 1:
+        return sum(ew.abs(x), axis, keepdims)
+    if isinstance(ord, str):
+        raise ShapeError(f"ord {ord!r} is a matrix norm; vectors take numbers")
+    p = float(ord)
+    return sum(ew.abs(x) ** p, axis, keepdims) ** (1.0 / p)
+
+
+def _matrix_norm(x: Node, ord: Any, rows: int, cols: int, keepdims: bool) -> Node:
+    if ord in (None, "fro"):
+        out = ew.sqrt(sum(ew.square(x), (rows, cols), True))
+    elif ord in (1, -1):
+        col_sums = sum(ew.abs(x), rows, True)
+        out = (max if ord == 1 else min)(col_sums, cols, True)
+    elif ord in (np.inf, -np.inf):
+        row_sums = sum(ew.abs(x), cols, True)
+        out = (max if ord == np.inf else min)(row_sums, rows, True)
+    elif ord in (2, -2, "nuc"):
+        s = svdvals(moveaxis(x, (rows, cols), (-2, -1)))
+        s = sum(s, -1) if ord == "nuc" else (max if ord == 2 else min)(s, -1)
+        out = expand_dims(s, (rows, cols))
+    else:
+        raise ShapeError(f"invalid matrix norm order {ord!r}")
+    return out if keepdims else squeeze(out, (rows, cols))
+
+
+def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> Node:
+    """np.linalg.norm: a vector norm over one axis (``ord`` a number, ±inf, 0) or a
+    matrix norm over two ('fro', 'nuc', ±1, ±2, ±inf); with neither ``ord`` nor
+    ``axis``, the 2-norm of all entries.  The 2-norm has no derivative at 0."""
+    x = as_node(x)
+    with building("linalg.norm", x):
+        ndim = known_ndim(x.type)
+        if axis is None:
+            if ord is None:
+                return _vector_norm(x, None, None, keepdims)
+            if ndim not in (1, 2):
+                raise ShapeError("an order needs a 1-D or 2-D input, or an axis")
+            axis = (0,) if ndim == 1 else (0, 1)
+        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = tuple(as_int(a, "axis") % ndim if -ndim <= a < ndim else a for a in axes)
+        if any(not 0 <= a < ndim for a in axes) or len(set(axes)) != len(axes):
+            raise ShapeError(f"axis {axis!r} is out of range or repeated for rank {ndim}")
+        if len(axes) == 1:
+            return _vector_norm(x, ord, axes[0], keepdims)
+        if len(axes) == 2:
+            return _matrix_norm(x, ord, axes[0], axes[1], keepdims)
+        raise ShapeError(f"a norm takes one or two axes, got {axis!r}")
