@@ -892,6 +892,12 @@ def times_eye(x: Any) -> Any:
     return x * lib.eye(3, 4, k=1, dtype=x.dtype) + lib.identity(4, x.dtype)[1:]
 
 
+def plus_identity(x: Any) -> Any:
+    """x + identity(3), broadcast over a batch."""
+    lib = ga if isinstance(x, ga.Node) else np
+    return x + lib.identity(3, x.dtype)
+
+
 PRODUCTS = [
     row("tensordot[int]", "tensordot", (2, 3, 4), (3, 4, 5)),
     row("tensordot[pairs]", "tensordot", (2, 3, 4), (4, 5, 3), axes=([1, -1], [2, 0])),
@@ -942,6 +948,7 @@ PRODUCTS = [
     row("triu", "triu", (4, 3), static_only=BUILT),
     row("triu[k2]", "triu", (2, 3, 5), static_only=BUILT, k=2),
     case("eye", times_eye, times_eye, (3, 4)),
+    case("identity", plus_identity, plus_identity, (2, 3, 3)),
     row("trace[offset]", "trace", (3, 5), static_only=BUILT, offset=2),
     row("trace[offset_axes]", "trace", (2, 4, 3), static_only=BUILT, offset=-1, axis1=-1, axis2=1),
     case("trace[method]", lambda x: x.trace(1), lambda x: x.trace(1), (4, 3), static_only=BUILT),
