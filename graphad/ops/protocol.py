@@ -124,6 +124,10 @@ def call(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) 
     unknown = [k for k in keywords if k not in accepted and "**" not in accepted]
     if unknown:
         raise _refuse(func, f"graphad's {name} does not support {', '.join(unknown)}=")
+    try:
+        inspect.signature(fn).bind(*positional, **keywords)
+    except TypeError as e:  # e.g. np.where(c) with one argument: NumPy's nonzero
+        raise _refuse(func, f"graphad's {name} does not take these arguments: {e}") from None
     return fn(*positional, **keywords)
 
 
