@@ -18,6 +18,7 @@ from graphad.ir import (
     ShapeError,
     TensorType,
     ValueType,
+    normalize_axes,
     user_location,
 )
 
@@ -95,3 +96,17 @@ def building(name: str, *operands: Any) -> Iterator[None]:
     except GraphError as e:
         types = ", ".join(str(x.type) for x in operands if isinstance(x, Node))
         raise type(e)(f"{name}({types}): {e} ({user_location()})") from None
+
+
+def static_dim(x: Node, axis: int, name: str) -> int:
+    """The length of ``x`` along ``axis``, which ``name`` needs when the node is built."""
+    d = x.shape[axis]  # type: ignore[index]
+    if d is None:
+        raise ShapeError(f"{name} needs the length of axis {axis} when the node is built")
+    return d
+
+
+def one_axis(x: Node, axis: Any) -> int:
+    """``axis`` of ``x`` as a non-negative int, or an AxisError."""
+    (a,) = normalize_axes(as_int(axis, "axis"), known_ndim(x.type))
+    return a

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node, ShapeError, as_node, as_nodes, constant, normalize_axes
-from graphad.ops._util import as_int, axes_tuple, building, known_ndim
+from graphad.ops._util import as_int, axes_tuple, building, known_ndim, one_axis, static_dim
 from graphad.ops.indexing import getitem
 from graphad.ops.selection import where
 from graphad.ops.shape import (
@@ -32,21 +32,8 @@ from graphad.ops.shape import (
 from graphad.ops.utility import cast, zeros_like
 
 
-def _dim(x: Node, axis: int, name: str) -> int:
-    """The static length of ``x`` along ``axis``, which ``name`` needs to build its index."""
-    d = x.shape[axis]  # type: ignore[index]
-    if d is None:
-        raise ShapeError(f"{name} needs the length of axis {axis} when the node is built")
-    return d
-
-
-def _axis(x: Node, axis: Any) -> int:
-    (a,) = normalize_axes(as_int(axis, "axis"), known_ndim(x.type))
-    return a
-
-
-def _take(x: Node, index: Any, axis: int) -> Node:
-    """x[..., index, ...] along ``axis``."""
+def along(x: Node, index: Any, axis: int) -> Node:
+    """x[:, ..., index, ...] with ``index`` (a slice or an index array) at ``axis``."""
     return getitem(x, (slice(None),) * axis + (index,))
 
 
@@ -143,15 +130,15 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Node:
         if axis is None:
             a, ax = ravel(a), 0
         else:
-            ax = _axis(a, axis)
-        n = _dim(a, ax, "repeat")
+            ax = one_axis(a, axis)
+        n = static_dim(a, ax, "repeat")
         counts = np.asarray(repeats)
         if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
             raise ShapeError(f"repeats must be non-negative ints, got {repeats!r}")
         if counts.ndim == 1 and counts.size not in (1, n):
             raise ShapeError(f"{counts.size} repeats for an axis of length {n}")
         index = np.repeat(np.arange(n), counts)
-    return _take(a, index, ax)
+    return along(a, index, ax)
 
 
 def tile(A: Any, reps: int | Sequence[int]) -> Node:
@@ -167,7 +154,7 @@ def tile(A: Any, reps: int | Sequence[int]) -> Node:
         n = builtins.max(known_ndim(A.type), len(r))
         r = (1,) * (n - len(r)) + r
         x = reshape(A, (1,) * (n - A.ndim) + A.shape) if A.ndim < n else A  # type: ignore[operator]
-        dims = [_dim(x, i, "tile") for i in range(n)]
+        dims = [static_dim(x, i, "tile") for i in range(n)]
     if all(k == 1 for k in r):
         return x
     spread = reshape(x, [k for d in dims for k in (1, d)])
@@ -207,11 +194,11 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
         for axis, (before, after) in enumerate(widths):
             if before == after == 0:
                 continue
-            n = _dim(x, axis, "pad")
+            n = static_dim(x, axis, "pad")
             if mode != "constant":
                 if n == 0 or (mode == "reflect" and n == 1 and (before or after)):
                     raise ShapeError(f"cannot pad an axis of length {n} in mode {mode!r}")
-                x = _take(x, np.pad(np.arange(n), (before, after), mode=mode), axis)
+                x = along(x, np.pad(np.arange(n), (before, after), mode=mode), axis)
                 continue
             blocks = []
             for k, width in enumerate((before, after)):
@@ -232,12 +219,12 @@ def roll(a: Any, shift: int | Sequence[int], axis: int | Sequence[int] | None = 
         shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
         x = a
         for s, ax in zip(shifts.ravel(), axes.ravel()):
-            ax = _axis(a, int(ax))
-            n = _dim(a, ax, "roll")
+            ax = one_axis(a, int(ax))
+            n = static_dim(a, ax, "roll")
             cut = (n - int(s) % n) % n if n else 0
             if cut:
-                head = _take(x, slice(cut, None), ax)
-                x = concatenate([head, _take(x, slice(0, cut), ax)], axis=ax)
+                head = along(x, slice(cut, None), ax)
+                x = concatenate([head, along(x, slice(0, cut), ax)], axis=ax)
     return x
 
 
@@ -310,7 +297,7 @@ def rollaxis(a: Any, axis: int, start: int = 0) -> Node:
     a = as_node(a)
     with building("rollaxis", a):
         ndim = known_ndim(a.type)
-        ax = _axis(a, axis)
+        ax = one_axis(a, axis)
         start = as_int(start, "start")
         if not -ndim <= start <= ndim:
             raise ShapeError(f"start {start} is out of range for rank {ndim}")
@@ -327,8 +314,8 @@ def array_split(ary: Any, indices_or_sections: Any, axis: int = 0) -> list[Node]
     if np.ndim(indices_or_sections) != 0:
         return split(ary, indices_or_sections, axis)
     with building("array_split", ary):
-        ax = _axis(ary, axis)
-        n = _dim(ary, ax, "array_split")
+        ax = one_axis(ary, axis)
+        n = static_dim(ary, ax, "array_split")
         sections = as_int(indices_or_sections, "sections")
         if sections <= 0:
             raise ShapeError(f"the number of sections must be positive, got {sections}")

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node, ShapeError, as_node, constant, normalize_axes
-from graphad.ops._util import as_int, building, known_ndim
-from graphad.ops.building import _dim, moveaxis, pad
+from graphad.ops._util import as_int, building, known_ndim, static_dim
+from graphad.ops.building import moveaxis, pad
 from graphad.ops.indexing import getitem
 from graphad.ops.selection import where
 from graphad.ops.shape import broadcast_to, expand_dims
@@ -44,7 +44,7 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
         if i == j:
             raise ShapeError(f"axis1 and axis2 are both {i}")
         offset = as_int(offset, "offset")
-        n, m = _dim(a, i, "diagonal"), _dim(a, j, "diagonal")
+        n, m = static_dim(a, i, "diagonal"), static_dim(a, j, "diagonal")
         length = max(0, min(n + min(offset, 0), m - max(offset, 0)))
         rows = np.arange(length) + max(-offset, 0)
         cols = np.arange(length) + max(offset, 0)
@@ -58,7 +58,7 @@ def _triangle(name: str, m: Any, k: int, lower: bool) -> Node:
         ndim = known_ndim(m.type)
         if ndim < 2:  # NumPy treats a vector as the rows of a square-broadcast matrix
             raise ShapeError("needs rank ≥ 2")
-        n, cols = _dim(m, -2, name), _dim(m, -1, name)
+        n, cols = static_dim(m, -2, name), static_dim(m, -1, name)
         k = as_int(k, "k")
         mask = np.tri(n, cols, k if lower else k - 1, dtype=bool)
         keep = constant(mask if lower else ~mask)
@@ -85,7 +85,7 @@ def diag(v: Any, k: int = 0) -> Node:
             return diagonal(v, k)
         if ndim != 1:
             raise ShapeError("takes a vector or a matrix")
-        n = _dim(v, 0, "diag")
+        n = static_dim(v, 0, "diag")
         k = as_int(k, "k")
         square = where(constant(np.eye(n, dtype=bool)), broadcast_to(expand_dims(v, 0), (n, n)), 0)
         if k == 0:

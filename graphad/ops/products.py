@@ -16,8 +16,8 @@ import numpy as np
 
 from graphad.ir import Node, ShapeError, as_nodes, normalize_axes
 from graphad.ops import elementwise as ew
-from graphad.ops._util import as_int, building, known_ndim
-from graphad.ops.building import _dim, moveaxis
+from graphad.ops._util import as_int, building, known_ndim, static_dim
+from graphad.ops.building import moveaxis
 from graphad.ops.indexing import getitem
 from graphad.ops.linalg import einsum
 from graphad.ops.shape import reshape, stack
@@ -78,8 +78,8 @@ def kron(a: Any, b: Any) -> Node:
         n = max(known_ndim(a.type), known_ndim(b.type))
         a = reshape(a, (1,) * (n - a.ndim) + a.shape) if a.ndim < n else a  # type: ignore[operator]
         b = reshape(b, (1,) * (n - b.ndim) + b.shape) if b.ndim < n else b  # type: ignore[operator]
-        da = [_dim(a, i, "kron") for i in range(n)]
-        db = [_dim(b, i, "kron") for i in range(n)]
+        da = [static_dim(a, i, "kron") for i in range(n)]
+        db = [static_dim(b, i, "kron") for i in range(n)]
         spread_a = reshape(a, [k for d in da for k in (d, 1)])
         spread_b = reshape(b, [k for d in db for k in (1, d)])
         return reshape(spread_a * spread_b, [p * q for p, q in zip(da, db)])
@@ -96,7 +96,7 @@ def cross(
             axisa = axisb = axisc = axis
         a = moveaxis(a, axisa, -1)
         b = moveaxis(b, axisb, -1)
-        if _dim(a, -1, "cross") != 3 or _dim(b, -1, "cross") != 3:
+        if static_dim(a, -1, "cross") != 3 or static_dim(b, -1, "cross") != 3:
             raise ShapeError(
                 f"takes 3-vectors, got {a.shape[-1]} and {b.shape[-1]} "  # type: ignore[index]
                 "(NumPy 2 deprecates 2-vectors)"

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node, Op, ShapeError, TensorType, as_node, constant
-from graphad.ops._util import as_int, building, known_ndim, tensor
-from graphad.ops.building import _axis, _dim, _take, moveaxis, ravel
+from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
+from graphad.ops.building import along, moveaxis, ravel
 from graphad.ops.shape import broadcast_to, concatenate, reshape, reshape_like, stack
 from graphad.ops.utility import cast, ones_like
 
@@ -60,7 +60,7 @@ def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
             a = cast(a, dtype)
         if axis is None:
             a, axis = ravel(a), 0
-        ax = _axis(a, axis)
+        ax = one_axis(a, axis)
     return CumSum(ax)(a)
 
 
@@ -72,13 +72,13 @@ def _prefix_products(x: Node, n: int) -> Node:
     """
     if n <= 1:
         return x
-    one = ones_like(_take(x, slice(0, 1), 0))
+    one = ones_like(along(x, slice(0, 1), 0))
     padded = concatenate([x, one]) if n % 2 else x
-    even, odd = _take(padded, slice(0, None, 2), 0), _take(padded, slice(1, None, 2), 0)
+    even, odd = along(padded, slice(0, None, 2), 0), along(padded, slice(1, None, 2), 0)
     s = _prefix_products(even * odd, (n + 1) // 2)
-    shifted = concatenate([one, _take(s, slice(0, -1), 0)])
+    shifted = concatenate([one, along(s, slice(0, -1), 0)])
     interleaved = reshape_like(stack([shifted * even, s], axis=1), padded)
-    return _take(interleaved, slice(0, n), 0) if n % 2 else interleaved
+    return along(interleaved, slice(0, n), 0) if n % 2 else interleaved
 
 
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
@@ -90,8 +90,8 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
             a = cast(a, dtype)
         if axis is None:
             a, axis = ravel(a), 0
-        ax = _axis(a, axis)
-        n = _dim(a, ax, "cumprod")
+        ax = one_axis(a, axis)
+        n = static_dim(a, ax, "cumprod")
     moved = moveaxis(a, ax, 0) if ax else a
     rows = reshape(moved, (n, -1)) if moved.ndim != 2 else moved
     out = reshape_like(_prefix_products(rows, n), moved)
@@ -118,7 +118,7 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
         n = as_int(n, "n")
         if n < 0:
             raise ShapeError(f"order must be non-negative, got {n}")
-        ax = _axis(a, axis)
+        ax = one_axis(a, axis)
         if prepend is not None or append is not None:
             parts = [
                 *([_edge(a, ax, prepend, "prepend")] if prepend is not None else []),
@@ -127,13 +127,13 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
             ]
             a = concatenate(parts, axis=ax)
         for _ in range(n):
-            a = _take(a, slice(1, None), ax) - _take(a, slice(None, -1), ax)
+            a = along(a, slice(1, None), ax) - along(a, slice(None, -1), ax)
     return a
 
 
 def _gradient_along(f: Node, axis: int, spacing: Any, edge_order: int) -> Node:
     """np.gradient along one axis, with NumPy's stencils term for term."""
-    n = _dim(f, axis, "gradient")
+    n = static_dim(f, axis, "gradient")
     if n < edge_order + 1:
         raise ShapeError(
             f"axis {axis} of length {n} is too short for edge_order={edge_order} "
@@ -144,7 +144,7 @@ def _gradient_along(f: Node, axis: int, spacing: Any, edge_order: int) -> Node:
     trailing = (1,) * (f.ndim - axis - 1)  # type: ignore[operator]
 
     def part(start: int | None, stop: int | None) -> Node:
-        return _take(f, slice(start, stop), axis)
+        return along(f, slice(start, stop), axis)
 
     def weighted(w: Sequence[Any], starts: Sequence[int | None], stops: Sequence[Any]) -> Node:
         terms = []
@@ -197,9 +197,9 @@ def gradient(
         if axis is None:
             axes = list(range(ndim))
         elif np.ndim(axis) == 0:
-            axes = [_axis(f, axis)]
+            axes = [one_axis(f, axis)]
         else:
-            axes = [_axis(f, a) for a in axis]  # type: ignore[union-attr]
+            axes = [one_axis(f, a) for a in axis]  # type: ignore[union-attr]
         if edge_order not in (1, 2):
             raise ShapeError(f"edge_order must be 1 or 2, got {edge_order}")
         if any(isinstance(v, Node) for v in varargs):

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node, Op, ShapeError, TensorType, as_node
-from graphad.ops._util import as_int, building, known_ndim, tensor
-from graphad.ops.building import _axis, _dim, ravel
+from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
+from graphad.ops.building import ravel
 from graphad.ops.indexing import getitem
 
 T = Sequence[Node | None]
@@ -84,7 +84,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Node:
         if axis is None:
             arr, ax = ravel(arr), 0
         else:
-            ax = _axis(arr, axis)
+            ax = one_axis(arr, axis)
         ndim = known_ndim(arr.type)
         if known_ndim(indices.type, "indices") != ndim:
             raise ShapeError(f"indices of rank {indices.ndim} for an array of rank {ndim}")
@@ -93,7 +93,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Node:
             if i == ax:
                 index.append(indices)
                 continue
-            n = _dim(arr, i, "take_along_axis")
+            n = static_dim(arr, i, "take_along_axis")
             index.append(np.arange(n).reshape([n if j == i else 1 for j in range(ndim)]))
     return getitem(arr, tuple(index))
 
@@ -105,7 +105,7 @@ def _ordered(name: str, a: Any, axis: int | None, order: Any) -> tuple[Node, int
             raise ShapeError("order= (fields of structured arrays) is not supported")
         if axis is None:
             return ravel(a), 0
-        return a, _axis(a, axis)
+        return a, one_axis(a, axis)
 
 
 def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
@@ -126,7 +126,7 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
 def _kth(x: Node, kth: Any, ax: int) -> tuple[int, ...]:
     with building("partition", x):
         ks = tuple(as_int(k, "kth") for k in np.atleast_1d(kth))
-        n = _dim(x, ax, "partition")
+        n = static_dim(x, ax, "partition")
         return tuple(sorted(k % n if -n <= k < n else k for k in ks))
 
 
