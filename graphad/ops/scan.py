@@ -52,16 +52,21 @@ class CumSum(Op):
         return self(t[0])  # type: ignore[arg-type]
 
 
-def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
-    """np.cumsum: running sums along ``axis`` (of the raveled array when None)."""
+def _scanned(name: str, a: Any, axis: int | None, dtype: Any) -> tuple[Node, int]:
+    """The operand of a scan (cast to ``dtype``, raveled when ``axis`` is None) and its axis."""
     a = as_node(a)
-    with building("cumsum", a):
+    with building(name, a):
         if dtype is not None:
             a = cast(a, dtype)
         if axis is None:
             a, axis = ravel(a), 0
-        ax = one_axis(a, axis)
-    return CumSum(ax)(a)
+        return a, one_axis(a, axis)
+
+
+def cumsum(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
+    """np.cumsum: running sums along ``axis`` (of the raveled array when None)."""
+    x, ax = _scanned("cumsum", a, axis, dtype)
+    return CumSum(ax)(x)
 
 
 def _prefix_products(x: Node, n: int) -> Node:
@@ -84,13 +89,8 @@ def _prefix_products(x: Node, n: int) -> Node:
 def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
     """np.cumprod: running products along ``axis`` (raveled when None); exact at zeros,
     derivatives included.  Needs the length of the axis when the node is built."""
-    a = as_node(a)
+    a, ax = _scanned("cumprod", a, axis, dtype)
     with building("cumprod", a):
-        if dtype is not None:
-            a = cast(a, dtype)
-        if axis is None:
-            a, axis = ravel(a), 0
-        ax = one_axis(a, axis)
         n = static_dim(a, ax, "cumprod")
     moved = moveaxis(a, ax, 0) if ax else a
     rows = reshape(moved, (n, -1)) if moved.ndim != 2 else moved

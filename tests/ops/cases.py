@@ -1029,6 +1029,16 @@ def la(
     return case(id, f, f, *shapes, domain=domain, static_only=FACTORED)
 
 
+def svd_row(id: str, shape: Shape, pick: int) -> Case:
+    """U (pick 0) or Vh (pick 2) of the reduced SVD, each vector's sign fixed."""
+
+    def rows_gauge(vh: Any) -> Any:
+        return transposed(gauge(transposed(vh)))
+
+    post = gauge if pick == 0 else rows_gauge
+    return la(id, "svd", shape, domain=singular_spread, pick=pick, post=post, full_matrices=False)
+
+
 def signed_det(a: Any) -> Any:
     """sign · exp(log|det|) from slogdet: the determinant."""
     if isinstance(a, ga.Node):
@@ -1053,42 +1063,10 @@ DECOMPOSITIONS = [
     ),
     la("eigvalsh", "eigvalsh", (2, 3, 3), domain=symmetric_spread),
     la("svd[S_tall]", "svd", (4, 3), domain=singular_spread, pick=1, full_matrices=False),
-    la(
-        "svd[U_tall]",
-        "svd",
-        (4, 3),
-        domain=singular_spread,
-        pick=0,
-        post=gauge,
-        full_matrices=False,
-    ),
-    la(
-        "svd[Vh_tall]",
-        "svd",
-        (4, 3),
-        domain=singular_spread,
-        pick=2,
-        post=lambda v: transposed(gauge(transposed(v))),
-        full_matrices=False,
-    ),
-    la(
-        "svd[U_wide]",
-        "svd",
-        (3, 5),
-        domain=singular_spread,
-        pick=0,
-        post=gauge,
-        full_matrices=False,
-    ),
-    la(
-        "svd[Vh_wide]",
-        "svd",
-        (3, 5),
-        domain=singular_spread,
-        pick=2,
-        post=lambda v: transposed(gauge(transposed(v))),
-        full_matrices=False,
-    ),
+    svd_row("svd[U_tall]", (4, 3), 0),
+    svd_row("svd[Vh_tall]", (4, 3), 2),
+    svd_row("svd[U_wide]", (3, 5), 0),
+    svd_row("svd[Vh_wide]", (3, 5), 2),
     la("svd[U_square_batched]", "svd", (2, 3, 3), domain=singular_spread, pick=0, post=gauge),
     la("svdvals", "svdvals", (2, 3, 5), domain=singular_spread),
     la("qr[Q_tall]", "qr", (4, 3), domain=singular_spread, pick=0),
