@@ -32,6 +32,7 @@ import numpy as np
 
 from graphad.ir import (
     DifferentiationError,
+    DTypeError,
     Node,
     Op,
     ShapeError,
@@ -81,6 +82,8 @@ def _matrices(a: TensorType, square: bool = False) -> tuple[int, int]:
     """The static (M, N) of a (..., M, N) stack, which the rules' masks need."""
     if known_ndim(a) < 2:
         raise ShapeError(f"expected a (..., M, N) stack of matrices, got {format_shape(a.shape)}")
+    if a.dtype.kind == "c":  # the rules below transpose where complex ones conjugate too
+        raise DTypeError("complex matrices are not supported yet")
     m, n = a.shape[-2:]  # type: ignore[index]
     if m is None or n is None:
         raise ShapeError("the matrix dims must be known when the node is built")
@@ -366,6 +369,8 @@ class LogAbsDet(Op):
     """log|det A| over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
+        if a.dtype.kind == "c":  # d log|det| = Re tr(A⁻¹·dA) there: not this rule
+            raise DTypeError("complex matrices are not supported yet")
         return Det().infer(a)
 
     def compute(self, a: np.ndarray) -> np.ndarray:

@@ -186,6 +186,9 @@ def test_eigh_derivative_ignores_the_upper_triangle_as_numpy_does() -> None:
         (lambda a: ga.linalg.norm(a, "bad"), ga.ShapeError, "invalid matrix norm order"),
         (lambda a: ga.linalg.norm(a, axis=(0, 1, 1)), ga.ShapeError, "out of range or repeated"),
         (lambda a: ga.linalg.matrix_power(a, 2), ga.ShapeError, "matrices must be square"),
+        (lambda a: ga.linalg.svd(ga.cast(a, complex), False), ga.DTypeError, "complex matrices"),
+        (lambda a: ga.linalg.slogdet(a), ga.ShapeError, "matrices must be square"),
+        (lambda a: ga.linalg.slogdet(ga.cast(a[:, :2], complex)), ga.DTypeError, "complex"),
         (lambda a: ga.gradients(ga.sum(ga.linalg.qr(a).R), a), ga.DifferentiationError, "M ≥ N"),
     ],
 )
