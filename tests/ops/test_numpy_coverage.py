@@ -204,3 +204,8 @@ def test_matrix_power_zero_is_the_identity_with_a_zero_derivative() -> None:
     value, grad = run([p, ga.gradients(ga.sum(p), a)], {a: np.ones((2, 2))})
     np.testing.assert_array_equal(value, np.eye(2))
     np.testing.assert_array_equal(grad, np.zeros((2, 2)))
+
+
+def test_linspace_refuses_integer_dtypes() -> None:
+    with pytest.raises(ga.DTypeError, match=r"linspace.*float dtype, got int64"):
+        ga.linspace(ga.placeholder("a", ()), 1.0, 4, dtype=np.int64)
