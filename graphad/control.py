@@ -32,6 +32,7 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.ops._util import Tangents
 from graphad.ops.structure import densify, get, is_differentiable, make_tuple, structure
 from graphad.runtime import Executor
 
@@ -95,7 +96,7 @@ class Cond(Op):
             out[1 + i] = get(both, k)
         return tuple(out)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = cond(pred, JVP of true, JVP of false)"""
         values, tangents = node.inputs[1:], t[1:]
         given = [i for i, ti in enumerate(tangents) if ti is not None]

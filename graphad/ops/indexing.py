@@ -18,7 +18,6 @@ from graphad.ir import (
     DTypeError,
     IndexingError,
     Node,
-    Op,
     ShapeError,
     TensorType,
     as_node,
@@ -27,6 +26,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
 from graphad.ops.utility import shape_of
 
@@ -76,7 +76,7 @@ def _result_shape(
 
 
 @dataclass(frozen=True)
-class GetItem(Op):
+class GetItem(Linear):
     """x[index] with NumPy semantics (ints, slices, None, ..., integer arrays)."""
 
     name = "getitem"
@@ -94,18 +94,14 @@ class GetItem(Op):
     def compute(self, x: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
         return x[_decode(self.items, arrays)]
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate."""
+    def transpose(self, node: Node, g: Node) -> Node:
+        """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate"""
         x, *arrays = node.inputs
-        return (scatter_add(g, self, x, arrays), *(None for _ in arrays))
-
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
-        """ẏ = ẋ[index]"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+        return scatter_add(g, self, x, arrays)
 
 
 @dataclass(frozen=True)
-class ScatterAdd(Op):
+class ScatterAdd(Linear):
     """zeros(shape)[index] += g; ``shape`` may hold ``None``, resolved by a shape input."""
 
     items: tuple[Item, ...]
@@ -134,14 +130,10 @@ class ScatterAdd(Op):
             out[index] = g
         return out
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """ḡ = g_out[index]"""
+    def transpose(self, node: Node, g: Node) -> Node:
+        """ū = g[index] for the update u"""
         arrays = node.inputs[1 : 1 + self.n_arrays]
-        return (GetItem(self.items, self.advanced)(g, *arrays), *(None for _ in node.inputs[1:]))
-
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
-        """ẏ = scatter_add(ġ, index)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+        return GetItem(self.items, self.advanced)(g, *arrays)
 
 
 def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:

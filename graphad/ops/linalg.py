@@ -29,7 +29,8 @@ from graphad.ir import (
     normalize_axes,
 )
 from graphad.ops import elementwise as ew
-from graphad.ops._util import add_tangents, building, known_ndim, ufunc_dtype
+from graphad.ops._linear import Multilinear
+from graphad.ops._util import Tangents, add_tangents, building, known_ndim, ufunc_dtype
 from graphad.ops.indexing import getitem
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
@@ -39,8 +40,6 @@ from graphad.ops.shape import (
     reshape,
     squeeze,
 )
-
-T = Sequence[Node | None]
 
 
 def _square(a: TensorType) -> None:
@@ -53,7 +52,7 @@ def _square(a: TensorType) -> None:
 
 
 @dataclass(frozen=True)
-class MatMul(Op):
+class MatMul(Multilinear):
     """a @ b with NumPy's rules for 1-D and batched operands."""
 
     name = "matmul"
@@ -78,7 +77,7 @@ class MatMul(Op):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+    def transpose(self, node: Node, g: Node, k: int) -> Node:
         """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""
         a, b = node.inputs
         a1, b1 = a.ndim == 1, b.ndim == 1
@@ -87,16 +86,11 @@ class MatMul(Op):
         rank = node.ndim + a1 + b1  # type: ignore[operator]
         inserted = ((rank - 2,) if a1 else ()) + ((rank - 1,) if b1 else ())
         g2 = ExpandDims(inserted)(g) if inserted else g
-        ga = matmul(g2, matrix_transpose(b2))
+        if k == 0:
+            ga = matmul(g2, matrix_transpose(b2))
+            return squeeze(ga, -2) if a1 else ga
         gb = matmul(matrix_transpose(a2), g2)
-        return (squeeze(ga, -2) if a1 else ga), (squeeze(gb, -1) if b1 else gb)
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = ȧ·b + a·ḃ"""
-        a, b = node.inputs
-        return add_tangents(
-            None if t[0] is None else matmul(t[0], b), None if t[1] is None else matmul(a, t[1])
-        )
+        return squeeze(gb, -1) if b1 else gb
 
 
 def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
@@ -118,7 +112,7 @@ def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
 
 
 @dataclass(frozen=True)
-class Einsum(Op):
+class Einsum(Multilinear):
     """np.einsum with explicit subscripts ('ij,jk->ik')."""
 
     subscripts: str
@@ -140,21 +134,11 @@ class Einsum(Op):
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.asarray(np.einsum(self.subscripts, *xs, optimize=len(xs) > 2))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node, k: int) -> Node:
         """x̄ₖ = einsum(others, g -> subscriptsₖ), broadcast over letters only xₖ has,
         and put on the diagonal where xₖ repeats a letter"""
         ins, out = _parse(self.subscripts, len(node.inputs))
-        return tuple(_einsum_adjoint(ins, out, node.inputs, g, k) for k in range(len(ins)))
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = Σₖ einsum(x₁, …, ẋₖ, …, xₙ), one term per operand with a tangent"""
-        terms = []
-        for k, tk in enumerate(t):
-            if tk is not None:
-                operands = list(node.inputs)
-                operands[k] = tk
-                terms.append(self(*operands))
-        return add_tangents(*terms)
+        return _einsum_adjoint(ins, out, node.inputs, g, k)
 
 
 def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: int) -> Node:
@@ -208,7 +192,7 @@ class Inv(Op):
         yt = matrix_transpose(node)
         return (-matmul(yt, matmul(g, yt)),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẏ = -Y·Ȧ·Y"""
         return -matmul(node, matmul(t[0], node))  # type: ignore[arg-type]
 
@@ -245,7 +229,7 @@ class Solve(Op):
         ga = -matmul(gb, matrix_transpose(x2))
         return ga, (squeeze(gb, -1) if vector else gb)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẋ = A⁻¹·(ḃ - Ȧ·X)"""
         a, b = node.inputs
         vector = b.ndim == 1
@@ -273,7 +257,7 @@ class Det(Op):
         scale = ExpandDims((-2, -1))(g * node)
         return (scale * matrix_transpose(inv(a)),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
         a = node.inputs[0]
         return node * Sum((-2, -1))(matrix_transpose(inv(a)) * t[0])

@@ -8,7 +8,6 @@ do), so it is the average of the one-sided derivatives.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,7 +16,8 @@ import numpy as np
 from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
-from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
+from graphad.ops._linear import Linear
+from graphad.ops._util import Tangents, as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.comparison import equal
 from graphad.ops.indexing import getitem
 from graphad.ops.selection import where
@@ -31,8 +31,6 @@ from graphad.ops.shape import (
     stack,
 )
 from graphad.ops.utility import cast, ones_like, shape_of
-
-T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
@@ -90,35 +88,27 @@ class Reduce(Op):
 
 
 @dataclass(frozen=True)
-class Sum(Reduce):
+class Sum(Linear, Reduce):
     kernel = staticmethod(np.sum)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.sum(np.zeros(1, dtype)).dtype
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = broadcast(g)"""
-        return (self.spread(node, g),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = sum(ẋ)"""
-        return self(t[0])  # type: ignore[arg-type]
+        return self.spread(node, g)
 
 
 @dataclass(frozen=True)
-class Mean(Reduce):
+class Mean(Linear, Reduce):
     kernel = staticmethod(np.mean)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.mean(np.zeros(1, dtype)).dtype
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = broadcast(g) / n"""
-        return (self.spread(node, g / self.count(node)),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = mean(ẋ)"""
-        return self(t[0])  # type: ignore[arg-type]
+        return self.spread(node, g / self.count(node))
 
 
 @dataclass(frozen=True)
@@ -165,7 +155,7 @@ class Prod(Reduce):
         """x̄ᵢ = g · ∏_{j≠i} xⱼ"""
         return (self.keep(node, g) * self.partials(node),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = Σᵢ ẋᵢ · ∏_{j≠i} xⱼ"""
         return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
 
@@ -207,7 +197,7 @@ class _Extreme(Reduce):
         """x̄ = g · [x = max] / #ties"""
         return (self.keep(node, g) * self.share(node),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = Σ ẋ · [x = max] / #ties"""
         return Sum(self.axis, self.keepdims)(t[0] * self.share(node))  # type: ignore[operator]
 
@@ -246,7 +236,7 @@ class LogSumExp(Reduce):
         """x̄ = g · softmax(x)"""
         return (self.keep(node, g) * self.weights(node),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = Σ ẋ · softmax(x)"""
         return Sum(self.axis, self.keepdims)(t[0] * self.weights(node))  # type: ignore[operator]
 
@@ -275,7 +265,7 @@ class Var(_Spread):
         """x̄ = 2g · (x - mean(x)) / (n - ddof)"""
         return (self.keep(node, 2 * g) * self.centred(node),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = Σ 2ẋ · (x - mean(x)) / (n - ddof)"""
         return Sum(self.axis, self.keepdims)(2 * t[0] * self.centred(node))  # type: ignore[operator]
 
@@ -289,7 +279,7 @@ class Std(_Spread):
         """x̄ = g · (x - mean(x)) / ((n - ddof)·std)"""
         return (self.keep(node, g / node) * self.centred(node),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = Σ ẋ · (x - mean(x)) / ((n - ddof)·std)"""
         return Sum(self.axis, self.keepdims)(t[0] * self.centred(node)) / node  # type: ignore[operator]
 
@@ -311,7 +301,7 @@ class _ArgExtreme(Reduce):
         """Indices are piecewise constant: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: T) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """Indices are piecewise constant: no derivative flows."""
         return None
 

@@ -12,7 +12,6 @@ and to the bound that was taken outside it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -20,11 +19,9 @@ import numpy as np
 
 from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
 from graphad.ops._ufunc import Binary, binary
-from graphad.ops._util import tensor, ufunc_dtype
+from graphad.ops._util import Tangents, tensor, ufunc_dtype
 from graphad.ops.comparison import equal, greater, less, logical_and, logical_not
 from graphad.ops.utility import or_zeros
-
-T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +40,7 @@ class Extremum(Binary):
             where(self.beats(b, a), g, where(equal(a, b), half, 0)),
         )
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ȧ·[a beats b] + ḃ·[b beats a] + (ȧ + ḃ)/2·[a = b]"""
         a, b = node.inputs
         ta, tb = or_zeros(t[0], a), or_zeros(t[1], b)
@@ -80,7 +77,7 @@ class Clip(Op):
         above, below = self.cases(node)
         return where(below, 0, where(above, 0, g)), where(below, g, 0), where(above, g, 0)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ḣi, l̇o or ẋ, whichever the clip returned"""
         above, below = self.cases(node)
         tx, tlo, thi = map(or_zeros, t, node.inputs)
@@ -112,7 +109,7 @@ class Where(Op):
         c = node.inputs[0]
         return None, where(c, g, 0), where(c, 0, g)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ȧ·[c] + ḃ·[¬c]"""
         c, a, b = node.inputs
         return where(c, or_zeros(t[1], a), or_zeros(t[2], b))

@@ -20,7 +20,6 @@ from graphad.ir import (
     AxisError,
     DifferentiationError,
     Node,
-    Op,
     ShapeError,
     TensorType,
     as_node,
@@ -31,12 +30,12 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
-from graphad.ops.utility import or_zeros, shape_of
+from graphad.ops.utility import shape_of
 
 Dims = tuple[int | None, ...]
-T = Sequence[Node | None]
 
 
 def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
@@ -53,7 +52,7 @@ def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
 
 
 @dataclass(frozen=True)
-class Reshape(Op):
+class Reshape(Linear):
     """x.reshape(shape); ``shape`` is fully resolved except for unknown dims (or rank)."""
 
     shape: Dims | None
@@ -71,17 +70,13 @@ class Reshape(Op):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.reshape(x, _run_shape(self.shape, rest))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = reshape(g, x.shape)"""
-        return (reshape_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = reshape(ẋ, shape)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+        return reshape_like(g, node.inputs[0])
 
 
 @dataclass(frozen=True)
-class Transpose(Op):
+class Transpose(Linear):
     """np.transpose(x, axes)"""
 
     axes: tuple[int, ...]
@@ -95,17 +90,13 @@ class Transpose(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = transpose(g, argsort(axes))"""
-        return (Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = transpose(ẋ, axes)"""
-        return self(t[0])  # type: ignore[arg-type]
+        return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
 
 
 @dataclass(frozen=True)
-class ExpandDims(Op):
+class ExpandDims(Linear):
     """np.expand_dims(x, axes)"""
 
     axes: tuple[int, ...]
@@ -119,17 +110,13 @@ class ExpandDims(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.expand_dims(x, self.axes)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
-        return (squeeze(g, self.axes),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = expand_dims(ẋ, axes)"""
-        return self(t[0])  # type: ignore[arg-type]
+        return squeeze(g, self.axes)
 
 
 @dataclass(frozen=True)
-class Squeeze(Op):
+class Squeeze(Linear):
     """np.squeeze(x, axes) for axes of length 1."""
 
     axes: tuple[int, ...]
@@ -148,18 +135,14 @@ class Squeeze(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.squeeze(x, self.axes)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = expand_dims(g, axes)"""
         ndim = node.inputs[0].ndim
-        return (ExpandDims(normalize_axes(self.axes, ndim))(g),)  # type: ignore[arg-type]
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = squeeze(ẋ, axes)"""
-        return self(t[0])  # type: ignore[arg-type]
+        return ExpandDims(normalize_axes(self.axes, ndim))(g)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
-class BroadcastTo(Op):
+class BroadcastTo(Linear):
     """np.broadcast_to(x, shape); ``shape`` may hold unknown dims (or be unknown)."""
 
     shape: Dims | None
@@ -182,17 +165,13 @@ class BroadcastTo(Op):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.broadcast_to(x, _run_shape(self.shape, rest))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
-        return (g, *(None for _ in node.inputs[1:]))
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = broadcast_to(ẋ, shape)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+        return g
 
 
 @dataclass(frozen=True)
-class SumTo(Op):
+class SumTo(Linear):
     """Sum g over the axes that broadcasting added or stretched, down to ``shape``."""
 
     shape: Dims | None
@@ -221,17 +200,13 @@ class SumTo(Op):
         out = np.sum(g, axis=axes, keepdims=True)
         return out.reshape(shape)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """ḡ = broadcast_to(g_out, g.shape)"""
-        return (broadcast_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = sum_to(ġ, shape)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+    def transpose(self, node: Node, g: Node) -> Node:
+        """x̄ = broadcast_to(g, x.shape)"""
+        return broadcast_like(g, node.inputs[0])
 
 
 @dataclass(frozen=True)
-class Concatenate(Op):
+class Concatenate(JointlyLinear):
     """np.concatenate(xs, axis)"""
 
     axis: int
@@ -259,7 +234,7 @@ class Concatenate(Op):
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.concatenate(xs, axis=self.axis)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
         ndim = node.ndim
         (axis,) = normalize_axes(self.axis, ndim)  # type: ignore[arg-type]
@@ -275,13 +250,9 @@ class Concatenate(Op):
             start += size  # type: ignore[operator]
         return tuple(outs)
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = concatenate(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
-        return self(*map(or_zeros, t, node.inputs))
-
 
 @dataclass(frozen=True)
-class Stack(Op):
+class Stack(JointlyLinear):
     """np.stack(xs, axis)"""
 
     axis: int
@@ -303,14 +274,10 @@ class Stack(Op):
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.stack(xs, axis=self.axis)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[..., i, ...] along axis"""
         (axis,) = normalize_axes(self.axis, node.ndim)  # type: ignore[arg-type]
         return tuple(getitem(g, (slice(None),) * axis + (i,)) for i in range(len(node.inputs)))
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = stack(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
-        return self(*map(or_zeros, t, node.inputs))
 
 
 # -- public functions ----------------------------------------------------------

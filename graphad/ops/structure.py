@@ -29,10 +29,9 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ops._util import Tangents
 from graphad.ops.elementwise import add_n
 from graphad.ops.shape import full_like
-
-T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,7 @@ class MakeTuple(Op):
         """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
         return tuple(entry(g, i) for i in self.positions())
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = (ẋ₀, ẋ₁, …), absent where ẋᵢ is zero"""
         if all(ti is None for ti in t):
             return None
@@ -82,7 +81,7 @@ class MakeDict(Op):
         """x̄ₖ = ḡ[k] (nothing where ḡ has no key k)"""
         return tuple(entry(g, k) for k in self.keys)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = {kᵢ: ẋᵢ}, absent where ẋᵢ is zero"""
         present = {k: ti for k, ti in zip(self.keys, t) if ti is not None}
         return make_dict(present) if present else None
@@ -114,7 +113,7 @@ class TupleGet(Op):
         entries[self.index % n] = g
         return (make_tuple(*entries),)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = ṫ[index]"""
         return entry(t[0], self.index)  # type: ignore[arg-type]
 
@@ -139,7 +138,7 @@ class DictGet(Op):
         """d̄ = {key: g}"""
         return (make_dict({self.key: g}),)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = ḋ[key]"""
         return entry(t[0], self.key)  # type: ignore[arg-type]
 

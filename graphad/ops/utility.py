@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from graphad.ir import DTypeError, Node, Op, TensorType, as_node, user_location
-from graphad.ops._util import is_float, tensor
+from graphad.ops._util import Tangents, is_float, tensor
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class _Filled(Op):
         """The result is constant in x: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """The result is constant in x: no derivative flows."""
         return None
 
@@ -59,7 +58,7 @@ class StopGradient(Op):
         """Derivatives treat the result as a constant: none flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """Derivatives treat the result as a constant: none flows."""
         return None
 
@@ -81,7 +80,7 @@ class Cast(Op):
         x = node.inputs[0]
         return (cast(g, x.dtype) if is_float(x.type) else None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = cast(ẋ, dtype)"""
         return cast(t[0], self.dtype) if is_float(node.type) and t[0] is not None else None
 
@@ -100,7 +99,7 @@ class ShapeOf(Op):
         """A shape does not depend on the values: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """A shape does not depend on the values: no derivative flows."""
         return None
 
