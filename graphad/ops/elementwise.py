@@ -21,6 +21,7 @@ Tie rule: ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -40,6 +41,7 @@ from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
 from graphad.ops._util import Tangents, add_tangents, tensor
 from graphad.ops.comparison import equal, greater
 from graphad.ops.selection import where
+from graphad.ops.shape import all_batched
 from graphad.ops.utility import zeros_like
 
 # A local partial derivative ∂y/∂xᵢ: a float node (a factor), a bool node (an
@@ -228,6 +230,10 @@ class AddN(Elementwise):
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂/∂xᵢ = 1"""
         return (1,) * len(node.inputs)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """add_n(xbᵢ): operands of one shape, the unbatched ones repeated over the batch"""
+        return AddN()(*all_batched(xs, batched))
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = ẋ₁ + … + ẋₙ, one add_n node"""

@@ -99,6 +99,16 @@ class GetItem(Linear):
         x, *arrays = node.inputs
         return scatter_add(g, self, x, arrays)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """xb[:, index], the batch axis moved back to the front where NumPy moves separated
+        advanced indices there; batched index arrays fall back to the per-example loop"""
+        from graphad.ops.shape import move_to_front  # shape builds on getitem
+
+        if any(batched[1:]):
+            return None
+        out = GetItem((_ALL, *self.items), self.advanced)(*xs)
+        return move_to_front(out, _batch_axis(self.items, xs[1:]))
+
 
 @dataclass(frozen=True)
 class ScatterAdd(Linear):
@@ -134,6 +144,31 @@ class ScatterAdd(Linear):
         """ū = g[index] for the update u"""
         arrays = node.inputs[1 : 1 + self.n_arrays]
         return GetItem(self.items, self.advanced)(g, *arrays)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it"""
+        from graphad.ops.shape import move_from_front  # shape builds on getitem
+
+        size = xs[0].shape[0]  # type: ignore[index]
+        if any(batched[1:]) or len(xs) > 1 + self.n_arrays or size is None:
+            return None
+        g = move_from_front(xs[0], _batch_axis(self.items, xs[1:]))
+        op = ScatterAdd((_ALL, *self.items), (size, *self.shape), self.advanced, self.n_arrays)
+        return op(g, *xs[1:])
+
+
+_ALL = ("slice", None, None, None)  # the batch axis's item: all of it
+
+
+def _batch_axis(items: tuple[Item, ...], arrays: Sequence[Node]) -> int:
+    """Where x[:, index] puts the batch axis: first, unless advanced indices (arrays, and ints
+    beside them) are separated, when NumPy puts their broadcast dims first."""
+    if not arrays:
+        return 0
+    advanced = [i for i, item in enumerate(items) if item[0] in ("array", "int")]
+    if advanced[-1] - advanced[0] == len(advanced) - 1:
+        return 0
+    return max(a.ndim for a in arrays)  # type: ignore[type-var]
 
 
 def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:

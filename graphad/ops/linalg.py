@@ -29,6 +29,7 @@ from graphad.ir import (
     normalize_axes,
 )
 from graphad.ops import elementwise as ew
+from graphad.ops._batching import rank
 from graphad.ops._linear import Multilinear
 from graphad.ops._util import Tangents, add_tangents, building, known_ndim, ufunc_dtype
 from graphad.ops.indexing import getitem
@@ -36,6 +37,7 @@ from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
     broadcast_to,
+    lift,
     matrix_transpose,
     reshape,
     squeeze,
@@ -92,6 +94,32 @@ class MatMul(Multilinear):
         gb = matmul(matrix_transpose(a2), g2)
         return squeeze(gb, -1) if b1 else gb
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """1-D operands promoted to matrices, the batch axis lined up in front of the stack
+        dims; a batch of vectors against a matrix is one matrix product"""
+        a, b = node.inputs
+        if a.ndim == 1 and b.ndim == 2 and not batched[1]:
+            return matmul(xs[0], xs[1])  # (B, k) @ (k, m)
+        if b.ndim == 1 and a.ndim == 2 and not batched[0]:
+            return matmul(xs[1], matrix_transpose(xs[0]))  # (B, k) @ (n, k)ᵀ
+        return _batch_matrices(self, node, xs, batched, a.ndim == 1, b.ndim == 1)
+
+
+def _batch_matrices(
+    op: Op, node: Node, xs: Sequence[Node], batched: Sequence[bool], a1: bool, b1: bool
+) -> Node:
+    """op on a batch of stacks of matrices: a vector a (b) made a one-row (one-column)
+    matrix, each batched operand lifted so its batch axis lines up in front of the stack
+    dims of the result, then the vector dims squeezed out again."""
+    a, b = xs
+    a = ExpandDims((-2,))(a) if a1 else a
+    b = ExpandDims((-1,))(b) if b1 else b
+    stack = rank(node) - (not a1) - (not b1)  # the result's stack dims
+    a, b = (lift(x, stack + 2) if flag else x for x, flag in zip((a, b), batched))
+    out = op(a, b)
+    out = squeeze(out, -1) if b1 else out
+    return squeeze(out, -2) if a1 else out
+
 
 def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
     spec = subscripts.replace(" ", "")
@@ -140,6 +168,14 @@ class Einsum(Multilinear):
         ins, out = _parse(self.subscripts, len(node.inputs))
         return _einsum_adjoint(ins, out, node.inputs, g, k)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """One more letter, on the batched operands and in front of the output"""
+        ins, out = _parse(self.subscripts, len(node.inputs))
+        used = set("".join(ins))
+        z = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used)
+        specs = [z + s if b else s for s, b in zip(ins, batched)]
+        return einsum(",".join(specs) + "->" + z + out, *xs)
+
 
 def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: int) -> Node:
     spec, x = ins[k], xs[k]
@@ -187,6 +223,10 @@ class Inv(Op):
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.linalg.inv(a)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(Ab): a batch is one more stack axis"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """Ā = -Yᵀ·g·Yᵀ with Y = A⁻¹"""
         yt = matrix_transpose(node)
@@ -219,6 +259,10 @@ class Solve(Op):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, b)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """A vector b made a one-column matrix, the batch axis in front of the stack dims"""
+        return _batch_matrices(self, node, xs, batched, False, node.inputs[1].ndim == 1)
+
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
         """b̄ = A⁻ᵀ·g, Ā = -b̄·Xᵀ"""
         a, b = node.inputs
@@ -250,6 +294,10 @@ class Det(Op):
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(Ab): a batch is one more stack axis"""
+        return self(xs[0])
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """Ā = g·det(A)·A⁻ᵀ"""

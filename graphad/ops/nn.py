@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from graphad.ir import Node, Op, TensorType, as_node, normalize_axes
 from graphad.ops import elementwise as ew
+from graphad.ops._batching import rank
 from graphad.ops._util import Tangents, known_ndim
 from graphad.ops.reduction import Sum
 
@@ -22,6 +24,11 @@ class _Normalize(Op):
     def infer(self, x: TensorType) -> TensorType:
         normalize_axes(self.axis, known_ndim(x))
         return TensorType(x.shape, x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """The same op of xb along axis + 1"""
+        (axis,) = normalize_axes(self.axis, rank(node))
+        return replace(self, axis=axis + 1)(xs[0])
 
 
 @dataclass(frozen=True)

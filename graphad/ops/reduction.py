@@ -8,7 +8,8 @@ do), so it is the average of the one-sided derivatives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy as np
 from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
+from graphad.ops._batching import batch_size, rank, shift
 from graphad.ops._linear import Linear
 from graphad.ops._util import Tangents, as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.comparison import equal
@@ -61,6 +63,10 @@ class Reduce(Op):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """The same reduction of xb over the axes shifted past the batch axis"""
+        return replace(self, axis=shift(self.axes(rank(node.inputs[0]))))(xs[0])
 
     # helpers shared by the rules
     def keep(self, node: Node, g: Node) -> Node:
@@ -296,6 +302,17 @@ class _ArgExtreme(Reduce):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """Along axis + 1; over all axes, of xb flattened to (B, -1)"""
+        ndim = rank(node.inputs[0])
+        if self.axis is not None:
+            return replace(self, axis=shift(normalize_axes(self.axis, ndim))[0])(xs[0])
+        size = batch_size(xs, batched)
+        if size is None:
+            return None
+        flat = replace(self, axis=1, keepdims=False)(reshape(xs[0], (size, -1)))
+        return reshape(flat, (size,) + (1,) * ndim) if self.keepdims else flat
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """Indices are piecewise constant: no derivative flows."""

@@ -12,13 +12,14 @@ and to the bound that was taken outside it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
-from graphad.ops._ufunc import Binary, binary
+from graphad.ops._ufunc import Binary, batch_elementwise, binary
 from graphad.ops._util import Tangents, tensor, ufunc_dtype
 from graphad.ops.comparison import equal, greater, less, logical_and, logical_not
 from graphad.ops.utility import or_zeros
@@ -71,6 +72,10 @@ class Clip(Op):
     def compute(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return np.clip(x, lo, hi)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(lift(xᵢ)): elementwise"""
+        return batch_elementwise(self, node, xs, batched)
+
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node, Node]:
         """clip = min(max(x, lo), hi): hī = g·[max(x, lo) > hi], lō = g·[x < lo ≤ hi],
         x̄ = g elsewhere (hi wins when the bounds cross, as in NumPy)"""
@@ -103,6 +108,10 @@ class Where(Op):
 
     def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(c, a, b)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(lift(xᵢ)): elementwise"""
+        return batch_elementwise(self, node, xs, batched)
 
     def vjp(self, node: Node, g: Node) -> tuple[None, Node, Node]:
         """ā = g·[c], b̄ = g·[¬c]"""

@@ -30,6 +30,7 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ops._batching import BatchingError, batch_size, rank, shift
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
@@ -74,6 +75,13 @@ class Reshape(Linear):
         """x̄ = reshape(g, x.shape)"""
         return reshape_like(g, node.inputs[0])
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """reshape(xb, (B, *shape)); a run-time shape falls back to the per-example loop"""
+        size = batch_size(xs, batched)
+        if len(xs) > 1 or size is None or self.shape is None:
+            return None
+        return Reshape((size, *self.shape))(xs[0])
+
 
 @dataclass(frozen=True)
 class Transpose(Linear):
@@ -94,6 +102,10 @@ class Transpose(Linear):
         """x̄ = transpose(g, argsort(axes))"""
         return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """transpose(xb, (0, *(axes + 1)))"""
+        return Transpose((0, *shift(self.axes)))(xs[0])
+
 
 @dataclass(frozen=True)
 class ExpandDims(Linear):
@@ -113,6 +125,10 @@ class ExpandDims(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
         return squeeze(g, self.axes)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """expand_dims(xb, axes + 1), the axes counted in the unbatched result"""
+        return ExpandDims(shift(normalize_axes(self.axes, rank(node))))(xs[0])
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,10 @@ class Squeeze(Linear):
         """x̄ = expand_dims(g, axes)"""
         ndim = node.inputs[0].ndim
         return ExpandDims(normalize_axes(self.axes, ndim))(g)  # type: ignore[arg-type]
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """squeeze(xb, axes + 1)"""
+        return Squeeze(shift(normalize_axes(self.axes, rank(node.inputs[0]))))(xs[0])
 
 
 @dataclass(frozen=True)
@@ -168,6 +188,13 @@ class BroadcastTo(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
         return g
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """broadcast_to(lift(xb), (B, *shape))"""
+        size = batch_size(xs, batched)
+        if len(xs) > 1 or size is None or self.shape is None:
+            return None
+        return BroadcastTo((size, *self.shape))(lift(xs[0], len(self.shape)))
 
 
 @dataclass(frozen=True)
@@ -203,6 +230,14 @@ class SumTo(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = broadcast_to(g, x.shape)"""
         return broadcast_like(g, node.inputs[0])
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """sum_to(gb, (B, *shape)), the axes it drops moved in front of the batch axis"""
+        size = batch_size(xs, batched)
+        if len(xs) > 1 or size is None or self.shape is None:
+            return None
+        lead = rank(xs[0]) - 1 - len(self.shape)
+        return SumTo((size, *self.shape))(move_from_front(xs[0], lead))
 
 
 @dataclass(frozen=True)
@@ -250,6 +285,11 @@ class Concatenate(JointlyLinear):
             start += size  # type: ignore[operator]
         return tuple(outs)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """concatenate(xbᵢ, axis + 1), unbatched operands repeated over the batch"""
+        (axis,) = normalize_axes(self.axis, rank(node))
+        return Concatenate(axis + 1)(*all_batched(xs, batched))
+
 
 @dataclass(frozen=True)
 class Stack(JointlyLinear):
@@ -278,6 +318,51 @@ class Stack(JointlyLinear):
         """x̄ᵢ = g[..., i, ...] along axis"""
         (axis,) = normalize_axes(self.axis, node.ndim)  # type: ignore[arg-type]
         return tuple(getitem(g, (slice(None),) * axis + (i,)) for i in range(len(node.inputs)))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """stack(xbᵢ, axis + 1), unbatched operands repeated over the batch"""
+        (axis,) = normalize_axes(self.axis, rank(node))
+        return Stack(axis + 1)(*all_batched(xs, batched))
+
+
+# -- batching helpers ----------------------------------------------------------
+def lift(x: Node, ndim: int) -> Node:
+    """A batched ``x`` with length-1 axes inserted after the batch axis, up to ``ndim``
+    axes besides it: it then broadcasts against unbatched operands of rank ≤ ndim."""
+    missing = ndim - (rank(x) - 1)
+    return ExpandDims(tuple(range(1, 1 + missing)))(x) if missing > 0 else x
+
+
+def materialize(x: Node, size: int | None) -> Node:
+    """An unbatched ``x`` repeated along a new batch axis of length ``size``."""
+    if size is None or not x.type.is_static:  # type: ignore[union-attr]
+        raise BatchingError(
+            f"{x.name}: broadcasting an unbatched value over the batch needs static shapes"
+        )
+    return BroadcastTo((size, *x.shape))(ExpandDims((0,))(x))  # type: ignore[misc]
+
+
+def all_batched(xs: Sequence[Node], batched: Sequence[bool]) -> list[Node]:
+    """Every input batched: the unbatched ones repeated over the batch."""
+    size = batch_size(xs, batched)
+    return [x if b else materialize(x, size) for x, b in zip(xs, batched)]
+
+
+def move_to_front(x: Node, axis: int) -> Node:
+    """``x`` with its axis ``axis`` moved to position 0."""
+    if axis == 0:
+        return x
+    perm = (axis, *(i for i in range(rank(x)) if i != axis))
+    return Transpose(perm)(x)
+
+
+def move_from_front(x: Node, axis: int) -> Node:
+    """``x`` with its axis 0 moved to position ``axis``."""
+    if axis == 0:
+        return x
+    perm = list(range(1, rank(x)))
+    perm.insert(axis, 0)
+    return Transpose(tuple(perm))(x)
 
 
 # -- public functions ----------------------------------------------------------

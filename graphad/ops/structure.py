@@ -31,7 +31,7 @@ from graphad.ir import (
 )
 from graphad.ops._util import Tangents
 from graphad.ops.elementwise import add_n
-from graphad.ops.shape import full_like
+from graphad.ops.shape import all_batched, full_like
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,10 @@ class MakeTuple(Op):
 
     def positions(self) -> list[int]:
         return [i for i, p in enumerate(self.present) if p]
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """Every entry batched (unbatched ones repeated over the batch)"""
+        return self(*all_batched(xs, batched))
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
@@ -76,6 +80,10 @@ class MakeDict(Op):
 
     def compute(self, *xs: Any) -> dict[str, Any]:
         return dict(zip(self.keys, xs))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """Every entry batched (unbatched ones repeated over the batch)"""
+        return self(*all_batched(xs, batched))
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ₖ = ḡ[k] (nothing where ḡ has no key k)"""
@@ -106,6 +114,10 @@ class TupleGet(Op):
     def compute(self, t: tuple[Any, ...]) -> Any:
         return t[self.index]
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """An entry of a batched structure is batched"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """t̄ = (∅, …, g at index, …, ∅)"""
         n = len(node.inputs[0].type.items)  # type: ignore[union-attr]
@@ -133,6 +145,10 @@ class DictGet(Op):
 
     def compute(self, d: Mapping[str, Any]) -> Any:
         return d[self.key]
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """An entry of a batched structure is batched"""
+        return self(xs[0])
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """d̄ = {key: g}"""

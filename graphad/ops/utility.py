@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,10 @@ class _Filled(Op):
 
     def infer(self, x: TensorType) -> TensorType:
         return tensor(x)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(xb): the op keeps every axis"""
+        return self(xs[0])
 
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """The result is constant in x: no derivative flows."""
@@ -54,6 +59,10 @@ class StopGradient(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return x
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(xb): the op keeps every axis"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """Derivatives treat the result as a constant: none flows."""
         return (None,)
@@ -74,6 +83,10 @@ class Cast(Op):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return x.astype(self.dtype, copy=False)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(xb): the op keeps every axis"""
+        return self(xs[0])
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None]:
         """x̄ = cast(g, x.dtype)"""
