@@ -21,7 +21,7 @@ from graphad.ir import (
     Node,
     TensorType,
     as_node,
-    format_shape,
+    shapes_compatible,
     topo_sort,
     user_location,
 )
@@ -69,15 +69,14 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
         if not isinstance(x, Node) or not isinstance(x.type, TensorType):
             raise BatchingError(f"vmap: each key must be a tensor node, got {x!r}")
         xb = value if isinstance(value, Node) else as_node(np.asarray(value))
-        expected = f"(B, {format_shape(x.shape)[1:]}" if x.ndim else "(B,)"
+        dims = "".join(f", {'?' if d is None else d}" for d in x.shape or ())
+        expected = f"(B{dims})" if x.ndim else "(B,)"
         if (
             not isinstance(xb.type, TensorType)
             or xb.ndim is None
             or x.ndim is None
             or xb.ndim != x.ndim + 1
-            or any(
-                a is not None and b is not None and a != b for a, b in zip(xb.shape[1:], x.shape)
-            )  # type: ignore[index,arg-type]
+            or not shapes_compatible(xb.shape[1:], x.shape)  # type: ignore[index]
         ):
             raise BatchingError(
                 f"vmap: the batch of {x.name} is {xb.type} but should have shape {expected} "

@@ -116,9 +116,8 @@ def _batch_matrices(
     b = ExpandDims((-1,))(b) if b1 else b
     stack = rank(node) - (not a1) - (not b1)  # the result's stack dims
     a, b = (lift(x, stack + 2) if flag else x for x, flag in zip((a, b), batched))
-    out = op(a, b)
-    out = squeeze(out, -1) if b1 else out
-    return squeeze(out, -2) if a1 else out
+    vector_dims = ((-2,) if a1 else ()) + ((-1,) if b1 else ())
+    return squeeze(op(a, b), vector_dims) if vector_dims else op(a, b)
 
 
 def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
