@@ -20,14 +20,17 @@ import numpy as np
 from graphad.ir import (
     Node,
     TensorType,
+    TupleType,
     as_node,
+    derivation,
     shapes_compatible,
     topo_sort,
     user_location,
 )
-from graphad.ops import cast, getitem, stack
+from graphad.ops import cast, getitem, make_dict, make_tuple, stack
 from graphad.ops._batching import BatchingError
 from graphad.ops.shape import materialize
+from graphad.ops.structure import get
 
 
 def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
@@ -51,8 +54,9 @@ def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
         if node in new:
             continue
         batched = [x in new for x in node.inputs]
-        if any(batched):
-            new[node] = _batch(node, [new.get(x, x) for x in node.inputs], batched, size)
+        if any(batched):  # the batched node keeps the pass and order that made the node
+            with derivation(node.origin.kind, node.origin.order):
+                new[node] = _batch(node, [new.get(x, x) for x in node.inputs], batched, size)
     result = [new[y] if y in new else materialize(y, size) for y in outputs]
     return result[0] if single else result
 
@@ -116,13 +120,41 @@ def _batch(node: Node, xs: list[Node], batched: list[bool], size: int | None) ->
 
 
 def _per_example(node: Node, xs: list[Node], batched: list[bool], size: int | None) -> Node:
-    """stack([op(x₀[i], …) for i < B]): the fallback, which grows with B."""
-    if size is None or not isinstance(node.type, TensorType):
+    """stack([op(x₀[i], …) for i < B]), entry by entry for structures: the fallback, which
+    grows with B."""
+    if size is None:
         raise BatchingError(
             f"{node.op.name}: no batch rule for this case, and running it once per example "
-            f"needs a static batch size and a tensor result ({node.origin.location})"
+            f"needs a static batch size ({node.origin.location})"
         )
     examples = [
-        node.op(*(getitem(x, i) if b else x for x, b in zip(xs, batched))) for i in range(size)
+        node.op(*(_example(x, i) if b else x for x, b in zip(xs, batched))) for i in range(size)
     ]
-    return stack(examples, axis=0)
+    return _stacked(examples)
+
+
+def _example(x: Node, i: int) -> Node:
+    """Example i of a batched value: x[i], entry by entry for a structure."""
+    t = x.type
+    if isinstance(t, TensorType):
+        return getitem(x, i)
+    if isinstance(t, TupleType):
+        return make_tuple(
+            *(None if e is None else _example(get(x, k), i) for k, e in enumerate(t.items))
+        )
+    return make_dict({k: _example(get(x, k), i) for k in t})  # type: ignore[union-attr]
+
+
+def _stacked(examples: list[Node]) -> Node:
+    """The examples stacked along a new batch axis, entry by entry for structures."""
+    t = examples[0].type
+    if isinstance(t, TensorType):
+        return stack(examples, axis=0)
+    if isinstance(t, TupleType):
+        return make_tuple(
+            *(
+                None if e is None else _stacked([get(x, k) for x in examples])
+                for k, e in enumerate(t.items)
+            )
+        )
+    return make_dict({k: _stacked([get(x, k) for x in examples]) for k in t})  # type: ignore[union-attr]
