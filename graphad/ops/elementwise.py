@@ -35,6 +35,7 @@ from graphad.ir import (
     TensorType,
     as_nodes,
     broadcast_shapes,
+    is_constant,
     shapes_compatible,
 )
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
@@ -61,18 +62,22 @@ class Elementwise(Op):
 
     singular: ClassVar[bool] = False
 
+    def is_singular(self, node: Node) -> bool:
+        """Whether some partial of ``node`` can be infinite (the class's ``singular``)."""
+        return self.singular
+
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂y/∂xᵢ for each input, in the output's (broadcast) shape or broadcastable to it."""
         raise NotImplementedError(f"{self.name}: no partials")
 
-    def times(self, v: Node, d: Partial) -> Node | None:
+    def times(self, v: Node, d: Partial, singular: bool) -> Node | None:
         """v·∂ with the op's strong zeros: the one product both rules use."""
         if d is None:
             return None
         if isinstance(d, Node):
             if d.dtype.kind == "b":
                 return where(d, v, 0)
-            return multiply_no_nan(v, d) if self.singular else v * d
+            return multiply_no_nan(v, d) if singular else v * d
         if d == 1:
             return v
         if d == -1:
@@ -81,11 +86,14 @@ class Elementwise(Op):
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ᵢ = g·∂ᵢ"""
-        return tuple(self.times(g, d) for d in self.partials(node))
+        singular = self.is_singular(node)
+        return tuple(self.times(g, d, singular) for d in self.partials(node))
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σᵢ ẋᵢ·∂ᵢ"""
-        terms = [self.times(ti, d) for ti, d in zip(t, self.partials(node)) if ti is not None]
+        singular = self.is_singular(node)
+        pairs = zip(t, self.partials(node))
+        terms = [self.times(ti, d, singular) for ti, d in pairs if ti is not None]
         return sum_terms([term for term in terms if term is not None])
 
 
@@ -142,6 +150,14 @@ class Divide(Elementwise, Binary):
         return reciprocal(b), -xdivy(node, b)
 
 
+def _constant_exponent(node: Node) -> float | None:
+    """p of x**p when p is a constant scalar, as a Python float of x's dtype."""
+    p = node.inputs[1]
+    if not is_constant(p) or p.shape != () or p.dtype.kind not in "fiu":
+        return None
+    return float(p.op.value)  # type: ignore[attr-defined]
+
+
 def _safe_log(x: Node) -> Node:
     """log(x) with log(0) replaced by 0, so 0**p has a finite derivative in p."""
     return log(where(equal(x, 0), 1, x))
@@ -152,9 +168,17 @@ class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
 
+    def is_singular(self, node: Node) -> bool:
+        """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
+        return _constant_exponent(node) is None or _constant_exponent(node) < 1  # type: ignore[operator]
+
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = p·x^(p-1), ∂/∂p = x^p·log(x)   (log 0 taken as 0)"""
         x, p = node.inputs
+        c = _constant_exponent(node)
+        if c is not None:  # x**2, x**0.5: the exponent's arithmetic done once, here
+            dx = 1 if c == 1 else (c * x if c == 2 else c * x ** (c - 1))
+            return dx, None
         # p·x^(p-1) with 0·x^(-1) = 0: once the exponent of x**2 has fallen to 0, the next
         # order multiplies (p-1) = 0 by 0^(-1) = inf, which must stay 0, not NaN
         return multiply_no_nan(p, x ** (p - 1)), node * _safe_log(x)
@@ -169,7 +193,11 @@ class MultiplyNoNan(Elementwise, Binary):
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
-        return np.where((x == 0) | (y == 0), np.zeros((), out.dtype), out)
+        nan = np.isnan(out)  # 0·inf and 0·NaN are the only products that must change
+        if nan.any():
+            zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
+            out = np.where(nan & zero, np.zeros((), out.dtype), out)
+        return out
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = y, ∂/∂y = x, with the same strong zeros"""

@@ -95,14 +95,27 @@ class MatMul(Multilinear):
         return squeeze(gb, -1) if b1 else gb
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
-        """1-D operands promoted to matrices, the batch axis lined up in front of the stack
-        dims; a batch of vectors against a matrix is one matrix product"""
+        """A batch against one matrix is one matrix product, the batch folded into the rows
+        (of bᵀ when b is batched); otherwise 1-D operands are promoted to matrices and the
+        batch axis lined up in front of the stack dims."""
         a, b = node.inputs
-        if a.ndim == 1 and b.ndim == 2 and not batched[1]:
-            return matmul(xs[0], xs[1])  # (B, k) @ (k, m)
-        if b.ndim == 1 and a.ndim == 2 and not batched[0]:
-            return matmul(xs[1], matrix_transpose(xs[0]))  # (B, k) @ (n, k)ᵀ
+        if not batched[1] and b.ndim == 2:
+            return _fold_rows(xs[0], xs[1], a.ndim == 1)
+        if not batched[0] and a.ndim == 2:
+            bt = xs[1] if b.ndim == 1 else matrix_transpose(xs[1])
+            out = _fold_rows(bt, matrix_transpose(xs[0]), b.ndim == 1)  # a·b = (bᵀ·aᵀ)ᵀ
+            return out if b.ndim == 1 else matrix_transpose(out)
         return _batch_matrices(self, node, xs, batched, a.ndim == 1, b.ndim == 1)
+
+
+def _fold_rows(a: Node, b: Node, vector: bool) -> Node:
+    """a @ b for a batch a of shape (B, ..., k) (of vectors when ``vector``) and a matrix b:
+    every leading dim of a is folded into the rows of one (rows, k) @ (k, m) product."""
+    if vector or a.ndim == 2 or not a.type.is_static:  # type: ignore[union-attr]
+        return matmul(a, b)  # (B, k) @ (k, m) is one product already
+    lead = a.shape[:-1]  # type: ignore[index]
+    rows = int(np.prod(lead))
+    return reshape(matmul(reshape(a, (rows, a.shape[-1])), b), (*lead, b.shape[-1]))  # type: ignore[index,misc]
 
 
 def _batch_matrices(
