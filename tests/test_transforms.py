@@ -17,7 +17,8 @@ import pytest
 
 import graphad as ga
 from graphad import Node
-from graphad.ir import topo_sort
+from graphad.autodiff.sparsity import band
+from graphad.ir import is_constant, topo_sort
 from graphad.numerical import numerical_jacobian
 
 RNG = np.random.default_rng(1234)
@@ -589,7 +590,7 @@ def test_hessian_graph_size_does_not_grow_with_n(f: Callable[[Node], Node]) -> N
 
 def test_chunks_bound_the_batch_and_repeat_the_graph_per_chunk() -> None:
     x = ga.placeholder("x", shape=(10,))
-    y = rosenbrock(x)
+    y = tanh_model(x)
     whole = ga.hessian(y, x)
     chunked = ga.hessian(y, x, batch_size=4)  # chunks of 4, 4 and 2 basis vectors
     batch_dims = {n.shape[0] for n in topo_sort([chunked]) if n.op.name == "concatenate"}
@@ -604,3 +605,42 @@ def test_a_bad_batch_size_is_named(bad: Any) -> None:
     x = ga.placeholder("x", shape=(3,))
     with pytest.raises(ga.DifferentiationError, match="batch_size must be a positive int"):
         ga.jacobian(ga.sin(x), x, batch_size=bad)
+
+
+# -- banded Hessians: the batch compressed to the band ---------------------------------------
+def stencil(x: Node) -> Node:
+    """Terms coupling x[i] with x[i + 2] and x[i + 1]: a band of half-width 2."""
+    return ga.sum(ga.sin(x[:-2] * x[2:])) + ga.sum(ga.exp(x[1:]) * x[:-1] ** 2 + ga.cos(x[1:]))
+
+
+@pytest.mark.parametrize(("f", "span"), [(rosenbrock, (-1, 1)), (stencil, (-2, 2))])
+def test_banded_hessians_are_found_and_compressed(f: Callable[[Node], Node], span: Any) -> None:
+    n = 12
+    x = ga.placeholder("x", shape=(n,))
+    y = f(x)
+    t = ga.placeholder("t", shape=(n,))
+    assert band(ga.jvp(ga.gradients(y, x), x, t), t) == span
+    h = ga.hessian(y, x)
+    # the batched intermediates are (w, …) with w = hi - lo + 1 colours, not (n, …)
+    computed = [node for node in topo_sort([h]) if not is_constant(node)]
+    widths = {node.shape[0] for node in computed if node.ndim == 2 and node.shape != (n, n)}
+    assert widths == {span[1] - span[0] + 1}
+    xv = np.random.default_rng(2).uniform(-1, 1, n)
+    expected = ga.evaluate(per_element_jacobian(ga.gradients(y, x), x, "forward"), {x: xv})
+    for batch_size in (None, 1, 2):
+        got = ga.evaluate(ga.hessian(y, x, batch_size=batch_size), {x: xv})
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_anything_but_elementwise_ops_and_slices_is_dense() -> None:
+    x = ga.placeholder("x", shape=(6,))
+    t = ga.placeholder("t", shape=(6,))
+    for y in (
+        ga.sum(x) * x,  # a reduction couples every entry
+        ga.constant(np.ones((6, 6))) @ x,
+        x[::-1] * x,  # a reversing slice
+        ga.concatenate([x[3:], x[:3]]) * x,
+        x * x[0],  # one entry broadcast along the axis
+    ):
+        assert band(ga.jvp(y, x, t), t) is None
+    assert band(ga.jvp(ga.sin(x), x, t), t) == (0, 0)

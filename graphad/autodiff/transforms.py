@@ -23,6 +23,7 @@ from graphad.autodiff._checks import check_inputs, check_target
 from graphad.autodiff.batching import vmap
 from graphad.autodiff.forward import jvp
 from graphad.autodiff.reverse import gradients, sweep
+from graphad.autodiff.sparsity import band, decompress, seeds
 from graphad.ir import (
     DifferentiationError,
     Node,
@@ -53,15 +54,16 @@ def _single_x(x: Any, fn: str) -> None:
     check_inputs(x, fn)
 
 
-def _basis_batch(
-    out: Node, seed: Node, count: int, shape: tuple[int, ...], batch_size: int | None
-) -> Node:
-    """``out`` for each basis vector eᵢ fed to the placeholder ``seed`` (count of them, of
-    ``shape``), batch axis first: the identity as one batch, or in chunks of batch_size."""
-    step = count if batch_size is None else batch_size
-    eye = np.eye(count, dtype=seed.dtype).reshape(count, *shape)
-    chunks = [vmap(out, {seed: constant(eye[i : i + step])}) for i in range(0, count, step)]
+def _basis_batch(out: Node, seed: Node, basis: np.ndarray, batch_size: int | None) -> Node:
+    """``out`` for each vector of ``basis`` fed to the placeholder ``seed``, batch axis
+    first: the whole basis as one batch, or in chunks of ``batch_size``."""
+    step = len(basis) if batch_size is None else batch_size
+    chunks = [vmap(out, {seed: constant(basis[i : i + step])}) for i in range(0, len(basis), step)]
     return chunks[0] if len(chunks) == 1 else concatenate(chunks, axis=0)
+
+
+def _identity(count: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    return np.eye(count, dtype=dtype).reshape(count, *shape)
 
 
 def _check_batch_size(batch_size: Any, fn: str) -> None:
@@ -101,10 +103,17 @@ def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None
         mode = "forward" if n < m else "reverse"
     if mode == "forward":
         t = placeholder("tangent", type=x.type)
-        columns = _basis_batch(jvp(y, x, t), t, n, x_shape, batch_size)  # (n, *y.shape)
+        tangent = jvp(y, x, t)
+        span = band(tangent, t) if x.ndim == 1 and y.ndim == 1 else None
+        if span is not None and span[1] - span[0] + 1 < n:  # banded: w colours, not n
+            compressed = _basis_batch(
+                tangent, t, seeds(n, span[1] - span[0] + 1, x.dtype), batch_size
+            )
+            return decompress(compressed, span, m, n)
+        columns = _basis_batch(tangent, t, _identity(n, x_shape, x.dtype), batch_size)
         return reshape(matrix_transpose(reshape(columns, (n, m))), y_shape + x_shape)
     g = placeholder("cotangent", type=y.type)
-    rows = _basis_batch(gradients(y, x, grad_y=g), g, m, y_shape, batch_size)  # (m, *x.shape)
+    rows = _basis_batch(gradients(y, x, grad_y=g), g, _identity(m, y_shape, y.dtype), batch_size)
     return reshape(rows, y_shape + x_shape)
 
 
