@@ -43,6 +43,14 @@ def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
     return tuple(int(d) for d in rest[0]) if rest else static  # type: ignore[return-value]
 
 
+def _static_batch(shape: Dims | None, xs: Sequence[Node], batched: Sequence[bool]) -> int | None:
+    """B, for a batch rule that needs it and a static target ``shape`` (no run-time shape
+    input); None sends the op to the per-example loop."""
+    if len(xs) > 1 or shape is None:
+        return None
+    return batch_size(xs, batched)
+
+
 def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
     """What is known of ``like``'s shape (``None``: not even the rank), and the run-time
     shape input the op needs when that is not everything."""
@@ -77,8 +85,8 @@ class Reshape(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """reshape(xb, (B, *shape)); a run-time shape falls back to the per-example loop"""
-        size = batch_size(xs, batched)
-        if len(xs) > 1 or size is None or self.shape is None:
+        size = _static_batch(self.shape, xs, batched)
+        if size is None:
             return None
         return Reshape((size, *self.shape))(xs[0])
 
@@ -191,8 +199,8 @@ class BroadcastTo(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """broadcast_to(lift(xb), (B, *shape))"""
-        size = batch_size(xs, batched)
-        if len(xs) > 1 or size is None or self.shape is None:
+        size = _static_batch(self.shape, xs, batched)
+        if size is None:
             return None
         return BroadcastTo((size, *self.shape))(lift(xs[0], len(self.shape)))
 
@@ -233,8 +241,8 @@ class SumTo(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """sum_to(gb, (B, *shape)), the axes it drops moved in front of the batch axis"""
-        size = batch_size(xs, batched)
-        if len(xs) > 1 or size is None or self.shape is None:
+        size = _static_batch(self.shape, xs, batched)
+        if size is None:
             return None
         lead = rank(xs[0]) - 1 - len(self.shape)
         return SumTo((size, *self.shape))(move_from_front(xs[0], lead))

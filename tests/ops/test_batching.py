@@ -62,6 +62,14 @@ class Batch:
         """The batched graph's inputs, in the order of the case's."""
         return [self.xbs.get(x, x) for x in self.xs]
 
+    def assert_matches(self, got: Sequence[Any], per: Sequence[Any], tol: float) -> None:
+        """Each input's derivative from the batched graph against the per-example ones:
+        stacked for a batched input, summed over the batch for a shared one."""
+        for k, b in enumerate(self.batched):
+            parts = [p[k] for p in per]
+            expected = np.stack(parts) if b else np.sum(parts, axis=0)
+            np.testing.assert_allclose(got[k], expected, rtol=tol, atol=tol)
+
     def loop(self, fetches: Any, extra: dict[ga.Node, Any] | None = None) -> list[Any]:
         """``fetches`` of the unbatched graph, once per example."""
         ex = ga.Executor(fetches)
@@ -102,9 +110,7 @@ def test_batched_vjp_equals_the_loop(case: Case, mode: str) -> None:
     s = ga.sum(p.yb * ga.constant(p.u.astype(case.dtype)))
     got = ga.Executor(ga.gradients(s, p.inputs())).run(p.feeds())
     per = p.loop(ga.gradients(p.y, p.xs, grad_y=u), {u: p.u})
-    for k, b in enumerate(p.batched):
-        expected = np.stack([g[k] for g in per]) if b else np.sum([g[k] for g in per], axis=0)
-        np.testing.assert_allclose(got[k], expected, rtol=1e-10, atol=1e-10)
+    p.assert_matches(got, per, 1e-10)
 
 
 @by_id(DIFFERENTIABLE)
@@ -128,9 +134,7 @@ def test_batched_forward_over_reverse_equals_the_loop(case: Case, mode: str) -> 
         feeds.update(zip(vs, p.example(p.v, i)))
         feeds[u] = p.u[i]
         per.append(ex.run(feeds))
-    for k, b in enumerate(p.batched):
-        expected = np.stack([h[k] for h in per]) if b else np.sum([h[k] for h in per], axis=0)
-        np.testing.assert_allclose(got[k], expected, rtol=1e-9, atol=1e-9)
+    p.assert_matches(got, per, 1e-9)
 
 
 @by_id(CASES)
