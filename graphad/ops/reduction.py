@@ -68,6 +68,18 @@ class Reduce(Op):
         """The same reduction of xb over the axes shifted past the batch axis"""
         return replace(self, axis=shift(self.axes(rank(node.inputs[0]))))(xs[0])
 
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x in x's shape: each entry's share of the output it is reduced into."""
+        raise NotImplementedError(f"{self.name}: no partials")
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·∂y/∂x, g spread back over the reduced axes"""
+        return (self.keep(node, g) * self.partials(node),)
+
+    def jvp(self, node: Node, t: Tangents) -> Node:
+        """ẏ = Σ ẋ·∂y/∂x over the reduced axes"""
+        return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+
     # helpers shared by the rules
     def keep(self, node: Node, g: Node) -> Node:
         """``g`` (shaped like the output) with the reduced axes put back as length 1."""
@@ -157,14 +169,6 @@ class Prod(Reduce):
             where(equal(zeros, 0), nonzero_prod / safe_x, 0),
         )
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ᵢ = g · ∏_{j≠i} xⱼ"""
-        return (self.keep(node, g) * self.partials(node),)
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = Σᵢ ẋᵢ · ∏_{j≠i} xⱼ"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
-
 
 def _exclusive_products(x: Node, n: int) -> Node:
     """eᵢ = ∏_{j≠i} xⱼ down axis 0 (length n) by a tree of pairwise products.
@@ -193,19 +197,11 @@ class _Extreme(Reduce):
             raise ShapeError(f"{self.name} of an empty axis has no identity")
         return out
 
-    def share(self, node: Node) -> Node:
-        """[xᵢ = max] / #ties: each extreme entry's share of the adjoint."""
+    def partials(self, node: Node) -> Node:
+        """∂y/∂xᵢ = [xᵢ = max] / #ties: ties share the cotangent equally"""
         x = node.inputs[0]
         hit = cast(equal(x, self.keep(node, node)), x.dtype)
         return hit / self.keep(node, Sum(self.axis, self.keepdims)(hit))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g · [x = max] / #ties"""
-        return (self.keep(node, g) * self.share(node),)
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = Σ ẋ · [x = max] / #ties"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.share(node))  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -234,17 +230,9 @@ class LogSumExp(Reduce):
             out = np.squeeze(out, axis=self.axes(x.ndim))
         return out.astype(self.out_dtype(x.dtype), copy=False)
 
-    def weights(self, node: Node) -> Node:
-        """softmax(x) along the axes, from the output: exp(x - lse)"""
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x = softmax(x) along the axes, from the output: exp(x - lse)"""
         return ew.exp(node.inputs[0] - self.keep(node, node))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g · softmax(x)"""
-        return (self.keep(node, g) * self.weights(node),)
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = Σ ẋ · softmax(x)"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.weights(node))  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -267,13 +255,9 @@ class Var(_Spread):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = 2g · (x - mean(x)) / (n - ddof)"""
-        return (self.keep(node, 2 * g) * self.centred(node),)
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = Σ 2ẋ · (x - mean(x)) / (n - ddof)"""
-        return Sum(self.axis, self.keepdims)(2 * t[0] * self.centred(node))  # type: ignore[operator]
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x = 2·(x - mean(x)) / (n - ddof)"""
+        return 2 * self.centred(node)
 
 
 @dataclass(frozen=True)
@@ -281,13 +265,9 @@ class Std(_Spread):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g · (x - mean(x)) / ((n - ddof)·std)"""
-        return (self.keep(node, g / node) * self.centred(node),)
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = Σ ẋ · (x - mean(x)) / ((n - ddof)·std)"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.centred(node)) / node  # type: ignore[operator]
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x = (x - mean(x)) / ((n - ddof)·std)"""
+        return self.centred(node) / self.keep(node, node)
 
 
 @dataclass(frozen=True)
