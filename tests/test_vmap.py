@@ -94,3 +94,15 @@ def test_bad_batches_are_named() -> None:
     with pytest.raises(ga.BatchingError, match="non-empty dict"):
         ga.vmap(x, {})
     assert issubclass(ga.BatchingError, ga.GraphError)
+
+
+def test_a_batched_derivative_keeps_its_pass_for_drawing() -> None:
+    """vmap keeps each node's origin, so a batched gradient is drawn as a gradient."""
+    from graphad.viz import to_networkx
+
+    x = ga.placeholder("x", (3,))
+    g = ga.gradients(ga.sum(ga.exp(x) * x), x)
+    gb = ga.vmap(g, {x: np.ones((2, 3))})
+    assert gb.origin.kind == "reverse"
+    kinds = {data["kind"] for _, data in to_networkx(gb).nodes(data=True)}
+    assert "reverse" in kinds
