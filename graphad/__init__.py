@@ -16,6 +16,7 @@ from graphad.autodiff import (
     jacobian,
     jvp,
     vjp,
+    vmap,
 )
 from graphad.control import cond
 from graphad.ir import (
@@ -38,6 +39,7 @@ from graphad.ir import (
 )
 from graphad.ops import *  # noqa: F403 - the NumPy-named functions are the API
 from graphad.ops import __all__ as _ops_all
+from graphad.ops._batching import BatchingError
 from graphad.runtime import Executor, evaluate
 
 __version__ = "0.1.0"
@@ -46,6 +48,7 @@ __all__ = [
     "Adjoint",
     "Adjoints",
     "AxisError",
+    "BatchingError",
     "DTypeError",
     "DictType",
     "DifferentiationError",
@@ -72,6 +75,7 @@ __all__ = [
     "jvp",
     "linalg",
     "vjp",
+    "vmap",
     "placeholder",
     *_ops_all,
 ]

@@ -32,6 +32,7 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.ops._util import Tangents
 from graphad.ops.structure import densify, get, is_differentiable, make_tuple, structure
 from graphad.runtime import Executor
 
@@ -95,7 +96,7 @@ class Cond(Op):
             out[1 + i] = get(both, k)
         return tuple(out)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = cond(pred, JVP of true, JVP of false)"""
         values, tangents = node.inputs[1:], t[1:]
         given = [i for i, ti in enumerate(tangents) if ti is not None]
@@ -114,14 +115,14 @@ def _params(values: Sequence[Node], tag: str) -> list[Node]:
 def _adjoint_branch(branch: Branch, values: Sequence[Node], wanted: list[int], g: Node) -> Branch:
     """A branch computing the adjoints of ``values[wanted]`` from every value and g."""
     params = _params(values, "cond_value_")
-    cot = placeholder("cond_cotangent", type=g.type)
+    g_in = placeholder("cond_cotangent", type=g.type)
     (output,) = substitute(
         [branch.output], dict(zip(branch.params, (params[s] for s in branch.slots)))
     )
     xs = [params[i] for i in wanted]
-    result = sweep(output, xs, cot)
+    result = sweep(output, xs, g_in)
     adjoints = [densify(result.adjoint.get(x), x) for x in xs]
-    return Branch((*params, cot), tuple(range(len(values) + 1)), make_tuple(*adjoints))
+    return Branch((*params, g_in), tuple(range(len(values) + 1)), make_tuple(*adjoints))
 
 
 def _tangent_branch(branch: Branch, values: Sequence[Node], given: list[int]) -> Branch:

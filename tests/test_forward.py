@@ -172,3 +172,60 @@ def test_jvp_agrees_with_gradients_on_random_graphs(seed: int) -> None:
     plus = ex.run({x: v + eps * tv for x, v, tv in zip(xs, values, tangents)})
     minus = ex.run({x: v - eps * tv for x, v, tv in zip(xs, values, tangents)})
     np.testing.assert_allclose(got_t, (plus - minus) / (2 * eps), rtol=1e-5, atol=1e-6)
+
+
+# -- strong zeros: forward mode keeps the exact zeros reverse mode has -------------
+def _reciprocal(z: Node) -> Node:
+    return 1.0 / z
+
+
+def _half_power(z: Node) -> Node:
+    return z**0.5
+
+
+def _negative_power(z: Node) -> Node:
+    return z**-1.5
+
+
+# every op whose partial is infinite somewhere, at such a point
+SINGULAR = {
+    "log": (ga.log, 0.0),
+    "log1p": (ga.log1p, -1.0),
+    "sqrt": (ga.sqrt, 0.0),
+    "arcsin": (ga.arcsin, 1.0),
+    "arccos": (ga.arccos, -1.0),
+    "divide": (_reciprocal, 0.0),
+    "power[0.5]": (_half_power, 0.0),
+    "power[-1.5]": (_negative_power, 0.0),
+    "xdivy": (lambda z: ga.xdivy(2.0, z), 0.0),
+    "xlogy": (lambda z: ga.xlogy(2.0, z), 0.0),
+    "multiply_no_nan": (lambda z: ga.multiply_no_nan(z, np.inf), 0.0),
+}
+
+
+@pytest.mark.parametrize("name", list(SINGULAR))
+def test_a_zero_tangent_through_an_infinite_partial_stays_zero(name: str) -> None:
+    """jvp(sum(f(z) + x), [x, z], [1, 0]) at a point where f' is infinite is exactly the
+    x part, in forward mode, in forward-over-reverse and reverse-over-forward, as the
+    gradient is in reverse mode (0·∞ is 0 for a zero tangent, not NaN)."""
+    f, point = SINGULAR[name]
+    x = ga.placeholder("x", shape=(3,))
+    z = ga.placeholder("z", shape=(3,))
+    y = ga.sum(f(z) + x)
+    tangents = [np.ones(3), np.zeros(3)]
+    t = ga.jvp(y, [x, z], tangents)
+    hx, hz = ga.hvp(y, [x, z], tangents)
+    gx = ga.gradients(ga.jvp(f(z) + x, [x, z], tangents), x, grad_y=np.ones(3))
+    feeds = {x: np.array([0.5, -1.0, 2.0]), z: np.full(3, point)}
+    got_t, got_hx, got_hz, got_gx = ga.evaluate([t, hx, hz, gx], feeds)
+    assert got_t == 3.0
+    np.testing.assert_array_equal(got_hx, 0.0)
+    np.testing.assert_array_equal(got_hz, 0.0)
+    np.testing.assert_array_equal(got_gx, 0.0)
+
+
+def test_the_issue_case_sqrt_at_zero() -> None:
+    x = ga.placeholder("x", shape=())
+    z = ga.placeholder("z", shape=())
+    t = ga.jvp(ga.sum(ga.sqrt(z) + x), [x, z], [1.0, 0.0])
+    assert ga.evaluate(t, {x: 1.0, z: 0.0}) == 1.0

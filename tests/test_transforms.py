@@ -17,7 +17,8 @@ import pytest
 
 import graphad as ga
 from graphad import Node
-from graphad.ir import topo_sort
+from graphad.autodiff.sparsity import band
+from graphad.ir import is_constant, topo_sort
 from graphad.numerical import numerical_jacobian
 
 RNG = np.random.default_rng(1234)
@@ -523,3 +524,123 @@ def test_adjoints_with_a_cotangent_for_non_scalar_y() -> None:
     np.testing.assert_allclose(
         ga.evaluate(adj[x].total, {x: V3}), np.cos(V3) * (A43.T @ u), rtol=1e-12
     )
+
+
+# -- batched Jacobians and Hessians ----------------------------------------------------------
+def per_element_jacobian(y: Node, x: Node, mode: str) -> Node:
+    """The construction batching replaced: one JVP per input element (columns) or one VJP
+    per output element (rows), stacked."""
+
+    def basis(shape: tuple[int, ...]) -> list[np.ndarray]:
+        size = math.prod(shape)
+        return [np.eye(size)[i].reshape(shape) for i in range(size)]
+
+    if mode == "forward":
+        columns = [ga.jvp(y, x, e) for e in basis(x.shape)]
+        return ga.reshape(ga.stack(columns, axis=-1), y.shape + x.shape)
+    rows = [ga.gradients(y, x, grad_y=e) for e in basis(y.shape)]
+    return ga.reshape(ga.stack(rows, axis=0), y.shape + x.shape)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_batched_jacobian_equals_the_per_element_construction(case: Case, mode: str) -> None:
+    """In each mode and for every chunk size, from one basis vector at a time to all."""
+    x = ga.placeholder("x", shape=case.x_shape)
+    y = case.build(x)
+    count = math.prod(x.shape if mode == "forward" else y.shape)
+    expected = ga.evaluate(per_element_jacobian(y, x, mode), {x: case.x0})
+    for batch_size in sorted({None, 1, 2, 3, count, count + 1} - {0}, key=lambda k: k or 0):
+        got = ga.evaluate(ga.jacobian(y, x, mode=mode, batch_size=batch_size), {x: case.x0})
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13, err_msg=str(batch_size))
+
+
+def tanh_model(x: Node) -> Node:
+    n = x.shape[0]
+    a = ga.constant(np.random.default_rng(n).standard_normal((n, n)) / np.sqrt(n))
+    return ga.sum(ga.tanh(a @ x)) + 0.5 * ga.sum(x * x)
+
+
+@pytest.mark.parametrize("mode", ["forward", "reverse"])
+@pytest.mark.parametrize("f", [rosenbrock, tanh_model])
+def test_batched_hessian_equals_the_per_element_construction(
+    f: Callable[[Node], Node], mode: str
+) -> None:
+    x = ga.placeholder("x", shape=(7,))
+    xv = np.random.default_rng(0).uniform(-1.5, 1.5, 7)
+    y = f(x)
+    expected = ga.evaluate(per_element_jacobian(ga.gradients(y, x), x, mode), {x: xv})
+    for batch_size in (None, 1, 3, 7):
+        got = ga.evaluate(ga.hessian(y, x, mode=mode, batch_size=batch_size), {x: xv})
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-12)
+
+
+@pytest.mark.parametrize("f", [rosenbrock, tanh_model])
+def test_hessian_graph_size_does_not_grow_with_n(f: Callable[[Node], Node]) -> None:
+    """The same number of nodes for n = 10, 100, 400, at most 4x the gradient graph's."""
+    sizes = []
+    for n in (10, 100, 400):
+        x = ga.placeholder("x", shape=(n,))
+        y = f(x)
+        h = ga.hessian(y, x)
+        sizes.append(len(topo_sort([h])))
+        assert sizes[-1] <= 4 * len(topo_sort([ga.gradients(y, x)]))
+    assert sizes[0] == sizes[1] == sizes[2]
+
+
+def test_chunks_bound_the_batch_and_repeat_the_graph_per_chunk() -> None:
+    x = ga.placeholder("x", shape=(10,))
+    y = tanh_model(x)
+    whole = ga.hessian(y, x)
+    chunked = ga.hessian(y, x, batch_size=4)  # chunks of 4, 4 and 2 basis vectors
+    batch_dims = {n.shape[0] for n in topo_sort([chunked]) if n.op.name == "concatenate"}
+    assert batch_dims == {10}
+    assert len(topo_sort([chunked])) > len(topo_sort([whole]))
+    xv = np.linspace(-1, 1, 10)
+    np.testing.assert_allclose(*ga.evaluate([chunked, whole], {x: xv}), rtol=1e-14)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "4"])
+def test_a_bad_batch_size_is_named(bad: Any) -> None:
+    x = ga.placeholder("x", shape=(3,))
+    with pytest.raises(ga.DifferentiationError, match="batch_size must be a positive int"):
+        ga.jacobian(ga.sin(x), x, batch_size=bad)
+
+
+# -- banded Hessians: the batch compressed to the band ---------------------------------------
+def stencil(x: Node) -> Node:
+    """Terms coupling x[i] with x[i + 2] and x[i + 1]: a band of half-width 2."""
+    return ga.sum(ga.sin(x[:-2] * x[2:])) + ga.sum(ga.exp(x[1:]) * x[:-1] ** 2 + ga.cos(x[1:]))
+
+
+@pytest.mark.parametrize(("f", "span"), [(rosenbrock, (-1, 1)), (stencil, (-2, 2))])
+def test_banded_hessians_are_found_and_compressed(f: Callable[[Node], Node], span: Any) -> None:
+    n = 12
+    x = ga.placeholder("x", shape=(n,))
+    y = f(x)
+    t = ga.placeholder("t", shape=(n,))
+    assert band(ga.jvp(ga.gradients(y, x), x, t), t) == span
+    h = ga.hessian(y, x)
+    # the batched intermediates are (w, …) with w = hi - lo + 1 colours, not (n, …)
+    computed = [node for node in topo_sort([h]) if not is_constant(node)]
+    widths = {node.shape[0] for node in computed if node.ndim == 2 and node.shape != (n, n)}
+    assert widths == {span[1] - span[0] + 1}
+    xv = np.random.default_rng(2).uniform(-1, 1, n)
+    expected = ga.evaluate(per_element_jacobian(ga.gradients(y, x), x, "forward"), {x: xv})
+    for batch_size in (None, 1, 2):
+        got = ga.evaluate(ga.hessian(y, x, batch_size=batch_size), {x: xv})
+        np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_anything_but_elementwise_ops_and_slices_is_dense() -> None:
+    x = ga.placeholder("x", shape=(6,))
+    t = ga.placeholder("t", shape=(6,))
+    for y in (
+        ga.sum(x) * x,  # a reduction couples every entry
+        ga.constant(np.ones((6, 6))) @ x,
+        x[::-1] * x,  # a reversing slice
+        ga.concatenate([x[3:], x[:3]]) * x,
+        x * x[0],  # one entry broadcast along the axis
+    ):
+        assert band(ga.jvp(y, x, t), t) is None
+    assert band(ga.jvp(ga.sin(x), x, t), t) == (0, 0)

@@ -1,5 +1,7 @@
-"""Differentiation: reverse mode (``gradients``), forward mode (``jvp``) and their compositions."""
+"""Graph transforms: reverse mode (``gradients``), forward mode (``jvp``), batching (``vmap``)
+and their compositions."""
 
+from graphad.autodiff.batching import vmap
 from graphad.autodiff.forward import jvp
 from graphad.autodiff.reverse import Sweep, gradients, sweep
 from graphad.autodiff.transforms import (
@@ -26,4 +28,5 @@ __all__ = [
     "jvp",
     "sweep",
     "vjp",
+    "vmap",
 ]

@@ -72,19 +72,19 @@ def _cannot_stretch(x: Node, consumer: Node) -> bool:
     return True
 
 
-def _seed(y: Node, grad_y: Any) -> Node:
+def _seed(y: Node, g: Any) -> Node:
     if not isinstance(y.type, TensorType):  # a structure: its cotangent is a structure too
-        if not isinstance(grad_y, Node) or type(grad_y.type) is not type(y.type):
+        if not isinstance(g, Node) or type(g.type) is not type(y.type):
             raise DifferentiationError(
                 f"gradients: y = {node_name(y)} is a structure {y.type}; give grad_y, a "
                 f"structure of the same kind ({user_location()})"
             )
-        return grad_y
-    if grad_y is None:
+        return g
+    if g is None:
         # with a static shape, not ones_like(y): the gradient graph must not have to compute
         # y (nor need the feeds of branches that reach no x) just to learn y's shape
         return full_like(y, 1)
-    g = as_node(grad_y)
+    g = as_node(g)
     ys, gs = y.shape, g.shape
     if not isinstance(g.type, TensorType) or not shapes_compatible(ys, gs):
         raise DifferentiationError(
@@ -94,15 +94,16 @@ def _seed(y: Node, grad_y: Any) -> Node:
     return cast(g, y.dtype)
 
 
-def sweep(y: Node, xs: Sequence[Node], grad_y: Any = None) -> Sweep:
-    """Run the reverse sweep from ``y`` to ``xs``, building adjoint nodes."""
+def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
+    """Run the reverse sweep from ``y`` to ``xs`` seeded with the cotangent ``g`` (``None``:
+    ones), building adjoint nodes."""
     order = topo_sort([y])
     result = Sweep()
     result.depends = descendants(order, xs)
     if y not in result.depends:
         return result
     with derivation("reverse", derivative_order([n for n in order if n in result.depends])):
-        result.partials[y] = [(None, _seed(y, grad_y))]
+        result.partials[y] = [(None, _seed(y, g))]
         for node in reversed(order):
             parts = result.partials.get(node)
             if parts is None:

@@ -1,10 +1,14 @@
-"""Compositions of the two passes: jacobian, hessian, hvp, vjp, derivative, adjoints.
+"""Compositions of the passes: jacobian, hessian, hvp, vjp, derivative, adjoints.
 
 Cost model (n = x.size inputs, m = y.size outputs, C = cost of evaluating y):
-forward mode builds one JVP per input basis vector, n passes of about 2-3·C
-each; reverse mode builds one VJP per output basis vector, m passes of about
-3-4·C each that share the forward values.  ``jacobian(mode="auto")`` picks
-forward when n < m and reverse otherwise.
+``jacobian`` in forward mode is one JVP whose tangent is the batch of the n
+basis vectors of x's space (the identity), about 2-3·C per basis vector; in
+reverse mode one VJP whose cotangent is the batch of the m basis vectors of
+y's space, 3-4·C each, sharing the forward values.  Either way the graph is
+one batched derivative (``vmap``), whose size does not depend on n or m;
+``batch_size=k`` runs the basis in chunks of k (ceil(n/k) copies), bounding
+the memory of the batched intermediates to k·n instead of n·n.
+``jacobian(mode="auto")`` picks forward when n < m and reverse otherwise.
 """
 
 from __future__ import annotations
@@ -16,10 +20,19 @@ from typing import Any
 import numpy as np
 
 from graphad.autodiff._checks import check_inputs, check_target
+from graphad.autodiff.batching import vmap
 from graphad.autodiff.forward import jvp
 from graphad.autodiff.reverse import gradients, sweep
-from graphad.ir import DifferentiationError, Node, constant, format_shape, user_location
-from graphad.ops import reshape, stack
+from graphad.autodiff.sparsity import band, decompress, seeds
+from graphad.ir import (
+    DifferentiationError,
+    Node,
+    constant,
+    format_shape,
+    placeholder,
+    user_location,
+)
+from graphad.ops import concatenate, matrix_transpose, reshape
 
 
 def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
@@ -41,26 +54,45 @@ def _single_x(x: Any, fn: str) -> None:
     check_inputs(x, fn)
 
 
-def _basis(shape: tuple[int, ...], dtype: Any) -> Iterator[Node]:
-    """Constants e₀, e₁, … of ``shape``, one per element in C order."""
-    size = int(np.prod(shape, dtype=np.int64))
-    for i in range(size):
-        e = np.zeros(size, dtype=dtype)
-        e[i] = 1
-        yield constant(e.reshape(shape))
+def _basis_batch(out: Node, seed: Node, basis: np.ndarray, batch_size: int | None) -> Node:
+    """``out`` for each vector of ``basis`` fed to the placeholder ``seed``, batch axis
+    first: the whole basis as one batch, or in chunks of ``batch_size``."""
+    step = len(basis) if batch_size is None else batch_size
+    chunks = [vmap(out, {seed: constant(basis[i : i + step])}) for i in range(0, len(basis), step)]
+    return chunks[0] if len(chunks) == 1 else concatenate(chunks, axis=0)
 
 
-def jacobian(y: Node, x: Node, mode: str = "auto") -> Node:
+def _identity(count: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    return np.eye(count, dtype=dtype).reshape(count, *shape)
+
+
+def _check_batch_size(batch_size: Any, fn: str) -> None:
+    if batch_size is not None and (
+        not isinstance(batch_size, (int, np.integer))
+        or isinstance(batch_size, bool)
+        or batch_size < 1
+    ):
+        raise DifferentiationError(
+            f"{fn}: batch_size must be a positive int or None, got {batch_size!r} "
+            f"({user_location()})"
+        )
+
+
+def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None) -> Node:
     """∂y/∂x as one node of shape ``y.shape + x.shape`` (static shapes).
 
-    ``mode="forward"`` stacks x.size JVPs (columns), ``"reverse"`` stacks
-    y.size VJPs (rows), ``"auto"`` picks forward when x has fewer elements
-    than y.  Both modes give the same values.
+    ``mode="forward"``: one JVP whose tangent is the batch of all x.size basis
+    vectors; ``"reverse"``: one VJP whose cotangent is the batch of all y.size
+    basis vectors; ``"auto"`` picks forward when x has fewer elements than y.
+    Both give the same values, and the graph's size does not depend on the
+    sizes.  ``batch_size=k`` runs the basis k vectors at a time, which bounds
+    the memory of the batched intermediates for large inputs.
 
         J = jacobian(softmax(x), x)            # (n, n)
     """
     if mode not in ("auto", "forward", "reverse"):
         raise DifferentiationError(f"jacobian: mode must be auto, forward or reverse, got {mode!r}")
+    _check_batch_size(batch_size, "jacobian")
     y = check_target(y)
     _single_x(x, "jacobian")
     y_shape, x_shape = _static(y, "y", "jacobian"), _static(x, "x", "jacobian")
@@ -70,17 +102,27 @@ def jacobian(y: Node, x: Node, mode: str = "auto") -> Node:
     if mode == "auto":
         mode = "forward" if n < m else "reverse"
     if mode == "forward":
-        columns = [jvp(y, x, e) for e in _basis(x_shape, x.dtype)]
-        return reshape(stack(columns, axis=-1), y_shape + x_shape)
-    rows = [gradients(y, x, grad_y=e) for e in _basis(y_shape, y.dtype)]
-    return reshape(stack(rows, axis=0), y_shape + x_shape)
+        t = placeholder("tangent", type=x.type)
+        tangent = jvp(y, x, t)
+        span = band(tangent, t) if x.ndim == 1 and y.ndim == 1 else None
+        if span is not None and span[1] - span[0] + 1 < n:  # banded: w colours, not n
+            compressed = _basis_batch(
+                tangent, t, seeds(n, span[1] - span[0] + 1, x.dtype), batch_size
+            )
+            return decompress(compressed, span, m, n)
+        columns = _basis_batch(tangent, t, _identity(n, x_shape, x.dtype), batch_size)
+        return reshape(matrix_transpose(reshape(columns, (n, m))), y_shape + x_shape)
+    g = placeholder("cotangent", type=y.type)
+    rows = _basis_batch(gradients(y, x, grad_y=g), g, _identity(m, y_shape, y.dtype), batch_size)
+    return reshape(rows, y_shape + x_shape)
 
 
-def hessian(y: Node, x: Node, mode: str = "forward") -> Node:
+def hessian(y: Node, x: Node, mode: str = "forward", batch_size: int | None = None) -> Node:
     """∂²y/∂x² for a scalar y, shape ``x.shape + x.shape``.
 
-    The Jacobian of the gradient graph; by default forward-over-reverse
-    (x.size JVPs of one gradient graph), ``mode="reverse"`` for reverse-over-reverse.
+    The Jacobian of the gradient graph: by default forward-over-reverse (one JVP of
+    the gradient with the batch of basis vectors as its tangent), ``mode="reverse"``
+    for reverse-over-reverse; ``batch_size`` as in :func:`jacobian`.
     """
     _single_x(x, "hessian")
     y = check_target(y)
@@ -89,7 +131,7 @@ def hessian(y: Node, x: Node, mode: str = "forward") -> Node:
             f"hessian: y = {y.name} must be a scalar, got shape {format_shape(y.shape)} "
             f"({user_location()})"
         )
-    return jacobian(gradients(y, x), x, mode=mode)
+    return jacobian(gradients(y, x), x, mode=mode, batch_size=batch_size)
 
 
 def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:

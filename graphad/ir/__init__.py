@@ -6,7 +6,10 @@ Glossary (one name per concept, used throughout graphad):
 - **op**: what a node computes, a value defined by its class and attributes;
 - **inputs**: the nodes an op is applied to;
 - **type**: ``TensorType(shape, dtype)``, ``TupleType`` or ``DictType``;
-- **g**: the incoming cotangent (adjoint) of a node in reverse mode;
+- **g**: the incoming cotangent of a node in reverse mode, in every rule and pass; the
+  *adjoint* of a node is its total cotangent, the sum of the partial ones its consumers
+  send (v̄₂ = v̄₂→₄ + v̄₂→₃).  The public keywords ``gradients(..., grad_y=)`` and
+  ``vjp(y, xs, v)`` are the caller's seed g, named as TensorFlow 1 and JAX name it;
 - **t**: a tangent in forward mode (``None`` means zero);
 - **vjp** / **jvp**: an op's reverse and forward rules;
 - **gradients** / **jvp**: the passes that call those rules over a graph;
@@ -23,7 +26,7 @@ from graphad.ir.errors import (
     IndexingError,
     ShapeError,
 )
-from graphad.ir.graph import consumers, descendants, substitute, topo_sort
+from graphad.ir.graph import descendants, substitute, topo_sort
 from graphad.ir.leaves import (
     Constant,
     Placeholder,
@@ -74,7 +77,6 @@ __all__ = [
     "as_type",
     "broadcast_shapes",
     "constant",
-    "consumers",
     "derivation",
     "descendants",
     "float_dtype",

@@ -44,16 +44,6 @@ def descendants(order: Iterable[Node], sources: Iterable[Node]) -> set[Node]:
     return found
 
 
-def consumers(order: Iterable[Node]) -> dict[Node, list[Node]]:
-    """For each node in ``order``, the nodes in ``order`` that take it as an input."""
-    users: dict[Node, list[Node]] = {}
-    for node in order:
-        users.setdefault(node, [])
-        for x in node.inputs:
-            users.setdefault(x, []).append(node)
-    return users
-
-
 def substitute(outputs: Iterable[Node], mapping: dict[Node, Node]) -> list[Node]:
     """Rebuild ``outputs`` with each key of ``mapping`` replaced by its value.
 

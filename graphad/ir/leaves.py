@@ -13,8 +13,6 @@ from graphad.ir.node import Node, user_location
 from graphad.ir.op import Op
 from graphad.ir.types import DictType, Shape, TensorType, TupleType, ValueType, as_type
 
-_SCALARS = (bool, int, float, complex, np.generic)
-
 
 @dataclass(frozen=True, eq=False)
 class Placeholder(Op):

@@ -204,11 +204,6 @@ def shapes_compatible(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
-def shapes_equal(a: Shape, b: Shape) -> bool:
-    """Statically known to be the same shape (unknown dims never count as equal)."""
-    return a is not None and b is not None and a == b and all(d is not None for d in a)
-
-
 def dims_product(dims: Iterable[int | None]) -> int | None:
     total = 1
     for d in dims:

@@ -1,6 +1,11 @@
-"""The op library: one module per family, each op a class with infer, compute, vjp, jvp.
+"""The op library: one module per family, each op a class with infer, compute and its rules.
 
-This package re-exports the graph-building functions, named as in NumPy.
+Each derivative is stated once: elementwise ops give their partials
+(:class:`~graphad.ops.elementwise.Elementwise`), reductions theirs
+(:class:`~graphad.ops.reduction.Reduce`), linear ops their transpose
+(:mod:`~graphad.ops._linear`); the rest write ``vjp`` and ``jvp``.  A ``batch``
+rule per family drives ``vmap``.  This package re-exports the graph-building
+functions, named as in NumPy.
 """
 
 from graphad.ops.building import (

@@ -7,13 +7,23 @@ The families built on them are :mod:`~graphad.ops.comparison` (booleans),
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ops._batching import rank
 from graphad.ops._util import tensor, ufunc_dtype
+from graphad.ops.shape import lift
+
+
+def batch_elementwise(op: Op, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+    """The batch rule of every elementwise op: batched operands lifted to the output's rank,
+    so NumPy broadcasting lines their batch axes up and repeats unbatched ones over them."""
+    ndim = rank(node)
+    return op(*(lift(x, ndim) if b else x for x, b in zip(xs, batched)))
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,10 @@ class Unary(Op):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return self.ufunc(x)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(xb)"""
+        return self(xs[0])
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,10 @@ class Binary(Op):
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.ufunc(a, b)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(lift(a), lift(b))"""
+        return batch_elementwise(self, node, xs, batched)
 
 
 def binary(op: Op, a: Any, b: Any) -> Node:

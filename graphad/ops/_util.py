@@ -49,6 +49,9 @@ def ufunc_dtype(ufunc: np.ufunc, *dtypes: np.dtype) -> np.dtype:
     return resolved[-1]
 
 
+Tangents = Sequence[Node | None]  # one tangent per input of a node; None is a zero tangent
+
+
 def add_tangents(*terms: Node | None) -> Node | None:
     """Sum of the tangent terms that are not ``None`` (zero)."""
     present = [t for t in terms if t is not None]
@@ -62,12 +65,6 @@ def add_tangents(*terms: Node | None) -> Node | None:
 
 def is_float(t: ValueType) -> bool:
     return isinstance(t, TensorType) and t.is_float
-
-
-def static_shape(node: Node) -> tuple[int, ...] | None:
-    """The node's shape when every dim is known."""
-    t = node.type
-    return t.shape if isinstance(t, TensorType) and t.is_static else None  # type: ignore[return-value]
 
 
 def as_int(value: Any, what: str) -> int:

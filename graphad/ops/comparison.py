@@ -6,7 +6,6 @@ in the operands, so no derivative flows through these ops in either mode.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +13,7 @@ import numpy as np
 
 from graphad.ir import Node
 from graphad.ops._ufunc import Binary, Unary, binary, unary
-
-T = Sequence[Node | None]
+from graphad.ops._util import Tangents
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,7 @@ class Compare(Binary):
         """Comparisons and logic are piecewise constant: no derivative flows."""
         return None, None
 
-    def jvp(self, node: Node, t: T) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """Comparisons and logic are piecewise constant: no derivative flows."""
         return None
 
@@ -77,7 +75,7 @@ class LogicalNot(Unary):
         """Logic is piecewise constant: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: T) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """Logic is piecewise constant: no derivative flows."""
         return None
 

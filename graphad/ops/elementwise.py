@@ -1,17 +1,20 @@
 """Elementwise arithmetic and transcendental functions, with NumPy broadcasting and dtype rules.
 
+Each op states its derivative once, as its local partials ∂y/∂xᵢ
+(:class:`Elementwise`); its ``vjp`` (x̄ᵢ = g·∂ᵢ) and ``jvp`` (ẏ = Σ ẋᵢ·∂ᵢ) follow.
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Comparisons and logic live in
 :mod:`~graphad.ops.comparison`; maximum, minimum, clip and where in
 :mod:`~graphad.ops.selection`.
 
-A zero cotangent is a strong zero.  Rules whose local derivative can be
-infinite (log, sqrt, divide, power, arcsin, arccos) multiply by it with
-``multiply_no_nan``/``xdivy``, which give exactly 0 when the cotangent is 0.
-That is the answer to the classic ``where`` NaN problem: the untaken branch
-of ``where(x > 0, log(x), 0)`` receives a zero adjoint, and ``log`` turns it
-into 0, not 0/0 = NaN, at x = 0, at every order.  A plain product keeps
-NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.
+Strong zeros, in one place: a zero cotangent or tangent stays an exact zero.
+Ops whose partial can be infinite (log, sqrt, divide, power, arcsin, arccos,
+and the strong-zero products themselves) are ``singular``: both rules
+multiply by the partial with ``multiply_no_nan``, so 0·∞ is 0, not NaN, in
+reverse mode, in forward mode and at every order.  That is the answer to the
+classic ``where`` NaN problem: the untaken branch of ``where(x > 0, log(x), 0)``
+receives a zero adjoint (or tangent), and ``log`` keeps it 0 at x = 0.  A plain
+product keeps NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.
 
 Tie rule: ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,74 +35,127 @@ from graphad.ir import (
     TensorType,
     as_nodes,
     broadcast_shapes,
+    is_constant,
     shapes_compatible,
 )
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
-from graphad.ops._util import add_tangents, tensor
+from graphad.ops._util import Tangents, add_tangents, tensor
 from graphad.ops.comparison import equal, greater
 from graphad.ops.selection import where
+from graphad.ops.shape import all_batched
 from graphad.ops.utility import zeros_like
 
-T = Sequence[Node | None]
+# A local partial derivative ∂y/∂xᵢ: a float node (a factor), a bool node (an
+# indicator: the product is the operand where it holds and an exact 0 elsewhere),
+# a number (1, -1, 2, 0: a constant factor, built without a node where it can be)
+# or None (no derivative flows into that input).
+Partial = Node | float | None
+
+
+@dataclass(frozen=True)
+class Elementwise(Op):
+    """An elementwise op whose derivative is stated once, by ``partials``.
+
+    vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ.  ``singular``: some ∂ᵢ can be infinite,
+    so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
+    """
+
+    singular: ClassVar[bool] = False
+
+    def is_singular(self, node: Node) -> bool:
+        """Whether some partial of ``node`` can be infinite (the class's ``singular``)."""
+        return self.singular
+
+    def partials(self, node: Node) -> tuple[Partial, ...]:
+        """∂y/∂xᵢ for each input, in the output's (broadcast) shape or broadcastable to it."""
+        raise NotImplementedError(f"{self.name}: no partials")
+
+    def times(self, v: Node, d: Partial, singular: bool) -> Node | None:
+        """v·∂ with the op's strong zeros: the one product both rules use."""
+        if d is None:
+            return None
+        if isinstance(d, Node):
+            if d.dtype.kind == "b":
+                return where(d, v, 0)
+            return multiply_no_nan(v, d) if singular else v * d
+        if d == 1:
+            return v
+        if d == -1:
+            return -v
+        return zeros_like(v) if d == 0 else v * d
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """x̄ᵢ = g·∂ᵢ"""
+        singular = self.is_singular(node)
+        return tuple(self.times(g, d, singular) for d in self.partials(node))
+
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
+        """ẏ = Σᵢ ẋᵢ·∂ᵢ"""
+        singular = self.is_singular(node)
+        pairs = zip(t, self.partials(node))
+        terms = [self.times(ti, d, singular) for ti, d in pairs if ti is not None]
+        return sum_terms([term for term in terms if term is not None])
+
+
+def sum_terms(terms: list[Node]) -> Node | None:
+    """The sum of tangent terms: one ``add_n`` node when they share a shape, as partial
+    adjoints are summed, else broadcasting adds."""
+    if len(terms) > 2 and all(t.type == terms[0].type for t in terms):
+        return AddN()(*terms)
+    return add_tangents(*terms)
+
+
+def reciprocal(x: Node) -> Node:
+    """1 / x"""
+    return divide(1, x)
 
 
 # -- arithmetic ----------------------------------------------------------------
 @dataclass(frozen=True)
-class Add(Binary):
+class Add(Elementwise, Binary):
     ufunc = np.add
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g, b̄ = g"""
-        return g, g
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = ȧ + ḃ"""
-        return add_tangents(*t)
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂a = 1, ∂/∂b = 1"""
+        return 1, 1
 
 
 @dataclass(frozen=True)
-class Subtract(Binary):
+class Subtract(Elementwise, Binary):
     ufunc = np.subtract
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g, b̄ = -g"""
-        return g, -g
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = ȧ - ḃ"""
-        return add_tangents(t[0], None if t[1] is None else -t[1])
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂a = 1, ∂/∂b = -1"""
+        return 1, -1
 
 
 @dataclass(frozen=True)
-class Multiply(Binary):
+class Multiply(Elementwise, Binary):
     ufunc = np.multiply
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g·b, b̄ = g·a"""
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂a = b, ∂/∂b = a"""
         a, b = node.inputs
-        return g * b, g * a
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = ȧ·b + a·ḃ"""
-        a, b = node.inputs
-        return add_tangents(None if t[0] is None else t[0] * b, None if t[1] is None else a * t[1])
+        return b, a
 
 
 @dataclass(frozen=True)
-class Divide(Binary):
+class Divide(Elementwise, Binary):
     ufunc = np.true_divide
+    singular = True
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g / b, b̄ = -(g / b)·(a / b)   (0 where g is 0)"""
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
         _, b = node.inputs
-        ga = xdivy(g, b)
-        return ga, -multiply_no_nan(ga, node)
+        return reciprocal(b), -xdivy(node, b)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = (ȧ - y·ḃ) / b"""
-        _, b = node.inputs
-        num = add_tangents(t[0], None if t[1] is None else -(node * t[1]))
-        return None if num is None else num / b
+
+def _constant_exponent(node: Node) -> float | None:
+    """p of x**p when p is a constant scalar, as a Python float of x's dtype."""
+    p = node.inputs[1]
+    if not is_constant(p) or p.shape != () or p.dtype.kind not in "fiu":
+        return None
+    return float(p.op.value)  # type: ignore[attr-defined]
 
 
 def _safe_log(x: Node) -> Node:
@@ -108,103 +164,83 @@ def _safe_log(x: Node) -> Node:
 
 
 @dataclass(frozen=True)
-class Power(Binary):
+class Power(Elementwise, Binary):
     ufunc = np.power
+    singular = True
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """x̄ = g·p·x^(p-1), p̄ = g·x^p·log(x)  (log 0 taken as 0; 0 where g is 0)"""
+    def is_singular(self, node: Node) -> bool:
+        """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
+        return _constant_exponent(node) is None or _constant_exponent(node) < 1  # type: ignore[operator]
+
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂x = p·x^(p-1), ∂/∂p = x^p·log(x)   (log 0 taken as 0)"""
         x, p = node.inputs
-        return multiply_no_nan(g, _slope(x, p)), multiply_no_nan(g, node * _safe_log(x))
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = ẋ·p·x^(p-1) + ṗ·x^p·log(x)"""
-        x, p = node.inputs
-        return add_tangents(
-            None if t[0] is None else multiply_no_nan(t[0], _slope(x, p)),
-            None if t[1] is None else multiply_no_nan(t[1], node * _safe_log(x)),
-        )
-
-
-def _slope(x: Node, p: Node) -> Node:
-    """p·x^(p-1) with 0·x^(-1) = 0: once the exponent of x**2 has fallen to 0, the
-    next order multiplies (p-1) = 0 by 0^(-1) = inf, which must stay 0, not NaN."""
-    return multiply_no_nan(p, x ** (p - 1))
+        c = _constant_exponent(node)
+        if c is not None:  # x**2, x**0.5: the exponent's arithmetic done once, here
+            dx = 1 if c == 1 else (c * x if c == 2 else c * x ** (c - 1))
+            return dx, None
+        # p·x^(p-1) with 0·x^(-1) = 0: once the exponent of x**2 has fallen to 0, the next
+        # order multiplies (p-1) = 0 by 0^(-1) = inf, which must stay 0, not NaN
+        return multiply_no_nan(p, x ** (p - 1)), node * _safe_log(x)
 
 
 @dataclass(frozen=True)
-class MultiplyNoNan(Binary):
+class MultiplyNoNan(Elementwise, Binary):
     """x·y, but exactly 0 wherever x or y is 0 (even if the other is inf or NaN)."""
 
     ufunc = np.multiply
+    singular = True
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
-        return np.where((x == 0) | (y == 0), np.zeros((), out.dtype), out)
+        nan = np.isnan(out)  # 0·inf and 0·NaN are the only products that must change
+        if nan.any():
+            zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
+            out = np.where(nan & zero, np.zeros((), out.dtype), out)
+        return out
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """x̄ = g·y, ȳ = g·x, both with the same strong zeros"""
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂x = y, ∂/∂y = x, with the same strong zeros"""
         x, y = node.inputs
-        return multiply_no_nan(g, y), multiply_no_nan(g, x)
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ż = ẋ·y + x·ẏ for z = x·y, both with the same strong zeros"""
-        x, y = node.inputs
-        return add_tangents(
-            None if t[0] is None else multiply_no_nan(t[0], y),
-            None if t[1] is None else multiply_no_nan(x, t[1]),
-        )
+        return y, x
 
 
 @dataclass(frozen=True)
-class Xdivy(Binary):
+class Xdivy(Elementwise, Binary):
     """x / y, but exactly 0 wherever x is 0 (even where y is 0)."""
 
     ufunc = np.true_divide
+    singular = True
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.true_divide(x, y)
         return np.where(x == 0, np.zeros((), out.dtype), out)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """x̄ = g / y, ȳ = -g·(x/y)/y, 0 where g or x is 0"""
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂x = 1/y, ∂/∂y = -(x/y)/y, 0 where x is 0"""
         _, y = node.inputs
-        return xdivy(g, y), -multiply_no_nan(g, xdivy(node, y))
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ż = ẋ / y - ẏ·(x/y)/y for z = x / y, 0 where the tangent or x is 0"""
-        _, y = node.inputs
-        return add_tangents(
-            None if t[0] is None else xdivy(t[0], y),
-            None if t[1] is None else -multiply_no_nan(t[1], xdivy(node, y)),
-        )
+        return reciprocal(y), -xdivy(node, y)
 
 
 @dataclass(frozen=True)
-class Xlogy(Binary):
+class Xlogy(Elementwise, Binary):
     """x·log(y), but exactly 0 wherever x is 0 (as in SciPy and TensorFlow)."""
 
     ufunc = np.true_divide  # the dtype rule of a float function of two operands
+    singular = True
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, np.log(y))
         return np.where(x == 0, np.zeros((), out.dtype), out)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """x̄ = g·log(y), ȳ = g·x/y, 0 where g or x is 0"""
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂x = log(y), ∂/∂y = x/y, 0 where x is 0"""
         x, y = node.inputs
-        return multiply_no_nan(g, log(y)), multiply_no_nan(g, xdivy(x, y))
-
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ż = ẋ·log(y) + ẏ·x/y for z = x·log(y), 0 where the tangent or x is 0"""
-        x, y = node.inputs
-        return add_tangents(
-            None if t[0] is None else multiply_no_nan(t[0], log(y)),
-            None if t[1] is None else multiply_no_nan(t[1], xdivy(x, y)),
-        )
+        return log(y), xdivy(x, y)
 
 
 @dataclass(frozen=True)
-class AddN(Op):
+class AddN(Elementwise):
     """x₁ + … + xₙ for operands of one type: the sum of partial adjoints."""
 
     def infer(self, *xs: TensorType) -> TensorType:
@@ -219,269 +255,202 @@ class AddN(Op):
             total += x  # the first sum is a fresh array, so accumulating in place is safe
         return total
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
-        """x̄ᵢ = g"""
-        return (g,) * len(node.inputs)
+    def partials(self, node: Node) -> tuple[Partial, ...]:
+        """∂/∂xᵢ = 1"""
+        return (1,) * len(node.inputs)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = ẋ₁ + … + ẋₙ"""
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """add_n(xbᵢ): operands of one shape, the unbatched ones repeated over the batch"""
+        return AddN()(*all_batched(xs, batched))
+
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
+        """ẏ = ẋ₁ + … + ẋₙ, one add_n node"""
         present = [ti for ti in t if ti is not None]
         return AddN()(*present) if len(present) > 1 else (present[0] if present else None)
 
 
 @dataclass(frozen=True)
-class Negative(Unary):
+class Negative(Elementwise, Unary):
     ufunc = np.negative
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = -g"""
-        return (-g,)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = -ẋ"""
-        return -t[0]
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = -1"""
+        return (-1,)
 
 
 # -- transcendental ------------------------------------------------------------
 @dataclass(frozen=True)
-class Exp(FloatUnary):
+class Exp(Elementwise, FloatUnary):
     ufunc = np.exp
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·exp(x): reuse the forward node rather than rebuild it."""
-        return (g * node,)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·exp(x)"""
-        return t[0] * node
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = exp(x): reuse the forward node rather than rebuild it"""
+        return (node,)
 
 
 @dataclass(frozen=True)
-class Log(FloatUnary):
+class Log(Elementwise, FloatUnary):
     ufunc = np.log
+    singular = True
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / x   (0 where g is 0)"""
-        return (xdivy(g, node.inputs[0]),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ / x"""
-        return t[0] / node.inputs[0]
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 1/x"""
+        return (reciprocal(node.inputs[0]),)
 
 
 @dataclass(frozen=True)
-class Log1p(FloatUnary):
+class Log1p(Elementwise, FloatUnary):
     ufunc = np.log1p
+    singular = True
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / (1 + x)   (0 where g is 0)"""
-        return (xdivy(g, 1 + node.inputs[0]),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ / (1 + x)"""
-        return t[0] / (1 + node.inputs[0])
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 1/(1 + x)"""
+        return (reciprocal(1 + node.inputs[0]),)
 
 
 @dataclass(frozen=True)
-class Expm1(FloatUnary):
+class Expm1(Elementwise, FloatUnary):
     ufunc = np.expm1
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·(expm1(x) + 1)"""
-        return (g * (node + 1),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·(expm1(x) + 1)"""
-        return t[0] * (node + 1)
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = expm1(x) + 1"""
+        return (node + 1,)
 
 
 @dataclass(frozen=True)
-class Sqrt(FloatUnary):
+class Sqrt(Elementwise, FloatUnary):
     ufunc = np.sqrt
+    singular = True
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / (2·sqrt(x))   (0 where g is 0)"""
-        return (xdivy(g, 2 * node),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ / (2·sqrt(x))"""
-        return t[0] / (2 * node)
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 1/(2·sqrt(x))"""
+        return (reciprocal(2 * node),)
 
 
 @dataclass(frozen=True)
-class Square(Unary):
+class Square(Elementwise, Unary):
     ufunc = np.square
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = 2·g·x"""
-        return (g * (2 * node.inputs[0]),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = 2·ẋ·x"""
-        return t[0] * (2 * node.inputs[0])
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 2x"""
+        return (2 * node.inputs[0],)
 
 
 @dataclass(frozen=True)
-class Abs(Unary):
+class Abs(Elementwise, Unary):
     ufunc = np.abs
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·sign(x)"""
-        return (g * sign(node.inputs[0]),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·sign(x)"""
-        return t[0] * sign(node.inputs[0])
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = sign(x)"""
+        return (sign(node.inputs[0]),)
 
 
 @dataclass(frozen=True)
-class Sign(Unary):
+class Sign(Elementwise, Unary):
     ufunc = np.sign
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = 0 (piecewise constant)"""
-        return (zeros_like(g),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = 0 (piecewise constant)"""
-        return zeros_like(node)
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 0 (piecewise constant)"""
+        return (0,)
 
 
 @dataclass(frozen=True)
-class Sin(FloatUnary):
+class Sin(Elementwise, FloatUnary):
     ufunc = np.sin
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·cos(x)"""
-        return (g * cos(node.inputs[0]),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·cos(x)"""
-        return t[0] * cos(node.inputs[0])
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = cos(x)"""
+        return (cos(node.inputs[0]),)
 
 
 @dataclass(frozen=True)
-class Cos(FloatUnary):
+class Cos(Elementwise, FloatUnary):
     ufunc = np.cos
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = -g·sin(x)"""
-        return (-(g * sin(node.inputs[0])),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = -ẋ·sin(x)"""
-        return -(t[0] * sin(node.inputs[0]))
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = -sin(x)"""
+        return (-sin(node.inputs[0]),)
 
 
 @dataclass(frozen=True)
-class Tan(FloatUnary):
+class Tan(Elementwise, FloatUnary):
     ufunc = np.tan
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·(1 + tan²x)"""
-        return (g * (1 + square(node)),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·(1 + tan²x)"""
-        return t[0] * (1 + square(node))
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 1 + tan²x"""
+        return (1 + square(node),)
 
 
 @dataclass(frozen=True)
-class Arcsin(FloatUnary):
+class Arcsin(Elementwise, FloatUnary):
     ufunc = np.arcsin
+    singular = True
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / sqrt(1 - x²)   (0 where g is 0)"""
-        return (xdivy(g, sqrt(1 - square(node.inputs[0]))),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ / sqrt(1 - x²)"""
-        return t[0] / sqrt(1 - square(node.inputs[0]))
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 1/sqrt(1 - x²)"""
+        return (reciprocal(sqrt(1 - square(node.inputs[0]))),)
 
 
 @dataclass(frozen=True)
-class Arccos(FloatUnary):
+class Arccos(Elementwise, FloatUnary):
     ufunc = np.arccos
+    singular = True
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = -g / sqrt(1 - x²)   (0 where g is 0)"""
-        return (-xdivy(g, sqrt(1 - square(node.inputs[0]))),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = -ẋ / sqrt(1 - x²)"""
-        return -t[0] / sqrt(1 - square(node.inputs[0]))
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = -1/sqrt(1 - x²)"""
+        return (divide(-1, sqrt(1 - square(node.inputs[0]))),)
 
 
 @dataclass(frozen=True)
-class Arctan(FloatUnary):
+class Arctan(Elementwise, FloatUnary):
     ufunc = np.arctan
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g / (1 + x²)"""
-        return (g / (1 + square(node.inputs[0])),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ / (1 + x²)"""
-        return t[0] / (1 + square(node.inputs[0]))
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 1/(1 + x²)"""
+        return (reciprocal(1 + square(node.inputs[0])),)
 
 
 @dataclass(frozen=True)
-class Sinh(FloatUnary):
+class Sinh(Elementwise, FloatUnary):
     ufunc = np.sinh
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·cosh(x)"""
-        return (g * cosh(node.inputs[0]),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·cosh(x)"""
-        return t[0] * cosh(node.inputs[0])
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = cosh(x)"""
+        return (cosh(node.inputs[0]),)
 
 
 @dataclass(frozen=True)
-class Cosh(FloatUnary):
+class Cosh(Elementwise, FloatUnary):
     ufunc = np.cosh
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·sinh(x)"""
-        return (g * sinh(node.inputs[0]),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·sinh(x)"""
-        return t[0] * sinh(node.inputs[0])
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = sinh(x)"""
+        return (sinh(node.inputs[0]),)
 
 
 @dataclass(frozen=True)
-class Tanh(FloatUnary):
+class Tanh(Elementwise, FloatUnary):
     ufunc = np.tanh
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·(1 - tanh²x)"""
-        return (g * (1 - square(node)),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·(1 - tanh²x)"""
-        return t[0] * (1 - square(node))
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = 1 - tanh²x"""
+        return (1 - square(node),)
 
 
 @dataclass(frozen=True)
-class Sigmoid(FloatUnary):
+class Sigmoid(Elementwise, FloatUnary):
     def compute(self, x: np.ndarray) -> np.ndarray:
         # exp of -|x| never overflows; both branches are then exact
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·σ(x)·(1 - σ(x))"""
-        return (g * (node * (1 - node)),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·σ(x)·(1 - σ(x))"""
-        return t[0] * (node * (1 - node))
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = σ(x)·(1 - σ(x))"""
+        return (node * (1 - node),)
 
 
 @dataclass(frozen=True)
-class Relu(Unary):
+class Relu(Elementwise, Unary):
     def infer(self, x: TensorType) -> TensorType:
         if tensor(x).dtype.kind == "b":
             raise DTypeError("relu is not defined on bool")
@@ -490,13 +459,9 @@ class Relu(Unary):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.maximum(x, 0).astype(x.dtype, copy=False)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·[x > 0]"""
-        return (where(greater(node.inputs[0], 0), g, 0),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = ẋ·[x > 0]"""
-        return where(greater(node.inputs[0], 0), t[0], 0)
+    def partials(self, node: Node) -> tuple[Partial]:
+        """∂/∂x = [x > 0]"""
+        return (greater(node.inputs[0], 0),)
 
 
 # -- public functions ----------------------------------------------------------

@@ -18,7 +18,6 @@ from graphad.ir import (
     DTypeError,
     IndexingError,
     Node,
-    Op,
     ShapeError,
     TensorType,
     as_node,
@@ -27,6 +26,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
 from graphad.ops.utility import shape_of
 
@@ -76,7 +76,7 @@ def _result_shape(
 
 
 @dataclass(frozen=True)
-class GetItem(Op):
+class GetItem(Linear):
     """x[index] with NumPy semantics (ints, slices, None, ..., integer arrays)."""
 
     name = "getitem"
@@ -94,18 +94,24 @@ class GetItem(Op):
     def compute(self, x: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
         return x[_decode(self.items, arrays)]
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate."""
+    def transpose(self, node: Node, g: Node) -> Node:
+        """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate"""
         x, *arrays = node.inputs
-        return (scatter_add(g, self, x, arrays), *(None for _ in arrays))
+        return scatter_add(g, self, x, arrays)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
-        """ẏ = ẋ[index]"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """xb[:, index], the batch axis moved back to the front where NumPy moves separated
+        advanced indices there; batched index arrays fall back to the per-example loop"""
+        from graphad.ops.shape import move_to_front  # shape builds on getitem
+
+        if any(batched[1:]):
+            return None
+        out = GetItem((_ALL, *self.items), self.advanced)(*xs)
+        return move_to_front(out, _batch_axis(self.items, xs[1:]))
 
 
 @dataclass(frozen=True)
-class ScatterAdd(Op):
+class ScatterAdd(Linear):
     """zeros(shape)[index] += g; ``shape`` may hold ``None``, resolved by a shape input."""
 
     items: tuple[Item, ...]
@@ -134,14 +140,35 @@ class ScatterAdd(Op):
             out[index] = g
         return out
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """ḡ = g_out[index]"""
+    def transpose(self, node: Node, g: Node) -> Node:
+        """ū = g[index] for the update u"""
         arrays = node.inputs[1 : 1 + self.n_arrays]
-        return (GetItem(self.items, self.advanced)(g, *arrays), *(None for _ in node.inputs[1:]))
+        return GetItem(self.items, self.advanced)(g, *arrays)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node:
-        """ẏ = scatter_add(ġ, index)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it"""
+        from graphad.ops.shape import move_from_front  # shape builds on getitem
+
+        size = xs[0].shape[0]  # type: ignore[index]
+        if any(batched[1:]) or len(xs) > 1 + self.n_arrays or size is None:
+            return None
+        g = move_from_front(xs[0], _batch_axis(self.items, xs[1:]))
+        op = ScatterAdd((_ALL, *self.items), (size, *self.shape), self.advanced, self.n_arrays)
+        return op(g, *xs[1:])
+
+
+_ALL = ("slice", None, None, None)  # the batch axis's item: all of it
+
+
+def _batch_axis(items: tuple[Item, ...], arrays: Sequence[Node]) -> int:
+    """Where x[:, index] puts the batch axis: first, unless advanced indices (arrays, and ints
+    beside them) are separated, when NumPy puts their broadcast dims first."""
+    if not arrays:
+        return 0
+    advanced = [i for i, item in enumerate(items) if item[0] in ("array", "int")]
+    if advanced[-1] - advanced[0] == len(advanced) - 1:
+        return 0
+    return max(a.ndim for a in arrays)  # type: ignore[type-var]
 
 
 def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:

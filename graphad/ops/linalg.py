@@ -29,7 +29,9 @@ from graphad.ir import (
     normalize_axes,
 )
 from graphad.ops import elementwise as ew
-from graphad.ops._util import add_tangents, building, known_ndim, ufunc_dtype
+from graphad.ops._batching import rank
+from graphad.ops._linear import Multilinear
+from graphad.ops._util import Tangents, add_tangents, building, known_ndim, ufunc_dtype
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
@@ -37,13 +39,12 @@ from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
     broadcast_to,
+    lift,
     matrix_transpose,
     reshape,
     squeeze,
 )
 from graphad.ops.utility import cast
-
-T = Sequence[Node | None]
 
 
 def _square(a: TensorType) -> None:
@@ -56,7 +57,7 @@ def _square(a: TensorType) -> None:
 
 
 @dataclass(frozen=True)
-class MatMul(Op):
+class MatMul(Multilinear):
     """a @ b with NumPy's rules for 1-D and batched operands."""
 
     name = "matmul"
@@ -81,7 +82,7 @@ class MatMul(Op):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
+    def transpose(self, node: Node, g: Node, k: int) -> Node:
         """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""
         a, b = node.inputs
         a1, b1 = a.ndim == 1, b.ndim == 1
@@ -90,16 +91,49 @@ class MatMul(Op):
         rank = node.ndim + a1 + b1  # type: ignore[operator]
         inserted = ((rank - 2,) if a1 else ()) + ((rank - 1,) if b1 else ())
         g2 = ExpandDims(inserted)(g) if inserted else g
-        ga = matmul(g2, matrix_transpose(b2))
+        if k == 0:
+            ga = matmul(g2, matrix_transpose(b2))
+            return squeeze(ga, -2) if a1 else ga
         gb = matmul(matrix_transpose(a2), g2)
-        return (squeeze(ga, -2) if a1 else ga), (squeeze(gb, -1) if b1 else gb)
+        return squeeze(gb, -1) if b1 else gb
 
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = ȧ·b + a·ḃ"""
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """A batch against one matrix is one matrix product, the batch folded into the rows
+        (of bᵀ when b is batched); otherwise 1-D operands are promoted to matrices and the
+        batch axis lined up in front of the stack dims."""
         a, b = node.inputs
-        return add_tangents(
-            None if t[0] is None else matmul(t[0], b), None if t[1] is None else matmul(a, t[1])
-        )
+        if not batched[1] and b.ndim == 2:
+            return _fold_rows(xs[0], xs[1], a.ndim == 1)
+        if not batched[0] and a.ndim == 2:
+            bt = xs[1] if b.ndim == 1 else matrix_transpose(xs[1])
+            out = _fold_rows(bt, matrix_transpose(xs[0]), b.ndim == 1)  # a·b = (bᵀ·aᵀ)ᵀ
+            return out if b.ndim == 1 else matrix_transpose(out)
+        return _batch_matrices(self, node, xs, batched, a.ndim == 1, b.ndim == 1)
+
+
+def _fold_rows(a: Node, b: Node, vector: bool) -> Node:
+    """a @ b for a batch a of shape (B, ..., k) (of vectors when ``vector``) and a matrix b:
+    every leading dim of a is folded into the rows of one (rows, k) @ (k, m) product."""
+    if vector or a.ndim == 2 or not a.type.is_static:  # type: ignore[union-attr]
+        return matmul(a, b)  # (B, k) @ (k, m) is one product already
+    lead = a.shape[:-1]  # type: ignore[index]
+    rows = int(np.prod(lead))
+    return reshape(matmul(reshape(a, (rows, a.shape[-1])), b), (*lead, b.shape[-1]))  # type: ignore[index,misc]
+
+
+def _batch_matrices(
+    op: Op, node: Node, xs: Sequence[Node], batched: Sequence[bool], a1: bool, b1: bool
+) -> Node:
+    """op on a batch of stacks of matrices: a vector a (b) made a one-row (one-column)
+    matrix, each batched operand lifted so its batch axis lines up in front of the stack
+    dims of the result, then the vector dims squeezed out again."""
+    a, b = xs
+    a = ExpandDims((-2,))(a) if a1 else a
+    b = ExpandDims((-1,))(b) if b1 else b
+    stack = rank(node) - (not a1) - (not b1)  # the result's stack dims
+    a, b = (lift(x, stack + 2) if flag else x for x, flag in zip((a, b), batched))
+    vector_dims = ((-2,) if a1 else ()) + ((-1,) if b1 else ())
+    return squeeze(op(a, b), vector_dims) if vector_dims else op(a, b)
 
 
 def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
@@ -121,7 +155,7 @@ def _parse(subscripts: str, n: int) -> tuple[list[str], str]:
 
 
 @dataclass(frozen=True)
-class Einsum(Op):
+class Einsum(Multilinear):
     """np.einsum with explicit subscripts ('ij,jk->ik')."""
 
     subscripts: str
@@ -143,21 +177,19 @@ class Einsum(Op):
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.asarray(np.einsum(self.subscripts, *xs, optimize=len(xs) > 2))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node, k: int) -> Node:
         """x̄ₖ = einsum(others, g -> subscriptsₖ), broadcast over letters only xₖ has,
         and put on the diagonal where xₖ repeats a letter"""
         ins, out = _parse(self.subscripts, len(node.inputs))
-        return tuple(_einsum_adjoint(ins, out, node.inputs, g, k) for k in range(len(ins)))
+        return _einsum_adjoint(ins, out, node.inputs, g, k)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
-        """ẏ = Σₖ einsum(x₁, …, ẋₖ, …, xₙ), one term per operand with a tangent"""
-        terms = []
-        for k, tk in enumerate(t):
-            if tk is not None:
-                operands = list(node.inputs)
-                operands[k] = tk
-                terms.append(self(*operands))
-        return add_tangents(*terms)
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """One more letter, on the batched operands and in front of the output"""
+        ins, out = _parse(self.subscripts, len(node.inputs))
+        used = set("".join(ins))
+        z = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used)
+        specs = [z + s if b else s for s, b in zip(ins, batched)]
+        return einsum(",".join(specs) + "->" + z + out, *xs)
 
 
 def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: int) -> Node:
@@ -206,12 +238,16 @@ class Inv(Op):
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.linalg.inv(a)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(Ab): a batch is one more stack axis"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """Ā = -Yᵀ·g·Yᵀ with Y = A⁻¹"""
         yt = matrix_transpose(node)
         return (-matmul(yt, matmul(g, yt)),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẏ = -Y·Ȧ·Y"""
         return -matmul(node, matmul(t[0], node))  # type: ignore[arg-type]
 
@@ -238,6 +274,10 @@ class Solve(Op):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, b)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """A vector b made a one-column matrix, the batch axis in front of the stack dims"""
+        return _batch_matrices(self, node, xs, batched, False, node.inputs[1].ndim == 1)
+
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
         """b̄ = A⁻ᵀ·g, Ā = -b̄·Xᵀ"""
         a, b = node.inputs
@@ -248,7 +288,7 @@ class Solve(Op):
         ga = -matmul(gb, matrix_transpose(x2))
         return ga, (squeeze(gb, -1) if vector else gb)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẋ = A⁻¹·(ḃ - Ȧ·X)"""
         a, b = node.inputs
         vector = b.ndim == 1
@@ -270,13 +310,17 @@ class Det(Op):
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a))
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(Ab): a batch is one more stack axis"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """Ā = g·det(A)·A⁻ᵀ"""
         a = node.inputs[0]
         scale = ExpandDims((-2, -1))(g * node)
         return (scale * matrix_transpose(inv(a)),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
         a = node.inputs[0]
         return node * Sum((-2, -1))(matrix_transpose(inv(a)) * t[0])

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from graphad.ir import Node, Op, TensorType, as_node, normalize_axes
 from graphad.ops import elementwise as ew
-from graphad.ops._util import known_ndim
+from graphad.ops._batching import rank
+from graphad.ops._util import Tangents, known_ndim
 from graphad.ops.reduction import Sum
-
-T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,11 @@ class _Normalize(Op):
     def infer(self, x: TensorType) -> TensorType:
         normalize_axes(self.axis, known_ndim(x))
         return TensorType(x.shape, x.dtype if x.dtype.kind in "fc" else np.dtype(np.float64))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """The same op of xb along axis + 1"""
+        (axis,) = normalize_axes(self.axis, rank(node))
+        return replace(self, axis=axis + 1)(xs[0])
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ class Softmax(_Normalize):
         """x̄ = y·(g - Σ g·y)"""
         return (node * (g - Sum(self.axis, True)(g * node)),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = y·(ẋ - Σ y·ẋ)"""
         return node * (t[0] - Sum(self.axis, True)(node * t[0]))  # type: ignore[operator]
 
@@ -56,7 +60,7 @@ class LogSoftmax(_Normalize):
         """x̄ = g - softmax(x)·Σ g"""
         return (g - ew.exp(node) * Sum(self.axis, True)(g),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ẋ - Σ softmax(x)·ẋ"""
         return t[0] - Sum(self.axis, True)(ew.exp(node) * t[0])  # type: ignore[operator]
 

@@ -9,7 +9,7 @@ do), so it is the average of the one-sided derivatives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,7 +17,9 @@ import numpy as np
 from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
-from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
+from graphad.ops._batching import batch_size, rank, shift
+from graphad.ops._linear import Linear
+from graphad.ops._util import Tangents, as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.comparison import equal
 from graphad.ops.indexing import getitem
 from graphad.ops.selection import where
@@ -31,8 +33,6 @@ from graphad.ops.shape import (
     stack,
 )
 from graphad.ops.utility import cast, ones_like, shape_of
-
-T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,22 @@ class Reduce(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims))
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """The same reduction of xb over the axes shifted past the batch axis"""
+        return replace(self, axis=shift(self.axes(rank(node.inputs[0]))))(xs[0])
+
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x in x's shape: each entry's share of the output it is reduced into."""
+        raise NotImplementedError(f"{self.name}: no partials")
+
+    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+        """x̄ = g·∂y/∂x, g spread back over the reduced axes"""
+        return (self.keep(node, g) * self.partials(node),)
+
+    def jvp(self, node: Node, t: Tangents) -> Node:
+        """ẏ = Σ ẋ·∂y/∂x over the reduced axes"""
+        return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+
     # helpers shared by the rules
     def keep(self, node: Node, g: Node) -> Node:
         """``g`` (shaped like the output) with the reduced axes put back as length 1."""
@@ -90,35 +106,27 @@ class Reduce(Op):
 
 
 @dataclass(frozen=True)
-class Sum(Reduce):
+class Sum(Linear, Reduce):
     kernel = staticmethod(np.sum)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.sum(np.zeros(1, dtype)).dtype
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = broadcast(g)"""
-        return (self.spread(node, g),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = sum(ẋ)"""
-        return self(t[0])  # type: ignore[arg-type]
+        return self.spread(node, g)
 
 
 @dataclass(frozen=True)
-class Mean(Reduce):
+class Mean(Linear, Reduce):
     kernel = staticmethod(np.mean)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.mean(np.zeros(1, dtype)).dtype
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = broadcast(g) / n"""
-        return (self.spread(node, g / self.count(node)),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = mean(ẋ)"""
-        return self(t[0])  # type: ignore[arg-type]
+        return self.spread(node, g / self.count(node))
 
 
 @dataclass(frozen=True)
@@ -161,14 +169,6 @@ class Prod(Reduce):
             where(equal(zeros, 0), nonzero_prod / safe_x, 0),
         )
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ᵢ = g · ∏_{j≠i} xⱼ"""
-        return (self.keep(node, g) * self.partials(node),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = Σᵢ ẋᵢ · ∏_{j≠i} xⱼ"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
-
 
 def _exclusive_products(x: Node, n: int) -> Node:
     """eᵢ = ∏_{j≠i} xⱼ down axis 0 (length n) by a tree of pairwise products.
@@ -197,19 +197,11 @@ class _Extreme(Reduce):
             raise ShapeError(f"{self.name} of an empty axis has no identity")
         return out
 
-    def share(self, node: Node) -> Node:
-        """[xᵢ = max] / #ties: each extreme entry's share of the adjoint."""
+    def partials(self, node: Node) -> Node:
+        """∂y/∂xᵢ = [xᵢ = max] / #ties: ties share the cotangent equally"""
         x = node.inputs[0]
         hit = cast(equal(x, self.keep(node, node)), x.dtype)
         return hit / self.keep(node, Sum(self.axis, self.keepdims)(hit))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g · [x = max] / #ties"""
-        return (self.keep(node, g) * self.share(node),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = Σ ẋ · [x = max] / #ties"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.share(node))  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -238,17 +230,9 @@ class LogSumExp(Reduce):
             out = np.squeeze(out, axis=self.axes(x.ndim))
         return out.astype(self.out_dtype(x.dtype), copy=False)
 
-    def weights(self, node: Node) -> Node:
-        """softmax(x) along the axes, from the output: exp(x - lse)"""
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x = softmax(x) along the axes, from the output: exp(x - lse)"""
         return ew.exp(node.inputs[0] - self.keep(node, node))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g · softmax(x)"""
-        return (self.keep(node, g) * self.weights(node),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = Σ ẋ · softmax(x)"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.weights(node))  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -271,13 +255,9 @@ class Var(_Spread):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = 2g · (x - mean(x)) / (n - ddof)"""
-        return (self.keep(node, 2 * g) * self.centred(node),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = Σ 2ẋ · (x - mean(x)) / (n - ddof)"""
-        return Sum(self.axis, self.keepdims)(2 * t[0] * self.centred(node))  # type: ignore[operator]
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x = 2·(x - mean(x)) / (n - ddof)"""
+        return 2 * self.centred(node)
 
 
 @dataclass(frozen=True)
@@ -285,13 +265,9 @@ class Std(_Spread):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g · (x - mean(x)) / ((n - ddof)·std)"""
-        return (self.keep(node, g / node) * self.centred(node),)
-
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = Σ ẋ · (x - mean(x)) / ((n - ddof)·std)"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.centred(node)) / node  # type: ignore[operator]
+    def partials(self, node: Node) -> Node:
+        """∂y/∂x = (x - mean(x)) / ((n - ddof)·std)"""
+        return self.centred(node) / self.keep(node, node)
 
 
 @dataclass(frozen=True)
@@ -307,11 +283,22 @@ class _ArgExtreme(Reduce):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """Along axis + 1; over all axes, of xb flattened to (B, -1)"""
+        ndim = rank(node.inputs[0])
+        if self.axis is not None:
+            return replace(self, axis=shift(normalize_axes(self.axis, ndim))[0])(xs[0])
+        size = batch_size(xs, batched)
+        if size is None:
+            return None
+        flat = replace(self, axis=1, keepdims=False)(reshape(xs[0], (size, -1)))
+        return reshape(flat, (size,) + (1,) * ndim) if self.keepdims else flat
+
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """Indices are piecewise constant: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: T) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """Indices are piecewise constant: no derivative flows."""
         return None
 

@@ -19,12 +19,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
-from graphad.ops._ufunc import Binary, binary
-from graphad.ops._util import tensor, ufunc_dtype
+from graphad.ops._ufunc import Binary, batch_elementwise, binary
+from graphad.ops._util import Tangents, tensor, ufunc_dtype
 from graphad.ops.comparison import equal, greater, less, logical_and, logical_not
 from graphad.ops.utility import or_zeros
-
-T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class Extremum(Binary):
             where(self.beats(b, a), g, where(equal(a, b), half, 0)),
         )
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ȧ·[a beats b] + ḃ·[b beats a] + (ȧ + ḃ)/2·[a = b]"""
         a, b = node.inputs
         ta, tb = or_zeros(t[0], a), or_zeros(t[1], b)
@@ -74,13 +72,17 @@ class Clip(Op):
     def compute(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         return np.clip(x, lo, hi)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(lift(xᵢ)): elementwise"""
+        return batch_elementwise(self, node, xs, batched)
+
     def vjp(self, node: Node, g: Node) -> tuple[Node, Node, Node]:
         """clip = min(max(x, lo), hi): hī = g·[max(x, lo) > hi], lō = g·[x < lo ≤ hi],
         x̄ = g elsewhere (hi wins when the bounds cross, as in NumPy)"""
         above, below = self.cases(node)
         return where(below, 0, where(above, 0, g)), where(below, g, 0), where(above, g, 0)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ḣi, l̇o or ẋ, whichever the clip returned"""
         above, below = self.cases(node)
         tx, tlo, thi = map(or_zeros, t, node.inputs)
@@ -107,12 +109,16 @@ class Where(Op):
     def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(c, a, b)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(lift(xᵢ)): elementwise"""
+        return batch_elementwise(self, node, xs, batched)
+
     def vjp(self, node: Node, g: Node) -> tuple[None, Node, Node]:
         """ā = g·[c], b̄ = g·[¬c]"""
         c = node.inputs[0]
         return None, where(c, g, 0), where(c, 0, g)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ȧ·[c] + ḃ·[¬c]"""
         c, a, b = node.inputs
         return where(c, or_zeros(t[1], a), or_zeros(t[2], b))

@@ -20,7 +20,6 @@ from graphad.ir import (
     AxisError,
     DifferentiationError,
     Node,
-    Op,
     ShapeError,
     TensorType,
     as_node,
@@ -31,16 +30,25 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ops._batching import BatchingError, batch_size, rank, shift
+from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
-from graphad.ops.utility import or_zeros, shape_of
+from graphad.ops.utility import shape_of
 
 Dims = tuple[int | None, ...]
-T = Sequence[Node | None]
 
 
 def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
     return tuple(int(d) for d in rest[0]) if rest else static  # type: ignore[return-value]
+
+
+def _static_batch(shape: Dims | None, xs: Sequence[Node], batched: Sequence[bool]) -> int | None:
+    """B, for a batch rule that needs it and a static target ``shape`` (no run-time shape
+    input); None sends the op to the per-example loop."""
+    if len(xs) > 1 or shape is None:
+        return None
+    return batch_size(xs, batched)
 
 
 def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
@@ -53,7 +61,7 @@ def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
 
 
 @dataclass(frozen=True)
-class Reshape(Op):
+class Reshape(Linear):
     """x.reshape(shape); ``shape`` is fully resolved except for unknown dims (or rank)."""
 
     shape: Dims | None
@@ -71,17 +79,20 @@ class Reshape(Op):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.reshape(x, _run_shape(self.shape, rest))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = reshape(g, x.shape)"""
-        return (reshape_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
+        return reshape_like(g, node.inputs[0])
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = reshape(ẋ, shape)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """reshape(xb, (B, *shape)); a run-time shape falls back to the per-example loop"""
+        size = _static_batch(self.shape, xs, batched)
+        if size is None:
+            return None
+        return Reshape((size, *self.shape))(xs[0])
 
 
 @dataclass(frozen=True)
-class Transpose(Op):
+class Transpose(Linear):
     """np.transpose(x, axes)"""
 
     axes: tuple[int, ...]
@@ -95,17 +106,17 @@ class Transpose(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = transpose(g, argsort(axes))"""
-        return (Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g),)
+        return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = transpose(ẋ, axes)"""
-        return self(t[0])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """transpose(xb, (0, *(axes + 1)))"""
+        return Transpose((0, *shift(self.axes)))(xs[0])
 
 
 @dataclass(frozen=True)
-class ExpandDims(Op):
+class ExpandDims(Linear):
     """np.expand_dims(x, axes)"""
 
     axes: tuple[int, ...]
@@ -119,17 +130,17 @@ class ExpandDims(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.expand_dims(x, self.axes)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
-        return (squeeze(g, self.axes),)
+        return squeeze(g, self.axes)
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = expand_dims(ẋ, axes)"""
-        return self(t[0])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """expand_dims(xb, axes + 1), the axes counted in the unbatched result"""
+        return ExpandDims(shift(normalize_axes(self.axes, rank(node))))(xs[0])
 
 
 @dataclass(frozen=True)
-class Squeeze(Op):
+class Squeeze(Linear):
     """np.squeeze(x, axes) for axes of length 1."""
 
     axes: tuple[int, ...]
@@ -148,18 +159,18 @@ class Squeeze(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.squeeze(x, self.axes)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = expand_dims(g, axes)"""
         ndim = node.inputs[0].ndim
-        return (ExpandDims(normalize_axes(self.axes, ndim))(g),)  # type: ignore[arg-type]
+        return ExpandDims(normalize_axes(self.axes, ndim))(g)  # type: ignore[arg-type]
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = squeeze(ẋ, axes)"""
-        return self(t[0])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """squeeze(xb, axes + 1)"""
+        return Squeeze(shift(normalize_axes(self.axes, rank(node.inputs[0]))))(xs[0])
 
 
 @dataclass(frozen=True)
-class BroadcastTo(Op):
+class BroadcastTo(Linear):
     """np.broadcast_to(x, shape); ``shape`` may hold unknown dims (or be unknown)."""
 
     shape: Dims | None
@@ -182,17 +193,20 @@ class BroadcastTo(Op):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.broadcast_to(x, _run_shape(self.shape, rest))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
-        return (g, *(None for _ in node.inputs[1:]))
+        return g
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = broadcast_to(ẋ, shape)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """broadcast_to(lift(xb), (B, *shape))"""
+        size = _static_batch(self.shape, xs, batched)
+        if size is None:
+            return None
+        return BroadcastTo((size, *self.shape))(lift(xs[0], len(self.shape)))
 
 
 @dataclass(frozen=True)
-class SumTo(Op):
+class SumTo(Linear):
     """Sum g over the axes that broadcasting added or stretched, down to ``shape``."""
 
     shape: Dims | None
@@ -221,17 +235,21 @@ class SumTo(Op):
         out = np.sum(g, axis=axes, keepdims=True)
         return out.reshape(shape)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """ḡ = broadcast_to(g_out, g.shape)"""
-        return (broadcast_like(g, node.inputs[0]), *(None for _ in node.inputs[1:]))
+    def transpose(self, node: Node, g: Node) -> Node:
+        """x̄ = broadcast_to(g, x.shape)"""
+        return broadcast_like(g, node.inputs[0])
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = sum_to(ġ, shape)"""
-        return self(t[0], *node.inputs[1:])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """sum_to(gb, (B, *shape)), the axes it drops moved in front of the batch axis"""
+        size = _static_batch(self.shape, xs, batched)
+        if size is None:
+            return None
+        lead = rank(xs[0]) - 1 - len(self.shape)
+        return SumTo((size, *self.shape))(move_from_front(xs[0], lead))
 
 
 @dataclass(frozen=True)
-class Concatenate(Op):
+class Concatenate(JointlyLinear):
     """np.concatenate(xs, axis)"""
 
     axis: int
@@ -259,7 +277,7 @@ class Concatenate(Op):
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.concatenate(xs, axis=self.axis)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
         ndim = node.ndim
         (axis,) = normalize_axes(self.axis, ndim)  # type: ignore[arg-type]
@@ -275,13 +293,14 @@ class Concatenate(Op):
             start += size  # type: ignore[operator]
         return tuple(outs)
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = concatenate(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
-        return self(*map(or_zeros, t, node.inputs))
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """concatenate(xbᵢ, axis + 1), unbatched operands repeated over the batch"""
+        (axis,) = normalize_axes(self.axis, rank(node))
+        return Concatenate(axis + 1)(*all_batched(xs, batched))
 
 
 @dataclass(frozen=True)
-class Stack(Op):
+class Stack(JointlyLinear):
     """np.stack(xs, axis)"""
 
     axis: int
@@ -303,14 +322,55 @@ class Stack(Op):
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.stack(xs, axis=self.axis)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, ...]:
+    def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[..., i, ...] along axis"""
         (axis,) = normalize_axes(self.axis, node.ndim)  # type: ignore[arg-type]
         return tuple(getitem(g, (slice(None),) * axis + (i,)) for i in range(len(node.inputs)))
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = stack(ẋ₁, …, ẋₙ) along axis (zeros for a zero ẋᵢ)"""
-        return self(*map(or_zeros, t, node.inputs))
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """stack(xbᵢ, axis + 1), unbatched operands repeated over the batch"""
+        (axis,) = normalize_axes(self.axis, rank(node))
+        return Stack(axis + 1)(*all_batched(xs, batched))
+
+
+# -- batching helpers ----------------------------------------------------------
+def lift(x: Node, ndim: int) -> Node:
+    """A batched ``x`` with length-1 axes inserted after the batch axis, up to ``ndim``
+    axes besides it: it then broadcasts against unbatched operands of rank ≤ ndim."""
+    missing = ndim - (rank(x) - 1)
+    return ExpandDims(tuple(range(1, 1 + missing)))(x) if missing > 0 else x
+
+
+def materialize(x: Node, size: int | None) -> Node:
+    """An unbatched ``x`` repeated along a new batch axis of length ``size``."""
+    if size is None or not x.type.is_static:  # type: ignore[union-attr]
+        raise BatchingError(
+            f"{x.name}: broadcasting an unbatched value over the batch needs static shapes"
+        )
+    return BroadcastTo((size, *x.shape))(ExpandDims((0,))(x))  # type: ignore[misc]
+
+
+def all_batched(xs: Sequence[Node], batched: Sequence[bool]) -> list[Node]:
+    """Every input batched: the unbatched ones repeated over the batch."""
+    size = batch_size(xs, batched)
+    return [x if b else materialize(x, size) for x, b in zip(xs, batched)]
+
+
+def move_to_front(x: Node, axis: int) -> Node:
+    """``x`` with its axis ``axis`` moved to position 0."""
+    if axis == 0:
+        return x
+    perm = (axis, *(i for i in range(rank(x)) if i != axis))
+    return Transpose(perm)(x)
+
+
+def move_from_front(x: Node, axis: int) -> Node:
+    """``x`` with its axis 0 moved to position ``axis``."""
+    if axis == 0:
+        return x
+    perm = list(range(1, rank(x)))
+    perm.insert(axis, 0)
+    return Transpose(tuple(perm))(x)
 
 
 # -- public functions ----------------------------------------------------------

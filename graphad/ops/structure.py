@@ -29,10 +29,9 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ops._util import Tangents
 from graphad.ops.elementwise import add_n
-from graphad.ops.shape import full_like
-
-T = Sequence[Node | None]
+from graphad.ops.shape import all_batched, full_like
 
 
 @dataclass(frozen=True)
@@ -52,11 +51,15 @@ class MakeTuple(Op):
     def positions(self) -> list[int]:
         return [i for i, p in enumerate(self.present) if p]
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """Every entry batched (unbatched ones repeated over the batch)"""
+        return self(*all_batched(xs, batched))
+
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
         return tuple(entry(g, i) for i in self.positions())
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = (ẋ₀, ẋ₁, …), absent where ẋᵢ is zero"""
         if all(ti is None for ti in t):
             return None
@@ -78,11 +81,15 @@ class MakeDict(Op):
     def compute(self, *xs: Any) -> dict[str, Any]:
         return dict(zip(self.keys, xs))
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """Every entry batched (unbatched ones repeated over the batch)"""
+        return self(*all_batched(xs, batched))
+
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ₖ = ḡ[k] (nothing where ḡ has no key k)"""
         return tuple(entry(g, k) for k in self.keys)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = {kᵢ: ẋᵢ}, absent where ẋᵢ is zero"""
         present = {k: ti for k, ti in zip(self.keys, t) if ti is not None}
         return make_dict(present) if present else None
@@ -107,6 +114,10 @@ class TupleGet(Op):
     def compute(self, t: tuple[Any, ...]) -> Any:
         return t[self.index]
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """An entry of a batched structure is batched"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """t̄ = (∅, …, g at index, …, ∅)"""
         n = len(node.inputs[0].type.items)  # type: ignore[union-attr]
@@ -114,7 +125,7 @@ class TupleGet(Op):
         entries[self.index % n] = g
         return (make_tuple(*entries),)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = ṫ[index]"""
         return entry(t[0], self.index)  # type: ignore[arg-type]
 
@@ -135,11 +146,15 @@ class DictGet(Op):
     def compute(self, d: Mapping[str, Any]) -> Any:
         return d[self.key]
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """An entry of a batched structure is batched"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """d̄ = {key: g}"""
         return (make_dict({self.key: g}),)
 
-    def jvp(self, node: Node, t: T) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = ḋ[key]"""
         return entry(t[0], self.key)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import DTypeError, Node, Op, TensorType, as_node, user_location
-from graphad.ops._util import is_float, tensor
+from graphad.ops._util import Tangents, is_float, tensor
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,15 @@ class _Filled(Op):
     def infer(self, x: TensorType) -> TensorType:
         return tensor(x)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(xb): the op keeps every axis"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """The result is constant in x: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """The result is constant in x: no derivative flows."""
         return None
 
@@ -55,11 +59,15 @@ class StopGradient(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return x
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(xb): the op keeps every axis"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """Derivatives treat the result as a constant: none flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """Derivatives treat the result as a constant: none flows."""
         return None
 
@@ -76,12 +84,16 @@ class Cast(Op):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return x.astype(self.dtype, copy=False)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(xb): the op keeps every axis"""
+        return self(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[Node | None]:
         """x̄ = cast(g, x.dtype)"""
         x = node.inputs[0]
         return (cast(g, x.dtype) if is_float(x.type) else None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> Node | None:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = cast(ẋ, dtype)"""
         return cast(t[0], self.dtype) if is_float(node.type) and t[0] is not None else None
 
@@ -100,7 +112,7 @@ class ShapeOf(Op):
         """A shape does not depend on the values: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: Sequence[Node | None]) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """A shape does not depend on the values: no derivative flows."""
         return None
 

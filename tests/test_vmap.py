@@ -1,0 +1,108 @@
+"""``vmap``: batching as a graph transform, beside the op table's per-op checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import graphad as ga
+
+RNG = np.random.default_rng(9)
+
+
+def test_per_example_gradients_of_a_small_model() -> None:
+    """The gradient of each example's loss, as one batched graph, equals the loop."""
+    w = ga.placeholder("w", (3, 2))
+    x = ga.placeholder("x", (3,))
+    t = ga.placeholder("t", (2,))
+    loss = ga.sum((ga.tanh(x @ w) - t) ** 2)
+    g = ga.gradients(loss, w)
+    xs, ts = RNG.standard_normal((5, 3)), RNG.standard_normal((5, 2))
+    per_example = ga.vmap(g, {x: xs, t: ts})
+    wv = RNG.standard_normal((3, 2))
+    got = ga.evaluate(per_example, {w: wv})
+    assert got.shape == (5, 3, 2)
+    for i in range(5):
+        np.testing.assert_allclose(got[i], ga.evaluate(g, {w: wv, x: xs[i], t: ts[i]}))
+
+
+def test_batched_graphs_differentiate_and_batch_again() -> None:
+    x = ga.placeholder("x", (4,))
+    y = ga.sum(ga.sin(x) * x)
+    xb = ga.placeholder("xb", (3, 4))
+    yb = ga.vmap(y, {x: xb})  # (3,)
+    g = ga.gradients(ga.sum(yb), xb)  # (3, 4): per-row gradients
+    xbb = ga.placeholder("xbb", (2, 3, 4))
+    ybb = ga.vmap(yb, {xb: xbb})  # (2, 3)
+    v = RNG.standard_normal((2, 3, 4))
+    got_g, got_y = ga.evaluate([g, ybb], {xb: v[0], xbb: v})
+    np.testing.assert_allclose(got_g, np.cos(v[0]) * v[0] + np.sin(v[0]), rtol=1e-14)
+    np.testing.assert_allclose(got_y, np.sum(np.sin(v) * v, axis=-1), rtol=1e-14)
+
+
+def test_outputs_that_do_not_depend_on_the_batch_are_repeated() -> None:
+    x = ga.placeholder("x", (2,))
+    c = ga.placeholder("c", (2,))
+    yb, cb = ga.vmap([x * c, c + 1], {x: np.ones((4, 2))})
+    got_y, got_c = ga.evaluate([yb, cb], {c: np.array([2.0, 3.0])})
+    np.testing.assert_array_equal(got_y, np.tile([2.0, 3.0], (4, 1)))
+    np.testing.assert_array_equal(got_c, np.tile([3.0, 4.0], (4, 1)))
+
+
+@dataclass(frozen=True)
+class Cube(ga.Op):
+    def infer(self, x: ga.TensorType) -> ga.TensorType:
+        return x
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x**3
+
+
+def test_an_op_without_a_batch_rule_runs_once_per_example() -> None:
+    x = ga.placeholder("x", (3,))
+    y = Cube()(x) + 1
+    v = RNG.standard_normal((4, 3))
+    yb = ga.vmap(y, {x: v})
+    np.testing.assert_allclose(ga.evaluate(yb, {}), v**3 + 1)
+
+
+def test_an_op_without_a_batch_rule_needs_a_static_batch_size() -> None:
+    x = ga.placeholder("x", (3,))
+    with pytest.raises(ga.BatchingError, match="cube: no batch rule"):
+        ga.vmap(Cube()(x), {x: ga.placeholder("xb", (None, 3))})
+
+
+def test_a_batch_of_unknown_size_batches_by_the_rules() -> None:
+    x = ga.placeholder("x", (3,))
+    a = ga.constant(RNG.standard_normal((3, 2)))
+    xb = ga.placeholder("xb", (None, 3))
+    yb = ga.vmap(ga.softmax(x @ a), {x: xb})
+    v = RNG.standard_normal((5, 3))
+    e = np.exp(v @ a.op.value)
+    np.testing.assert_allclose(ga.evaluate(yb, {xb: v}), e / e.sum(-1, keepdims=True))
+
+
+def test_bad_batches_are_named() -> None:
+    x = ga.placeholder("x", (3,))
+    z = ga.placeholder("z", (2,))
+    with pytest.raises(ga.BatchingError, match=r"batch of x is .* but should have shape \(B, 3\)"):
+        ga.vmap(x * 2, {x: np.ones((4, 2))})
+    with pytest.raises(ga.BatchingError, match=r"differ in size: \[4, 5\]"):
+        ga.vmap(ga.sum(x) + ga.sum(z), {x: np.ones((4, 3)), z: np.ones((5, 2))})
+    with pytest.raises(ga.BatchingError, match="non-empty dict"):
+        ga.vmap(x, {})
+    assert issubclass(ga.BatchingError, ga.GraphError)
+
+
+def test_a_batched_derivative_keeps_its_pass_for_drawing() -> None:
+    """vmap keeps each node's origin, so a batched gradient is drawn as a gradient."""
+    from graphad.viz import to_networkx
+
+    x = ga.placeholder("x", (3,))
+    g = ga.gradients(ga.sum(ga.exp(x) * x), x)
+    gb = ga.vmap(g, {x: np.ones((2, 3))})
+    assert gb.origin.kind == "reverse"
+    kinds = {data["kind"] for _, data in to_networkx(gb).nodes(data=True)}
+    assert "reverse" in kinds
