@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graphad.ir import GraphError, Node
+from graphad.ir import GraphError, Node, Op
 
 
 class BatchingError(GraphError):
@@ -33,3 +33,12 @@ def rank(node: Node) -> int:
 def shift(axes: Sequence[int]) -> tuple[int, ...]:
     """Non-negative axes of an unbatched value, as axes of its batched value."""
     return tuple(a + 1 for a in axes)
+
+
+class OnMatrices(Op):
+    """An op of one operand that acts on its trailing (..., M, N) matrices, stacks and all
+    (inv, det, the decompositions): its batch rule is the op itself."""
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(Ab): a batch is one more stack axis"""
+        return self(xs[0])

@@ -24,7 +24,6 @@ Where the derivative exists, and nowhere else:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -34,7 +33,6 @@ from graphad.ir import (
     DifferentiationError,
     DTypeError,
     Node,
-    Op,
     ShapeError,
     TensorType,
     TupleType,
@@ -43,7 +41,8 @@ from graphad.ir import (
     format_shape,
 )
 from graphad.ops import elementwise as ew
-from graphad.ops._util import add_tangents, as_int, building, known_ndim, ufunc_dtype
+from graphad.ops._batching import OnMatrices
+from graphad.ops._util import Tangents, add_tangents, as_int, building, known_ndim, ufunc_dtype
 from graphad.ops.building import moveaxis
 from graphad.ops.linalg import Det, einsum, inv, matmul, solve
 from graphad.ops.matrices import tril
@@ -53,7 +52,6 @@ from graphad.ops.shape import expand_dims, matrix_transpose, squeeze
 from graphad.ops.structure import entry, get, make_tuple
 from graphad.ops.utility import cast, ones_like, zeros_like
 
-T = Sequence[Node | None]
 mT = matrix_transpose
 
 
@@ -134,7 +132,7 @@ def _right_solve(x: Node, r: Node) -> Node:
 
 # -- cholesky -------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Cholesky(Op):
+class Cholesky(OnMatrices):
     """np.linalg.cholesky: lower L with L·Lᵀ = A, from A's lower triangle."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -149,7 +147,7 @@ class Cholesky(Op):
         """Φ(X): the lower triangle of X with its diagonal halved"""
         return where(_eye(n), 0.5 * x, tril(x))
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """L̇ = L·Φ(L⁻¹·Ȧₛ·L⁻ᵀ)"""
         n = node.shape[-1]  # type: ignore[index]
         x = solve(node, mT(solve(node, _symmetric_tangent(t[0]))))  # type: ignore[arg-type]
@@ -173,7 +171,7 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Node:
 
 # -- eigh -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Eigh(Op):
+class Eigh(OnMatrices):
     """np.linalg.eigh from the lower triangle: (w ascending, V with A·V = V·diag(w))."""
 
     def infer(self, a: TensorType) -> TupleType:
@@ -185,7 +183,7 @@ class Eigh(Op):
         w, v = np.linalg.eigh(a)
         return w, v
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """K = Vᵀ·Ȧₛ·V; ẇ = diag(K), V̇ = V·(F∘K), F = 1/(wⱼ - wᵢ) off the diagonal"""
         w, v = get(node, 0), get(node, 1)
         k = matmul(mT(v), matmul(_symmetric_tangent(t[0]), v))  # type: ignore[arg-type]
@@ -224,7 +222,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Node:
 
 # -- svd ------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Svd(Op):
+class Svd(OnMatrices):
     """np.linalg.svd(full_matrices=False): (U (..., M, K), S (..., K), Vh (..., K, N))."""
 
     def infer(self, a: TensorType) -> TupleType:
@@ -242,7 +240,7 @@ class Svd(Op):
         u, s, vh = np.linalg.svd(a, full_matrices=False)
         return u, s, vh
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """P = Uᵀ·Ȧ·V; ṡ = diag(P); U̇ = U·(F∘(P·S + S·Pᵀ)) + (I - U·Uᵀ)·Ȧ·V·S⁻¹;
         V̇ = V·(F∘(S·P + Pᵀ·S)) + (I - V·Vᵀ)·Ȧᵀ·U·S⁻¹, F = 1/(sⱼ² - sᵢ²) off the diagonal"""
         u, s, vh = get(node, 0), get(node, 1), get(node, 2)
@@ -308,7 +306,7 @@ def svdvals(x: Any, /) -> Node:
 
 # -- qr -------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Qr(Op):
+class Qr(OnMatrices):
     """np.linalg.qr(mode="reduced"): (Q (..., M, K), R (..., K, N))."""
 
     def infer(self, a: TensorType) -> TupleType:
@@ -326,7 +324,7 @@ class Qr(Op):
         if m < n:
             raise DifferentiationError(f"qr: derivatives need M ≥ N, got {m}x{n}")
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """X = Qᵀ·Ȧ·R⁻¹, Ω = X₋ - X₋ᵀ (X₋ strictly lower); Ṙ = (X - Ω)·R,
         Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X"""
         self._tall(node)
@@ -365,7 +363,7 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
 
 # -- slogdet --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LogAbsDet(Op):
+class LogAbsDet(OnMatrices):
     """log|det A| over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -380,13 +378,13 @@ class LogAbsDet(Op):
         """Ā = g·A⁻ᵀ"""
         return (expand_dims(g, (-2, -1)) * mT(inv(node.inputs[0])),)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = tr(A⁻¹·Ȧ)"""
         return Sum((-2, -1))(mT(inv(node.inputs[0])) * t[0])
 
 
 @dataclass(frozen=True)
-class DetSign(Op):
+class DetSign(OnMatrices):
     """The sign of det A (-1, 0 or 1): piecewise constant, no derivative flows."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -399,7 +397,7 @@ class DetSign(Op):
         """A sign is piecewise constant: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: T) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """A sign is piecewise constant: no derivative flows."""
         return None
 
@@ -412,7 +410,7 @@ def slogdet(a: Any) -> SlogdetResult:
 
 # -- pinv -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Pinv(Op):
+class Pinv(OnMatrices):
     """np.linalg.pinv(a, rcond): the Moore-Penrose inverse (..., N, M)."""
 
     rcond: float | None = None
@@ -424,7 +422,7 @@ class Pinv(Op):
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.linalg.pinv(a) if self.rcond is None else np.linalg.pinv(a, self.rcond)
 
-    def jvp(self, node: Node, t: T) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node:
         """Ṗ = -P·Ȧ·P + P·Pᵀ·Ȧᵀ·(I - A·P) + (I - P·A)·Ȧᵀ·Pᵀ·P"""
         a, p, da = node.inputs[0], node, t[0]
         pt_p, dat = matmul(mT(p), p), mT(da)  # type: ignore[arg-type]

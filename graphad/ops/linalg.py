@@ -29,7 +29,7 @@ from graphad.ir import (
     normalize_axes,
 )
 from graphad.ops import elementwise as ew
-from graphad.ops._batching import rank
+from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import Multilinear
 from graphad.ops._util import Tangents, add_tangents, building, known_ndim, ufunc_dtype
 from graphad.ops.einsum_spec import explicit
@@ -228,7 +228,7 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
 
 
 @dataclass(frozen=True)
-class Inv(Op):
+class Inv(OnMatrices):
     """np.linalg.inv over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -237,10 +237,6 @@ class Inv(Op):
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.linalg.inv(a)
-
-    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
-        """op(Ab): a batch is one more stack axis"""
-        return self(xs[0])
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """Ā = -Yᵀ·g·Yᵀ with Y = A⁻¹"""
@@ -300,7 +296,7 @@ class Solve(Op):
 
 
 @dataclass(frozen=True)
-class Det(Op):
+class Det(OnMatrices):
     """np.linalg.det over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -309,10 +305,6 @@ class Det(Op):
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a))
-
-    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
-        """op(Ab): a batch is one more stack axis"""
-        return self(xs[0])
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
         """Ā = g·det(A)·A⁻ᵀ"""

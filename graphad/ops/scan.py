@@ -11,22 +11,22 @@ and exact compositions.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, Op, ShapeError, TensorType, as_node, constant
+from graphad.ir import Node, ShapeError, TensorType, as_node, constant, normalize_axes
+from graphad.ops._batching import rank, shift
+from graphad.ops._linear import Linear
 from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
 from graphad.ops.building import along, moveaxis, ravel
 from graphad.ops.shape import broadcast_to, concatenate, reshape, reshape_like, stack
 from graphad.ops.utility import cast, ones_like
 
-T = Sequence[Node | None]
-
 
 @dataclass(frozen=True)
-class CumSum(Op):
+class CumSum(Linear):
     """np.cumsum along ``axis``; ``reverse``: the sums from the end, flip∘cumsum∘flip."""
 
     axis: int
@@ -43,13 +43,13 @@ class CumSum(Op):
             return np.cumsum(x, axis=self.axis)
         return np.flip(np.cumsum(np.flip(x, self.axis), axis=self.axis), self.axis)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ᵢ = Σ_{k≥i} gₖ: the scan in the other direction"""
-        return (CumSum(self.axis, not self.reverse)(g),)
+        return replace(self, reverse=not self.reverse)(g)
 
-    def jvp(self, node: Node, t: T) -> Node:
-        """ẏ = cumsum(ẋ)"""
-        return self(t[0])  # type: ignore[arg-type]
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """The same scan of xb along the axis shifted past the batch axis"""
+        return replace(self, axis=shift(normalize_axes(self.axis, rank(node)))[0])(xs[0])
 
 
 def _scanned(name: str, a: Any, axis: int | None, dtype: Any) -> tuple[Node, int]:

@@ -12,17 +12,16 @@ receives which share (as in JAX).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, Op, ShapeError, TensorType, as_node
-from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
+from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ops._batching import rank, shift
+from graphad.ops._util import Tangents, as_int, building, known_ndim, one_axis, static_dim, tensor
 from graphad.ops.building import ravel
 from graphad.ops.indexing import getitem
-
-T = Sequence[Node | None]
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,15 @@ class _Ordering(Op):
             raise ShapeError("complex values have no order")
         return TensorType(x.shape, np.dtype(np.int64))
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """The same ordering of xb along the axis shifted past the batch axis"""
+        return replace(self, axis=shift(normalize_axes(self.axis, rank(node)))[0])(xs[0])
+
     def vjp(self, node: Node, g: Node) -> tuple[None]:
         """Indices are piecewise constant: no derivative flows."""
         return (None,)
 
-    def jvp(self, node: Node, t: T) -> None:
+    def jvp(self, node: Node, t: Tangents) -> None:
         """Indices are piecewise constant: no derivative flows."""
         return None
 
