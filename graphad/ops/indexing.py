@@ -26,6 +26,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ops._batching import batch_size, rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
 from graphad.ops.utility import shape_of
@@ -101,13 +102,22 @@ class GetItem(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """xb[:, index], the batch axis moved back to the front where NumPy moves separated
-        advanced indices there; batched index arrays fall back to the per-example loop"""
-        from graphad.ops.shape import move_to_front  # shape builds on getitem
+        advanced indices there; batched index arrays are one more advanced index each, and
+        xb's batch axis is indexed by arange(B) beside them"""
+        from graphad.ops.shape import move_from_front, move_to_front  # shape builds on getitem
 
-        if any(batched[1:]):
+        if not any(batched[1:]):
+            out = GetItem((_ALL, *self.items), self.advanced)(*xs)
+            return move_to_front(out, _batch_axis(self.items, xs[1:]))
+        x, size = xs[0], batch_size(xs, batched)
+        index = _batched_index(
+            self.items, rank(node.inputs[0]), xs[1:], batched[1:], size, batched[0]
+        )
+        if index is None:
             return None
-        out = GetItem((_ALL, *self.items), self.advanced)(*xs)
-        return move_to_front(out, _batch_axis(self.items, xs[1:]))
+        items, arrays, axis, block = index
+        out = GetItem(items, True)(move_from_front(x, axis) if batched[0] else x, *arrays)
+        return move_to_front(out, block)
 
 
 @dataclass(frozen=True)
@@ -146,15 +156,24 @@ class ScatterAdd(Linear):
         return GetItem(self.items, self.advanced)(g, *arrays)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
-        """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it"""
-        from graphad.ops.shape import move_from_front  # shape builds on getitem
+        """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it; with
+        batched index arrays, the batch axis is indexed by arange(B) beside them"""
+        from graphad.ops.shape import materialize, move_from_front, move_to_front
 
-        size = xs[0].shape[0]  # type: ignore[index]
-        if any(batched[1:]) or len(xs) > 1 + self.n_arrays or size is None:
+        size = batch_size(xs, batched)
+        if len(xs) > 1 + self.n_arrays or size is None:
             return None
-        g = move_from_front(xs[0], _batch_axis(self.items, xs[1:]))
-        op = ScatterAdd((_ALL, *self.items), (size, *self.shape), self.advanced, self.n_arrays)
-        return op(g, *xs[1:])
+        if not any(batched[1:]):
+            g = move_from_front(xs[0], _batch_axis(self.items, xs[1:]))
+            op = ScatterAdd((_ALL, *self.items), (size, *self.shape), self.advanced, self.n_arrays)
+            return op(g, *xs[1:])
+        index = _batched_index(self.items, len(self.shape), xs[1:], batched[1:], size, True)
+        if index is None:
+            return None
+        items, arrays, axis, block = index
+        g = move_from_front(xs[0] if batched[0] else materialize(xs[0], size), block)
+        shape = (*self.shape[:axis], size, *self.shape[axis:])
+        return move_to_front(ScatterAdd(items, shape, True, len(arrays))(g, *arrays), axis)
 
 
 _ALL = ("slice", None, None, None)  # the batch axis's item: all of it
@@ -169,6 +188,46 @@ def _batch_axis(items: tuple[Item, ...], arrays: Sequence[Node]) -> int:
     if advanced[-1] - advanced[0] == len(advanced) - 1:
         return 0
     return max(a.ndim for a in arrays)  # type: ignore[type-var]
+
+
+def _batched_index(
+    items: tuple[Item, ...],
+    ndim: int,
+    arrays: Sequence[Node],
+    batched: Sequence[bool],
+    size: int | None,
+    x_batched: bool,
+) -> tuple[tuple[Item, ...], list[Node], int, int] | None:
+    """An index with (some) batched arrays as an index of the batch: (items, arrays, axis,
+    block), or None when it needs a batch size or ranks that are not static.
+
+    The batched arrays are lifted to rank 1 + R (R: the rank of the arrays' broadcast
+    without the batch) so they broadcast against the shared ones.  A batched x has its
+    batch axis moved to ``axis``, just before the axis of the first advanced index, and
+    indexed there by arange(B), so the advanced indices stay as adjacent as they were.
+    NumPy then puts the broadcast dims (B, *R) at ``block``: where it put R unbatched.
+    """
+    from graphad.ops.shape import lift  # shape builds on getitem
+
+    if any(a.ndim is None for a in arrays) or (x_batched and size is None):
+        return None
+    r = max(a.ndim - b for a, b in zip(arrays, batched))  # type: ignore[operator]
+    lifted = [lift(a, r) if b else a for a, b in zip(arrays, batched)]
+    advanced = [i for i, item in enumerate(items) if item[0] in ("array", "int")]
+    first = advanced[0]
+    consumed = sum(item[0] in ("int", "slice", "array") for item in items)
+    axis = block = 0
+    for item in items[:first]:
+        step = ndim - consumed if item[0] == "ellipsis" else 1
+        axis += 0 if item[0] == "new" else step
+        block += step
+    if advanced[-1] - advanced[0] != len(advanced) - 1:  # separated: NumPy puts them first
+        block = 0
+    if x_batched:
+        steps = np.arange(size).reshape((-1,) + (1,) * r).astype(np.int64)  # type: ignore[arg-type]
+        items = (*items[:first], ("array", len(lifted)), *items[first:])
+        lifted.append(constant(steps))
+    return items, lifted, axis, block
 
 
 def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:
