@@ -5,8 +5,9 @@ Like ``gradients`` and ``jvp`` it walks the graph once and answers with new node
 of the same graph, so a batched graph can be differentiated, drawn, run and
 batched again.  Each op says how it acts on a batch in its ``batch`` rule, one
 per family (elementwise ops broadcast, reductions and shape ops shift their axes,
-matmul/einsum/linalg use their stacked forms); an op without one (a user's op,
-``cond``, indexing by a batched index) runs once per example, which needs a
+matmul/einsum/linalg use their stacked forms, indexing by a batched index adds
+arange(B) beside it); an op without one (a user's op, ``cond``) runs once per
+example, which needs a
 static batch size and makes the graph grow with it.
 """
 

@@ -3,8 +3,10 @@
 Each derivative is stated once: elementwise ops give their partials
 (:class:`~graphad.ops.elementwise.Elementwise`), reductions theirs
 (:class:`~graphad.ops.reduction.Reduce`), linear ops their transpose
-(:mod:`~graphad.ops._linear`); the rest write ``vjp`` and ``jvp``.  A ``batch``
-rule per family drives ``vmap``.  This package re-exports the graph-building
+(:mod:`~graphad.ops._linear`), and indices, booleans, signs and shapes none
+(:class:`~graphad.ops._constant.ZeroDerivative`); the rest write ``vjp`` and ``jvp``.
+A ``batch`` rule per family drives ``vmap`` (ops on stacks of matrices share
+:class:`~graphad.ops._batching.OnMatrices`).  This package re-exports the graph-building
 functions, named as in NumPy.
 """
 

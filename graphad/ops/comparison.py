@@ -12,19 +12,13 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node
+from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, Unary, binary, unary
-from graphad.ops._util import Tangents
 
 
 @dataclass(frozen=True)
-class Compare(Binary):
-    def vjp(self, node: Node, g: Node) -> tuple[None, None]:
-        """Comparisons and logic are piecewise constant: no derivative flows."""
-        return None, None
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """Comparisons and logic are piecewise constant: no derivative flows."""
-        return None
+class Compare(ZeroDerivative, Binary):
+    """A comparison or logical op: its boolean result is piecewise constant in the operands."""
 
 
 @dataclass(frozen=True)
@@ -68,16 +62,8 @@ class LogicalOr(Compare):
 
 
 @dataclass(frozen=True)
-class LogicalNot(Unary):
+class LogicalNot(ZeroDerivative, Unary):
     ufunc = np.logical_not
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """Logic is piecewise constant: no derivative flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """Logic is piecewise constant: no derivative flows."""
-        return None
 
 
 # -- public functions ----------------------------------------------------------

@@ -42,6 +42,7 @@ from graphad.ir import (
 )
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
+from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import Tangents, add_tangents, as_int, building, known_ndim, ufunc_dtype
 from graphad.ops.building import moveaxis
 from graphad.ops.linalg import Det, einsum, inv, matmul, solve
@@ -384,7 +385,7 @@ class LogAbsDet(OnMatrices):
 
 
 @dataclass(frozen=True)
-class DetSign(OnMatrices):
+class DetSign(ZeroDerivative, OnMatrices):
     """The sign of det A (-1, 0 or 1): piecewise constant, no derivative flows."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -392,14 +393,6 @@ class DetSign(OnMatrices):
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.slogdet(a)[0])
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """A sign is piecewise constant: no derivative flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """A sign is piecewise constant: no derivative flows."""
-        return None
 
 
 def slogdet(a: Any) -> SlogdetResult:

@@ -18,6 +18,7 @@ from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import batch_size, rank, shift
+from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import Tangents, as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.comparison import equal
@@ -271,7 +272,7 @@ class Std(_Spread):
 
 
 @dataclass(frozen=True)
-class _ArgExtreme(Reduce):
+class _ArgExtreme(ZeroDerivative, Reduce):
     """Index of the first extreme along one axis (int64; not differentiable)."""
 
     def infer(self, x: TensorType) -> TensorType:
@@ -293,14 +294,6 @@ class _ArgExtreme(Reduce):
             return None
         flat = replace(self, axis=1, keepdims=False)(reshape(xs[0], (size, -1)))
         return reshape(flat, (size,) + (1,) * ndim) if self.keepdims else flat
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """Indices are piecewise constant: no derivative flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """Indices are piecewise constant: no derivative flows."""
-        return None
 
 
 @dataclass(frozen=True)

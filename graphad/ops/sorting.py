@@ -17,15 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ir import Node, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ops._batching import rank, shift
-from graphad.ops._util import Tangents, as_int, building, known_ndim, one_axis, static_dim, tensor
+from graphad.ops._constant import ZeroDerivative
+from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
 from graphad.ops.building import ravel
 from graphad.ops.indexing import getitem
 
 
 @dataclass(frozen=True)
-class _Ordering(Op):
+class _Ordering(ZeroDerivative):
     """Indices that order ``x`` along ``axis`` (int64, same shape); no derivative flows."""
 
     axis: int
@@ -41,14 +42,6 @@ class _Ordering(Op):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """The same ordering of xb along the axis shifted past the batch axis"""
         return replace(self, axis=shift(normalize_axes(self.axis, rank(node)))[0])(xs[0])
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """Indices are piecewise constant: no derivative flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """Indices are piecewise constant: no derivative flows."""
-        return None
 
 
 @dataclass(frozen=True)

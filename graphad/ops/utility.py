@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import DTypeError, Node, Op, TensorType, as_node, user_location
+from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import Tangents, is_float, tensor
 
 
 @dataclass(frozen=True)
-class _Filled(Op):
+class _Filled(ZeroDerivative):
     """A constant array of the operand's shape and dtype; private, so that a pattern on
     ``ZerosLike`` never matches ``OnesLike``."""
 
@@ -23,14 +24,6 @@ class _Filled(Op):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """op(xb): the op keeps every axis"""
         return self(xs[0])
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """The result is constant in x: no derivative flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """The result is constant in x: no derivative flows."""
-        return None
 
 
 @dataclass(frozen=True)
@@ -50,7 +43,7 @@ class OnesLike(_Filled):
 
 
 @dataclass(frozen=True)
-class StopGradient(Op):
+class StopGradient(ZeroDerivative):
     """The identity in the forward pass; no derivative flows through it."""
 
     def infer(self, x: TensorType) -> TensorType:
@@ -62,14 +55,6 @@ class StopGradient(Op):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """op(xb): the op keeps every axis"""
         return self(xs[0])
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """Derivatives treat the result as a constant: none flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """Derivatives treat the result as a constant: none flows."""
-        return None
 
 
 @dataclass(frozen=True)
@@ -99,22 +84,15 @@ class Cast(Op):
 
 
 @dataclass(frozen=True)
-class ShapeOf(Op):
-    """The run-time shape of the operand as an int64 vector (resolves unknown dims)."""
+class ShapeOf(ZeroDerivative):
+    """The run-time shape of the operand as an int64 vector (resolves unknown dims); it does
+    not depend on the values, so no derivative flows."""
 
     def infer(self, x: TensorType) -> TensorType:
         return TensorType((tensor(x).ndim,), np.int64)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.shape(x), dtype=np.int64)
-
-    def vjp(self, node: Node, g: Node) -> tuple[None]:
-        """A shape does not depend on the values: no derivative flows."""
-        return (None,)
-
-    def jvp(self, node: Node, t: Tangents) -> None:
-        """A shape does not depend on the values: no derivative flows."""
-        return None
 
 
 def zeros_like(x: Any) -> Node:
