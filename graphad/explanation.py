@@ -136,28 +136,34 @@ def explain(
         elif node in numbers and isinstance(node.op, Placeholder):
             lines.append("  " + line(namer.name(node), node=node))
     lines.append("reverse:")
+    printed: dict[Node, str] = {}  # a node already written out is referred to by that name
+
+    def body(partial: Node) -> str:
+        return printed.get(partial) or writer.write(partial, expand=True)[0]
+
     for node in sweep:
         entry = adj[node]
-        total = namer.name(entry.total)
+        total = namer.adjoint(node)
         sent = [(c, p) for c, p in entry.partials if c is not None]
         if not sent:  # the seed
             seed = writer.write(entry.total, expand=True)[0]
             lines.append("  " + line(total, seed, node=entry.total))
+            printed.setdefault(entry.total, total)
             continue
         local = namer.name(node)
         if len(sent) == 1:
             consumer, partial = sent[0]
-            rule = f"{namer.name(adj[consumer].total)}·∂{namer.name(consumer)}/∂{local}"
-            body = writer.write(partial, expand=namer.name(partial) == total)[0]
-            lines.append("  " + line(total, rule, body, node=entry.total))
+            rule = f"{namer.adjoint(consumer)}·∂{namer.name(consumer)}/∂{local}"
+            lines.append("  " + line(total, rule, body(partial), node=entry.total))
+            printed.setdefault(entry.total, total)
             continue
-        plain = [namer.partial(node, c) for c, _ in sent]
-        names = plain
+        names = [namer.partial(node, c) for c, _ in sent]
         if len({id(c) for c, _ in sent}) < len(sent):  # x·x: one consumer, two uses
-            names = [f"{n}[{i}]" for i, n in enumerate(plain)]
+            names = [f"{n}[{i}]" for i, n in enumerate(names)]
         lines.append("  " + line(total, " + ".join(names), node=entry.total))
-        for (consumer, partial), name, own in zip(sent, names, plain):
-            rule = f"{namer.name(adj[consumer].total)}·∂{namer.name(consumer)}/∂{local}"
-            body = writer.write(partial, expand=namer.name(partial) == own)[0]
-            lines.append("    " + line(name, rule, body, node=partial))
+        printed.setdefault(entry.total, total)
+        for (consumer, partial), name in zip(sent, names):
+            rule = f"{namer.adjoint(consumer)}·∂{namer.name(consumer)}/∂{local}"
+            lines.append("    " + line(name, rule, body(partial), node=partial))
+            printed.setdefault(partial, name)
     return "\n".join(lines)

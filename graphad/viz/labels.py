@@ -153,6 +153,10 @@ class Namer:
         label = accent(of, BAR)
         return sent_by(label, self.name(role.consumer)) if role.consumer is not None else label
 
+    def adjoint(self, of: Node) -> str:
+        """``v̄₂``: the adjoint of ``of`` (whatever else its node is called)."""
+        return self.role(Role("adjoint", of))
+
     def partial(self, of: Node, consumer: Node) -> str:
         """``v̄₂→₄``: the partial adjoint of ``of`` that ``consumer`` sent."""
         return self.role(Role("partial", of, consumer))
