@@ -138,32 +138,34 @@ def explain(
     lines.append("reverse:")
     printed: dict[Node, str] = {}  # a node already written out is referred to by that name
 
+    def rule(consumer: Node, node: Node) -> str:
+        """``v̄₄·∂v₄/∂v₂``: the chain rule for the partial ``consumer`` sends ``node``."""
+        sender = namer.adjoint(consumer, adj[consumer].total.origin.order)
+        return f"{sender}·∂{namer.name(consumer)}/∂{namer.name(node)}"
+
     def body(partial: Node) -> str:
         return printed.get(partial) or writer.write(partial, expand=True)[0]
 
     for node in sweep:
         entry = adj[node]
-        total = namer.adjoint(node)
+        total = namer.adjoint(node, entry.total.origin.order)
         sent = [(c, p) for c, p in entry.partials if c is not None]
         if not sent:  # the seed
             seed = writer.write(entry.total, expand=True)[0]
             lines.append("  " + line(total, seed, node=entry.total))
             printed.setdefault(entry.total, total)
             continue
-        local = namer.name(node)
         if len(sent) == 1:
             consumer, partial = sent[0]
-            rule = f"{namer.adjoint(consumer)}·∂{namer.name(consumer)}/∂{local}"
-            lines.append("  " + line(total, rule, body(partial), node=entry.total))
+            lines.append("  " + line(total, rule(consumer, node), body(partial), node=entry.total))
             printed.setdefault(entry.total, total)
             continue
-        names = [namer.partial(node, c) for c, _ in sent]
+        names = [namer.partial(node, c, p.origin.order) for c, p in sent]
         if len({id(c) for c, _ in sent}) < len(sent):  # x·x: one consumer, two uses
             names = [f"{n}[{i}]" for i, n in enumerate(names)]
         lines.append("  " + line(total, " + ".join(names), node=entry.total))
         printed.setdefault(entry.total, total)
         for (consumer, partial), name in zip(sent, names):
-            rule = f"{namer.adjoint(consumer)}·∂{namer.name(consumer)}/∂{local}"
-            lines.append("    " + line(name, rule, body(partial), node=partial))
+            lines.append("    " + line(name, rule(consumer, node), body(partial), node=partial))
             printed.setdefault(partial, name)
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import graphviz
 import numpy as np
 
 from graphad.ir import Constant, GraphError, Node, Placeholder, topo_sort, user_location
-from graphad.viz.labels import Derivatives, Namer, roles
+from graphad.viz.labels import Derivatives, Namer, is_auto_named, roles
 
 # fill colour per derivative order (print-friendly oranges; white is the user's graph)
 ORDER_COLOURS = ("#ffffff", "#fdd49e", "#fc8d59", "#d7301f", "#990000")
@@ -22,6 +22,7 @@ _DARK = 3  # orders from here on get white text
 PASS_STYLES = {"user": "filled", "reverse": "filled", "forward": "filled,dashed"}
 SHAPES = {"placeholder": "ellipse", "constant": "note", "op": "box"}
 FETCHED_PEN = "2.5"
+_NAMES_SHOWN = 3
 
 
 def as_nodes(outputs: Node | Iterable[Node], fn: str = "viz") -> list[Node]:
@@ -133,8 +134,13 @@ def to_dot(
                 boxes[k] = graphviz.Digraph(name=f"cluster_order{k}")
                 boxes[k].attr(label="forward" if k == 0 else f"order {k}", style="rounded")
             target = boxes[k]
-        lines = [" = ".join(namer.names(node)), str(node.op)]
-        if kind_of(node) != "constant":
+        names = namer.names(node)
+        if len(names) > _NAMES_SHOWN:  # the first few; explain() writes out the rest
+            names = [*names[:_NAMES_SHOWN], "…"]
+        lines = [" = ".join(names), str(node.op)]
+        if kind_of(node) == "constant" and is_auto_named(node) and node not in node_roles:
+            lines = [str(node.op)]  # a number speaks for itself
+        elif kind_of(node) != "constant":
             lines.append(str(node.type))
         if collapse_constants:
             lines += [f"{i}: {x.op}" for i, x in enumerate(node.inputs) if x not in shown]
@@ -175,25 +181,29 @@ def to_dot(
 
 
 def _legend(order: Sequence[Node], shown: set[Node]) -> graphviz.Digraph:
-    """Colours of the orders drawn, borders of the passes drawn, the three shapes."""
-    box = graphviz.Digraph(name="cluster_legend")
-    box.attr(label="legend", style="rounded", fontsize="9", color="#999999")
-    box.attr("node", fontsize="8", height="0.25", style="filled", fillcolor="white")
+    """One row of samples: the colours of the orders drawn, the borders of the passes drawn,
+    the three shapes.  Plain nodes, not an HTML table: the WebAssembly Graphviz has no
+    HTML labels."""
     drawn = [n for n in order if n in shown]
-    previous = None
-    entries = [
-        (f"order {k}" if k else "forward (order 0)", {"fillcolor": order_colour(k)})
+    samples: list[tuple[str, dict[str, str]]] = [
+        ("forward" if k == 0 else f"order {k}", {"fillcolor": order_colour(k)})
         for k in sorted({n.origin.order for n in drawn})
     ]
-    passes = sorted({n.origin.kind for n in drawn} - {"user"})
-    entries += [(f"{p} mode", {"style": PASS_STYLES[p]}) for p in passes if p in PASS_STYLES]
-    entries.append(("asked for", {"penwidth": FETCHED_PEN}))
-    entries += [(kind, {"shape": shape}) for kind, shape in SHAPES.items()]
-    for i, (text, attrs) in enumerate(entries):
-        key = f"legend{i}"
-        attrs.setdefault("shape", "box")
-        box.node(key, text, **attrs)
-        if previous is not None:  # invisible edges keep the legend a tidy column
-            box.edge(previous, key, style="invis")
-        previous = key
+    samples += [
+        (f"{p} mode", {"style": PASS_STYLES[p]})
+        for p in sorted({n.origin.kind for n in drawn} - {"user"})
+        if p in PASS_STYLES
+    ]
+    samples.append(("asked for", {"penwidth": FETCHED_PEN}))
+    samples += [(kind, {"shape": shape}) for kind, shape in SHAPES.items()]
+    box = graphviz.Digraph(name="cluster_legend")
+    box.attr(label="legend", style="rounded", fontsize="9", color="#999999")
+    row = graphviz.Digraph()  # anonymous, so rank=same holds (a cluster ignores it)
+    row.attr(rank="same")
+    row.attr("node", fontsize="8", height="0.3", shape="box", style="filled", fillcolor="white")
+    for i, (text, attrs) in enumerate(samples):
+        row.node(f"legend{i}", text, **attrs)
+        if i:  # keeps the samples in this order, left to right
+            row.edge(f"legend{i - 1}", f"legend{i}", style="invis")
+    box.subgraph(row)
     return box

@@ -1,11 +1,11 @@
-"""What a node is called in a drawing or a derivation: ``v₂``, ``v̄₂``, ``v̄₂→₄``, ``ẋ``, ``x̄̄``.
+"""What a node is called in a drawing or a derivation: ``v₂``, ``v̄₂``, ``v̄₂→₄``, ``ẋ``, ``x̿``.
 
 A node's name gives its label (``v2`` is written ``v₂``); a node left unnamed is
 called ``v`` with its position in the drawing as subscript, never by its
 process-wide id, so the same graph built again is labelled the same.  A
 derivative node's label is derived from the node it belongs to: the adjoint
 of ``v₂`` is ``v̄₂``, the partial adjoint that its consumer ``v₄`` sent is
-``v̄₂→₄``, a tangent is ``v̇₂``; an adjoint of an adjoint is ``v̄̄₂``.  Which
+``v̄₂→₄``, a tangent is ``v̇₂``; an adjoint of an adjoint is ``v̿₂``.  Which
 node a derivative belongs to is a fact of the pass that made it (one node can
 be ``v̄₃`` and ``v̄₂→₃`` at once), so the roles come from an :class:`Adjoints`
 or a ``{node: derivative}`` mapping, not from the node.
@@ -23,9 +23,12 @@ from graphad.ir import GraphError, Node, user_location
 
 BAR = "\u0304"  # combining macron: x̄
 DOT = "\u0307"  # combining dot above: ẋ
+DOUBLE_BAR = "\u033f"  # combining double overline: x̿, the adjoint of x̄
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 _INDEXED = re.compile(r"^(?P<stem>[^\W\d_]+)_?(?P<index>\d+)$")
-_MARKS = BAR + DOT
+_MARKS = BAR + DOT + DOUBLE_BAR
+_DIGITS = "₀₁₂₃₄₅₆₇₈₉"
 
 
 def subscript(digits: str | int) -> str:
@@ -44,25 +47,28 @@ def pretty(name: str) -> str:
 
 
 def _split(label: str) -> tuple[str, str]:
-    """``v̄₂`` → (``v̄``, ``₂``): the stem with its accents, and the subscript after it."""
-    i = len(label)
-    while i > 0 and label[i - 1] in "₀₁₂₃₄₅₆₇₈₉":
-        i -= 1
+    """``v̄₂→₄`` → (``v̄``, ``₂→₄``): the leading stem with its accents, and the rest."""
+    i = 0
+    while i < len(label) and label[i] not in _DIGITS + "→[":
+        i += 1
     return label[:i], label[i:]
 
 
 def accent(label: str, mark: str) -> str:
-    """``label`` with ``mark`` over its stem: ``v₂`` → ``v̄₂``, ``x̄`` → ``x̄̄``."""
-    stem, index = _split(label)
-    return stem + mark + index
+    """``label`` with ``mark`` over its stem: ``v₂`` → ``v̄₂``, ``x̄`` → ``x̿`` (a double
+    bar), and the adjoint of the partial ``v̄₂→₄`` is ``v̿₂→₄``."""
+    stem, rest = _split(label)
+    if mark == BAR and stem.endswith(BAR) and not stem.endswith(BAR + BAR):
+        return stem[:-1] + DOUBLE_BAR + rest  # one glyph: stacked macrons overprint
+    return stem + mark + rest
 
 
 def sent_by(label: str, consumer: str) -> str:
     """The partial ``v̄₂→₄``: ``→₄`` when the consumer ``v₄`` shares the stem, else ``→name``."""
-    stem, _ = _split(label.rstrip(_MARKS))
+    stem, _ = _split(label)
     other_stem, other_index = _split(consumer)
-    base = stem.rstrip(_MARKS)
-    if other_index and other_stem == base:
+    plain_index = other_index and all(c in _DIGITS for c in other_index)
+    if plain_index and other_stem == stem.rstrip(_MARKS):
         return f"{label}→{other_index}"
     return f"{label}→{consumer}"
 
@@ -75,6 +81,7 @@ class Role:
     kind: str
     of: Node
     consumer: Node | None = None
+    order: int = 1  # the derivative order of the node that plays the role
 
     def key(self) -> tuple[str, int, int | None]:
         # by identity: Node.__eq__ builds an ``equal`` node, as in NumPy
@@ -100,10 +107,11 @@ def roles(derivatives: Derivatives | Sequence[Derivatives] | None) -> dict[Node,
     for i, group in enumerate(groups):
         if isinstance(group, Adjoints):
             for node, adjoint in group.items():
-                add(adjoint.total, Role("adjoint", node))
+                total = adjoint.total
+                add(total, Role("adjoint", node, None, total.origin.order))
                 for consumer, partial in adjoint.partials:
                     if consumer is not None:
-                        add(partial, Role("partial", node, consumer))
+                        add(partial, Role("partial", node, consumer, partial.origin.order))
         elif isinstance(group, Mapping):
             for node, derivative in group.items():
                 if not isinstance(node, Node) or not isinstance(derivative, Node):
@@ -112,7 +120,7 @@ def roles(derivatives: Derivatives | Sequence[Derivatives] | None) -> dict[Node,
                         f"{type(node).__name__}: {type(derivative).__name__} ({user_location()})"
                     )
                 kind = "tangent" if derivative.origin.kind == "forward" else "adjoint"
-                add(derivative, Role(kind, node))
+                add(derivative, Role(kind, node, None, derivative.origin.order))
         else:
             raise GraphError(
                 f"derivatives[{i}]: expected ga.adjoints(...) or a {{node: derivative}} dict, "
@@ -129,7 +137,8 @@ class Namer:
         self.position = {n: i for i, n in enumerate(order)}
         self.roles = node_roles
         self._names: dict[Node, str] = {}
-        self._taken = {pretty(n.name) for n in self.position if not is_auto_named(n)}
+        named = [*self.position, *(r.of for rs in node_roles.values() for r in rs)]
+        self._taken = {pretty(n.name) for n in named if not is_auto_named(n)}
 
     def base(self, node: Node) -> str:
         """The node's own name: ``v₂`` for ``v2``; ``v₇`` (position 7) when it has none, or
@@ -148,18 +157,21 @@ class Namer:
 
     def role(self, role: Role) -> str:
         of = self.name(role.of)
+        # a second pass over the forward graph makes v̄₂ again, of order 2: v̄₂⁽²⁾
+        skip = role.order - role.of.origin.order > 1
+        tag = f"⁽{str(role.order).translate(_SUPERSCRIPTS)}⁾" if skip else ""
         if role.kind == "tangent":
-            return accent(of, DOT)
-        label = accent(of, BAR)
+            return accent(of, DOT) + tag
+        label = accent(of, BAR) + tag
         return sent_by(label, self.name(role.consumer)) if role.consumer is not None else label
 
-    def adjoint(self, of: Node) -> str:
-        """``v̄₂``: the adjoint of ``of`` (whatever else its node is called)."""
-        return self.role(Role("adjoint", of))
+    def adjoint(self, of: Node, order: int = 1) -> str:
+        """``v̄₂``: the adjoint of ``of`` made at ``order`` (whatever else its node is called)."""
+        return self.role(Role("adjoint", of, None, order))
 
-    def partial(self, of: Node, consumer: Node) -> str:
+    def partial(self, of: Node, consumer: Node, order: int = 1) -> str:
         """``v̄₂→₄``: the partial adjoint of ``of`` that ``consumer`` sent."""
-        return self.role(Role("partial", of, consumer))
+        return self.role(Role("partial", of, consumer, order))
 
     def names(self, node: Node) -> list[str]:
         """Every name the node goes by (``v̄₃ = v̄₂→₃``): its roles', else its own."""
