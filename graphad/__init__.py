@@ -53,6 +53,7 @@ _LAZY = {
     "to_dot": "graphad.viz",
     "render": "graphad.viz",
     "to_networkx": "graphad.viz",
+    "to_svg": "graphad.viz",
     "graph_stats": "graphad.viz",
     "explain": "graphad.explanation",
 }

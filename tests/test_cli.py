@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import subprocess
 import sys
@@ -88,3 +89,10 @@ def test_demo_out_writes_the_notes_drawings(capsys, tmp_path) -> None:
     assert main(["demo", "--out", str(tmp_path)]) == 0
     for name in ("forward", "gradient", "hessian"):
         assert (tmp_path / f"{name}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_graphad_console_script_points_at_main() -> None:
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    module, _, function = project["project"]["scripts"]["graphad"].partition(":")
+    assert getattr(importlib.import_module(module), function) is main
