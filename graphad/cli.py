@@ -99,7 +99,13 @@ def demo(seed: int, draw: str | None = None, out: str | None = None) -> int:
     if draw:
         from graphad.viz import render
 
-        path = render([y, gx, gW, hx, t], draw, title="y, its gradient, hx (order 2), jvp t")
+        derivatives = {x: gx, W: gW, y: t}  # labels: x̄, W̄, ẏ
+        path = render(
+            [y, gx, gW, hx, t],
+            draw,
+            title="y, its gradient, hx (order 2), jvp t",
+            derivatives=derivatives,
+        )
         print(f"\ndrawing of every node (colour = derivative order): {path}")
     if out:
         paths = draw_notes_example(Path(out))
@@ -121,6 +127,29 @@ def _assignments(text: str) -> dict[str, float]:
         if not sep or not name.strip():
             raise ValueError(f"--at: expected name=number, got {item!r}")
     return found
+
+
+def partial_derivatives(
+    f: ga.Node, xs: list[ga.Node], wrt: list[str], order: int, first: ga.Adjoints
+) -> dict[str, ga.Node]:
+    """``{"f": f, "∂f/∂x": ..., "∂²f/∂x∂y": ...}`` up to ``order``, each mixed partial once;
+    the first order is the adjoints of ``first`` (zeros for an x that f does not use)."""
+    results = {"f": f}
+    level = {(): f}
+    for k in range(1, order + 1):
+        nxt: dict[tuple[int, ...], ga.Node] = {}
+        for index, node in level.items():
+            if k == 1:
+                grads = [first[x].total if x in first else ga.gradients(f, x) for x in xs]
+            else:
+                grads = ga.gradients(node, xs)
+            for i, g in enumerate(grads):
+                nxt.setdefault(tuple(sorted((*index, i))), g)
+        level = nxt
+        power = "" if k == 1 else subscript(k).translate(_UP)
+        for key, node in level.items():
+            results[f"∂{power}f/" + "".join(f"∂{wrt[i]}" for i in key)] = node
+    return results
 
 
 def diff(args: argparse.Namespace) -> int:
@@ -150,18 +179,8 @@ def diff(args: argparse.Namespace) -> int:
         print(f"graphad diff: {e}", file=sys.stderr)
         return 2
     xs = [variables[w] for w in wrt]
-    results: dict[str, ga.Node] = {"f": f}
-    level = {(): f}
-    for k in range(1, args.order + 1):
-        nxt = {}
-        for index, node in level.items():
-            for i, g in enumerate(ga.gradients(node, xs)):
-                key = tuple(sorted((*index, i)))
-                nxt.setdefault(key, g)
-        level = nxt
-        for key, node in level.items():
-            names = "".join(f"∂{wrt[i]}" for i in key)
-            results[f"∂{'' if k == 1 else subscript(k).translate(_UP)}f/{names}"] = node
+    first = ga.adjoints(f, xs)  # the first order, with the partials the drawing labels
+    results = partial_derivatives(f, xs, wrt, args.order, first)
     feeds = {variables[name]: value for name, value in at.items() if name in variables}
     values = ga.evaluate(results, feeds)
     width = max(map(len, results))
@@ -171,7 +190,7 @@ def diff(args: argparse.Namespace) -> int:
         print()
         print(ga.explain(f, xs, values=feeds))
     if args.svg:
-        path = ga.render(list(results.values()), args.svg, title=args.expression)
+        path = ga.render(list(results.values()), args.svg, title=args.expression, derivatives=first)
         print(f"drawing: {path}")
     return 0
 
