@@ -136,6 +136,8 @@ def explain(
         elif node in numbers and isinstance(node.op, Placeholder):
             lines.append("  " + line(namer.name(node), node=node))
     lines.append("reverse:")
+    if not sweep:
+        lines.append(f"  {namer.name(y)} does not depend on the xs: every adjoint is zero")
     printed: dict[Node, str] = {}  # a node already written out is referred to by that name
 
     def rule(consumer: Node, node: Node) -> str:

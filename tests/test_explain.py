@@ -63,3 +63,9 @@ def test_bad_inputs_are_named() -> None:
         ga.explain("v4", x)
     with pytest.raises(ga.FeedError):
         ga.explain(v4, x, values={"nope": 1.0})
+
+
+def test_a_y_that_does_not_depend_on_xs_says_so() -> None:
+    _, v4 = notes()
+    other = ga.placeholder("z", shape=())
+    assert ga.explain(v4, other).endswith("v₄ does not depend on the xs: every adjoint is zero")
