@@ -1,8 +1,8 @@
 """``name=`` on every graph-building function, given in one place.
 
 ``named(fn)`` is ``fn`` with a keyword ``name``: the node the call returns is
-called so (a list of nodes, as ``split`` returns, gets ``name_0``, ``name_1``,
-...).  A name is part of making a node, so it is written while the node is
+called so (a list or tuple of nodes, as ``split`` returns, gets ``name_0``,
+``name_1``, ...).  A name is part of making a node, so it is written while the node is
 still only the call's own: a node made by this very call, which nothing else
 can hold yet.  A call that makes no node (``add_n(x)`` returns ``x``) has
 nothing to name and says so rather than rename the user's node.
@@ -52,7 +52,7 @@ def named(fn: Callable[..., Any]) -> Callable[..., Any]:
             )
         newest = _newest((*args, *kwargs.values()))
         out = fn(*args, **kwargs)
-        if isinstance(out, list):
+        if isinstance(out, list | tuple):
             for i, node in enumerate(out):
                 _name(node, f"{name}_{i}", newest, fn.__name__)
         else:
