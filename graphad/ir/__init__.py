@@ -23,7 +23,7 @@ from graphad.ir.errors import (
     IndexingError,
     ShapeError,
 )
-from graphad.ir.graph import consumers, descendants, substitute, topo_sort
+from graphad.ir.graph import adopt, consumers, descendants, rebuild, substitute, topo_sort
 from graphad.ir.leaves import (
     Constant,
     Placeholder,
@@ -69,6 +69,7 @@ __all__ = [
     "TensorType",
     "TupleType",
     "ValueType",
+    "adopt",
     "as_node",
     "as_nodes",
     "as_type",
@@ -82,6 +83,7 @@ __all__ = [
     "is_constant",
     "normalize_axes",
     "placeholder",
+    "rebuild",
     "result_dtype",
     "shapes_compatible",
     "substitute",

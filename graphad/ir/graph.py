@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from graphad.ir.node import Node
 
@@ -54,11 +54,48 @@ def consumers(order: Iterable[Node]) -> dict[Node, list[Node]]:
     return users
 
 
+def adopt(new: Node, old: Node, known: Container[Node]) -> Node:
+    """Give ``new``, and every node under it not in ``known``, the origin of ``old``;
+    ``new`` also takes its name (unless it is itself known).  A rebuilt node stands for
+    the node it replaces: a derivative node stays one (drawings colour by ``origin``),
+    and errors name the user's line that made the original.  Only nodes nobody else has
+    seen yet are touched.
+    """
+    if new in known:
+        return new
+    stack = [new]
+    seen = {new}
+    while stack:
+        node = stack.pop()
+        object.__setattr__(node, "origin", old.origin)
+        for x in node.inputs:
+            if x not in known and x not in seen:
+                seen.add(x)
+                stack.append(x)
+    object.__setattr__(new, "name", old.name)
+    return new
+
+
+def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
+    """``node.op`` applied to new ``inputs``, keeping the node's name and origin.
+
+    The type is inferred again only when an input's type changed.
+    """
+    if all(a.type == b.type for a, b in zip(inputs, node.inputs)):
+        new = Node(node.op, inputs, node.type, name=node.name)
+    else:
+        new = node.op(*inputs)
+        object.__setattr__(new, "name", node.name)
+    object.__setattr__(new, "origin", node.origin)
+    return new
+
+
 def substitute(outputs: Iterable[Node], mapping: dict[Node, Node]) -> list[Node]:
     """Rebuild ``outputs`` with each key of ``mapping`` replaced by its value.
 
     Nodes that depend on no replaced node are kept as they are; the others are
-    remade with the same ops (types are inferred again).  Nothing is mutated.
+    remade with the same ops, names and origins (types are inferred again when an
+    input's type changed).  Nothing is mutated.
     """
     outputs = list(outputs)
     new: dict[Node, Node] = dict(mapping)
@@ -67,5 +104,5 @@ def substitute(outputs: Iterable[Node], mapping: dict[Node, Node]) -> list[Node]
             continue
         inputs = tuple(new.get(x, x) for x in node.inputs)
         unchanged = all(a is b for a, b in zip(inputs, node.inputs))
-        new[node] = node if unchanged else node.op(*inputs)
+        new[node] = node if unchanged else rebuild(node, inputs)
     return [new[o] for o in outputs]

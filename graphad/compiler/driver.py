@@ -1,0 +1,73 @@
+"""The rewrite driver: CSE, constant folding and the algebraic rules, bottom-up to a fixpoint.
+
+One pass walks the graph from the fetches in topological order (so a dead node is never
+visited, and is gone from the result: dead-node elimination).  Each node is rebuilt on
+its inputs' replacements, then folded or simplified until no law applies, then merged
+with an equal node seen before.  Passes repeat until one changes nothing, at most
+``MAX_PASSES`` times; a pass that would leave more nodes than it found is not taken.
+A replacement made by a rule takes the name and origin of the node it replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+from graphad.compiler.cse import lookup
+from graphad.compiler.fold import fold
+from graphad.compiler.rules import rules_for
+from graphad.ir import Node, adopt, rebuild, topo_sort
+
+MAX_PASSES = 10
+_MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds a bad rule
+
+
+def simplify(node: Node) -> Node | None:
+    """The first of folding and the node's rules that applies, or ``None``."""
+    folded = fold(node)
+    if folded is not None:
+        return folded
+    for rule in rules_for(node):
+        out = rule(node)
+        if out is not None and out is not node:
+            return out
+    return None
+
+
+def rewrite_pass(outputs: Sequence[Node]) -> tuple[list[Node], bool, int]:
+    """One bottom-up pass: (new outputs, whether anything changed, nodes visited)."""
+    order = topo_sort(outputs)
+    known: set[Node] = set(order)
+    new: dict[Node, Node] = {}
+    table: dict[Hashable, Node] = {}
+    changed = False
+    for node in order:
+        inputs = tuple(new[x] for x in node.inputs)
+        current = node
+        if any(a is not b for a, b in zip(inputs, node.inputs)):
+            current = rebuild(node, inputs)
+            known.add(current)
+            changed = True
+        for _ in range(_MAX_STEPS_PER_NODE):
+            out = simplify(current)
+            if out is None:
+                break
+            current = adopt(out, current, known)
+            known.add(current)
+            changed = True
+        merged = lookup(table, current)
+        if merged is not current:
+            changed = True
+        new[node] = merged
+    return [new[o] for o in outputs], changed, len(order)
+
+
+def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]:
+    """``outputs`` rewritten to a fixpoint of CSE, folding and the rules (at most
+    ``max_passes`` passes); nodes that need no change are returned as they are."""
+    current = list(outputs)
+    for _ in range(max_passes):
+        result, changed, size = rewrite_pass(current)
+        if not changed or len(topo_sort(result)) > size:
+            break  # a fixpoint; or a pass that grew the graph, which is not taken
+        current = result
+    return current

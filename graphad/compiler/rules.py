@@ -1,0 +1,345 @@
+"""Algebraic simplification: small functions ``rule(node) -> Node | None``, each with its law.
+
+A rule returns the node that replaces ``node`` (an existing one or new graph) or ``None``
+when its law does not apply.  ``RULES`` maps an exact op class to the rules tried on its
+nodes; the driver applies them bottom-up to a fixpoint.  No rule changes a value beyond
+floating-point rounding and the sign of a zero (``-0.0 + 0.0`` is ``+0.0`` in IEEE, so
+``x + 0 -> x`` may turn a ``+0.0`` into the ``-0.0`` that x held).  A rule that would
+change a shape or dtype (``x * 1`` where the 1 broadcasts x, or casts it) does not fire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from graphad.compiler.patterns import filled, is_own, is_splat, splat, static_type
+from graphad.ir import Node, constant
+from graphad.ops._ufunc import Binary, Unary
+from graphad.ops.elementwise import (
+    Add,
+    AddN,
+    Divide,
+    Multiply,
+    MultiplyNoNan,
+    Negative,
+    Subtract,
+    Xdivy,
+)
+from graphad.ops.shape import BroadcastTo, ExpandDims, Reshape, Squeeze, SumTo, Transpose
+from graphad.ops.utility import Cast, OnesLike, ShapeOf, StopGradient, ZerosLike
+
+Rule = Callable[[Node], Node | None]
+
+
+def _same(x: Node, node: Node) -> bool:
+    """x already has node's type: replacing node by x changes no shape and no dtype."""
+    return x.type == node.type
+
+
+# -- arithmetic ----------------------------------------------------------------
+def mul_by_one(node: Node) -> Node | None:
+    """x * 1 -> x,  1 * x -> x   (not when the 1 broadcasts or casts x)"""
+    a, b = node.inputs
+    if is_splat(b, 1) and _same(a, node):
+        return a
+    if is_splat(a, 1) and _same(b, node):
+        return b
+    return None
+
+
+def mul_by_zero(node: Node) -> Node | None:
+    """x * 0 -> 0   only for integer and bool x: a float x may be inf or NaN, and inf·0 = NaN"""
+    a, b = node.inputs
+    for x, zero in ((a, b), (b, a)):
+        integer = x.dtype is not None and x.dtype.kind in "biu"
+        if is_splat(zero, 0) and integer and static_type(node) is not None:
+            return filled(0, node)
+    return None
+
+
+def mul_no_nan_by_zero(node: Node) -> Node | None:
+    """multiply_no_nan(x, 0) -> 0,  multiply_no_nan(0, x) -> 0   (exact: it is the op's law)"""
+    a, b = node.inputs
+    if (is_splat(a, 0) or is_splat(b, 0)) and static_type(node) is not None:
+        return filled(0, node)
+    return None
+
+
+def mul_no_nan_by_one(node: Node) -> Node | None:
+    """multiply_no_nan(x, 1) -> x,  multiply_no_nan(1, x) -> x   (x·1 is 0 exactly where x is)"""
+    return mul_by_one(node)
+
+
+def _finite_nonzero(node: Node) -> bool:
+    v = splat(node)
+    return v is not None and bool(np.isfinite(v) and v != 0)
+
+
+def mul_no_nan_by_finite(node: Node) -> Node | None:
+    """multiply_no_nan(x, c) -> x · c   for a finite nonzero splat c (0 exactly where x is)"""
+    a, b = node.inputs
+    if _finite_nonzero(a) or _finite_nonzero(b):
+        return Multiply()(a, b)
+    return None
+
+
+def xdivy_by_nonzero(node: Node) -> Node | None:
+    """xdivy(c, y) -> c / y   for a nonzero splat c (xdivy differs from / only where x is 0)"""
+    c, y = node.inputs
+    v = splat(c)
+    if v is not None and v != 0:
+        return Divide()(c, y)
+    return None
+
+
+def xdivy_of_zero(node: Node) -> Node | None:
+    """xdivy(0, y) -> 0   (exact: it is the op's law)"""
+    if is_splat(node.inputs[0], 0) and static_type(node) is not None:
+        return filled(0, node)
+    return None
+
+
+def add_zero(node: Node) -> Node | None:
+    """x + 0 -> x,  0 + x -> x   (not when the 0 broadcasts or casts x)"""
+    a, b = node.inputs
+    if is_splat(b, 0) and _same(a, node):
+        return a
+    if is_splat(a, 0) and _same(b, node):
+        return b
+    return None
+
+
+def sub_zero(node: Node) -> Node | None:
+    """x - 0 -> x,  0 - x -> -x   (not when the 0 broadcasts or casts x)"""
+    a, b = node.inputs
+    if is_splat(b, 0) and _same(a, node):
+        return a
+    if is_splat(a, 0) and _same(b, node):
+        return Negative()(b)
+    return None
+
+
+def sub_negative(node: Node) -> Node | None:
+    """x - (-y) -> x + y"""
+    a, b = node.inputs
+    if type(b.op) is Negative:
+        return Add()(a, b.inputs[0])
+    return None
+
+
+def add_negative(node: Node) -> Node | None:
+    """x + (-y) -> x - y,  (-x) + y -> y - x"""
+    a, b = node.inputs
+    if type(b.op) is Negative:
+        return Subtract()(a, b.inputs[0])
+    if type(a.op) is Negative:
+        return Subtract()(b, a.inputs[0])
+    return None
+
+
+def div_by_one(node: Node) -> Node | None:
+    """x / 1 -> x   (not when the 1 broadcasts or casts x)"""
+    a, b = node.inputs
+    return a if is_splat(b, 1) and _same(a, node) else None
+
+
+def double_negation(node: Node) -> Node | None:
+    """-(-x) -> x"""
+    (x,) = node.inputs
+    return x.inputs[0] if type(x.op) is Negative else None
+
+
+def neg_of_scaled(node: Node) -> Node | None:
+    """-(x · c) -> x · (-c)   for a scalar constant c (no new node per derivative order)"""
+    (x,) = node.inputs
+    if type(x.op) is Multiply:
+        a, c = x.inputs
+        if c.ndim == 0 and splat(c) is not None:
+            return Multiply()(a, constant(-np.asarray(splat(c), dtype=c.dtype)))
+    return None
+
+
+def scale_of_scaled(node: Node) -> Node | None:
+    """(x · c₁) · c₂ -> x · (c₁·c₂),  (-x) · c -> x · (-c)   for scalar constants of one dtype"""
+    a, c2 = node.inputs
+    if c2.ndim != 0 or splat(c2) is None:
+        a, c2 = c2, a
+        if c2.ndim != 0 or splat(c2) is None:
+            return None
+    if type(a.op) is Negative and _same(a, node):
+        return Multiply()(a.inputs[0], constant(-np.asarray(splat(c2), dtype=c2.dtype)))
+    if type(a.op) is not Multiply:
+        return None
+    x, c1 = a.inputs
+    if c1.ndim != 0 or splat(c1) is None:
+        x, c1 = c1, x
+        if c1.ndim != 0 or splat(c1) is None:
+            return None
+    if c1.dtype != c2.dtype or not _same(a, node):
+        return None
+    product = np.multiply(splat(c1), splat(c2), dtype=c1.dtype)
+    return Multiply()(x, constant(product))
+
+
+def add_n_repeated(node: Node) -> Node | None:
+    """add_n(x, x, y) -> add_n(x · 2, y)   (a term that occurs k times is scaled by k)"""
+    counts: dict[Node, int] = {}
+    for x in node.inputs:
+        counts[x] = counts.get(x, 0) + 1
+    if len(counts) == len(node.inputs) or node.dtype is None or node.dtype.kind not in "fc":
+        return None
+    terms = [
+        x if k == 1 else Multiply()(x, constant(np.asarray(k, dtype=x.dtype)))
+        for x, k in counts.items()
+    ]
+    return AddN()(*terms) if len(terms) > 1 else (terms[0] if _same(terms[0], node) else None)
+
+
+def add_n_terms(node: Node) -> Node | None:
+    """add_n(x) -> x,  add_n(…, 0, …) -> add_n(…)   (zeros that broadcast nothing)"""
+    terms = [x for x in node.inputs if not (is_splat(x, 0) and _same(x, node))]
+    if len(terms) == len(node.inputs) and len(terms) > 1:
+        return None
+    if not terms:
+        return filled(0, node) if static_type(node) is not None else None
+    if len(terms) == 1:
+        return terms[0] if _same(terms[0], node) else None
+    return AddN()(*terms)
+
+
+def splat_arithmetic(node: Node) -> Node | None:
+    """f(c₁, c₂) -> c   where every entry of each operand is one known value
+    (sums and products of constants, broadcast or not; graphad's elementwise ops only)"""
+    if static_type(node) is None or not is_own(node):
+        return None
+    values = [splat(x) for x in node.inputs]
+    if any(v is None for v in values):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            value = node.op.compute(*(np.asarray(v, x.dtype) for v, x in zip(values, node.inputs)))
+    except Exception:  # left for the run, which reports it with the node and the line
+        return None
+    return filled(np.asarray(value).astype(node.dtype), node)
+
+
+# -- shapes and dtypes ---------------------------------------------------------
+def _static_only(node: Node) -> bool:
+    """A shape op whose target is fully static (no run-time shape input)."""
+    return len(node.inputs) == 1 and static_type(node) is not None
+
+
+def same_shape_identity(node: Node) -> Node | None:
+    """reshape(x, x.shape) -> x,  broadcast_to(x, x.shape) -> x,  sum_to(x, x.shape) -> x"""
+    x = node.inputs[0]
+    return x if _static_only(node) and _same(x, node) else None
+
+
+def reshape_of_reshape(node: Node) -> Node | None:
+    """reshape(reshape(x, s₁), s₂) -> reshape(x, s₂)   (also through expand_dims, squeeze)"""
+    x = node.inputs[0]
+    if _static_only(node) and type(x.op) in (Reshape, ExpandDims, Squeeze) and len(x.inputs) == 1:
+        inner = x.inputs[0]
+        if static_type(inner) is not None:
+            return inner if _same(inner, node) else Reshape(node.shape)(inner)
+    return None
+
+
+def broadcast_of_broadcast(node: Node) -> Node | None:
+    """broadcast_to(broadcast_to(x, s₁), s₂) -> broadcast_to(x, s₂)"""
+    x = node.inputs[0]
+    if _static_only(node) and type(x.op) is BroadcastTo and len(x.inputs) == 1:
+        return BroadcastTo(node.shape)(x.inputs[0])
+    return None
+
+
+def sum_of_splat(node: Node) -> Node | None:
+    """sum_to(broadcast_to(c, s), t) -> broadcast_to(c · |s|/|t|, t)   for a splat c"""
+    x = node.inputs[0]
+    c = splat(x)
+    tx, t = static_type(x), static_type(node)
+    if c is None or tx is None or t is None or not _static_only(node) or x.dtype.kind not in "fc":
+        return None
+    count = tx.size // max(t.size, 1)  # type: ignore[operator]
+    return filled(np.multiply(c, count, dtype=x.dtype), node)
+
+
+def squeeze_of_expand(node: Node) -> Node | None:
+    """squeeze(expand_dims(x, a), a) -> x"""
+    x = node.inputs[0]
+    if type(x.op) is ExpandDims and _same(x.inputs[0], node):
+        return x.inputs[0]
+    return None
+
+
+def transpose_of_transpose(node: Node) -> Node | None:
+    """transpose(transpose(x, a), b) -> transpose(x, a∘b);  transpose(x, identity) -> x"""
+    x = node.inputs[0]
+    axes = node.op.axes  # type: ignore[attr-defined]
+    if type(x.op) is Transpose:
+        composed = tuple(x.op.axes[i] for i in axes)  # type: ignore[attr-defined]
+        inner = x.inputs[0]
+        return inner if composed == tuple(range(len(composed))) else Transpose(composed)(inner)
+    if axes == tuple(range(len(axes))):
+        return x
+    return None
+
+
+def cast_to_same(node: Node) -> Node | None:
+    """cast(x, x.dtype) -> x"""
+    x = node.inputs[0]
+    return x if _same(x, node) else None
+
+
+def filled_like(node: Node) -> Node | None:
+    """zeros_like(x) -> 0,  ones_like(x) -> 1   broadcast to x's static shape (x is not needed)"""
+    if static_type(node) is None:
+        return None
+    return filled(0 if type(node.op) is ZerosLike else 1, node)
+
+
+def shape_of_static(node: Node) -> Node | None:
+    """shape_of(x) -> constant(x.shape)   when x's shape is static"""
+    t = static_type(node.inputs[0])
+    return None if t is None else constant(np.asarray(t.shape, dtype=np.int64).reshape(-1))
+
+
+def stop_gradient_at_run_time(node: Node) -> Node | None:
+    """stop_gradient(x) -> x   (it only matters to the derivative passes, which ran already)"""
+    return node.inputs[0]
+
+
+_ARITHMETIC = (splat_arithmetic,)
+RULES: dict[type, tuple[Rule, ...]] = {
+    Multiply: (*_ARITHMETIC, mul_by_one, mul_by_zero, scale_of_scaled),
+    MultiplyNoNan: (*_ARITHMETIC, mul_no_nan_by_zero, mul_no_nan_by_one, mul_no_nan_by_finite),
+    Xdivy: (*_ARITHMETIC, xdivy_of_zero, div_by_one, xdivy_by_nonzero),
+    Add: (*_ARITHMETIC, add_zero, add_negative),
+    Subtract: (*_ARITHMETIC, sub_zero, sub_negative),
+    Divide: (*_ARITHMETIC, div_by_one),
+    Negative: (*_ARITHMETIC, double_negation, neg_of_scaled),
+    AddN: (add_n_terms, add_n_repeated),
+    Reshape: (same_shape_identity, reshape_of_reshape),
+    BroadcastTo: (same_shape_identity, broadcast_of_broadcast),
+    SumTo: (same_shape_identity, sum_of_splat),
+    Squeeze: (squeeze_of_expand,),
+    Transpose: (transpose_of_transpose,),
+    Cast: (cast_to_same,),
+    ZerosLike: (filled_like,),
+    OnesLike: (filled_like,),
+    ShapeOf: (shape_of_static,),
+    StopGradient: (stop_gradient_at_run_time,),
+}
+
+
+def rules_for(node: Node) -> tuple[Rule, ...]:
+    """The rules for the node's exact op class; other graphad elementwise ops fold splats."""
+    cls = type(node.op)
+    found = RULES.get(cls)
+    if found is not None:
+        return found
+    if issubclass(cls, (Unary, Binary)) and is_own(node):
+        return _ARITHMETIC
+    return ()
