@@ -8,6 +8,7 @@ bottom-up.  For commutative ops the inputs are keyed as a multiset, so ``a*b`` a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable
 
 from graphad.ir import Node, Placeholder
@@ -23,10 +24,19 @@ def cse_key(node: Node) -> Hashable | None:
     op = node.op
     if type(op) is Placeholder:
         return None
+    cls = type(op)
     ids = tuple(x.id for x in node.inputs)
-    if type(op) in COMMUTATIVE:
+    if cls in COMMUTATIVE:
         ids = tuple(sorted(ids))
-    return (type(op), op, ids)
+    # an op without attributes equals every op of its class: key on the class, which
+    # hashes in C, rather than on the op, whose dataclass __hash__ and __eq__ run Python
+    return (cls, ids) if _stateless(cls) else (cls, op, ids)
+
+
+@functools.cache
+def _stateless(cls: type) -> bool:
+    fields = getattr(cls, "__dataclass_fields__", None)
+    return fields is not None and not fields and cls.__eq__ is not object.__eq__
 
 
 def lookup(table: dict[Hashable, Node], node: Node) -> Node:

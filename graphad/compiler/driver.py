@@ -11,6 +11,7 @@ A replacement made by a rule takes the name and origin of the node it replaces.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from operator import is_
 
 from graphad.compiler.cse import lookup
 from graphad.compiler.fold import fold
@@ -33,41 +34,53 @@ def simplify(node: Node) -> Node | None:
     return None
 
 
-def rewrite_pass(outputs: Sequence[Node]) -> tuple[list[Node], bool, int]:
-    """One bottom-up pass: (new outputs, whether anything changed, nodes visited)."""
-    order = topo_sort(outputs)
+def rewrite_pass(order: Sequence[Node], stable: set[Node]) -> tuple[dict[Node, Node], bool]:
+    """One bottom-up pass over ``order``: (each node's replacement, whether any changed).
+
+    ``stable`` holds nodes no rule changed; with the same inputs no rule changes them
+    later either (nodes are immutable), so later passes skip them.
+    """
     known: set[Node] = set(order)
     new: dict[Node, Node] = {}
     table: dict[Hashable, Node] = {}
     changed = False
     for node in order:
-        inputs = tuple(new[x] for x in node.inputs)
         current = node
-        if any(a is not b for a, b in zip(inputs, node.inputs)):
-            current = rebuild(node, inputs)
-            known.add(current)
-            changed = True
-        for _ in range(_MAX_STEPS_PER_NODE):
-            out = simplify(current)
-            if out is None:
-                break
-            current = adopt(out, current, known)
-            known.add(current)
-            changed = True
+        if node.inputs:
+            inputs = tuple(new[x] for x in node.inputs)
+            if not all(map(is_, inputs, node.inputs)):
+                current = rebuild(node, inputs)
+                known.add(current)
+                changed = True
+        if current not in stable:
+            for _ in range(_MAX_STEPS_PER_NODE):
+                out = simplify(current)
+                if out is None:
+                    break
+                current = adopt(out, current, known)
+                known.add(current)
+                changed = True
+            stable.add(current)
         merged = lookup(table, current)
         if merged is not current:
             changed = True
         new[node] = merged
-    return [new[o] for o in outputs], changed, len(order)
+    return new, changed
 
 
 def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]:
     """``outputs`` rewritten to a fixpoint of CSE, folding and the rules (at most
     ``max_passes`` passes); nodes that need no change are returned as they are."""
     current = list(outputs)
+    order = topo_sort(current)
+    stable: set[Node] = set()
     for _ in range(max_passes):
-        result, changed, size = rewrite_pass(current)
-        if not changed or len(topo_sort(result)) > size:
-            break  # a fixpoint; or a pass that grew the graph, which is not taken
-        current = result
+        new, changed = rewrite_pass(order, stable)
+        if not changed:
+            break
+        result = [new[o] for o in current]
+        result_order = topo_sort(result)
+        if len(result_order) > len(order):
+            break  # never grow the graph: keep what this pass started from
+        current, order = result, result_order
     return current

@@ -18,7 +18,10 @@ SMALL = 64
 
 def fold(node: Node) -> Node | None:
     """op(c₁, …, cₙ) -> constant(op.compute(c₁, …, cₙ))   (graphad's ops, small results)"""
-    if not node.inputs or not all(type(x.op) is Constant for x in node.inputs):
+    inputs = node.inputs
+    if not inputs or type(inputs[0].op) is not Constant:
+        return None
+    if not all(type(x.op) is Constant for x in inputs):
         return None
     t = static_type(node)
     if t is None or t.size > FOLD_LIMIT or not is_own(node):  # type: ignore[operator]

@@ -4,34 +4,36 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 
+from graphad.ir import node as _node_module
 from graphad.ir.node import Node
 
 
 def topo_sort(outputs: Iterable[Node]) -> list[Node]:
     """Every node the ``outputs`` depend on, inputs before consumers.
 
-    Iterative depth-first post-order, so chains of any length work.
+    Iterative depth-first post-order (first input first), so chains of any length work.
     """
     order: list[Node] = []
     done: set[Node] = set()
+    append, add = order.append, done.add
     for root in outputs:
         if root in done:
             continue
-        stack: list[tuple[Node, int]] = [(root, 0)]
-        on_stack = {root}
+        stack = [root]
         while stack:
-            node, i = stack[-1]
-            if i < len(node.inputs):
-                stack[-1] = (node, i + 1)
-                child = node.inputs[i]
-                if child not in done and child not in on_stack:
-                    stack.append((child, 0))
-                    on_stack.add(child)
-            else:
+            node = stack[-1]
+            if node in done:
                 stack.pop()
-                on_stack.discard(node)
-                done.add(node)
-                order.append(node)
+                continue
+            ready = True
+            for x in reversed(node.inputs):  # pushed in reverse: the first input runs first
+                if x not in done:
+                    stack.append(x)
+                    ready = False
+            if ready:
+                stack.pop()
+                add(node)
+                append(node)
     return order
 
 
@@ -82,10 +84,21 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
     The type is inferred again only when an input's type changed.
     """
     if all(a.type == b.type for a, b in zip(inputs, node.inputs)):
-        new = Node(node.op, inputs, node.type, name=node.name)
-    else:
-        new = node.op(*inputs)
-        object.__setattr__(new, "name", node.name)
+        # the node's own type still holds; made directly, as looking up the user's line
+        # for an origin that is then replaced dominated rewriting long chains
+        new = Node.__new__(Node)
+        for key, value in (
+            ("op", node.op),
+            ("inputs", inputs),
+            ("type", node.type),
+            ("id", next(_node_module._ids)),
+            ("name", node.name),
+            ("origin", node.origin),
+        ):
+            object.__setattr__(new, key, value)
+        return new
+    new = node.op(*inputs)
+    object.__setattr__(new, "name", node.name)
     object.__setattr__(new, "origin", node.origin)
     return new
 

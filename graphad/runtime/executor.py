@@ -18,6 +18,7 @@ import numpy as np
 from graphad.compiler import optimize_nodes
 from graphad.compiler.codegen import Program
 from graphad.compiler.contract import broken_contract, mismatch
+from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
 from graphad.ir import (
     ExecutionError,
@@ -29,6 +30,8 @@ from graphad.ir import (
     user_location,
 )
 from graphad.runtime.feeds import FeedChecker
+
+CODEGEN_LIMIT = 20_000
 
 
 def _flatten(fetches: Any, nodes: list[Node]) -> Any:
@@ -80,7 +83,10 @@ class Executor:
         self.peak_live = self._plan.peak_live
         self._slot = self._plan.slot
         self._fetch_slots = self._plan.fetch_slots
-        self._program = None if debug else Program(self._plan)
+        # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
+        # than compiling for all but many runs, so huge plans are interpreted
+        generate = not debug and len(self.steps) <= CODEGEN_LIMIT
+        self._program = Program(self._plan) if generate else None
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
@@ -101,7 +107,7 @@ class Executor:
                 slots[i] = value
         with np.errstate(all="ignore"):
             if self._program is None:
-                self._interpret(slots)
+                self._interpret(slots, checks=self.debug)
             else:
                 self._execute(slots)
         values = [_owned(slots[i]) for i in self._fetch_slots]
@@ -121,8 +127,9 @@ class Executor:
             inputs = [frame.get(f"v{i}", slots[i]) for i in step.ins]
             raise _kernel_error(step, inputs, e) from e
 
-    def _interpret(self, slots: list[Any]) -> None:
-        """The plan node by node, checking each result (``debug=True``)."""
+    def _interpret(self, slots: list[Any], checks: bool) -> None:
+        """The plan node by node; with ``checks``, each result against its type and for
+        NaN/inf (``debug=True``), else only the results of ops defined outside graphad."""
         for step in self.steps:
             inputs = [slots[i] for i in step.ins]
             try:
@@ -131,10 +138,11 @@ class Executor:
                 raise
             except Exception as e:
                 raise _kernel_error(step, inputs, e) from e
-            why = mismatch(step.node.type, value)
-            if why is not None:
-                raise broken_contract(step.node, why)
-            if _not_finite(value) and not any(_not_finite(v) for v in inputs):
+            if checks or not is_own(step.node):
+                why = mismatch(step.node.type, value)
+                if why is not None:
+                    raise broken_contract(step.node, why)
+            if checks and _not_finite(value) and not any(_not_finite(v) for v in inputs):
                 raise ExecutionError(
                     f"{step.node.op} made NaN or inf from finite inputs of shape "
                     f"{_shapes(inputs)} ({_where(step.node)})"
