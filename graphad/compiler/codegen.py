@@ -55,7 +55,7 @@ class Program:
 
     def __init__(self, plan: Plan, specialise: bool = True) -> None:
         self.plan = plan
-        self.namespace: dict[str, Any] = {"f64": np.float64, **floats.NAMESPACE}
+        self.namespace: dict[str, Any] = {"as_f64": np.float64, **floats.NAMESPACE}
         self.general = self._generate(plan, lower=False)
         lowered = specialise and any(floats.lowers(s.node) for s in plan.steps)
         own = all(is_own(s.node) for s in plan.steps)  # a re-run must have no side effects
@@ -152,7 +152,7 @@ class Program:
             ) -> str:
                 node = order[i]
                 if isinstance(node.op, Constant):
-                    name = f"{'f' if as_float else 'c'}{i}"
+                    name = f"{'d' if as_float else 'c'}{i}"  # d: a Python float (double)
                     if name not in self.namespace:
                         value = node.op.value
                         self.namespace[name] = float(value) if as_float else value
@@ -164,7 +164,7 @@ class Program:
                     loaded.add(i)
                 if as_float:
                     return f"v{i}" if i in lowered else f"float(v{i})"
-                return f"f64(v{i})" if i in lowered else f"v{i}"
+                return f"as_f64(v{i})" if i in lowered else f"v{i}"
 
             for k in range(start, min(start + CHUNK, len(plan.steps))):
                 step = plan.steps[k]
@@ -200,7 +200,7 @@ class Program:
                         info.append(None)
             for i in sorted(local):
                 if last_chunk.get(i, -1) > c or i in fetched:
-                    value = f"f64(v{i})" if i in lowered else f"v{i}"
+                    value = f"as_f64(v{i})" if i in lowered else f"v{i}"
                     lines.append(f"    slots[{i}] = {value}")
                     info.append(None)
             lines.append("    return None")
