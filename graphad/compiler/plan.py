@@ -34,28 +34,32 @@ class Plan:
     """
 
     def __init__(self, fetches: Sequence[Node]) -> None:
-        self.order = topo_sort(fetches)
-        self.slot = {node: i for i, node in enumerate(self.order)}
-        self.fetch_slots = [self.slot[n] for n in fetches]
-        self.placeholders = [n for n in self.order if isinstance(n.op, Placeholder)]
+        self.order = order = topo_sort(fetches)
+        self.slot = slot = {node: i for i, node in enumerate(order)}
+        self.fetch_slots = [slot[n] for n in fetches]
+        kinds = [type(node.op) for node in order]
+        self.placeholders = [n for n, k in zip(order, kinds) if issubclass(k, Placeholder)]
         last_use: dict[Node, int] = {}
-        for i, node in enumerate(self.order):
+        for i, node in enumerate(order):
             for x in node.inputs:
                 last_use[x] = i
         keep = set(fetches)
         frees_at: dict[int, list[int]] = {}
         for node, i in last_use.items():
             if node not in keep and not isinstance(node.op, Constant):
-                frees_at.setdefault(i, []).append(self.slot[node])
-        self.initial: list[Any] = [None] * len(self.order)
+                frees_at.setdefault(i, []).append(slot[node])
+        self.initial: list[Any] = [None] * len(order)
         self.steps: list[Step] = []
-        for i, node in enumerate(self.order):
-            if isinstance(node.op, Constant):
-                self.initial[i] = node.op.value
-            elif not isinstance(node.op, Placeholder):
-                ins = tuple(self.slot[x] for x in node.inputs)
-                frees = tuple(frees_at.get(i, ()))
-                self.steps.append(Step(node, node.op.compute, ins, i, frees))
+        append = self.steps.append
+        for i, (node, kind) in enumerate(zip(order, kinds)):
+            if not node.inputs:
+                if issubclass(kind, Constant):
+                    self.initial[i] = node.op.value
+                elif issubclass(kind, Placeholder):
+                    continue
+            if node.inputs or not issubclass(kind, Constant):
+                ins = tuple([slot[x] for x in node.inputs])
+                append(Step(node, node.op.compute, ins, i, tuple(frees_at.get(i, ()))))
         self.peak_live = self._peak_live()
 
     def _peak_live(self) -> int:

@@ -212,10 +212,13 @@ def add_n_terms(node: Node) -> Node | None:
 def splat_arithmetic(node: Node) -> Node | None:
     """f(c₁, c₂) -> c   where every entry of each operand is one known value
     (sums and products of constants, broadcast or not; graphad's elementwise ops only)"""
+    values = []
+    for x in node.inputs:  # most operands are not splats: ask that first, it is cheapest
+        v = splat(x)
+        if v is None:
+            return None
+        values.append(v)
     if static_type(node) is None or not is_own(node):
-        return None
-    values = [splat(x) for x in node.inputs]
-    if any(v is None for v in values):
         return None
     try:
         with np.errstate(all="ignore"):
