@@ -17,6 +17,10 @@ import os
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before NumPy is imported: one BLAS thread, comparable runs
+# and one thread for XLA (JAX's column), which does not read the BLAS variables
+os.environ.setdefault(
+    "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+)
 
 import statistics  # noqa: E402 - after pinning BLAS
 import sys  # noqa: E402 - after pinning BLAS
