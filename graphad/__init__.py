@@ -16,6 +16,7 @@ from graphad.autodiff import (
     jvp,
     vjp,
 )
+from graphad.compiler import graph_stats, optimize
 from graphad.control import cond
 from graphad.ir import (
     AxisError,
@@ -65,10 +66,12 @@ __all__ = [
     "derivative",
     "evaluate",
     "gradients",
+    "graph_stats",
     "hessian",
     "hvp",
     "jacobian",
     "jvp",
+    "optimize",
     "vjp",
     "placeholder",
     *_ops_all,
