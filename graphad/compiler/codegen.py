@@ -14,6 +14,7 @@ A failing line is mapped back to its step, so an error names the node and its us
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from graphad.compiler.plan import Plan, Step
 from graphad.ir import Constant, Node, Placeholder, TensorType
 from graphad.ops._ufunc import Binary, Unary
 
+_ARG_NAME = re.compile(r"^\w+\((\w+)\)$")  # as_f64(v3) -> v3: the value behind an argument
 CHUNK = 500  # compiling costs ~15 µs a line, and more per line in longer functions
 _programs = itertools.count()
 
@@ -39,10 +41,13 @@ def ufunc_of(node: Node) -> Any:
     return None
 
 
+Line = tuple[Step, list[str]]  # the step a generated line runs, and its argument expressions
+
+
 @dataclass
 class Chunk:
     source: str
-    lines: list[int | None]  # line number (1-based) -> index of the step it runs, or None
+    lines: list[Line | None]  # by line number (1-based): the step the line runs, or None
 
 
 class Program:
@@ -104,8 +109,8 @@ class Program:
         found = self.failed_step(error)
         return found is not None and floats.lowers(found[0].node)
 
-    def failed_step(self, error: BaseException) -> tuple[Step, dict[str, Any]] | None:
-        """The step whose generated line raised ``error``, and that frame's locals."""
+    def failed_step(self, error: BaseException) -> tuple[Step, list[Any]] | None:
+        """The step whose generated line raised ``error``, and its input values."""
         chunks = {}
         for fns, gen in ((self._fn_general, self.general), (self._fn_fast, self.fast)):
             if fns is not None and gen is not None:
@@ -115,9 +120,11 @@ class Program:
         while tb is not None:
             chunk = chunks.get(tb.tb_frame.f_code)
             if chunk is not None and tb.tb_lineno < len(chunk.lines):
-                index = chunk.lines[tb.tb_lineno]
-                if index is not None:
-                    found = (self.plan.steps[index], tb.tb_frame.f_locals)
+                line = chunk.lines[tb.tb_lineno]
+                if line is not None:
+                    step, args = line
+                    scope = {**self.namespace, **tb.tb_frame.f_locals}
+                    found = (step, [scope.get(_ARG_NAME.sub(r"\1", a)) for a in args])
             tb = tb.tb_next
         return found
 
@@ -138,7 +145,7 @@ class Program:
         for start in range(0, len(plan.steps), CHUNK):
             c = start // CHUNK
             lines: list[str] = ["def chunk(slots):"]
-            info: list[int | None] = [None, None]
+            info: list[Line | None] = [None, None]
             local: set[int] = set()
             loaded: set[int] = set()
 
@@ -148,7 +155,7 @@ class Program:
                 local: set[int] = local,
                 loaded: set[int] = loaded,
                 lines: list[str] = lines,
-                info: list[int | None] = info,
+                info: list[Line | None] = info,
             ) -> str:
                 node = order[i]
                 if isinstance(node.op, Constant):
@@ -175,20 +182,13 @@ class Program:
                     call = floats.expression(node, args)
                 else:
                     args = [arg(i, False) for i in step.ins]
-                    ufunc = ufuncs[out]
-                    if ufunc is not None:
-                        name = f"np_{ufunc.__name__}"
-                        self.namespace.setdefault(name, ufunc)
-                        reuse = self._reusable(step, users, fetched, ufuncs, lowered, order)
-                        extra = f", out=v{reuse}" if reuse is not None else ""
-                        call = f"{name}({', '.join(args)}{extra})"
-                    else:
-                        name = f"k{out}"
-                        fn = step.fn if is_own(node) else checked(step.fn, node)
-                        self.namespace[name] = fn
-                        call = f"{name}({', '.join(args)})"
-                lines.append(f"    v{out} = {call}")
-                info.append(k)
+                    reuse = self._reusable(step, users, fetched, ufuncs, lowered, order)
+                    call = self._call(step, args, f"k{out}", reuse)
+                if call is None:  # an op with sub-graphs: an if over its branches' code
+                    self._branches(step, args, f"v{out}", f"b{out}_", "    ", lines, info)
+                else:
+                    lines.append(f"    v{out} = {call}")
+                    info.append((step, args))
                 local.add(out)
                 for i in step.frees:
                     if i in local:
@@ -207,6 +207,81 @@ class Program:
             info.append(None)
             chunks.append(Chunk("\n".join(lines) + "\n", info))
         return chunks
+
+    def _call(self, step: Step, args: list[str], kernel: str, reuse: int | None) -> str | None:
+        """The expression running ``step`` on ``args`` (``None`` for an op with branches)."""
+        node = step.node
+        if getattr(node.op, "branches", None) is not None:
+            return None
+        ufunc = ufunc_of(node)
+        if ufunc is not None:
+            name = f"np_{ufunc.__name__}"
+            self.namespace.setdefault(name, ufunc)
+            extra = f", out=v{reuse}" if reuse is not None else ""
+            return f"{name}({', '.join(args)}{extra})"
+        self.namespace[kernel] = step.fn if is_own(node) else checked(step.fn, node)
+        return f"{kernel}({', '.join(args)})"
+
+    def _branches(
+        self,
+        step: Step,
+        args: list[str],
+        out: str,
+        prefix: str,
+        indent: str,
+        lines: list[str],
+        info: list[Line | None],
+    ) -> None:
+        """``if pred: <true branch> else: <false branch>``, each branch's plan inlined with
+        its parameters bound to the cond's operands and its result assigned to ``out``."""
+        for j, a in enumerate(args):
+            if not a.isidentifier():  # evaluate a conversion once, not at every use
+                lines.append(f"{indent}{prefix}a{j} = {a}")
+                info.append(None)
+                args[j] = f"{prefix}a{j}"
+        lines.append(f"{indent}if {args[0]}:")
+        info.append((step, args))
+        for k, branch in enumerate(step.node.op.branches):  # type: ignore[attr-defined]
+            if k:
+                lines.append(f"{indent}else:")
+                info.append(None)
+            self._inline(branch, args[1:], out, f"{prefix}{'tf'[k]}", indent + "    ", lines, info)
+
+    def _inline(
+        self,
+        branch: Any,
+        operands: list[str],
+        out: str,
+        prefix: str,
+        indent: str,
+        lines: list[str],
+        info: list[Line | None],
+    ) -> None:
+        """A branch's own plan as code: straight calls, ``del`` after last use."""
+        plan: Plan = branch.plan
+        names: dict[int, str] = {}
+        for p, s in zip(branch.params, branch.slots):
+            if p in plan.slot:
+                names[plan.slot[p]] = operands[s]
+        for i, node in enumerate(plan.order):
+            if isinstance(node.op, Constant):
+                names[i] = f"{prefix}c{i}"
+                self.namespace[names[i]] = node.op.value
+        for step in plan.steps:
+            args = [names[i] for i in step.ins]
+            var = names[step.out] = f"{prefix}v{step.out}"
+            call = self._call(step, args, f"{prefix}k{step.out}", None)
+            if call is None:
+                self._branches(step, args, var, f"{prefix}b{step.out}_", indent, lines, info)
+            else:
+                lines.append(f"{indent}{var} = {call}")
+                info.append((step, args))
+            for i in step.frees:
+                if names.get(i, "").startswith(f"{prefix}v"):  # locals only, never operands
+                    lines.append(f"{indent}del {names[i]}")
+                    info.append(None)
+        lines.append(f"{indent}{out} = {names[plan.fetch_slots[0]]}")
+        info.append(None)
 
     @staticmethod
     def _reusable(

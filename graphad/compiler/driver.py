@@ -24,6 +24,8 @@ _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds 
 
 def simplify(node: Node) -> Node | None:
     """The first of folding and the node's rules that applies, or ``None``."""
+    if getattr(node.op, "branches", None) is not None:
+        return rewrite_branches(node)
     folded = fold(node)
     if folded is not None:
         return folded
@@ -32,6 +34,19 @@ def simplify(node: Node) -> Node | None:
         if out is not None and out is not node:
             return out
     return None
+
+
+def rewrite_branches(node: Node) -> Node | None:
+    """cond(p, f, g) -> cond(p, rewrite(f), rewrite(g)): rewrites see inside sub-graphs.
+
+    An op with sub-graphs offers ``branches`` (each with an ``output``) and
+    ``with_outputs(*outputs)``, the same op over rewritten outputs.
+    """
+    branches = node.op.branches  # type: ignore[attr-defined]
+    outputs = [rewrite([b.output])[0] for b in branches]
+    if all(new is b.output for new, b in zip(outputs, branches)):
+        return None
+    return node.op.with_outputs(*outputs)(*node.inputs)  # type: ignore[attr-defined,no-any-return]
 
 
 def rewrite_pass(order: Sequence[Node], stable: set[Node]) -> tuple[dict[Node, Node], bool]:

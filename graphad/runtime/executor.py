@@ -123,8 +123,7 @@ class Executor:
             found = self._program.failed_step(e)
             if found is None:
                 raise
-            step, frame = found
-            inputs = [frame.get(f"v{i}", slots[i]) for i in step.ins]
+            step, inputs = found
             raise _kernel_error(step, inputs, e) from e
 
     def _interpret(self, slots: list[Any], checks: bool) -> None:

@@ -175,3 +175,33 @@ def test_a_fifty_thousand_node_chain_is_optimised_planned_and_interpreted() -> N
     assert len(ex.steps) == 50_000 and ex._program is None  # interpreted, not compiled
     assert ex.peak_live <= 3
     assert np.all(np.isfinite(ex.run({x: np.ones(3)})))
+
+
+def test_cond_branches_are_rewritten_and_lowered_into_the_code_around_them() -> None:
+    w = ga.placeholder("w", shape=())
+    x = ga.placeholder("x", shape=(3,))
+    y = ga.cond(
+        w > 0, lambda a, b: ga.sum(ga.sin(b) * 1.0) * a, lambda a, b: ga.sum(b + 0.0), [w, x]
+    )
+    optimised = ga.optimize(y)
+    true, false = optimised.op.branches
+    assert "multiply" not in [n.op.name for n in ga.ir.topo_sort([true.output]) if n.inputs][:2]
+    assert [n.op.name for n in ga.ir.topo_sort([false.output]) if n.inputs] == ["sum"]
+    ex = ga.Executor([y, ga.gradients(y, x)])
+    source = "".join(c.source for c in ex._program.general)
+    assert "if " in source and "np_sin(" in source  # the branch's ops are generated code
+    v = np.array([0.5, -1.0, 2.0])
+    got, g = ex.run({w: 2.0, x: v})
+    np.testing.assert_allclose([got, *g], [2 * np.sum(np.sin(v)), *(2 * np.cos(v))])
+    got, g = ex.run({w: -2.0, x: v})
+    np.testing.assert_allclose([got, *g], [np.sum(v), 1.0, 1.0, 1.0])
+
+
+def test_an_error_inside_a_lowered_branch_names_the_branch_node_and_its_line() -> None:
+    w = ga.placeholder("w", shape=())
+    x = ga.placeholder("x", shape=(3,))
+    y = ga.cond(w > 0, lambda b: ga.sum(Fails()(b)), lambda b: ga.sum(b), [x])
+    with pytest.raises(ga.ExecutionError, match=r"fails failed on inputs of shape \(3,\)") as info:
+        ga.evaluate(y, {w: 1.0, x: np.ones(3)})
+    assert "test_codegen.py" in str(info.value)
+    assert ga.evaluate(y, {w: -1.0, x: np.ones(3)}) == 3.0
