@@ -3,7 +3,8 @@
 The key of a node is its op (a value: class and attributes; a constant by its bytes,
 hashed once) and the identities of its inputs, which CSE has already made canonical
 bottom-up.  For commutative ops the inputs are keyed as a multiset, so ``a*b`` and
-``b*a`` merge (IEEE addition and multiplication are commutative, bit for bit).
+``b*a`` merge (IEEE addition and multiplication are commutative, bit for bit; ``add_n``
+of the same terms in another order agrees to rounding).
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ import functools
 from collections.abc import Hashable
 
 from graphad.ir import Node, Placeholder
-from graphad.ops.elementwise import Add, Multiply, MultiplyNoNan
+from graphad.ops.elementwise import Add, AddN, Multiply, MultiplyNoNan
 from graphad.ops.selection import Maximum, Minimum
 
-COMMUTATIVE = frozenset({Add, Multiply, MultiplyNoNan, Maximum, Minimum})
+COMMUTATIVE = frozenset({Add, AddN, Multiply, MultiplyNoNan, Maximum, Minimum})
 
 
 def cse_key(node: Node) -> Hashable | None:

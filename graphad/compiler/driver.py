@@ -15,6 +15,7 @@ from operator import is_
 
 from graphad.compiler.cse import lookup
 from graphad.compiler.fold import fold
+from graphad.compiler.patterns import counting
 from graphad.compiler.rules import rules_for
 from graphad.ir import Node, adopt, rebuild, topo_sort
 
@@ -59,6 +60,26 @@ def rewrite_pass(order: Sequence[Node], stable: set[Node]) -> tuple[dict[Node, N
     new: dict[Node, Node] = {}
     table: dict[Hashable, Node] = {}
     changed = False
+    consumers: dict[Node, int] = {}
+    for node in order:
+        for x in node.inputs:
+            consumers[x] = consumers.get(x, 0) + 1
+    uses: dict[Node, int] = {}  # consumers of each replacement, as rules see them
+    with counting(uses):
+        changed = _walk(order, stable, known, new, table, consumers, uses)
+    return new, changed
+
+
+def _walk(
+    order: Sequence[Node],
+    stable: set[Node],
+    known: set[Node],
+    new: dict[Node, Node],
+    table: dict[Hashable, Node],
+    consumers: dict[Node, int],
+    uses: dict[Node, int],
+) -> bool:
+    changed = False
     for node in order:
         current = node
         if node.inputs:
@@ -80,7 +101,8 @@ def rewrite_pass(order: Sequence[Node], stable: set[Node]) -> tuple[dict[Node, N
         if merged is not current:
             changed = True
         new[node] = merged
-    return new, changed
+        uses[merged] = uses.get(merged, 0) + consumers.get(node, 0)
+    return changed
 
 
 def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]:

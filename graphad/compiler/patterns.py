@@ -6,6 +6,9 @@ holds for the op it was proved for, not for a user's subclass that may compute a
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,28 @@ from graphad.ops.utility import OnesLike, ZerosLike
 # a small constant is checked entry by entry for being one value everywhere; a large one
 # would cost a pass over its memory per question, and derivative graphs splat scalars
 _SPLAT_CHECK_LIMIT = 64
+
+
+_uses: contextvars.ContextVar[Mapping[Node, int] | None] = contextvars.ContextVar(
+    "graphad_rewrite_uses", default=None
+)
+
+
+@contextlib.contextmanager
+def counting(uses: Mapping[Node, int]) -> Iterator[None]:
+    """Let rules ask, within the block, how many consumers a node has (``uses``)."""
+    token = _uses.set(uses)
+    try:
+        yield
+    finally:
+        _uses.reset(token)
+
+
+def single_use(node: Node) -> bool:
+    """Whether ``node`` has exactly one consumer in the graph being rewritten: a rule may
+    then rebuild it in another form without the old one staying alive beside it."""
+    uses = _uses.get()
+    return uses is not None and uses.get(node, 0) == 1
 
 
 def is_own(node: Node) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graphad.compiler.patterns import filled, is_own, is_splat, splat, static_type
+from graphad.compiler.patterns import filled, is_own, is_splat, single_use, splat, static_type
 from graphad.ir import Node, constant
 from graphad.ops._ufunc import Binary, Unary
 from graphad.ops.elementwise import (
@@ -46,6 +46,16 @@ def mul_by_one(node: Node) -> Node | None:
         return a
     if is_splat(a, 1) and _same(b, node):
         return b
+    return None
+
+
+def mul_by_minus_one(node: Node) -> Node | None:
+    """x · (-1) -> -x,  (-1) · x -> -x   (not when the -1 broadcasts or casts x)"""
+    a, b = node.inputs
+    if is_splat(b, -1) and _same(a, node):
+        return Negative()(a)
+    if is_splat(a, -1) and _same(b, node):
+        return Negative()(b)
     return None
 
 
@@ -149,6 +159,83 @@ def double_negation(node: Node) -> Node | None:
     """-(-x) -> x"""
     (x,) = node.inputs
     return x.inputs[0] if type(x.op) is Negative else None
+
+
+def _negated(x: Node) -> Node | None:
+    """y when x is -y and x has no other consumer (so moving the negation costs nothing)."""
+    return x.inputs[0] if type(x.op) is Negative and single_use(x) else None
+
+
+def hoist_negation(node: Node) -> Node | None:
+    """(-a)·b -> -(a·b),  a·(-b) -> -(a·b),  (-a)·(-b) -> a·b   (also for /, xdivy,
+    multiply_no_nan): negations rise to where they cancel or become subtractions"""
+    a, b = node.inputs
+    na, nb = _negated(a), _negated(b)
+    if type(node.op) is Xdivy:
+        nb = None  # xdivy's law is about its numerator
+    if na is not None and nb is not None:
+        return type(node.op)()(na, nb)
+    if na is not None:
+        return Negative()(type(node.op)()(na, b))
+    if nb is not None:
+        return Negative()(type(node.op)()(a, nb))
+    return None
+
+
+def neg_of_difference(node: Node) -> Node | None:
+    """-(a - b) -> b - a"""
+    (x,) = node.inputs
+    if type(x.op) is Subtract and single_use(x):
+        a, b = x.inputs
+        return Subtract()(b, a)
+    return None
+
+
+def add_n_signs(node: Node) -> Node | None:
+    """add_n(a, -b, -c) -> a - add_n(b, c),  add_n(-a, -b) -> -add_n(a, b);
+    add_n(add_n(a, b), c) -> add_n(a, b, c)   (inner nodes with no other consumer)"""
+    flat: list[Node] = []
+    for x in node.inputs:
+        if type(x.op) is AddN and single_use(x) and _same(x, node):
+            flat.extend(x.inputs)
+        else:
+            flat.append(x)
+    if len(flat) != len(node.inputs):
+        return AddN()(*flat)
+    plus = [x for x in flat if _negated(x) is None]
+    minus = [_negated(x) for x in flat if _negated(x) is not None]
+    if len(minus) < 2 and not (minus and len(plus) == 1):
+        return None
+    if not all(m.type == node.type for m in minus) or not all(p.type == node.type for p in plus):
+        return None
+    negative = minus[0] if len(minus) == 1 else AddN()(*minus)
+    if not plus:
+        return Negative()(negative)
+    positive = plus[0] if len(plus) == 1 else AddN()(*plus)
+    return Subtract()(positive, negative)
+
+
+def common_factor(node: Node) -> Node | None:
+    """add_n(a·f, b·f, c) -> add_n((a + b)·f, c)   (plain products of node's type that have
+    no other consumer; equal up to rounding, and inf/NaN stay inf/NaN)"""
+    products = [
+        x
+        for x in node.inputs
+        if type(x.op) is Multiply and single_use(x) and all(_same(i, node) for i in x.inputs)
+    ]
+    if len(products) < 2:
+        return None
+    seen: dict[Node, list[Node]] = {}
+    for p in products:
+        for f in dict.fromkeys(p.inputs):
+            seen.setdefault(f, []).append(p)
+    factor, group = max(seen.items(), key=lambda kv: len(kv[1]))
+    if len(group) < 2:
+        return None
+    rest = [p.inputs[1] if p.inputs[0] is factor else p.inputs[0] for p in group]
+    summed = Multiply()(AddN()(*rest), factor)
+    others = [x for x in node.inputs if not any(x is p for p in group)]
+    return AddN()(summed, *others) if others else summed
 
 
 def neg_of_scaled(node: Node) -> Node | None:
@@ -316,14 +403,27 @@ def stop_gradient_at_run_time(node: Node) -> Node | None:
 
 _ARITHMETIC = (splat_arithmetic,)
 RULES: dict[type, tuple[Rule, ...]] = {
-    Multiply: (*_ARITHMETIC, mul_by_one, mul_by_zero, scale_of_scaled),
-    MultiplyNoNan: (*_ARITHMETIC, mul_no_nan_by_zero, mul_no_nan_by_one, mul_no_nan_by_finite),
-    Xdivy: (*_ARITHMETIC, xdivy_of_zero, div_by_one, xdivy_by_nonzero),
+    Multiply: (
+        *_ARITHMETIC,
+        mul_by_one,
+        mul_by_minus_one,
+        mul_by_zero,
+        scale_of_scaled,
+        hoist_negation,
+    ),
+    MultiplyNoNan: (
+        *_ARITHMETIC,
+        mul_no_nan_by_zero,
+        mul_no_nan_by_one,
+        mul_no_nan_by_finite,
+        hoist_negation,
+    ),
+    Xdivy: (*_ARITHMETIC, xdivy_of_zero, div_by_one, xdivy_by_nonzero, hoist_negation),
     Add: (*_ARITHMETIC, add_zero, add_negative),
     Subtract: (*_ARITHMETIC, sub_zero, sub_negative),
-    Divide: (*_ARITHMETIC, div_by_one),
-    Negative: (*_ARITHMETIC, double_negation, neg_of_scaled),
-    AddN: (add_n_terms, add_n_repeated),
+    Divide: (*_ARITHMETIC, div_by_one, hoist_negation),
+    Negative: (*_ARITHMETIC, double_negation, neg_of_scaled, neg_of_difference),
+    AddN: (add_n_terms, add_n_repeated, add_n_signs, common_factor),
     Reshape: (same_shape_identity, reshape_of_reshape),
     BroadcastTo: (same_shape_identity, broadcast_of_broadcast),
     SumTo: (same_shape_identity, sum_of_splat),

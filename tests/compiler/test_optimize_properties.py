@@ -57,7 +57,7 @@ def test_generated_code_and_the_interpreter_agree(program: Program) -> None:
         pairs = zip(generated.steps, interpreted.steps)
         assert len(generated.steps) == len(interpreted.steps)
         # each Executor optimises afresh: equal plans, not the same node objects
-        assert all(a.node.name == b.node.name and a.node.op == b.node.op for a, b in pairs)
+        assert all(a.node.op == b.node.op and a.node.type == b.node.type for a, b in pairs)
         agree(generated.run(feeds), interpreted.run(feeds), program, rtol=1e-13)
 
 

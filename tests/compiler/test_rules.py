@@ -217,3 +217,31 @@ def test_a_rebuilt_node_keeps_its_name_and_origin() -> None:
         if n.name in before and n.inputs:
             assert n.origin == before[n.name], n.name
     assert any(n.origin.kind == "reverse" and n.origin.order == 2 for n in after)
+
+
+def test_negations_rise_and_cancel_when_nothing_else_uses_them() -> None:
+    a, b = ga.sin(x), ga.cos(x)
+    node = ga.negative(a) * ga.negative(b)
+    assert ops(node) == ["sin", "cos", "multiply"]
+    same_values(node, FEEDS)
+    assert ops(x * -1.0) == ["negative"]
+    shared = ga.negative(a)
+    kept = [shared * b, shared]  # -a is fetched too: moving it would add a node
+    assert graph_stats(optimize(kept))["nodes"] <= graph_stats(kept)["nodes"]
+    assert sorted(ops(ga.negative(a - b))) == ["cos", "sin", "subtract"]
+
+
+def test_sums_of_negations_become_one_subtraction() -> None:
+    a, b, c = ga.sin(x), ga.cos(x), ga.exp(x)
+    node = ga.add_n(a, ga.negative(b), ga.negative(c))
+    assert sorted(ops(node)) == ["add_n", "cos", "exp", "sin", "subtract"]
+    same_values(node, FEEDS)
+
+
+def test_a_common_factor_of_plain_products_is_taken_out() -> None:
+    a, b, f = ga.sin(x), ga.cos(x), ga.exp(x)
+    node = ga.add_n(a * f, f * b)
+    assert sorted(ops(node)) == ["add_n", "cos", "exp", "multiply", "sin"]
+    same_values(node, FEEDS)
+    strong = ga.add_n(ga.multiply_no_nan(a, f), ga.multiply_no_nan(b, f))
+    assert ops(strong).count("multiply_no_nan") == 2  # 0·inf must stay 0 in each term
