@@ -148,12 +148,14 @@ class Program:
             info: list[Line | None] = [None, None]
             local: set[int] = set()
             loaded: set[int] = set()
+            floated: set[int] = set()
 
             def arg(
                 i: int,
                 as_float: bool,
                 local: set[int] = local,
                 loaded: set[int] = loaded,
+                floated: set[int] = floated,
                 lines: list[str] = lines,
                 info: list[Line | None] = info,
             ) -> str:
@@ -170,7 +172,13 @@ class Program:
                     local.add(i)
                     loaded.add(i)
                 if as_float:
-                    return f"v{i}" if i in lowered else f"float(v{i})"
+                    if i in lowered:
+                        return f"v{i}"
+                    if i not in floated:  # converted once, at its first use as a float
+                        lines.append(f"    v{i}f = float(v{i})")
+                        info.append(None)
+                        floated.add(i)
+                    return f"v{i}f"
                 return f"as_f64(v{i})" if i in lowered else f"v{i}"
 
             for k in range(start, min(start + CHUNK, len(plan.steps))):
@@ -192,15 +200,19 @@ class Program:
                 local.add(out)
                 for i in step.frees:
                     if i in local:
-                        lines.append(f"    del v{i}")
-                        info.append(None)
                         local.discard(i)
+                        if i not in lowered:  # a Python float is not worth a line to free
+                            lines.append(f"    del v{i}")
+                            info.append(None)
+                    if i in floated:
+                        floated.discard(i)
                     if i in loaded:
                         lines.append(f"    slots[{i}] = None")
                         info.append(None)
             for i in sorted(local):
                 if last_chunk.get(i, -1) > c or i in fetched:
-                    value = f"as_f64(v{i})" if i in lowered else f"v{i}"
+                    # a float crossing into the next chunk stays a float; a fetch is NumPy's
+                    value = f"as_f64(v{i})" if i in lowered and i in fetched else f"v{i}"
                     lines.append(f"    slots[{i}] = {value}")
                     info.append(None)
             lines.append("    return None")

@@ -104,6 +104,17 @@ def xdivy_by_nonzero(node: Node) -> Node | None:
     return None
 
 
+def xdivy_of_xdivy(node: Node) -> Node | None:
+    """xdivy(xdivy(a, b), c) -> xdivy(a, b·c)   (both 0 exactly where a is; the inner
+    quotient used nowhere else; repeated divisors then share their products)"""
+    inner, c = node.inputs
+    if type(inner.op) is Xdivy and single_use(inner) and _same(inner, node):
+        a, b = inner.inputs
+        if b.type == c.type == node.type:
+            return Xdivy()(a, Multiply()(b, c))
+    return None
+
+
 def xdivy_of_zero(node: Node) -> Node | None:
     """xdivy(0, y) -> 0   (exact: it is the op's law)"""
     if is_splat(node.inputs[0], 0) and static_type(node) is not None:
@@ -418,7 +429,14 @@ RULES: dict[type, tuple[Rule, ...]] = {
         mul_no_nan_by_finite,
         hoist_negation,
     ),
-    Xdivy: (*_ARITHMETIC, xdivy_of_zero, div_by_one, xdivy_by_nonzero, hoist_negation),
+    Xdivy: (
+        *_ARITHMETIC,
+        xdivy_of_zero,
+        div_by_one,
+        xdivy_by_nonzero,
+        hoist_negation,
+        xdivy_of_xdivy,
+    ),
     Add: (*_ARITHMETIC, add_zero, add_negative),
     Subtract: (*_ARITHMETIC, sub_zero, sub_negative),
     Divide: (*_ARITHMETIC, div_by_one, hoist_negation),
