@@ -11,6 +11,7 @@ change a shape or dtype (``x * 1`` where the 1 broadcasts x, or casts it) does n
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -259,26 +260,30 @@ def neg_of_scaled(node: Node) -> Node | None:
     return None
 
 
+def _scaled(node: Node) -> tuple[Node, Any] | None:
+    """(x, c) when node is x · c (either order) for a splat c that leaves x's type as it is."""
+    a, b = node.inputs
+    for x, c in ((a, b), (b, a)):
+        v = splat(c)
+        if v is not None and _same(x, node) and c.dtype == node.dtype:
+            return x, v
+    return None
+
+
 def scale_of_scaled(node: Node) -> Node | None:
-    """(x · c₁) · c₂ -> x · (c₁·c₂),  (-x) · c -> x · (-c)   for scalar constants of one dtype"""
-    a, c2 = node.inputs
-    if c2.ndim != 0 or splat(c2) is None:
-        a, c2 = c2, a
-        if c2.ndim != 0 or splat(c2) is None:
-            return None
-    if type(a.op) is Negative and _same(a, node):
-        return Multiply()(a.inputs[0], constant(-np.asarray(splat(c2), dtype=c2.dtype)))
-    if type(a.op) is not Multiply:
+    """(x · c₁) · c₂ -> x · (c₁·c₂),  (-x) · c -> x · (-c)   for splats c that broadcast
+    nothing (a seed of ones broadcast and scaled twice becomes x · 1, then x)"""
+    outer = _scaled(node)
+    if outer is None:
         return None
-    x, c1 = a.inputs
-    if c1.ndim != 0 or splat(c1) is None:
-        x, c1 = c1, x
-        if c1.ndim != 0 or splat(c1) is None:
-            return None
-    if c1.dtype != c2.dtype or not _same(a, node):
+    a, c2 = outer
+    if type(a.op) is Negative:
+        return Multiply()(a.inputs[0], constant(np.negative(c2, dtype=node.dtype)))
+    inner = _scaled(a) if type(a.op) is Multiply else None
+    if inner is None:
         return None
-    product = np.multiply(splat(c1), splat(c2), dtype=c1.dtype)
-    return Multiply()(x, constant(product))
+    x, c1 = inner
+    return Multiply()(x, constant(np.multiply(c1, c2, dtype=node.dtype)))
 
 
 def add_n_repeated(node: Node) -> Node | None:
