@@ -45,6 +45,18 @@ Line = tuple[Step, list[str]]  # the step a generated line runs, and its argumen
 
 
 @dataclass
+class Code:
+    """Generated lines and, by line number, the step each runs (for error reports)."""
+
+    lines: list[str]
+    info: list[Line | None]
+
+    def emit(self, text: str, line: Line | None = None) -> None:
+        self.lines.append(text)
+        self.info.append(line)
+
+
+@dataclass
 class Chunk:
     source: str
     lines: list[Line | None]  # by line number (1-based): the step the line runs, or None
@@ -193,7 +205,7 @@ class Program:
                     reuse = self._reusable(step, users, fetched, ufuncs, lowered, order)
                     call = self._call(step, args, f"k{out}", reuse)
                 if call is None:  # an op with sub-graphs: an if over its branches' code
-                    self._branches(step, args, f"v{out}", f"b{out}_", "    ", lines, info)
+                    self._branches(step, args, f"v{out}", f"b{out}_", "    ", Code(lines, info))
                 else:
                     lines.append(f"    v{out} = {call}")
                     info.append((step, args))
@@ -235,39 +247,22 @@ class Program:
         return f"{kernel}({', '.join(args)})"
 
     def _branches(
-        self,
-        step: Step,
-        args: list[str],
-        out: str,
-        prefix: str,
-        indent: str,
-        lines: list[str],
-        info: list[Line | None],
+        self, step: Step, args: list[str], out: str, prefix: str, indent: str, code: Code
     ) -> None:
         """``if pred: <true branch> else: <false branch>``, each branch's plan inlined with
         its parameters bound to the cond's operands and its result assigned to ``out``."""
         for j, a in enumerate(args):
             if not a.isidentifier():  # evaluate a conversion once, not at every use
-                lines.append(f"{indent}{prefix}a{j} = {a}")
-                info.append(None)
+                code.emit(f"{indent}{prefix}a{j} = {a}")
                 args[j] = f"{prefix}a{j}"
-        lines.append(f"{indent}if {args[0]}:")
-        info.append((step, args))
+        code.emit(f"{indent}if {args[0]}:", (step, args))
         for k, branch in enumerate(step.node.op.branches):  # type: ignore[attr-defined]
             if k:
-                lines.append(f"{indent}else:")
-                info.append(None)
-            self._inline(branch, args[1:], out, f"{prefix}{'tf'[k]}", indent + "    ", lines, info)
+                code.emit(f"{indent}else:")
+            self._inline(branch, args[1:], out, f"{prefix}{'tf'[k]}", indent + "    ", code)
 
     def _inline(
-        self,
-        branch: Any,
-        operands: list[str],
-        out: str,
-        prefix: str,
-        indent: str,
-        lines: list[str],
-        info: list[Line | None],
+        self, branch: Any, operands: list[str], out: str, prefix: str, indent: str, code: Code
     ) -> None:
         """A branch's own plan as code: straight calls, ``del`` after last use."""
         plan: Plan = branch.plan
@@ -284,16 +279,13 @@ class Program:
             var = names[step.out] = f"{prefix}v{step.out}"
             call = self._call(step, args, f"{prefix}k{step.out}", None)
             if call is None:
-                self._branches(step, args, var, f"{prefix}b{step.out}_", indent, lines, info)
+                self._branches(step, args, var, f"{prefix}b{step.out}_", indent, code)
             else:
-                lines.append(f"{indent}{var} = {call}")
-                info.append((step, args))
+                code.emit(f"{indent}{var} = {call}", (step, args))
             for i in step.frees:
                 if names.get(i, "").startswith(f"{prefix}v"):  # locals only, never operands
-                    lines.append(f"{indent}del {names[i]}")
-                    info.append(None)
-        lines.append(f"{indent}{out} = {names[plan.fetch_slots[0]]}")
-        info.append(None)
+                    code.emit(f"{indent}del {names[i]}")
+        code.emit(f"{indent}{out} = {names[plan.fetch_slots[0]]}")
 
     @staticmethod
     def _reusable(

@@ -40,24 +40,26 @@ def _same(x: Node, node: Node) -> bool:
 
 
 # -- arithmetic ----------------------------------------------------------------
+def _beside(node: Node, value: float, sides: tuple[int, ...] = (1, 0)) -> Node | None:
+    """The operand of a binary node whose partner (at one of ``sides``) is a splat of
+    ``value``, when that operand already has the node's type (the splat broadcasts and
+    casts nothing)."""
+    for i in sides:
+        x = node.inputs[1 - i]
+        if is_splat(node.inputs[i], value) and _same(x, node):
+            return x
+    return None
+
+
 def mul_by_one(node: Node) -> Node | None:
     """x * 1 -> x,  1 * x -> x   (not when the 1 broadcasts or casts x)"""
-    a, b = node.inputs
-    if is_splat(b, 1) and _same(a, node):
-        return a
-    if is_splat(a, 1) and _same(b, node):
-        return b
-    return None
+    return _beside(node, 1)
 
 
 def mul_by_minus_one(node: Node) -> Node | None:
     """x · (-1) -> -x,  (-1) · x -> -x   (not when the -1 broadcasts or casts x)"""
-    a, b = node.inputs
-    if is_splat(b, -1) and _same(a, node):
-        return Negative()(a)
-    if is_splat(a, -1) and _same(b, node):
-        return Negative()(b)
-    return None
+    x = _beside(node, -1)
+    return None if x is None else Negative()(x)
 
 
 def mul_by_zero(node: Node) -> Node | None:
@@ -125,22 +127,16 @@ def xdivy_of_zero(node: Node) -> Node | None:
 
 def add_zero(node: Node) -> Node | None:
     """x + 0 -> x,  0 + x -> x   (not when the 0 broadcasts or casts x)"""
-    a, b = node.inputs
-    if is_splat(b, 0) and _same(a, node):
-        return a
-    if is_splat(a, 0) and _same(b, node):
-        return b
-    return None
+    return _beside(node, 0)
 
 
 def sub_zero(node: Node) -> Node | None:
     """x - 0 -> x,  0 - x -> -x   (not when the 0 broadcasts or casts x)"""
-    a, b = node.inputs
-    if is_splat(b, 0) and _same(a, node):
-        return a
-    if is_splat(a, 0) and _same(b, node):
-        return Negative()(b)
-    return None
+    x = _beside(node, 0, sides=(1,))
+    if x is not None:
+        return x
+    y = _beside(node, 0, sides=(0,))
+    return None if y is None else Negative()(y)
 
 
 def sub_negative(node: Node) -> Node | None:
@@ -163,8 +159,7 @@ def add_negative(node: Node) -> Node | None:
 
 def div_by_one(node: Node) -> Node | None:
     """x / 1 -> x   (not when the 1 broadcasts or casts x)"""
-    a, b = node.inputs
-    return a if is_splat(b, 1) and _same(a, node) else None
+    return _beside(node, 1, sides=(1,))
 
 
 def double_negation(node: Node) -> Node | None:
