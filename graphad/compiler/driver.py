@@ -50,59 +50,67 @@ def rewrite_branches(node: Node) -> Node | None:
     return node.op.with_outputs(*outputs)(*node.inputs)  # type: ignore[attr-defined,no-any-return]
 
 
-def rewrite_pass(order: Sequence[Node], stable: set[Node]) -> tuple[dict[Node, Node], bool]:
-    """One bottom-up pass over ``order``: (each node's replacement, whether any changed).
+class Rewriter:
+    """The state passes share: ``stable`` nodes (no rule changes them; with the same inputs
+    none will later, as nodes are immutable) and the CSE ``table``.  A table entry stays
+    valid across passes: a node with an entry's key computes what the entry computes
+    from the same inputs, whether or not the entry is still used.  So a later pass only
+    looks again at nodes whose inputs changed."""
 
-    ``stable`` holds nodes no rule changed; with the same inputs no rule changes them
-    later either (nodes are immutable), so later passes skip them.
-    """
-    known: set[Node] = set(order)
-    new: dict[Node, Node] = {}
-    table: dict[Hashable, Node] = {}
-    changed = False
-    consumers: dict[Node, int] = {}
-    for node in order:
-        for x in node.inputs:
-            consumers[x] = consumers.get(x, 0) + 1
-    uses: dict[Node, int] = {}  # consumers of each replacement, as rules see them
-    with counting(uses):
-        changed = _walk(order, stable, known, new, table, consumers, uses)
-    return new, changed
+    def __init__(self) -> None:
+        self.stable: set[Node] = set()
+        self.canonical: set[Node] = set()  # nodes that are their key's entry
+        self.table: dict[Hashable, Node] = {}
 
+    def run_pass(self, order: Sequence[Node]) -> tuple[dict[Node, Node], bool]:
+        """One bottom-up pass over ``order``: (each node's replacement, whether any changed)."""
+        consumers: dict[Node, int] = {}
+        for node in order:
+            for x in node.inputs:
+                consumers[x] = consumers.get(x, 0) + 1
+        uses: dict[Node, int] = {}  # consumers of each replacement, as rules see them
+        new: dict[Node, Node] = {}
+        with counting(uses):
+            changed = self._walk(order, new, consumers, uses)
+        return new, changed
 
-def _walk(
-    order: Sequence[Node],
-    stable: set[Node],
-    known: set[Node],
-    new: dict[Node, Node],
-    table: dict[Hashable, Node],
-    consumers: dict[Node, int],
-    uses: dict[Node, int],
-) -> bool:
-    changed = False
-    for node in order:
-        current = node
-        if node.inputs:
-            inputs = tuple(new[x] for x in node.inputs)
-            if not all(map(is_, inputs, node.inputs)):
-                current = rebuild(node, inputs)
-                known.add(current)
-                changed = True
-        if current not in stable:
-            for _ in range(_MAX_STEPS_PER_NODE):
-                out = simplify(current)
-                if out is None:
-                    break
-                current = adopt(out, current, known)
-                known.add(current)
-                changed = True
-            stable.add(current)
-        merged = lookup(table, current)
-        if merged is not current:
-            changed = True
-        new[node] = merged
-        uses[merged] = uses.get(merged, 0) + consumers.get(node, 0)
-    return changed
+    def _walk(
+        self,
+        order: Sequence[Node],
+        new: dict[Node, Node],
+        consumers: dict[Node, int],
+        uses: dict[Node, int],
+    ) -> bool:
+        known: set[Node] = set(order)
+        stable, canonical = self.stable, self.canonical
+        changed = False
+        for node in order:
+            current = node
+            if node.inputs:
+                inputs = tuple([new[x] for x in node.inputs])
+                if not all(map(is_, inputs, node.inputs)):
+                    current = rebuild(node, inputs)
+                    known.add(current)
+                    changed = True
+            if current not in canonical:
+                if current not in stable:
+                    for _ in range(_MAX_STEPS_PER_NODE):
+                        out = simplify(current)
+                        if out is None:
+                            break
+                        current = adopt(out, current, known)
+                        known.add(current)
+                        changed = True
+                    stable.add(current)
+                merged = lookup(self.table, current)
+                if merged is current:
+                    canonical.add(current)
+                else:
+                    changed = True
+                    current = merged
+            new[node] = current
+            uses[current] = uses.get(current, 0) + consumers.get(node, 0)
+        return changed
 
 
 def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]:
@@ -110,9 +118,9 @@ def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]
     ``max_passes`` passes); nodes that need no change are returned as they are."""
     current = list(outputs)
     order = topo_sort(current)
-    stable: set[Node] = set()
+    rewriter = Rewriter()
     for _ in range(max_passes):
-        new, changed = rewrite_pass(order, stable)
+        new, changed = rewriter.run_pass(order)
         if not changed:
             break
         result = [new[o] for o in current]
