@@ -5,7 +5,8 @@
 
 BLAS is pinned to one thread before NumPy is imported.  Each workload is built with
 graphad and written by hand in NumPy (forward and backward), in this process; the values
-are checked to agree, then both are timed: per-call medians, the ratio graphad / hand,
+are checked to agree, then both are timed in alternating batches: per-call medians, the
+median ratio graphad / hand,
 the build time (graph + derivatives + optimise + plan + code generation) and the node
 counts before and after optimisation.  JAX (``jit``), PyTorch, autograd and PyTensor
 get columns where they are installed; none is required.
@@ -41,19 +42,34 @@ import graphad as ga  # noqa: E402
 from graphad.compiler import graph_stats  # noqa: E402
 
 
-def median_call(fn: Callable[[], Any], budget: float = 0.4, repeat: int = 7) -> float:
-    """Median seconds per call over ``repeat`` batches sized to fill about ``budget``."""
+def _batch(fn: Callable[[], Any], budget: float) -> int:
     start = time.perf_counter()
     fn()
-    once = max(time.perf_counter() - start, 1e-7)
-    number = max(1, int(budget / repeat / once))
-    times = []
+    return max(1, int(budget / max(time.perf_counter() - start, 1e-7)))
+
+
+def _timed(fn: Callable[[], Any], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def compare(
+    fn: Callable[[], Any], reference: Callable[[], Any], repeat: int = 9, budget: float = 0.05
+) -> tuple[float, float, float]:
+    """Per-call medians of ``fn`` and ``reference`` and the median of their ratios.
+
+    Batches of the two alternate, so a machine whose load changes during the run slows
+    both alike; each ratio compares neighbouring batches.
+    """
+    n_fn, n_ref = _batch(fn, budget), _batch(reference, budget)
+    ours, theirs = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number)
-    return statistics.median(times)
+        ours.append(_timed(fn, n_fn))
+        theirs.append(_timed(reference, n_ref))
+    ratio = statistics.median(a / b for a, b in zip(ours, theirs))
+    return statistics.median(ours), statistics.median(theirs), ratio
 
 
 def agree(ours: Any, theirs: Any, rtol: float) -> bool:
@@ -77,12 +93,12 @@ def run(case: workloads.Case) -> dict[str, Any]:
 
     if not agree(ours(), case.by_hand(), case.rtol):
         raise AssertionError(f"{case.name}: graphad and hand-written NumPy disagree")
-    t_ours, t_hand = median_call(ours), median_call(case.by_hand)
+    t_ours, t_hand, ratio = compare(ours, case.by_hand)
     row = {
         "name": case.name,
         "graphad": t_ours,
         "hand": t_hand,
-        "ratio": t_ours / t_hand,
+        "ratio": ratio,
         "build": build,
         "before": before,
         "after": after,
@@ -92,7 +108,7 @@ def run(case: workloads.Case) -> dict[str, Any]:
             if not agree(fn(), case.by_hand(), case.rtol):
                 row[peer] = "disagrees"
                 continue
-            row[peer] = median_call(fn) / t_hand
+            row[peer] = compare(fn, case.by_hand)[2]
         except Exception as e:  # a peer that cannot compile a workload is a result too
             row[peer] = f"fails ({type(e).__name__})"
     return row
