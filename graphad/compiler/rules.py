@@ -28,6 +28,7 @@ from graphad.ops.elementwise import (
     Subtract,
     Xdivy,
 )
+from graphad.ops.linalg import MatMul
 from graphad.ops.shape import BroadcastTo, ExpandDims, Reshape, Squeeze, SumTo, Transpose
 from graphad.ops.utility import Cast, OnesLike, ShapeOf, StopGradient, ZerosLike
 
@@ -375,6 +376,22 @@ def squeeze_of_expand(node: Node) -> Node | None:
     return None
 
 
+def matrix_vector(node: Node) -> Node | None:
+    """squeeze(M @ expand_dims(v, -1), -1) -> M @ v   (a matrix-vector product, as NumPy's
+    1-D matmul makes it: the vjp of a vector operand builds the column form)"""
+    x = node.inputs[0]
+    if type(x.op) is not MatMul or node.op.axes not in ((-1,), (1,)):  # type: ignore[attr-defined]
+        return None
+    m, col = x.inputs
+    if type(col.op) is not ExpandDims or col.op.axes not in ((-1,), (1,)):  # type: ignore[attr-defined]
+        return None
+    v = col.inputs[0]
+    if m.ndim != 2 or v.ndim != 1 or x.ndim != 2:
+        return None
+    out = MatMul()(m, v)
+    return out if out.type == node.type else None
+
+
 def transpose_of_transpose(node: Node) -> Node | None:
     """transpose(transpose(x, a), b) -> transpose(x, a∘b);  transpose(x, identity) -> x"""
     x = node.inputs[0]
@@ -445,7 +462,7 @@ RULES: dict[type, tuple[Rule, ...]] = {
     Reshape: (same_shape_identity, reshape_of_reshape),
     BroadcastTo: (same_shape_identity, broadcast_of_broadcast),
     SumTo: (same_shape_identity, sum_of_splat),
-    Squeeze: (squeeze_of_expand,),
+    Squeeze: (squeeze_of_expand, matrix_vector),
     Transpose: (transpose_of_transpose,),
     Cast: (cast_to_same,),
     ZerosLike: (filled_like,),

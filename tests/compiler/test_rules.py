@@ -245,3 +245,13 @@ def test_a_common_factor_of_plain_products_is_taken_out() -> None:
     same_values(node, FEEDS)
     strong = ga.add_n(ga.multiply_no_nan(a, f), ga.multiply_no_nan(b, f))
     assert ops(strong).count("multiply_no_nan") == 2  # 0·inf must stay 0 in each term
+
+
+def test_a_column_matmul_squeezed_is_a_matrix_vector_product() -> None:
+    a = ga.placeholder("a", shape=(4, 3))
+    node = ga.squeeze(ga.matmul(a, ga.expand_dims(x, -1)), -1)
+    assert ops(node) == ["matmul"] and optimize(node).inputs == (a, x)
+    v = np.arange(12.0).reshape(4, 3)
+    np.testing.assert_allclose(ga.evaluate(node, {a: v, x: FEEDS[x]}), v @ FEEDS[x])
+    wide = ga.squeeze(ga.matmul(a, ga.expand_dims(m, -1)), -1)  # (4, 3) @ (2, 3, 1): batched
+    assert "squeeze" in ops(wide)
