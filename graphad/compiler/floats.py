@@ -25,8 +25,9 @@ TEMPLATES: dict[type, str] = {
     ew.Negative: "(-{0})",
     ew.Square: "({0} * {0})",
     ew.Power: "m_pow({0}, {1})",
-    ew.MultiplyNoNan: "(0.0 if {0} == 0.0 or {1} == 0.0 else {0} * {1})",
-    ew.Xdivy: "(0.0 if {0} == 0.0 else {0} / {1})",
+    # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
+    ew.MultiplyNoNan: "({0} * {1} if {0} and {1} else 0.0)",
+    ew.Xdivy: "({0} / {1} if {0} else 0.0)",
     ew.Exp: "m_exp({0})",
     ew.Log: "m_log({0})",
     ew.Log1p: "m_log1p({0})",
