@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from graphad.compiler import floats
-from graphad.compiler.contract import checked
+from graphad.compiler.contract import Checked
 from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
 from graphad.ir import Constant, Node, Placeholder, TensorType
@@ -243,7 +243,7 @@ class Program:
             self.namespace.setdefault(name, ufunc)
             extra = f", out=v{reuse}" if reuse is not None else ""
             return f"{name}({', '.join(args)}{extra})"
-        self.namespace[kernel] = step.fn if is_own(node) else checked(step.fn, node)
+        self.namespace[kernel] = step.fn if is_own(node) else Checked(step.fn, node)
         return f"{kernel}({', '.join(args)})"
 
     def _branches(

@@ -59,15 +59,17 @@ def broken_contract(node: Node, why: str) -> ExecutionError:
     )
 
 
-def checked(fn: Callable[..., Any], node: Node) -> Callable[..., Any]:
-    """``fn`` followed by a check of its result against ``node``'s type."""
-    t = node.type
+class checked:
+    """``fn`` followed by a check of its result against ``node``'s type (a class, not a
+    closure, so that generated code holding it pickles)."""
 
-    def kernel(*args: Any) -> Any:
-        value = fn(*args)
-        why = mismatch(t, value)
+    def __init__(self, fn: Callable[..., Any], node: Node) -> None:
+        self.fn = fn
+        self.node = node
+
+    def __call__(self, *args: Any) -> Any:
+        value = self.fn(*args)
+        why = mismatch(self.node.type, value)
         if why is not None:
-            raise broken_contract(node, why)
+            raise broken_contract(self.node, why)
         return value
-
-    return kernel
