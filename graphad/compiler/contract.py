@@ -59,7 +59,7 @@ def broken_contract(node: Node, why: str) -> ExecutionError:
     )
 
 
-class checked:
+class Checked:
     """``fn`` followed by a check of its result against ``node``'s type (a class, not a
     closure, so that generated code holding it pickles)."""
 
