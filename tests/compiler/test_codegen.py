@@ -116,10 +116,10 @@ def test_buffers_are_reused_only_where_nobody_else_sees_them() -> None:
 def test_programs_keep_no_code_in_their_state_and_compile_again() -> None:
     x = ga.placeholder("x", shape=(3,))
     y = ga.sin(x) * 2.0
-    program = Program(Plan([y]))
+    program = Program(Plan([y, ga.sum(Liar()(x))]))  # a custom op: its kernel is checked
     state = program.__getstate__()
     assert not any(k.startswith("_fn") for k in state)
-    pickle.dumps(state["namespace"])  # kernels, ufuncs and constants pickle as they are
+    pickle.dumps(state["namespace"])  # kernels (checked ones too), ufuncs, constants
     again = Program.__new__(Program)
     again.__setstate__(state)
     slots = list(again.plan.initial)
