@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from graphad.compiler import optimize_nodes
+from graphad.compiler._gc import collection_paused
 from graphad.compiler.codegen import Program
 from graphad.compiler.contract import broken_contract, mismatch
 from graphad.compiler.patterns import is_own
@@ -75,6 +76,10 @@ class Executor:
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
+        with collection_paused():  # large graphs compile faster: see graphad.compiler._gc
+            self._compile(optimize, debug)
+
+    def _compile(self, optimize: bool, debug: bool) -> None:
         planned = optimize_nodes(self._nodes) if optimize else self._nodes
         self._plan = Plan(planned)
         self.order = self._plan.order
@@ -90,7 +95,8 @@ class Executor:
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
-            self.placeholders = [n for n in topo_sort(self._nodes) if isinstance(n.op, Placeholder)]
+            built = topo_sort(self._nodes)
+            self.placeholders = [n for n in built if isinstance(n.op, Placeholder)]
         else:
             self.placeholders = self._plan.placeholders
         self._feeds = FeedChecker(self.placeholders, self.order)
