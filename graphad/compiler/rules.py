@@ -25,6 +25,8 @@ from graphad.ops.elementwise import (
     Multiply,
     MultiplyNoNan,
     Negative,
+    Power,
+    Square,
     Subtract,
     Xdivy,
 )
@@ -282,6 +284,19 @@ def scale_of_scaled(node: Node) -> Node | None:
     return Multiply()(x, constant(np.multiply(c1, c2, dtype=node.dtype)))
 
 
+def small_power(node: Node) -> Node | None:
+    """x ** 1 -> x,  x ** 2 -> square(x)   (NumPy computes x ** 2.0 as x·x too; derivatives
+    of x ** 2 leave x ** 1 behind)"""
+    x, p = node.inputs
+    if not _same(x, node):
+        return None
+    if is_splat(p, 1):
+        return x
+    if is_splat(p, 2):
+        return Square()(x)
+    return None
+
+
 def add_n_repeated(node: Node) -> Node | None:
     """add_n(x, x, y) -> add_n(x · 2, y)   (a term that occurs k times is scaled by k)"""
     counts: dict[Node, int] = {}
@@ -457,6 +472,7 @@ RULES: dict[type, tuple[Rule, ...]] = {
     Add: (*_ARITHMETIC, add_zero, add_negative),
     Subtract: (*_ARITHMETIC, sub_zero, sub_negative),
     Divide: (*_ARITHMETIC, div_by_one, hoist_negation),
+    Power: (*_ARITHMETIC, small_power),
     Negative: (*_ARITHMETIC, double_negation, neg_of_scaled, neg_of_difference),
     AddN: (add_n_terms, add_n_repeated, add_n_signs, common_factor),
     Reshape: (same_shape_identity, reshape_of_reshape),

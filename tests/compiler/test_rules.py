@@ -255,3 +255,11 @@ def test_a_column_matmul_squeezed_is_a_matrix_vector_product() -> None:
     np.testing.assert_allclose(ga.evaluate(node, {a: v, x: FEEDS[x]}), v @ FEEDS[x])
     wide = ga.squeeze(ga.matmul(a, ga.expand_dims(m, -1)), -1)  # (4, 3) @ (2, 3, 1): batched
     assert "squeeze" in ops(wide)
+
+
+def test_small_integer_powers_become_cheap_ops() -> None:
+    assert ops(x**2.0) == ["square"]
+    assert ops(x**1.0) == []
+    same_values(x**2.0 + x**1.0, FEEDS)
+    assert ops(x**3.0) == ["power"]
+    assert ops(x ** np.full((2, 3), 2.0)) == ["power"]  # the exponent broadcasts x
