@@ -16,7 +16,7 @@ from graphad.autodiff import (
     jvp,
     vjp,
 )
-from graphad.compiler import graph_stats, optimize
+from graphad.compiler import optimize
 from graphad.control import cond
 from graphad.ir import (
     AxisError,
@@ -66,7 +66,6 @@ __all__ = [
     "derivative",
     "evaluate",
     "gradients",
-    "graph_stats",
     "hessian",
     "hvp",
     "jacobian",

@@ -1,13 +1,19 @@
-"""``optimize(fetches)``: the rewrite stage as one call, and ``graph_stats`` to count its effect."""
+"""``optimize(fetches)``: the rewrite stage as one call, on fetches of any structure."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from graphad.compiler.driver import rewrite
-from graphad.ir import GraphError, Node, topo_sort, user_location
+from graphad.ir import GraphError, Node, user_location
+
+
+def fetched_nodes(fetches: Any) -> list[Node]:
+    """The nodes in ``fetches`` (a node, or lists, tuples and dicts of nodes), in order."""
+    out: list[Node] = []
+    _leaves(fetches, out)
+    return out
 
 
 def _leaves(fetches: Any, out: list[Node]) -> None:
@@ -53,26 +59,5 @@ def optimize(fetches: Any) -> Any:
 
         gx = optimize(gradients(y, x))      # one node in, one node out
     """
-    nodes: list[Node] = []
-    _leaves(fetches, nodes)
+    nodes = fetched_nodes(fetches)
     return _replace(fetches, dict(zip(nodes, optimize_nodes(nodes))))
-
-
-def graph_stats(fetches: Any) -> dict[str, Any]:
-    """Counts of the graph the fetches need: ``nodes``, ``ops`` (per op name), ``constants``,
-    ``placeholders`` and ``by_origin`` (``"user"``, ``"reverse 2"``, ...)."""
-    nodes: list[Node] = []
-    _leaves(fetches, nodes)
-    order = topo_sort(nodes)
-    ops = Counter(n.op.name for n in order)
-    origins = Counter(
-        n.origin.kind if n.origin.kind == "user" else f"{n.origin.kind} {n.origin.order}"
-        for n in order
-    )
-    return {
-        "nodes": len(order),
-        "ops": dict(ops),
-        "constants": ops.get("constant", 0),
-        "placeholders": ops.get("placeholder", 0),
-        "by_origin": dict(origins),
-    }

@@ -11,8 +11,13 @@ from hypothesis import given
 from test_properties import PROPERTY, Program, instantiate, programs, scalar
 
 import graphad as ga
-from graphad.compiler import graph_stats, optimize
+from graphad.compiler import optimize
 from graphad.ir import topo_sort
+
+
+def size(nodes: list[ga.Node]) -> int:
+    """How many nodes the graph behind ``nodes`` has."""
+    return len(topo_sort(nodes))
 
 
 def fetches(program: Program) -> tuple[list[ga.Node], dict]:
@@ -41,7 +46,7 @@ def test_optimised_and_unoptimised_agree(program: Program) -> None:
 def test_optimising_never_grows_the_graph_and_is_idempotent(program: Program) -> None:
     nodes, _ = fetches(program)
     once = optimize(nodes)
-    assert graph_stats(once)["nodes"] <= graph_stats(nodes)["nodes"], str(program)
+    assert size(once) <= size(nodes), str(program)
     twice = optimize(once)
     assert all(a is b for a, b in zip(once, twice)), str(program)
     assert all(once[i].type == nodes[i].type for i in range(len(nodes)))
@@ -66,9 +71,8 @@ def test_higher_derivatives_shrink_and_keep_their_values() -> None:
     y = ga.sin(x) * ga.exp(x) / (1 + x * x)
     d = ga.derivative(y, x, order=4)
     small = optimize(d)
-    assert graph_stats(small)["nodes"] < 0.6 * graph_stats(d)["nodes"]
+    assert size([small]) < 0.6 * size([d])
     for v in (-1.3, 0.0, 0.7):
         np.testing.assert_allclose(
             ga.evaluate(small, {x: v}, optimize=False), ga.evaluate(d, {x: v}, optimize=False)
         )
-    assert len(topo_sort([small])) == graph_stats(small)["nodes"]

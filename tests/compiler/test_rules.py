@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import graphad as ga
-from graphad.compiler import graph_stats, optimize
+from graphad.compiler import optimize
 from graphad.compiler.rules import RULES
 from graphad.ir import Constant, Node, topo_sort
 from graphad.ops.elementwise import Multiply
@@ -20,6 +21,10 @@ m = ga.placeholder("m", shape=(2, 3))
 
 def ops(node: Node) -> list[str]:
     return [n.op.name for n in topo_sort([optimize(node)]) if n.inputs]
+
+
+def count_ops(node: Node) -> dict[str, int]:
+    return dict(Counter(n.op.name for n in topo_sort([node])))
 
 
 def same_values(before: Node, feeds: dict) -> None:
@@ -195,7 +200,7 @@ def test_cse_merges_equal_nodes_and_commuted_products() -> None:
     b = ga.cos(x) * ga.sin(x)
     node = a + b
     out = optimize(node)
-    assert graph_stats(out)["ops"] == {
+    assert count_ops(out) == {
         "placeholder": 1,
         "sin": 1,
         "cos": 1,
@@ -204,7 +209,7 @@ def test_cse_merges_equal_nodes_and_commuted_products() -> None:
     }
     same_values(node, FEEDS)
     distinct = ga.placeholder("x", shape=(3,))  # placeholders are never merged
-    assert graph_stats(optimize(x + distinct))["placeholders"] == 2
+    assert count_ops(optimize(x + distinct))["placeholder"] == 2
 
 
 def test_a_rebuilt_node_keeps_its_name_and_origin() -> None:
@@ -227,7 +232,7 @@ def test_negations_rise_and_cancel_when_nothing_else_uses_them() -> None:
     assert ops(x * -1.0) == ["negative"]
     shared = ga.negative(a)
     kept = [shared * b, shared]  # -a is fetched too: moving it would add a node
-    assert graph_stats(optimize(kept))["nodes"] <= graph_stats(kept)["nodes"]
+    assert len(topo_sort(optimize(kept))) <= len(topo_sort(kept))
     assert sorted(ops(ga.negative(a - b))) == ["cos", "sin", "subtract"]
 
 
