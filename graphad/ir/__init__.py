@@ -23,7 +23,7 @@ from graphad.ir.errors import (
     IndexingError,
     ShapeError,
 )
-from graphad.ir.graph import adopt, consumers, descendants, rebuild, substitute, topo_sort
+from graphad.ir.graph import adopt, descendants, rebuild, substitute, topo_sort
 from graphad.ir.leaves import (
     Constant,
     Placeholder,
@@ -75,7 +75,6 @@ __all__ = [
     "as_type",
     "broadcast_shapes",
     "constant",
-    "consumers",
     "derivation",
     "descendants",
     "float_dtype",

@@ -46,16 +46,6 @@ def descendants(order: Iterable[Node], sources: Iterable[Node]) -> set[Node]:
     return found
 
 
-def consumers(order: Iterable[Node]) -> dict[Node, list[Node]]:
-    """For each node in ``order``, the nodes in ``order`` that take it as an input."""
-    users: dict[Node, list[Node]] = {}
-    for node in order:
-        users.setdefault(node, [])
-        for x in node.inputs:
-            users.setdefault(x, []).append(node)
-    return users
-
-
 def adopt(new: Node, old: Node, known: Container[Node]) -> Node:
     """Give ``new``, and every node under it not in ``known``, the origin of ``old``;
     ``new`` also takes its name (unless it is itself known).  A rebuilt node stands for
