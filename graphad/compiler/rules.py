@@ -42,6 +42,19 @@ def _same(x: Node, node: Node) -> bool:
     return x.type == node.type
 
 
+def _keeps(x: Node, partner: Node, node: Node) -> bool:
+    """``node = f(x, partner)`` has x's type and x's run-time shape: the partner cannot
+    stretch x at run time (each of its dims is 1 or a known dim of x; no more dims).
+    Equal static types are not enough where dims are unknown: (?,) + (?,) may be
+    (1,) + (3,)."""
+    if not _same(x, node):
+        return False
+    ps, xs = partner.shape, x.shape
+    if ps is None or xs is None or len(ps) > len(xs):
+        return False
+    return all(p == 1 or (p is not None and p == d) for p, d in zip(reversed(ps), reversed(xs)))
+
+
 # -- arithmetic ----------------------------------------------------------------
 def _beside(node: Node, value: float, sides: tuple[int, ...] = (1, 0)) -> Node | None:
     """The operand of a binary node whose partner (at one of ``sides``) is a splat of
@@ -49,7 +62,7 @@ def _beside(node: Node, value: float, sides: tuple[int, ...] = (1, 0)) -> Node |
     casts nothing)."""
     for i in sides:
         x = node.inputs[1 - i]
-        if is_splat(node.inputs[i], value) and _same(x, node):
+        if is_splat(node.inputs[i], value) and _keeps(x, node.inputs[i], node):
             return x
     return None
 
@@ -263,7 +276,7 @@ def _scaled(node: Node) -> tuple[Node, Any] | None:
     a, b = node.inputs
     for x, c in ((a, b), (b, a)):
         v = splat(c)
-        if v is not None and _same(x, node) and c.dtype == node.dtype:
+        if v is not None and _keeps(x, c, node) and c.dtype == node.dtype:
             return x, v
     return None
 
@@ -288,7 +301,7 @@ def small_power(node: Node) -> Node | None:
     """x ** 1 -> x,  x ** 2 -> square(x)   (NumPy computes x ** 2.0 as x·x too; derivatives
     of x ** 2 leave x ** 1 behind)"""
     x, p = node.inputs
-    if not _same(x, node):
+    if not _keeps(x, p, node):
         return None
     if is_splat(p, 1):
         return x
@@ -313,6 +326,8 @@ def add_n_repeated(node: Node) -> Node | None:
 
 def add_n_terms(node: Node) -> Node | None:
     """add_n(x) -> x,  add_n(…, 0, …) -> add_n(…)   (zeros that broadcast nothing)"""
+    if static_type(node) is None:  # a zero of unknown dims may be what sets the shape
+        return node.inputs[0] if len(node.inputs) == 1 else None
     terms = [x for x in node.inputs if not (is_splat(x, 0) and _same(x, node))]
     if len(terms) == len(node.inputs) and len(terms) > 1:
         return None

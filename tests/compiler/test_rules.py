@@ -268,3 +268,16 @@ def test_small_integer_powers_become_cheap_ops() -> None:
     same_values(x**2.0 + x**1.0, FEEDS)
     assert ops(x**3.0) == ["power"]
     assert ops(x ** np.full((2, 3), 2.0)) == ["power"]  # the exponent broadcasts x
+
+
+def test_identities_do_not_fire_where_unknown_dims_may_broadcast() -> None:
+    a = ga.placeholder("a", shape=(None,))
+    b = ga.placeholder("b", shape=(None,))
+    feeds = {a: np.array([2.0]), b: np.arange(3.0)}
+    for node in (a + ga.zeros_like(b), a * ga.ones_like(b), a ** ga.ones_like(b)):
+        assert ga.evaluate(node, feeds).shape == (3,)
+        assert optimize(node) is not a
+    scalar_one = a * 1.0  # a 0-d constant can never stretch a
+    assert optimize(scalar_one) is a
+    with pytest.raises(ga.ShapeError, match="add_n operands must have one shape"):
+        ga.evaluate(ga.add_n(a, ga.zeros_like(b)), feeds)  # still checked, not dropped
