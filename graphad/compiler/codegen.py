@@ -6,7 +6,8 @@ the call itself.  Long plans are cut into chunks of ``CHUNK`` steps (Python comp
 function of 10⁵ statements slowly); values crossing a chunk boundary go through the slot
 list.  0-d float64 regions become Python float arithmetic and ``math`` calls (see
 :mod:`~graphad.compiler.floats`); an elementwise ufunc writes into the buffer of an
-operand that dies at that step when nothing else can see that buffer (``out=``).
+operand that dies at that step when nothing else can see that buffer (``out=``).  An op
+with sub-graphs (``cond``) becomes an ``if``/``else`` over its branches' own code.
 
 A failing line is mapped back to its step, so an error names the node and its user line.
 """
@@ -111,15 +112,12 @@ class Program:
                     fn(slots)
                 return
             except floats.FALLBACK_ERRORS as e:
-                if self.failed_step(e) is None or not self._lowered_failure(e):
-                    raise
+                found = self.failed_step(e)
+                if found is None or not floats.lowers(found[0].node):
+                    raise  # a kernel's own error, not Python float arithmetic's
                 slots[:] = saved
         for fn in self._fn_general:
             fn(slots)
-
-    def _lowered_failure(self, error: BaseException) -> bool:
-        found = self.failed_step(error)
-        return found is not None and floats.lowers(found[0].node)
 
     def failed_step(self, error: BaseException) -> tuple[Step, list[Any]] | None:
         """The step whose generated line raised ``error``, and its input values."""
