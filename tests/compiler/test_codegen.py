@@ -177,13 +177,13 @@ def test_long_chains_are_chunked_and_huge_ones_interpreted() -> None:
     assert ex.peak_live <= 3
 
 
-def test_a_fifty_thousand_node_chain_is_optimised_planned_and_interpreted() -> None:
+def test_a_chain_past_the_codegen_limit_is_optimised_planned_and_interpreted() -> None:
     x = ga.placeholder("x", shape=(3,))
     y: Node = x
-    for i in range(50_000):
+    for i in range(25_000):
         y = ga.sin(y) if i % 2 else y * 1.0001
     ex = ga.Executor(y)
-    assert len(ex.steps) == 50_000 and ex._program is None  # interpreted, not compiled
+    assert len(ex.steps) == 25_000 and ex._program is None  # interpreted, not compiled
     assert ex.peak_live <= 3
     assert np.all(np.isfinite(ex.run({x: np.ones(3)})))
 
