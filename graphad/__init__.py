@@ -25,6 +25,7 @@ from graphad.autodiff import (
     vjp,
     vmap,
 )
+from graphad.compiler import optimize
 from graphad.control import cond
 from graphad.ir import (
     AxisError,
@@ -105,6 +106,7 @@ __all__ = [
     "jacobian",
     "jvp",
     "linalg",
+    "optimize",
     "vjp",
     "vmap",
     "placeholder",

@@ -6,8 +6,9 @@ The ``Cond`` node takes the predicate, the operands and the captured values
 as inputs and, at run time, executes only the taken branch.  Its rules are
 conds too: the adjoint (tangent) of a cond is a cond over the two branches'
 gradient (JVP) graphs, so the derivative flows only into the taken branch and
-derivatives of any order stay conditional.  This module sits on top of the
-passes and the runtime, which the op needs to build and run its branches.
+derivatives of any order stay conditional.  The branches are sub-graphs that the
+compiler optimises and lowers into the code of the graph around them (an ``if``).
+This module sits on top of the passes and the compiler, which the op needs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from graphad.autodiff import jvp
 from graphad.autodiff.reverse import sweep
+from graphad.compiler.plan import Plan
 from graphad.ir import (
     DTypeError,
     GraphError,
@@ -34,32 +36,38 @@ from graphad.ir import (
 )
 from graphad.ops._util import Tangents
 from graphad.ops.structure import densify, get, is_differentiable, make_tuple, structure
-from graphad.runtime import Executor
 
 
 @dataclass(frozen=True, eq=False)
 class Branch:
-    """A traced branch: ``output`` computed from placeholders ``params``.
+    """A traced branch: a sub-graph ``output`` computed from placeholders ``params``.
 
     ``params[i]`` is fed from input ``slots[i]`` of the cond node (after the
-    predicate).  The branch is planned once, when it is made.
+    predicate).  The executor's planner lowers the sub-graph into the code of the
+    graph around it (and the rewrites optimise it); ``run`` interprets it, for
+    ``Executor(..., debug=True)`` and for calling the op's ``compute`` directly.
     """
 
     params: tuple[Node, ...]
     slots: tuple[int, ...]
     output: Node
-    executor: Executor = field(init=False, repr=False)
-    feeds: tuple[tuple[Node, int], ...] = field(init=False, repr=False)
+    plan: Plan = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        executor = Executor(self.output)
-        needed = set(executor.placeholders)  # a branch may ignore some of its parameters
-        object.__setattr__(self, "executor", executor)
-        feeds = tuple((p, s) for p, s in zip(self.params, self.slots) if p in needed)
-        object.__setattr__(self, "feeds", feeds)
+        object.__setattr__(self, "plan", Plan([self.output]))
 
     def run(self, values: Sequence[Any]) -> Any:
-        return self.executor.run({p: values[s] for p, s in self.feeds})
+        plan = self.plan
+        slots = list(plan.initial)
+        for p, s in zip(self.params, self.slots):
+            i = plan.slot.get(p)
+            if i is not None:  # a branch may ignore some of its parameters
+                slots[i] = values[s]
+        for step in plan.steps:
+            slots[step.out] = step.fn(*[slots[i] for i in step.ins])
+            for i in step.frees:
+                slots[i] = None
+        return slots[plan.fetch_slots[0]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +89,16 @@ class Cond(Op):
 
     def compute(self, pred: Any, *values: Any) -> Any:
         return (self.true if bool(pred) else self.false).run(values)
+
+    @property
+    def branches(self) -> tuple[Branch, Branch]:
+        """The sub-graphs (true, false): what planners lower and rewrites optimise."""
+        return self.true, self.false
+
+    def with_outputs(self, true: Node, false: Node) -> Cond:
+        """The same cond with its branches' outputs replaced (rewritten sub-graphs)."""
+        t, f = self.true, self.false
+        return Cond(Branch(t.params, t.slots, true), Branch(f.params, f.slots, false))
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ = cond(pred, ∂true/∂x·g, ∂false/∂x·g): only the taken branch sends adjoints"""

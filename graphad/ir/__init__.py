@@ -26,7 +26,7 @@ from graphad.ir.errors import (
     IndexingError,
     ShapeError,
 )
-from graphad.ir.graph import descendants, substitute, topo_sort
+from graphad.ir.graph import adopt, descendants, rebuild, substitute, topo_sort
 from graphad.ir.leaves import (
     Constant,
     Placeholder,
@@ -72,6 +72,7 @@ __all__ = [
     "TensorType",
     "TupleType",
     "ValueType",
+    "adopt",
     "as_node",
     "as_nodes",
     "as_type",
@@ -84,6 +85,7 @@ __all__ = [
     "is_constant",
     "normalize_axes",
     "placeholder",
+    "rebuild",
     "result_dtype",
     "shapes_compatible",
     "substitute",

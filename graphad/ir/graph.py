@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
+from graphad.ir import node as _node_module
 from graphad.ir.node import Node
 
 
 def topo_sort(outputs: Iterable[Node]) -> list[Node]:
     """Every node the ``outputs`` depend on, inputs before consumers.
 
-    Iterative depth-first post-order, so chains of any length work.
+    Iterative depth-first post-order (first input first), so chains of any length work.
     """
     order: list[Node] = []
     done: set[Node] = set()
+    append, add = order.append, done.add
     for root in outputs:
         if root in done:
             continue
-        stack: list[tuple[Node, int]] = [(root, 0)]
-        on_stack = {root}
+        stack = [root]
         while stack:
-            node, i = stack[-1]
-            if i < len(node.inputs):
-                stack[-1] = (node, i + 1)
-                child = node.inputs[i]
-                if child not in done and child not in on_stack:
-                    stack.append((child, 0))
-                    on_stack.add(child)
-            else:
+            node = stack[-1]
+            if node in done:
                 stack.pop()
-                on_stack.discard(node)
-                done.add(node)
-                order.append(node)
+                continue
+            ready = True
+            for x in reversed(node.inputs):  # pushed in reverse: the first input runs first
+                if x not in done:
+                    stack.append(x)
+                    ready = False
+            if ready:
+                stack.pop()
+                add(node)
+                append(node)
     return order
 
 
@@ -44,11 +46,59 @@ def descendants(order: Iterable[Node], sources: Iterable[Node]) -> set[Node]:
     return found
 
 
+def adopt(new: Node, old: Node, known: Container[Node]) -> Node:
+    """Give ``new``, and every node under it not in ``known``, the origin of ``old``;
+    ``new`` also takes its name (unless it is itself known).  A rebuilt node stands for
+    the node it replaces: a derivative node stays one (drawings colour by ``origin``),
+    and errors name the user's line that made the original.  Only nodes nobody else has
+    seen yet are touched.
+    """
+    if new in known:
+        return new
+    stack = [new]
+    seen = {new}
+    while stack:
+        node = stack.pop()
+        object.__setattr__(node, "origin", old.origin)
+        for x in node.inputs:
+            if x not in known and x not in seen:
+                seen.add(x)
+                stack.append(x)
+    object.__setattr__(new, "name", old.name)
+    return new
+
+
+def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
+    """``node.op`` applied to new ``inputs``, keeping the node's name and origin.
+
+    The type is inferred again only when an input's type changed.
+    """
+    if all(a.type == b.type for a, b in zip(inputs, node.inputs)):
+        # the node's own type still holds; made directly, as looking up the user's line
+        # for an origin that is then replaced dominated rewriting long chains
+        new = Node.__new__(Node)
+        for key, value in (
+            ("op", node.op),
+            ("inputs", inputs),
+            ("type", node.type),
+            ("id", next(_node_module._ids)),
+            ("name", node.name),
+            ("origin", node.origin),
+        ):
+            object.__setattr__(new, key, value)
+        return new
+    new = node.op(*inputs)
+    object.__setattr__(new, "name", node.name)
+    object.__setattr__(new, "origin", node.origin)
+    return new
+
+
 def substitute(outputs: Iterable[Node], mapping: dict[Node, Node]) -> list[Node]:
     """Rebuild ``outputs`` with each key of ``mapping`` replaced by its value.
 
     Nodes that depend on no replaced node are kept as they are; the others are
-    remade with the same ops (types are inferred again).  Nothing is mutated.
+    remade with the same ops, names and origins (types are inferred again when an
+    input's type changed).  Nothing is mutated.
     """
     outputs = list(outputs)
     new: dict[Node, Node] = dict(mapping)
@@ -57,5 +107,5 @@ def substitute(outputs: Iterable[Node], mapping: dict[Node, Node]) -> list[Node]
             continue
         inputs = tuple(new.get(x, x) for x in node.inputs)
         unchanged = all(a is b for a, b in zip(inputs, node.inputs))
-        new[node] = node if unchanged else node.op(*inputs)
+        new[node] = node if unchanged else rebuild(node, inputs)
     return [new[o] for o in outputs]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,15 +42,20 @@ class Constant(Op):
         value = np.array(self.value)  # own copy: a constant never aliases user memory
         value.flags.writeable = False
         object.__setattr__(self, "value", value)
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.value.dtype.str, self.value.shape, self.value.tobytes())
+        # hashed once: CSE keys every node on its op, and a large constant's bytes are costly
+        digest = hashlib.blake2b(np.ascontiguousarray(value).data, digest_size=16).digest()
+        object.__setattr__(self, "_hash", hash((value.dtype.str, value.shape, digest)))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Constant) and self._key() == other._key()
+        if self is other:
+            return True
+        if not isinstance(other, Constant) or self._hash != other._hash:  # type: ignore[attr-defined]
+            return False
+        a, b = self.value, other.value
+        return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return self._hash  # type: ignore[attr-defined,no-any-return]
 
     def infer(self) -> TensorType:
         return TensorType(self.value.shape, self.value.dtype)

@@ -1,21 +1,27 @@
 """``Executor``: plan once, run many times.
 
-The plan is a flat list of kernel calls over numbered value slots.  Each
-needed node runs exactly once per run; a slot is cleared right after its
-last consumer, so intermediates are released as early as the order allows.
-Feeds are validated completely before any kernel runs.
+The fetches are optimised (:func:`graphad.compiler.optimize`, unless ``optimize=False``),
+planned (each needed node runs exactly once per run; a value is released right after its
+last consumer) and lowered to generated Python.  ``debug=True`` interprets the plan node
+by node instead, checking every result against its node's type and for NaN and inf.
+Feeds are validated completely before any kernel runs.  An Executor keeps no per-run
+state, so many threads may run one at once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from graphad.compiler import optimize_nodes
+from graphad.compiler._gc import collection_paused
+from graphad.compiler.codegen import Program
+from graphad.compiler.contract import broken_contract, mismatch
+from graphad.compiler.patterns import is_own
+from graphad.compiler.plan import Plan, Step
 from graphad.ir import (
-    Constant,
     ExecutionError,
     GraphError,
     Node,
@@ -26,16 +32,7 @@ from graphad.ir import (
 )
 from graphad.runtime.feeds import FeedChecker
 
-
-@dataclass(frozen=True)
-class Step:
-    """One kernel call: ``slots[out] = fn(*slots[ins])``, then clear ``frees``."""
-
-    node: Node
-    fn: Callable[..., Any]
-    ins: tuple[int, ...]
-    out: int
-    frees: tuple[int, ...]
+CODEGEN_LIMIT = 20_000
 
 
 def _flatten(fetches: Any, nodes: list[Node]) -> Any:
@@ -68,75 +65,121 @@ class Executor:
 
     ex = Executor([y, gx])
     y_value, gx_value = ex.run({x: np.ones(3)})    # or feed by name: {"x": ...}
+
+    ``optimize=False`` runs the graph as built; ``debug=True`` runs it node by node and
+    names the node, op, origin and user line of the first kernel error, broken type or
+    NaN/inf.  ``order``, ``steps`` and ``peak_live`` describe the plan that runs.
     """
 
-    def __init__(self, fetches: Any) -> None:
+    def __init__(self, fetches: Any, optimize: bool = True, debug: bool = False) -> None:
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
-        self.order = topo_sort(self._nodes)
-        self.placeholders = [n for n in self.order if isinstance(n.op, Placeholder)]
-        self._plan()
+        self.optimized = optimize
+        self.debug = debug
+        with collection_paused():  # large graphs compile faster: see graphad.compiler._gc
+            self._compile(optimize, debug)
+
+    def _compile(self, optimize: bool, debug: bool) -> None:
+        planned = optimize_nodes(self._nodes) if optimize else self._nodes
+        self._plan = Plan(planned)
+        self.order = self._plan.order
+        self.steps: list[Step] = self._plan.steps
+        self.initial = self._plan.initial
+        self.peak_live = self._plan.peak_live
+        self._slot = self._plan.slot
+        self._fetch_slots = self._plan.fetch_slots
+        # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
+        # than compiling for all but many runs, so huge plans are interpreted
+        generate = not debug and len(self.steps) <= CODEGEN_LIMIT
+        self._program = Program(self._plan) if generate else None
+        # the feeds are those of the graph as built, with or without the placeholders
+        # that optimisation found unneeded: a feed_dict works the same either way
+        if optimize:
+            built = topo_sort(self._nodes)
+            self.placeholders = [n for n in built if isinstance(n.op, Placeholder)]
+        else:
+            self.placeholders = self._plan.placeholders
         self._feeds = FeedChecker(self.placeholders, self.order)
-
-    # -- planning --------------------------------------------------------------
-    def _plan(self) -> None:
-        slot = {node: i for i, node in enumerate(self.order)}
-        last_use: dict[Node, int] = {}
-        for i, node in enumerate(self.order):
-            for x in node.inputs:
-                last_use[x] = i
-        keep = set(self._nodes)
-        self.initial: list[Any] = [None] * len(self.order)
-        self.steps: list[Step] = []
-        frees_at: dict[int, list[int]] = {}
-        for node, i in last_use.items():
-            if node not in keep and not isinstance(node.op, Constant):
-                frees_at.setdefault(i, []).append(slot[node])
-        for i, node in enumerate(self.order):
-            if isinstance(node.op, Constant):
-                self.initial[i] = node.op.value
-            elif not isinstance(node.op, Placeholder):
-                ins = tuple(slot[x] for x in node.inputs)
-                frees = tuple(frees_at.get(i, ()))
-                self.steps.append(Step(node, node.op.compute, ins, i, frees))
-        self._slot = slot
-        self.peak_live = self._peak_live()
-
-    def _peak_live(self) -> int:
-        """Most non-constant values alive at once during a run (fed values included)."""
-        live = len(self.placeholders)
-        peak = live
-        for step in self.steps:
-            live += 1
-            peak = max(peak, live)
-            live -= len(step.frees)
-        return peak
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None) -> Any:
         """Evaluate the fetches; feeds are keyed by placeholder node or name."""
         fed = self._feeds.check(feed_dict or {})
         slots = list(self.initial)
+        slot = self._slot
         for p, value in fed.items():
-            slots[self._slot[p]] = value
-        step = None
+            i = slot.get(p)
+            if i is not None:
+                slots[i] = value
+        with np.errstate(all="ignore"):
+            if self._program is None:
+                self._interpret(slots, checks=self.debug)
+            else:
+                self._execute(slots)
+        values = [_owned(slots[i]) for i in self._fetch_slots]
+        return _rebuild(self._template, values)
+
+    def _execute(self, slots: list[Any]) -> None:
+        assert self._program is not None
         try:
-            with np.errstate(all="ignore"):
-                for step in self.steps:
-                    slots[step.out] = step.fn(*[slots[i] for i in step.ins])
-                    for i in step.frees:
-                        slots[i] = None
+            self._program.run(slots)
         except GraphError:
             raise
         except Exception as e:  # a kernel failed: say which node, from where
-            assert step is not None
-            shapes = ", ".join(format_shape(np.shape(slots[i])) for i in step.ins)
-            raise ExecutionError(
-                f"{step.node.op} failed on inputs of shape {shapes}: {e} "
-                f"(node {step.node.name} made at {step.node.origin.location})"
-            ) from e
-        values = [_owned(slots[self._slot[n]]) for n in self._nodes]
-        return _rebuild(self._template, values)
+            found = self._program.failed_step(e)
+            if found is None:
+                raise
+            step, inputs = found
+            raise _kernel_error(step, inputs, e) from e
+
+    def _interpret(self, slots: list[Any], checks: bool) -> None:
+        """The plan node by node; with ``checks``, each result against its type and for
+        NaN/inf (``debug=True``), else only the results of ops defined outside graphad."""
+        for step in self.steps:
+            inputs = [slots[i] for i in step.ins]
+            try:
+                value = step.fn(*inputs)
+            except GraphError:
+                raise
+            except Exception as e:
+                raise _kernel_error(step, inputs, e) from e
+            if checks or not is_own(step.node):
+                why = mismatch(step.node.type, value)
+                if why is not None:
+                    raise broken_contract(step.node, why)
+            if checks and _not_finite(value) and not any(_not_finite(v) for v in inputs):
+                raise ExecutionError(
+                    f"{step.node.op} made NaN or inf from finite inputs of shape "
+                    f"{_shapes(inputs)} ({_where(step.node)})"
+                )
+            slots[step.out] = value
+            for i in step.frees:
+                slots[i] = None
+
+
+def _shapes(values: list[Any]) -> str:
+    return ", ".join(format_shape(np.shape(v)) for v in values)
+
+
+def _where(node: Node) -> str:
+    origin = node.origin
+    made = "user code" if origin.kind == "user" else f"{origin.kind} pass, order {origin.order}"
+    return f"node {node.name}, {made}, made at {origin.location}"
+
+
+def _kernel_error(step: Step, inputs: list[Any], e: Exception) -> ExecutionError:
+    return ExecutionError(
+        f"{step.node.op} failed on inputs of shape {_shapes(inputs)}: {e} ({_where(step.node)})"
+    )
+
+
+def _not_finite(value: Any) -> bool:
+    if isinstance(value, tuple):
+        return any(_not_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_not_finite(v) for v in value.values())
+    array = np.asarray(value)
+    return array.dtype.kind in "fc" and not bool(np.all(np.isfinite(array)))
 
 
 def _owned(value: Any) -> Any:
@@ -151,6 +194,8 @@ def _owned(value: Any) -> Any:
     return value
 
 
-def evaluate(fetches: Any, feed_dict: Mapping[Any, Any] | None = None) -> Any:
-    """One-shot ``Executor(fetches).run(feed_dict)``."""
-    return Executor(fetches).run(feed_dict)
+def evaluate(
+    fetches: Any, feed_dict: Mapping[Any, Any] | None = None, optimize: bool = True
+) -> Any:
+    """One-shot ``Executor(fetches, optimize=optimize).run(feed_dict)``."""
+    return Executor(fetches, optimize=optimize).run(feed_dict)

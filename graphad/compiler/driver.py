@@ -1,0 +1,131 @@
+"""The rewrite driver: CSE, constant folding and the algebraic rules, bottom-up to a fixpoint.
+
+One pass walks the graph from the fetches in topological order (so a dead node is never
+visited, and is gone from the result: dead-node elimination).  Each node is rebuilt on
+its inputs' replacements, then folded or simplified until no law applies, then merged
+with an equal node seen before.  Passes repeat until one changes nothing, at most
+``MAX_PASSES`` times; a pass that would leave more nodes than it found is not taken.
+A replacement made by a rule takes the name and origin of the node it replaces.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from operator import is_
+
+from graphad.compiler.cse import lookup
+from graphad.compiler.fold import fold
+from graphad.compiler.patterns import counting
+from graphad.compiler.rules import rules_for
+from graphad.ir import Node, adopt, rebuild, topo_sort
+
+MAX_PASSES = 10
+_MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds a bad rule
+
+
+def simplify(node: Node) -> Node | None:
+    """The first of folding and the node's rules that applies, or ``None``."""
+    if getattr(node.op, "branches", None) is not None:
+        return rewrite_branches(node)
+    folded = fold(node)
+    if folded is not None:
+        return folded
+    for rule in rules_for(node):
+        out = rule(node)
+        if out is not None and out is not node:
+            return out
+    return None
+
+
+def rewrite_branches(node: Node) -> Node | None:
+    """cond(p, f, g) -> cond(p, rewrite(f), rewrite(g)): rewrites see inside sub-graphs.
+
+    An op with sub-graphs offers ``branches`` (each with an ``output``) and
+    ``with_outputs(*outputs)``, the same op over rewritten outputs.
+    """
+    branches = node.op.branches  # type: ignore[attr-defined]
+    outputs = [rewrite([b.output])[0] for b in branches]
+    if all(new is b.output for new, b in zip(outputs, branches)):
+        return None
+    return node.op.with_outputs(*outputs)(*node.inputs)  # type: ignore[attr-defined,no-any-return]
+
+
+class Rewriter:
+    """The state passes share: ``stable`` nodes (no rule changes them; with the same inputs
+    none will later, as nodes are immutable) and the CSE ``table``.  A table entry stays
+    valid across passes: a node with an entry's key computes what the entry computes
+    from the same inputs, whether or not the entry is still used.  So a later pass only
+    looks again at nodes whose inputs changed."""
+
+    def __init__(self) -> None:
+        self.stable: set[Node] = set()
+        self.canonical: set[Node] = set()  # nodes that are their key's entry
+        self.table: dict[Hashable, Node] = {}
+
+    def run_pass(self, order: Sequence[Node]) -> tuple[dict[Node, Node], bool]:
+        """One bottom-up pass over ``order``: (each node's replacement, whether any changed)."""
+        consumers: dict[Node, int] = {}
+        for node in order:
+            for x in node.inputs:
+                consumers[x] = consumers.get(x, 0) + 1
+        uses: dict[Node, int] = {}  # consumers of each replacement, as rules see them
+        new: dict[Node, Node] = {}
+        with counting(uses):
+            changed = self._walk(order, new, consumers, uses)
+        return new, changed
+
+    def _walk(
+        self,
+        order: Sequence[Node],
+        new: dict[Node, Node],
+        consumers: dict[Node, int],
+        uses: dict[Node, int],
+    ) -> bool:
+        known: set[Node] = set(order)
+        stable, canonical = self.stable, self.canonical
+        changed = False
+        for node in order:
+            current = node
+            if node.inputs:
+                inputs = tuple([new[x] for x in node.inputs])
+                if not all(map(is_, inputs, node.inputs)):
+                    current = rebuild(node, inputs)
+                    known.add(current)
+                    changed = True
+            if current not in canonical:
+                if current not in stable:
+                    for _ in range(_MAX_STEPS_PER_NODE):
+                        out = simplify(current)
+                        if out is None:
+                            break
+                        current = adopt(out, current, known)
+                        known.add(current)
+                        changed = True
+                    stable.add(current)
+                merged = lookup(self.table, current)
+                if merged is current:
+                    canonical.add(current)
+                else:
+                    changed = True
+                    current = merged
+            new[node] = current
+            uses[current] = uses.get(current, 0) + consumers.get(node, 0)
+        return changed
+
+
+def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]:
+    """``outputs`` rewritten to a fixpoint of CSE, folding and the rules (at most
+    ``max_passes`` passes); nodes that need no change are returned as they are."""
+    current = list(outputs)
+    order = topo_sort(current)
+    rewriter = Rewriter()
+    for _ in range(max_passes):
+        new, changed = rewriter.run_pass(order)
+        if not changed:
+            break
+        result = [new[o] for o in current]
+        result_order = topo_sort(result)
+        if len(result_order) > len(order):
+            break  # never grow the graph: keep what this pass started from
+        current, order = result, result_order
+    return current
