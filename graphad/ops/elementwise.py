@@ -194,7 +194,8 @@ class MultiplyNoNan(Elementwise, Binary):
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
         nan = np.isnan(out)  # 0·inf and 0·NaN are the only products that must change
-        if nan.any():
+        # a lazy (Dask) array cannot say whether it holds a NaN without computing: mend always
+        if not isinstance(nan, (np.ndarray, np.generic)) or nan.any():
             zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
             out = np.where(nan & zero, np.zeros((), out.dtype), out)
         return out
@@ -250,7 +251,7 @@ class AddN(Elementwise):
         return TensorType(shape, np.result_type(*(x.dtype for x in xs)))
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
-        total = xs[0] + xs[1] if len(xs) > 1 else np.array(xs[0], copy=True)
+        total = xs[0] + xs[1] if len(xs) > 1 else xs[0].copy()
         for x in xs[2:]:
             total += x  # the first sum is a fresh array, so accumulating in place is safe
         return total

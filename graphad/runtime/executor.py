@@ -30,6 +30,7 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.runtime import backend as backends
 from graphad.runtime.feeds import FeedChecker
 
 CODEGEN_LIMIT = 20_000
@@ -69,13 +70,20 @@ class Executor:
     ``optimize=False`` runs the graph as built; ``debug=True`` runs it node by node and
     names the node, op, origin and user line of the first kernel error, broken type or
     NaN/inf.  ``order``, ``steps`` and ``peak_live`` describe the plan that runs.
+
+    ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
+    ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
     """
 
-    def __init__(self, fetches: Any, optimize: bool = True, debug: bool = False) -> None:
+    def __init__(
+        self, fetches: Any, optimize: bool = True, debug: bool = False, backend: str = "auto"
+    ) -> None:
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
+        self.backend = backends.check_backend(backend)
+        self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
         with collection_paused():  # large graphs compile faster: see graphad.compiler._gc
             self._compile(optimize, debug)
 
@@ -102,8 +110,12 @@ class Executor:
         self._feeds = FeedChecker(self.placeholders, self.order)
 
     # -- running ---------------------------------------------------------------
-    def run(self, feed_dict: Mapping[Any, Any] | None = None) -> Any:
-        """Evaluate the fetches; feeds are keyed by placeholder node or name."""
+    def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
+        """Evaluate the fetches; feeds are keyed by placeholder node or name.
+
+        On the Dask backend the fetches are Dask arrays, or NumPy arrays computed in one
+        ``dask.compute`` call with ``compute=True`` (on whatever scheduler is active).
+        """
         fed = self._feeds.check(feed_dict or {})
         slots = list(self.initial)
         slot = self._slot
@@ -111,6 +123,10 @@ class Executor:
             i = slot.get(p)
             if i is not None:
                 slots[i] = value
+        if self.backend == "dask" or (
+            self.backend == "auto" and any(backends.any_dask(v) for v in fed.values())
+        ):
+            return _rebuild(self._template, self._run_lazy(slots, fed, compute))
         with np.errstate(all="ignore"):
             if self._program is None:
                 self._interpret(slots, checks=self.debug)
@@ -118,6 +134,20 @@ class Executor:
                 self._execute(slots)
         values = [_owned(slots[i]) for i in self._fetch_slots]
         return _rebuild(self._template, values)
+
+    def _run_lazy(self, slots: list[Any], fed: dict[Node, Any], compute: bool) -> list[Any]:
+        if self._lazy is None:
+            self._lazy = backends.LazyProgram(self._plan)
+        if self.backend == "dask":  # NumPy feeds become one-chunk-per-block Dask arrays
+            for p, value in fed.items():
+                i = self._slot.get(p)
+                if i is not None:
+                    slots[i] = backends.as_dask(value)
+        self._lazy.run(slots)
+        values = [slots[i] for i in self._fetch_slots]
+        if compute:
+            return backends.compute(values)
+        return [backends.as_dask(v) for v in values] if self.backend == "dask" else values
 
     def _execute(self, slots: list[Any]) -> None:
         assert self._program is not None

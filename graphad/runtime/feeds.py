@@ -27,6 +27,8 @@ from graphad.ir import (
     format_shape,
     user_location,
 )
+from graphad.runtime.backend import conform as conform_lazy
+from graphad.runtime.backend import is_dask
 
 _CHECKED_SIGNATURES = 64
 
@@ -174,6 +176,8 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
             _conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value))
         )
     assert isinstance(t, TensorType)
+    if is_dask(value):  # checked by its metadata: computing it is the caller's choice
+        return conform_lazy(t, value, where)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as e:

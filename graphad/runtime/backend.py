@@ -1,0 +1,273 @@
+"""Array backends: the same plan on NumPy arrays (default) or lazily on Dask arrays.
+
+graphad's kernels are written with NumPy's functions; NumPy hands a call on Dask arrays to
+``dask.array`` (NEP 13/18 dispatch: ``__array_ufunc__``, ``__array_function__``), so most
+kernels build Dask graphs unchanged and nothing is computed until the caller asks.  The
+backend is chosen once per run (``Executor(backend="dask")``, or Dask feeds); the NumPy
+path pays nothing for it.  What NumPy-only fast paths the generated code takes (``out=``
+buffer reuse, Python-float regions, ``cond`` as ``if``) the Dask runner does not: it
+interprets the plan step by step, which costs microseconds per node per run and nothing
+per chunk.
+
+Ops that Dask has no lazy chunked form of run lazily as **one task** on the whole array
+(:data:`ONE_TASK`): the kernel is called on NumPy blocks inside the Dask graph, on a
+worker, never in the caller's process.  ``cond`` evaluates both branches lazily and
+selects with ``where``, as Dask cannot branch on a value it has not computed.
+
+Scheduling is Dask's: the threaded default, ``dask.distributed`` (a ``Client`` set up by
+the user) or anything ``dask.compute`` accepts.  Constants and NumPy feeds enter the Dask
+graph as one key each, so a cluster ships them to workers once, not once per chunk.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphad.compiler.plan import Plan
+from graphad.ir import (
+    ExecutionError,
+    FeedError,
+    GraphError,
+    Node,
+    TensorType,
+    TupleType,
+    format_shape,
+    user_location,
+)
+from graphad.ops import indexing, linalg, shape, sorting
+from graphad.ops._batching import OnMatrices
+
+BACKENDS = ("auto", "numpy", "dask")
+
+# Ops whose kernels Dask cannot run chunk by chunk: scatter-add (``np.add.at``), LAPACK
+# factorisations and sorts (Dask's versions need one chunk or differ in their results),
+# and getitem with index arrays (Dask has no n-d fancy indexing); each runs as one lazy
+# task on the whole array.
+ONE_TASK: tuple[type, ...] = (
+    indexing.ScatterAdd,
+    OnMatrices,
+    linalg.Solve,
+    sorting.ArgSort,
+    sorting.ArgPartition,
+)
+
+
+def is_dask(value: Any) -> bool:
+    """Whether ``value`` is a Dask array (without importing Dask)."""
+    return type(value).__module__.startswith("dask.") and hasattr(value, "__dask_graph__")
+
+
+def any_dask(value: Any) -> bool:
+    """Whether a fed value (an array or a structure of arrays) holds a Dask array."""
+    if isinstance(value, dict):
+        return any(any_dask(v) for v in value.values())
+    if isinstance(value, (tuple, list)):
+        return any(any_dask(v) for v in value)
+    return is_dask(value)
+
+
+def dask_array() -> Any:
+    """The ``dask.array`` module, or a clear error saying how to install it."""
+    if "dask.array" in sys.modules:
+        return sys.modules["dask.array"]
+    try:
+        return importlib.import_module("dask.array")
+    except ImportError as e:
+        raise GraphError(
+            f"backend='dask' needs Dask: pip install 'graphad[dask]' ({e}) ({user_location()})"
+        ) from None
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise GraphError(
+            f"Executor: backend must be one of {', '.join(map(repr, BACKENDS))}, got "
+            f"{backend!r} ({user_location()})"
+        )
+    if backend == "dask":
+        dask_array()
+    return backend
+
+
+class LazyProgram:
+    """A plan run on Dask arrays: each step builds Dask graph, nothing is computed."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.kernels = [lazy_kernel(step.node) for step in plan.steps]
+
+    def run(self, slots: list[Any]) -> None:
+        for step, kernel in zip(self.plan.steps, self.kernels):
+            inputs = [slots[i] for i in step.ins]
+            try:
+                slots[step.out] = kernel(*inputs)
+            except GraphError:
+                raise
+            except Exception as e:
+                raise ExecutionError(
+                    f"{step.node.op} failed on Dask inputs of shape "
+                    f"{', '.join(str(getattr(v, 'shape', ())) for v in inputs)}: {e} "
+                    f"(node {step.node.name}, made at {step.node.origin.location})"
+                ) from e
+            for i in step.frees:
+                slots[i] = None
+
+
+def lazy_kernel(node: Node) -> Callable[..., Any]:
+    """The function computing ``node`` lazily on Dask (and NumPy) inputs."""
+    op = node.op
+    if getattr(op, "branches", None) is not None:  # cond
+        return _LazyCond(op)
+    if isinstance(op, ONE_TASK) or (isinstance(op, indexing.GetItem) and op.advanced):
+        return _OneTask(node)
+    if isinstance(op, shape.Reshape):
+        return _Reshape(op)
+    if isinstance(op, linalg.Einsum):
+        return _Einsum(op)
+    return op.compute
+
+
+class _Reshape:
+    """Dask reshapes only where chunk boundaries allow; else the trailing axes (and then
+    all axes) are merged into one chunk first, lazily."""
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+
+    def __call__(self, x: Any, *rest: Any) -> Any:
+        try:
+            return self.op.compute(x, *rest)
+        except NotImplementedError:
+            if not is_dask(x):
+                raise
+        trailing = x.rechunk(dict.fromkeys(range(1, x.ndim), -1))
+        try:
+            return self.op.compute(trailing, *rest)
+        except NotImplementedError:
+            return self.op.compute(x.rechunk(-1), *rest)
+
+
+class _Einsum:
+    """Dask's einsum needs an index repeated within one operand (a diagonal) to be chunked
+    alike on its axes: those axes become one chunk each."""
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+        self.operands = op.subscripts.split("->")[0].split(",")
+
+    def __call__(self, *xs: Any) -> Any:
+        return self.op.compute(*(_diagonal_ready(s, x) for s, x in zip(self.operands, xs)))
+
+
+def _diagonal_ready(subscripts: str, x: Any) -> Any:
+    letters = subscripts.replace("...", "")
+    repeated = {c for c in letters if letters.count(c) > 1}
+    if not repeated or not is_dask(x) or "..." in subscripts:
+        return x
+    return x.rechunk({i: -1 for i, c in enumerate(letters) if c in repeated})
+
+
+class _OneTask:
+    """``node``'s NumPy kernel as a single Dask task over whole arrays."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def __call__(self, *inputs: Any) -> Any:
+        if not any(is_dask(v) for v in inputs):
+            return self.node.op.compute(*inputs)
+        import dask
+
+        da = dask_array()
+        op = self.node.op
+        types = [_concrete(x.type, v) for x, v in zip(self.node.inputs, inputs)]
+        out = op.infer(*types)
+        value = dask.delayed(op.compute, pure=True)(*inputs)
+        if isinstance(out, TensorType):
+            return da.from_delayed(value, out.shape, dtype=out.dtype)
+        assert isinstance(out, TupleType)
+        return tuple(
+            da.from_delayed(value[k], t.shape, dtype=t.dtype)  # type: ignore[union-attr]
+            for k, t in enumerate(out.items)
+        )
+
+
+def _concrete(t: Any, value: Any) -> Any:
+    if isinstance(t, TensorType) and not t.is_static:
+        return TensorType(tuple(value.shape), t.dtype)
+    return t
+
+
+class _LazyCond:
+    """Both branches built lazily, the result chosen by ``where(pred, t, f)`` leaf by leaf."""
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+        self.branches = [LazyProgram(b.plan) for b in op.branches]
+
+    def __call__(self, pred: Any, *values: Any) -> Any:
+        if not is_dask(pred) and not any(is_dask(v) for v in values):
+            return self.op.compute(pred, *values)
+        results = []
+        for branch, program in zip(self.op.branches, self.branches):
+            plan = branch.plan
+            slots = list(plan.initial)
+            for p, s in zip(branch.params, branch.slots):
+                i = plan.slot.get(p)
+                if i is not None:
+                    slots[i] = values[s]
+            program.run(slots)
+            results.append(slots[plan.fetch_slots[0]])
+        return _select(pred, *results)
+
+
+def _select(pred: Any, t: Any, f: Any) -> Any:
+    if isinstance(t, tuple):
+        return tuple(_select(pred, a, b) for a, b in zip(t, f))
+    if isinstance(t, dict):
+        return {k: _select(pred, t[k], f[k]) for k in t}
+    return dask_array().where(pred, t, f)
+
+
+def as_dask(value: Any) -> Any:
+    """A fed or fetched value with every NumPy array in it made a Dask array."""
+    if isinstance(value, dict):
+        return {k: as_dask(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(as_dask(v) for v in value)
+    if value is None or is_dask(value):
+        return value
+    return dask_array().asarray(value)
+
+
+def conform(t: TensorType, value: Any, where: str) -> Any:
+    """A fed Dask array checked against its placeholder's type by its metadata only."""
+    shape = tuple(value.shape)
+    if any(d != d for d in shape):  # NaN: chunk sizes unknown (after boolean masking)
+        raise FeedError(
+            f"{where} was fed a Dask array of unknown shape {shape}; call "
+            f"compute_chunk_sizes() on it first ({user_location()})"
+        )
+    if not np.can_cast(value.dtype, t.dtype, casting="same_kind"):
+        raise FeedError(
+            f"{where} is {t.dtype.name} but was fed {value.dtype.name} ({user_location()})"
+        )
+    if not t.accepts(shape):
+        raise FeedError(
+            f"{where} has shape {format_shape(t.shape)} but was fed shape "
+            f"{format_shape(shape)} ({user_location()})"
+        )
+    # a narrowing cast is lazy: unlike NumPy feeds, its values are not checked to fit
+    return value if value.dtype == t.dtype else value.astype(t.dtype)
+
+
+def compute(values: Sequence[Any]) -> list[Any]:
+    """Every Dask array in ``values`` computed (one ``dask.compute`` call: shared work once)."""
+    import dask
+
+    return list(dask.compute(*values))
