@@ -174,6 +174,14 @@ def test_one_task_ops_stay_lazy_and_match_numpy() -> None:
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
+def test_a_one_task_kernel_failing_at_compute_time_names_its_op() -> None:
+    a = ga.placeholder("a", (3, 3))
+    y = ga.inv(a)
+    lazy_y = ga.Executor(y).run({a: da.zeros((3, 3), chunks=2)})  # singular: fails later
+    with pytest.raises(ga.ExecutionError, match=r"inv.*failed on inputs of shape \(3, 3\)"):
+        lazy_y.compute(scheduler="threads")
+
+
 def test_on_a_local_cluster_of_two_worker_processes() -> None:
     """The gradient and an HVP on a LocalCluster (2 processes, a few MB), equal to NumPy."""
     distributed = pytest.importorskip("distributed")

@@ -187,7 +187,8 @@ class _OneTask:
         op = self.node.op
         types = [_concrete(x.type, v) for x, v in zip(self.node.inputs, inputs)]
         out = op.infer(*types)
-        value = dask.delayed(op.compute, pure=True)(*inputs)
+        where = f"node {self.node.name}, made at {self.node.origin.location}"
+        value = dask.delayed(_Reported(op, where), pure=True)(*inputs)
         if isinstance(out, TensorType):
             return da.from_delayed(value, out.shape, dtype=out.dtype)
         assert isinstance(out, TupleType)
@@ -195,6 +196,25 @@ class _OneTask:
             da.from_delayed(value[k], t.shape, dtype=t.dtype)  # type: ignore[union-attr]
             for k, t in enumerate(out.items)
         )
+
+
+class _Reported:
+    """``op.compute`` that, failing on a worker at compute time, names the op and node.
+
+    Holds the op and a description, not the node: it travels to workers by pickle."""
+
+    def __init__(self, op: Any, where: str) -> None:
+        self.op = op
+        self.where = where
+
+    def __call__(self, *inputs: Any) -> Any:
+        try:
+            return self.op.compute(*inputs)
+        except Exception as e:
+            shapes = ", ".join(str(np.shape(v)) for v in inputs)
+            raise ExecutionError(
+                f"{self.op} failed on inputs of shape {shapes}: {e} ({self.where})"
+            ) from e
 
 
 def _concrete(t: Any, value: Any) -> Any:
