@@ -8,6 +8,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -180,6 +181,24 @@ def test_a_one_task_kernel_failing_at_compute_time_names_its_op() -> None:
     lazy_y = ga.Executor(y).run({a: da.zeros((3, 3), chunks=2)})  # singular: fails later
     with pytest.raises(ga.ExecutionError, match=r"inv.*failed on inputs of shape \(3, 3\)"):
         lazy_y.compute(scheduler="threads")
+
+
+@dataclass(frozen=True)
+class Halve(ga.Op):
+    """A user's op whose kernel drops the last element: it breaks its own ``infer``."""
+
+    def infer(self, x: ga.TensorType) -> ga.TensorType:
+        return x
+
+    def compute(self, x: Any) -> Any:
+        return x[:-1] / 2
+
+
+def test_a_user_op_breaking_its_type_is_caught_by_metadata_without_computing() -> None:
+    x = ga.placeholder("x", (4,))
+    broken = pytest.raises(ga.ExecutionError, match=r"halve returned shape \(3,\)")
+    with dask.config.set(scheduler=refuse), broken:
+        ga.Executor(Halve()(x)).run({x: da.ones(4, chunks=2)})
 
 
 def test_on_a_local_cluster_of_two_worker_processes() -> None:

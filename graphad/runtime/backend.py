@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from graphad.compiler.contract import broken_contract, mismatch
+from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan
 from graphad.ir import (
     ExecutionError,
@@ -95,17 +97,22 @@ def check_backend(backend: str) -> str:
 
 
 class LazyProgram:
-    """A plan run on Dask arrays: each step builds Dask graph, nothing is computed."""
+    """A plan run on Dask arrays: each step builds Dask graph, nothing is computed.
 
-    def __init__(self, plan: Plan) -> None:
+    Each result's shape and dtype (Dask's metadata) is checked against its node's type
+    for ops defined outside graphad, and for every op with ``checks`` (``debug=True``;
+    NaN/inf cannot be looked for without computing)."""
+
+    def __init__(self, plan: Plan, checks: bool = False) -> None:
         self.plan = plan
         self.kernels = [lazy_kernel(step.node) for step in plan.steps]
+        self.checked = [checks or not is_own(step.node) for step in plan.steps]
 
     def run(self, slots: list[Any]) -> None:
-        for step, kernel in zip(self.plan.steps, self.kernels):
+        for step, kernel, checked in zip(self.plan.steps, self.kernels, self.checked):
             inputs = [slots[i] for i in step.ins]
             try:
-                slots[step.out] = kernel(*inputs)
+                slots[step.out] = value = kernel(*inputs)
             except GraphError:
                 raise
             except Exception as e:
@@ -114,6 +121,10 @@ class LazyProgram:
                     f"{', '.join(str(getattr(v, 'shape', ())) for v in inputs)}: {e} "
                     f"(node {step.node.name}, made at {step.node.origin.location})"
                 ) from e
+            if checked:
+                why = mismatch(step.node.type, value)
+                if why is not None:
+                    raise broken_contract(step.node, why)
             for i in step.frees:
                 slots[i] = None
 

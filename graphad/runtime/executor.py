@@ -137,7 +137,7 @@ class Executor:
 
     def _run_lazy(self, slots: list[Any], fed: dict[Node, Any], compute: bool) -> list[Any]:
         if self._lazy is None:
-            self._lazy = backends.LazyProgram(self._plan)
+            self._lazy = backends.LazyProgram(self._plan, checks=self.debug)
         if self.backend == "dask":  # NumPy feeds become one-chunk-per-block Dask arrays
             for p, value in fed.items():
                 i = self._slot.get(p)
