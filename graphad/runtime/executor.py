@@ -123,9 +123,7 @@ class Executor:
             i = slot.get(p)
             if i is not None:
                 slots[i] = value
-        if self.backend == "dask" or (
-            self.backend == "auto" and any(backends.any_dask(v) for v in fed.values())
-        ):
+        if self.backend != "numpy" and (self.backend == "dask" or backends.any_dask(fed)):
             return _rebuild(self._template, self._run_lazy(slots, fed, compute))
         with np.errstate(all="ignore"):
             if self._program is None:

@@ -176,7 +176,7 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
             _conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value))
         )
     assert isinstance(t, TensorType)
-    if is_dask(value):  # checked by its metadata: computing it is the caller's choice
+    if type(value) is not np.ndarray and is_dask(value):  # checked by metadata, not computed
         return conform_lazy(t, value, where)
     try:
         array = np.asarray(value)
