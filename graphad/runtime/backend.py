@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from graphad.compiler.codegen import ufunc_of
 from graphad.compiler.contract import broken_contract, mismatch
 from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan
@@ -43,6 +44,7 @@ from graphad.ir import (
 )
 from graphad.ops import indexing, linalg, shape, sorting
 from graphad.ops._batching import OnMatrices
+from graphad.ops.elementwise import Elementwise
 
 BACKENDS = ("auto", "numpy", "dask")
 
@@ -142,11 +144,29 @@ def lazy_kernel(node: Node) -> Callable[..., Any]:
         return _LazyCond(op)
     if isinstance(op, ONE_TASK) or (isinstance(op, indexing.GetItem) and op.advanced):
         return _OneTask(node)
+    if isinstance(op, Elementwise) and ufunc_of(node) is None:
+        return _Blockwise(node)
     if isinstance(op, shape.Reshape):
         return _Reshape(op)
     if isinstance(op, linalg.Einsum):
         return _Einsum(op)
     return op.compute
+
+
+class _Blockwise:
+    """An elementwise op whose kernel is several NumPy calls (sigmoid, the strong-zero
+    products, add_n): the whole kernel per block, one Dask layer instead of one per call."""
+
+    def __init__(self, node: Node) -> None:
+        self.op = node.op
+        self.dtype = node.type.dtype  # type: ignore[union-attr]
+
+    def __call__(self, *xs: Any) -> Any:
+        if not any(is_dask(x) for x in xs):
+            return self.op.compute(*xs)
+        from dask.array.core import elemwise  # blockwise, broadcasting as NumPy does
+
+        return elemwise(self.op.compute, *xs, dtype=self.dtype)
 
 
 class _Reshape:
