@@ -11,6 +11,11 @@ and reports the peak memory of the process and the time of both gradients.
     python examples/dask_logistic_regression.py --rows 8000000   # 6.4 GB of X: minutes
 
 Pass ``--scheduler tcp://host:8786`` to run on a ``dask.distributed`` cluster.
+
+On the reference machine (2 cores, threaded scheduler, shared with other jobs), the 6.4 GB
+run took 13 minutes for 19 passes over X (it is generated anew in each pass); one gradient
+pass took 28 s with graphad and 46 s written by hand with ``dask.array``, and the peak
+memory of the process was 369 MB.
 """
 
 from __future__ import annotations
