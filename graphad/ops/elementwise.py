@@ -37,6 +37,7 @@ from graphad.ir import (
     broadcast_shapes,
     is_constant,
     shapes_compatible,
+    user_location,
 )
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
 from graphad.ops._util import Tangents, add_tangents, tensor
@@ -105,8 +106,15 @@ def sum_terms(terms: list[Node]) -> Node | None:
     return add_tangents(*terms)
 
 
-def reciprocal(x: Node) -> Node:
-    """1 / x"""
+def reciprocal(x: Any) -> Node:
+    """1 / x, the division NumPy's kernel does (so the composition is exact and one op).
+    Integers are refused: NumPy's reciprocal truncates them (1/2 -> 0)."""
+    x = as_nodes(x)[0]
+    if x.dtype is not None and x.dtype.kind in "biu":
+        raise DTypeError(
+            f"reciprocal({x.type}): NumPy truncates integer reciprocals to 0 or ±1; "
+            f"cast to float first ({user_location()})"
+        )
     return divide(1, x)
 
 

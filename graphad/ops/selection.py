@@ -1,4 +1,5 @@
-"""Selection: maximum, minimum, clip and where, which pick one operand per element.
+"""Selection: maximum, minimum (and their NaN-ignoring fmax, fmin), clip and where, which
+pick one operand per element.
 
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Each rule sends the adjoint to the operand that
@@ -21,7 +22,15 @@ import numpy as np
 from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
 from graphad.ops._util import Tangents, tensor, ufunc_dtype
-from graphad.ops.comparison import equal, greater, less, logical_and, logical_not
+from graphad.ops.comparison import (
+    equal,
+    greater,
+    less,
+    logical_and,
+    logical_not,
+    logical_or,
+    not_equal,
+)
 from graphad.ops.utility import or_zeros
 
 
@@ -58,6 +67,28 @@ class Maximum(Extremum):
 class Minimum(Extremum):
     ufunc = np.minimum
     beats = staticmethod(less)
+
+
+def _fmax_beats(a: Node, b: Node) -> Node:
+    """Where fmax takes a: a > b, or b is NaN (fmax ignores a NaN)"""
+    return logical_or(greater(a, b), not_equal(b, b))
+
+
+def _fmin_beats(a: Node, b: Node) -> Node:
+    """Where fmin takes a: a < b, or b is NaN"""
+    return logical_or(less(a, b), not_equal(b, b))
+
+
+@dataclass(frozen=True)
+class Fmax(Extremum):
+    ufunc = np.fmax
+    beats = staticmethod(_fmax_beats)
+
+
+@dataclass(frozen=True)
+class Fmin(Extremum):
+    ufunc = np.fmin
+    beats = staticmethod(_fmin_beats)
 
 
 @dataclass(frozen=True)
@@ -133,6 +164,16 @@ def maximum(a: Any, b: Any) -> Node:
 def minimum(a: Any, b: Any) -> Node:
     """Elementwise min; ties split the adjoint equally."""
     return binary(Minimum(), a, b)
+
+
+def fmax(x1: Any, x2: Any) -> Node:
+    """Elementwise max ignoring NaN (the other operand is taken); ties split the adjoint."""
+    return binary(Fmax(), x1, x2)
+
+
+def fmin(x1: Any, x2: Any) -> Node:
+    """Elementwise min ignoring NaN (the other operand is taken); ties split the adjoint."""
+    return binary(Fmin(), x1, x2)
 
 
 def clip(x: Any, lo: Any, hi: Any) -> Node:

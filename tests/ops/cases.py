@@ -260,6 +260,109 @@ ELEMENTWISE += [
 ]
 
 
+# -- more elementwise math (issue 10) ---------------------------------------------
+def quarters(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Divisors ±1/2, ±3/4, ±5/4: a tie_free dividend (1/80 off every multiple of 1/4) is
+    then 1/80 off every jump of a remainder, which sits at the multiples of the divisor."""
+    return rng.choice([-1.25, -0.75, -0.5, 0.5, 0.75, 1.25], shape)
+
+
+def tenths(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Within 0.04 of a multiple of 0.1: 0.01 off the jumps of round(x, 1)."""
+    return rng.integers(-20, 21, shape) / 10 + rng.uniform(-0.04, 0.04, shape)
+
+
+def with_nonfinite(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """``real`` with a NaN, an inf and a -inf (nan_to_num replaces them)."""
+    x = real(rng, shape)
+    x[0, 0], x[1, 2], x[2, 3] = np.nan, np.inf, -np.inf
+    return x
+
+
+def round1(x: Any) -> Any:
+    return ga.round(x, 1) if isinstance(x, ga.Node) else np.round(x, 1)
+
+
+def nan_to_num_bounded(x: Any) -> Any:
+    """Finite replacements that float32 and float64 share (the defaults are dtype maxima)."""
+    fn = ga.nan_to_num if isinstance(x, ga.Node) else np.nan_to_num
+    return fn(x, nan=-7.0, posinf=1e3, neginf=-1e3)
+
+
+def mod_operator(a: Any, b: Any) -> Any:
+    return a % b
+
+
+def rmod_operator(b: Any) -> Any:
+    return 2.3 % b  # 2.3/b is at least 0.06 from a whole number for every quarters b
+
+
+MORE_UNARY = [
+    ("floor", ga.floor, np.floor, tie_free()),
+    ("ceil", ga.ceil, np.ceil, tie_free()),
+    ("trunc", ga.trunc, np.trunc, tie_free()),
+    ("round", ga.round, np.round, tie_free()),
+    ("around", ga.around, np.around, tie_free()),
+    ("fabs", ga.fabs, np.fabs, tie_free()),
+    ("reciprocal", ga.reciprocal, np.reciprocal, signed(0.5, 2.0)),
+    ("log2", ga.log2, np.log2, positive),
+    ("log10", ga.log10, np.log10, positive),
+    ("exp2", ga.exp2, np.exp2, real),
+    ("arcsinh", ga.arcsinh, np.arcsinh, real),
+    ("arccosh", ga.arccosh, np.arccosh, uniform(1.2, 3.0)),
+    ("arctanh", ga.arctanh, np.arctanh, unit),
+    ("deg2rad", ga.deg2rad, np.deg2rad, uniform(-200.0, 200.0)),
+    ("rad2deg", ga.rad2deg, np.rad2deg, real),
+    ("radians", ga.radians, np.radians, uniform(-200.0, 200.0)),
+    ("degrees", ga.degrees, np.degrees, real),
+    ("sinc", ga.sinc, np.sinc, real),
+    ("nan_to_num", ga.nan_to_num, np.nan_to_num, real),
+]
+
+MORE_BINARY = [
+    ("remainder", ga.remainder, np.remainder, (tie_free(), quarters)),
+    ("mod", ga.mod, np.mod, (tie_free(), quarters)),
+    ("fmod", ga.fmod, np.fmod, (tie_free(), quarters)),
+    ("arctan2", ga.arctan2, np.arctan2, (signed(0.5, 2.0), real)),
+    ("hypot", ga.hypot, np.hypot, (signed(0.5, 2.0), real)),
+    ("logaddexp", ga.logaddexp, np.logaddexp, (real, real)),
+    ("logaddexp2", ga.logaddexp2, np.logaddexp2, (real, real)),
+    ("fmax", ga.fmax, np.fmax, (tie_free(0), tie_free(1))),
+    ("fmin", ga.fmin, np.fmin, (tie_free(0), tie_free(1))),
+    ("heaviside", ga.heaviside, np.heaviside, (tie_free(), real)),
+    ("copysign", ga.copysign, np.copysign, (real, tie_free())),
+]
+
+ELEMENTWISE += [case(name, f, ref, (3, 4), domain=d) for name, f, ref, d in MORE_UNARY]
+ELEMENTWISE += [
+    case(f"{name}[{tag}]", f, ref, sa, sb, domain=domains)
+    for name, f, ref, domains in MORE_BINARY
+    for tag, sa, sb in BROADCASTS
+]
+ELEMENTWISE += [
+    case("round[decimals]", round1, round1, (3, 4), domain=tenths),
+    case("floor[rank3]", ga.floor, np.floor, (2, 3, 4), domain=tie_free()),
+    case("sinc[near_zero]", ga.sinc, np.sinc, (3, 4), domain=with_zeros(unit, (0, 1), (2, 2))),
+    case("sinc[small]", ga.sinc, np.sinc, (3, 4), domain=uniform(-0.15, 0.15)),
+    case(
+        "nan_to_num[nonfinite]",
+        nan_to_num_bounded,
+        nan_to_num_bounded,
+        (3, 4),
+        domain=with_nonfinite,
+    ),
+    case(
+        "remainder[operator]",
+        mod_operator,
+        mod_operator,
+        (3, 4),
+        (4,),
+        domain=(tie_free(), quarters),
+    ),
+    case("remainder[reflected]", rmod_operator, rmod_operator, (3, 4), domain=quarters),
+]
+
+
 # -- reductions ----------------------------------------------------------------
 def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
