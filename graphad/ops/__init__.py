@@ -113,7 +113,7 @@ from graphad.ops.reduction import (
     var,
 )
 from graphad.ops.scan import cumprod, cumsum, diff, gradient
-from graphad.ops.selection import clip, fmax, fmin, maximum, minimum, where
+from graphad.ops.selection import clip, fmax, fmin, maximum, minimum, nonzero, where
 from graphad.ops.shape import (
     broadcast_like,
     broadcast_to,
@@ -249,6 +249,7 @@ __all__ = [
     "multiply_no_nan",
     "nan_to_num",
     "negative",
+    "nonzero",
     "not_equal",
     "ones_like",
     "outer",

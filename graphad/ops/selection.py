@@ -1,10 +1,14 @@
 """Selection: maximum, minimum (and their NaN-ignoring fmax, fmin), clip and where, which
-pick one operand per element.
+pick one operand per element; and nonzero, the indices where a condition holds.
 
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Each rule sends the adjoint to the operand that
 was picked and an exact zero to the others, which the strong-zero rules of
 :mod:`~graphad.ops.elementwise` keep exact (no 0·inf = NaN in an untaken branch).
+
+``nonzero`` (and ``where`` with only a condition) returns integer indices whose
+number is known only at run time: no derivative flows, and its results have
+unknown length.
 
 Tie rules: ``maximum``/``minimum`` split the adjoint equally between equal
 operands; ``clip`` sends the adjoint to ``x`` on the closed interval ``[lo, hi]``
@@ -19,9 +23,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ir import (
+    DTypeError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    TupleType,
+    as_node,
+    as_nodes,
+    broadcast_shapes,
+)
+from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
-from graphad.ops._util import Tangents, tensor, ufunc_dtype
+from graphad.ops._util import Tangents, building, known_ndim, tensor, ufunc_dtype
 from graphad.ops.comparison import (
     equal,
     greater,
@@ -155,6 +170,22 @@ class Where(Op):
         return where(c, or_zeros(t[1], a), or_zeros(t[2], b))
 
 
+@dataclass(frozen=True)
+class Nonzero(ZeroDerivative):
+    """np.nonzero(x): for each axis, the int64 indices of the nonzero entries (run-time length)."""
+
+    def infer(self, x: TensorType) -> TupleType:
+        if known_ndim(x) == 0:
+            raise ShapeError(
+                "nonzero of a 0-d array is not defined (NumPy refuses it); use atleast_1d"
+            )
+        index = TensorType((None,), np.dtype(np.int64))
+        return TupleType((index,) * known_ndim(x))
+
+    def compute(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(i.astype(np.int64, copy=False) for i in np.nonzero(x))
+
+
 # -- public functions ----------------------------------------------------------
 def maximum(a: Any, b: Any) -> Node:
     """Elementwise max; ties split the adjoint equally."""
@@ -181,6 +212,21 @@ def clip(x: Any, lo: Any, hi: Any) -> Node:
     return Clip()(*as_nodes(x, lo, hi))
 
 
-def where(cond: Any, a: Any, b: Any) -> Node:
-    """np.where(cond, a, b) for a bool ``cond``; no adjoint reaches the untaken branch."""
-    return Where()(*as_nodes(cond, a, b))
+def where(condition: Any, x: Any = None, y: Any = None) -> Node | tuple[Node, ...]:
+    """np.where(condition, x, y) for a bool ``condition``: x where it holds, else y,
+    broadcasting; no adjoint reaches the untaken branch.  With only ``condition``,
+    ``nonzero(condition)``, as in NumPy."""
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        with building("where", *(a for a in (condition, x, y) if isinstance(a, Node))):
+            raise ShapeError("give both x and y, or neither (then it is nonzero(condition))")
+    return Where()(*as_nodes(condition, x, y))
+
+
+def nonzero(a: Any) -> tuple[Node, ...]:
+    """np.nonzero: one int64 index vector (length known at run time) per axis of ``a``,
+    the positions of its nonzero (true) entries in C order; not differentiable.
+    ``x[nonzero(m)]`` gathers them."""
+    node = Nonzero()(as_node(a))
+    return tuple(node)  # its entries: getitem of a tuple-valued node
