@@ -49,6 +49,7 @@ from graphad.ops.comparison import (
     logical_or,
     not_equal,
 )
+from graphad.ops.complex_parts import conj, conjugate, imag, real, real_if_close
 from graphad.ops.elementwise import (
     abs,
     add,
@@ -131,6 +132,7 @@ from graphad.ops.shape import (
 from graphad.ops.sorting import argpartition, argsort, partition, sort, take_along_axis
 from graphad.ops.structure import make_dict, make_tuple
 from graphad.ops.transcendental import (
+    angle,
     arccosh,
     arcsinh,
     arctan2,
@@ -153,6 +155,7 @@ __all__ = [
     "abs",
     "add",
     "add_n",
+    "angle",
     "append",
     "arccos",
     "arccosh",
@@ -177,6 +180,8 @@ __all__ = [
     "clip",
     "column_stack",
     "concatenate",
+    "conj",
+    "conjugate",
     "copysign",
     "cos",
     "cosh",
@@ -217,6 +222,7 @@ __all__ = [
     "hstack",
     "hypot",
     "identity",
+    "imag",
     "inner",
     "inv",
     "kron",
@@ -260,6 +266,8 @@ __all__ = [
     "rad2deg",
     "radians",
     "ravel",
+    "real",
+    "real_if_close",
     "reciprocal",
     "relu",
     "remainder",

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import (
+    DifferentiationError,
     DTypeError,
     Node,
     Op,
@@ -42,6 +43,7 @@ from graphad.ir import (
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
 from graphad.ops._util import Tangents, add_tangents, tensor
 from graphad.ops.comparison import equal, greater
+from graphad.ops.complex_parts import conj, is_complex, real_tangent
 from graphad.ops.selection import where
 from graphad.ops.shape import all_batched
 from graphad.ops.utility import zeros_like
@@ -57,8 +59,9 @@ Partial = Node | float | None
 class Elementwise(Op):
     """An elementwise op whose derivative is stated once, by ``partials``.
 
-    vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ.  ``singular``: some ∂ᵢ can be infinite,
-    so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
+    vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ (its real part for a real y of complex inputs, whose
+    ∂ is ∂y/∂Re x - i·∂y/∂Im x: see :mod:`~graphad.ops.complex_parts`).  ``singular``: some
+    ∂ᵢ can be infinite, so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
     """
 
     singular: ClassVar[bool] = False
@@ -95,7 +98,7 @@ class Elementwise(Op):
         singular = self.is_singular(node)
         pairs = zip(t, self.partials(node))
         terms = [self.times(ti, d, singular) for ti, d in pairs if ti is not None]
-        return sum_terms([term for term in terms if term is not None])
+        return real_tangent(node, sum_terms([term for term in terms if term is not None]))
 
 
 def sum_terms(terms: list[Node]) -> Node | None:
@@ -349,8 +352,9 @@ class Abs(Elementwise, Unary):
     ufunc = np.abs
 
     def partials(self, node: Node) -> tuple[Partial]:
-        """∂/∂x = sign(x)"""
-        return (sign(node.inputs[0]),)
+        """∂/∂x = sign(x); for complex x, z̄/|z| (ẏ = Re(z̄·ż)/|z|); 0 at 0"""
+        x = node.inputs[0]
+        return (xdivy(conj(x), node),) if is_complex(x) else (sign(x),)
 
 
 @dataclass(frozen=True)
@@ -358,7 +362,11 @@ class Sign(Elementwise, Unary):
     ufunc = np.sign
 
     def partials(self, node: Node) -> tuple[Partial]:
-        """∂/∂x = 0 (piecewise constant)"""
+        """∂/∂x = 0 (piecewise constant); z/|z| of a complex z is not, and is refused"""
+        if is_complex(node.inputs[0]):
+            raise DifferentiationError(
+                "sign: z/|z| of a complex z is not holomorphic; differentiate z / abs(z)"
+            )
         return (0,)
 
 

@@ -1,5 +1,5 @@
 """More smooth elementwise functions: base-2 and base-10 logs and powers, inverse hyperbolics,
-arctan2, hypot, logaddexp, sinc and the angle conversions.
+arctan2, hypot, logaddexp, sinc, the angle conversions and the angle of a complex number.
 
 Each op states its partials once (:class:`~graphad.ops.elementwise.Elementwise`) and
 has NumPy's kernel, so values are NumPy's to the bit.  ``deg2rad``/``rad2deg`` are
@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node
-from graphad.ops._ufunc import Binary, FloatUnary, binary, unary
+from graphad.ir import Node, TensorType
+from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
+from graphad.ops._util import tensor
 from graphad.ops.comparison import less
+from graphad.ops.complex_parts import conj, is_complex, real_dtype
 from graphad.ops.elementwise import (
     Elementwise,
     Partial,
@@ -170,6 +172,25 @@ class Sinc(Elementwise, FloatUnary):
         return (where(less(abs(x), SERIES), x * poly, quotient),)
 
 
+@dataclass(frozen=True)
+class Angle(Elementwise, Unary):
+    """np.angle in radians: arctan2(Im z, Re z)."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        dtype = real_dtype(tensor(x).dtype)
+        return TensorType(x.shape, dtype if dtype.kind == "f" else np.dtype(np.float64))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(np.angle(x), self.infer(TensorType(x.shape, x.dtype)).dtype)
+
+    def partials(self, node: Node) -> tuple[Partial]:
+        """P = -i/z = -i·z̄/|z|² (ẏ = Im(ż/z)), 0 at z = 0; none for real z (0 or π)"""
+        z = node.inputs[0]
+        if not is_complex(z):
+            return (None,)
+        return (xdivy(conj(z), square(abs(z))) * -1j,)
+
+
 # -- public functions ----------------------------------------------------------
 def log2(x: Any) -> Node:
     return unary(Log2(), x)
@@ -239,3 +260,9 @@ def radians(x: Any) -> Node:
 def degrees(x: Any) -> Node:
     """np.degrees, another name of :func:`rad2deg`."""
     return rad2deg(x)
+
+
+def angle(z: Any, deg: bool = False) -> Node:
+    """The argument of z in (-π, π] (degrees with ``deg``); 0 or π for real z."""
+    y = unary(Angle(), z)
+    return y * (180.0 / np.pi) if deg else y

@@ -10,7 +10,7 @@ in ``test_table.py`` is driven by ``CASES``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -118,6 +118,9 @@ class Case:
     static_only: str = ""
 
     def sample(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """One value per input; for a complex case both parts are drawn from the domain."""
+        if np.dtype(self.dtype).kind == "c":
+            return [d(rng, s) + 1j * d(rng, s) for d, s in zip(self.domains, self.shapes)]
         return [np.asarray(d(rng, s), dtype=float) for d, s in zip(self.domains, self.shapes)]
 
 
@@ -411,6 +414,19 @@ REDUCTION += [
     case(f"{name}[{tag}]", partial(f, **kw), partial(ref, **kw), (2, 3, 4))
     for name, f, ref in [("var", ga.var, np.var), ("std", ga.std, np.std)]
     for tag, kw in DDOF
+]
+
+# where var and std are constant (one entry per output): value 0, every derivative an exact 0
+CONSTANT_SPREAD = [
+    ("single", (1,), {}),
+    ("axis_of_length_1", (2, 1, 4), {"axis": -2}),
+    ("length_1_axes_keepdims", (2, 1, 1), {"axis": (1, -1), "keepdims": True}),
+]
+
+REDUCTION += [
+    case(f"{name}[{tag}]", partial(f, **kw), partial(ref, **kw), shape)
+    for name, f, ref in [("var", ga.var, np.var), ("std", ga.std, np.std)]
+    for tag, shape, kw in CONSTANT_SPREAD
 ] + [
     case(
         "prod[rows_with_zeros]",
@@ -1264,6 +1280,118 @@ UTILITY = [
     ),
 ]
 
+
+# -- complex numbers -----------------------------------------------------------
+# Complex rows: the real rows' builders on complex128 inputs whose real and imaginary
+# parts are both drawn from the row's domain; the checks then move both parts (see
+# test_table.py).  Domains keep z off every branch cut: log, sqrt, power (Re z > 0),
+# arcsin/arccos/arctanh (|Re z| < 0.9, on whose cuts Im z = 0 and |Re z| > 1), arctan and
+# arcsinh (|Im z| < 0.9, on whose cuts Re z = 0 and |Im z| > 1).
+def complex_of(row: Case, domain: Domain | None = None) -> Case:
+    """``row`` on complex inputs, its id tagged ``complex``."""
+    name, _, tag = row.id.partition("[")
+    tags = f"{tag[:-1]},complex" if tag else "complex"
+    domains = row.domains if domain is None else (domain,) * len(row.shapes)
+    return replace(row, id=f"{name}[{tags}]", dtype="complex128", domains=domains)
+
+
+def real_of_complex(z: Any) -> Any:
+    """A complex array whose imaginary parts are exactly 0 (real_if_close's input)."""
+    if isinstance(z, ga.Node):
+        return ga.real_if_close(ga.real(z) * (1 + 0j))
+    return np.real_if_close(np.real(z) * (1 + 0j))
+
+
+def angle_degrees(z: Any) -> Any:
+    return ga.angle(z, deg=True) if isinstance(z, ga.Node) else np.angle(z, deg=True)
+
+
+HOLOMORPHIC = [
+    "negative",
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "log2",
+    "log10",
+    "exp2",
+    "reciprocal",
+    "sinc",
+    "add[rows_cols]",
+    "subtract[scalar]",
+    "multiply[rank]",
+    "divide[rows_cols]",
+    "power[same]",
+    "power[cube]",
+    "power[sqrt]",
+    "matmul[batched]",
+    "matmul[1d@2d]",
+    "einsum[ij,jk->ik]",
+    "sum[axis1]",
+    "mean[axes20_keepdims]",
+    "prod[axis1]",
+    "transpose[axes]",
+    "reshape[split_dims]",
+]
+CUT_FREE = {"arcsin": unit, "arccos": unit, "arctanh": unit, "arctan": unit, "arcsinh": unit}
+NON_HOLOMORPHIC = [  # real-valued functions of z: the gradient is ∂f/∂Re z - i·∂f/∂Im z
+    "abs",
+    "abs[operator]",
+    "var[all]",
+    "var[axis-1_keepdims]",
+    "var[axes02]",
+    "var[axis1_ddof1]",
+    "var[axis_of_length_1]",
+    "std[all]",
+    "std[axis1]",
+    "std[axes20_keepdims]",
+    "std[axes02_keepdims_ddof2]",
+    "std[axis_of_length_1]",
+]
+_BY_ID = {row.id: row for row in ELEMENTWISE + REDUCTION + SHAPE + PRODUCTS + LINALG}
+
+PARTS = [
+    ("real", ga.real, np.real),
+    ("imag", ga.imag, np.imag),
+    ("conj", ga.conj, np.conj),
+    ("conjugate", ga.conjugate, np.conjugate),
+    ("angle", ga.angle, np.angle),
+]
+
+COMPLEX = (
+    [complex_of(_BY_ID[i]) for i in HOLOMORPHIC + NON_HOLOMORPHIC]
+    + [complex_of(_BY_ID[i], d) for i, d in CUT_FREE.items()]
+    + [
+        case(f"{n}[complex]", f, ref, (3, 4), domain=tie_free(), dtype="complex128")
+        for n, f, ref in PARTS
+    ]
+    # on real inputs: the identity (real, conj), zeros (imag), piecewise constant (angle)
+    + [case(n, f, ref, (2, 3, 4), domain=tie_free()) for n, f, ref in PARTS]
+    + [
+        case(
+            "angle[deg,complex]",
+            angle_degrees,
+            angle_degrees,
+            (3, 4),
+            domain=tie_free(),
+            dtype="complex128",
+        ),
+        case(
+            "real_if_close[complex]", real_of_complex, real_of_complex, (3, 4), dtype="complex128"
+        ),
+        case("real_if_close", ga.real_if_close, np.real_if_close, (3, 4)),
+    ]
+)
+
+
 CASES: list[Case] = (
     ELEMENTWISE
     + REDUCTION
@@ -1277,6 +1405,7 @@ CASES: list[Case] = (
     + DECOMPOSITIONS
     + NN
     + UTILITY
+    + COMPLEX
 )
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
