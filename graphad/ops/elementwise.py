@@ -365,7 +365,8 @@ class Sign(Elementwise, Unary):
         """∂/∂x = 0 (piecewise constant); z/|z| of a complex z is not, and is refused"""
         if is_complex(node.inputs[0]):
             raise DifferentiationError(
-                "sign: z/|z| of a complex z is not holomorphic; differentiate z / abs(z)"
+                "sign: z/|z| of a complex z is not holomorphic; differentiate z / abs(z) "
+                f"instead ({user_location()})"
             )
         return (0,)
 
@@ -456,6 +457,8 @@ class Tanh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Sigmoid(Elementwise, FloatUnary):
     def compute(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "c":  # no order to branch on: the formula itself
+            return 1 / (1 + np.exp(-x))
         # exp of -|x| never overflows; both branches are then exact
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
@@ -468,8 +471,8 @@ class Sigmoid(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Relu(Elementwise, Unary):
     def infer(self, x: TensorType) -> TensorType:
-        if tensor(x).dtype.kind == "b":
-            raise DTypeError("relu is not defined on bool")
+        if tensor(x).dtype.kind in "bc":
+            raise DTypeError(f"relu is not defined on {x.dtype.name}")
         return x
 
     def compute(self, x: np.ndarray) -> np.ndarray:

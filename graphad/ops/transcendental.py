@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, TensorType
+from graphad.ir import Node, TensorType, as_node
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
-from graphad.ops._util import tensor
+from graphad.ops._util import building, tensor, ufunc_dtype
 from graphad.ops.comparison import less
 from graphad.ops.complex_parts import conj, is_complex, real_dtype
 from graphad.ops.elementwise import (
@@ -242,14 +242,22 @@ def sinc(x: Any) -> Node:
     return unary(Sinc(), x)
 
 
+def _scaled(ufunc: Any, x: Any, factor: float) -> Node:
+    """x·factor, for the real dtypes NumPy's ``ufunc`` (deg2rad, rad2deg) accepts."""
+    x = as_node(x)
+    with building(ufunc.__name__, x):
+        ufunc_dtype(ufunc, tensor(x.type).dtype)
+    return multiply(x, factor)
+
+
 def deg2rad(x: Any) -> Node:
     """x·(π/180), the product NumPy's kernel computes."""
-    return multiply(x, math.pi / 180.0)
+    return _scaled(np.deg2rad, x, math.pi / 180.0)
 
 
 def rad2deg(x: Any) -> Node:
     """x·(180/π), the product NumPy's kernel computes."""
-    return multiply(x, 180.0 / math.pi)
+    return _scaled(np.rad2deg, x, 180.0 / math.pi)
 
 
 def radians(x: Any) -> Node:

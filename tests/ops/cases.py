@@ -486,7 +486,7 @@ def np_sum_to(shape: Shape) -> Callable[[np.ndarray], np.ndarray]:
     broadcasting would have copied it from."""
 
     def reference(a: np.ndarray) -> np.ndarray:
-        out = np.zeros(shape)
+        out = np.zeros(shape, a.dtype)
         lead = a.ndim - len(shape)
         for index in np.ndindex(a.shape):
             source = tuple(0 if d == 1 else i for i, d in zip(index[lead:], shape))
@@ -1340,6 +1340,89 @@ HOLOMORPHIC = [
     "prod[axis1]",
     "transpose[axes]",
     "reshape[split_dims]",
+    "sigmoid",
+    "multiply_no_nan[same]",
+    "xdivy[same]",
+    "xlogy[rank]",
+    "add_n",
+    "round",
+    "around",
+    "nan_to_num",
+    "logsumexp[axes02]",
+    "swapaxes",
+    "matrix_transpose",
+    "expand_dims[0]",
+    "squeeze[axis]",
+    "broadcast_to[rows]",
+    "broadcast_like",
+    "sum_to[rows]",
+    "concatenate[axis0]",
+    "stack[axis0]",
+    "split[sections]",
+    "ravel",
+    "flatten[method]",
+    "atleast_1d[scalar]",
+    "atleast_2d[scalar]",
+    "atleast_3d[1d]",
+    "vstack[1d]",
+    "row_stack",
+    "hstack[1d]",
+    "dstack",
+    "column_stack",
+    "append[flat]",
+    "repeat[flat]",
+    "tile[rank_up]",
+    "pad[constant]",
+    "roll[flat]",
+    "flip[all]",
+    "fliplr",
+    "flipud",
+    "rot90",
+    "moveaxis",
+    "rollaxis",
+    "array_split[uneven]",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "linspace",
+    "select",
+    "cumsum[flat]",
+    "cumprod[flat]",
+    "diff",
+    "gradient[1d]",
+    "tensordot[int]",
+    "inner[vectors]",
+    "kron",
+    "cross",
+    "diag[vector]",
+    "diagonal",
+    "tril",
+    "triu",
+    "eye",
+    "identity",
+    "trace[offset]",
+    "getitem[int]",
+    "dot[1d]",
+    "outer",
+    "inv",
+    "solve[vector]",
+    "det",
+    "softmax",
+    "log_softmax[axis0]",
+    "zeros_like",
+    "ones_like",
+    "stop_gradient",
+]
+# complex numbers have NumPy's lexicographic order, under which these select an operand
+ORDERED = [
+    "maximum[same]",
+    "minimum[same]",
+    "fmax[same]",
+    "fmin[same]",
+    "clip[scalar_bounds]",
+    "max[all]",
+    "min[all]",
+    "where",
 ]
 CUT_FREE = {"arcsin": unit, "arccos": unit, "arctanh": unit, "arctan": unit, "arcsinh": unit}
 NON_HOLOMORPHIC = [  # real-valued functions of z: the gradient is ∂f/∂Re z - i·∂f/∂Im z
@@ -1355,8 +1438,27 @@ NON_HOLOMORPHIC = [  # real-valued functions of z: the gradient is ∂f/∂Re z 
     "std[axes20_keepdims]",
     "std[axes02_keepdims_ddof2]",
     "std[axis_of_length_1]",
+    "norm",
+    "norm[fro_axes]",
+    "norm[vector_p3]",
+    "norm[vector_1_axis-1_keepdims]",
+    "norm[vector_inf]",
+    "norm[1]",
 ]
-_BY_ID = {row.id: row for row in ELEMENTWISE + REDUCTION + SHAPE + PRODUCTS + LINALG}
+_BY_ID = {
+    row.id: row
+    for row in ELEMENTWISE
+    + REDUCTION
+    + SHAPE
+    + BUILDING
+    + SCANS
+    + PRODUCTS
+    + INDEXING
+    + LINALG
+    + DECOMPOSITIONS
+    + NN
+    + UTILITY
+}
 
 PARTS = [
     ("real", ga.real, np.real),
@@ -1367,7 +1469,7 @@ PARTS = [
 ]
 
 COMPLEX = (
-    [complex_of(_BY_ID[i]) for i in HOLOMORPHIC + NON_HOLOMORPHIC]
+    [complex_of(_BY_ID[i]) for i in HOLOMORPHIC + NON_HOLOMORPHIC + ORDERED]
     + [complex_of(_BY_ID[i], d) for i, d in CUT_FREE.items()]
     + [
         case(f"{n}[complex]", f, ref, (3, 4), domain=tie_free(), dtype="complex128")
