@@ -5,7 +5,9 @@ Each op states its derivative once, as its local partials ∂y/∂xᵢ
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Comparisons and logic live in
 :mod:`~graphad.ops.comparison`; maximum, minimum, clip and where in
-:mod:`~graphad.ops.selection`.
+:mod:`~graphad.ops.selection`; rounding and remainders in :mod:`~graphad.ops.piecewise`;
+more smooth functions in :mod:`~graphad.ops.transcendental`; complex parts (and the
+complex convention) in :mod:`~graphad.ops.complex_parts`.
 
 Strong zeros, in one place: a zero cotangent or tangent stays an exact zero.
 Ops whose partial can be infinite (log, sqrt, divide, power, arcsin, arccos,
