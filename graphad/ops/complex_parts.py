@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -44,12 +44,21 @@ def real_tangent(node: Node, t: Node | None) -> Node | None:
 
 
 @dataclass(frozen=True)
-class Real(Linear, Unary):
+class Part(Linear, Unary):
+    """The real or imaginary part: linear over the reals, with a real result."""
+
+    part: ClassVar[Any] = None
+
     def infer(self, x: TensorType) -> TensorType:
         return TensorType(tensor(x).shape, real_dtype(x.dtype))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.real(x)
+        return self.part(x)
+
+
+@dataclass(frozen=True)
+class Real(Part):
+    part = staticmethod(np.real)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = ȳ (a real cotangent: Re(ȳ·ẋ) = ȳ·Re ẋ)"""
@@ -57,12 +66,8 @@ class Real(Linear, Unary):
 
 
 @dataclass(frozen=True)
-class Imag(Linear, Unary):
-    def infer(self, x: TensorType) -> TensorType:
-        return TensorType(tensor(x).shape, real_dtype(x.dtype))
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.imag(x)
+class Imag(Part):
+    part = staticmethod(np.imag)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = -i·ȳ (Re(-i·ȳ·ẋ) = ȳ·Im ẋ); 0 for a real x, whose imag is constant"""

@@ -13,7 +13,7 @@ jumps themselves the one-sided derivative is taken, as NumPy's value is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -61,23 +61,31 @@ class Round(Rounding):
 
 
 @dataclass(frozen=True)
-class Remainder(Elementwise, Binary):
-    ufunc = np.remainder
+class _Remainder(Elementwise, Binary):
+    """a - q(a/b)·b for a rounding q (floor: remainder, trunc: fmod)."""
+
+    rounding: ClassVar[type[Rounding]] = Floor
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
-        """a mod b = a - floor(a/b)·b: ∂/∂a = 1, ∂/∂b = -floor(a/b)"""
+        """∂/∂a = 1, ∂/∂b = -q(a/b) (q piecewise constant)"""
         a, b = node.inputs
-        return 1, -floor(divide(a, b))
+        return 1, -self.rounding()(divide(a, b))
 
 
 @dataclass(frozen=True)
-class Fmod(Elementwise, Binary):
-    ufunc = np.fmod
+class Remainder(_Remainder):
+    """a mod b = a - floor(a/b)·b, the sign of b (Python's %)"""
 
-    def partials(self, node: Node) -> tuple[Partial, Partial]:
-        """fmod(a, b) = a - trunc(a/b)·b: ∂/∂a = 1, ∂/∂b = -trunc(a/b)"""
-        a, b = node.inputs
-        return 1, -trunc(divide(a, b))
+    ufunc = np.remainder
+    rounding = Floor
+
+
+@dataclass(frozen=True)
+class Fmod(_Remainder):
+    """fmod(a, b) = a - trunc(a/b)·b, the sign of a (C's fmod)"""
+
+    ufunc = np.fmod
+    rounding = Trunc
 
 
 @dataclass(frozen=True)

@@ -1281,6 +1281,23 @@ UTILITY = [
 ]
 
 
+# every row above: real inputs
+REAL: list[Case] = (
+    ELEMENTWISE
+    + REDUCTION
+    + SHAPE
+    + BUILDING
+    + SCANS
+    + SORTING
+    + PRODUCTS
+    + INDEXING
+    + LINALG
+    + DECOMPOSITIONS
+    + NN
+    + UTILITY
+)
+
+
 # -- complex numbers -----------------------------------------------------------
 # Complex rows: the real rows' builders on complex128 inputs whose real and imaginary
 # parts are both drawn from the row's domain; the checks then move both parts (see
@@ -1445,20 +1462,7 @@ NON_HOLOMORPHIC = [  # real-valued functions of z: the gradient is ∂f/∂Re z 
     "norm[vector_inf]",
     "norm[1]",
 ]
-_BY_ID = {
-    row.id: row
-    for row in ELEMENTWISE
-    + REDUCTION
-    + SHAPE
-    + BUILDING
-    + SCANS
-    + PRODUCTS
-    + INDEXING
-    + LINALG
-    + DECOMPOSITIONS
-    + NN
-    + UTILITY
-}
+_BY_ID = {row.id: row for row in REAL}
 
 PARTS = [
     ("real", ga.real, np.real),
@@ -1494,20 +1498,6 @@ COMPLEX = (
 )
 
 
-CASES: list[Case] = (
-    ELEMENTWISE
-    + REDUCTION
-    + SHAPE
-    + BUILDING
-    + SCANS
-    + SORTING
-    + PRODUCTS
-    + INDEXING
-    + LINALG
-    + DECOMPOSITIONS
-    + NN
-    + UTILITY
-    + COMPLEX
-)
+CASES: list[Case] = REAL + COMPLEX
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"
