@@ -1303,7 +1303,8 @@ REAL: list[Case] = (
 # parts are both drawn from the row's domain; the checks then move both parts (see
 # test_table.py).  Domains keep z off every branch cut: log, sqrt, power (Re z > 0),
 # arcsin/arccos/arctanh (|Re z| < 0.9, on whose cuts Im z = 0 and |Re z| > 1), arctan and
-# arcsinh (|Im z| < 0.9, on whose cuts Re z = 0 and |Im z| > 1).
+# arcsinh (|Im z| < 0.9, on whose cuts Re z = 0 and |Im z| > 1), arccosh (Im z ≥ 1.2, its
+# cut being Im z = 0, Re z < 1).
 def complex_of(row: Case, domain: Domain | None = None) -> Case:
     """``row`` on complex inputs, its id tagged ``complex``."""
     name, _, tag = row.id.partition("[")
@@ -1429,6 +1430,9 @@ HOLOMORPHIC = [
     "zeros_like",
     "ones_like",
     "stop_gradient",
+    "power[constant_base]",
+    "power[negative]",
+    "clip[tensor_bounds]",
 ]
 # complex numbers have NumPy's lexicographic order, under which these select an operand
 ORDERED = [
@@ -1441,7 +1445,14 @@ ORDERED = [
     "min[all]",
     "where",
 ]
-CUT_FREE = {"arcsin": unit, "arccos": unit, "arctanh": unit, "arctan": unit, "arcsinh": unit}
+CUT_FREE = {
+    "arccosh": uniform(1.2, 3.0),
+    "arcsin": unit,
+    "arccos": unit,
+    "arctanh": unit,
+    "arctan": unit,
+    "arcsinh": unit,
+}
 NON_HOLOMORPHIC = [  # real-valued functions of z: the gradient is ∂f/∂Re z - i·∂f/∂Im z
     "abs",
     "abs[operator]",

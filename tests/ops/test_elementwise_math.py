@@ -19,6 +19,26 @@ def grad_and_tangent(y: ga.Node, x: ga.Node, value: np.ndarray) -> tuple[np.ndar
     return tuple(ga.Executor([y, g, t]).run({x: value}))
 
 
+UFUNCS = [np.fabs, np.reciprocal, np.log2, np.log10, np.exp2, np.arcsinh, np.arctanh]
+UFUNCS += [np.deg2rad, np.rad2deg, np.degrees, np.radians, np.floor, np.ceil, np.trunc]
+BINARY_UFUNCS = [np.mod, np.remainder, np.fmod, np.arctan2, np.hypot, np.logaddexp]
+BINARY_UFUNCS += [np.logaddexp2, np.fmax, np.fmin, np.heaviside, np.copysign]
+
+
+@pytest.mark.parametrize("fn", UFUNCS + BINARY_UFUNCS, ids=lambda f: f.__name__)
+def test_numpy_ufuncs_dispatch_to_graphad(fn: Any) -> None:
+    """np.<ufunc>(node) builds graphad's op of that name (NumPy's operands either side)."""
+    x = ga.placeholder("x", (3,))
+    value = np.array([0.3, 0.6, 0.8])  # in every domain (log, arctanh)
+    args = (x,) if fn.nin == 1 else (x, 0.7)
+    y = fn(*args)
+    assert isinstance(y, ga.Node)
+    expected = fn(value) if fn.nin == 1 else fn(value, 0.7)
+    np.testing.assert_array_equal(ga.evaluate(y, {x: value}), expected)
+    if fn.nin == 2:  # reflected: the array on the left
+        np.testing.assert_array_equal(ga.evaluate(fn(0.7, x), {x: value}), fn(0.7, value))
+
+
 @pytest.mark.parametrize("fn", [np.floor, np.ceil, np.trunc, np.round, np.around])
 def test_rounding_dispatches_and_has_no_derivative(fn: Any) -> None:
     x = ga.placeholder("x", (5,))
