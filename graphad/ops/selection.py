@@ -33,7 +33,9 @@ from graphad.ir import (
     as_node,
     as_nodes,
     broadcast_shapes,
+    user_location,
 )
+from graphad.ops._batching import BatchingError
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
 from graphad.ops._util import Tangents, building, known_ndim, tensor, ufunc_dtype
@@ -184,6 +186,13 @@ class Nonzero(ZeroDerivative):
 
     def compute(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(i.astype(np.int64, copy=False) for i in np.nonzero(x))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """Refused: each example has its own number of indices, so they do not stack"""
+        raise BatchingError(
+            f"nonzero: each example has its own number of nonzero entries, so vmap cannot "
+            f"stack its indices; use where(condition, x, y) to select instead ({user_location()})"
+        )
 
 
 # -- public functions ----------------------------------------------------------

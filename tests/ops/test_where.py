@@ -56,3 +56,9 @@ def test_errors_name_the_op(x: ga.Node) -> None:
         ga.nonzero(ga.placeholder("s", ()))
     with pytest.raises(ga.DTypeError, match="condition must be bool"):
         ga.where(x, x, 0.0)
+
+
+def test_nonzero_under_vmap_is_a_clear_error(x: ga.Node) -> None:
+    batch = ga.placeholder("xb", (2, *VALUE.shape))
+    with pytest.raises(ga.BatchingError, match="nonzero: each example has its own number"):
+        ga.vmap(ga.nonzero(x)[0], {x: batch})
