@@ -156,10 +156,10 @@ def gradients(
 ) -> Any:
     """Adjoint nodes ∂y/∂x for each x, built into the same graph.
 
-    ``y``: a float tensor.  With ``grad_y=None`` the seed is ones, so a
-    non-scalar ``y`` gives the gradient of ``sum(y)`` (as TensorFlow 1 and the
-    dlsys API do); a ``grad_y`` of y's shape gives the vector-Jacobian product
-    ``grad_yᵀ·∂y/∂x``.  Each result has its x's shape and dtype.  An x that
+    ``y``: a float tensor (a complex one needs ``grad_y``).  With ``grad_y=None``
+    the seed is ones, so a non-scalar ``y`` gives the gradient of ``sum(y)`` (as
+    TensorFlow 1 and the dlsys API do); a ``grad_y`` of y's shape gives the
+    vector-Jacobian product ``grad_yᵀ·∂y/∂x``.  Each result has its x's shape and dtype.  An x that
     y does not depend on gets zeros (``unconnected="zero"``), ``None``
     (``"none"``) or a DifferentiationError (``"raise"``).  One node in gives
     one node out; a list gives a list.  The result is ordinary graph, so it
@@ -179,6 +179,12 @@ def gradients(
         )
     if grad_y is None or isinstance(getattr(y, "type", None), TensorType):
         y = check_target(y)  # a structured y is allowed with a structured grad_y
+    if grad_y is None and y.dtype.kind == "c":
+        # JAX and autograd refuse too: a ones seed would silently take the real part
+        raise DifferentiationError(
+            f"gradients: y = {node_name(y)} is complex ({y.type}); give grad_y, or "
+            f"differentiate a real function of it such as real(y) or abs(y) ({user_location()})"
+        )
     items, single = check_inputs(xs, "gradients")
     result = sweep(y, items, grad_y)
     out: list[Node | None] = []

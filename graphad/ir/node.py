@@ -237,6 +237,12 @@ class Node:
     def __rtruediv__(self, other: Any) -> Node:
         return _ops().divide(other, self)
 
+    def __mod__(self, other: Any) -> Node:
+        return _ops().remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Node:
+        return _ops().remainder(other, self)
+
     def __pow__(self, other: Any) -> Node:
         return _ops().power(self, other)
 

@@ -20,6 +20,7 @@ import numpy as np
 from graphad.ir import DTypeError, Node, ShapeError, as_node, as_nodes, constant, normalize_axes
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, one_axis, static_dim
 from graphad.ops.indexing import getitem
+from graphad.ops.piecewise import floor
 from graphad.ops.selection import where
 from graphad.ops.shape import (
     broadcast_to,
@@ -376,8 +377,10 @@ def linspace(
         if steps < num:  # the endpoint exactly
             y = concatenate([y, expand_dims(stop + zeros_like(delta), 0)], axis=0)
         if dtype is not None:
-            if np.dtype(dtype).kind not in "fc":  # NumPy floors into an integer dtype
-                raise DTypeError(f"dtype must be a float dtype, got {np.dtype(dtype)}")
+            if np.dtype(dtype).kind in "iu":  # NumPy floors into an integer dtype
+                y = floor(y)
+            elif np.dtype(dtype).kind not in "fc":
+                raise DTypeError(f"dtype must be a number dtype, got {np.dtype(dtype)}")
             y = cast(y, dtype)
         y = moveaxis(y, 0, axis) if axis != 0 else y
     return (y, step) if retstep else y

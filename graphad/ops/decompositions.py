@@ -45,6 +45,7 @@ from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import Tangents, add_tangents, as_int, building, known_ndim, ufunc_dtype
 from graphad.ops.building import moveaxis
+from graphad.ops.complex_parts import imag, real
 from graphad.ops.linalg import Det, einsum, inv, matmul, solve
 from graphad.ops.matrices import tril
 from graphad.ops.reduction import Sum, max, min, sum
@@ -470,9 +471,16 @@ def matrix_power(a: Any, n: int) -> Node:
     return result  # type: ignore[return-value]
 
 
+def _abs_squared(x: Node) -> Node:
+    """|x|², smooth for complex x too: Re² + Im²"""
+    if x.dtype.kind == "c":
+        return ew.square(real(x)) + ew.square(imag(x))
+    return ew.square(x)
+
+
 def _vector_norm(x: Node, ord: Any, axis: Any, keepdims: bool) -> Node:
     if ord is None or ord == 2:
-        return ew.sqrt(sum(ew.square(x), axis, keepdims))
+        return ew.sqrt(sum(_abs_squared(x), axis, keepdims))
     if ord == np.inf:
         return max(ew.abs(x), axis, keepdims)
     if ord == -np.inf:
@@ -489,7 +497,7 @@ def _vector_norm(x: Node, ord: Any, axis: Any, keepdims: bool) -> Node:
 
 def _matrix_norm(x: Node, ord: Any, rows: int, cols: int, keepdims: bool) -> Node:
     if ord in (None, "fro"):
-        out = ew.sqrt(sum(ew.square(x), (rows, cols), True))
+        out = ew.sqrt(sum(_abs_squared(x), (rows, cols), True))
     elif ord in (1, -1):
         col_sums = sum(ew.abs(x), rows, True)
         out = (max if ord == 1 else min)(col_sums, cols, True)

@@ -5,7 +5,9 @@ Each op states its derivative once, as its local partials ∂y/∂xᵢ
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Comparisons and logic live in
 :mod:`~graphad.ops.comparison`; maximum, minimum, clip and where in
-:mod:`~graphad.ops.selection`.
+:mod:`~graphad.ops.selection`; rounding and remainders in :mod:`~graphad.ops.piecewise`;
+more smooth functions in :mod:`~graphad.ops.transcendental`; complex parts (and the
+complex convention) in :mod:`~graphad.ops.complex_parts`.
 
 Strong zeros, in one place: a zero cotangent or tangent stays an exact zero.
 Ops whose partial can be infinite (log, sqrt, divide, power, arcsin, arccos,
@@ -28,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import (
+    DifferentiationError,
     DTypeError,
     Node,
     Op,
@@ -37,10 +40,12 @@ from graphad.ir import (
     broadcast_shapes,
     is_constant,
     shapes_compatible,
+    user_location,
 )
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
 from graphad.ops._util import Tangents, add_tangents, tensor
 from graphad.ops.comparison import equal, greater
+from graphad.ops.complex_parts import conj, is_complex, real_tangent
 from graphad.ops.selection import where
 from graphad.ops.shape import all_batched
 from graphad.ops.utility import zeros_like
@@ -56,8 +61,9 @@ Partial = Node | float | None
 class Elementwise(Op):
     """An elementwise op whose derivative is stated once, by ``partials``.
 
-    vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ.  ``singular``: some ∂ᵢ can be infinite,
-    so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
+    vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ (its real part for a real y of complex inputs, whose
+    ∂ is ∂y/∂Re x - i·∂y/∂Im x: see :mod:`~graphad.ops.complex_parts`).  ``singular``: some
+    ∂ᵢ can be infinite, so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
     """
 
     singular: ClassVar[bool] = False
@@ -94,7 +100,7 @@ class Elementwise(Op):
         singular = self.is_singular(node)
         pairs = zip(t, self.partials(node))
         terms = [self.times(ti, d, singular) for ti, d in pairs if ti is not None]
-        return sum_terms([term for term in terms if term is not None])
+        return real_tangent(node, sum_terms([term for term in terms if term is not None]))
 
 
 def sum_terms(terms: list[Node]) -> Node | None:
@@ -105,8 +111,15 @@ def sum_terms(terms: list[Node]) -> Node | None:
     return add_tangents(*terms)
 
 
-def reciprocal(x: Node) -> Node:
-    """1 / x"""
+def reciprocal(x: Any) -> Node:
+    """1 / x, the division NumPy's kernel does (so the composition is exact and one op).
+    Integers are refused: NumPy's reciprocal truncates them (1/2 -> 0)."""
+    x = as_nodes(x)[0]
+    if x.dtype is not None and x.dtype.kind in "biu":
+        raise DTypeError(
+            f"reciprocal({x.type}): NumPy truncates integer reciprocals to 0 or ±1; "
+            f"cast to float first ({user_location()})"
+        )
     return divide(1, x)
 
 
@@ -341,8 +354,9 @@ class Abs(Elementwise, Unary):
     ufunc = np.abs
 
     def partials(self, node: Node) -> tuple[Partial]:
-        """∂/∂x = sign(x)"""
-        return (sign(node.inputs[0]),)
+        """∂/∂x = sign(x); for complex x, z̄/|z| (ẏ = Re(z̄·ż)/|z|); 0 at 0"""
+        x = node.inputs[0]
+        return (xdivy(conj(x), node),) if is_complex(x) else (sign(x),)
 
 
 @dataclass(frozen=True)
@@ -350,7 +364,12 @@ class Sign(Elementwise, Unary):
     ufunc = np.sign
 
     def partials(self, node: Node) -> tuple[Partial]:
-        """∂/∂x = 0 (piecewise constant)"""
+        """∂/∂x = 0 (piecewise constant); z/|z| of a complex z is not, and is refused"""
+        if is_complex(node.inputs[0]):
+            raise DifferentiationError(
+                "sign: z/|z| of a complex z is not holomorphic; differentiate z / abs(z) "
+                f"instead ({user_location()})"
+            )
         return (0,)
 
 
@@ -440,6 +459,8 @@ class Tanh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Sigmoid(Elementwise, FloatUnary):
     def compute(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "c":  # no order to branch on: the formula itself
+            return 1 / (1 + np.exp(-x))
         # exp of -|x| never overflows; both branches are then exact
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
@@ -452,8 +473,8 @@ class Sigmoid(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Relu(Elementwise, Unary):
     def infer(self, x: TensorType) -> TensorType:
-        if tensor(x).dtype.kind == "b":
-            raise DTypeError("relu is not defined on bool")
+        if tensor(x).dtype.kind in "bc":
+            raise DTypeError(f"relu is not defined on {x.dtype.name}")
         return x
 
     def compute(self, x: np.ndarray) -> np.ndarray:

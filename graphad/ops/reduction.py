@@ -22,6 +22,7 @@ from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import Tangents, as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.comparison import equal
+from graphad.ops.complex_parts import conj, real_tangent
 from graphad.ops.indexing import getitem
 from graphad.ops.selection import where
 from graphad.ops.shape import (
@@ -78,8 +79,9 @@ class Reduce(Op):
         return (self.keep(node, g) * self.partials(node),)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = Σ ẋ·∂y/∂x over the reduced axes"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+        """ẏ = Σ ẋ·∂y/∂x over the reduced axes (its real part for a real y of a complex x)"""
+        tangent = Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+        return real_tangent(node, tangent)  # type: ignore[return-value]
 
     # helpers shared by the rules
     def keep(self, node: Node, g: Node) -> Node:
@@ -246,9 +248,11 @@ class _Spread(Reduce):
         return np.var(np.zeros(2, dtype)).dtype
 
     def centred(self, node: Node) -> Node:
-        """(x - mean(x)) / (n - ddof): the derivative of var, halved"""
+        """(x - mean(x))‾ / (n - ddof): the derivative of var, halved (conjugated for a
+        complex x: var = mean |x - mean x|² is real, so P = ∂/∂Re x - i·∂/∂Im x)"""
         x = node.inputs[0]
-        return (x - Mean(self.axis, True)(x)) / (self.count(node) - self.ddof)
+        c = x - Mean(self.axis, True)(x)
+        return (conj(c) if x.dtype.kind == "c" else c) / (self.count(node) - self.ddof)
 
 
 @dataclass(frozen=True)
@@ -267,8 +271,15 @@ class Std(_Spread):
         return np.asarray(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
     def partials(self, node: Node) -> Node:
-        """∂y/∂x = (x - mean(x)) / ((n - ddof)·std)"""
-        return self.centred(node) / self.keep(node, node)
+        """∂y/∂x = (x - mean(x)) / ((n - ddof)·std), with std = 0 read as 1, so 0 there
+
+        Where std is constant (one entry per output: a single element, axes of length 1)
+        x - mean(x) is exactly 0 whatever x is, so this is exact at every order and in
+        every mode.  At other points of zero variance (equal entries) std is a cone, not
+        differentiable: the first derivative is taken as 0 (a subgradient, as abs at 0)
+        and higher ones there are meaningless (the true ones are infinite)."""
+        s = self.keep(node, node)
+        return self.centred(node) / where(equal(s, 0), 1, s)
 
 
 @dataclass(frozen=True)
