@@ -13,10 +13,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphad.ir.errors import ShapeError
+from graphad.ir.errors import DTypeError, ShapeError
 
 Shape = tuple[int | None, ...] | None
 _FLOAT64 = np.dtype(np.float64)
+_NUMERIC = "biufc"  # bool, signed and unsigned integers, floats, complex
+
+
+def as_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a NumPy dtype graphad computes with: bool, integer, float or complex.
+
+    The one dtype check behind placeholders, constants, casts and ``TensorType``: object,
+    string, bytes, datetime and void arrays have no arithmetic to differentiate.
+    """
+    if isinstance(dtype, np.dtype) and dtype.kind in _NUMERIC:  # the common case, kept cheap
+        return dtype
+    try:
+        dt = np.dtype(dtype)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise DTypeError(f"unknown dtype {dtype!r}") from None
+    if dt.kind not in _NUMERIC:
+        raise DTypeError(f"dtype {dt} is not supported, only bool and numbers")
+    return dt
 
 
 @dataclass(frozen=True)
@@ -27,7 +45,7 @@ class TensorType:
     dtype: np.dtype = _FLOAT64
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "dtype", np.dtype(self.dtype))
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
         if self.shape is not None:
             try:
                 shape = tuple(None if d is None else operator.index(d) for d in self.shape)

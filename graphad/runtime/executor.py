@@ -20,6 +20,7 @@ from graphad.ir import (
     GraphError,
     Node,
     Placeholder,
+    Snapshot,
     format_shape,
     topo_sort,
     user_location,
@@ -48,11 +49,18 @@ def _flatten(fetches: Any, nodes: list[Node]) -> Any:
     if isinstance(fetches, Mapping):
         return {k: _flatten(v, nodes) for k, v in fetches.items()}
     if isinstance(fetches, (list, tuple)):
-        return type(fetches)(_flatten(v, nodes) for v in fetches)
+        return _same_kind(fetches, [_flatten(v, nodes) for v in fetches])
     raise GraphError(
         f"Executor: fetches must be nodes, or lists, tuples or dicts of nodes; "
         f"got {type(fetches).__name__} ({user_location()})"
     )
+
+
+def _same_kind(like: list[Any] | tuple[Any, ...], items: list[Any]) -> Any:
+    """``items`` as a sequence of ``like``'s class: a namedtuple takes its fields one by one."""
+    if isinstance(like, tuple) and hasattr(like, "_fields"):
+        return type(like)(*items)
+    return type(like)(items)
 
 
 def _rebuild(template: Any, values: list[Any]) -> Any:
@@ -60,7 +68,7 @@ def _rebuild(template: Any, values: list[Any]) -> Any:
         return None if template is None else values[template]
     if isinstance(template, dict):
         return {k: _rebuild(v, values) for k, v in template.items()}
-    return type(template)(_rebuild(v, values) for v in template)
+    return _same_kind(template, [_rebuild(v, values) for v in template])
 
 
 class Executor:
@@ -68,6 +76,11 @@ class Executor:
 
     ex = Executor([y, gx])
     y_value, gx_value = ex.run({x: np.ones(3)})    # or feed by name: {"x": ...}
+
+    One Executor may be run from many threads at once: a run keeps its values to itself,
+    and the only state runs share (the feed signatures already checked) is locked.  An
+    Executor pickles and copies (it is planned again when loaded), so it can be sent to
+    worker processes; each returned array is the caller's own.
     """
 
     def __init__(self, fetches: Any) -> None:
@@ -77,6 +90,13 @@ class Executor:
         self.placeholders = [n for n in self.order if isinstance(n.op, Placeholder)]
         self._plan()
         self._feeds = FeedChecker(self.placeholders, self.order)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the graph as flat records: any depth pickles without recursion; planned again on load
+        return {"graph": Snapshot(self._nodes), "template": self._template}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(_rebuild(state["template"], state["graph"].nodes()))  # type: ignore[misc]
 
     # -- planning --------------------------------------------------------------
     def _plan(self) -> None:
@@ -115,7 +135,7 @@ class Executor:
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None) -> Any:
         """Evaluate the fetches; feeds are keyed by placeholder node or name."""
-        fed = self._feeds.check(feed_dict or {})
+        fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         for p, value in fed.items():
             slots[self._slot[p]] = value
@@ -135,20 +155,38 @@ class Executor:
                 f"{step.node.op} failed on inputs of shape {shapes}: {e} "
                 f"(node {step.node.name} made at {step.node.origin.location})"
             ) from e
-        values = [_owned(slots[self._slot[n]]) for n in self._nodes]
+        buffers: set[int] = set()
+        values = [_owned(slots[self._slot[n]], buffers) for n in self._nodes]
         return _rebuild(self._template, values)
 
 
-def _owned(value: Any) -> Any:
-    """A fetched value the caller may keep and write: read-only arrays (views of feeds or
-    constants, broadcasts) are copied; fresh results are returned as they are."""
-    if isinstance(value, np.ndarray) and not value.flags.writeable:
-        return value.copy()
+def _owned(value: Any, buffers: set[int]) -> Any:
+    """A fetched value the caller may keep and write, sharing no memory with the others.
+
+    Read-only arrays (views of feeds or constants, broadcasts) are copied, and so is an
+    array whose buffer an earlier fetch already returned (``[t, stop_gradient(t)]``, a
+    view and its base, one node fetched twice); ``buffers`` holds the ids of the buffers
+    handed out so far.  Fresh results are returned as they are.
+    """
+    if isinstance(value, np.ndarray):
+        base = _buffer(value)
+        if not value.flags.writeable or id(base) in buffers:
+            value = value.copy()
+            base = value
+        buffers.add(id(base))
+        return value
     if isinstance(value, tuple):
-        return tuple(_owned(v) for v in value)
+        return tuple(_owned(v, buffers) for v in value)
     if isinstance(value, dict):
-        return {k: _owned(v) for k, v in value.items()}
+        return {k: _owned(v, buffers) for k, v in value.items()}
     return value
+
+
+def _buffer(array: np.ndarray) -> Any:
+    """The object that owns ``array``'s memory: the end of its chain of bases."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array if array.base is None else array.base
 
 
 def evaluate(fetches: Any, feed_dict: Mapping[Any, Any] | None = None) -> Any:

@@ -1,0 +1,95 @@
+"""Scale: build, ``gradients`` and Executor planning of a long chain, and peak memory.
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/bench_scale.py [--n 100000] [--profile STAGE]
+
+The chain is ``n`` unary nodes ``v = sin(v)`` alternating with ``v = v * c`` on a (3,)
+placeholder, the shape of a deep unrolled recurrence.  Each stage is timed on its own
+and the peak Python heap of the whole run is read from ``tracemalloc`` (which slows
+everything it traces; timings are taken without it, in a first pass).  ``--profile
+build|gradients|plan`` prints the top of a cProfile of that stage instead.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse
+import cProfile
+import pstats
+import resource
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import graphad as ga
+
+sys.setrecursionlimit(10_000)  # the point is that nothing needs more
+
+
+def build(n: int) -> tuple[ga.Node, ga.Node]:
+    """A chain of ``n`` nodes after the placeholder, ending in a scalar."""
+    x = ga.placeholder("x", shape=(3,))
+    v = x
+    for i in range(n - 1):
+        v = ga.sin(v) if i % 2 else ga.multiply(v, 0.999)
+    return x, ga.sum(v)
+
+
+def stages(n: int) -> dict[str, Callable[[], Any]]:
+    state: dict[str, Any] = {}
+
+    def do_build() -> None:
+        state["x"], state["y"] = build(n)
+
+    def do_gradients() -> None:
+        state["g"] = ga.gradients(state["y"], state["x"])
+
+    def do_plan() -> None:
+        state["ex"] = ga.Executor([state["y"], state["g"]])
+
+    def do_run() -> None:
+        state["ex"].run({state["x"]: np.ones(3)})
+
+    return {"build": do_build, "gradients": do_gradients, "plan": do_plan, "run": do_run}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="nodes in the chain")
+    parser.add_argument("--profile", choices=("build", "gradients", "plan", "run"))
+    args = parser.parse_args()
+
+    times: dict[str, float] = {}
+    for name, fn in stages(args.n).items():
+        if name == args.profile:
+            profile = cProfile.Profile()
+            profile.runcall(fn)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+            return
+        start = time.perf_counter()
+        fn()
+        times[name] = time.perf_counter() - start
+
+    tracemalloc.start()
+    for fn in stages(args.n).values():
+        fn()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+    print(f"chain of {args.n:,} nodes")
+    for name, seconds in times.items():
+        print(f"  {name:<10} {seconds:7.2f} s")
+    total = times["build"] + times["gradients"] + times["plan"]
+    print(f"  {'total':<10} {total:7.2f} s   (build + gradients + plan; target < 5 s)")
+    print(f"  peak traced heap {peak / 2**20:7.0f} MiB, peak RSS {rss:7.0f} MiB (target < 600)")
+
+
+if __name__ == "__main__":
+    main()
