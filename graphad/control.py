@@ -182,6 +182,12 @@ def cond(
 
         y = cond(x > 0, lambda v: log(v), lambda v: zeros_like(v), [x])
     """
+    for name, fn in (("true_fn", true_fn), ("false_fn", false_fn)):
+        if not callable(fn):
+            raise GraphError(
+                f"cond: {name} must be a function of the operands, got {type(fn).__name__} "
+                f"({user_location()})"
+            )
     ops = [operands] if isinstance(operands, Node) else list(operands)
     p = as_node(pred)
     nodes = [as_node(o) for o in ops]

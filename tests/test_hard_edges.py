@@ -236,3 +236,234 @@ def test_10_an_unneeded_placeholder_fed_by_node_is_checked() -> None:
         ga.evaluate(x, {x: np.ones(3), z: np.ones(4)})
     # a well-typed extra feed is still allowed, as in TensorFlow
     np.testing.assert_array_equal(ga.evaluate(x, {x: np.ones(3), z: np.ones(3)}), np.ones(3))
+
+
+# -- 2: indexing has a shape rule per item; every mismatch is named when the node is made
+X = np.arange(4 * 5 * 6 * 7, dtype=float).reshape(4, 5, 6, 7)
+INDICES = [
+    (0,),
+    (slice(1, 3),),
+    (None, 0),
+    (Ellipsis, 1),
+    (0, Ellipsis, slice(None, None, -2)),
+    ([0, 1],),
+    (0, [1, 2]),
+    ([0, 1], 0),
+    ([[0], [1]], slice(None), [0, 2, 3]),
+    (slice(None), [0, 1], [1, 2]),
+    (slice(None), [0, 1], slice(None), [1, 2]),
+    (None, [0], None, [1]),
+    (Ellipsis, [0, 1]),
+    (1, slice(None), [0, 1]),
+    (np.array([True, False, True, True]),),
+    (slice(None), np.arange(30).reshape(5, 6) % 3 == 0),
+    (np.ones((4, 5), bool), 0),
+    (0, slice(None), np.array([True, False] * 3), [1]),
+    (slice(-10, 10),),
+    (slice(3, 1),),
+    ([],),
+]
+
+
+@pytest.mark.parametrize("index", INDICES, ids=str)
+@pytest.mark.parametrize("shape", [(4, 5, 6, 7), (None, 5, None, 7), (4, None, 6, None)])
+def test_2_index_shapes_follow_numpy(index, shape) -> None:
+    x = ga.placeholder("x", shape=shape)
+    y = x[index]
+    want = X[index]
+    assert len(y.shape) == want.ndim
+    assert all(d is None or d == w for d, w in zip(y.shape, want.shape))
+    np.testing.assert_array_equal(ga.evaluate(y, {x: X}), want)
+
+
+@pytest.mark.parametrize(
+    ("index", "words"),
+    [
+        (np.array([True, False, False]), ["boolean index", "axis 0", "size of axis is 2"]),
+        (np.array([True]), ["boolean index", "axis 0"]),
+        (np.array([[True, False]]), ["boolean index", "axis 0"]),
+        ((slice(None), np.array([True, False])), ["boolean index", "axis 1", "is 3"]),
+        ((0, 0, 0), ["too many indices"]),
+        ((2,), ["index 2 is out of bounds for axis 0 with size 2"]),
+        ((0, -4), ["index -4 is out of bounds for axis 1 with size 3"]),
+        (([0, 1], [0, 1, 2]), ["could not be broadcast", "(2,) (3,)"]),
+        ((Ellipsis, 0, Ellipsis), ["single ellipsis"]),
+        ([0, [1, 2]], ["not a valid index"]),
+    ],
+)
+def test_2_bad_indices_are_named_when_the_node_is_made(index, words) -> None:
+    a = ga.placeholder("a", shape=(2, 3))
+    line = _line() + 2
+    with pytest.raises(ga.IndexingError) as info:
+        a[index]
+    message = str(info.value)
+    for word in [*words, "getitem", f"{HERE}:{line}"]:
+        assert word in message, message
+    with pytest.raises((IndexError, ValueError)):
+        np.zeros((2, 3))[index]  # NumPy refuses each of them too
+
+
+def test_2_a_mask_against_an_unknown_dim_is_checked_when_values_arrive() -> None:
+    a = ga.placeholder("a", shape=(None, 3))
+    y = a[np.array([True, False])]
+    np.testing.assert_array_equal(ga.evaluate(y, {a: np.ones((2, 3))}), np.ones((1, 3)))
+    with pytest.raises(ga.GraphError, match="boolean index"):
+        ga.evaluate(y, {a: np.ones((3, 3))})
+
+
+# -- 3: one axis rule: a float axis is an AxisError everywhere ------------------------
+def _a() -> ga.Node:
+    return ga.placeholder("a", shape=(2, 3))
+
+
+AXIS_TAKERS = {
+    "concatenate": lambda ax: ga.concatenate([_a(), _a()], axis=ax),
+    "stack": lambda ax: ga.stack([_a(), _a()], axis=ax),
+    "softmax": lambda ax: ga.softmax(_a(), axis=ax),
+    "log_softmax": lambda ax: ga.log_softmax(_a(), axis=ax),
+    "sum": lambda ax: ga.sum(_a(), axis=ax),
+    "swapaxes": lambda ax: ga.swapaxes(_a(), ax, 1),
+    "trace": lambda ax: ga.trace(_a(), ax, 1),
+    "expand_dims": lambda ax: ga.expand_dims(_a(), ax),
+    "split": lambda ax: ga.split(_a(), 2, axis=ax),
+    "argmax": lambda ax: ga.argmax(_a(), axis=ax),
+}
+
+
+@pytest.mark.parametrize("name", list(AXIS_TAKERS))
+@pytest.mark.parametrize("axis", [1.7, 1.0, "1"])
+def test_3_a_non_integer_axis_is_an_axis_error(name: str, axis) -> None:
+    with pytest.raises(ga.AxisError) as info:
+        AXIS_TAKERS[name](axis)
+    assert name in str(info.value) and HERE in str(info.value)
+
+
+def test_3_concatenate_axis_none_flattens_as_numpy() -> None:
+    a, b = ga.placeholder("a", shape=(2, 3)), ga.placeholder("b", shape=(4,))
+    va, vb = np.arange(6.0).reshape(2, 3), np.arange(4.0)
+    y = ga.concatenate([a, b], axis=None)
+    assert y.shape == (10,)
+    np.testing.assert_array_equal(
+        ga.evaluate(y, {a: va, b: vb}), np.concatenate([va, vb], axis=None)
+    )
+    g = ga.gradients(ga.sum(y * y), a)
+    np.testing.assert_allclose(ga.evaluate(g, {a: va, b: vb}), 2 * va)
+
+
+# -- 4: add_n computes in the dtype it declares ---------------------------------------
+@pytest.mark.parametrize(
+    "dtypes",
+    [("float32", "float32", "float64"), ("int64", "int64", "float64"), ("int8", "int64")],
+)
+@pytest.mark.parametrize("shape", [(), (2,)])
+def test_4_add_n_of_mixed_dtypes_returns_the_declared_dtype(dtypes, shape) -> None:
+    ps = [ga.placeholder(f"p{i}", shape=shape, dtype=d) for i, d in enumerate(dtypes)]
+    y = ga.add_n(*ps)
+    value = ga.evaluate(y, {p: np.ones(shape, dtype=p.dtype) for p in ps})
+    assert y.dtype == np.result_type(*dtypes) == value.dtype
+    np.testing.assert_array_equal(value, np.full(shape, len(dtypes)))
+
+
+# -- 11: arguments are checked before deciding that nothing depends --------------------
+def test_11_a_bad_grad_y_is_refused_even_when_y_does_not_depend_on_x() -> None:
+    x, z = ga.placeholder("x", shape=(3,)), ga.placeholder("z", shape=(3,))
+    for bad in ("oops", np.ones(4), ga.placeholder("w", shape=(5,))):
+        with pytest.raises(ga.DifferentiationError, match="grad_y"):
+            ga.gradients(ga.sum(x), z, grad_y=bad)
+        with pytest.raises(ga.DifferentiationError, match="grad_y"):
+            ga.gradients(x * 2, z, grad_y=bad)
+
+
+# -- 12: every bad argument is a GraphError, never a bare exception --------------------
+def _bad_calls() -> dict[str, tuple[type, object]]:
+    a, m, x = ga.placeholder("a", (2, 3)), ga.placeholder("m", (3, 3)), ga.placeholder("x", (3,))
+    i8, p = ga.placeholder("i8", (2,), dtype="int8"), ga.placeholder("p", (), dtype=bool)
+    ex = ga.Executor(x)
+    return {
+        "run(array)": (ga.FeedError, lambda: ex.run(np.ones(3))),
+        "run(list)": (ga.FeedError, lambda: ex.run([x])),
+        "swapaxes(a, 0.0, 1)": (ga.AxisError, lambda: ga.swapaxes(a, 0.0, 1)),
+        "trace(m, 0.0, 1)": (ga.AxisError, lambda: ga.trace(m, 0.0, 1)),
+        "split(a, 1.5)": (ga.AxisError, lambda: ga.split(a, 1.5)),
+        "reshape(a, None)": (ga.ShapeError, lambda: ga.reshape(a, None)),
+        "reshape(a, 'ab')": (ga.ShapeError, lambda: ga.reshape(a, "ab")),
+        "transpose(a, 1)": (ga.AxisError, lambda: ga.transpose(a, 1)),
+        "sum_to(a, None)": (ga.ShapeError, lambda: ga.sum_to(a, None)),
+        "sum_to(a, 4)": (ga.ShapeError, lambda: ga.sum_to(a, 4)),
+        "einsum(3, a)": (ga.GraphError, lambda: ga.einsum(3, a)),
+        "a[[0, [1, 2]]]": (ga.IndexingError, lambda: a[[0, [1, 2]]]),
+        "int8 + 1000": (ga.DTypeError, lambda: i8 + 1000),
+        "constant(1000, int8)": (ga.DTypeError, lambda: ga.constant([1000], dtype="int8")),
+        "TensorType nope": (ga.DTypeError, lambda: ga.TensorType((2,), "nope")),
+        "jvp(5.0, x, t)": (ga.DifferentiationError, lambda: ga.jvp(5.0, x, np.ones(3))),
+        "jvp(x, [x], 5)": (ga.DifferentiationError, lambda: ga.jvp(x, [x], 5.0)),
+        "cond(p, 3, f)": (ga.GraphError, lambda: ga.cond(p, 3, lambda v: v, [x])),
+        "concatenate(a)": (ga.ShapeError, lambda: ga.concatenate(a)),
+        "add_n()": (ga.ShapeError, lambda: ga.add_n()),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_calls()))
+def test_12_bad_arguments_raise_typed_errors(case: str) -> None:
+    error, call = _bad_calls()[case]
+    with pytest.raises(error) as info:
+        call()
+    if not case.startswith("TensorType"):  # a type is a value, made anywhere: no line to name
+        assert HERE in str(info.value), str(info.value)
+
+
+def test_12_namedtuple_fetches_come_back_as_the_namedtuple() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    got = ga.evaluate(Pair(ga.sum(x), ga.gradients(ga.sum(x * x), x)), {x: np.ones(3)})
+    assert isinstance(got, Pair) and got.value == 3.0
+    np.testing.assert_array_equal(got.grad, 2 * np.ones(3))
+
+
+# -- 13: messages that name the op and the user's line ---------------------------------
+def test_13_add_n_accepts_a_list_as_tensorflow_does() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    np.testing.assert_array_equal(ga.evaluate(ga.add_n([x, x, x]), {x: np.ones(3)}), 3.0)
+
+
+def test_13_feeding_a_node_as_a_value_says_so() -> None:
+    x, z = ga.placeholder("x", shape=(3,)), ga.placeholder("z", shape=(3,))
+    line = _line() + 2
+    with pytest.raises(ga.FeedError) as info:
+        ga.evaluate(x, {x: z})
+    message = str(info.value)
+    assert "'x'" in message and "node z" in message and f"{HERE}:{line}" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("exp", lambda: ga.exp(None)),
+        ("add", lambda: ga.add(ga.placeholder("x", (2,)), "s")),
+        ("derivative", lambda: ga.derivative(ga.sin(_s()), _s(), order=-1)),
+        ("jacobian", lambda: ga.jacobian(ga.sin(_s()), _s(), mode="x")),
+        ("no_rules", lambda: ga.gradients(ga.sum(NoRules()(_s())), _s())),
+        ("no_rules", lambda: ga.jvp(ga.sum(NoRules()(_s())), _s(), 1.0)),
+    ],
+)
+def test_13_errors_name_the_op_and_the_line(name: str, call) -> None:
+    with pytest.raises(ga.GraphError) as info:
+        call()
+    message = str(info.value)
+    assert name in message and HERE in message, message
+
+
+_S = ga.placeholder("s", shape=())
+
+
+def _s() -> ga.Node:
+    return _S
+
+
+class NoRules(ga.Op):
+    """A custom op with a kernel and a shape rule but no derivative rules."""
+
+    def infer(self, x: ga.TensorType) -> ga.TensorType:
+        return x
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x + 0

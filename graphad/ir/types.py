@@ -189,7 +189,9 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
 
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    # one axis unless a sequence of them: a float or a string is one bad axis, named below
+    many = isinstance(axis, (Sequence, np.ndarray)) and not isinstance(axis, str)
+    axes = tuple(axis) if many else (axis,)  # type: ignore[arg-type]
     out = []
     for a in axes:
         try:

@@ -16,6 +16,7 @@ import numpy as np
 
 from graphad.ir import (
     DifferentiationError,
+    GraphError,
     Node,
     Op,
     ShapeError,
@@ -27,6 +28,7 @@ from graphad.ir import (
     constant,
     format_shape,
     normalize_axes,
+    user_location,
 )
 from graphad.ops import elementwise as ew
 from graphad.ops._util import add_tangents, building, known_ndim, ufunc_dtype
@@ -294,6 +296,11 @@ def einsum(subscripts: str, *operands: Any) -> Node:
     (3, 4) above; this raises a ShapeError, when the node is built or, for unknown
     dims, when the values arrive.  And ``...`` is not supported.
     """
+    if not isinstance(subscripts, str):
+        raise GraphError(
+            f"einsum: subscripts must be a string like 'ij,jk->ik', got {subscripts!r} "
+            f"({user_location()})"
+        )
     return Einsum(subscripts.replace(" ", ""))(*as_nodes(*operands))
 
 
