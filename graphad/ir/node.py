@@ -39,15 +39,16 @@ class Origin:
     location: str = "<unknown>"
 
 
-_derivation: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+_derivation: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
     "graphad_derivation", default=None
 )
 
 
 @contextlib.contextmanager
 def derivation(kind: str, order: int) -> Iterator[None]:
-    """Tag every node made inside the block as made by pass ``kind`` at ``order``."""
-    token = _derivation.set((kind, order))
+    """Tag every node made inside the block as made by pass ``kind`` at ``order``, at the
+    user's line that started the pass (found once, not once per node)."""
+    token = _derivation.set(_origin(kind, order, *_user_frame()))
     try:
         yield
     finally:
@@ -59,27 +60,50 @@ _CONTEXTLIB = os.path.abspath(contextlib.__file__)
 
 @functools.lru_cache(maxsize=4096)
 def _in_package(filename: str) -> bool:
-    # cached: every node made walks several frames, and abspath dominated graph building;
     # contextlib's frames belong to graphad's own `with` blocks, never to the user's line
     path = os.path.abspath(filename)
     return path.startswith(_PACKAGE_DIR + os.sep) or path == _CONTEXTLIB
 
 
+# Every node made walks the stack to the user's frame; per code object, whether it is
+# graphad's own (None) or the user's short file name, so the walk is a dict lookup a frame.
+_code_files: dict[Any, str | None] = {}
+
+
+def _user_file(code: Any) -> str | None:
+    name = _code_files.get(code, "")
+    if name == "":
+        filename = code.co_filename
+        name = None if _in_package(filename) else os.path.basename(filename)
+        _code_files[code] = name
+    return name
+
+
+def _user_frame() -> tuple[str, int]:
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = _user_file(frame.f_code)
+        if name is not None:
+            return name, frame.f_lineno
+        frame = frame.f_back
+    return "<graphad>", 0
+
+
 def user_location() -> str:
     """``file.py:12`` of the innermost stack frame outside the graphad package."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not _in_package(filename):
-            return f"{os.path.basename(filename)}:{frame.f_lineno}"
-        frame = frame.f_back
-    return "<graphad>"
+    name, line = _user_frame()
+    return f"{name}:{line}" if line else name
+
+
+@functools.lru_cache(maxsize=65536)
+def _origin(kind: str, order: int, name: str, line: int) -> Origin:
+    # one Origin per place and pass: a loop that builds 10⁵ nodes on one line shares one
+    return Origin(kind, order, f"{name}:{line}" if line else name)
 
 
 def current_origin() -> Origin:
     tag = _derivation.get()
-    kind, order = tag if tag is not None else ("user", 0)
-    return Origin(kind, order, user_location())
+    return tag if tag is not None else _origin("user", 0, *_user_frame())
 
 
 _SHALLOW = 64  # ancestors a node may have and still pickle by plain recursion

@@ -37,7 +37,7 @@ def as_dtype(dtype: object) -> np.dtype:
     return dt
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one object per type, not two (10⁵-node graphs)
 class TensorType:
     """An n-d array type: ``shape`` (dims may be ``None``) and a NumPy ``dtype``."""
 
@@ -46,7 +46,7 @@ class TensorType:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "dtype", as_dtype(self.dtype))
-        if self.shape is not None:
+        if self.shape is not None and not _plain(self.shape):
             try:
                 shape = tuple(None if d is None else operator.index(d) for d in self.shape)
             except TypeError:
@@ -62,7 +62,7 @@ class TensorType:
     @property
     def is_static(self) -> bool:
         """True when every dimension is known."""
-        return self.shape is not None and all(d is not None for d in self.shape)
+        return self.shape is not None and None not in self.shape
 
     @property
     def size(self) -> int | None:
@@ -135,6 +135,11 @@ class DictType:
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in self.items) + "}"
 
 
+def _plain(shape: object) -> bool:
+    """Already a tuple of non-negative Python ints and None: the common case, kept cheap."""
+    return type(shape) is tuple and all(d is None or (type(d) is int and d >= 0) for d in shape)
+
+
 def as_type(t: object) -> ValueType | None:
     """A value type from a type, or from a (nested) Python tuple/dict of types."""
     if t is None or isinstance(t, (TensorType, TupleType, DictType)):
@@ -165,6 +170,8 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     """
     if any(s is None for s in shapes):
         return None
+    if all(s == shapes[0] for s in shapes[1:]):  # the common case: nothing to broadcast
+        return shapes[0]
     ndim = max((len(s) for s in shapes), default=0)
     result: list[int | None] = []
     for axis in range(-ndim, 0):

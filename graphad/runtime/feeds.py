@@ -145,8 +145,8 @@ def _fits(array: np.ndarray, dtype: np.dtype) -> bool:
 
 
 def _all_static(t: Any) -> bool:
-    if isinstance(t, TensorType):
-        return t.is_static
+    if type(t) is TensorType:
+        return t.shape is not None and None not in t.shape
     if isinstance(t, TupleType):
         return all(_all_static(i) for i in t.items)
     if isinstance(t, DictType):
