@@ -57,6 +57,11 @@ class Branch:
         feeds = tuple((p, s) for p, s in zip(self.params, self.slots) if p in needed)
         object.__setattr__(self, "feeds", feeds)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # planned again when loaded or copied: a stored executor would hold its own copy
+        # of the graph, whose placeholders are not ``params``
+        return (Branch, (self.params, self.slots, self.output))
+
     def run(self, values: Sequence[Any]) -> Any:
         return self.executor.run({p: values[s] for p, s in self.feeds})
 

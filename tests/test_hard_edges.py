@@ -467,3 +467,36 @@ class NoRules(ga.Op):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return x + 0
+
+
+# -- found by probing again -------------------------------------------------------------
+def test_probe_a_cond_pickles_and_deep_copies_with_its_branches() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    p = ga.placeholder("p", shape=(), dtype=bool)
+    y = ga.cond(p, lambda v: ga.sin(v), lambda v: ga.cos(v), [x])
+    g = ga.gradients(ga.sum(y), x)
+    v = np.array([0.1, 0.2, 0.3])
+    for clone in (
+        pickle.loads(pickle.dumps(ga.Executor([y, g]))),
+        copy.deepcopy(ga.Executor([y, g])),
+    ):
+        for flag, f, df in ((True, np.sin, np.cos), (False, np.cos, lambda u: -np.sin(u))):
+            yv, gv = clone.run({"x": v, "p": flag})
+            np.testing.assert_allclose(yv, f(v))
+            np.testing.assert_allclose(gv, df(v))
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda a: a[::0], ga.IndexingError),
+        (lambda a: ga.broadcast_to(a, None), ga.ShapeError),
+        (lambda a: ga.evaluate(a, {(1,): 1}), ga.FeedError),
+    ],
+    ids=["slice step 0", "broadcast_to None", "tuple feed key"],
+)
+def test_probe_more_bad_arguments_are_typed_and_located(call, error) -> None:
+    a = ga.placeholder("a", shape=(2, 3))
+    with pytest.raises(error) as info:
+        call(a)
+    assert HERE in str(info.value)

@@ -244,6 +244,8 @@ def _encode(index: Any) -> tuple[tuple[Item, ...], list[Node], bool]:
             parts = (entry.start, entry.stop, entry.step)
             if any(p is not None and not isinstance(p, (int, np.integer)) for p in parts):
                 raise IndexingError(f"slice bounds must be Python ints, got {entry}")
+            if parts[2] is not None and int(parts[2]) == 0:
+                raise IndexingError("slice step cannot be zero")
             items.append(("slice", *(None if p is None else int(p) for p in parts)))
         elif isinstance(entry, (bool, np.bool_)):
             raise IndexingError("a bool scalar is not a valid index")

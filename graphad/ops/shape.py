@@ -410,7 +410,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
     """np.broadcast_to(x, shape) for a static ``shape``."""
     x = as_node(x)
     with building("broadcast_to", x):
-        dims = tuple(as_int(d, "a broadcast_to dimension") for d in shape)
+        dims = _dims(shape, "broadcast_to")
     return BroadcastTo(dims)(x)
 
 

@@ -82,7 +82,9 @@ class FeedChecker:
                 if node not in self._needed:  # not needed by these fetches: checked all the same
                     _conform(node.type, value, f"placeholder {node.name!r}")
             else:
-                raise FeedError(f"feed keys must be placeholders or names, got {key!r}")
+                raise FeedError(
+                    f"feed keys must be placeholders or names, got {key!r} ({user_location()})"
+                )
             if node in fed:
                 raise FeedError(f"placeholder {node.name!r} is fed twice ({user_location()})")
             fed[node] = value
