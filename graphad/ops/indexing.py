@@ -33,7 +33,8 @@ from graphad.ops.utility import shape_of
 
 Item = tuple[Any, ...]  # ("int", k) | ("slice", start, stop, step) | ("new",) | ("ellipsis",)
 # | ("array", position among the array inputs)
-# | ("mask", mask shape, position of its first of ndim(mask) position arrays)
+# | ("array", position, n): the positions along one axis of a constant boolean mask whose
+#   extent along that axis is n, which the indexed axis must match
 
 
 def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
@@ -48,8 +49,6 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
             index.append(None)
         elif kind == "ellipsis":
             index.append(Ellipsis)
-        elif kind == "mask":  # a constant mask is its positions, one array per axis it covers
-            index.extend(arrays[item[2] : item[2] + len(item[1])])
         else:
             index.append(arrays[item[1]])
     return tuple(index)
@@ -57,8 +56,6 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
 
 def _consumed(item: Item) -> int:
     """How many axes of x an index item indexes."""
-    if item[0] == "mask":
-        return len(item[1])
     return 0 if item[0] in ("new", "ellipsis") else 1
 
 
@@ -88,7 +85,7 @@ def _result_shape(
         expanded = [*items[:at], *fill, *items[at + 1 :]]
     else:
         expanded = [*items, *fill]
-    has_arrays = any(item[0] in ("array", "mask") for item in expanded)
+    has_arrays = any(item[0] == "array" for item in expanded)
     out: list[Any] = []  # dims, and one marker where the advanced block goes
     advanced: list[tuple[int | None, ...] | None] = []
     where: list[int] = []  # positions of the advanced items in ``expanded``
@@ -108,10 +105,9 @@ def _result_shape(
             if not has_arrays:
                 continue  # a basic int drops its axis
             advanced.append(())  # beside arrays, an int is an advanced index of shape ()
-        elif kind == "mask":
-            _check_mask(item[1], axis - len(dims), dims)
-            advanced.append(arrays[item[2]].shape)  # the positions of its true entries
         else:
+            if len(item) > 2:  # one axis of a boolean mask
+                _check_mask(item[2], axis - 1, dims[0])
             advanced.append(arrays[item[1]].shape)
         if not where:
             out.append(_ADVANCED)
@@ -142,13 +138,12 @@ def _check_int(k: int, axis: int, size: int | None) -> None:
         raise IndexingError(f"index {k} is out of bounds for axis {axis} with size {size}")
 
 
-def _check_mask(mask: tuple[int, ...], axis: int, dims: Sequence[int | None]) -> None:
-    for i, (m, d) in enumerate(zip(mask, dims)):
-        if d is not None and d != m:
-            raise IndexingError(
-                f"boolean index did not match indexed array along axis {axis + i}; size of "
-                f"axis is {d} but size of corresponding boolean axis is {m}"
-            )
+def _check_mask(extent: int, axis: int, size: int | None) -> None:
+    if size is not None and size != extent:
+        raise IndexingError(
+            f"boolean index did not match indexed array along axis {axis}; size of "
+            f"axis is {size} but size of corresponding boolean axis is {extent}"
+        )
 
 
 @dataclass(frozen=True)
@@ -271,8 +266,9 @@ def _encode(index: Any) -> tuple[tuple[Item, ...], list[Node], bool]:
                 if array.dtype.kind == "b":  # a constant mask is static: its positions are known
                     if array.ndim == 0:
                         raise IndexingError("a bool scalar is not a valid index")
-                    items.append(("mask", array.shape, len(arrays)))
-                    arrays.extend(constant(p.astype(np.int64)) for p in np.nonzero(array))
+                    for extent, positions in zip(array.shape, np.nonzero(array)):
+                        items.append(("array", len(arrays), extent))
+                        arrays.append(constant(positions.astype(np.int64)))
                     continue
                 if array.dtype.kind not in "iu" and array.size:
                     raise IndexingError(f"index arrays must be integer, got {array.dtype.name}")
