@@ -6,10 +6,9 @@ The chain is ``n`` nodes on a (3,) placeholder, ``v = sin(v)`` alternating with
 ``v = v * c`` (one shared constant ``c``), the shape of a deep unrolled recurrence.  Each
 stage is timed on its own and the peak Python heap of the whole run is read from
 ``tracemalloc`` (which slows everything it traces; timings are taken without it, in a
-first pass).  A second timed
-pass runs with the cyclic garbage collector paused, to show its share: a graph is
-10⁵s of small long-lived objects that each full collection traverses again.  ``--profile
-build|gradients|plan`` prints the top of a cProfile of that stage instead.
+first pass).  A second timed pass runs with the cyclic garbage collector paused, to show
+its share: a graph is 10⁵s of small long-lived objects that each full collection traverses
+again.  ``--profile build|gradients|plan`` prints the top of a cProfile of that stage.
 """
 
 from __future__ import annotations
