@@ -14,7 +14,9 @@ from typing import Any
 from graphad.autodiff._checks import check_inputs, check_target, derivative_order, node_name
 from graphad.ir import (
     DifferentiationError,
+    GraphError,
     Node,
+    Op,
     TensorType,
     as_node,
     derivation,
@@ -84,7 +86,10 @@ def _seed(y: Node, g: Any) -> Node:
         # with a static shape, not ones_like(y): the gradient graph must not have to compute
         # y (nor need the feeds of branches that reach no x) just to learn y's shape
         return full_like(y, 1)
-    g = as_node(g)
+    try:
+        g = as_node(g)
+    except GraphError as e:
+        raise DifferentiationError(f"gradients: grad_y: {e}") from None
     ys, gs = y.shape, g.shape
     if not isinstance(g.type, TensorType) or not shapes_compatible(ys, gs):
         raise DifferentiationError(
@@ -100,10 +105,11 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
     order = topo_sort([y])
     result = Sweep()
     result.depends = descendants(order, xs)
-    if y not in result.depends:
-        return result
     with derivation("reverse", derivative_order([n for n in order if n in result.depends])):
-        result.partials[y] = [(None, _seed(y, g))]
+        seed = _seed(y, g)  # checked even when y depends on no x: a bad seed is an error
+        if y not in result.depends:
+            return result
+        result.partials[y] = [(None, seed)]
         for node in reversed(order):
             parts = result.partials.get(node)
             if parts is None:
@@ -118,6 +124,11 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
 
 def _propagate(node: Node, g: Node, result: Sweep) -> None:
     """Send ``node``'s adjoint ``g`` to those of its inputs that lead to some x."""
+    if type(node.op).vjp is Op.vjp:
+        raise DifferentiationError(
+            f"{node.op.name}: no vjp rule, so reverse mode cannot pass through "
+            f"{node_name(node)}; give {type(node.op).__name__} a vjp method ({user_location()})"
+        )
     contributions = tuple(node.op.vjp(node, g))
     if len(contributions) != len(node.inputs):
         raise DifferentiationError(

@@ -263,9 +263,12 @@ class AddN(Elementwise):
         return TensorType(shape, np.result_type(*(x.dtype for x in xs)))
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
-        total = xs[0] + xs[1] if len(xs) > 1 else np.array(xs[0], copy=True)
-        for x in xs[2:]:
-            total += x  # the first sum is a fresh array, so accumulating in place is safe
+        # in the dtype infer declared, whatever the operands' order (in-place += would keep
+        # the first pair's dtype); the first sum is fresh, so accumulating into it is safe
+        dtype = np.result_type(*xs)
+        total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else np.array(xs[0], dtype)
+        for x in xs[2:]:  # a 0-d sum is a NumPy scalar, which has no buffer to add into
+            total = np.add(total, x, out=total) if isinstance(total, np.ndarray) else total + x
         return total
 
     def partials(self, node: Node) -> tuple[Partial, ...]:
@@ -492,7 +495,12 @@ def add(a: Any, b: Any) -> Node:
 
 
 def add_n(*xs: Any) -> Node:
-    """The sum of operands of one shape, as one node."""
+    """The sum of operands of one shape, as one node: ``add_n(a, b, c)`` or, as in
+    TensorFlow, ``add_n([a, b, c])``."""
+    if len(xs) == 1 and isinstance(xs[0], (list, tuple)):
+        xs = tuple(xs[0])
+    if not xs:
+        raise ShapeError(f"add_n: needs at least one operand ({user_location()})")
     nodes = as_nodes(*xs)
     return nodes[0] if len(nodes) == 1 else AddN()(*nodes)
 

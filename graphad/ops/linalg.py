@@ -31,7 +31,7 @@ from graphad.ir import (
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import Multilinear
-from graphad.ops._util import Tangents, add_tangents, building, known_ndim, ufunc_dtype
+from graphad.ops._util import Tangents, add_tangents, as_int, building, known_ndim, ufunc_dtype
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
@@ -377,6 +377,8 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
     a = as_node(a)
     if dtype is not None:
         a = cast(a, dtype)
+    with building("trace", a):
+        offset = as_int(offset, "offset")  # 0.0 is no offset NumPy takes either
     if offset != 0:
         return Sum((-1,))(diagonal(a, offset, axis1, axis2))
     with building("trace", a):
