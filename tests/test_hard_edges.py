@@ -249,6 +249,21 @@ def test_9_non_numeric_dtypes_are_refused_everywhere(dtype) -> None:
         ga.constant(np.zeros(2, dtype=dtype))
 
 
+@pytest.mark.parametrize("dtype", [*BAD_DTYPES, "nope"])
+def test_9_ops_that_take_a_dtype_use_the_same_check(dtype) -> None:
+    x = ga.placeholder("x", shape=(3,))
+    for name, make in [
+        ("eye", lambda: ga.eye(3, dtype=dtype)),
+        ("eye", lambda: ga.identity(3, dtype=dtype)),  # identity is eye's
+        ("linspace", lambda: ga.linspace(x, x + 1.0, 4, dtype=dtype)),
+        ("cumsum", lambda: ga.cumsum(x, dtype=dtype)),
+        ("trace", lambda: ga.trace(ga.reshape(x, (3, 1)), dtype=dtype)),
+    ]:
+        with pytest.raises(ga.DTypeError) as info:
+            make()
+        assert name in str(info.value) and HERE in str(info.value)
+
+
 @pytest.mark.parametrize("dtype", ["nope", 3.5, "float33"])
 def test_9_unknown_dtypes_are_a_dtype_error(dtype) -> None:
     with pytest.raises(ga.DTypeError, match="unknown dtype"):
@@ -358,6 +373,25 @@ AXIS_TAKERS = {
     "expand_dims": lambda ax: ga.expand_dims(_a(), ax),
     "split": lambda ax: ga.split(_a(), 2, axis=ax),
     "argmax": lambda ax: ga.argmax(_a(), axis=ax),
+    # the NumPy-coverage families go through the same helper
+    "cumsum": lambda ax: ga.cumsum(_a(), axis=ax),
+    "cumprod": lambda ax: ga.cumprod(_a(), axis=ax),
+    "diff": lambda ax: ga.diff(_a(), axis=ax),
+    "gradient": lambda ax: ga.gradient(_a(), axis=ax),
+    "sort": lambda ax: ga.sort(_a(), axis=ax),
+    "argsort": lambda ax: ga.argsort(_a(), axis=ax),
+    "partition": lambda ax: ga.partition(_a(), 1, axis=ax),
+    "take_along_axis": lambda ax: ga.take_along_axis(_a(), np.zeros((2, 3), int), ax),
+    "flip": lambda ax: ga.flip(_a(), axis=ax),
+    "roll": lambda ax: ga.roll(_a(), 1, axis=ax),
+    "moveaxis": lambda ax: ga.moveaxis(_a(), ax, 0),
+    "rollaxis": lambda ax: ga.rollaxis(_a(), ax),
+    "repeat": lambda ax: ga.repeat(_a(), 2, axis=ax),
+    "append": lambda ax: ga.append(_a(), _a(), axis=ax),
+    "array_split": lambda ax: ga.array_split(_a(), 2, axis=ax),
+    "diagonal": lambda ax: ga.diagonal(_a(), 0, ax, 0),
+    "norm": lambda ax: ga.linalg.norm(_a(), axis=ax),
+    "linspace": lambda ax: ga.linspace(_a(), _a(), 3, axis=ax),
 }
 
 
@@ -367,6 +401,33 @@ def test_3_a_non_integer_axis_is_an_axis_error(name: str, axis) -> None:
     with pytest.raises(ga.AxisError) as info:
         AXIS_TAKERS[name](axis)
     assert name in str(info.value) and HERE in str(info.value)
+
+
+OFFSET_TAKERS = {  # counts that are not axes: int() would read 1.7 as 1 just the same
+    "roll": lambda k: ga.roll(_a(), k, axis=1),
+    "trace": lambda k: ga.trace(_a(), k),
+    "diagonal": lambda k: ga.diagonal(_a(), k),
+    "eye": lambda k: ga.eye(3, k=k),
+    "tril": lambda k: ga.tril(_a(), k),
+}
+
+
+@pytest.mark.parametrize("name", list(OFFSET_TAKERS))
+@pytest.mark.parametrize("k", [1.7, 1.0])
+def test_3_a_non_integer_offset_or_shift_is_refused(name: str, k) -> None:
+    with pytest.raises(ga.GraphError) as info:
+        OFFSET_TAKERS[name](k)
+    assert name in str(info.value) and HERE in str(info.value)
+
+
+def test_3_a_fractional_ddof_is_numpys_not_truncated() -> None:
+    a = _a()
+    value = np.arange(6.0).reshape(2, 3) ** 2
+    for fn in (ga.var, ga.std):
+        got = ga.evaluate(fn(a, axis=1, ddof=1.5), {a: value})
+        np.testing.assert_allclose(got, getattr(np, fn.__name__)(value, axis=1, ddof=1.5))
+    with pytest.raises(ga.DTypeError, match="ddof"):
+        ga.var(a, ddof="1")
 
 
 def test_3_concatenate_axis_none_flattens_as_numpy() -> None:

@@ -43,7 +43,15 @@ from graphad.ir import (
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
-from graphad.ops._util import Tangents, add_tangents, as_int, building, known_ndim, ufunc_dtype
+from graphad.ops._util import (
+    Tangents,
+    add_tangents,
+    as_int,
+    axes_tuple,
+    building,
+    known_ndim,
+    ufunc_dtype,
+)
 from graphad.ops.building import moveaxis
 from graphad.ops.complex_parts import imag, real
 from graphad.ops.linalg import Det, einsum, inv, matmul, solve
@@ -526,7 +534,8 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> N
             if ndim not in (1, 2):
                 raise ShapeError("an order needs a 1-D or 2-D input, or an axis")
             axis = (0,) if ndim == 1 else (0, 1)
-        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = axes_tuple(axis)  # ints only: a float or a string is an AxisError
+        axes = (axes,) if isinstance(axes, int) else axes
         axes = tuple(as_int(a, "axis") % ndim if -ndim <= a < ndim else a for a in axes)
         if any(not 0 <= a < ndim for a in axes) or len(set(axes)) != len(axes):
             raise ShapeError(f"axis {axis!r} is out of range or repeated for rank {ndim}")

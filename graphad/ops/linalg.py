@@ -21,6 +21,7 @@ from graphad.ir import (
     ShapeError,
     TensorType,
     ValueType,
+    as_dtype,
     as_node,
     as_nodes,
     broadcast_shapes,
@@ -375,10 +376,10 @@ def outer(a: Any, b: Any) -> Node:
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None) -> Node:
     """np.trace(a, offset, axis1, axis2): sum of the ``offset`` diagonal; other axes are kept."""
     a = as_node(a)
-    if dtype is not None:
-        a = cast(a, dtype)
     with building("trace", a):
         offset = as_int(offset, "offset")  # 0.0 is no offset NumPy takes either
+        if dtype is not None:
+            a = cast(a, as_dtype(dtype))
     if offset != 0:
         return Sum((-1,))(diagonal(a, offset, axis1, axis2))
     with building("trace", a):

@@ -14,7 +14,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ir import (
+    DTypeError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    as_node,
+    normalize_axes,
+    user_location,
+)
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import batch_size, rank, shift
@@ -242,7 +251,7 @@ class LogSumExp(Reduce):
 class _Spread(Reduce):
     """Shared parts of var and std; private, so a pattern on ``Var`` never matches ``Std``."""
 
-    ddof: int = 0
+    ddof: int | float = 0
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.var(np.zeros(2, dtype)).dtype
@@ -357,14 +366,22 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Node:
     return _reduce(LogSumExp, x, axis, keepdims)
 
 
-def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node:
+def _ddof(ddof: Any, name: str) -> int | float:
+    """NumPy's ``ddof``: any real number (int() would read 1.5 as 1, a silently wrong n - ddof)."""
+    real = isinstance(ddof, (int, float, np.integer, np.floating))
+    if not real or isinstance(ddof, (bool, np.bool_)):
+        raise DTypeError(f"{name}: ddof must be a real number, got {ddof!r} ({user_location()})")
+    return int(ddof) if isinstance(ddof, (int, np.integer)) else float(ddof)
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: float = 0) -> Node:
     """np.var(x, axis, keepdims, ddof)"""
-    return _reduce(Var, x, axis, keepdims, ddof=int(ddof))
+    return _reduce(Var, x, axis, keepdims, ddof=_ddof(ddof, "var"))
 
 
-def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node:
+def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: float = 0) -> Node:
     """np.std(x, axis, keepdims, ddof)"""
-    return _reduce(Std, x, axis, keepdims, ddof=int(ddof))
+    return _reduce(Std, x, axis, keepdims, ddof=_ddof(ddof, "std"))
 
 
 def _arg(cls: type[ArgMax], x: Any, axis: int | None, keepdims: bool) -> Node:
