@@ -58,11 +58,18 @@ def test_1_values_at_the_limits_of_the_target_dtype_are_fed_exactly() -> None:
 
 
 # -- 6: fetched arrays are the caller's own and share no memory ------------------
-def test_6_fetched_arrays_never_share_memory() -> None:
+# the Executor's three ways to run: generated code of the optimised graph (the default), of
+# the graph as built, and the interpreter that checks every node (also used past CODEGEN_LIMIT)
+MODES = [{}, {"optimize": False}, {"debug": True}]
+MODE_IDS = ["optimized", "as built", "debug"]
+
+
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_6_fetched_arrays_never_share_memory(mode) -> None:
     x = ga.placeholder("x", shape=(2, 3))
     t = x * 2
     fetches = [t, ga.stop_gradient(t), t, t[0], ga.reshape(t, (3, 2)), x, t.T]
-    values = ga.evaluate(fetches, {x: np.ones((2, 3))})
+    values = ga.Executor(fetches, **mode).run({x: np.ones((2, 3))})
     for i, a in enumerate(values):
         assert a.flags.writeable
         for b in values[i + 1 :]:
@@ -140,12 +147,15 @@ def test_7_a_long_chain_pickles_and_deep_copies_without_recursion() -> None:
     assert np.isclose(ex.run({"x": 0.5}), ga.evaluate(v, {x: 0.5}))
 
 
-def test_7_executors_pickle_and_copy_and_keep_their_fetch_structure() -> None:
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_7_executors_pickle_and_copy_and_keep_their_fetch_structure(mode) -> None:
     _, _, y, g = _graph()
-    ex = ga.Executor({"out": Pair(y, g), "again": [y]})
+    ex = ga.Executor({"out": Pair(y, g), "again": [y]}, **mode)
     v = np.array([0.1, 0.2, 0.3])
     want = ex.run({"x": v})
     for clone in (pickle.loads(pickle.dumps(ex)), copy.copy(ex), copy.deepcopy(ex)):
+        assert (clone.optimized, clone.debug) == (ex.optimized, ex.debug)
+        assert (clone._program is None) == (ex._program is None)
         got = clone.run({"x": v})
         assert isinstance(got["out"], Pair) and isinstance(got["again"], list)
         np.testing.assert_allclose(got["out"].grad, want["out"].grad)
@@ -208,11 +218,12 @@ def test_8_the_feed_signature_cache_is_safe_under_many_threads() -> None:
     assert _hammer(ex, lambda rng: {"x": arrays[rng.integers(0, 89)]}, check, 16, 1500) == []
 
 
-def test_8_an_executor_is_safe_to_run_from_many_threads() -> None:
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_8_an_executor_is_safe_to_run_from_many_threads(mode) -> None:
     x = ga.placeholder("x", shape=(None, 2))
     w = ga.placeholder("w", shape=(2,))
     y = ga.sum(ga.tanh(x * w), axis=1)
-    ex = ga.Executor([y, ga.gradients(ga.sum(y), w)])
+    ex = ga.Executor([y, ga.gradients(ga.sum(y), w)], **mode)
 
     def feed(rng) -> dict:
         return {
@@ -563,15 +574,18 @@ class NoRules(ga.Op):
 
 
 # -- found by probing again -------------------------------------------------------------
-def test_probe_a_cond_pickles_and_deep_copies_with_its_branches() -> None:
+@pytest.mark.parametrize("mode", MODES, ids=MODE_IDS)
+def test_probe_a_cond_pickles_and_deep_copies_with_its_branches(mode) -> None:
+    # optimised, the cond is lowered into the generated code; in debug, Branch.run interprets
     x = ga.placeholder("x", shape=(3,))
     p = ga.placeholder("p", shape=(), dtype=bool)
     y = ga.cond(p, lambda v: ga.sin(v), lambda v: ga.cos(v), [x])
     g = ga.gradients(ga.sum(y), x)
     v = np.array([0.1, 0.2, 0.3])
     for clone in (
-        pickle.loads(pickle.dumps(ga.Executor([y, g]))),
-        copy.deepcopy(ga.Executor([y, g])),
+        pickle.loads(pickle.dumps(ga.Executor([y, g], **mode))),
+        copy.deepcopy(ga.Executor([y, g], **mode)),
+        copy.copy(ga.Executor([y, g], **mode)),
     ):
         for flag, f, df in ((True, np.sin, np.cos), (False, np.cos, lambda u: -np.sin(u))):
             yv, gv = clone.run({"x": v, "p": flag})
