@@ -56,6 +56,11 @@ class Branch:
     def __post_init__(self) -> None:
         object.__setattr__(self, "plan", Plan([self.output]))
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # planned again when loaded or copied: the plan is derived from params and output
+        # (its steps and slots are keyed by their nodes), so it is not stored
+        return (Branch, (self.params, self.slots, self.output))
+
     def run(self, values: Sequence[Any]) -> Any:
         plan = self.plan
         slots = list(plan.initial)
@@ -201,6 +206,12 @@ def cond(
 
         y = cond(x > 0, lambda v: log(v), lambda v: zeros_like(v), [x])
     """
+    for name, fn in (("true_fn", true_fn), ("false_fn", false_fn)):
+        if not callable(fn):
+            raise GraphError(
+                f"cond: {name} must be a function of the operands, got {type(fn).__name__} "
+                f"({user_location()})"
+            )
     ops = [operands] if isinstance(operands, Node) else list(operands)
     p = as_node(pred)
     nodes = [as_node(o) for o in ops]

@@ -50,16 +50,23 @@ def directional_derivative(
     method: str = "central",
     eps: float | None = None,
 ) -> np.ndarray:
-    """d/dh f(xs + h·vs) at h = 0, by finite differences; f takes and returns arrays."""
-    xs = [np.asarray(x, dtype=float) for x in xs]
-    vs = [np.asarray(v, dtype=float) for v in vs]
+    """d/dh f(xs + h·vs) at h = 0 (h real), by finite differences; f takes and returns
+    arrays, real or complex (a complex direction moves the real and imaginary parts)."""
+    xs = [_inexact(x) for x in xs]
+    vs = [_inexact(v) for v in vs]
     scale = max([1.0, *(float(np.max(np.abs(x), initial=0.0)) for x in xs)])
     h = (default_eps(method) if eps is None else eps) * scale
-    plus = np.asarray(f(*(x + h * v for x, v in zip(xs, vs))), dtype=float)
+    plus = _inexact(f(*(x + h * v for x, v in zip(xs, vs))))
     if method == "forward":
-        return (plus - np.asarray(f(*xs), dtype=float)) / h
-    minus = np.asarray(f(*(x - h * v for x, v in zip(xs, vs))), dtype=float)
+        return (plus - _inexact(f(*xs))) / h
+    minus = _inexact(f(*(x - h * v for x, v in zip(xs, vs))))
     return (plus - minus) / (2 * h)
+
+
+def _inexact(x: Any) -> np.ndarray:
+    """``x`` as a float64 array, or complex128 when it is complex."""
+    x = np.asarray(x)
+    return x.astype(complex if x.dtype.kind == "c" else float)
 
 
 def _least_precise(*dtypes: Any) -> np.dtype:

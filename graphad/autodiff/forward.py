@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from graphad.autodiff._checks import check_inputs, derivative_order
+from graphad.autodiff._checks import check_inputs, derivative_order, node_name
 from graphad.ir import (
     DictType,
     DifferentiationError,
     Node,
+    Op,
     TensorType,
     as_node,
     derivation,
@@ -99,11 +100,21 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
         t = jvp(sin(x), x, ones_like(x))    # cos(x)
     """
     single_y = isinstance(ys, Node)
+    if not single_y and not isinstance(ys, (list, tuple)):
+        raise DifferentiationError(
+            f"jvp: ys must be a Node or a list of Nodes, got {type(ys).__name__} "
+            f"({user_location()})"
+        )
     outputs = [ys] if single_y else list(ys)
     for i, y in enumerate(outputs):
         if not isinstance(y, Node):
             raise DifferentiationError(f"jvp: ys[{i}] must be a Node ({user_location()})")
     inputs, single_x = check_inputs(xs, "jvp")
+    if not single_x and not isinstance(tangents, (list, tuple)):
+        raise DifferentiationError(
+            f"jvp: tangents must be a list, one per x, got {type(tangents).__name__} "
+            f"({user_location()})"
+        )
     given = [tangents] if single_x else list(tangents)
     if len(given) != len(inputs):
         raise DifferentiationError(
@@ -123,6 +134,12 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             ts = [tangent.get(i) for i in node.inputs]
             if all(t is None for t in ts):
                 continue
+            if type(node.op).jvp is Op.jvp:
+                raise DifferentiationError(
+                    f"{node.op.name}: no jvp rule, so forward mode cannot pass through "
+                    f"{node_name(node)}; give {type(node.op).__name__} a jvp method "
+                    f"({user_location()})"
+                )
             t = node.op.jvp(node, ts)
             if t is not None:
                 tangent[node] = _fit(t, node)

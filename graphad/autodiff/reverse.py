@@ -14,7 +14,9 @@ from typing import Any
 from graphad.autodiff._checks import check_inputs, check_target, derivative_order, node_name
 from graphad.ir import (
     DifferentiationError,
+    GraphError,
     Node,
+    Op,
     TensorType,
     as_node,
     derivation,
@@ -84,7 +86,10 @@ def _seed(y: Node, g: Any) -> Node:
         # with a static shape, not ones_like(y): the gradient graph must not have to compute
         # y (nor need the feeds of branches that reach no x) just to learn y's shape
         return full_like(y, 1)
-    g = as_node(g)
+    try:
+        g = as_node(g)
+    except GraphError as e:
+        raise DifferentiationError(f"gradients: grad_y: {e}") from None
     ys, gs = y.shape, g.shape
     if not isinstance(g.type, TensorType) or not shapes_compatible(ys, gs):
         raise DifferentiationError(
@@ -100,10 +105,11 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
     order = topo_sort([y])
     result = Sweep()
     result.depends = descendants(order, xs)
-    if y not in result.depends:
-        return result
     with derivation("reverse", derivative_order([n for n in order if n in result.depends])):
-        result.partials[y] = [(None, _seed(y, g))]
+        seed = _seed(y, g)  # checked even when y depends on no x: a bad seed is an error
+        if y not in result.depends:
+            return result
+        result.partials[y] = [(None, seed)]
         for node in reversed(order):
             parts = result.partials.get(node)
             if parts is None:
@@ -118,6 +124,11 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
 
 def _propagate(node: Node, g: Node, result: Sweep) -> None:
     """Send ``node``'s adjoint ``g`` to those of its inputs that lead to some x."""
+    if type(node.op).vjp is Op.vjp:
+        raise DifferentiationError(
+            f"{node.op.name}: no vjp rule, so reverse mode cannot pass through "
+            f"{node_name(node)}; give {type(node.op).__name__} a vjp method ({user_location()})"
+        )
     contributions = tuple(node.op.vjp(node, g))
     if len(contributions) != len(node.inputs):
         raise DifferentiationError(
@@ -156,10 +167,10 @@ def gradients(
 ) -> Any:
     """Adjoint nodes ∂y/∂x for each x, built into the same graph.
 
-    ``y``: a float tensor.  With ``grad_y=None`` the seed is ones, so a
-    non-scalar ``y`` gives the gradient of ``sum(y)`` (as TensorFlow 1 and the
-    dlsys API do); a ``grad_y`` of y's shape gives the vector-Jacobian product
-    ``grad_yᵀ·∂y/∂x``.  Each result has its x's shape and dtype.  An x that
+    ``y``: a float tensor (a complex one needs ``grad_y``).  With ``grad_y=None``
+    the seed is ones, so a non-scalar ``y`` gives the gradient of ``sum(y)`` (as
+    TensorFlow 1 and the dlsys API do); a ``grad_y`` of y's shape gives the
+    vector-Jacobian product ``grad_yᵀ·∂y/∂x``.  Each result has its x's shape and dtype.  An x that
     y does not depend on gets zeros (``unconnected="zero"``), ``None``
     (``"none"``) or a DifferentiationError (``"raise"``).  One node in gives
     one node out; a list gives a list.  The result is ordinary graph, so it
@@ -179,6 +190,12 @@ def gradients(
         )
     if grad_y is None or isinstance(getattr(y, "type", None), TensorType):
         y = check_target(y)  # a structured y is allowed with a structured grad_y
+    if grad_y is None and y.dtype.kind == "c":
+        # JAX and autograd refuse too: a ones seed would silently take the real part
+        raise DifferentiationError(
+            f"gradients: y = {node_name(y)} is complex ({y.type}); give grad_y, or "
+            f"differentiate a real function of it such as real(y) or abs(y) ({user_location()})"
+        )
     items, single = check_inputs(xs, "gradients")
     result = sweep(y, items, grad_y)
     out: list[Node | None] = []

@@ -91,7 +91,10 @@ def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None
         J = jacobian(softmax(x), x)            # (n, n)
     """
     if mode not in ("auto", "forward", "reverse"):
-        raise DifferentiationError(f"jacobian: mode must be auto, forward or reverse, got {mode!r}")
+        raise DifferentiationError(
+            f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r} "
+            f"({user_location()})"
+        )
     _check_batch_size(batch_size, "jacobian")
     y = check_target(y)
     _single_x(x, "jacobian")
@@ -174,8 +177,10 @@ def derivative(y: Node, x: Node, order: int = 1) -> Node:
             f"derivative: x = {x.name} must be a scalar, got shape {format_shape(x.shape)} "
             f"({user_location()})"
         )
-    if not isinstance(order, int) or order < 0:
-        raise DifferentiationError(f"derivative: order must be an int >= 0, got {order!r}")
+    if not isinstance(order, int) or isinstance(order, bool) or order < 0:
+        raise DifferentiationError(
+            f"derivative: order must be an int >= 0, got {order!r} ({user_location()})"
+        )
     out = check_target(y)
     for _ in range(order):
         out = gradients(out, x)

@@ -36,7 +36,7 @@ from graphad.ir.leaves import (
     is_constant,
     placeholder,
 )
-from graphad.ir.node import Node, Origin, derivation, user_location
+from graphad.ir.node import Node, Origin, Snapshot, derivation, user_location
 from graphad.ir.op import Op
 from graphad.ir.types import (
     DictType,
@@ -44,6 +44,7 @@ from graphad.ir.types import (
     TensorType,
     TupleType,
     ValueType,
+    as_dtype,
     as_type,
     broadcast_shapes,
     float_dtype,
@@ -69,10 +70,12 @@ __all__ = [
     "Placeholder",
     "Shape",
     "ShapeError",
+    "Snapshot",
     "TensorType",
     "TupleType",
     "ValueType",
     "adopt",
+    "as_dtype",
     "as_node",
     "as_nodes",
     "as_type",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable
 
-from graphad.ir import node as _node_module
-from graphad.ir.node import Node
+from graphad.ir.node import Node, _restore
 
 
 def topo_sort(outputs: Iterable[Node]) -> list[Node]:
@@ -76,17 +75,7 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
     if all(a.type == b.type for a, b in zip(inputs, node.inputs)):
         # the node's own type still holds; made directly, as looking up the user's line
         # for an origin that is then replaced dominated rewriting long chains
-        new = Node.__new__(Node)
-        for key, value in (
-            ("op", node.op),
-            ("inputs", inputs),
-            ("type", node.type),
-            ("id", next(_node_module._ids)),
-            ("name", node.name),
-            ("origin", node.origin),
-        ):
-            object.__setattr__(new, key, value)
-        return new
+        return _restore(node.op, inputs, node.type, node.name, node.origin)
     new = node.op(*inputs)
     object.__setattr__(new, "name", node.name)
     object.__setattr__(new, "origin", node.origin)

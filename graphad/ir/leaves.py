@@ -12,7 +12,15 @@ import numpy as np
 from graphad.ir.errors import DTypeError, GraphError, ShapeError
 from graphad.ir.node import Node, user_location
 from graphad.ir.op import Op
-from graphad.ir.types import DictType, Shape, TensorType, TupleType, ValueType, as_type
+from graphad.ir.types import (
+    DictType,
+    Shape,
+    TensorType,
+    TupleType,
+    ValueType,
+    as_dtype,
+    as_type,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,6 +53,11 @@ class Constant(Op):
         # hashed once: CSE keys every node on its op, and a large constant's bytes are costly
         digest = hashlib.blake2b(np.ascontiguousarray(value).data, digest_size=16).digest()
         object.__setattr__(self, "_hash", hash((value.dtype.str, value.shape, digest)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # through __post_init__: read-only and hashed again after loading (hashes of str
+        # differ between processes, so a pickled _hash would be wrong in a spawned worker)
+        return (Constant, (self.value,))
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -95,11 +108,9 @@ def placeholder(
         ph = Placeholder(declared, name)
         return Node(ph, (), declared, name=name)
     try:
-        dt = np.dtype(dtype)
-    except TypeError as e:
-        raise DTypeError(
-            f"placeholder {name!r}: unknown dtype {dtype!r} ({user_location()})"
-        ) from e
+        dt = as_dtype(dtype)
+    except DTypeError as e:
+        raise DTypeError(f"placeholder {name!r}: {e} ({user_location()})") from None
     try:
         shp = None if shape is None else tuple(shape)
         ph = Placeholder(TensorType(shp, dt), name)
@@ -124,16 +135,31 @@ def _has_absent(t: ValueType | None) -> bool:
 def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
     """A constant node holding a copy of ``value`` (array-like)."""
     try:
-        array = np.asarray(value, dtype=dtype)
+        op = Constant(_array(value, dtype))
+    except GraphError as e:
+        raise type(e)(f"constant: {e} ({user_location()})") from None
+    return Node(op, (), op.infer(), name=name)
+
+
+def _array(value: Any, dtype: Any = None) -> np.ndarray:
+    """``value`` as a numeric array, or a typed error saying why it is not one."""
+    if isinstance(value, Node):
+        raise GraphError(
+            f"{value.name} is a node, not a value; pass the node itself where a node is "
+            "expected, or evaluate it first"
+        )
+    dt = None if dtype is None else as_dtype(dtype)
+    try:
+        array = np.asarray(value, dtype=dt)
+    except OverflowError as e:  # np.asarray(1000, "int8"): NumPy's own words, typed
+        raise DTypeError(str(e)) from None
     except (TypeError, ValueError) as e:
-        raise GraphError(f"constant: cannot make an array of {value!r} ({user_location()})") from e
+        raise GraphError(f"cannot make an array of {value!r}: {e}") from None
     if array.dtype.kind not in "biufc":
         raise DTypeError(
-            f"constant: arrays of {array.dtype} are not supported, only bool and numbers "
-            f"({user_location()})"
+            f"{value!r} makes an array of {array.dtype}; only bool and numbers are supported"
         )
-    op = Constant(array)
-    return Node(op, (), op.infer(), name=name)
+    return array
 
 
 def as_node(value: Any, like: Sequence[Node] = ()) -> Node:
@@ -141,7 +167,8 @@ def as_node(value: Any, like: Sequence[Node] = ()) -> Node:
 
     NumPy 2 treats Python scalars as weak (NEP 50), so ``x32 * 2.0`` stays float32.
     A list or tuple holding nodes is an array-like, as in NumPy: its entries (nodes,
-    scalars, arrays, nested lists) are stacked along a new first axis.
+    scalars, arrays, nested lists) are stacked along a new first axis.  A value that is no
+    number raises a typed GraphError naming the user's line (an op adds its name).
     """
     if isinstance(value, Node):
         return value
@@ -150,11 +177,16 @@ def as_node(value: Any, like: Sequence[Node] = ()) -> Node:
 
         nodes = [v for v in value if isinstance(v, Node)] or list(like)
         return stack([as_node(v, nodes) for v in value])
+    dtype = None
     if isinstance(value, (bool, int, float, complex)):
         tensors = [n.dtype for n in like if isinstance(n.type, TensorType)]
         if tensors:
-            return constant(np.asarray(value, dtype=np.result_type(*tensors, value)))
-    return constant(value)
+            dtype = np.result_type(*tensors, value)
+    try:
+        op = Constant(_array(value, dtype))
+    except GraphError as e:
+        raise type(e)(f"{e} ({user_location()})") from None
+    return Node(op, (), op.infer())
 
 
 def _holds_node(value: Sequence[Any]) -> bool:

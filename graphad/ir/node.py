@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import copy
 import functools
 import itertools
 import os
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -37,15 +39,16 @@ class Origin:
     location: str = "<unknown>"
 
 
-_derivation: contextvars.ContextVar[tuple[str, int] | None] = contextvars.ContextVar(
+_derivation: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
     "graphad_derivation", default=None
 )
 
 
 @contextlib.contextmanager
 def derivation(kind: str, order: int) -> Iterator[None]:
-    """Tag every node made inside the block as made by pass ``kind`` at ``order``."""
-    token = _derivation.set((kind, order))
+    """Tag every node made inside the block as made by pass ``kind`` at ``order``, at the
+    user's line that started the pass (found once, not once per node)."""
+    token = _derivation.set(_origin(kind, order, *_user_frame()))
     try:
         yield
     finally:
@@ -57,27 +60,127 @@ _CONTEXTLIB = os.path.abspath(contextlib.__file__)
 
 @functools.lru_cache(maxsize=4096)
 def _in_package(filename: str) -> bool:
-    # cached: every node made walks several frames, and abspath dominated graph building;
     # contextlib's frames belong to graphad's own `with` blocks, never to the user's line
     path = os.path.abspath(filename)
     return path.startswith(_PACKAGE_DIR + os.sep) or path == _CONTEXTLIB
 
 
+# Every node made walks the stack to the user's frame; per code object, whether it is
+# graphad's own (None) or the user's short file name, so the walk is a dict lookup a frame.
+_code_files: dict[Any, str | None] = {}
+
+
+def _user_file(code: Any) -> str | None:
+    name = _code_files.get(code, "")
+    if name == "":
+        filename = code.co_filename
+        name = None if _in_package(filename) else os.path.basename(filename)
+        _code_files[code] = name
+    return name
+
+
+def _user_frame() -> tuple[str, int]:
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = _user_file(frame.f_code)
+        if name is not None:
+            return name, frame.f_lineno
+        frame = frame.f_back
+    return "<graphad>", 0
+
+
 def user_location() -> str:
     """``file.py:12`` of the innermost stack frame outside the graphad package."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not _in_package(filename):
-            return f"{os.path.basename(filename)}:{frame.f_lineno}"
-        frame = frame.f_back
-    return "<graphad>"
+    name, line = _user_frame()
+    return f"{name}:{line}" if line else name
+
+
+@functools.lru_cache(maxsize=65536)
+def _origin(kind: str, order: int, name: str, line: int) -> Origin:
+    # one Origin per place and pass: a loop that builds 10⁵ nodes on one line shares one
+    return Origin(kind, order, f"{name}:{line}" if line else name)
 
 
 def current_origin() -> Origin:
     tag = _derivation.get()
-    kind, order = tag if tag is not None else ("user", 0)
-    return Origin(kind, order, user_location())
+    return tag if tag is not None else _origin("user", 0, *_user_frame())
+
+
+_SHALLOW = 64  # ancestors a node may have and still pickle by plain recursion
+_pickling = threading.local()
+
+
+def _listed() -> set[int]:
+    """Ids of nodes that a deeper node listed ahead of itself in the pickle being written."""
+    if not hasattr(_pickling, "ids"):
+        _pickling.ids = set()
+    return _pickling.ids  # type: ignore[no-any-return]
+
+
+class _Unlist:
+    """Pickled right after a listing: forgets the marks of listed nodes that the pickle had
+    stored before (the pickler never asked them again); loads as ``()``."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        _listed().difference_update(self.ids)
+        return (tuple, ())
+
+
+def _restore(op: Op, inputs: tuple[Node, ...], type: ValueType, name: str, origin: Origin) -> Node:
+    """A loaded or copied node: same op, inputs, type, name and origin; a fresh id."""
+    node = Node.__new__(Node)
+    fields = {"op": op, "inputs": inputs, "type": type, "id": next(_ids), "name": name}
+    for key, value in fields.items():
+        object.__setattr__(node, key, value)
+    object.__setattr__(node, "origin", origin)
+    return node
+
+
+def _restore_after(ancestors: tuple[Node, ...], _unlisted: tuple[()], *record: Any) -> Node:
+    return _restore(*record)
+
+
+class Snapshot:
+    """A flat, picklable copy of the graph behind ``nodes``: one record per node, inputs
+    first, inputs as positions.  Pickling it costs no recursion and no walk per node, which
+    is how an Executor stores its graph; ``nodes()`` rebuilds new nodes, sharing kept."""
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        roots = list(nodes)
+        order = _post_order(roots, lambda n: False)
+        index = {id(n): i for i, n in enumerate(order)}
+        self.records = [
+            (n.op, tuple(index[id(x)] for x in n.inputs), n.type, n.name, n.origin) for n in order
+        ]
+        self.roots = [index[id(n)] for n in roots]
+
+    def nodes(self) -> list[Node]:
+        made: list[Node] = []
+        for op, inputs, *rest in self.records:
+            made.append(_restore(op, tuple(made[i] for i in inputs), *rest))
+        return [made[i] for i in self.roots]
+
+
+def _post_order(roots: Iterable[Node], skip: Callable[[Node], bool]) -> list[Node]:
+    """The nodes ``roots`` depend on, inputs first, not entering nodes for which ``skip``
+    holds; iterative, so any depth works (the graph walks proper live in ``ir.graph``)."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(r, False) for r in reversed(list(roots))]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen or skip(node):
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        stack.extend((x, False) for x in reversed(node.inputs) if id(x) not in seen)
+    return order
 
 
 def _ops() -> ModuleType:
@@ -129,6 +232,36 @@ class Node:
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Node is immutable (tried to set {key!r})")
+
+    # -- pickling and copying ----------------------------------------------------
+    # A pickle keeps identity: a node reached twice (shared sub-graphs, several fetches in one
+    # pickle) is stored once by the pickler's memo and loads as one node.  Inputs pickle
+    # before their consumer, which recurses once per level; a node deeper than _SHALLOW first
+    # lists its ancestors, inputs before consumers, so that each of them finds its own inputs
+    # already stored and a 10⁵-node chain pickles without deep recursion.
+    def __reduce__(self) -> tuple[Any, ...]:
+        record = (self.op, self.inputs, self.type, self.name, self.origin)
+        marks = _listed()
+        if id(self) in marks:  # listed by a deeper node: its inputs are stored already
+            marks.discard(id(self))
+            return (_restore, record)
+        ancestors = _post_order(self.inputs, lambda n: False)
+        if len(ancestors) < _SHALLOW:
+            return (_restore, record)
+        ids = [id(n) for n in ancestors]
+        marks.update(ids)
+        return (_restore_after, (tuple(ancestors), _Unlist(ids), *record))
+
+    def __copy__(self) -> Node:
+        return self  # immutable, like a tuple
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Node:
+        """A new graph of the same ops and types; what ``memo`` holds already is reused."""
+        for node in _post_order([self], lambda n: id(n) in memo):
+            inputs = tuple(memo[id(x)] for x in node.inputs)
+            op = copy.deepcopy(node.op, memo)  # a placeholder's op: a new, distinct input
+            memo[id(node)] = _restore(op, inputs, node.type, node.name, node.origin)
+        return memo[id(self)]
 
     def __delattr__(self, key: str) -> None:
         raise AttributeError(f"Node is immutable (tried to delete {key!r})")
@@ -236,6 +369,12 @@ class Node:
 
     def __rtruediv__(self, other: Any) -> Node:
         return _ops().divide(other, self)
+
+    def __mod__(self, other: Any) -> Node:
+        return _ops().remainder(self, other)
+
+    def __rmod__(self, other: Any) -> Node:
+        return _ops().remainder(other, self)
 
     def __pow__(self, other: Any) -> Node:
         return _ops().power(self, other)

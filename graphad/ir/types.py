@@ -13,13 +13,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graphad.ir.errors import ShapeError
+from graphad.ir.errors import DTypeError, ShapeError
 
 Shape = tuple[int | None, ...] | None
 _FLOAT64 = np.dtype(np.float64)
+_NUMERIC = "biufc"  # bool, signed and unsigned integers, floats, complex
 
 
-@dataclass(frozen=True)
+def as_dtype(dtype: object) -> np.dtype:
+    """``dtype`` as a NumPy dtype graphad computes with: bool, integer, float or complex.
+
+    The one dtype check behind placeholders, constants, casts and ``TensorType``: object,
+    string, bytes, datetime and void arrays have no arithmetic to differentiate.
+    """
+    if isinstance(dtype, np.dtype) and dtype.kind in _NUMERIC:  # the common case, kept cheap
+        return dtype
+    try:
+        dt = np.dtype(dtype)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise DTypeError(f"unknown dtype {dtype!r}") from None
+    if dt.kind not in _NUMERIC:
+        raise DTypeError(f"dtype {dt} is not supported, only bool and numbers")
+    return dt
+
+
+@dataclass(frozen=True, slots=True)  # slots: one object per type, not two (10⁵-node graphs)
 class TensorType:
     """An n-d array type: ``shape`` (dims may be ``None``) and a NumPy ``dtype``."""
 
@@ -27,8 +45,8 @@ class TensorType:
     dtype: np.dtype = _FLOAT64
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "dtype", np.dtype(self.dtype))
-        if self.shape is not None:
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+        if self.shape is not None and not _plain(self.shape):
             try:
                 shape = tuple(None if d is None else operator.index(d) for d in self.shape)
             except TypeError:
@@ -44,7 +62,7 @@ class TensorType:
     @property
     def is_static(self) -> bool:
         """True when every dimension is known."""
-        return self.shape is not None and all(d is not None for d in self.shape)
+        return self.shape is not None and None not in self.shape
 
     @property
     def size(self) -> int | None:
@@ -117,6 +135,11 @@ class DictType:
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in self.items) + "}"
 
 
+def _plain(shape: object) -> bool:
+    """Already a tuple of non-negative Python ints and None: the common case, kept cheap."""
+    return type(shape) is tuple and all(d is None or (type(d) is int and d >= 0) for d in shape)
+
+
 def as_type(t: object) -> ValueType | None:
     """A value type from a type, or from a (nested) Python tuple/dict of types."""
     if t is None or isinstance(t, (TensorType, TupleType, DictType)):
@@ -147,6 +170,8 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     """
     if any(s is None for s in shapes):
         return None
+    if all(s == shapes[0] for s in shapes[1:]):  # the common case: nothing to broadcast
+        return shapes[0]
     ndim = max((len(s) for s in shapes), default=0)
     result: list[int | None] = []
     for axis in range(-ndim, 0):
@@ -171,7 +196,9 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
 
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    # one axis unless a sequence of them: a float or a string is one bad axis, named below
+    many = isinstance(axis, (Sequence, np.ndarray)) and not isinstance(axis, str)
+    axes = tuple(axis) if many else (axis,)  # type: ignore[arg-type]
     out = []
     for a in axes:
         try:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ir import DTypeError, Node, Op, TensorType, broadcast_shapes
 from graphad.ops._batching import rank
 from graphad.ops._util import tensor, ufunc_dtype
 from graphad.ops.shape import lift
@@ -74,9 +74,9 @@ class Binary(Op):
 
 def binary(op: Op, a: Any, b: Any) -> Node:
     """``op`` applied to two operands, arrays and scalars made constants."""
-    return op(*as_nodes(a, b))
+    return op(a, b)  # Op.__call__ makes constants of non-nodes and names itself if they fail
 
 
 def unary(op: Op, x: Any) -> Node:
     """``op`` applied to one operand, an array or scalar made a constant."""
-    return op(*as_nodes(x))
+    return op(x)

@@ -17,9 +17,19 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, ShapeError, as_node, as_nodes, constant, normalize_axes
+from graphad.ir import (
+    DTypeError,
+    Node,
+    ShapeError,
+    as_dtype,
+    as_node,
+    as_nodes,
+    constant,
+    normalize_axes,
+)
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, one_axis, static_dim
 from graphad.ops.indexing import getitem
+from graphad.ops.piecewise import floor
 from graphad.ops.selection import where
 from graphad.ops.shape import (
     broadcast_to,
@@ -119,6 +129,8 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Node:
     arr, values = as_nodes(arr, values)
     if axis is None:
         return concatenate([ravel(arr), ravel(values)])
+    with building("append", arr, values):
+        axis = one_axis(arr, axis)
     return concatenate([arr, values], axis=axis)
 
 
@@ -219,9 +231,9 @@ def roll(a: Any, shift: int | Sequence[int], axis: int | Sequence[int] | None = 
         shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
         x = a
         for s, ax in zip(shifts.ravel(), axes.ravel()):
-            ax = one_axis(a, int(ax))
+            ax = one_axis(a, ax)  # int() would take axis 1.7 as 1
             n = static_dim(a, ax, "roll")
-            cut = (n - int(s) % n) % n if n else 0
+            cut = (n - as_int(s, "shift") % n) % n if n else 0
             if cut:
                 head = along(x, slice(cut, None), ax)
                 x = concatenate([head, along(x, slice(0, cut), ax)], axis=ax)
@@ -376,10 +388,13 @@ def linspace(
         if steps < num:  # the endpoint exactly
             y = concatenate([y, expand_dims(stop + zeros_like(delta), 0)], axis=0)
         if dtype is not None:
-            if np.dtype(dtype).kind not in "fc":  # NumPy floors into an integer dtype
-                raise DTypeError(f"dtype must be a float dtype, got {np.dtype(dtype)}")
+            dtype = as_dtype(dtype)
+            if dtype.kind in "iu":  # NumPy floors into an integer dtype
+                y = floor(y)
+            elif dtype.kind not in "fc":
+                raise DTypeError(f"dtype must be a number dtype, got {dtype}")
             y = cast(y, dtype)
-        y = moveaxis(y, 0, axis) if axis != 0 else y
+        y = moveaxis(y, 0, axis) if as_int(axis, "axis") != 0 else y
     return (y, step) if retstep else y
 
 

@@ -43,8 +43,17 @@ from graphad.ir import (
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
-from graphad.ops._util import Tangents, add_tangents, as_int, building, known_ndim, ufunc_dtype
+from graphad.ops._util import (
+    Tangents,
+    add_tangents,
+    as_int,
+    axes_tuple,
+    building,
+    known_ndim,
+    ufunc_dtype,
+)
 from graphad.ops.building import moveaxis
+from graphad.ops.complex_parts import imag, real
 from graphad.ops.linalg import Det, einsum, inv, matmul, solve
 from graphad.ops.matrices import tril
 from graphad.ops.reduction import Sum, max, min, sum
@@ -470,9 +479,16 @@ def matrix_power(a: Any, n: int) -> Node:
     return result  # type: ignore[return-value]
 
 
+def _abs_squared(x: Node) -> Node:
+    """|x|², smooth for complex x too: Re² + Im²"""
+    if x.dtype.kind == "c":
+        return ew.square(real(x)) + ew.square(imag(x))
+    return ew.square(x)
+
+
 def _vector_norm(x: Node, ord: Any, axis: Any, keepdims: bool) -> Node:
     if ord is None or ord == 2:
-        return ew.sqrt(sum(ew.square(x), axis, keepdims))
+        return ew.sqrt(sum(_abs_squared(x), axis, keepdims))
     if ord == np.inf:
         return max(ew.abs(x), axis, keepdims)
     if ord == -np.inf:
@@ -489,7 +505,7 @@ def _vector_norm(x: Node, ord: Any, axis: Any, keepdims: bool) -> Node:
 
 def _matrix_norm(x: Node, ord: Any, rows: int, cols: int, keepdims: bool) -> Node:
     if ord in (None, "fro"):
-        out = ew.sqrt(sum(ew.square(x), (rows, cols), True))
+        out = ew.sqrt(sum(_abs_squared(x), (rows, cols), True))
     elif ord in (1, -1):
         col_sums = sum(ew.abs(x), rows, True)
         out = (max if ord == 1 else min)(col_sums, cols, True)
@@ -518,7 +534,8 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> N
             if ndim not in (1, 2):
                 raise ShapeError("an order needs a 1-D or 2-D input, or an axis")
             axis = (0,) if ndim == 1 else (0, 1)
-        axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+        axes = axes_tuple(axis)  # ints only: a float or a string is an AxisError
+        axes = (axes,) if isinstance(axes, int) else axes
         axes = tuple(as_int(a, "axis") % ndim if -ndim <= a < ndim else a for a in axes)
         if any(not 0 <= a < ndim for a in axes) or len(set(axes)) != len(axes):
             raise ShapeError(f"axis {axis!r} is out of range or repeated for rank {ndim}")

@@ -5,7 +5,9 @@ Each op states its derivative once, as its local partials ∂y/∂xᵢ
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Comparisons and logic live in
 :mod:`~graphad.ops.comparison`; maximum, minimum, clip and where in
-:mod:`~graphad.ops.selection`.
+:mod:`~graphad.ops.selection`; rounding and remainders in :mod:`~graphad.ops.piecewise`;
+more smooth functions in :mod:`~graphad.ops.transcendental`; complex parts (and the
+complex convention) in :mod:`~graphad.ops.complex_parts`.
 
 Strong zeros, in one place: a zero cotangent or tangent stays an exact zero.
 Ops whose partial can be infinite (log, sqrt, divide, power, arcsin, arccos,
@@ -28,6 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import (
+    DifferentiationError,
     DTypeError,
     Node,
     Op,
@@ -37,10 +40,12 @@ from graphad.ir import (
     broadcast_shapes,
     is_constant,
     shapes_compatible,
+    user_location,
 )
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
 from graphad.ops._util import Tangents, add_tangents, tensor
 from graphad.ops.comparison import equal, greater
+from graphad.ops.complex_parts import conj, is_complex, real_tangent
 from graphad.ops.selection import where
 from graphad.ops.shape import all_batched
 from graphad.ops.utility import zeros_like
@@ -56,8 +61,9 @@ Partial = Node | float | None
 class Elementwise(Op):
     """An elementwise op whose derivative is stated once, by ``partials``.
 
-    vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ.  ``singular``: some ∂ᵢ can be infinite,
-    so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
+    vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ (its real part for a real y of complex inputs, whose
+    ∂ is ∂y/∂Re x - i·∂y/∂Im x: see :mod:`~graphad.ops.complex_parts`).  ``singular``: some
+    ∂ᵢ can be infinite, so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
     """
 
     singular: ClassVar[bool] = False
@@ -94,7 +100,7 @@ class Elementwise(Op):
         singular = self.is_singular(node)
         pairs = zip(t, self.partials(node))
         terms = [self.times(ti, d, singular) for ti, d in pairs if ti is not None]
-        return sum_terms([term for term in terms if term is not None])
+        return real_tangent(node, sum_terms([term for term in terms if term is not None]))
 
 
 def sum_terms(terms: list[Node]) -> Node | None:
@@ -105,8 +111,15 @@ def sum_terms(terms: list[Node]) -> Node | None:
     return add_tangents(*terms)
 
 
-def reciprocal(x: Node) -> Node:
-    """1 / x"""
+def reciprocal(x: Any) -> Node:
+    """1 / x, the division NumPy's kernel does (so the composition is exact and one op).
+    Integers are refused: NumPy's reciprocal truncates them (1/2 -> 0)."""
+    x = as_nodes(x)[0]
+    if x.dtype is not None and x.dtype.kind in "biu":
+        raise DTypeError(
+            f"reciprocal({x.type}): NumPy truncates integer reciprocals to 0 or ±1; "
+            f"cast to float first ({user_location()})"
+        )
     return divide(1, x)
 
 
@@ -251,9 +264,12 @@ class AddN(Elementwise):
         return TensorType(shape, np.result_type(*(x.dtype for x in xs)))
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
-        total = xs[0] + xs[1] if len(xs) > 1 else xs[0].copy()
-        for x in xs[2:]:
-            total += x  # the first sum is a fresh array, so accumulating in place is safe
+        # in the dtype infer declared, whatever the operands' order (in-place += would keep
+        # the first pair's dtype); the first sum is fresh, so accumulating into it is safe
+        dtype = np.result_type(*xs)
+        total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else xs[0].astype(dtype)
+        for x in xs[2:]:  # a 0-d sum is a NumPy scalar, which has no buffer to add into
+            total = np.add(total, x, out=total) if isinstance(total, np.ndarray) else total + x
         return total
 
     def partials(self, node: Node) -> tuple[Partial, ...]:
@@ -342,8 +358,9 @@ class Abs(Elementwise, Unary):
     ufunc = np.abs
 
     def partials(self, node: Node) -> tuple[Partial]:
-        """∂/∂x = sign(x)"""
-        return (sign(node.inputs[0]),)
+        """∂/∂x = sign(x); for complex x, z̄/|z| (ẏ = Re(z̄·ż)/|z|); 0 at 0"""
+        x = node.inputs[0]
+        return (xdivy(conj(x), node),) if is_complex(x) else (sign(x),)
 
 
 @dataclass(frozen=True)
@@ -351,7 +368,12 @@ class Sign(Elementwise, Unary):
     ufunc = np.sign
 
     def partials(self, node: Node) -> tuple[Partial]:
-        """∂/∂x = 0 (piecewise constant)"""
+        """∂/∂x = 0 (piecewise constant); z/|z| of a complex z is not, and is refused"""
+        if is_complex(node.inputs[0]):
+            raise DifferentiationError(
+                "sign: z/|z| of a complex z is not holomorphic; differentiate z / abs(z) "
+                f"instead ({user_location()})"
+            )
         return (0,)
 
 
@@ -441,6 +463,8 @@ class Tanh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Sigmoid(Elementwise, FloatUnary):
     def compute(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "c":  # no order to branch on: the formula itself
+            return 1 / (1 + np.exp(-x))
         # exp of -|x| never overflows; both branches are then exact
         e = np.exp(-np.abs(x))
         return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(e.dtype, copy=False)
@@ -453,8 +477,8 @@ class Sigmoid(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Relu(Elementwise, Unary):
     def infer(self, x: TensorType) -> TensorType:
-        if tensor(x).dtype.kind == "b":
-            raise DTypeError("relu is not defined on bool")
+        if tensor(x).dtype.kind in "bc":
+            raise DTypeError(f"relu is not defined on {x.dtype.name}")
         return x
 
     def compute(self, x: np.ndarray) -> np.ndarray:
@@ -472,7 +496,12 @@ def add(a: Any, b: Any) -> Node:
 
 
 def add_n(*xs: Any) -> Node:
-    """The sum of operands of one shape, as one node."""
+    """The sum of operands of one shape, as one node: ``add_n(a, b, c)`` or, as in
+    TensorFlow, ``add_n([a, b, c])``."""
+    if len(xs) == 1 and isinstance(xs[0], (list, tuple)):
+        xs = tuple(xs[0])
+    if not xs:
+        raise ShapeError(f"add_n: needs at least one operand ({user_location()})")
     nodes = as_nodes(*xs)
     return nodes[0] if len(nodes) == 1 else AddN()(*nodes)
 

@@ -21,6 +21,7 @@ from graphad.ir import (
     ShapeError,
     TensorType,
     as_node,
+    broadcast_shapes,
     constant,
     format_shape,
     shapes_compatible,
@@ -33,13 +34,8 @@ from graphad.ops.utility import shape_of
 
 Item = tuple[Any, ...]  # ("int", k) | ("slice", start, stop, step) | ("new",) | ("ellipsis",)
 # | ("array", position among the array inputs)
-
-# Stand-ins for an unknown dimension: dims of the result that differ between
-# them depend on it and stay unknown.  The large ones outrun any slice bound
-# (x[1:] differs); the small ones fall under it (x[:5] differs too) and are
-# skipped where the index needs a longer axis.
-_PROBES = (7919, 7907)
-_SMALL_PROBES = (1, 2)
+# | ("array", position, n): the positions along one axis of a constant boolean mask whose
+#   extent along that axis is n, which the indexed axis must match
 
 
 def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
@@ -59,21 +55,96 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(index)
 
 
+def _consumed(item: Item) -> int:
+    """How many axes of x an index item indexes."""
+    return 0 if item[0] in ("new", "ellipsis") else 1
+
+
 def _result_shape(
     items: tuple[Item, ...], x: TensorType, arrays: Sequence[TensorType]
 ) -> tuple[int | None, ...] | None:
-    if x.shape is None or any(a.shape is None or not a.is_static for a in arrays):
+    """NumPy's indexing rule, one item at a time, over partly known shapes.
+
+    Basic items (int, slice, None) map axes one to one; the advanced ones (integer arrays,
+    masks, and ints beside them) broadcast together, and their shape stands where they
+    stand when they are adjacent, in front otherwise.  Every mismatch NumPy would raise at
+    run time (too many indices, an int or mask that does not fit its axis, arrays that do
+    not broadcast) is raised here, when the node is made.
+    """
+    if sum(item[0] == "ellipsis" for item in items) > 1:
+        raise IndexingError("an index can only have a single ellipsis ('...')")
+    if x.shape is None:
         return None
-    dummy_arrays = [np.zeros(a.shape, np.intp) for a in arrays]
-    shapes = []
-    for probe in (*_PROBES, *(_SMALL_PROBES if None in x.shape else ())):
-        dummy = np.broadcast_to(np.empty((), np.int8), [probe if d is None else d for d in x.shape])
-        try:
-            shapes.append(dummy[_decode(items, dummy_arrays)].shape)
-        except IndexError as e:
-            if probe in _PROBES:
-                raise IndexingError(str(e)) from None
-    return tuple(dims[0] if len(set(dims)) == 1 else None for dims in zip(*shapes))
+    ndim, used = len(x.shape), sum(_consumed(item) for item in items)
+    if used > ndim:
+        raise IndexingError(
+            f"too many indices: the array is {ndim}-dimensional, but {used} were indexed"
+        )
+    fill = [("slice", None, None, None)] * (ndim - used)
+    if any(item[0] == "ellipsis" for item in items):
+        at = next(i for i, item in enumerate(items) if item[0] == "ellipsis")
+        expanded = [*items[:at], *fill, *items[at + 1 :]]
+    else:
+        expanded = [*items, *fill]
+    has_arrays = any(item[0] == "array" for item in expanded)
+    out: list[Any] = []  # dims, and one marker where the advanced block goes
+    advanced: list[tuple[int | None, ...] | None] = []
+    where: list[int] = []  # positions of the advanced items in ``expanded``
+    axis = 0
+    for pos, item in enumerate(expanded):
+        kind = item[0]
+        if kind == "new":
+            out.append(1)
+            continue
+        dims = x.shape[axis : axis + _consumed(item)]
+        axis += len(dims)
+        if kind == "slice":
+            out.append(None if dims[0] is None else len(range(*slice(*item[1:]).indices(dims[0]))))
+            continue
+        if kind == "int":
+            _check_int(item[1], axis - 1, dims[0])
+            if not has_arrays:
+                continue  # a basic int drops its axis
+            advanced.append(())  # beside arrays, an int is an advanced index of shape ()
+        else:
+            if len(item) > 2:  # one axis of a boolean mask
+                _check_mask(item[2], axis - 1, dims[0])
+            advanced.append(arrays[item[1]].shape)
+        if not where:
+            out.append(_ADVANCED)
+        where.append(pos)
+    if not has_arrays:
+        return tuple(out)
+    if any(a is None for a in advanced):
+        return None
+    try:
+        block = broadcast_shapes(*advanced)
+    except ShapeError:
+        shapes = " ".join(format_shape(a) for a in advanced)
+        raise IndexingError(
+            f"shape mismatch: indexing arrays could not be broadcast together with shapes {shapes}"
+        ) from None
+    at = out.index(_ADVANCED)
+    rest = (*out[:at], *out[at + 1 :])
+    if where != list(range(where[0], where[0] + len(where))):  # not adjacent: in front
+        return (*block, *rest)  # type: ignore[misc]
+    return (*out[:at], *block, *out[at + 1 :])  # type: ignore[misc]
+
+
+_ADVANCED = object()  # where the broadcast shape of the advanced items goes in the result
+
+
+def _check_int(k: int, axis: int, size: int | None) -> None:
+    if size is not None and not -size <= k < size:
+        raise IndexingError(f"index {k} is out of bounds for axis {axis} with size {size}")
+
+
+def _check_mask(extent: int, axis: int, size: int | None) -> None:
+    if size is not None and size != extent:
+        raise IndexingError(
+            f"boolean index did not match indexed array along axis {axis}; size of "
+            f"axis is {size} but size of corresponding boolean axis is {extent}"
+        )
 
 
 @dataclass(frozen=True)
@@ -254,6 +325,8 @@ def _encode(index: Any) -> tuple[tuple[Item, ...], list[Node], bool]:
             parts = (entry.start, entry.stop, entry.step)
             if any(p is not None and not isinstance(p, (int, np.integer)) for p in parts):
                 raise IndexingError(f"slice bounds must be Python ints, got {entry}")
+            if parts[2] is not None and int(parts[2]) == 0:
+                raise IndexingError("slice step cannot be zero")
             items.append(("slice", *(None if p is None else int(p) for p in parts)))
         elif isinstance(entry, (bool, np.bool_)):
             raise IndexingError("a bool scalar is not a valid index")
@@ -272,10 +345,15 @@ def _encode(index: Any) -> tuple[tuple[Item, ...], list[Node], bool]:
                         "use ga.where, or index with a constant mask"
                     )
             else:
-                array = np.asarray(entry)
+                try:
+                    array = np.asarray(entry)
+                except (TypeError, ValueError) as e:
+                    raise IndexingError(f"{entry!r} is not a valid index array: {e}") from None
                 if array.dtype.kind == "b":  # a constant mask is static: its positions are known
-                    for positions in np.nonzero(array):
-                        items.append(("array", len(arrays)))
+                    if array.ndim == 0:
+                        raise IndexingError("a bool scalar is not a valid index")
+                    for extent, positions in zip(array.shape, np.nonzero(array)):
+                        items.append(("array", len(arrays), extent))
                         arrays.append(constant(positions.astype(np.int64)))
                     continue
                 if array.dtype.kind not in "iu" and array.size:

@@ -21,6 +21,7 @@ from graphad.ir import (
     ShapeError,
     TensorType,
     ValueType,
+    as_dtype,
     as_node,
     as_nodes,
     broadcast_shapes,
@@ -31,7 +32,15 @@ from graphad.ir import (
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import Multilinear
-from graphad.ops._util import Tangents, add_tangents, as_array, building, known_ndim, ufunc_dtype
+from graphad.ops._util import (
+    Tangents,
+    add_tangents,
+    as_array,
+    as_int,
+    building,
+    known_ndim,
+    ufunc_dtype,
+)
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
@@ -375,8 +384,10 @@ def outer(a: Any, b: Any) -> Node:
 def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = None) -> Node:
     """np.trace(a, offset, axis1, axis2): sum of the ``offset`` diagonal; other axes are kept."""
     a = as_node(a)
-    if dtype is not None:
-        a = cast(a, dtype)
+    with building("trace", a):
+        offset = as_int(offset, "offset")  # 0.0 is no offset NumPy takes either
+        if dtype is not None:
+            a = cast(a, as_dtype(dtype))
     if offset != 0:
         return Sum((-1,))(diagonal(a, offset, axis1, axis2))
     with building("trace", a):

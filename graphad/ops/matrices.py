@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, ShapeError, as_node, constant, normalize_axes
+from graphad.ir import Node, ShapeError, as_dtype, as_node, constant, normalize_axes
 from graphad.ops._util import as_int, building, known_ndim, static_dim
 from graphad.ops.building import moveaxis, pad
 from graphad.ops.indexing import getitem
@@ -24,7 +24,10 @@ from graphad.ops.utility import zeros_like
 
 def eye(N: int, M: int | None = None, k: int = 0, dtype: Any = float) -> Node:
     """np.eye: an (N, M) constant with ones on the k-th diagonal."""
-    return constant(np.eye(as_int(N, "N"), None if M is None else as_int(M, "M"), k, dtype))
+    with building("eye"):
+        n, m, k = as_int(N, "N"), None if M is None else as_int(M, "M"), as_int(k, "k")
+        dtype = as_dtype(dtype)  # numbers only, as every entry point
+    return constant(np.eye(n, m, k, dtype))
 
 
 def identity(n: int, dtype: Any = float) -> Node:

@@ -11,7 +11,7 @@ import numpy as np
 from graphad.ir import Node, Op, TensorType, as_node, normalize_axes
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import rank
-from graphad.ops._util import Tangents, known_ndim
+from graphad.ops._util import Tangents, as_int, building, known_ndim
 from graphad.ops.reduction import Sum
 
 
@@ -67,9 +67,15 @@ class LogSoftmax(_Normalize):
 
 def softmax(x: Any, axis: int = -1) -> Node:
     """Softmax along ``axis`` (stable: the max is subtracted first)."""
-    return Softmax(int(axis))(as_node(x))
+    x = as_node(x)
+    with building("softmax", x):
+        axis = as_int(axis, "axis")
+    return Softmax(axis)(x)
 
 
 def log_softmax(x: Any, axis: int = -1) -> Node:
     """log(softmax(x)) along ``axis``, computed as x - logsumexp(x)."""
-    return LogSoftmax(int(axis))(as_node(x))
+    x = as_node(x)
+    with building("log_softmax", x):
+        axis = as_int(axis, "axis")
+    return LogSoftmax(axis)(x)

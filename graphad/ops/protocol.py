@@ -126,7 +126,7 @@ def call(func: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any]) 
         raise _refuse(func, f"graphad's {name} does not support {', '.join(unknown)}=")
     try:
         inspect.signature(fn).bind(*positional, **keywords)
-    except TypeError as e:  # e.g. np.where(c) with one argument: NumPy's nonzero
+    except TypeError as e:  # an argument NumPy's signature takes and graphad's does not
         raise _refuse(func, f"graphad's {name} does not take these arguments: {e}") from None
     return fn(*positional, **keywords)
 

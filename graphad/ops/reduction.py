@@ -14,7 +14,16 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from graphad.ir import Node, Op, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ir import (
+    DTypeError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    as_node,
+    normalize_axes,
+    user_location,
+)
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import batch_size, rank, shift
@@ -22,6 +31,7 @@ from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import Tangents, as_array, as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.comparison import equal
+from graphad.ops.complex_parts import conj, real_tangent
 from graphad.ops.indexing import getitem
 from graphad.ops.selection import where
 from graphad.ops.shape import (
@@ -78,8 +88,9 @@ class Reduce(Op):
         return (self.keep(node, g) * self.partials(node),)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = Σ ẋ·∂y/∂x over the reduced axes"""
-        return Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+        """ẏ = Σ ẋ·∂y/∂x over the reduced axes (its real part for a real y of a complex x)"""
+        tangent = Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+        return real_tangent(node, tangent)  # type: ignore[return-value]
 
     # helpers shared by the rules
     def keep(self, node: Node, g: Node) -> Node:
@@ -240,15 +251,17 @@ class LogSumExp(Reduce):
 class _Spread(Reduce):
     """Shared parts of var and std; private, so a pattern on ``Var`` never matches ``Std``."""
 
-    ddof: int = 0
+    ddof: int | float = 0
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.var(np.zeros(2, dtype)).dtype
 
     def centred(self, node: Node) -> Node:
-        """(x - mean(x)) / (n - ddof): the derivative of var, halved"""
+        """(x - mean(x))‾ / (n - ddof): the derivative of var, halved (conjugated for a
+        complex x: var = mean |x - mean x|² is real, so P = ∂/∂Re x - i·∂/∂Im x)"""
         x = node.inputs[0]
-        return (x - Mean(self.axis, True)(x)) / (self.count(node) - self.ddof)
+        c = x - Mean(self.axis, True)(x)
+        return (conj(c) if x.dtype.kind == "c" else c) / (self.count(node) - self.ddof)
 
 
 @dataclass(frozen=True)
@@ -267,8 +280,15 @@ class Std(_Spread):
         return as_array(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
     def partials(self, node: Node) -> Node:
-        """∂y/∂x = (x - mean(x)) / ((n - ddof)·std)"""
-        return self.centred(node) / self.keep(node, node)
+        """∂y/∂x = (x - mean(x)) / ((n - ddof)·std), with std = 0 read as 1, so 0 there
+
+        Where std is constant (one entry per output: a single element, axes of length 1)
+        x - mean(x) is exactly 0 whatever x is, so this is exact at every order and in
+        every mode.  At other points of zero variance (equal entries) std is a cone, not
+        differentiable: the first derivative is taken as 0 (a subgradient, as abs at 0)
+        and higher ones there are meaningless (the true ones are infinite)."""
+        s = self.keep(node, node)
+        return self.centred(node) / where(equal(s, 0), 1, s)
 
 
 @dataclass(frozen=True)
@@ -347,14 +367,22 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Node:
     return _reduce(LogSumExp, x, axis, keepdims)
 
 
-def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node:
+def _ddof(ddof: Any, name: str) -> int | float:
+    """NumPy's ``ddof``: any real number (int() would read 1.5 as 1, a silently wrong n - ddof)."""
+    real = isinstance(ddof, (int, float, np.integer, np.floating))
+    if not real or isinstance(ddof, (bool, np.bool_)):
+        raise DTypeError(f"{name}: ddof must be a real number, got {ddof!r} ({user_location()})")
+    return int(ddof) if isinstance(ddof, (int, np.integer)) else float(ddof)
+
+
+def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: float = 0) -> Node:
     """np.var(x, axis, keepdims, ddof)"""
-    return _reduce(Var, x, axis, keepdims, ddof=int(ddof))
+    return _reduce(Var, x, axis, keepdims, ddof=_ddof(ddof, "var"))
 
 
-def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Node:
+def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: float = 0) -> Node:
     """np.std(x, axis, keepdims, ddof)"""
-    return _reduce(Std, x, axis, keepdims, ddof=int(ddof))
+    return _reduce(Std, x, axis, keepdims, ddof=_ddof(ddof, "std"))
 
 
 def _arg(cls: type[ArgMax], x: Any, axis: int | None, keepdims: bool) -> Node:

@@ -1,9 +1,14 @@
-"""Selection: maximum, minimum, clip and where, which pick one operand per element.
+"""Selection: maximum, minimum (and their NaN-ignoring fmax, fmin), clip and where, which
+pick one operand per element; and nonzero, the indices where a condition holds.
 
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Each rule sends the adjoint to the operand that
 was picked and an exact zero to the others, which the strong-zero rules of
 :mod:`~graphad.ops.elementwise` keep exact (no 0·inf = NaN in an untaken branch).
+
+``nonzero`` (and ``where`` with only a condition) returns integer indices whose
+number is known only at run time: no derivative flows, and its results have
+unknown length.
 
 Tie rules: ``maximum``/``minimum`` split the adjoint equally between equal
 operands; ``clip`` sends the adjoint to ``x`` on the closed interval ``[lo, hi]``
@@ -18,10 +23,31 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, Op, TensorType, as_nodes, broadcast_shapes
+from graphad.ir import (
+    DTypeError,
+    Node,
+    Op,
+    ShapeError,
+    TensorType,
+    TupleType,
+    as_node,
+    as_nodes,
+    broadcast_shapes,
+    user_location,
+)
+from graphad.ops._batching import BatchingError
+from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
-from graphad.ops._util import Tangents, tensor, ufunc_dtype
-from graphad.ops.comparison import equal, greater, less, logical_and, logical_not
+from graphad.ops._util import Tangents, building, known_ndim, tensor, ufunc_dtype
+from graphad.ops.comparison import (
+    equal,
+    greater,
+    less,
+    logical_and,
+    logical_not,
+    logical_or,
+    not_equal,
+)
 from graphad.ops.utility import or_zeros
 
 
@@ -58,6 +84,28 @@ class Maximum(Extremum):
 class Minimum(Extremum):
     ufunc = np.minimum
     beats = staticmethod(less)
+
+
+def _fmax_beats(a: Node, b: Node) -> Node:
+    """Where fmax takes a: a > b, or b is NaN (fmax ignores a NaN)"""
+    return logical_or(greater(a, b), not_equal(b, b))
+
+
+def _fmin_beats(a: Node, b: Node) -> Node:
+    """Where fmin takes a: a < b, or b is NaN"""
+    return logical_or(less(a, b), not_equal(b, b))
+
+
+@dataclass(frozen=True)
+class Fmax(Extremum):
+    ufunc = np.fmax
+    beats = staticmethod(_fmax_beats)
+
+
+@dataclass(frozen=True)
+class Fmin(Extremum):
+    ufunc = np.fmin
+    beats = staticmethod(_fmin_beats)
 
 
 @dataclass(frozen=True)
@@ -124,6 +172,29 @@ class Where(Op):
         return where(c, or_zeros(t[1], a), or_zeros(t[2], b))
 
 
+@dataclass(frozen=True)
+class Nonzero(ZeroDerivative):
+    """np.nonzero(x): for each axis, the int64 indices of the nonzero entries (run-time length)."""
+
+    def infer(self, x: TensorType) -> TupleType:
+        if known_ndim(x) == 0:
+            raise ShapeError(
+                "nonzero of a 0-d array is not defined (NumPy refuses it); use atleast_1d"
+            )
+        index = TensorType((None,), np.dtype(np.int64))
+        return TupleType((index,) * known_ndim(x))
+
+    def compute(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        return tuple(i.astype(np.int64, copy=False) for i in np.nonzero(x))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """Refused: each example has its own number of indices, so they do not stack"""
+        raise BatchingError(
+            f"nonzero: each example has its own number of nonzero entries, so vmap cannot "
+            f"stack its indices; use where(condition, x, y) to select instead ({user_location()})"
+        )
+
+
 # -- public functions ----------------------------------------------------------
 def maximum(a: Any, b: Any) -> Node:
     """Elementwise max; ties split the adjoint equally."""
@@ -135,11 +206,36 @@ def minimum(a: Any, b: Any) -> Node:
     return binary(Minimum(), a, b)
 
 
+def fmax(x1: Any, x2: Any) -> Node:
+    """Elementwise max ignoring NaN (the other operand is taken); ties split the adjoint."""
+    return binary(Fmax(), x1, x2)
+
+
+def fmin(x1: Any, x2: Any) -> Node:
+    """Elementwise min ignoring NaN (the other operand is taken); ties split the adjoint."""
+    return binary(Fmin(), x1, x2)
+
+
 def clip(x: Any, lo: Any, hi: Any) -> Node:
     """np.clip(x, lo, hi); bounds may be nodes and receive gradients."""
     return Clip()(*as_nodes(x, lo, hi))
 
 
-def where(cond: Any, a: Any, b: Any) -> Node:
-    """np.where(cond, a, b) for a bool ``cond``; no adjoint reaches the untaken branch."""
-    return Where()(*as_nodes(cond, a, b))
+def where(condition: Any, x: Any = None, y: Any = None) -> Node | tuple[Node, ...]:
+    """np.where(condition, x, y) for a bool ``condition``: x where it holds, else y,
+    broadcasting; no adjoint reaches the untaken branch.  With only ``condition``,
+    ``nonzero(condition)``, as in NumPy."""
+    if x is None and y is None:
+        return nonzero(condition)
+    if x is None or y is None:
+        with building("where", *(a for a in (condition, x, y) if isinstance(a, Node))):
+            raise ShapeError("give both x and y, or neither (then it is nonzero(condition))")
+    return Where()(*as_nodes(condition, x, y))
+
+
+def nonzero(a: Any) -> tuple[Node, ...]:
+    """np.nonzero: one int64 index vector (length known at run time) per axis of ``a``,
+    the positions of its nonzero (true) entries in C order; not differentiable.
+    ``x[nonzero(m)]`` gathers them."""
+    node = Nonzero()(as_node(a))
+    return tuple(node)  # its entries: getitem of a tuple-valued node

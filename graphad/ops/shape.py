@@ -388,11 +388,20 @@ def _resolve_reshape(x: TensorType, shape: Sequence[int]) -> Dims:
     return tuple(x.size // known if d == -1 else d for d in shape)  # type: ignore[operator]
 
 
+def _dims(shape: Any, what: str, unknown: bool = False) -> tuple[Any, ...]:
+    """A shape argument as a tuple: one int, or a sequence of ints (and None if ``unknown``)."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        return (int(shape),)
+    if not isinstance(shape, (Sequence, np.ndarray)) or isinstance(shape, str):
+        raise ShapeError(f"a {what} shape is an int or a sequence of ints, got {shape!r}")
+    return tuple(d if unknown and d is None else as_int(d, f"a {what} dimension") for d in shape)
+
+
 def reshape(x: Any, shape: Sequence[int] | int) -> Node:
     """x.reshape(shape); one dim may be -1."""
     x = as_node(x)
     with building("reshape", x):
-        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        shape = _dims(shape, "reshape")
         dims = _resolve_reshape(tensor(x.type), shape)
     if None not in dims:
         return Reshape(dims)(x)
@@ -416,7 +425,9 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Node:
         if axes is None:
             perm = tuple(range(ndim))[::-1]
         else:  # negative axes count from the end; out-of-range ones are left for infer
-            perm = tuple(a + ndim if -ndim <= a < 0 else a for a in axes_tuple(tuple(axes)))
+            given = axes_tuple(axes)
+            given = (given,) if isinstance(given, int) else given
+            perm = tuple(a + ndim if -ndim <= a < 0 else a for a in given)  # type: ignore[union-attr]
     return Transpose(perm)(x)
 
 
@@ -459,7 +470,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Node:
     """np.broadcast_to(x, shape) for a static ``shape``."""
     x = as_node(x)
     with building("broadcast_to", x):
-        dims = tuple(as_int(d, "a broadcast_to dimension") for d in shape)
+        dims = _dims(shape, "broadcast_to")
     return BroadcastTo(dims)(x)
 
 
@@ -489,20 +500,39 @@ def sum_to(x: Any, shape: Sequence[int | None] | Node) -> Node:
     if isinstance(shape, Node):
         target, extra = _target(shape)
     else:
-        target, extra = tuple(shape), ()
-        if None in target:
-            raise ShapeError("sum_to: give a node instead of a shape with unknown dims")
+        with building("sum_to", x):
+            target, extra = _dims(shape, "sum_to", unknown=True), ()
+            if None in target:
+                raise ShapeError("give a node instead of a shape with unknown dims")
     if not extra and x.shape == target:
         return x
     return SumTo(target)(x, *extra)
 
 
-def concatenate(xs: Sequence[Any], axis: int = 0) -> Node:
-    return Concatenate(int(axis))(*as_nodes(*xs))
+def _operands(name: str, xs: Any) -> tuple[Node, ...]:
+    """The arrays of ``concatenate``/``stack``: a list or tuple of operands."""
+    if isinstance(xs, Node) or not isinstance(xs, Sequence) or isinstance(xs, str):
+        with building(name):
+            raise ShapeError(f"expects a list or tuple of arrays, got {type(xs).__name__}")
+    return as_nodes(*xs)
+
+
+def concatenate(xs: Sequence[Any], axis: int | None = 0) -> Node:
+    """np.concatenate(xs, axis); ``axis=None`` flattens every array first, as NumPy does."""
+    nodes = _operands("concatenate", xs)
+    if axis is None:
+        return Concatenate(0)(*(reshape(x, (-1,)) for x in nodes))
+    with building("concatenate", *nodes):
+        axis = as_int(axis, "axis")
+    return Concatenate(axis)(*nodes)
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Node:
-    return Stack(int(axis))(*as_nodes(*xs))
+    """np.stack(xs, axis): a new axis ``axis`` of length len(xs)."""
+    nodes = _operands("stack", xs)
+    with building("stack", *nodes):
+        axis = as_int(axis, "axis")
+    return Stack(axis)(*nodes)
 
 
 def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> list[Node]:
@@ -519,8 +549,11 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
                     f"axis {ax} of length {n} cannot be split into {sections} equal parts"
                 )
             bounds = [i * (n // sections) for i in range(sections + 1)]
-        else:
+        elif isinstance(indices_or_sections, (Sequence, np.ndarray)):
             bounds = [0, *(as_int(i, "a split index") for i in indices_or_sections), n]
+        else:
+            as_int(indices_or_sections, "the number of sections")  # raises: 1.5, None, "2"
+            bounds = []
     return [
         getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in itertools.pairwise(bounds)
     ]

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, Op, TensorType, as_node, user_location
+from graphad.ir import DTypeError, Node, Op, TensorType, as_dtype, as_node, user_location
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import Tangents, is_float, tensor
 
@@ -67,6 +67,8 @@ class Cast(Op):
         return TensorType(tensor(x).shape, self.dtype)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype.kind == "c" and self.dtype.kind != "c":
+            x = x.real  # dropping the imaginary part is the point (a complex adjoint of a real x)
         return x.astype(self.dtype, copy=False)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
@@ -120,9 +122,9 @@ def cast(x: Any, dtype: Any) -> Node:
     """``x.astype(dtype)``; a no-op node is not made when the dtype already matches."""
     x = as_node(x)
     try:
-        dt = np.dtype(dtype)
-    except TypeError as e:
-        raise DTypeError(f"cast: unknown dtype {dtype!r} ({user_location()})") from e
+        dt = as_dtype(dtype)
+    except DTypeError as e:
+        raise DTypeError(f"cast({x.type}): {e} ({user_location()})") from None
     if isinstance(x.type, TensorType) and x.type.dtype == dt:
         return x
     return Cast(dt)(x)

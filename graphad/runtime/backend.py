@@ -44,6 +44,7 @@ from graphad.ir import (
 )
 from graphad.ops import indexing, linalg, shape, sorting
 from graphad.ops._batching import OnMatrices
+from graphad.ops.complex_parts import RealIfClose
 from graphad.ops.elementwise import Elementwise
 
 BACKENDS = ("auto", "numpy", "dask")
@@ -144,8 +145,8 @@ def lazy_kernel(node: Node) -> Callable[..., Any]:
         return _LazyCond(op)
     if isinstance(op, ONE_TASK) or (isinstance(op, indexing.GetItem) and op.advanced):
         return _OneTask(node)
-    if isinstance(op, Elementwise) and ufunc_of(node) is None:
-        return _Blockwise(node)
+    if (isinstance(op, Elementwise) and ufunc_of(node) is None) or isinstance(op, RealIfClose):
+        return _Blockwise(node)  # real_if_close: its value check, block by block
     if isinstance(op, shape.Reshape):
         return _Reshape(op)
     if isinstance(op, linalg.Einsum):
@@ -155,7 +156,8 @@ def lazy_kernel(node: Node) -> Callable[..., Any]:
 
 class _Blockwise:
     """An elementwise op whose kernel is several NumPy calls (sigmoid, the strong-zero
-    products, add_n): the whole kernel per block, one Dask layer instead of one per call."""
+    products, add_n): the whole kernel per block, one Dask layer instead of one per call.
+    Its checks of values (real_if_close's) run on each block at compute time."""
 
     def __init__(self, node: Node) -> None:
         self.op = node.op

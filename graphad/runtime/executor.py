@@ -26,6 +26,7 @@ from graphad.ir import (
     GraphError,
     Node,
     Placeholder,
+    Snapshot,
     format_shape,
     topo_sort,
     user_location,
@@ -46,11 +47,18 @@ def _flatten(fetches: Any, nodes: list[Node]) -> Any:
     if isinstance(fetches, Mapping):
         return {k: _flatten(v, nodes) for k, v in fetches.items()}
     if isinstance(fetches, (list, tuple)):
-        return type(fetches)(_flatten(v, nodes) for v in fetches)
+        return _same_kind(fetches, [_flatten(v, nodes) for v in fetches])
     raise GraphError(
         f"Executor: fetches must be nodes, or lists, tuples or dicts of nodes; "
         f"got {type(fetches).__name__} ({user_location()})"
     )
+
+
+def _same_kind(like: list[Any] | tuple[Any, ...], items: list[Any]) -> Any:
+    """``items`` as a sequence of ``like``'s class: a namedtuple takes its fields one by one."""
+    if isinstance(like, tuple) and hasattr(like, "_fields"):
+        return type(like)(*items)
+    return type(like)(items)
 
 
 def _rebuild(template: Any, values: list[Any]) -> Any:
@@ -58,7 +66,7 @@ def _rebuild(template: Any, values: list[Any]) -> Any:
         return None if template is None else values[template]
     if isinstance(template, dict):
         return {k: _rebuild(v, values) for k, v in template.items()}
-    return type(template)(_rebuild(v, values) for v in template)
+    return _same_kind(template, [_rebuild(v, values) for v in template])
 
 
 class Executor:
@@ -70,6 +78,11 @@ class Executor:
     ``optimize=False`` runs the graph as built; ``debug=True`` runs it node by node and
     names the node, op, origin and user line of the first kernel error, broken type or
     NaN/inf.  ``order``, ``steps`` and ``peak_live`` describe the plan that runs.
+
+    One Executor may be run from many threads at once: a run keeps its values to itself,
+    and the only state runs share (the feed signatures already checked) is locked.  An
+    Executor pickles and copies (it is planned again when loaded), so it can be sent to
+    worker processes; each returned array is the caller's own.
 
     ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
     ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
@@ -109,6 +122,21 @@ class Executor:
             self.placeholders = self._plan.placeholders
         self._feeds = FeedChecker(self.placeholders, self.order)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # the graph as flat records: any depth pickles without recursion; planned again on load
+        return {
+            "graph": Snapshot(self._nodes),
+            "template": self._template,
+            "optimize": self.optimized,
+            "debug": self.debug,
+            "backend": self.backend,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        fetches = _rebuild(state["template"], state["graph"].nodes())
+        backend = state.get("backend", "auto")
+        self.__init__(fetches, state["optimize"], state["debug"], backend)  # type: ignore[misc]
+
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
         """Evaluate the fetches; feeds are keyed by placeholder node or name.
@@ -116,7 +144,7 @@ class Executor:
         On the Dask backend the fetches are Dask arrays, or NumPy arrays computed in one
         ``dask.compute`` call with ``compute=True`` (on whatever scheduler is active).
         """
-        fed = self._feeds.check(feed_dict or {})
+        fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         slot = self._slot
         for p, value in fed.items():
@@ -130,13 +158,14 @@ class Executor:
                 self._interpret(slots, checks=self.debug)
             else:
                 self._execute(slots)
-        values = [_owned(slots[i]) for i in self._fetch_slots]
+        buffers: set[int] = set()
+        values = [_owned(slots[i], buffers) for i in self._fetch_slots]
         return _rebuild(self._template, values)
 
     def _run_lazy(self, slots: list[Any], fed: dict[Node, Any], compute: bool) -> list[Any]:
         if self._lazy is None:
             self._lazy = backends.LazyProgram(self._plan, checks=self.debug)
-        if self.backend == "dask":  # NumPy feeds become one-chunk-per-block Dask arrays
+        if self.backend == "dask":  # NumPy feeds become Dask arrays (Dask's automatic chunks)
             for p, value in fed.items():
                 i = self._slot.get(p)
                 if i is not None:
@@ -210,16 +239,33 @@ def _not_finite(value: Any) -> bool:
     return array.dtype.kind in "fc" and not bool(np.all(np.isfinite(array)))
 
 
-def _owned(value: Any) -> Any:
-    """A fetched value the caller may keep and write: read-only arrays (views of feeds or
-    constants, broadcasts) are copied; fresh results are returned as they are."""
-    if isinstance(value, np.ndarray) and not value.flags.writeable:
-        return value.copy()
+def _owned(value: Any, buffers: set[int]) -> Any:
+    """A fetched value the caller may keep and write, sharing no memory with the others.
+
+    Read-only arrays (views of feeds or constants, broadcasts) are copied, and so is an
+    array whose buffer an earlier fetch already returned (``[t, stop_gradient(t)]``, a
+    view and its base, one node fetched twice); ``buffers`` holds the ids of the buffers
+    handed out so far.  Fresh results are returned as they are.
+    """
+    if isinstance(value, np.ndarray):
+        base = _buffer(value)
+        if not value.flags.writeable or id(base) in buffers:
+            value = value.copy()
+            base = value
+        buffers.add(id(base))
+        return value
     if isinstance(value, tuple):
-        return tuple(_owned(v) for v in value)
+        return tuple(_owned(v, buffers) for v in value)
     if isinstance(value, dict):
-        return {k: _owned(v) for k, v in value.items()}
+        return {k: _owned(v, buffers) for k, v in value.items()}
     return value
+
+
+def _buffer(array: np.ndarray) -> Any:
+    """The object that owns ``array``'s memory: the end of its chain of bases."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array if array.base is None else array.base
 
 
 def evaluate(

@@ -9,6 +9,7 @@ the first kernel, not inside it.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -49,8 +50,10 @@ class FeedChecker:
                 )
             by_name[p.name] = p
         self._by_name = by_name
+        self._needed = set(self.placeholders)
         # fed-type signatures already checked; bounded, as a server may see endless shapes
         self._concrete_checked: OrderedDict[tuple[Any, ...], None] = OrderedDict()
+        self._lock = threading.Lock()  # runs from many threads share the cache
         self._dynamic = not all(_all_static(n.type) for n in self.order)
 
     def check(self, feed_dict: Mapping[Any, Any]) -> dict[Node, Any]:
@@ -78,8 +81,12 @@ class FeedChecker:
                 if not isinstance(key.op, Placeholder):
                     raise FeedError(f"feed key {key.name} is not a placeholder ({user_location()})")
                 node = key
+                if node not in self._needed:  # not needed by these fetches: checked all the same
+                    _conform(node.type, value, f"placeholder {node.name!r}")
             else:
-                raise FeedError(f"feed keys must be placeholders or names, got {key!r}")
+                raise FeedError(
+                    f"feed keys must be placeholders or names, got {key!r} ({user_location()})"
+                )
             if node in fed:
                 raise FeedError(f"placeholder {node.name!r} is fed twice ({user_location()})")
             fed[node] = value
@@ -99,9 +106,10 @@ class FeedChecker:
         """With unknown dims, re-infer every type from the fed shapes before any kernel runs."""
         concrete: dict[Node, Any] = {p: _type_of(fed[p]) for p in fed}
         key = tuple(concrete[p] for p in self.placeholders)
-        if key in self._concrete_checked:
-            self._concrete_checked.move_to_end(key)
-            return
+        with self._lock:
+            if key in self._concrete_checked:
+                self._concrete_checked.move_to_end(key)
+                return
         for node in self.order:
             if node in concrete:
                 continue
@@ -116,25 +124,33 @@ class FeedChecker:
                     f"{node.op.describe(types)}: {e} (node {node.name} made at "
                     f"{node.origin.location}, with the fed shapes)"
                 ) from None
-        self._concrete_checked[key] = None
-        if len(self._concrete_checked) > _CHECKED_SIGNATURES:
-            self._concrete_checked.popitem(last=False)
+        with self._lock:  # two threads may have checked the same new signature: both add it
+            self._concrete_checked[key] = None
+            if len(self._concrete_checked) > _CHECKED_SIGNATURES:
+                self._concrete_checked.popitem(last=False)
 
 
-def _fits(original: np.ndarray, cast: np.ndarray) -> bool:
-    """Whether a same-kind cast kept every value (no int wrap-around, no float overflow)."""
-    if np.can_cast(original.dtype, cast.dtype, casting="safe"):
+def _fits(array: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether every value of ``array`` is representable in ``dtype`` (a same-kind target).
+
+    Integer ranges are compared with the target's limits as Python ints; comparing after
+    a round trip through the target would restore a wrapped value (2⁶³ → -2⁶³ → 2⁶³).
+    """
+    if np.can_cast(array.dtype, dtype, casting="safe") or array.size == 0:
         return True
-    if cast.dtype.kind in "iu":
-        return bool(np.array_equal(cast.astype(original.dtype), original))
-    if cast.dtype.kind in "fc":
-        return bool(np.all(np.isfinite(cast) | ~np.isfinite(original)))
+    if dtype.kind in "iu":
+        limits = np.iinfo(dtype)
+        return limits.min <= int(array.min()) and int(array.max()) <= limits.max
+    if dtype.kind in "fc":  # a float that overflows the narrower type becomes inf
+        with np.errstate(over="ignore", invalid="ignore"):
+            narrowed = array.astype(dtype)
+        return bool(np.all(np.isfinite(narrowed) | ~np.isfinite(array)))
     return True
 
 
 def _all_static(t: Any) -> bool:
-    if isinstance(t, TensorType):
-        return t.is_static
+    if type(t) is TensorType:
+        return t.shape is not None and None not in t.shape
     if isinstance(t, TupleType):
         return all(_all_static(i) for i in t.items)
     if isinstance(t, DictType):
@@ -176,6 +192,11 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
             _conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value))
         )
     assert isinstance(t, TensorType)
+    if isinstance(value, Node):
+        raise FeedError(
+            f"{where} was fed node {value.name}, which has no value until the graph runs; "
+            f"feed an array ({user_location()})"
+        )
     if type(value) is not np.ndarray and is_dask(value):  # checked by metadata, not computed
         return conform_lazy(t, value, where)
     try:
@@ -192,14 +213,12 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
             f"{format_shape(array.shape)} ({user_location()})"
         )
     if array.dtype != t.dtype:
-        with np.errstate(over="ignore", invalid="ignore"):  # _fits reports it instead
-            narrowed = array.astype(t.dtype)
-        if not _fits(array, narrowed):
+        if not _fits(array, t.dtype):
             raise FeedError(
                 f"{where} is {t.dtype.name}: the fed {array.dtype.name} values do "
                 f"not fit in it ({user_location()})"
             )
-        array = narrowed
+        array = array.astype(t.dtype)
     elif array.flags.writeable:
         array = array.view()  # a read-only view: no kernel can write to the user's array
         array.flags.writeable = False

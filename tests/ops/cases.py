@@ -10,7 +10,7 @@ in ``test_table.py`` is driven by ``CASES``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -118,6 +118,9 @@ class Case:
     static_only: str = ""
 
     def sample(self, rng: np.random.Generator) -> list[np.ndarray]:
+        """One value per input; for a complex case both parts are drawn from the domain."""
+        if np.dtype(self.dtype).kind == "c":
+            return [d(rng, s) + 1j * d(rng, s) for d, s in zip(self.domains, self.shapes)]
         return [np.asarray(d(rng, s), dtype=float) for d, s in zip(self.domains, self.shapes)]
 
 
@@ -260,6 +263,109 @@ ELEMENTWISE += [
 ]
 
 
+# -- more elementwise math (issue 10) ---------------------------------------------
+def quarters(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Divisors ±1/2, ±3/4, ±5/4: a tie_free dividend (1/80 off every multiple of 1/4) is
+    then 1/80 off every jump of a remainder, which sits at the multiples of the divisor."""
+    return rng.choice([-1.25, -0.75, -0.5, 0.5, 0.75, 1.25], shape)
+
+
+def tenths(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Within 0.04 of a multiple of 0.1: 0.01 off the jumps of round(x, 1)."""
+    return rng.integers(-20, 21, shape) / 10 + rng.uniform(-0.04, 0.04, shape)
+
+
+def with_nonfinite(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """``real`` with a NaN, an inf and a -inf (nan_to_num replaces them)."""
+    x = real(rng, shape)
+    x[0, 0], x[1, 2], x[2, 3] = np.nan, np.inf, -np.inf
+    return x
+
+
+def round1(x: Any) -> Any:
+    return ga.round(x, 1) if isinstance(x, ga.Node) else np.round(x, 1)
+
+
+def nan_to_num_bounded(x: Any) -> Any:
+    """Finite replacements that float32 and float64 share (the defaults are dtype maxima)."""
+    fn = ga.nan_to_num if isinstance(x, ga.Node) else np.nan_to_num
+    return fn(x, nan=-7.0, posinf=1e3, neginf=-1e3)
+
+
+def mod_operator(a: Any, b: Any) -> Any:
+    return a % b
+
+
+def rmod_operator(b: Any) -> Any:
+    return 2.3 % b  # 2.3/b is at least 0.06 from a whole number for every quarters b
+
+
+MORE_UNARY = [
+    ("floor", ga.floor, np.floor, tie_free()),
+    ("ceil", ga.ceil, np.ceil, tie_free()),
+    ("trunc", ga.trunc, np.trunc, tie_free()),
+    ("round", ga.round, np.round, tie_free()),
+    ("around", ga.around, np.around, tie_free()),
+    ("fabs", ga.fabs, np.fabs, tie_free()),
+    ("reciprocal", ga.reciprocal, np.reciprocal, signed(0.5, 2.0)),
+    ("log2", ga.log2, np.log2, positive),
+    ("log10", ga.log10, np.log10, positive),
+    ("exp2", ga.exp2, np.exp2, real),
+    ("arcsinh", ga.arcsinh, np.arcsinh, real),
+    ("arccosh", ga.arccosh, np.arccosh, uniform(1.2, 3.0)),
+    ("arctanh", ga.arctanh, np.arctanh, unit),
+    ("deg2rad", ga.deg2rad, np.deg2rad, uniform(-200.0, 200.0)),
+    ("rad2deg", ga.rad2deg, np.rad2deg, real),
+    ("radians", ga.radians, np.radians, uniform(-200.0, 200.0)),
+    ("degrees", ga.degrees, np.degrees, real),
+    ("sinc", ga.sinc, np.sinc, real),
+    ("nan_to_num", ga.nan_to_num, np.nan_to_num, real),
+]
+
+MORE_BINARY = [
+    ("remainder", ga.remainder, np.remainder, (tie_free(), quarters)),
+    ("mod", ga.mod, np.mod, (tie_free(), quarters)),
+    ("fmod", ga.fmod, np.fmod, (tie_free(), quarters)),
+    ("arctan2", ga.arctan2, np.arctan2, (signed(0.5, 2.0), real)),
+    ("hypot", ga.hypot, np.hypot, (signed(0.5, 2.0), real)),
+    ("logaddexp", ga.logaddexp, np.logaddexp, (real, real)),
+    ("logaddexp2", ga.logaddexp2, np.logaddexp2, (real, real)),
+    ("fmax", ga.fmax, np.fmax, (tie_free(0), tie_free(1))),
+    ("fmin", ga.fmin, np.fmin, (tie_free(0), tie_free(1))),
+    ("heaviside", ga.heaviside, np.heaviside, (tie_free(), real)),
+    ("copysign", ga.copysign, np.copysign, (real, tie_free())),
+]
+
+ELEMENTWISE += [case(name, f, ref, (3, 4), domain=d) for name, f, ref, d in MORE_UNARY]
+ELEMENTWISE += [
+    case(f"{name}[{tag}]", f, ref, sa, sb, domain=domains)
+    for name, f, ref, domains in MORE_BINARY
+    for tag, sa, sb in BROADCASTS
+]
+ELEMENTWISE += [
+    case("round[decimals]", round1, round1, (3, 4), domain=tenths),
+    case("floor[rank3]", ga.floor, np.floor, (2, 3, 4), domain=tie_free()),
+    case("sinc[near_zero]", ga.sinc, np.sinc, (3, 4), domain=with_zeros(unit, (0, 1), (2, 2))),
+    case("sinc[small]", ga.sinc, np.sinc, (3, 4), domain=uniform(-0.15, 0.15)),
+    case(
+        "nan_to_num[nonfinite]",
+        nan_to_num_bounded,
+        nan_to_num_bounded,
+        (3, 4),
+        domain=with_nonfinite,
+    ),
+    case(
+        "remainder[operator]",
+        mod_operator,
+        mod_operator,
+        (3, 4),
+        (4,),
+        domain=(tie_free(), quarters),
+    ),
+    case("remainder[reflected]", rmod_operator, rmod_operator, (3, 4), domain=quarters),
+]
+
+
 # -- reductions ----------------------------------------------------------------
 def np_logsumexp(a: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
     return np.log(np.sum(np.exp(a), axis=axis, keepdims=keepdims))
@@ -308,6 +414,19 @@ REDUCTION += [
     case(f"{name}[{tag}]", partial(f, **kw), partial(ref, **kw), (2, 3, 4))
     for name, f, ref in [("var", ga.var, np.var), ("std", ga.std, np.std)]
     for tag, kw in DDOF
+]
+
+# where var and std are constant (one entry per output): value 0, every derivative an exact 0
+CONSTANT_SPREAD = [
+    ("single", (1,), {}),
+    ("axis_of_length_1", (2, 1, 4), {"axis": -2}),
+    ("length_1_axes_keepdims", (2, 1, 1), {"axis": (1, -1), "keepdims": True}),
+]
+
+REDUCTION += [
+    case(f"{name}[{tag}]", partial(f, **kw), partial(ref, **kw), shape)
+    for name, f, ref in [("var", ga.var, np.var), ("std", ga.std, np.std)]
+    for tag, shape, kw in CONSTANT_SPREAD
 ] + [
     case(
         "prod[rows_with_zeros]",
@@ -367,7 +486,7 @@ def np_sum_to(shape: Shape) -> Callable[[np.ndarray], np.ndarray]:
     broadcasting would have copied it from."""
 
     def reference(a: np.ndarray) -> np.ndarray:
-        out = np.zeros(shape)
+        out = np.zeros(shape, a.dtype)
         lead = a.ndim - len(shape)
         for index in np.ndindex(a.shape):
             source = tuple(0 if d == 1 else i for i, d in zip(index[lead:], shape))
@@ -1161,7 +1280,9 @@ UTILITY = [
     ),
 ]
 
-CASES: list[Case] = (
+
+# every row above: real inputs
+REAL: list[Case] = (
     ELEMENTWISE
     + REDUCTION
     + SHAPE
@@ -1175,5 +1296,219 @@ CASES: list[Case] = (
     + NN
     + UTILITY
 )
+
+
+# -- complex numbers -----------------------------------------------------------
+# Complex rows: the real rows' builders on complex128 inputs whose real and imaginary
+# parts are both drawn from the row's domain; the checks then move both parts (see
+# test_table.py).  Domains keep z off every branch cut: log, sqrt, power (Re z > 0),
+# arcsin/arccos/arctanh (|Re z| < 0.9, on whose cuts Im z = 0 and |Re z| > 1), arctan and
+# arcsinh (|Im z| < 0.9, on whose cuts Re z = 0 and |Im z| > 1), arccosh (Im z ≥ 1.2, its
+# cut being Im z = 0, Re z < 1).
+def complex_of(row: Case, domain: Domain | None = None) -> Case:
+    """``row`` on complex inputs, its id tagged ``complex``."""
+    name, _, tag = row.id.partition("[")
+    tags = f"{tag[:-1]},complex" if tag else "complex"
+    domains = row.domains if domain is None else (domain,) * len(row.shapes)
+    return replace(row, id=f"{name}[{tags}]", dtype="complex128", domains=domains)
+
+
+def real_of_complex(z: Any) -> Any:
+    """A complex array whose imaginary parts are exactly 0 (real_if_close's input)."""
+    if isinstance(z, ga.Node):
+        return ga.real_if_close(ga.real(z) * (1 + 0j))
+    return np.real_if_close(np.real(z) * (1 + 0j))
+
+
+def angle_degrees(z: Any) -> Any:
+    return ga.angle(z, deg=True) if isinstance(z, ga.Node) else np.angle(z, deg=True)
+
+
+HOLOMORPHIC = [
+    "negative",
+    "exp",
+    "log",
+    "log1p",
+    "expm1",
+    "sqrt",
+    "square",
+    "sin",
+    "cos",
+    "tan",
+    "sinh",
+    "cosh",
+    "tanh",
+    "log2",
+    "log10",
+    "exp2",
+    "reciprocal",
+    "sinc",
+    "add[rows_cols]",
+    "subtract[scalar]",
+    "multiply[rank]",
+    "divide[rows_cols]",
+    "power[same]",
+    "power[cube]",
+    "power[sqrt]",
+    "matmul[batched]",
+    "matmul[1d@2d]",
+    "einsum[ij,jk->ik]",
+    "sum[axis1]",
+    "mean[axes20_keepdims]",
+    "prod[axis1]",
+    "transpose[axes]",
+    "reshape[split_dims]",
+    "sigmoid",
+    "multiply_no_nan[same]",
+    "xdivy[same]",
+    "xlogy[rank]",
+    "add_n",
+    "round",
+    "around",
+    "nan_to_num",
+    "logsumexp[axes02]",
+    "swapaxes",
+    "matrix_transpose",
+    "expand_dims[0]",
+    "squeeze[axis]",
+    "broadcast_to[rows]",
+    "broadcast_like",
+    "sum_to[rows]",
+    "concatenate[axis0]",
+    "stack[axis0]",
+    "split[sections]",
+    "ravel",
+    "flatten[method]",
+    "atleast_1d[scalar]",
+    "atleast_2d[scalar]",
+    "atleast_3d[1d]",
+    "vstack[1d]",
+    "row_stack",
+    "hstack[1d]",
+    "dstack",
+    "column_stack",
+    "append[flat]",
+    "repeat[flat]",
+    "tile[rank_up]",
+    "pad[constant]",
+    "roll[flat]",
+    "flip[all]",
+    "fliplr",
+    "flipud",
+    "rot90",
+    "moveaxis",
+    "rollaxis",
+    "array_split[uneven]",
+    "hsplit",
+    "vsplit",
+    "dsplit",
+    "linspace",
+    "select",
+    "cumsum[flat]",
+    "cumprod[flat]",
+    "diff",
+    "gradient[1d]",
+    "tensordot[int]",
+    "inner[vectors]",
+    "kron",
+    "cross",
+    "diag[vector]",
+    "diagonal",
+    "tril",
+    "triu",
+    "eye",
+    "identity",
+    "trace[offset]",
+    "getitem[int]",
+    "dot[1d]",
+    "outer",
+    "inv",
+    "solve[vector]",
+    "det",
+    "softmax",
+    "log_softmax[axis0]",
+    "zeros_like",
+    "ones_like",
+    "stop_gradient",
+    "power[constant_base]",
+    "power[negative]",
+    "clip[tensor_bounds]",
+]
+# complex numbers have NumPy's lexicographic order, under which these select an operand
+ORDERED = [
+    "maximum[same]",
+    "minimum[same]",
+    "fmax[same]",
+    "fmin[same]",
+    "clip[scalar_bounds]",
+    "max[all]",
+    "min[all]",
+    "where",
+]
+CUT_FREE = {
+    "arccosh": uniform(1.2, 3.0),
+    "arcsin": unit,
+    "arccos": unit,
+    "arctanh": unit,
+    "arctan": unit,
+    "arcsinh": unit,
+}
+NON_HOLOMORPHIC = [  # real-valued functions of z: the gradient is ∂f/∂Re z - i·∂f/∂Im z
+    "abs",
+    "abs[operator]",
+    "var[all]",
+    "var[axis-1_keepdims]",
+    "var[axes02]",
+    "var[axis1_ddof1]",
+    "var[axis_of_length_1]",
+    "std[all]",
+    "std[axis1]",
+    "std[axes20_keepdims]",
+    "std[axes02_keepdims_ddof2]",
+    "std[axis_of_length_1]",
+    "norm",
+    "norm[fro_axes]",
+    "norm[vector_p3]",
+    "norm[vector_1_axis-1_keepdims]",
+    "norm[vector_inf]",
+    "norm[1]",
+]
+_BY_ID = {row.id: row for row in REAL}
+
+PARTS = [
+    ("real", ga.real, np.real),
+    ("imag", ga.imag, np.imag),
+    ("conj", ga.conj, np.conj),
+    ("conjugate", ga.conjugate, np.conjugate),
+    ("angle", ga.angle, np.angle),
+]
+
+COMPLEX = (
+    [complex_of(_BY_ID[i]) for i in HOLOMORPHIC + NON_HOLOMORPHIC + ORDERED]
+    + [complex_of(_BY_ID[i], d) for i, d in CUT_FREE.items()]
+    + [
+        case(f"{n}[complex]", f, ref, (3, 4), domain=tie_free(), dtype="complex128")
+        for n, f, ref in PARTS
+    ]
+    # on real inputs: the identity (real, conj), zeros (imag), piecewise constant (angle)
+    + [case(n, f, ref, (2, 3, 4), domain=tie_free()) for n, f, ref in PARTS]
+    + [
+        case(
+            "angle[deg,complex]",
+            angle_degrees,
+            angle_degrees,
+            (3, 4),
+            domain=tie_free(),
+            dtype="complex128",
+        ),
+        case(
+            "real_if_close[complex]", real_of_complex, real_of_complex, (3, 4), dtype="complex128"
+        ),
+        case("real_if_close", ga.real_if_close, np.real_if_close, (3, 4)),
+    ]
+)
+
+
+CASES: list[Case] = REAL + COMPLEX
 
 assert len({c.id for c in CASES}) == len(CASES), "case ids must be unique"

@@ -35,6 +35,7 @@ EXCEPTIONS = {
     "argsort": f"{NO_DERIVATIVE}; tests/ops/test_numpy_coverage.py (and as the index of "
     "take_along_axis[argsort])",
     "argpartition": f"{NO_DERIVATIVE}; tests/ops/test_numpy_coverage.py",
+    "nonzero": f"{NO_DERIVATIVE}; tests/ops/test_where.py",
     "shape_of": f"{NO_DERIVATIVE}; the unknown-dims column of the table runs it",
     "make_tuple": "structure-valued: tests/test_structures.py",
     "make_dict": "structure-valued: tests/test_structures.py",

@@ -206,6 +206,13 @@ def test_matrix_power_zero_is_the_identity_with_a_zero_derivative() -> None:
     np.testing.assert_array_equal(grad, np.zeros((2, 2)))
 
 
-def test_linspace_refuses_integer_dtypes() -> None:
-    with pytest.raises(ga.DTypeError, match=r"linspace.*float dtype, got int64"):
-        ga.linspace(ga.placeholder("a", ()), 1.0, 4, dtype=np.int64)
+def test_linspace_floors_into_integer_dtypes_as_numpy_does() -> None:
+    a = ga.placeholder("a", ())
+    for start, stop in [(-3.7, 2.2), (0.0, 10.0)]:
+        y = ga.linspace(a, stop, 7, dtype=np.int64)
+        assert y.dtype == np.int64
+        np.testing.assert_array_equal(
+            run(y, {a: np.array(start)}), np.linspace(start, stop, 7, dtype=np.int64)
+        )
+    with pytest.raises(ga.DTypeError, match=r"linspace.*number dtype, got bool"):
+        ga.linspace(a, 1.0, 4, dtype=bool)
