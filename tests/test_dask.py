@@ -117,6 +117,17 @@ def test_feeds_are_checked_by_metadata_without_computing() -> None:
             ex.run({**values, "X": unknown})
 
 
+def test_an_executor_pickles_with_its_backend_after_a_dask_run() -> None:
+    x = ga.placeholder("x", (None, 4))
+    ex = ga.Executor(ga.gradients(ga.sum(ga.sigmoid(x) * 2), x), backend="dask")
+    first = ex.run({x: da.ones((10, 4), chunks=5)}, compute=True)
+    loaded = pickle.loads(pickle.dumps(ex))
+    assert loaded.backend == "dask"
+    again = loaded.run({"x": np.ones((10, 4))})
+    assert isinstance(again, da.Array)
+    np.testing.assert_array_equal(again.compute(), first)
+
+
 def test_unknown_backend_is_a_graph_error() -> None:
     x = ga.placeholder("x", (3,))
     with pytest.raises(ga.GraphError, match="backend must be one of 'auto', 'numpy', 'dask'"):

@@ -162,13 +162,14 @@ class _Blockwise:
     def __init__(self, node: Node) -> None:
         self.op = node.op
         self.dtype = node.type.dtype  # type: ignore[union-attr]
+        self.kernel = _Reported(node.op, _where(node))
 
     def __call__(self, *xs: Any) -> Any:
         if not any(is_dask(x) for x in xs):
             return self.op.compute(*xs)
         from dask.array.core import elemwise  # blockwise, broadcasting as NumPy does
 
-        return elemwise(self.op.compute, *xs, dtype=self.dtype)
+        return elemwise(self.kernel, *xs, dtype=self.dtype)
 
 
 class _Reshape:
@@ -226,8 +227,7 @@ class _OneTask:
         op = self.node.op
         types = [_concrete(x.type, v) for x, v in zip(self.node.inputs, inputs)]
         out = op.infer(*types)
-        where = f"node {self.node.name}, made at {self.node.origin.location}"
-        value = dask.delayed(_Reported(op, where), pure=True)(*inputs)
+        value = dask.delayed(_Reported(op, _where(self.node)), pure=True)(*inputs)
         if isinstance(out, TensorType):
             return da.from_delayed(value, out.shape, dtype=out.dtype)
         assert isinstance(out, TupleType)
@@ -238,7 +238,8 @@ class _OneTask:
 
 
 class _Reported:
-    """``op.compute`` that, failing on a worker at compute time, names the op and node.
+    """``op.compute`` on a worker, with NumPy's warnings off as on the NumPy path; failing
+    at compute time, it names the op and the node.
 
     Holds the op and a description, not the node: it travels to workers by pickle."""
 
@@ -248,12 +249,17 @@ class _Reported:
 
     def __call__(self, *inputs: Any) -> Any:
         try:
-            return self.op.compute(*inputs)
+            with np.errstate(all="ignore"):  # as on NumPy: inf and NaN are values, not warnings
+                return self.op.compute(*inputs)
         except Exception as e:
             shapes = ", ".join(str(np.shape(v)) for v in inputs)
             raise ExecutionError(
                 f"{self.op} failed on inputs of shape {shapes}: {e} ({self.where})"
             ) from e
+
+
+def _where(node: Node) -> str:
+    return f"node {node.name}, made at {node.origin.location}"
 
 
 def _concrete(t: Any, value: Any) -> Any:
