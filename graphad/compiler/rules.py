@@ -198,6 +198,9 @@ def hoist_negation(node: Node) -> Node | None:
         nb = None  # xdivy's law is about its numerator
     if na is not None and nb is not None:
         return type(node.op)()(na, nb)
+    if type(node.op) is Multiply:  # V·(-a) for a small a is where neg_of_small_scale put it
+        na = None if na is not None and _smaller(a, b) and _same(b, node) else na
+        nb = None if nb is not None and _smaller(b, a) and _same(a, node) else nb
     if na is not None:
         return Negative()(type(node.op)()(na, b))
     if nb is not None:
