@@ -667,3 +667,20 @@ def test_quotient_partials_share_one_division() -> None:
     values = ga.evaluate(g, {a: np.array([1.0, 0.0, 2.0]), b: np.array([2.0, 0.0, 4.0])})
     np.testing.assert_array_equal(values[0], [0.5, 0.0, 0.25])  # a zero g stays 0 at b = 0
     np.testing.assert_array_equal(values[1], [-0.25, 0.0, -0.125])  # even where y is 0/0
+
+
+def test_a_hessians_optimised_graph_does_not_grow_with_n() -> None:
+    sizes = set()
+    for n in (3, 20):
+        a, x = ga.placeholder("a", shape=(n, n)), ga.placeholder("x", shape=(n,))
+        h = ga.optimize(ga.hessian(ga.sum(ga.tanh(a @ x)) + 0.5 * ga.sum(x * x), x))
+        names = [node.op.name for node in topo_sort([h])]
+        assert names.count("matmul") == 2  # a @ x, and the Hessian's one GEMM
+        sizes.add(len(names))
+    assert len(sizes) == 1
+
+
+def test_the_sixth_derivative_optimises_to_a_few_hundred_nodes() -> None:
+    x = ga.placeholder("x", shape=())
+    d6 = ga.derivative(ga.sin(x) * ga.exp(x) / (1 + x * x), x, order=6)
+    assert len(topo_sort([ga.optimize(d6)])) < 300  # 1400 before quotient partials
