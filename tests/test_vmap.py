@@ -152,3 +152,57 @@ def test_batched_index_arrays_gather_and_scatter_without_a_loop(name: str, x_bat
         want_y, want_g = loop.run({x: xv[k] if x_batched else xv, i: iv[k], j: jv[k], u: uv[k]})
         np.testing.assert_array_equal(got_y[k], want_y)
         np.testing.assert_allclose(got_g[k], want_g)
+
+
+def _models() -> dict[str, tuple]:
+    """Small models with a matrix, a vector and the ops whose rules the compiler rewrites
+    (quotients, strong zeros, matmul of a batch, negations, reshapes)."""
+    a = ga.placeholder("a", (4, 3))
+    x = ga.placeholder("x", (3,))
+    s = ga.tanh(a @ x)
+    return {
+        "tanh": (ga.sum(s * s) + 0.5 * ga.sum(x * x), a, x),
+        "quotient": (ga.sum(ga.log(1 + x * x) / (2 + ga.sin(a @ x)).sum()), a, x),
+        "softmax": (
+            ga.sum(ga.exp(a @ x) / ga.sum(ga.exp(a @ x))) * ga.sum(ga.sqrt(x * x + 1)),
+            a,
+            x,
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["tanh", "quotient", "softmax"])
+def test_batched_graphs_optimised_agree_with_a_loop_over_the_plain_graph(name: str) -> None:
+    y, a, x = _models()[name]
+    g = ga.gradients(y, x)
+    v = ga.placeholder("v", (3,))
+    h = ga.jvp(g, x, v)  # a Hessian-vector product, batched over x and v
+    av, xs, vs = (
+        RNG.standard_normal((4, 3)),
+        RNG.standard_normal((5, 3)),
+        RNG.standard_normal((5, 3)),
+    )
+    batched = ga.vmap([y, g, h], {x: xs, v: vs})
+    got = ga.evaluate(ga.optimize(batched), {a: av}, optimize=True)
+    for i in range(5):
+        want = ga.evaluate([y, g, h], {a: av, x: xs[i], v: vs[i]}, optimize=False)
+        for k in range(3):
+            np.testing.assert_allclose(got[k][i], want[k], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["tanh", "quotient", "softmax"])
+@pytest.mark.parametrize("batch_size", [None, 2])
+def test_jacobians_and_hessians_optimised_agree_with_the_plain_graph(
+    name: str, batch_size: int | None
+) -> None:
+    y, a, x = _models()[name]
+    feeds = {a: RNG.standard_normal((4, 3)), x: RNG.standard_normal(3)}
+    built = [ga.hessian(y, x, batch_size=batch_size), ga.hessian(y, x, mode="reverse")]
+    for mode in ("forward", "reverse"):
+        built.append(ga.jacobian(ga.tanh(a @ x) / (1 + x @ x), x, mode=mode, batch_size=batch_size))
+        built.append(ga.jacobian(ga.gradients(y, a), a, mode=mode, batch_size=batch_size))
+    plain = ga.evaluate(built, feeds, optimize=False)
+    fast = ga.evaluate(ga.optimize(built), feeds, optimize=True)
+    for p, f in zip(plain, fast):
+        assert p.shape == f.shape
+        np.testing.assert_allclose(f, p, rtol=1e-12, atol=1e-12)

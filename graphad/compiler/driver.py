@@ -19,7 +19,7 @@ from graphad.compiler.patterns import counting
 from graphad.compiler.rules import rules_for
 from graphad.ir import Node, adopt, rebuild, topo_sort
 
-MAX_PASSES = 10
+MAX_PASSES = 16
 _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds a bad rule
 
 
@@ -118,11 +118,17 @@ def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]
     ``max_passes`` passes); nodes that need no change are returned as they are."""
     current = list(outputs)
     order = topo_sort(current)
-    rewriter = Rewriter()
+    rewriter, fresh = Rewriter(), True
     for _ in range(max_passes):
         new, changed = rewriter.run_pass(order)
         if not changed:
-            break
+            if fresh:
+                break
+            # ``stable`` remembers nodes no rule changed, but laws that need a single use
+            # may apply once the graph around a node has shrunk: one look with fresh eyes
+            rewriter, fresh = Rewriter(), True
+            continue
+        fresh = False
         result = [new[o] for o in current]
         result_order = topo_sort(result)
         if len(result_order) > len(order):

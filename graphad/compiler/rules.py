@@ -198,6 +198,9 @@ def hoist_negation(node: Node) -> Node | None:
         nb = None  # xdivy's law is about its numerator
     if na is not None and nb is not None:
         return type(node.op)()(na, nb)
+    if type(node.op) is Multiply:  # V·(-a) for a small a is where neg_of_small_scale put it
+        na = None if na is not None and _smaller(a, b) and _same(b, node) else na
+        nb = None if nb is not None and _smaller(b, a) and _same(a, node) else nb
     if na is not None:
         return Negative()(type(node.op)()(na, b))
     if nb is not None:
@@ -370,7 +373,8 @@ def same_shape_identity(node: Node) -> Node | None:
 
 
 def reshape_of_reshape(node: Node) -> Node | None:
-    """reshape(reshape(x, s₁), s₂) -> reshape(x, s₂)   (also through expand_dims, squeeze)"""
+    """reshape(reshape(x, s₁), s₂) -> reshape(x, s₂)   (expand_dims and squeeze, inside or
+    outside, are reshapes too)"""
     x = node.inputs[0]
     if _static_only(node) and type(x.op) in (Reshape, ExpandDims, Squeeze) and len(x.inputs) == 1:
         inner = x.inputs[0]
@@ -435,6 +439,57 @@ def transpose_of_transpose(node: Node) -> Node | None:
     return None
 
 
+def transpose_of_units(node: Node) -> Node | None:
+    """transpose(x, p) -> reshape(x, s)   when p moves only axes of length 1 (the others
+    keep their order, so the elements keep theirs: the reshapes around it then merge)"""
+    x = node.inputs[0]
+    if static_type(x) is None:
+        return None
+    axes = node.op.axes  # type: ignore[attr-defined]
+    kept = [a for a in axes if x.shape[a] != 1]  # type: ignore[index]
+    if kept != sorted(kept):
+        return None
+    return Reshape(node.shape)(x)
+
+
+def _size(x: Node) -> int | None:
+    t = static_type(x)
+    return None if t is None else int(np.prod(t.shape, dtype=np.int64))  # type: ignore[arg-type]
+
+
+def _smaller(c: Node, than: Node) -> bool:
+    """c has fewer elements than ``than`` and the same dtype (so c broadcasts into it)."""
+    sc, st = _size(c), _size(than)
+    return sc is not None and st is not None and sc < st and c.dtype == than.dtype
+
+
+def reassociate_small(node: Node) -> Node | None:
+    """(V · a) · b -> V · (a · b)   where a and b are smaller than V and the result keeps
+    V's type: the small factors multiply once (equal up to rounding; inf/NaN stay so)"""
+    for i in (0, 1):
+        inner, b = node.inputs[i], node.inputs[1 - i]
+        if type(inner.op) is not Multiply or not single_use(inner) or not _same(inner, node):
+            continue
+        for j in (0, 1):
+            v, a = inner.inputs[j], inner.inputs[1 - j]
+            if _same(v, node) and _smaller(a, v) and _smaller(b, v):
+                return Multiply()(v, Multiply()(a, b))
+    return None
+
+
+def neg_of_small_scale(node: Node) -> Node | None:
+    """-(V · a) -> V · (-a)   where a is smaller than V and V has the result's type (the
+    negation runs over the small factor; IEEE negation is exact)"""
+    (x,) = node.inputs
+    if type(x.op) is not Multiply or not single_use(x):
+        return None
+    for j in (0, 1):
+        v, a = x.inputs[j], x.inputs[1 - j]
+        if _same(v, node) and _smaller(a, v) and splat(a) is None:
+            return Multiply()(v, Negative()(a))
+    return None
+
+
 def cast_to_same(node: Node) -> Node | None:
     """cast(x, x.dtype) -> x"""
     x = node.inputs[0]
@@ -468,6 +523,7 @@ RULES: dict[type, tuple[Rule, ...]] = {
         mul_by_zero,
         scale_of_scaled,
         hoist_negation,
+        reassociate_small,
     ),
     MultiplyNoNan: (
         *_ARITHMETIC,
@@ -488,13 +544,20 @@ RULES: dict[type, tuple[Rule, ...]] = {
     Subtract: (*_ARITHMETIC, sub_zero, sub_negative),
     Divide: (*_ARITHMETIC, div_by_one, hoist_negation),
     Power: (*_ARITHMETIC, small_power),
-    Negative: (*_ARITHMETIC, double_negation, neg_of_scaled, neg_of_difference),
+    Negative: (
+        *_ARITHMETIC,
+        double_negation,
+        neg_of_scaled,
+        neg_of_difference,
+        neg_of_small_scale,
+    ),
     AddN: (add_n_terms, add_n_repeated, add_n_signs, common_factor),
     Reshape: (same_shape_identity, reshape_of_reshape),
     BroadcastTo: (same_shape_identity, broadcast_of_broadcast),
     SumTo: (same_shape_identity, sum_of_splat),
-    Squeeze: (squeeze_of_expand, matrix_vector),
-    Transpose: (transpose_of_transpose,),
+    Squeeze: (squeeze_of_expand, matrix_vector, reshape_of_reshape),
+    ExpandDims: (reshape_of_reshape,),
+    Transpose: (transpose_of_transpose, transpose_of_units),
     Cast: (cast_to_same,),
     ZerosLike: (filled_like,),
     OnesLike: (filled_like,),

@@ -50,11 +50,23 @@ from graphad.ops.selection import where
 from graphad.ops.shape import all_batched
 from graphad.ops.utility import zeros_like
 
+
+@dataclass(frozen=True)
+class Over:
+    """The partial ±num/den, stated as a quotient so that v·∂ is built as ±(v/den)·num: one
+    division that sibling partials over the same den share (``xdivy`` where singular, which
+    keeps a zero v an exact 0), and no reciprocal node."""
+
+    den: Node
+    num: Node | None = None
+    negate: bool = False
+
+
 # A local partial derivative ∂y/∂xᵢ: a float node (a factor), a bool node (an
 # indicator: the product is the operand where it holds and an exact 0 elsewhere),
-# a number (1, -1, 2, 0: a constant factor, built without a node where it can be)
-# or None (no derivative flows into that input).
-Partial = Node | float | None
+# a number (1, -1, 2, 0: a constant factor, built without a node where it can be),
+# an ``Over`` (a quotient) or None (no derivative flows into that input).
+Partial = Node | Over | float | None
 
 
 @dataclass(frozen=True)
@@ -76,10 +88,22 @@ class Elementwise(Op):
         """∂y/∂xᵢ for each input, in the output's (broadcast) shape or broadcastable to it."""
         raise NotImplementedError(f"{self.name}: no partials")
 
-    def times(self, v: Node, d: Partial, singular: bool) -> Node | None:
-        """v·∂ with the op's strong zeros: the one product both rules use."""
+    def times(
+        self, v: Node, d: Partial, singular: bool, shared: dict[tuple[int, int], Node] | None = None
+    ) -> Node | None:
+        """v·∂ with the op's strong zeros: the one product both rules use.  ``shared`` holds
+        the quotients v/den already built for sibling partials."""
         if d is None:
             return None
+        if isinstance(d, Over):
+            shared = {} if shared is None else shared
+            key = (v.id, d.den.id)
+            if key not in shared:
+                shared[key] = xdivy(v, d.den) if singular else v / d.den
+            q = shared[key]
+            if d.num is not None:
+                q = multiply_no_nan(q, d.num) if singular else q * d.num
+            return -q if d.negate else q
         if isinstance(d, Node):
             if d.dtype.kind == "b":
                 return where(d, v, 0)
@@ -93,7 +117,8 @@ class Elementwise(Op):
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ᵢ = g·∂ᵢ"""
         singular = self.is_singular(node)
-        return tuple(self.times(g, d, singular) for d in self.partials(node))
+        shared: dict[tuple[int, int], Node] = {}
+        return tuple(self.times(g, d, singular, shared) for d in self.partials(node))
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σᵢ ẋᵢ·∂ᵢ"""
@@ -160,7 +185,7 @@ class Divide(Elementwise, Binary):
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
         _, b = node.inputs
-        return reciprocal(b), -xdivy(node, b)
+        return Over(b), Over(b, node, negate=True)
 
 
 def _constant_exponent(node: Node) -> float | None:
@@ -233,7 +258,7 @@ class Xdivy(Elementwise, Binary):
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = 1/y, ∂/∂y = -(x/y)/y, 0 where x is 0"""
         _, y = node.inputs
-        return reciprocal(y), -xdivy(node, y)
+        return Over(y), Over(y, node, negate=True)
 
 
 @dataclass(frozen=True)
@@ -312,7 +337,7 @@ class Log(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/x"""
-        return (reciprocal(node.inputs[0]),)
+        return (Over(node.inputs[0]),)
 
 
 @dataclass(frozen=True)
@@ -322,7 +347,7 @@ class Log1p(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(1 + x)"""
-        return (reciprocal(1 + node.inputs[0]),)
+        return (Over(1 + node.inputs[0]),)
 
 
 @dataclass(frozen=True)
@@ -341,7 +366,7 @@ class Sqrt(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(2·sqrt(x))"""
-        return (reciprocal(2 * node),)
+        return (Over(2 * node),)
 
 
 @dataclass(frozen=True)
@@ -411,7 +436,7 @@ class Arcsin(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/sqrt(1 - x²)"""
-        return (reciprocal(sqrt(1 - square(node.inputs[0]))),)
+        return (Over(sqrt(1 - square(node.inputs[0]))),)
 
 
 @dataclass(frozen=True)
@@ -430,7 +455,7 @@ class Arctan(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(1 + x²)"""
-        return (reciprocal(1 + square(node.inputs[0])),)
+        return (Over(1 + square(node.inputs[0])),)
 
 
 @dataclass(frozen=True)

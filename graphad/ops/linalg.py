@@ -27,6 +27,7 @@ from graphad.ir import (
     broadcast_shapes,
     constant,
     format_shape,
+    is_constant,
     normalize_axes,
 )
 from graphad.ops import elementwise as ew
@@ -120,9 +121,22 @@ class MatMul(Multilinear):
         return _batch_matrices(self, node, xs, batched, a.ndim == 1, b.ndim == 1)
 
 
+def _is_identity(x: Node) -> bool:
+    """x is a constant identity matrix."""
+    if not is_constant(x) or x.ndim != 2 or x.shape[0] != x.shape[1]:  # type: ignore[index]
+        return False
+    value = x.op.value  # type: ignore[attr-defined]
+    return bool(np.array_equal(value, np.eye(len(value), dtype=value.dtype)))
+
+
 def _fold_rows(a: Node, b: Node, vector: bool) -> Node:
     """a @ b for a batch a of shape (B, ..., k) (of vectors when ``vector``) and a matrix b:
-    every leading dim of a is folded into the rows of one (rows, k) @ (k, m) product."""
+    every leading dim of a is folded into the rows of one (rows, k) @ (k, m) product.
+    A batch that is the identity (the basis a Jacobian pushes through) selects b's rows:
+    I @ b = b, with the basis's zeros strong, as a zero tangent's are (an inf in b stays
+    in its own row instead of making NaN of the others, 0·inf)."""
+    if _is_identity(a) and a.dtype == b.dtype and a.shape[-1] == b.shape[0]:  # type: ignore[index]
+        return b
     if vector or a.ndim == 2 or not a.type.is_static:  # type: ignore[union-attr]
         return matmul(a, b)  # (B, k) @ (k, m) is one product already
     lead = a.shape[:-1]  # type: ignore[index]

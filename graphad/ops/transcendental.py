@@ -23,13 +23,13 @@ from graphad.ops.comparison import less
 from graphad.ops.complex_parts import conj, is_complex, real_dtype
 from graphad.ops.elementwise import (
     Elementwise,
+    Over,
     Partial,
     abs,
     cos,
     divide,
     exp,
     multiply,
-    reciprocal,
     sqrt,
     square,
     xdivy,
@@ -75,7 +75,7 @@ class Arcsinh(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/sqrt(1 + x²)"""
-        return (reciprocal(sqrt(1 + square(node.inputs[0]))),)
+        return (Over(sqrt(1 + square(node.inputs[0]))),)
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Arccosh(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/sqrt(x² - 1)"""
-        return (reciprocal(sqrt(square(node.inputs[0]) - 1)),)
+        return (Over(sqrt(square(node.inputs[0]) - 1)),)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class Arctanh(Elementwise, FloatUnary):
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(1 - x²)"""
-        return (reciprocal(1 - square(node.inputs[0])),)
+        return (Over(1 - square(node.inputs[0])),)
 
 
 @dataclass(frozen=True)

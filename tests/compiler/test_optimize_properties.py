@@ -76,3 +76,13 @@ def test_higher_derivatives_shrink_and_keep_their_values() -> None:
         np.testing.assert_allclose(
             ga.evaluate(small, {x: v}, optimize=False), ga.evaluate(d, {x: v}, optimize=False)
         )
+
+
+def test_nested_derivatives_optimise_to_a_fixpoint_in_one_call() -> None:
+    """Laws that need a single use apply once the graph has shrunk around a node: one call
+    reaches what a second call would (the 4th derivative of W6's function)."""
+    x = ga.placeholder("x", shape=())
+    d4 = ga.derivative(ga.sin(x) * ga.exp(x) / (1 + x * x), x, order=4)
+    once = optimize(d4)
+    assert optimize(once) is once
+    assert size([once]) < size([d4]) // 2

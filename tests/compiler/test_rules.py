@@ -281,3 +281,40 @@ def test_identities_do_not_fire_where_unknown_dims_may_broadcast() -> None:
     assert optimize(scalar_one) is a
     with pytest.raises(ga.ShapeError, match="add_n operands must have one shape"):
         ga.evaluate(ga.add_n(a, ga.zeros_like(b)), feeds)  # still checked, not dropped
+
+
+def test_a_transpose_that_moves_only_unit_axes_is_a_reshape() -> None:
+    t = ga.placeholder("t", shape=(2, 1, 3))
+    node = ga.transpose(t, (1, 0, 2))
+    assert ops(node) == ["reshape"]
+    v = np.arange(6.0).reshape(2, 1, 3)
+    np.testing.assert_array_equal(ga.evaluate(optimize(node), {t: v}), v.transpose(1, 0, 2))
+    assert ops(ga.transpose(t, (2, 1, 0))) == ["transpose"]  # 2 and 3 swap: a real transpose
+    # the batched matmul's round trip: expand, move the unit axis, reshape back, is nothing
+    chain = ga.reshape(ga.transpose(ga.expand_dims(m, 2), (0, 2, 1)), (2, 3))
+    assert optimize(chain) is m
+    assert optimize(ga.squeeze(ga.reshape(m, (2, 3, 1)), 2)) is m
+
+
+def test_small_factors_of_a_large_product_multiply_first() -> None:
+    y = ga.placeholder("y", shape=(3,))
+    feeds = {**FEEDS, y: np.array([0.5, 3.0, -1.0])}
+    node = (m * x) * y
+    out = optimize(node)
+    assert out.inputs[0] is m or out.inputs[1] is m  # m · (x·y): one pass over the large m
+    same_values(node, feeds)
+    neg = -(m * x)
+    out = optimize(neg)
+    assert ops(neg) == ["negative", "multiply"] and m in out.inputs  # the negation is on x
+    same_values(neg, feeds)
+    shared = m * x  # used twice: moving its factor would compute m·x and m·(x·y) both
+    kept = optimize([shared * y, shared])
+    assert kept[0].inputs[0] is kept[1] or kept[0].inputs[1] is kept[1]
+    big = ga.placeholder("big", shape=(2, 3))
+    assert optimize((m * x) * big).inputs[0].op.name == "multiply"  # big is not small: stays
+    inf = {**feeds, m: np.array([[np.inf, 0.0, 1.0], [1e300, -np.inf, np.nan]])}
+    for n in (node, neg):  # inf and NaN stay where they were; 0·inf is NaN both ways
+        a = ga.evaluate(n, inf, optimize=False)
+        b = ga.evaluate(optimize(n), inf, optimize=False)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_array_equal(a[~np.isnan(a)], b[~np.isnan(b)])
