@@ -9,6 +9,11 @@ one Executor), over X of n x 100 float64: the NumPy run; the Dask run with X in 
 Dask run with X in chunks of 25,000 rows; and the same gradient written by hand with
 ``dask.array`` on those chunks.  BLAS is pinned to one thread, Dask's scheduler to one
 worker thread, so the ratios measure overhead, not parallelism.  Best of 7 runs each.
+
+On the reference machine (2 cores, shared): one chunk costs 1.14x NumPy at 10⁶ rows
+(800 MB), 2.0x at 2·10⁵ and 8x at 2·10⁴, where Dask's fixed cost (~15-40 ms to build the
+graph of 71 steps, ~10 ms to schedule it) outweighs 4 ms of NumPy; the chunked gradient
+runs at 0.98-1.23x the one written by hand with dask.array.
 """
 
 from __future__ import annotations
