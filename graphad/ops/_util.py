@@ -63,6 +63,14 @@ def add_tangents(*terms: Node | None) -> Node | None:
     return total
 
 
+def as_array(value: Any) -> Any:
+    """A kernel's result as an array: NumPy's 0-d results are scalars; a lazy (Dask) array
+    passes as it is, where ``np.asarray`` would compute it."""
+    if isinstance(value, np.ndarray) or hasattr(value, "__dask_graph__"):
+        return value
+    return np.asarray(value)
+
+
 def is_float(t: ValueType) -> bool:
     return isinstance(t, TensorType) and t.is_float
 

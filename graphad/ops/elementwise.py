@@ -232,7 +232,8 @@ class MultiplyNoNan(Elementwise, Binary):
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
         nan = np.isnan(out)  # 0·inf and 0·NaN are the only products that must change
-        if nan.any():
+        # a lazy (Dask) array cannot say whether it holds a NaN without computing: mend always
+        if not isinstance(nan, (np.ndarray, np.generic)) or nan.any():
             zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
             out = np.where(nan & zero, np.zeros((), out.dtype), out)
         return out
@@ -291,7 +292,7 @@ class AddN(Elementwise):
         # in the dtype infer declared, whatever the operands' order (in-place += would keep
         # the first pair's dtype); the first sum is fresh, so accumulating into it is safe
         dtype = np.result_type(*xs)
-        total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else np.array(xs[0], dtype)
+        total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else xs[0].astype(dtype)
         for x in xs[2:]:  # a 0-d sum is a NumPy scalar, which has no buffer to add into
             total = np.add(total, x, out=total) if isinstance(total, np.ndarray) else total + x
         return total

@@ -33,7 +33,15 @@ from graphad.ir import (
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import Multilinear
-from graphad.ops._util import Tangents, add_tangents, as_int, building, known_ndim, ufunc_dtype
+from graphad.ops._util import (
+    Tangents,
+    add_tangents,
+    as_array,
+    as_int,
+    building,
+    known_ndim,
+    ufunc_dtype,
+)
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
@@ -190,7 +198,7 @@ class Einsum(Multilinear):
         return TensorType(tuple(sizes[c] for c in out), dtype)
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
-        return np.asarray(np.einsum(self.subscripts, *xs, optimize=len(xs) > 2))
+        return as_array(np.einsum(self.subscripts, *xs, optimize=len(xs) > 2))
 
     def transpose(self, node: Node, g: Node, k: int) -> Node:
         """x̄ₖ = einsum(others, g -> subscriptsₖ), broadcast over letters only xₖ has,

@@ -29,7 +29,7 @@ from graphad.ops import elementwise as ew
 from graphad.ops._batching import batch_size, rank, shift
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
-from graphad.ops._util import Tangents, as_int, axes_tuple, building, known_ndim, tensor
+from graphad.ops._util import Tangents, as_array, as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.comparison import equal
 from graphad.ops.complex_parts import conj, real_tangent
 from graphad.ops.indexing import getitem
@@ -73,7 +73,7 @@ class Reduce(Op):
         return TensorType(shape, self.out_dtype(x.dtype))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims))
+        return as_array(self.kernel(x, axis=self.axis, keepdims=self.keepdims))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """The same reduction of xb over the axes shifted past the batch axis"""
@@ -267,7 +267,7 @@ class _Spread(Reduce):
 @dataclass(frozen=True)
 class Var(_Spread):
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
+        return as_array(np.var(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
     def partials(self, node: Node) -> Node:
         """∂y/∂x = 2·(x - mean(x)) / (n - ddof)"""
@@ -277,7 +277,7 @@ class Var(_Spread):
 @dataclass(frozen=True)
 class Std(_Spread):
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
+        return as_array(np.std(x, axis=self.axis, keepdims=self.keepdims, ddof=self.ddof))
 
     def partials(self, node: Node) -> Node:
         """∂y/∂x = (x - mean(x)) / ((n - ddof)·std), with std = 0 read as 1, so 0 there
@@ -302,7 +302,8 @@ class _ArgExtreme(ZeroDerivative, Reduce):
         return TensorType(super().infer(x).shape, np.dtype(np.int64))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.kernel(x, axis=self.axis, keepdims=self.keepdims), dtype=np.int64)
+        index = as_array(self.kernel(x, axis=self.axis, keepdims=self.keepdims))
+        return index.astype(np.int64, copy=False)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """Along axis + 1; over all axes, of xb flattened to (B, -1)"""

@@ -31,6 +31,7 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.runtime import backend as backends
 from graphad.runtime.feeds import FeedChecker
 
 CODEGEN_LIMIT = 20_000
@@ -82,13 +83,20 @@ class Executor:
     and the only state runs share (the feed signatures already checked) is locked.  An
     Executor pickles and copies (it is planned again when loaded), so it can be sent to
     worker processes; each returned array is the caller's own.
+
+    ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
+    ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
     """
 
-    def __init__(self, fetches: Any, optimize: bool = True, debug: bool = False) -> None:
+    def __init__(
+        self, fetches: Any, optimize: bool = True, debug: bool = False, backend: str = "auto"
+    ) -> None:
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
+        self.backend = backends.check_backend(backend)
+        self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
         with collection_paused():  # large graphs compile faster: see graphad.compiler._gc
             self._compile(optimize, debug)
 
@@ -121,15 +129,21 @@ class Executor:
             "template": self._template,
             "optimize": self.optimized,
             "debug": self.debug,
+            "backend": self.backend,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
-        self.__init__(fetches, state["optimize"], state["debug"])  # type: ignore[misc]
+        backend = state.get("backend", "auto")
+        self.__init__(fetches, state["optimize"], state["debug"], backend)  # type: ignore[misc]
 
     # -- running ---------------------------------------------------------------
-    def run(self, feed_dict: Mapping[Any, Any] | None = None) -> Any:
-        """Evaluate the fetches; feeds are keyed by placeholder node or name."""
+    def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
+        """Evaluate the fetches; feeds are keyed by placeholder node or name.
+
+        On the Dask backend the fetches are Dask arrays, or NumPy arrays computed in one
+        ``dask.compute`` call with ``compute=True`` (on whatever scheduler is active).
+        """
         fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         slot = self._slot
@@ -137,6 +151,8 @@ class Executor:
             i = slot.get(p)
             if i is not None:
                 slots[i] = value
+        if self.backend != "numpy" and (self.backend == "dask" or backends.any_dask(fed)):
+            return _rebuild(self._template, self._run_lazy(slots, fed, compute))
         with np.errstate(all="ignore"):
             if self._program is None:
                 self._interpret(slots, checks=self.debug)
@@ -145,6 +161,20 @@ class Executor:
         buffers: set[int] = set()
         values = [_owned(slots[i], buffers) for i in self._fetch_slots]
         return _rebuild(self._template, values)
+
+    def _run_lazy(self, slots: list[Any], fed: dict[Node, Any], compute: bool) -> list[Any]:
+        if self._lazy is None:
+            self._lazy = backends.LazyProgram(self._plan, checks=self.debug)
+        if self.backend == "dask":  # NumPy feeds become Dask arrays (Dask's automatic chunks)
+            for p, value in fed.items():
+                i = self._slot.get(p)
+                if i is not None:
+                    slots[i] = backends.as_dask(value)
+        self._lazy.run(slots)
+        values = [slots[i] for i in self._fetch_slots]
+        if compute:
+            return backends.compute(values)
+        return [backends.as_dask(v) for v in values] if self.backend == "dask" else values
 
     def _execute(self, slots: list[Any]) -> None:
         assert self._program is not None

@@ -28,6 +28,8 @@ from graphad.ir import (
     format_shape,
     user_location,
 )
+from graphad.runtime.backend import conform as conform_lazy
+from graphad.runtime.backend import is_dask
 
 _CHECKED_SIGNATURES = 64
 
@@ -195,6 +197,8 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
             f"{where} was fed node {value.name}, which has no value until the graph runs; "
             f"feed an array ({user_location()})"
         )
+    if type(value) is not np.ndarray and is_dask(value):  # checked by metadata, not computed
+        return conform_lazy(t, value, where)
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as e:

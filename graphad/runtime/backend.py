@@ -1,0 +1,338 @@
+"""Array backends: the same plan on NumPy arrays (default) or lazily on Dask arrays.
+
+graphad's kernels are written with NumPy's functions; NumPy hands a call on Dask arrays to
+``dask.array`` (NEP 13/18 dispatch: ``__array_ufunc__``, ``__array_function__``), so most
+kernels build Dask graphs unchanged and nothing is computed until the caller asks.  The
+backend is chosen once per run (``Executor(backend="dask")``, or Dask feeds); the NumPy
+path pays nothing for it.  What NumPy-only fast paths the generated code takes (``out=``
+buffer reuse, Python-float regions, ``cond`` as ``if``) the Dask runner does not: it
+interprets the plan step by step, which costs microseconds per node per run and nothing
+per chunk.
+
+Ops that Dask has no lazy chunked form of run lazily as **one task** on the whole array
+(:data:`ONE_TASK`): the kernel is called on NumPy blocks inside the Dask graph, on a
+worker, never in the caller's process.  ``cond`` evaluates both branches lazily and
+selects with ``where``, as Dask cannot branch on a value it has not computed.
+
+Scheduling is Dask's: the threaded default, ``dask.distributed`` (a ``Client`` set up by
+the user) or anything ``dask.compute`` accepts.  Constants and NumPy feeds enter the Dask
+graph as one key each, so a cluster ships them to workers once, not once per chunk.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphad.compiler.codegen import ufunc_of
+from graphad.compiler.contract import broken_contract, mismatch
+from graphad.compiler.patterns import is_own
+from graphad.compiler.plan import Plan
+from graphad.ir import (
+    ExecutionError,
+    FeedError,
+    GraphError,
+    Node,
+    TensorType,
+    TupleType,
+    format_shape,
+    user_location,
+)
+from graphad.ops import indexing, linalg, shape, sorting
+from graphad.ops._batching import OnMatrices
+from graphad.ops.complex_parts import RealIfClose
+from graphad.ops.elementwise import Elementwise
+
+BACKENDS = ("auto", "numpy", "dask")
+
+# Ops whose kernels Dask cannot run chunk by chunk: scatter-add (``np.add.at``), LAPACK
+# factorisations and sorts (Dask's versions need one chunk or differ in their results),
+# and getitem with index arrays (Dask has no n-d fancy indexing); each runs as one lazy
+# task on the whole array.
+ONE_TASK: tuple[type, ...] = (
+    indexing.ScatterAdd,
+    OnMatrices,
+    linalg.Solve,
+    sorting.ArgSort,
+    sorting.ArgPartition,
+)
+
+
+def is_dask(value: Any) -> bool:
+    """Whether ``value`` is a Dask array (without importing Dask)."""
+    return type(value).__module__.startswith("dask.") and hasattr(value, "__dask_graph__")
+
+
+def any_dask(value: Any) -> bool:
+    """Whether a fed value (an array or a structure of arrays, or the feeds) holds a Dask
+    array."""
+    if type(value) is np.ndarray:  # the common case first: a NumPy run pays ~50 ns a feed
+        return False
+    if isinstance(value, dict):  # the feeds, or a fed dict
+        value = value.values()
+    elif not isinstance(value, (tuple, list)):
+        return is_dask(value)
+    for v in value:  # noqa: SIM110 - a loop costs a quarter of any() over a generator
+        if type(v) is not np.ndarray and any_dask(v):
+            return True
+    return False
+
+
+def dask_array() -> Any:
+    """The ``dask.array`` module, or a clear error saying how to install it."""
+    if "dask.array" in sys.modules:
+        return sys.modules["dask.array"]
+    try:
+        return importlib.import_module("dask.array")
+    except ImportError as e:
+        raise GraphError(
+            f"backend='dask' needs Dask: pip install 'graphad[dask]' ({e}) ({user_location()})"
+        ) from None
+
+
+def check_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise GraphError(
+            f"Executor: backend must be one of {', '.join(map(repr, BACKENDS))}, got "
+            f"{backend!r} ({user_location()})"
+        )
+    if backend == "dask":
+        dask_array()
+    return backend
+
+
+class LazyProgram:
+    """A plan run on Dask arrays: each step builds Dask graph, nothing is computed.
+
+    Each result's shape and dtype (Dask's metadata) is checked against its node's type
+    for ops defined outside graphad, and for every op with ``checks`` (``debug=True``;
+    NaN/inf cannot be looked for without computing)."""
+
+    def __init__(self, plan: Plan, checks: bool = False) -> None:
+        self.plan = plan
+        self.kernels = [lazy_kernel(step.node) for step in plan.steps]
+        self.checked = [checks or not is_own(step.node) for step in plan.steps]
+
+    def run(self, slots: list[Any]) -> None:
+        for step, kernel, checked in zip(self.plan.steps, self.kernels, self.checked):
+            inputs = [slots[i] for i in step.ins]
+            try:
+                slots[step.out] = value = kernel(*inputs)
+            except GraphError:
+                raise
+            except Exception as e:
+                raise ExecutionError(
+                    f"{step.node.op} failed on Dask inputs of shape "
+                    f"{', '.join(str(getattr(v, 'shape', ())) for v in inputs)}: {e} "
+                    f"(node {step.node.name}, made at {step.node.origin.location})"
+                ) from e
+            if checked:
+                why = mismatch(step.node.type, value)
+                if why is not None:
+                    raise broken_contract(step.node, why)
+            for i in step.frees:
+                slots[i] = None
+
+
+def lazy_kernel(node: Node) -> Callable[..., Any]:
+    """The function computing ``node`` lazily on Dask (and NumPy) inputs."""
+    op = node.op
+    if getattr(op, "branches", None) is not None:  # cond
+        return _LazyCond(op)
+    if isinstance(op, ONE_TASK) or (isinstance(op, indexing.GetItem) and op.advanced):
+        return _OneTask(node)
+    if (isinstance(op, Elementwise) and ufunc_of(node) is None) or isinstance(op, RealIfClose):
+        return _Blockwise(node)  # real_if_close: its value check, block by block
+    if isinstance(op, shape.Reshape):
+        return _Reshape(op)
+    if isinstance(op, linalg.Einsum):
+        return _Einsum(op)
+    return op.compute
+
+
+class _Blockwise:
+    """An elementwise op whose kernel is several NumPy calls (sigmoid, the strong-zero
+    products, add_n): the whole kernel per block, one Dask layer instead of one per call.
+    Its checks of values (real_if_close's) run on each block at compute time."""
+
+    def __init__(self, node: Node) -> None:
+        self.op = node.op
+        self.dtype = node.type.dtype  # type: ignore[union-attr]
+        self.kernel = _Reported(node.op, _where(node))
+
+    def __call__(self, *xs: Any) -> Any:
+        if not any(is_dask(x) for x in xs):
+            return self.op.compute(*xs)
+        from dask.array.core import elemwise  # blockwise, broadcasting as NumPy does
+
+        return elemwise(self.kernel, *xs, dtype=self.dtype)
+
+
+class _Reshape:
+    """Dask reshapes only where chunk boundaries allow; else the trailing axes (and then
+    all axes) are merged into one chunk first, lazily."""
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+
+    def __call__(self, x: Any, *rest: Any) -> Any:
+        try:
+            return self.op.compute(x, *rest)
+        except NotImplementedError:
+            if not is_dask(x):
+                raise
+        trailing = x.rechunk(dict.fromkeys(range(1, x.ndim), -1))
+        try:
+            return self.op.compute(trailing, *rest)
+        except NotImplementedError:
+            return self.op.compute(x.rechunk(-1), *rest)
+
+
+class _Einsum:
+    """Dask's einsum needs an index repeated within one operand (a diagonal) to be chunked
+    alike on its axes: those axes become one chunk each."""
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+        self.operands = op.subscripts.split("->")[0].split(",")
+
+    def __call__(self, *xs: Any) -> Any:
+        return self.op.compute(*(_diagonal_ready(s, x) for s, x in zip(self.operands, xs)))
+
+
+def _diagonal_ready(subscripts: str, x: Any) -> Any:
+    letters = subscripts.replace("...", "")
+    repeated = {c for c in letters if letters.count(c) > 1}
+    if not repeated or not is_dask(x) or "..." in subscripts:
+        return x
+    return x.rechunk({i: -1 for i, c in enumerate(letters) if c in repeated})
+
+
+class _OneTask:
+    """``node``'s NumPy kernel as a single Dask task over whole arrays."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def __call__(self, *inputs: Any) -> Any:
+        if not any(is_dask(v) for v in inputs):
+            return self.node.op.compute(*inputs)
+        import dask
+
+        da = dask_array()
+        op = self.node.op
+        types = [_concrete(x.type, v) for x, v in zip(self.node.inputs, inputs)]
+        out = op.infer(*types)
+        value = dask.delayed(_Reported(op, _where(self.node)), pure=True)(*inputs)
+        if isinstance(out, TensorType):
+            return da.from_delayed(value, out.shape, dtype=out.dtype)
+        assert isinstance(out, TupleType)
+        return tuple(
+            da.from_delayed(value[k], t.shape, dtype=t.dtype)  # type: ignore[union-attr]
+            for k, t in enumerate(out.items)
+        )
+
+
+class _Reported:
+    """``op.compute`` on a worker, with NumPy's warnings off as on the NumPy path; failing
+    at compute time, it names the op and the node.
+
+    Holds the op and a description, not the node: it travels to workers by pickle."""
+
+    def __init__(self, op: Any, where: str) -> None:
+        self.op = op
+        self.where = where
+
+    def __call__(self, *inputs: Any) -> Any:
+        try:
+            with np.errstate(all="ignore"):  # as on NumPy: inf and NaN are values, not warnings
+                return self.op.compute(*inputs)
+        except Exception as e:
+            shapes = ", ".join(str(np.shape(v)) for v in inputs)
+            raise ExecutionError(
+                f"{self.op} failed on inputs of shape {shapes}: {e} ({self.where})"
+            ) from e
+
+
+def _where(node: Node) -> str:
+    return f"node {node.name}, made at {node.origin.location}"
+
+
+def _concrete(t: Any, value: Any) -> Any:
+    if isinstance(t, TensorType) and not t.is_static:
+        return TensorType(tuple(value.shape), t.dtype)
+    return t
+
+
+class _LazyCond:
+    """Both branches built lazily, the result chosen by ``where(pred, t, f)`` leaf by leaf."""
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+        self.branches = [LazyProgram(b.plan) for b in op.branches]
+
+    def __call__(self, pred: Any, *values: Any) -> Any:
+        if not is_dask(pred) and not any(is_dask(v) for v in values):
+            return self.op.compute(pred, *values)
+        results = []
+        for branch, program in zip(self.op.branches, self.branches):
+            plan = branch.plan
+            slots = list(plan.initial)
+            for p, s in zip(branch.params, branch.slots):
+                i = plan.slot.get(p)
+                if i is not None:
+                    slots[i] = values[s]
+            program.run(slots)
+            results.append(slots[plan.fetch_slots[0]])
+        return _select(pred, *results)
+
+
+def _select(pred: Any, t: Any, f: Any) -> Any:
+    if isinstance(t, tuple):
+        return tuple(_select(pred, a, b) for a, b in zip(t, f))
+    if isinstance(t, dict):
+        return {k: _select(pred, t[k], f[k]) for k in t}
+    return dask_array().where(pred, t, f)
+
+
+def as_dask(value: Any) -> Any:
+    """A fed or fetched value with every NumPy array in it made a Dask array."""
+    if isinstance(value, dict):
+        return {k: as_dask(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(as_dask(v) for v in value)
+    if value is None or is_dask(value):
+        return value
+    return dask_array().asarray(value)
+
+
+def conform(t: TensorType, value: Any, where: str) -> Any:
+    """A fed Dask array checked against its placeholder's type by its metadata only."""
+    shape = tuple(value.shape)
+    if any(d != d for d in shape):  # NaN: chunk sizes unknown (after boolean masking)
+        raise FeedError(
+            f"{where} was fed a Dask array of unknown shape {shape}; call "
+            f"compute_chunk_sizes() on it first ({user_location()})"
+        )
+    if not np.can_cast(value.dtype, t.dtype, casting="same_kind"):
+        raise FeedError(
+            f"{where} is {t.dtype.name} but was fed {value.dtype.name} ({user_location()})"
+        )
+    if not t.accepts(shape):
+        raise FeedError(
+            f"{where} has shape {format_shape(t.shape)} but was fed shape "
+            f"{format_shape(shape)} ({user_location()})"
+        )
+    # a narrowing cast is lazy: unlike NumPy feeds, its values are not checked to fit
+    return value if value.dtype == t.dtype else value.astype(t.dtype)
+
+
+def compute(values: Sequence[Any]) -> list[Any]:
+    """Every Dask array in ``values`` computed (one ``dask.compute`` call: shared work once)."""
+    import dask
+
+    return list(dask.compute(*values))
