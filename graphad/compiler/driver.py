@@ -10,8 +10,10 @@ A replacement made by a rule takes the name and origin of the node it replaces.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Sequence
 from operator import is_
+from typing import Any
 
 from graphad.compiler.cse import lookup
 from graphad.compiler.fold import fold
@@ -25,7 +27,7 @@ _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds 
 
 def simplify(node: Node) -> Node | None:
     """The first of folding and the node's rules that applies, or ``None``."""
-    if getattr(node.op, "branches", None) is not None:
+    if _branches(node.op) is not None:
         return rewrite_branches(node)
     folded = fold(node)
     if folded is not None:
@@ -35,6 +37,20 @@ def simplify(node: Node) -> Node | None:
         if out is not None and out is not node:
             return out
     return None
+
+
+def _branches(op: Any) -> Any:
+    """``op.branches``, or ``None``: asked of every node, where a failed ``getattr`` would
+    raise and catch an AttributeError each time."""
+    if _class_has_branches(type(op)):
+        return op.branches
+    attrs = getattr(op, "__dict__", None)
+    return None if attrs is None else attrs.get("branches")
+
+
+@functools.cache
+def _class_has_branches(cls: type) -> bool:
+    return hasattr(cls, "branches")
 
 
 def rewrite_branches(node: Node) -> Node | None:
