@@ -44,9 +44,13 @@ class Sweep:
 
 def unbroadcast(g: Node, x: Node, consumer: Node) -> Node:
     """Sum ``g`` down to ``x``'s shape and cast it to ``x``'s dtype: the one un-broadcast."""
-    if not isinstance(x.type, TensorType):
+    t = x.type
+    if not isinstance(t, TensorType):
         return g  # a structure's adjoint is assembled entry by entry, already in shape
-    same = x.type.is_static and g.shape == x.shape
+    gt = g.type
+    if isinstance(gt, TensorType) and gt.shape == t.shape and gt.dtype == t.dtype and t.is_static:
+        return g  # most adjoints: nothing to sum and nothing to cast, asked cheaply
+    same = t.is_static and g.shape == x.shape
     if not same and not (g.shape == x.shape and _cannot_stretch(x, consumer)):
         g = sum_to(g, x)
     return cast(g, x.dtype)
