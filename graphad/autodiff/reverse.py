@@ -26,6 +26,7 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.ir._gc import collection_paused
 from graphad.ops import cast, sum_to
 from graphad.ops._util import is_float
 from graphad.ops.shape import full_like
@@ -201,7 +202,8 @@ def gradients(
             f"differentiate a real function of it such as real(y) or abs(y) ({user_location()})"
         )
     items, single = check_inputs(xs, "gradients")
-    result = sweep(y, items, grad_y)
+    with collection_paused():  # a sweep adds nodes to a graph that all stays alive: see _gc
+        result = sweep(y, items, grad_y)
     out: list[Node | None] = []
     for x in items:
         adjoint = result.adjoint.get(x)
