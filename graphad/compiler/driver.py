@@ -90,6 +90,13 @@ class Rewriter:
             changed = self._walk(order, new, consumers, uses)
         return new, changed
 
+    def settled(self, order: Sequence[Node]) -> bool:
+        """Whether a pass over ``order`` would change nothing: every node was simplified
+        already (and is stable) and is the entry of its CSE key.  The walk then maps each
+        node to itself, so rules never run and no input changes."""
+        canonical, stable, table = self.canonical, self.stable, self.table
+        return all(n in canonical or (n in stable and lookup(table, n) is n) for n in order)
+
     def _walk(
         self,
         order: Sequence[Node],
@@ -144,4 +151,6 @@ def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]
         if len(result_order) > len(order):
             break  # never grow the graph: keep what this pass started from
         current, order = result, result_order
+        if rewriter.settled(order):
+            break  # the next pass would change nothing: spare it its walk of the graph
     return current
