@@ -73,7 +73,7 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
 
     The type is inferred again only when an input's type changed.
     """
-    if all(a.type == b.type for a, b in zip(inputs, node.inputs)):
+    if all(a.type is b.type or a.type == b.type for a, b in zip(inputs, node.inputs)):
         # the node's own type still holds; made directly, as looking up the user's line
         # for an origin that is then replaced dominated rewriting long chains
         return _restore(node.op, inputs, node.type, node.name, node.origin)
