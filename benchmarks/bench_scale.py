@@ -4,11 +4,13 @@
 
 The chain is ``n`` nodes on a (3,) placeholder, ``v = sin(v)`` alternating with
 ``v = v * c`` (one shared constant ``c``), the shape of a deep unrolled recurrence.  Each
-stage is timed on its own and the peak Python heap of the whole run is read from
-``tracemalloc`` (which slows everything it traces; timings are taken without it, in a
-first pass).  A second timed pass runs with the cyclic garbage collector paused, to show
-its share: a graph is 10⁵s of small long-lived objects that each full collection traverses
-again.  ``--profile build|gradients|plan`` prints the top of a cProfile of that stage.
+stage is timed on its own; the peak RSS of one build-gradients-plan-run is read in a
+fresh process (``--rss``), so that neither the timed passes nor ``tracemalloc``'s own
+records count, and the peak Python heap from ``tracemalloc`` in a last pass (which slows
+everything it traces; timings are taken without it).  A second timed pass runs with the
+cyclic garbage collector paused, to show its share: a graph is 10⁵s of small long-lived
+objects that each full collection traverses again.  ``--profile build|gradients|plan``
+prints the top of a cProfile of that stage.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import cProfile
 import gc
 import pstats
 import resource
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -76,7 +79,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000, help="nodes in the chain")
     parser.add_argument("--profile", choices=("build", "gradients", "plan", "run"))
+    parser.add_argument("--rss", action="store_true", help="run once, print peak RSS (MiB)")
     args = parser.parse_args()
+
+    if args.rss:
+        for fn in stages(args.n).values():
+            fn()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)  # KiB on Linux
+        return
 
     if args.profile:
         for name, fn in stages(args.n).items():
@@ -87,19 +97,23 @@ def main() -> None:
                 return
             fn()
 
+    command = [sys.executable, __file__, "--n", str(args.n), "--rss"]
+    rss = float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+
     times, without_gc = timed(args.n), {}
+    gc.collect()
     gc.disable()
     try:
         without_gc = timed(args.n)
     finally:
         gc.enable()
+    gc.collect()
 
     tracemalloc.start()
     for fn in stages(args.n).values():
         fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
     print(f"chain of {args.n:,} nodes            with gc   gc paused")
     for name, seconds in times.items():

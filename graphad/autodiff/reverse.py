@@ -26,6 +26,7 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.ir._gc import collection_paused
 from graphad.ops import cast, sum_to
 from graphad.ops._util import is_float
 from graphad.ops.shape import full_like
@@ -44,9 +45,13 @@ class Sweep:
 
 def unbroadcast(g: Node, x: Node, consumer: Node) -> Node:
     """Sum ``g`` down to ``x``'s shape and cast it to ``x``'s dtype: the one un-broadcast."""
-    if not isinstance(x.type, TensorType):
+    t = x.type
+    if not isinstance(t, TensorType):
         return g  # a structure's adjoint is assembled entry by entry, already in shape
-    same = x.type.is_static and g.shape == x.shape
+    gt = g.type
+    if isinstance(gt, TensorType) and gt.shape == t.shape and gt.dtype == t.dtype and t.is_static:
+        return g  # most adjoints: nothing to sum and nothing to cast, asked cheaply
+    same = t.is_static and g.shape == x.shape
     if not same and not (g.shape == x.shape and _cannot_stretch(x, consumer)):
         g = sum_to(g, x)
     return cast(g, x.dtype)
@@ -197,7 +202,8 @@ def gradients(
             f"differentiate a real function of it such as real(y) or abs(y) ({user_location()})"
         )
     items, single = check_inputs(xs, "gradients")
-    result = sweep(y, items, grad_y)
+    with collection_paused():  # a sweep adds nodes to a graph that all stays alive: see _gc
+        result = sweep(y, items, grad_y)
     out: list[Node | None] = []
     for x in items:
         adjoint = result.adjoint.get(x)

@@ -26,7 +26,7 @@ def cse_key(node: Node) -> Hashable | None:
     if type(op) is Placeholder:
         return None
     cls = type(op)
-    ids = tuple(x.id for x in node.inputs)
+    ids = tuple([x.id for x in node.inputs])  # a list first: no generator per node
     if cls in COMMUTATIVE:
         ids = tuple(sorted(ids))
     # an op without attributes equals every op of its class: key on the class, which

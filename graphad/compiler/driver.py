@@ -10,8 +10,10 @@ A replacement made by a rule takes the name and origin of the node it replaces.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Sequence
 from operator import is_
+from typing import Any
 
 from graphad.compiler.cse import lookup
 from graphad.compiler.fold import fold
@@ -25,7 +27,7 @@ _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds 
 
 def simplify(node: Node) -> Node | None:
     """The first of folding and the node's rules that applies, or ``None``."""
-    if getattr(node.op, "branches", None) is not None:
+    if _branches(node.op) is not None:
         return rewrite_branches(node)
     folded = fold(node)
     if folded is not None:
@@ -35,6 +37,20 @@ def simplify(node: Node) -> Node | None:
         if out is not None and out is not node:
             return out
     return None
+
+
+def _branches(op: Any) -> Any:
+    """``op.branches``, or ``None``: asked of every node, where a failed ``getattr`` would
+    raise and catch an AttributeError each time."""
+    if _class_has_branches(type(op)):
+        return op.branches
+    attrs = getattr(op, "__dict__", None)
+    return None if attrs is None else attrs.get("branches")
+
+
+@functools.cache
+def _class_has_branches(cls: type) -> bool:
+    return hasattr(cls, "branches")
 
 
 def rewrite_branches(node: Node) -> Node | None:
@@ -61,6 +77,29 @@ class Rewriter:
         self.stable: set[Node] = set()
         self.canonical: set[Node] = set()  # nodes that are their key's entry
         self.table: dict[Hashable, Node] = {}
+        # stable nodes simplified while some of their inputs had other consumers too
+        self.shared: dict[Node, tuple[Node, ...]] = {}
+
+    def reopen(self, order: Sequence[Node]) -> bool:
+        """Take back ``stable`` from the nodes of ``order`` one of whose inputs had other
+        consumers when they were simplified and has none now: laws that need a single use
+        may apply to them.  ``False`` when there is no such node (nothing could change)."""
+        consumers: dict[Node, int] = {}
+        for node in order:
+            for x in node.inputs:
+                consumers[x] = consumers.get(x, 0) + 1
+        present = set(order)
+        again = {
+            node
+            for node, inputs in self.shared.items()
+            if node in present and any(consumers.get(x, 0) <= 1 for x in inputs)
+        }
+        self.shared = {}
+        if not again:
+            return False
+        self.stable -= again
+        self.canonical -= again
+        return True
 
     def run_pass(self, order: Sequence[Node]) -> tuple[dict[Node, Node], bool]:
         """One bottom-up pass over ``order``: (each node's replacement, whether any changed)."""
@@ -73,6 +112,13 @@ class Rewriter:
         with counting(uses):
             changed = self._walk(order, new, consumers, uses)
         return new, changed
+
+    def settled(self, order: Sequence[Node]) -> bool:
+        """Whether a pass over ``order`` would change nothing: every node was simplified
+        already (and is stable) and is the entry of its CSE key.  The walk then maps each
+        node to itself, so rules never run and no input changes."""
+        canonical, stable, table = self.canonical, self.stable, self.table
+        return all(n in canonical or (n in stable and lookup(table, n) is n) for n in order)
 
     def _walk(
         self,
@@ -102,6 +148,9 @@ class Rewriter:
                         known.add(current)
                         changed = True
                     stable.add(current)
+                    shared = tuple(x for x in current.inputs if uses.get(x, 0) > 1)
+                    if shared:
+                        self.shared[current] = shared
                 merged = lookup(self.table, current)
                 if merged is current:
                     canonical.add(current)
@@ -118,20 +167,24 @@ def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]
     ``max_passes`` passes); nodes that need no change are returned as they are."""
     current = list(outputs)
     order = topo_sort(current)
-    rewriter, fresh = Rewriter(), True
+    rewriter, reopened = Rewriter(), False
     for _ in range(max_passes):
         new, changed = rewriter.run_pass(order)
         if not changed:
-            if fresh:
+            if reopened or not rewriter.reopen(order):
                 break
-            # ``stable`` remembers nodes no rule changed, but laws that need a single use
-            # may apply once the graph around a node has shrunk: one look with fresh eyes
-            rewriter, fresh = Rewriter(), True
+            reopened = True  # one more look at nodes beside once-shared inputs
             continue
-        fresh = False
+        reopened = False
         result = [new[o] for o in current]
         result_order = topo_sort(result)
         if len(result_order) > len(order):
             break  # never grow the graph: keep what this pass started from
         current, order = result, result_order
+        if rewriter.settled(order):
+            # the next pass would change nothing, but for single-use laws beside inputs
+            # whose other consumers may be gone: look at those nodes alone
+            if not rewriter.reopen(order):
+                break
+            reopened = True
     return current

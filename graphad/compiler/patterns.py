@@ -58,18 +58,30 @@ def splat(node: Node) -> Any:
     op = node.op
     cls = type(op)
     if cls is Constant:
-        v = op.value
-        if v.size == 0 or v.size > _SPLAT_CHECK_LIMIT:
-            return None
-        first = v.flat[0]
-        if first != first or (v.size > 1 and not np.all(v == first)):
-            return None
-        return first
+        # rules ask this of one shared constant once per consumer, several times each:
+        # answered once per constant (its value is read-only)
+        found = op.__dict__.get("_splat", _UNKNOWN)
+        if found is _UNKNOWN:
+            found = _constant_splat(op.value)
+            object.__setattr__(op, "_splat", found)
+        return found
     if cls is BroadcastTo:
         return splat(node.inputs[0])
     if cls is ZerosLike or cls is OnesLike:
         return np.zeros((), node.dtype)[()] if cls is ZerosLike else np.ones((), node.dtype)[()]
     return None
+
+
+_UNKNOWN = object()
+
+
+def _constant_splat(v: np.ndarray) -> Any:
+    if v.size == 0 or v.size > _SPLAT_CHECK_LIMIT:
+        return None
+    first = v.flat[0]
+    if first != first or (v.size > 1 and not np.all(v == first)):
+        return None
+    return first
 
 
 def is_splat(node: Node, value: float) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 from graphad.ir import Constant, Node, Placeholder, topo_sort
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one tracked object per step, not two
 class Step:
     """One kernel call: ``slots[out] = fn(*slots[ins])``, then clear ``frees``."""
 
@@ -39,27 +39,31 @@ class Plan:
         self.fetch_slots = [slot[n] for n in fetches]
         kinds = [type(node.op) for node in order]
         self.placeholders = [n for n, k in zip(order, kinds) if issubclass(k, Placeholder)]
-        last_use: dict[Node, int] = {}
-        for i, node in enumerate(order):
-            for x in node.inputs:
-                last_use[x] = i
-        keep = set(fetches)
+        # one pass of plain ints: slots, not nodes, key the release points
+        ins_of = [tuple([slot[x] for x in node.inputs]) for node in order]
+        last_use: dict[int, int] = {}
+        for i, ins in enumerate(ins_of):
+            for j in ins:
+                last_use[j] = i
+        kept = {slot[n] for n in fetches}
+        kept.update(i for i, k in enumerate(kinds) if issubclass(k, Constant))
         frees_at: dict[int, list[int]] = {}
-        for node, i in last_use.items():
-            if node not in keep and not isinstance(node.op, Constant):
-                frees_at.setdefault(i, []).append(slot[node])
+        for j, i in last_use.items():
+            if j not in kept:
+                frees_at.setdefault(i, []).append(j)
         self.initial: list[Any] = [None] * len(order)
         self.steps: list[Step] = []
         append = self.steps.append
-        for i, (node, kind) in enumerate(zip(order, kinds)):
-            if not node.inputs:
+        no_frees: tuple[int, ...] = ()
+        for i, (node, kind, ins) in enumerate(zip(order, kinds, ins_of)):
+            if not ins:
                 if issubclass(kind, Constant):
                     self.initial[i] = node.op.value
-                elif issubclass(kind, Placeholder):
                     continue
-            if node.inputs or not issubclass(kind, Constant):
-                ins = tuple([slot[x] for x in node.inputs])
-                append(Step(node, node.op.compute, ins, i, tuple(frees_at.get(i, ()))))
+                if issubclass(kind, Placeholder):
+                    continue
+            frees = frees_at.get(i)
+            append(Step(node, node.op.compute, ins, i, no_frees if frees is None else tuple(frees)))
         self.peak_live = self._peak_live()
 
     def _peak_live(self) -> int:

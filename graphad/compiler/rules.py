@@ -82,8 +82,8 @@ def mul_by_zero(node: Node) -> Node | None:
     """x * 0 -> 0   only for integer and bool x: a float x may be inf or NaN, and inf·0 = NaN"""
     a, b = node.inputs
     for x, zero in ((a, b), (b, a)):
-        integer = x.dtype is not None and x.dtype.kind in "biu"
-        if is_splat(zero, 0) and integer and static_type(node) is not None:
+        integer = x.dtype is not None and x.dtype.kind in "biu"  # asked first: cheapest
+        if integer and is_splat(zero, 0) and static_type(node) is not None:
             return filled(0, node)
     return None
 

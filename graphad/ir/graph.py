@@ -14,25 +14,26 @@ def topo_sort(outputs: Iterable[Node]) -> list[Node]:
     """
     order: list[Node] = []
     done: set[Node] = set()
-    append, add = order.append, done.add
+    expanded: set[Node] = set()  # inputs already pushed: the next time on top, it is ready
+    append, add, expand = order.append, done.add, expanded.add
     for root in outputs:
         if root in done:
             continue
         stack = [root]
+        push, pop = stack.append, stack.pop
         while stack:
-            node = stack[-1]
+            node = pop()
             if node in done:
-                stack.pop()
                 continue
-            ready = True
-            for x in reversed(node.inputs):  # pushed in reverse: the first input runs first
-                if x not in done:
-                    stack.append(x)
-                    ready = False
-            if ready:
-                stack.pop()
+            if node in expanded:  # every input was pushed above it, so all are done now
                 add(node)
                 append(node)
+                continue
+            expand(node)
+            push(node)
+            for x in reversed(node.inputs):  # pushed in reverse: the first input runs first
+                if x not in done:
+                    push(x)
     return order
 
 
@@ -72,7 +73,7 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
 
     The type is inferred again only when an input's type changed.
     """
-    if all(a.type == b.type for a, b in zip(inputs, node.inputs)):
+    if all(a.type is b.type or a.type == b.type for a, b in zip(inputs, node.inputs)):
         # the node's own type still holds; made directly, as looking up the user's line
         # for an origin that is then replaced dominated rewriting long chains
         return _restore(node.op, inputs, node.type, node.name, node.origin)

@@ -137,7 +137,13 @@ class DictType:
 
 def _plain(shape: object) -> bool:
     """Already a tuple of non-negative Python ints and None: the common case, kept cheap."""
-    return type(shape) is tuple and all(d is None or (type(d) is int and d >= 0) for d in shape)
+    if type(shape) is not tuple:
+        return False
+    # a loop, not all() over a generator (SIM110): this is asked for every node made
+    for d in shape:  # noqa: SIM110
+        if d is not None and (type(d) is not int or d < 0):
+            return False
+    return True
 
 
 def as_type(t: object) -> ValueType | None:
@@ -168,7 +174,15 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
     ``None`` meets 1 as ``None`` and meets ``k > 1`` as ``k``: if the unknown
     dim turns out neither 1 nor k, the run-time check reports it.
     """
-    if any(s is None for s in shapes):
+    if len(shapes) == 2:  # the case of every binary op, a graph's most common node
+        a, b = shapes
+        if a is None or b is None:
+            return None
+        if a == b or not b:  # a scalar stretches to any shape
+            return a
+        if not a:
+            return b
+    elif any(s is None for s in shapes):
         return None
     if all(s == shapes[0] for s in shapes[1:]):  # the common case: nothing to broadcast
         return shapes[0]

@@ -243,10 +243,10 @@ def get(s: Node, key: int | str) -> Node:
 # -- sparse adjoints -----------------------------------------------------------
 def accumulate(parts: Sequence[Node], like: ValueType) -> Node | None:
     """The sum of partial adjoints of a value of type ``like``, entry by entry."""
+    if len(parts) == 1:  # most values have one consumer: nothing to sum
+        return parts[0]
     if isinstance(like, TensorType) or like is None:
         return add_n(*parts) if parts else None
-    if len(parts) == 1:
-        return parts[0]
     if isinstance(like, TupleType):
         entries = []
         for i, t in enumerate(like.items):

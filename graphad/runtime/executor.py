@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from graphad.compiler import optimize_nodes
-from graphad.compiler._gc import collection_paused
 from graphad.compiler.codegen import Program
 from graphad.compiler.contract import broken_contract, mismatch
 from graphad.compiler.patterns import is_own
@@ -31,6 +30,7 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.ir._gc import collection_paused
 from graphad.runtime import backend as backends
 from graphad.runtime.feeds import FeedChecker
 
@@ -97,7 +97,7 @@ class Executor:
         self.debug = debug
         self.backend = backends.check_backend(backend)
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
-        with collection_paused():  # large graphs compile faster: see graphad.compiler._gc
+        with collection_paused():  # large graphs compile faster: see graphad.ir._gc
             self._compile(optimize, debug)
 
     def _compile(self, optimize: bool, debug: bool) -> None:
