@@ -310,8 +310,20 @@ def test_hvp_for_several_xs_uses_the_cross_blocks() -> None:
 
 def test_hvp_tangent_of_wrong_shape_raises() -> None:
     x = ga.placeholder("x", shape=(3,))
-    with pytest.raises(ga.GraphError, match=r"\(4,\).*\(3,\)|\(3,\).*\(4,\)"):
+    with pytest.raises(ga.DifferentiationError, match=r"^hvp: v \(for x = x\) is \(4,\).*\(3,\)"):
         ga.hvp(_hvp_function(x), x, np.ones(4))
+
+
+def test_hvp_names_itself_for_a_wrong_v_among_several_xs() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    w = ga.placeholder("w", shape=(2,))
+    y = _hvp_function(x) + ga.sum(w**3)
+    with pytest.raises(ga.DifferentiationError, match=r"^hvp: vs\[1\] \(for x = w\) is \(3,\)"):
+        ga.hvp(y, [x, w], [np.ones(3), np.ones(3)])
+    with pytest.raises(ga.DifferentiationError, match=r"^hvp: vs must be a list of 2.*got 1"):
+        ga.hvp(y, [x, w], [np.ones(3)])
+    with pytest.raises(ga.DifferentiationError, match=r"^hvp: vs must be a list of 2.*ndarray"):
+        ga.hvp(y, [x, w], np.ones(3))
 
 
 # -- vjp and jvp --------------------------------------------------------------------------------

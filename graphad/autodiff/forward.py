@@ -35,10 +35,12 @@ def _fit(t: Node, node: Node) -> Node:
     return cast(t, node.dtype)
 
 
-def _tangent(t_type: Any, value: Any, where: str) -> Node | None:
+def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
     """A tangent node for a value of type ``t_type``; ``None`` (or a missing key) is zero.
 
-    Tangents of structures are structures of the same kind, possibly sparse.
+    Tangents of structures are structures of the same kind, possibly sparse.  ``where``
+    names the argument in errors, with the function the user called
+    (``"jvp: tangents[0] (for x = x)"``).
     """
     if value is None:
         return None
@@ -46,7 +48,7 @@ def _tangent(t_type: Any, value: Any, where: str) -> Node | None:
         t = as_node(value) if isinstance(value, Node) else as_node(np.asarray(value))
         if not isinstance(t.type, TensorType) or not shapes_compatible(t.shape, t_type.shape):
             raise DifferentiationError(
-                f"jvp: {where} is {t.type} but should have shape {format_shape(t_type.shape)} "
+                f"{where} is {t.type} but should have shape {format_shape(t_type.shape)} "
                 f"({user_location()})"
             )
         return cast(t, t_type.dtype)
@@ -56,18 +58,18 @@ def _tangent(t_type: Any, value: Any, where: str) -> Node | None:
     if isinstance(t_type, DictType):
         if not isinstance(value, Mapping) or any(k not in t_type for k in value):
             raise DifferentiationError(
-                f"jvp: {where} must be a dict with keys among {list(t_type.keys())}, got "
+                f"{where} must be a dict with keys among {list(t_type.keys())}, got "
                 f"{list(value) if isinstance(value, Mapping) else type(value).__name__} "
                 f"({user_location()})"
             )
-        entries = {k: _tangent(t_type[k], v, f"{where}[{k!r}]") for k, v in value.items()}
+        entries = {k: as_tangent(t_type[k], v, f"{where}[{k!r}]") for k, v in value.items()}
         return make_dict({k: e for k, e in entries.items() if e is not None})
     if not isinstance(value, (tuple, list)) or len(value) != len(t_type.items):
         raise DifferentiationError(
-            f"jvp: {where} must be a tuple of {len(t_type.items)} ({user_location()})"
+            f"{where} must be a tuple of {len(t_type.items)} ({user_location()})"
         )
     return make_tuple(
-        *(_tangent(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t_type.items, value)))
+        *(as_tangent(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t_type.items, value)))
     )
 
 
@@ -87,7 +89,7 @@ def _check_structure(expected: Any, got: Any, where: str) -> None:
         for n, (e, g) in enumerate(zip(expected.items, got.items) if ok else ()):
             _check_structure(e, g, f"{where}[{n}]")
     if not ok:
-        raise DifferentiationError(f"jvp: {where} is {got} but x is {expected} ({user_location()})")
+        raise DifferentiationError(f"{where} is {got} but x is {expected} ({user_location()})")
 
 
 def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> Any:
@@ -125,7 +127,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
     with derivation("forward", derivative_order([n for n in order if n in depends])):
         tangent: dict[Node, Node] = {}
         for i, (x, t) in enumerate(zip(inputs, given)):
-            made = _tangent(x.type, t, f"tangents[{i}] (for x = {x.name})")
+            made = as_tangent(x.type, t, f"jvp: tangents[{i}] (for x = {x.name})")
             if made is not None:
                 tangent[x] = made
         for node in order:

@@ -21,7 +21,7 @@ import numpy as np
 
 from graphad.autodiff._checks import check_inputs, check_target
 from graphad.autodiff.batching import vmap
-from graphad.autodiff.forward import jvp
+from graphad.autodiff.forward import as_tangent, jvp
 from graphad.autodiff.reverse import gradients, sweep
 from graphad.autodiff.sparsity import band, decompress, seeds
 from graphad.ir import (
@@ -150,8 +150,18 @@ def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
             f"({user_location()})"
         )
     items, single = check_inputs(xs, "hvp")
+    if not single and (not isinstance(vs, (list, tuple)) or len(vs) != len(items)):
+        got = len(vs) if isinstance(vs, (list, tuple)) else type(vs).__name__
+        raise DifferentiationError(
+            f"hvp: vs must be a list of {len(items)}, one per x, got {got} ({user_location()})"
+        )
+    given = [vs] if single else list(vs)
+    # checked here so that a wrong v is reported as hvp's, not as the inner jvp's tangent
+    tangents = [
+        as_tangent(x.type, v, f"hvp: {'v' if single else f'vs[{i}]'} (for x = {x.name})")
+        for i, (x, v) in enumerate(zip(items, given))
+    ]
     grads = gradients(y, items)
-    tangents = [vs] if single else list(vs)
     out = jvp(grads, items, tangents)
     return out[0] if single else out
 
