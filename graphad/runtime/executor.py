@@ -147,12 +147,13 @@ class Executor:
         fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         slot = self._slot
+        to_dask = self.backend == "dask"  # NumPy feeds become Dask arrays (Dask's own chunks)
         for p, value in fed.items():
             i = slot.get(p)
             if i is not None:
-                slots[i] = value
-        if self.backend != "numpy" and (self.backend == "dask" or backends.any_dask(fed)):
-            return _rebuild(self._template, self._run_lazy(slots, fed, compute))
+                slots[i] = backends.as_dask(value) if to_dask else value
+        if self.backend != "numpy" and (to_dask or backends.any_dask(fed)):
+            return _rebuild(self._template, self._run_lazy(slots, compute))
         with np.errstate(all="ignore"):
             if self._program is None:
                 self._interpret(slots, checks=self.debug)
@@ -162,14 +163,9 @@ class Executor:
         values = [_owned(slots[i], buffers) for i in self._fetch_slots]
         return _rebuild(self._template, values)
 
-    def _run_lazy(self, slots: list[Any], fed: dict[Node, Any], compute: bool) -> list[Any]:
+    def _run_lazy(self, slots: list[Any], compute: bool) -> list[Any]:
         if self._lazy is None:
             self._lazy = backends.LazyProgram(self._plan, checks=self.debug)
-        if self.backend == "dask":  # NumPy feeds become Dask arrays (Dask's automatic chunks)
-            for p, value in fed.items():
-                i = self._slot.get(p)
-                if i is not None:
-                    slots[i] = backends.as_dask(value)
         self._lazy.run(slots)
         values = [slots[i] for i in self._fetch_slots]
         if compute:
