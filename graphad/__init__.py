@@ -25,6 +25,7 @@ from graphad.autodiff import (
     vjp,
     vmap,
 )
+from graphad.compiled import Function, function
 from graphad.compiler import optimize
 from graphad.control import cond
 from graphad.ir import (
@@ -87,6 +88,7 @@ __all__ = [
     "ExecutionError",
     "Executor",
     "FeedError",
+    "Function",
     "GraphError",
     "IndexingError",
     "Node",
@@ -100,6 +102,7 @@ __all__ = [
     "constant",
     "derivative",
     "evaluate",
+    "function",
     "gradients",
     "hessian",
     "hvp",
