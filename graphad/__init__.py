@@ -50,6 +50,7 @@ from graphad.ops import *  # noqa: F403 - the NumPy-named functions are the API
 from graphad.ops import __all__ as _ops_all
 from graphad.ops._batching import BatchingError
 from graphad.runtime import Executor, evaluate
+from graphad.scipy_minimize import minimize
 
 __version__ = "0.1.0"
 
@@ -109,6 +110,7 @@ __all__ = [
     "jacobian",
     "jvp",
     "linalg",
+    "minimize",
     "optimize",
     "vjp",
     "vmap",
