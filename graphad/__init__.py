@@ -25,6 +25,7 @@ from graphad.autodiff import (
     vjp,
     vmap,
 )
+from graphad.compiled import Function, function
 from graphad.compiler import optimize
 from graphad.control import cond
 from graphad.ir import (
@@ -49,6 +50,7 @@ from graphad.ops import *  # noqa: F403 - the NumPy-named functions are the API
 from graphad.ops import __all__ as _ops_all
 from graphad.ops._batching import BatchingError
 from graphad.runtime import Executor, evaluate
+from graphad.scipy_minimize import minimize
 
 __version__ = "0.1.0"
 
@@ -87,6 +89,7 @@ __all__ = [
     "ExecutionError",
     "Executor",
     "FeedError",
+    "Function",
     "GraphError",
     "IndexingError",
     "Node",
@@ -100,12 +103,14 @@ __all__ = [
     "constant",
     "derivative",
     "evaluate",
+    "function",
     "gradients",
     "hessian",
     "hvp",
     "jacobian",
     "jvp",
     "linalg",
+    "minimize",
     "optimize",
     "vjp",
     "vmap",
