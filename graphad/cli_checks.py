@@ -13,6 +13,7 @@ import argparse
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -119,12 +120,17 @@ def while_drawing(what: str, draw: Callable[[], object]) -> None:
         raise CommandError(f"{what}: cannot write ({e.strerror or e})", EXIT_FAILED) from e
 
 
+def _name(text: str) -> str:
+    """A variable's name as Python reads it in the expression: ``ｘ`` (fullwidth) is ``x``."""
+    return unicodedata.normalize("NFKC", text.strip())
+
+
 def assignments(text: str) -> dict[str, float]:
     """``x=0.7,y=0.1`` as ``{"x": 0.7, "y": 0.1}``; a name given twice is refused."""
     found: dict[str, float] = {}
     for item in filter(None, text.split(",")):
         name, sep, value = item.partition("=")
-        name = name.strip()
+        name = _name(name)
         try:
             number = float(value)
         except ValueError:
@@ -139,7 +145,7 @@ def assignments(text: str) -> dict[str, float]:
 
 def names(text: str, option: str) -> list[str]:
     """``x,y`` as ``["x", "y"]``; an empty or repeated name is refused."""
-    found = [w.strip() for w in text.split(",")]
+    found = [_name(w) for w in text.split(",")]
     if not all(found):
         raise CommandError(f"{option}: expected names separated by commas, got {quoted(text)}")
     twice = sorted({w for w in found if found.count(w) > 1})

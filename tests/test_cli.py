@@ -290,6 +290,9 @@ def test_at_refuses_a_name_given_twice_or_not_in_the_expression(capsys) -> None:
     assert "'x' given twice" in capsys.readouterr().err
     assert main(["diff", "x*y", "--wrt", "x,", "--at", "x=1,y=2"]) == 2
     assert "expected names separated by commas" in capsys.readouterr().err
+    # Python reads the fullwidth ｘ of the expression as x (NFKC): so do --at and --wrt
+    assert main(["diff", "ｘ*2", "--wrt", "ｘ", "--at", "ｘ=1"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["f     = 2", "∂f/∂x = 2"]
 
 
 @pytest.mark.parametrize(
