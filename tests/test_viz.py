@@ -323,6 +323,8 @@ def test_dot_string_escapes_for_the_kind_of_attribute() -> None:
     assert isinstance(dot_string("<b>"), graphviz_nohtml())
     source = viz.to_dot(ga.placeholder("<b>x</b>", shape=())).source
     assert "<<b>" not in source and '"<b>x</b>' in source  # quoted, not an HTML label
+    with pytest.raises(ga.GraphError, match="to_dot: title must be a string, got int"):
+        viz.to_dot(ga.placeholder("x", shape=()), title=5)  # was a TypeError from graphviz
 
 
 def graphviz_nohtml() -> type:

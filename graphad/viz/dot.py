@@ -96,7 +96,13 @@ def format_value(value: Any) -> str:
         return np.array2string(array, separator=", ").replace("\n", "")
 
 
-def _check_options(order: list[Node], around: Node | None, depth: int, values: Any) -> None:
+def _check_options(
+    order: list[Node], around: Node | None, depth: int, values: Any, title: Any
+) -> None:
+    if title is not None and not isinstance(title, str):
+        raise GraphError(
+            f"to_dot: title must be a string, got {type(title).__name__} ({user_location()})"
+        )
     if around is not None and around not in set(order):
         name = around.name if isinstance(around, Node) else type(around).__name__
         raise GraphError(f"to_dot: around={name} is not among the nodes drawn ({user_location()})")
@@ -136,7 +142,7 @@ def to_dot(
     outs = as_nodes(outputs, "to_dot")
     node_roles = roles(derivatives)
     order = topo_sort([*outs, *node_roles])
-    _check_options(order, around, depth, values)
+    _check_options(order, around, depth, values, title)
     namer = Namer(order, node_roles)
     shown = neighbourhood(order, around, depth) if around is not None else set(order)
     if collapse_constants:
