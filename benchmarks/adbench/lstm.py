@@ -98,6 +98,8 @@ def objective(xp: Any, main: Any, extra: Any, state: Any, sequence: Any) -> Any:
     """−Σ_t loss_t / ((c − 1)·b), the steps unrolled in Python."""
     chars, bits = sequence.shape
     total = 0.0
+    # loops issue: unrolled until ga.scan exists; then the loop is
+    # ga.scan(step, state, (sequence[:-1], sequence[1:])) and the sum of its losses
     for t in range(chars - 1):
         state, loss = step(xp, main, extra, state, (sequence[t], sequence[t + 1]))
         total = total + loss
