@@ -20,6 +20,10 @@ Timing: one BLAS thread (set below, before NumPy is imported) and one XLA thread
 time is the median of ``--repeat`` samples taken in interleaved rounds (graphad objective,
 graphad derivative, JAX objective, JAX derivative, then again), each sample a batch of calls
 lasting about ``--sample`` seconds.  ADBench itself reports the minimum of its samples.
+The large GMM and BA sizes make temporaries of 10⁷–10⁸ bytes, which glibc maps afresh for
+each run and returns after it; the page faults can be half of the time (NumPy's and
+graphad's alike).  ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296``
+in the environment keeps them mapped; the header says which setting ran.
 
 ADBench's published J/obj is printed beside each size where it has one (``published.py``):
 GMM 1k d10: Manual C++ 2.9–3.1, Tapenade 7.4–8.3, Theano (vector) 3.5–3.8; GMM 1k d64:
@@ -61,6 +65,7 @@ from graphad.compiler.pipeline import fetched_nodes  # noqa: E402
 from graphad.ir import topo_sort  # noqa: E402
 
 FAMILIES = {"gmm": gmm, "ba": ba, "hand": hand, "lstm": lstm}
+MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX")
 
 # a check passes below these relative errors (largest error / largest reference entry)
 TOLERANCE = {"objective": 1e-12, "fd": 1e-5, "jax objective": 1e-12, "jax derivative": 1e-10}
@@ -85,6 +90,13 @@ def header(use_jax: bool) -> list[str]:
         + ", ".join(f"{v}={os.environ.get(v)}" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"))
         + f", XLA_FLAGS='{os.environ.get('XLA_FLAGS', '')}'",
         f"python {platform.python_version()}, numpy {np.__version__}, graphad {ga.__version__}",
+        # glibc returns large freed blocks to the system: each run then page-faults its
+        # big temporaries in afresh, which can be half of a large GMM's time
+        "malloc: "
+        + (
+            ", ".join(f"{v}={os.environ[v]}" for v in MALLOC if v in os.environ)
+            or "glibc's defaults (large temporaries mapped afresh each run)"
+        ),
     ]
     if use_jax:
         import jax
