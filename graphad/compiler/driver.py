@@ -10,10 +10,8 @@ A replacement made by a rule takes the name and origin of the node it replaces.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Hashable, Sequence
 from operator import is_
-from typing import Any
 
 from graphad.compiler.cse import lookup
 from graphad.compiler.fold import fold
@@ -27,7 +25,7 @@ _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds 
 
 def simplify(node: Node) -> Node | None:
     """The first of folding and the node's rules that applies, or ``None``."""
-    if _branches(node.op) is not None:
+    if node.op.branches:
         return rewrite_branches(node)
     folded = fold(node)
     if folded is not None:
@@ -39,31 +37,18 @@ def simplify(node: Node) -> Node | None:
     return None
 
 
-def _branches(op: Any) -> Any:
-    """``op.branches``, or ``None``: asked of every node, where a failed ``getattr`` would
-    raise and catch an AttributeError each time."""
-    if _class_has_branches(type(op)):
-        return op.branches
-    attrs = getattr(op, "__dict__", None)
-    return None if attrs is None else attrs.get("branches")
-
-
-@functools.cache
-def _class_has_branches(cls: type) -> bool:
-    return hasattr(cls, "branches")
-
-
 def rewrite_branches(node: Node) -> Node | None:
-    """cond(p, f, g) -> cond(p, rewrite(f), rewrite(g)): rewrites see inside sub-graphs.
+    """op(…; f, g) -> op(…; rewrite(f), rewrite(g)): rewrites see inside sub-graphs.
 
-    An op with sub-graphs offers ``branches`` (each with an ``output``) and
-    ``with_outputs(*outputs)``, the same op over rewritten outputs.
+    An op with sub-graphs (``cond``'s branches, a loop's body) offers ``branches``, each
+    with its ``outputs``, and ``with_outputs``, the same op over rewritten outputs.
     """
-    branches = node.op.branches  # type: ignore[attr-defined]
-    outputs = [rewrite([b.output])[0] for b in branches]
-    if all(new is b.output for new, b in zip(outputs, branches)):
+    op = node.op
+    branches = op.branches
+    outputs = [tuple(rewrite(list(b.outputs))) for b in branches]
+    if all(all(map(is_, new, b.outputs)) for new, b in zip(outputs, branches)):
         return None
-    return node.op.with_outputs(*outputs)(*node.inputs)  # type: ignore[attr-defined,no-any-return]
+    return op.with_outputs(outputs)(*node.inputs)
 
 
 class Rewriter:
