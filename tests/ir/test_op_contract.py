@@ -3,9 +3,13 @@ of graphad asks the op (no module keeps a table of op classes or tests a class's
 
 from __future__ import annotations
 
+import ast
+import importlib
 import math
+import pkgutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +21,8 @@ from graphad.control import Branch, Cond
 from graphad.ir import GraphError, Node, Op, TensorType, topo_sort
 from graphad.ir.scalar import FUNCTIONS, functions_of
 from graphad.ops.elementwise import Multiply
+
+PACKAGE = Path(ga.__file__).parent
 
 
 @dataclass(frozen=True)
@@ -170,3 +176,58 @@ def test_cond_declares_its_branches_and_how_they_run() -> None:
     t, f = y.op.branches
     rebuilt = y.op.with_outputs([(t.params[0],), f.outputs])
     assert rebuilt.branches[0].outputs == (t.params[0],) and rebuilt.branches[1] is not f
+
+
+# -- nobody keeps a table of op classes, nobody asks a class its name ----------------
+def modules() -> list[str]:
+    return [
+        info.name
+        for info in pkgutil.walk_packages([str(PACKAGE)], "graphad.")
+        if not info.name.endswith("__main__")
+    ]
+
+
+def op_classes_in(value: Any) -> list[type]:
+    items: list[Any] = []
+    if isinstance(value, dict):
+        items = [*value.keys(), *value.values()]
+    elif isinstance(value, (tuple, list, set, frozenset)):
+        items = list(value)
+    return [v for v in items if isinstance(v, type) and issubclass(v, Op)]
+
+
+def test_no_module_keeps_a_table_of_op_classes() -> None:
+    tables = []
+    for name in modules():
+        module = importlib.import_module(name)
+        for key, value in vars(module).items():
+            if op_classes_in(value):
+                tables.append(f"{name}.{key}")
+    assert tables == []
+
+
+TRAITS = {"batch", "branches", "with_outputs", "commutative", "elementwise", "scalar"}
+TRAITS |= {"chunking", "control"}
+
+
+def test_nothing_asks_a_class_its_name_or_looks_traits_up_by_string() -> None:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                parts = [node.left, *node.comparators]
+                named = any(isinstance(p, ast.Attribute) and p.attr == "__name__" for p in parts)
+                if named and any(isinstance(p, ast.Constant) for p in parts):
+                    found.append(f"{path.name}:{node.lineno}: compares a __name__ to a name")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr")
+                and len(node.args) > 1
+                and isinstance(node.args[1], ast.Constant)
+                and node.args[1].value in TRAITS
+            ):
+                asked = node.args[1].value
+                found.append(f"{path.name}:{node.lineno}: {node.func.id}(..., {asked!r})")
+    assert found == []
