@@ -78,13 +78,14 @@ def test_a_new_kernel_drops_the_kernel_traits_it_inherited() -> None:
 
 def formula_ops() -> list[Op]:
     """One instance of every graphad op class that declares a scalar formula."""
-    found, todo = [], list(Op.__subclasses__())
-    while todo:
+    classes: set[type[Op]] = set()
+    todo = list(Op.__subclasses__())
+    while todo:  # a class below two bases is reached twice: the set keeps it once
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
         if cls.__module__.startswith("graphad.") and cls.scalar is not None:
-            found.append(cls())  # elementwise ops with a formula take no attributes
-    return sorted(found, key=lambda op: op.name)
+            classes.add(cls)
+    return sorted((cls() for cls in classes), key=lambda op: op.name)
 
 
 FORMULAS = formula_ops()
