@@ -56,6 +56,11 @@ class Branch:
     def __post_init__(self) -> None:
         object.__setattr__(self, "plan", Plan([self.output]))
 
+    @property
+    def outputs(self) -> tuple[Node, ...]:
+        """What the sub-graph computes: one node (a tuple or dict node for several values)."""
+        return (self.output,)
+
     def __reduce__(self) -> tuple[Any, ...]:
         # planned again when loaded or copied: the plan is derived from params and output
         # (its steps and slots are keyed by their nodes), so it is not stored
@@ -79,6 +84,7 @@ class Branch:
 class Cond(Op):
     """if pred: true.output else false.output, evaluating only the taken branch."""
 
+    control = "select"  # compilers lower it into an if over its branches' own code
     # not in repr: an error names the op as "cond", not by its branches' whole graphs
     true: Branch = field(repr=False)
     false: Branch = field(repr=False)
@@ -100,8 +106,9 @@ class Cond(Op):
         """The sub-graphs (true, false): what planners lower and rewrites optimise."""
         return self.true, self.false
 
-    def with_outputs(self, true: Node, false: Node) -> Cond:
+    def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Cond:
         """The same cond with its branches' outputs replaced (rewritten sub-graphs)."""
+        (true,), (false,) = outputs
         t, f = self.true, self.false
         return Cond(Branch(t.params, t.slots, true), Branch(f.params, f.slots, false))
 

@@ -99,8 +99,7 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
 
 def _batch(node: Node, xs: list[Node], batched: list[bool], size: int | None) -> Node:
     """``node`` for the batch: its op's batch rule, or the op run once per example."""
-    rule = getattr(node.op, "batch", None)
-    out = None if rule is None else rule(node, xs, batched)
+    out = node.op.batch(node, xs, batched)
     if out is None:
         out = _per_example(node, xs, batched, size)
     if (

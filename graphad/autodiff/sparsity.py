@@ -11,8 +11,8 @@ touching a few neighbouring variables (Rosenbrock, finite-difference
 stencils, any ``sum`` of elementwise terms of shifted slices) has w ≤ 3 or so.
 
 What is exploited, exactly: the band is found by walking the JVP graph from the
-tangent, conservatively.  An elementwise op (an ``Elementwise``, selection,
-``add_n`` or ``cast`` node) whose tangent-carrying inputs all have its 1-D
+tangent, conservatively.  An op that declares itself ``elementwise`` (arithmetic,
+selection, ``add_n``, ``cast``, ...) whose tangent-carrying inputs all have its 1-D
 shape keeps the union of their bands; a unit-step slice ``x[a:b]`` shifts the
 band by a and its adjoint (``scatter_add`` into a slice) by -a.  Anything
 else (reductions, matmul, broadcasting, reshapes, gathers, ranks other than 1)
@@ -26,14 +26,9 @@ import numpy as np
 
 from graphad.ir import Node, constant, descendants, topo_sort
 from graphad.ops import concatenate, getitem, reshape
-from graphad.ops._ufunc import Binary, Unary
-from graphad.ops.elementwise import AddN, Elementwise
 from graphad.ops.indexing import GetItem, ScatterAdd
-from graphad.ops.selection import Clip, Where
-from graphad.ops.utility import Cast
 
 Band = tuple[int, int]  # (lo, hi): the offsets j - k that may be nonzero
-_ELEMENTWISE = (Elementwise, Unary, Binary, Where, Clip, AddN, Cast)
 
 
 def band(out: Node, seed: Node) -> Band | None:
@@ -54,7 +49,7 @@ def _band(node: Node, inputs: list[tuple[Node, Band | None]]) -> Band | None:
         return None
     spans: list[Band] = [b for _, b in inputs]  # type: ignore[misc]
     op = node.op
-    if isinstance(op, _ELEMENTWISE):
+    if op.elementwise:
         if any(x.shape != node.shape for x, _ in inputs):
             return None  # broadcast along the axis: every entry depends on one
         return min(lo for lo, _ in spans), max(hi for _, hi in spans)

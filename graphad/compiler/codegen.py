@@ -4,10 +4,11 @@ Each value is a local variable, each step one line calling the NumPy ufunc or th
 kernel directly, and ``del`` follows a value's last use, so the per-node cost is close to
 the call itself.  Long plans are cut into chunks of ``CHUNK`` steps (Python compiles a
 function of 10⁵ statements slowly); values crossing a chunk boundary go through the slot
-list.  0-d float64 regions become Python float arithmetic and ``math`` calls (see
-:mod:`~graphad.compiler.floats`); an elementwise ufunc writes into the buffer of an
-operand that dies at that step when nothing else can see that buffer (``out=``).  An op
-with sub-graphs (``cond``) becomes an ``if``/``else`` over its branches' own code.
+list.  0-d float64 regions become Python float arithmetic and ``math`` calls, each op's
+``scalar`` formula (see :mod:`~graphad.compiler.floats`); an elementwise ufunc writes into
+the buffer of an operand that dies at that step when nothing else can see that buffer
+(``out=``).  An op whose ``control`` is ``"select"`` (``cond``) becomes an ``if``/``else``
+over its branches' own code; any other op with sub-graphs runs its own kernel.
 
 A failing line is mapped back to its step, so an error names the node and its user line.
 """
@@ -26,7 +27,7 @@ from graphad.compiler import floats
 from graphad.compiler.contract import Checked
 from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
-from graphad.ir import Constant, Node, Placeholder, TensorType
+from graphad.ir import Constant, Node, Placeholder, SubGraph, TensorType
 from graphad.ops._ufunc import Binary, Unary
 
 _ARG_NAME = re.compile(r"^\w+\((\w+)\)$")  # as_f64(v3) -> v3: the value behind an argument
@@ -76,7 +77,9 @@ class Program:
         self.namespace: dict[str, Any] = {"as_f64": np.float64, **floats.NAMESPACE}
         self.general = self._generate(plan, lower=False)
         lowered = specialise and any(floats.lowers(s.node) for s in plan.steps)
-        own = all(is_own(s.node) for s in plan.steps)  # a re-run must have no side effects
+        # a re-run must have no side effects: the float version calls no kernel of a user's
+        # op (one with a scalar formula runs the formula there, never its kernel)
+        own = all(is_own(s.node) or floats.lowers(s.node) for s in plan.steps)
         self.fast = self._generate(plan, lower=True) if lowered and own else None
         self._compile()
 
@@ -202,7 +205,7 @@ class Program:
                     args = [arg(i, False) for i in step.ins]
                     reuse = self._reusable(step, users, fetched, ufuncs, lowered, order)
                     call = self._call(step, args, f"k{out}", reuse)
-                if call is None:  # an op with sub-graphs: an if over its branches' code
+                if call is None:  # a selecting op: an if over its branches' code
                     self._branches(step, args, f"v{out}", f"b{out}_", "    ", Code(lines, info))
                 else:
                     lines.append(f"    v{out} = {call}")
@@ -231,9 +234,10 @@ class Program:
         return chunks
 
     def _call(self, step: Step, args: list[str], kernel: str, reuse: int | None) -> str | None:
-        """The expression running ``step`` on ``args`` (``None`` for an op with branches)."""
+        """The expression running ``step`` on ``args`` (``None`` for a selecting op, whose
+        branches are inlined)."""
         node = step.node
-        if getattr(node.op, "branches", None) is not None:
+        if node.op.control == "select":
             return None
         ufunc = ufunc_of(node)
         if ufunc is not None:
@@ -254,16 +258,16 @@ class Program:
                 code.emit(f"{indent}{prefix}a{j} = {a}")
                 args[j] = f"{prefix}a{j}"
         code.emit(f"{indent}if {args[0]}:", (step, args))
-        for k, branch in enumerate(step.node.op.branches):  # type: ignore[attr-defined]
+        for k, branch in enumerate(step.node.op.branches):
             if k:
                 code.emit(f"{indent}else:")
             self._inline(branch, args[1:], out, f"{prefix}{'tf'[k]}", indent + "    ", code)
 
     def _inline(
-        self, branch: Any, operands: list[str], out: str, prefix: str, indent: str, code: Code
+        self, branch: SubGraph, operands: list[str], out: str, prefix: str, indent: str, code: Code
     ) -> None:
         """A branch's own plan as code: straight calls, ``del`` after last use."""
-        plan: Plan = branch.plan
+        plan = Plan(list(branch.outputs))
         names: dict[int, str] = {}
         for p, s in zip(branch.params, branch.slots):
             if p in plan.slot:

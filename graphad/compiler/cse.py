@@ -2,9 +2,9 @@
 
 The key of a node is its op (a value: class and attributes; a constant by its bytes,
 hashed once) and the identities of its inputs, which CSE has already made canonical
-bottom-up.  For commutative ops the inputs are keyed as a multiset, so ``a*b`` and
-``b*a`` merge (IEEE addition and multiplication are commutative, bit for bit; ``add_n``
-of the same terms in another order agrees to rounding).
+bottom-up.  For ops that declare themselves ``commutative`` the inputs are keyed as a
+multiset, so ``a*b`` and ``b*a`` merge (IEEE addition and multiplication are commutative,
+bit for bit; ``add_n`` of the same terms in another order agrees to rounding).
 """
 
 from __future__ import annotations
@@ -13,10 +13,6 @@ import functools
 from collections.abc import Hashable
 
 from graphad.ir import Node, Placeholder
-from graphad.ops.elementwise import Add, AddN, Multiply, MultiplyNoNan
-from graphad.ops.selection import Maximum, Minimum
-
-COMMUTATIVE = frozenset({Add, AddN, Multiply, MultiplyNoNan, Maximum, Minimum})
 
 
 def cse_key(node: Node) -> Hashable | None:
@@ -27,7 +23,7 @@ def cse_key(node: Node) -> Hashable | None:
         return None
     cls = type(op)
     ids = tuple([x.id for x in node.inputs])  # a list first: no generator per node
-    if cls in COMMUTATIVE:
+    if op.commutative:
         ids = tuple(sorted(ids))
     # an op without attributes equals every op of its class: key on the class, which
     # hashes in C, rather than on the op, whose dataclass __hash__ and __eq__ run Python

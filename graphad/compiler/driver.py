@@ -6,64 +6,54 @@ its inputs' replacements, then folded or simplified until no law applies, then m
 with an equal node seen before.  Passes repeat until one changes nothing, at most
 ``MAX_PASSES`` times; a pass that would leave more nodes than it found is not taken.
 A replacement made by a rule takes the name and origin of the node it replaces.
+
+The rules tried on a node are read from :mod:`~graphad.compiler.rules` once per rewrite
+for each op class and operand classes seen (those of its op class whose operands it has);
+what they ask beyond the node (how many consumers each value has) is passed to them.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Hashable, Sequence
 from operator import is_
-from typing import Any
 
 from graphad.compiler.cse import lookup
 from graphad.compiler.fold import fold
-from graphad.compiler.patterns import counting
-from graphad.compiler.rules import rules_for
+from graphad.compiler.patterns import Apply, Uses
+from graphad.compiler.rules import all_rules, rules_tried_on
 from graphad.ir import Node, adopt, rebuild, topo_sort
 
 MAX_PASSES = 16
 _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds a bad rule
 
 
-def simplify(node: Node) -> Node | None:
-    """The first of folding and the node's rules that applies, or ``None``."""
-    if _branches(node.op) is not None:
+def simplify(node: Node, uses: Uses, rules: Sequence[Apply]) -> Node | None:
+    """The first of folding and ``rules`` (those of the node's op class) that applies to
+    ``node``, given the consumers of each value (``uses``), or ``None``."""
+    if node.op.branches:
         return rewrite_branches(node)
     folded = fold(node)
     if folded is not None:
         return folded
-    for rule in rules_for(node):
-        out = rule(node)
+    for apply in rules:
+        out = apply(node, uses)
         if out is not None and out is not node:
             return out
     return None
 
 
-def _branches(op: Any) -> Any:
-    """``op.branches``, or ``None``: asked of every node, where a failed ``getattr`` would
-    raise and catch an AttributeError each time."""
-    if _class_has_branches(type(op)):
-        return op.branches
-    attrs = getattr(op, "__dict__", None)
-    return None if attrs is None else attrs.get("branches")
-
-
-@functools.cache
-def _class_has_branches(cls: type) -> bool:
-    return hasattr(cls, "branches")
-
-
 def rewrite_branches(node: Node) -> Node | None:
-    """cond(p, f, g) -> cond(p, rewrite(f), rewrite(g)): rewrites see inside sub-graphs.
+    """op(…; f, g) -> op(…; rewrite(f), rewrite(g)): rewrites see inside sub-graphs.
 
-    An op with sub-graphs offers ``branches`` (each with an ``output``) and
-    ``with_outputs(*outputs)``, the same op over rewritten outputs.
+    An op with sub-graphs (``cond``'s branches, a loop's body) offers ``branches``, each
+    with its ``outputs``, and ``with_outputs``, the same op over rewritten outputs.
     """
-    branches = node.op.branches  # type: ignore[attr-defined]
-    outputs = [rewrite([b.output])[0] for b in branches]
-    if all(new is b.output for new, b in zip(outputs, branches)):
+    op = node.op
+    branches = op.branches
+    outputs = [tuple(rewrite(list(b.outputs))) for b in branches]
+    if all(all(map(is_, new, b.outputs)) for new, b in zip(outputs, branches)):
         return None
-    return node.op.with_outputs(*outputs)(*node.inputs)  # type: ignore[attr-defined,no-any-return]
+    return op.with_outputs(outputs)(*node.inputs)
 
 
 class Rewriter:
@@ -74,6 +64,9 @@ class Rewriter:
     looks again at nodes whose inputs changed."""
 
     def __init__(self) -> None:
+        self.rules = all_rules()
+        # the rules tried on a node, by its op class and its inputs' op classes
+        self.by_kind: dict[tuple[type, ...], tuple[Apply, ...]] = {}
         self.stable: set[Node] = set()
         self.canonical: set[Node] = set()  # nodes that are their key's entry
         self.table: dict[Hashable, Node] = {}
@@ -109,9 +102,17 @@ class Rewriter:
                 consumers[x] = consumers.get(x, 0) + 1
         uses: dict[Node, int] = {}  # consumers of each replacement, as rules see them
         new: dict[Node, Node] = {}
-        with counting(uses):
-            changed = self._walk(order, new, consumers, uses)
+        changed = self._walk(order, new, consumers, uses)
         return new, changed
+
+    def rules_of(self, node: Node) -> tuple[Apply, ...]:
+        """The rules tried on ``node``, in order."""
+        kind = (type(node.op), *[type(x.op) for x in node.inputs])
+        found = self.by_kind.get(kind)
+        if found is None:
+            found = tuple(r.apply for r in rules_tried_on(node, self.rules))
+            self.by_kind[kind] = found
+        return found
 
     def settled(self, order: Sequence[Node]) -> bool:
         """Whether a pass over ``order`` would change nothing: every node was simplified
@@ -128,7 +129,7 @@ class Rewriter:
         uses: dict[Node, int],
     ) -> bool:
         known: set[Node] = set(order)
-        stable, canonical = self.stable, self.canonical
+        stable, canonical, rules_of = self.stable, self.canonical, self.rules_of
         changed = False
         for node in order:
             current = node
@@ -141,7 +142,7 @@ class Rewriter:
             if current not in canonical:
                 if current not in stable:
                     for _ in range(_MAX_STEPS_PER_NODE):
-                        out = simplify(current)
+                        out = simplify(current, uses, rules_of(current))
                         if out is None:
                             break
                         current = adopt(out, current, known)

@@ -37,7 +37,7 @@ from graphad.ir.leaves import (
     placeholder,
 )
 from graphad.ir.node import Node, Origin, Snapshot, derivation, user_location
-from graphad.ir.op import Op
+from graphad.ir.op import Chunking, Control, Op, SubGraph
 from graphad.ir.types import (
     DictType,
     Shape,
@@ -56,7 +56,9 @@ from graphad.ir.types import (
 
 __all__ = [
     "AxisError",
+    "Chunking",
     "Constant",
+    "Control",
     "DTypeError",
     "DictType",
     "DifferentiationError",
@@ -71,6 +73,7 @@ __all__ = [
     "Shape",
     "ShapeError",
     "Snapshot",
+    "SubGraph",
     "TensorType",
     "TupleType",
     "ValueType",

@@ -40,11 +40,23 @@ class Placeholder(Op):
         return f"placeholder({self.label!r})"
 
 
+# a small constant is checked entry by entry for being one value everywhere; a large one is
+# not (derivative graphs splat scalars, and the check would cost a pass over its memory)
+SPLAT_CHECK_LIMIT = 64
+
+
 @dataclass(frozen=True, eq=False)
 class Constant(Op):
-    """A value stored in the graph; equal when dtype, shape and bytes are equal."""
+    """A value stored in the graph; equal when dtype, shape and bytes are equal.
+
+    ``splat``: the one value every entry holds, for a constant of at most
+    ``SPLAT_CHECK_LIMIT`` entries that holds one (never NaN, which equals nothing); else
+    ``None``.  The rewrite laws ask it of every operand (``x * 1``, ``x + 0``); it is a fact
+    of the value, found when the constant is made, as its hash is.
+    """
 
     value: np.ndarray = field(repr=False)
+    splat: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         value = np.array(self.value)  # own copy: a constant never aliases user memory
@@ -53,6 +65,7 @@ class Constant(Op):
         # hashed once: CSE keys every node on its op, and a large constant's bytes are costly
         digest = hashlib.blake2b(np.ascontiguousarray(value).data, digest_size=16).digest()
         object.__setattr__(self, "_hash", hash((value.dtype.str, value.shape, digest)))
+        object.__setattr__(self, "splat", _splat(value))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # through __post_init__: read-only and hashed again after loading (hashes of str
@@ -80,6 +93,21 @@ class Constant(Op):
         if self.value.size <= 4:
             return f"constant({np.array2string(self.value, separator=', ')})"
         return f"constant({self.value.shape})"
+
+
+def _splat(v: np.ndarray) -> Any:
+    """The one value all of v's entries hold (a NumPy scalar), or ``None``."""
+    n = v.size
+    if n == 0 or n > SPLAT_CHECK_LIMIT:
+        return None
+    first = v.flat[0]
+    if first != first:
+        return None
+    if n > 1:  # Python's count over a few numbers: a sixth of np.all(v == first)'s cost
+        entries = v.ravel().tolist()
+        if entries.count(entries[0]) != n:
+            return None
+    return first
 
 
 def placeholder(

@@ -2,7 +2,10 @@
 
 An op is a value: its attributes (axis, shape, key, ...) are its only state,
 and two ops are equal when their class and attributes are, so CSE can merge
-nodes keyed on ``(op, inputs)``.  Each op class keeps four things together:
+nodes keyed on ``(op, inputs)``.  Each op class keeps together everything graphad
+knows about the op; no other module keeps a table of op classes.
+
+Rules:
 
 - ``infer(*input_types) -> type``: the shape/dtype rule; raises a typed
   :class:`GraphError` whose message :meth:`Op.__call__` prefixes with the op,
@@ -12,15 +15,45 @@ nodes keyed on ``(op, inputs)``.  Each op class keeps four things together:
   into that input) per input, in the shape of ``node`` where broadcasting
   applies; the reverse pass un-broadcasts once;
 - ``jvp(node, tangents) -> node | None``: the output tangent, given one
-  tangent per input (``None`` meaning zero).
+  tangent per input (``None`` meaning zero);
+- ``batch(node, xs, batched) -> node | None``: the op on inputs ``xs`` of which those
+  with ``batched[i]`` carry an extra leading batch axis; ``None`` (the default) means
+  "run it once per example", which ``vmap`` then does.
+
+Traits, declared as class attributes; the defaults are safe for any op:
+
+- ``commutative = True``: the kernel gives the same result, bit for bit, for its inputs
+  in any order (CSE then merges ``a*b`` and ``b*a``);
+- ``elementwise = True``: output entry i depends only on the (broadcast) inputs' entries i
+  (sparsity detection keeps a band through such an op);
+- ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
+  ``{0}, {1}, …`` and the functions of :mod:`graphad.ir.scalar`; generated code runs it in
+  place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
+- ``chunking``: how a chunked array backend (Dask) may run the kernel: ``"dispatch"``
+  (default: its NumPy calls run on the chunked arrays themselves), ``"blocks"`` (it maps
+  aligned blocks of its inputs to blocks of its output: run it block by block) or
+  ``"whole"`` (it needs whole arrays, like a sort or a factorisation: one task);
+- ``branches``: the sub-graphs the op runs (``cond``'s two branches, a loop's body), each
+  with placeholders ``params`` fed from the op's operands (``slots``) and its ``outputs``;
+  empty by default.  ``with_outputs`` makes the same op over sub-graphs with new outputs
+  (the compiler's rewrites of them), and ``control`` says how the op runs them, for a
+  compiler that lowers them into the code around the op: ``"select"`` runs
+  ``branches[0]`` when input 0 is true, else ``branches[1]``, each fed from the inputs
+  after it; ``None``, the op's own ``compute`` runs them.
+
+A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``)
+it inherited unless it states them again: they were stated for its base's kernel.
 
 Rules build their results from graphad ops only, so derivatives can be
-differentiated again.
+differentiated again.  In a ``match`` statement, ``Op(module.Class)`` matches an op whose
+class is exactly ``Class`` (``Class()`` would match its subclasses too).
 
 Adding an op is writing one such class; there is nothing to register::
 
     @dataclass(frozen=True)
     class Softplus(ga.Op):
+        elementwise = True
+        chunking = "blocks"
         def infer(self, x):
             return x                                  # same shape and dtype
         def compute(self, x):
@@ -41,11 +74,30 @@ import functools
 import re
 from collections.abc import Sequence
 from dataclasses import fields, is_dataclass
-from typing import Any
+from typing import Any, ClassVar, Literal, Protocol
 
 from graphad.ir.errors import DifferentiationError, GraphError
 from graphad.ir.node import Node, user_location
 from graphad.ir.types import ValueType
+
+Chunking = Literal["dispatch", "blocks", "whole"]
+Control = Literal["select"]
+KERNEL_TRAITS = ("commutative", "scalar")  # facts about one kernel, not about a family
+
+
+class SubGraph(Protocol):
+    """A graph an op runs inside itself: placeholders ``params`` in, ``outputs`` out;
+    ``params[i]`` is fed from the op's operand ``slots[i]`` (which inputs are operands,
+    the op's ``control`` says)."""
+
+    @property
+    def params(self) -> tuple[Node, ...]: ...
+
+    @property
+    def slots(self) -> tuple[int, ...]: ...
+
+    @property
+    def outputs(self) -> tuple[Node, ...]: ...
 
 
 @functools.cache
@@ -55,6 +107,31 @@ def _snake(name: str) -> str:
 
 class Op:
     """Base class of all ops; subclasses are frozen dataclasses of their attributes."""
+
+    # ``Op(module.Class)`` in a match statement: the op's class is exactly Class
+    __match_args__ = ("__class__",)
+
+    commutative: ClassVar[bool] = False
+    elementwise: ClassVar[bool] = False
+    scalar: ClassVar[str | None] = None
+    control: ClassVar[Control | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "compute" in cls.__dict__:  # a new kernel: the old one's traits may not hold
+            for trait in KERNEL_TRAITS:
+                if trait not in cls.__dict__:
+                    setattr(cls, trait, getattr(Op, trait))
+
+    @property
+    def chunking(self) -> Chunking:
+        """How a chunked backend runs the kernel (see the module docstring)."""
+        return "dispatch"
+
+    @property
+    def branches(self) -> tuple[SubGraph, ...]:
+        """The sub-graphs the op runs; none by default."""
+        return ()
 
     @property
     def name(self) -> str:
@@ -71,6 +148,21 @@ class Op:
 
     def jvp(self, node: Node, tangents: Sequence[Node | None]) -> Node | None:
         raise DifferentiationError(f"{self.name}: no jvp rule (forward mode is not defined)")
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """The op on a batch (``xs[i]`` has a leading batch axis where ``batched[i]``), or
+        ``None``: run it once per example."""
+        return None
+
+    def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
+        """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""
+        raise GraphError(f"{self.name}: has no sub-graphs whose outputs could be replaced")
+
+    def scalar_code(self, args: Sequence[str]) -> str:
+        """The ``scalar`` formula applied to the operands' expressions ``args``."""
+        if self.scalar is None:
+            raise GraphError(f"{self.name}: no scalar formula")
+        return self.scalar.format(*args)
 
     def attributes(self) -> dict[str, Any]:
         if not is_dataclass(self):

@@ -39,6 +39,8 @@ class OnMatrices(Op):
     """An op of one operand that acts on its trailing (..., M, N) matrices, stacks and all
     (inv, det, the decompositions): its batch rule is the op itself."""
 
+    chunking = "whole"  # LAPACK factorisations: Dask's versions need one chunk
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """op(Ab): a batch is one more stack axis"""
         return self(xs[0])

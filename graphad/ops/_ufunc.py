@@ -31,6 +31,7 @@ class Unary(Op):
     """An elementwise op of one tensor, computed by ``ufunc``."""
 
     ufunc: ClassVar[Any] = None
+    elementwise = True
 
     def infer(self, x: TensorType) -> TensorType:
         return TensorType(tensor(x).shape, ufunc_dtype(self.ufunc, x.dtype))
@@ -59,6 +60,7 @@ class Binary(Op):
     """An elementwise op of two tensors with NumPy broadcasting."""
 
     ufunc: ClassVar[Any] = None
+    elementwise = True
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
         shape = broadcast_shapes(tensor(a).shape, tensor(b).shape)

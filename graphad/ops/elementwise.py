@@ -79,6 +79,8 @@ class Elementwise(Op):
     """
 
     singular: ClassVar[bool] = False
+    elementwise = True
+    chunking = "blocks"  # a kernel of several NumPy calls runs whole on each block
 
     def is_singular(self, node: Node) -> bool:
         """Whether some partial of ``node`` can be infinite (the class's ``singular``)."""
@@ -152,6 +154,8 @@ def reciprocal(x: Any) -> Node:
 @dataclass(frozen=True)
 class Add(Elementwise, Binary):
     ufunc = np.add
+    commutative = True
+    scalar = "({0} + {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1, ∂/∂b = 1"""
@@ -161,6 +165,7 @@ class Add(Elementwise, Binary):
 @dataclass(frozen=True)
 class Subtract(Elementwise, Binary):
     ufunc = np.subtract
+    scalar = "({0} - {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1, ∂/∂b = -1"""
@@ -170,6 +175,8 @@ class Subtract(Elementwise, Binary):
 @dataclass(frozen=True)
 class Multiply(Elementwise, Binary):
     ufunc = np.multiply
+    commutative = True
+    scalar = "({0} * {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = b, ∂/∂b = a"""
@@ -181,6 +188,7 @@ class Multiply(Elementwise, Binary):
 class Divide(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
+    scalar = "({0} / {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
@@ -205,6 +213,7 @@ def _safe_log(x: Node) -> Node:
 class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
+    scalar = "pow({0}, {1})"
 
     def is_singular(self, node: Node) -> bool:
         """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
@@ -228,6 +237,9 @@ class MultiplyNoNan(Elementwise, Binary):
 
     ufunc = np.multiply
     singular = True
+    commutative = True
+    # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
+    scalar = "({0} * {1} if {0} and {1} else 0.0)"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
@@ -250,6 +262,7 @@ class Xdivy(Elementwise, Binary):
 
     ufunc = np.true_divide
     singular = True
+    scalar = "({0} / {1} if {0} else 0.0)"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.true_divide(x, y)
@@ -282,6 +295,9 @@ class Xlogy(Elementwise, Binary):
 class AddN(Elementwise):
     """x₁ + … + xₙ for operands of one type: the sum of partial adjoints."""
 
+    commutative = True
+    scalar = "({0} + {1})"  # for two operands; scalar_code sums any number
+
     def infer(self, *xs: TensorType) -> TensorType:
         shape = broadcast_shapes(*(tensor(x).shape for x in xs))
         if any(not shapes_compatible(x.shape, shape) for x in xs):
@@ -296,6 +312,10 @@ class AddN(Elementwise):
         for x in xs[2:]:  # a 0-d sum is a NumPy scalar, which has no buffer to add into
             total = np.add(total, x, out=total) if isinstance(total, np.ndarray) else total + x
         return total
+
+    def scalar_code(self, args: Sequence[str]) -> str:
+        """(x₁ + x₂ + … + xₙ), summed left to right as ``compute`` sums"""
+        return "(" + " + ".join(args) + ")"
 
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂/∂xᵢ = 1"""
@@ -314,6 +334,7 @@ class AddN(Elementwise):
 @dataclass(frozen=True)
 class Negative(Elementwise, Unary):
     ufunc = np.negative
+    scalar = "(-{0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = -1"""
@@ -324,6 +345,7 @@ class Negative(Elementwise, Unary):
 @dataclass(frozen=True)
 class Exp(Elementwise, FloatUnary):
     ufunc = np.exp
+    scalar = "exp({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = exp(x): reuse the forward node rather than rebuild it"""
@@ -333,6 +355,7 @@ class Exp(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Log(Elementwise, FloatUnary):
     ufunc = np.log
+    scalar = "log({0})"
     singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
@@ -343,6 +366,7 @@ class Log(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Log1p(Elementwise, FloatUnary):
     ufunc = np.log1p
+    scalar = "log1p({0})"
     singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
@@ -353,6 +377,7 @@ class Log1p(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Expm1(Elementwise, FloatUnary):
     ufunc = np.expm1
+    scalar = "expm1({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = expm1(x) + 1"""
@@ -362,6 +387,7 @@ class Expm1(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Sqrt(Elementwise, FloatUnary):
     ufunc = np.sqrt
+    scalar = "sqrt({0})"
     singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
@@ -372,6 +398,7 @@ class Sqrt(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Square(Elementwise, Unary):
     ufunc = np.square
+    scalar = "({0} * {0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 2x"""
@@ -381,6 +408,7 @@ class Square(Elementwise, Unary):
 @dataclass(frozen=True)
 class Abs(Elementwise, Unary):
     ufunc = np.abs
+    scalar = "fabs({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = sign(x); for complex x, z̄/|z| (ẏ = Re(z̄·ż)/|z|); 0 at 0"""
@@ -405,6 +433,7 @@ class Sign(Elementwise, Unary):
 @dataclass(frozen=True)
 class Sin(Elementwise, FloatUnary):
     ufunc = np.sin
+    scalar = "sin({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = cos(x)"""
@@ -414,6 +443,7 @@ class Sin(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Cos(Elementwise, FloatUnary):
     ufunc = np.cos
+    scalar = "cos({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = -sin(x)"""
@@ -423,6 +453,7 @@ class Cos(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Tan(Elementwise, FloatUnary):
     ufunc = np.tan
+    scalar = "tan({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1 + tan²x"""
@@ -432,6 +463,7 @@ class Tan(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Arcsin(Elementwise, FloatUnary):
     ufunc = np.arcsin
+    scalar = "asin({0})"
     singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
@@ -442,6 +474,7 @@ class Arcsin(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Arccos(Elementwise, FloatUnary):
     ufunc = np.arccos
+    scalar = "acos({0})"
     singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
@@ -452,6 +485,7 @@ class Arccos(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Arctan(Elementwise, FloatUnary):
     ufunc = np.arctan
+    scalar = "atan({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(1 + x²)"""
@@ -461,6 +495,7 @@ class Arctan(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Sinh(Elementwise, FloatUnary):
     ufunc = np.sinh
+    scalar = "sinh({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = cosh(x)"""
@@ -470,6 +505,7 @@ class Sinh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Cosh(Elementwise, FloatUnary):
     ufunc = np.cosh
+    scalar = "cosh({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = sinh(x)"""
@@ -479,6 +515,7 @@ class Cosh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Tanh(Elementwise, FloatUnary):
     ufunc = np.tanh
+    scalar = "tanh({0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1 - tanh²x"""

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    Chunking,
     Constant,
     DTypeError,
     IndexingError,
@@ -156,6 +157,12 @@ class GetItem(Linear):
     items: tuple[Item, ...]
     advanced: bool = False
 
+    @property
+    def chunking(self) -> Chunking:
+        """Slices run on Dask's chunks; index arrays need the whole array (Dask has no
+        n-d fancy indexing)."""
+        return "whole" if self.advanced else "dispatch"
+
     def infer(self, x: TensorType, *arrays: TensorType) -> TensorType:
         tensor(x)
         for a in arrays:
@@ -194,6 +201,8 @@ class GetItem(Linear):
 @dataclass(frozen=True)
 class ScatterAdd(Linear):
     """zeros(shape)[index] += g; ``shape`` may hold ``None``, resolved by a shape input."""
+
+    chunking = "whole"  # np.add.at has no chunked form
 
     items: tuple[Item, ...]
     shape: tuple[int | None, ...]

@@ -275,6 +275,8 @@ class Inv(OnMatrices):
 class Solve(Op):
     """np.linalg.solve(a, b): b is one vector when 1-D, else a stack of (M, K) matrices."""
 
+    chunking = "whole"  # LAPACK: Dask's solve needs one chunk
+
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
         _square(a)
         nb = known_ndim(b)

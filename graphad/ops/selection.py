@@ -77,12 +77,14 @@ class Extremum(Binary):
 @dataclass(frozen=True)
 class Maximum(Extremum):
     ufunc = np.maximum
+    commutative = True
     beats = staticmethod(greater)
 
 
 @dataclass(frozen=True)
 class Minimum(Extremum):
     ufunc = np.minimum
+    commutative = True
     beats = staticmethod(less)
 
 
@@ -111,6 +113,8 @@ class Fmin(Extremum):
 @dataclass(frozen=True)
 class Clip(Op):
     """np.clip(x, lo, hi)"""
+
+    elementwise = True
 
     def infer(self, x: TensorType, lo: TensorType, hi: TensorType) -> TensorType:
         shape = broadcast_shapes(tensor(x).shape, tensor(lo).shape, tensor(hi).shape)
@@ -147,6 +151,8 @@ class Clip(Op):
 @dataclass(frozen=True)
 class Where(Op):
     """np.where(cond, a, b); the untaken operand's adjoint is exactly zero."""
+
+    elementwise = True
 
     def infer(self, c: TensorType, a: TensorType, b: TensorType) -> TensorType:
         if tensor(c).dtype.kind != "b":

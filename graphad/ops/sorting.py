@@ -29,6 +29,8 @@ from graphad.ops.indexing import getitem
 class _Ordering(ZeroDerivative):
     """Indices that order ``x`` along ``axis`` (int64, same shape); no derivative flows."""
 
+    chunking = "whole"  # Dask's sorts need one chunk or differ in their results
+
     axis: int
 
     def infer(self, x: TensorType) -> TensorType:

@@ -61,6 +61,8 @@ class StopGradient(ZeroDerivative):
 class Cast(Op):
     """``x.astype(dtype)``; gradients flow between float dtypes only."""
 
+    elementwise = True
+
     dtype: np.dtype
 
     def infer(self, x: TensorType) -> TensorType:

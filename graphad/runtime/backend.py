@@ -9,10 +9,13 @@ buffer reuse, Python-float regions, ``cond`` as ``if``) the Dask runner does not
 interprets the plan step by step, which costs microseconds per node per run and nothing
 per chunk.
 
-Ops that Dask has no lazy chunked form of run lazily as **one task** on the whole array
-(:data:`ONE_TASK`): the kernel is called on NumPy blocks inside the Dask graph, on a
-worker, never in the caller's process.  ``cond`` evaluates both branches lazily and
-selects with ``where``, as Dask cannot branch on a value it has not computed.
+Each op says how a chunked backend may run its kernel (its ``chunking``).  Ops that Dask
+has no lazy chunked form of (``"whole"``: scatter-add, LAPACK factorisations, sorts,
+getitem with index arrays) run lazily as **one task** on the whole array: the kernel is
+called on NumPy arrays inside the Dask graph, on a worker, never in the caller's process.
+An elementwise kernel of several NumPy calls (``"blocks"``) runs whole on each block, one
+Dask layer instead of one per call.  A selecting op (``cond``) evaluates both branches
+lazily and selects with ``where``, as Dask cannot branch on a value it has not computed.
 
 Scheduling is Dask's: the threaded default, ``dask.distributed`` (a ``Client`` set up by
 the user) or anything ``dask.compute`` accepts.  Constants and NumPy feeds enter the Dask
@@ -42,24 +45,9 @@ from graphad.ir import (
     format_shape,
     user_location,
 )
-from graphad.ops import indexing, linalg, shape, sorting
-from graphad.ops._batching import OnMatrices
-from graphad.ops.complex_parts import RealIfClose
-from graphad.ops.elementwise import Elementwise
+from graphad.ops import linalg, shape
 
 BACKENDS = ("auto", "numpy", "dask")
-
-# Ops whose kernels Dask cannot run chunk by chunk: scatter-add (``np.add.at``), LAPACK
-# factorisations and sorts (Dask's versions need one chunk or differ in their results),
-# and getitem with index arrays (Dask has no n-d fancy indexing); each runs as one lazy
-# task on the whole array.
-ONE_TASK: tuple[type, ...] = (
-    indexing.ScatterAdd,
-    OnMatrices,
-    linalg.Solve,
-    sorting.ArgSort,
-    sorting.ArgPartition,
-)
 
 
 def is_dask(value: Any) -> bool:
@@ -141,12 +129,14 @@ class LazyProgram:
 def lazy_kernel(node: Node) -> Callable[..., Any]:
     """The function computing ``node`` lazily on Dask (and NumPy) inputs."""
     op = node.op
-    if getattr(op, "branches", None) is not None:  # cond
+    if op.control == "select":  # cond
         return _LazyCond(op)
-    if isinstance(op, ONE_TASK) or (isinstance(op, indexing.GetItem) and op.advanced):
+    chunking = op.chunking
+    if chunking == "whole":
         return _OneTask(node)
-    if (isinstance(op, Elementwise) and ufunc_of(node) is None) or isinstance(op, RealIfClose):
-        return _Blockwise(node)  # real_if_close: its value check, block by block
+    if chunking == "blocks" and ufunc_of(node) is None:  # one ufunc is Dask's own blockwise
+        return _Blockwise(node)
+    # Dask's own limits, not the ops': its reshape and einsum need some axes in one chunk
     if isinstance(op, shape.Reshape):
         return _Reshape(op)
     if isinstance(op, linalg.Einsum):
@@ -155,9 +145,10 @@ def lazy_kernel(node: Node) -> Callable[..., Any]:
 
 
 class _Blockwise:
-    """An elementwise op whose kernel is several NumPy calls (sigmoid, the strong-zero
-    products, add_n): the whole kernel per block, one Dask layer instead of one per call.
-    Its checks of values (real_if_close's) run on each block at compute time."""
+    """An op whose kernel maps blocks to blocks, in several NumPy calls (sigmoid, the
+    strong-zero products, add_n): the whole kernel per block, one Dask layer instead of
+    one per call.  Its checks of values (real_if_close's) run on each block at compute
+    time."""
 
     def __init__(self, node: Node) -> None:
         self.op = node.op
@@ -273,14 +264,14 @@ class _LazyCond:
 
     def __init__(self, op: Any) -> None:
         self.op = op
-        self.branches = [LazyProgram(b.plan) for b in op.branches]
+        self.branches = [LazyProgram(Plan(list(b.outputs))) for b in op.branches]
 
     def __call__(self, pred: Any, *values: Any) -> Any:
         if not is_dask(pred) and not any(is_dask(v) for v in values):
             return self.op.compute(pred, *values)
         results = []
         for branch, program in zip(self.op.branches, self.branches):
-            plan = branch.plan
+            plan = program.plan
             slots = list(plan.initial)
             for p, s in zip(branch.params, branch.slots):
                 i = plan.slot.get(p)

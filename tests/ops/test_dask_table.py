@@ -3,7 +3,7 @@
 Graphs are built under a scheduler that refuses to run (a kernel that would compute a
 Dask array on the way, as ``np.asarray`` does, fails the test), then computed with the
 threaded scheduler, on one chunk and on several chunks per axis.  Every case runs: ops
-with no chunked Dask form run as one lazy task (``graphad.runtime.backend.ONE_TASK``).
+with no chunked Dask form (``chunking = "whole"``) run as one lazy task.
 The gradients run too, as they hold ops the forward graphs lack (scatter-add, sum_to).
 """
 

@@ -1,0 +1,262 @@
+"""Laws of products and quotients: factors of one, minus one and zero, the strong-zero
+products (``multiply_no_nan``, ``xdivy``), scales that combine, negations that rise out
+of products, small powers, and small factors multiplied before a large one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from graphad.compiler.patterns import (
+    Uses,
+    filled,
+    is_splat,
+    keeps,
+    rule,
+    same,
+    single_use,
+    smaller,
+    splat,
+    static_type,
+)
+from graphad.ir import Node, Op, constant
+from graphad.ops import elementwise as ew
+
+
+def _zero_of(c: Node, node: Node) -> bool:
+    """c is 0 everywhere, and node's shape is static."""
+    return is_splat(c, 0) and static_type(node) is not None
+
+
+def _finite_nonzero(node: Node) -> bool:
+    v = splat(node)
+    return v is not None and bool(np.isfinite(v) and v != 0)
+
+
+# -- factors of zero and one -----------------------------------------------------
+@rule(ew.Xdivy)
+def xdivy_of_zero(node: Node, uses: Uses) -> Node | None:
+    """xdivy(0, y) -> 0   (exact: it is the op's law)"""
+    match node.inputs:
+        case (c, _) if is_splat(c, 0) and static_type(node) is not None:
+            return filled(0, node)
+    return None
+
+
+@rule(ew.MultiplyNoNan)
+def mul_no_nan_by_zero(node: Node, uses: Uses) -> Node | None:
+    """multiply_no_nan(x, 0) -> 0,  multiply_no_nan(0, x) -> 0   (exact: it is the op's law)"""
+    match node.inputs:
+        case (a, b) if (is_splat(a, 0) or is_splat(b, 0)) and static_type(node) is not None:
+            return filled(0, node)
+    return None
+
+
+@rule(ew.Multiply, ew.MultiplyNoNan)
+def mul_by_one(node: Node, uses: Uses) -> Node | None:
+    """x * 1 -> x,  1 * x -> x   (not when the 1 broadcasts or casts x; for
+    multiply_no_nan too, as x·1 is 0 exactly where x is)"""
+    match node.inputs:
+        case (x, c) if is_splat(c, 1) and keeps(x, c, node):
+            return x
+        case (c, x) if is_splat(c, 1) and keeps(x, c, node):
+            return x
+    return None
+
+
+@rule(ew.Multiply)
+def mul_by_minus_one(node: Node, uses: Uses) -> Node | None:
+    """x · (-1) -> -x,  (-1) · x -> -x   (not when the -1 broadcasts or casts x)"""
+    match node.inputs:
+        case (x, c) if is_splat(c, -1) and keeps(x, c, node):
+            return ew.Negative()(x)
+        case (c, x) if is_splat(c, -1) and keeps(x, c, node):
+            return ew.Negative()(x)
+    return None
+
+
+@rule(ew.Multiply)
+def mul_by_zero(node: Node, uses: Uses) -> Node | None:
+    """x * 0 -> 0,  0 * x -> 0   only for integer and bool x: a float x may be inf or NaN,
+    and inf·0 = NaN"""
+    match node.inputs:  # whether x is an integer is asked first: it is cheapest
+        case (x, c) if x.dtype.kind in "biu" and _zero_of(c, node):
+            return filled(0, node)
+        case (c, x) if x.dtype.kind in "biu" and _zero_of(c, node):
+            return filled(0, node)
+    return None
+
+
+@rule(ew.Divide, ew.Xdivy)
+def div_by_one(node: Node, uses: Uses) -> Node | None:
+    """x / 1 -> x   (not when the 1 broadcasts or casts x)"""
+    match node.inputs:
+        case (x, c) if is_splat(c, 1) and keeps(x, c, node):
+            return x
+    return None
+
+
+@rule(ew.Xdivy)
+def xdivy_by_nonzero(node: Node, uses: Uses) -> Node | None:
+    """xdivy(c, y) -> c / y   for a nonzero splat c (xdivy differs from / only where x is 0)"""
+    match node.inputs:
+        case (c, y) if (v := splat(c)) is not None and v != 0:
+            return ew.Divide()(c, y)
+    return None
+
+
+@rule(ew.MultiplyNoNan)
+def mul_no_nan_by_finite(node: Node, uses: Uses) -> Node | None:
+    """multiply_no_nan(x, c) -> x · c   for a finite nonzero splat c (0 exactly where x is)"""
+    match node.inputs:
+        case (a, b) if _finite_nonzero(a) or _finite_nonzero(b):
+            return ew.Multiply()(a, b)
+    return None
+
+
+# -- scales --------------------------------------------------------------------
+def _scaled(node: Node) -> tuple[Node, Any] | None:
+    """(x, c) when node is x · c (either order) for a splat c that leaves x's type as it is."""
+    a, b = node.inputs
+    for x, c in ((a, b), (b, a)):
+        v = splat(c)
+        if v is not None and keeps(x, c, node) and c.dtype == node.dtype:
+            return x, v
+    return None
+
+
+@rule(ew.Multiply, operands=(ew.Negative,))
+def negation_scaled(node: Node, uses: Uses) -> Node | None:
+    """(-x) · c -> x · (-c)   for a splat c that broadcasts nothing"""
+    match _scaled(node):
+        case (Node(op=Op(ew.Negative), inputs=(x,)), c):
+            return ew.Multiply()(x, constant(np.negative(c, dtype=node.dtype)))
+    return None
+
+
+@rule(ew.Multiply, operands=(ew.Multiply,))
+def scale_of_scaled(node: Node, uses: Uses) -> Node | None:
+    """(x · c₁) · c₂ -> x · (c₁·c₂)   for splats c that broadcast nothing (a seed of ones
+    broadcast and scaled twice becomes x · 1, then x)"""
+    match _scaled(node):
+        case (Node(op=Op(ew.Multiply)) as inner, c2) if (found := _scaled(inner)) is not None:
+            x, c1 = found
+            return ew.Multiply()(x, constant(np.multiply(c1, c2, dtype=node.dtype)))
+    return None
+
+
+# -- negations rise to where they cancel or become subtractions ------------------
+def _rises(node: Node, negation: Node, other: Node, uses: Uses) -> bool:
+    """The negation, an operand of node beside ``other``, may rise out of it: nothing else
+    uses it, and it is not the -a of V · (-a) for a small a (neg_of_small_scale put it
+    there: it runs over fewer entries than V)."""
+    if not single_use(negation, uses):
+        return False
+    match node.op:
+        case Op(ew.Multiply):
+            return not (smaller(negation, other) and same(other, node))
+    return True
+
+
+@rule(ew.Multiply, ew.MultiplyNoNan, ew.Divide, operands=(ew.Negative,))
+def negations_cancel(node: Node, uses: Uses) -> Node | None:
+    """(-a)·(-b) -> a·b   (also for / and multiply_no_nan; negations with no other consumer)"""
+    match node.inputs:
+        case (
+            Node(op=Op(ew.Negative), inputs=(a,)) as m,
+            Node(op=Op(ew.Negative), inputs=(b,)) as n,
+        ) if single_use(m, uses) and single_use(n, uses):
+            return type(node.op)()(a, b)
+    return None
+
+
+@rule(ew.Multiply, ew.MultiplyNoNan, ew.Divide, ew.Xdivy, operands=(ew.Negative,))
+def negation_out_of_left(node: Node, uses: Uses) -> Node | None:
+    """(-a)·b -> -(a·b)   (also for /, xdivy and multiply_no_nan; the negation has no other
+    consumer)"""
+    match node.inputs:
+        case (Node(op=Op(ew.Negative), inputs=(a,)) as m, b) if _rises(node, m, b, uses):
+            return ew.Negative()(type(node.op)()(a, b))
+    return None
+
+
+@rule(ew.Multiply, ew.MultiplyNoNan, ew.Divide, operands=(ew.Negative,))
+def negation_out_of_right(node: Node, uses: Uses) -> Node | None:
+    """a·(-b) -> -(a·b)   (also for / and multiply_no_nan, not xdivy, whose law is about its
+    numerator; the negation has no other consumer)"""
+    match node.inputs:
+        case (a, Node(op=Op(ew.Negative), inputs=(b,)) as m) if _rises(node, m, a, uses):
+            return ew.Negative()(type(node.op)()(a, b))
+    return None
+
+
+@rule(ew.Negative, operands=(ew.Multiply,))
+def neg_of_scaled(node: Node, uses: Uses) -> Node | None:
+    """-(x · c) -> x · (-c)   for a scalar constant c (no new node per derivative order)"""
+    match node.inputs:
+        case (Node(op=Op(ew.Multiply), inputs=(a, c)),) if (
+            c.ndim == 0 and (v := splat(c)) is not None
+        ):
+            return ew.Multiply()(a, constant(-np.asarray(v, dtype=c.dtype)))
+    return None
+
+
+@rule(ew.Negative, operands=(ew.Multiply,))
+def neg_of_small_scale(node: Node, uses: Uses) -> Node | None:
+    """-(V · a) -> V · (-a)   where a is smaller than V and V has the result's type (the
+    negation runs over the small factor; IEEE negation is exact)"""
+    match node.inputs:
+        case (Node(op=Op(ew.Multiply), inputs=(p, q)) as x,) if single_use(x, uses):
+            for v, a in ((p, q), (q, p)):
+                if same(v, node) and smaller(a, v) and splat(a) is None:
+                    return ew.Multiply()(v, ew.Negative()(a))
+    return None
+
+
+# -- reassociation and quotients of quotients --------------------------------------
+@rule(ew.Multiply, operands=(ew.Multiply,))
+def reassociate_small(node: Node, uses: Uses) -> Node | None:
+    """(V · a) · b -> V · (a · b)   where a and b are smaller than V and the result keeps
+    V's type: the small factors multiply once (equal up to rounding; inf/NaN stay so)"""
+    for i in (0, 1):
+        inner, b = node.inputs[i], node.inputs[1 - i]
+        match inner:
+            case Node(op=Op(ew.Multiply), inputs=(p, q)) if single_use(inner, uses) and same(
+                inner, node
+            ):
+                for v, a in ((p, q), (q, p)):
+                    if same(v, node) and smaller(a, v) and smaller(b, v):
+                        return ew.Multiply()(v, ew.Multiply()(a, b))
+    return None
+
+
+@rule(ew.Xdivy, operands=(ew.Xdivy,))
+def xdivy_of_xdivy(node: Node, uses: Uses) -> Node | None:
+    """xdivy(xdivy(a, b), c) -> xdivy(a, b·c)   (both 0 exactly where a is; the inner
+    quotient used nowhere else; repeated divisors then share their products)"""
+    match node.inputs:
+        case (Node(op=Op(ew.Xdivy), inputs=(a, b)) as inner, c) if (
+            single_use(inner, uses) and same(inner, node) and b.type == c.type == node.type
+        ):
+            return ew.Xdivy()(a, ew.Multiply()(b, c))
+    return None
+
+
+# -- powers --------------------------------------------------------------------
+@rule(ew.Power)
+def power_of_one(node: Node, uses: Uses) -> Node | None:
+    """x ** 1 -> x   (derivatives of x ** 2 leave it behind)"""
+    match node.inputs:
+        case (x, p) if keeps(x, p, node) and is_splat(p, 1):
+            return x
+    return None
+
+
+@rule(ew.Power)
+def power_of_two(node: Node, uses: Uses) -> Node | None:
+    """x ** 2 -> square(x)   (NumPy computes x ** 2.0 as x·x too)"""
+    match node.inputs:
+        case (x, p) if keeps(x, p, node) and is_splat(p, 2):
+            return ew.Square()(x)
+    return None

@@ -1,0 +1,423 @@
+"""Each rewrite law on its own: build its pattern, apply that one rule (not the whole
+``optimize`` pipeline, so one law cannot hide another), run the graph before and after,
+check the type is kept, and show where the law must not fire.
+
+``LAWS`` holds one row per rule; ``test_every_rule_has_a_row`` keeps it complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+import graphad as ga
+from graphad.compiler.patterns import Rule, Uses
+from graphad.compiler.rules import (
+    all_rules,
+    constants,
+    products,
+    rules_for,
+    rules_tried_on,
+    shapes,
+    sums,
+)
+from graphad.ir import Node, topo_sort
+from graphad.ops.elementwise import AddN, Negative
+from graphad.ops.shape import Reshape, SumTo
+from graphad.ops.utility import Cast
+
+x = ga.placeholder("x", (3,))
+y = ga.placeholder("y", (3,))
+z = ga.placeholder("z", (3,))
+xi = ga.placeholder("xi", (3,), "int64")
+m = ga.placeholder("m", (2, 3))
+m2 = ga.placeholder("m2", (2, 3))
+a = ga.placeholder("a", (4, 3))
+t3 = ga.placeholder("t3", (2, 3, 4))
+t213 = ga.placeholder("t213", (2, 1, 3))
+u = ga.placeholder("u", (None,))
+w = ga.placeholder("w", (None,))
+RNG = np.random.default_rng(15)
+FEEDS = {
+    x: np.array([1.5, -2.0, 0.25]),
+    y: np.array([0.5, 3.0, -1.25]),
+    z: np.array([-0.75, 1.25, 2.0]),
+    xi: np.array([1, -2, 3]),
+    m: RNG.standard_normal((2, 3)),
+    m2: RNG.standard_normal((2, 3)),
+    a: RNG.standard_normal((4, 3)),
+    t3: RNG.standard_normal((2, 3, 4)),
+    t213: RNG.standard_normal((2, 1, 3)),
+    u: np.array([0.5, 2.0]),
+    w: np.array([1.5, -1.0]),
+}
+
+
+@dataclass(frozen=True)
+class MyNegative(Negative):
+    """A user's subclass of negative that computes something else: no law may see it as -x."""
+
+    def compute(self, v: np.ndarray) -> np.ndarray:
+        return -v + 1.0
+
+
+Built = Node | tuple[Node, Sequence[Node]]  # a node, or one and other consumers of its parts
+
+
+@dataclass
+class Law:
+    rule: Rule
+    fires: list[Callable[[], Built]]
+    refuses: list[Callable[[], Built]] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.rule.name
+
+
+def uses_in(outputs: Sequence[Node]) -> Uses:
+    """How many consumers each node has in the graph of ``outputs``, as the driver counts."""
+    uses: dict[Node, int] = {}
+    for node in topo_sort(list(outputs)):
+        for i in node.inputs:
+            uses[i] = uses.get(i, 0) + 1
+    return uses
+
+
+def apply(rule: Rule, built: Built) -> tuple[Node, Node | None]:
+    """The one rule applied to the node built (whose op must be one of the rule's)."""
+    node, others = built if isinstance(built, tuple) else (built, ())
+    assert rule.applies_to(type(node.op)), f"{rule.name} is not a rule of {node.op.name}"
+    return node, rule(node, uses_in([node, *others]))
+
+
+def neg(v: Node) -> Node:
+    return ga.negative(v)
+
+
+S, C = ga.sin(x), ga.cos(x)  # operands that are neither constants nor placeholders
+LAWS = [
+    # -- constants
+    Law(
+        constants.splat_arithmetic,
+        [
+            lambda: ga.multiply(ga.constant(2.0), ga.broadcast_to(ga.constant(3.0), (3,))),
+            lambda: ga.exp(ga.zeros_like(x)),
+            lambda: ga.greater(ga.ones_like(m), 0.5),
+        ],
+        [lambda: x * 2.0, lambda: ga.exp(ga.zeros_like(u))],
+    ),
+    Law(constants.zeros_like_static, [lambda: ga.zeros_like(m)], [lambda: ga.zeros_like(u)]),
+    Law(constants.ones_like_static, [lambda: ga.ones_like(m)], [lambda: ga.ones_like(u)]),
+    Law(constants.shape_of_static, [lambda: ga.shape_of(m)], [lambda: ga.shape_of(u)]),
+    # -- sums
+    Law(
+        sums.add_zero,
+        [lambda: x + 0.0, lambda: 0.0 + x, lambda: x + ga.zeros_like(y)],
+        [lambda: x + np.zeros((2, 3)), lambda: xi + 0.0, lambda: u + ga.zeros_like(w)],
+    ),
+    Law(
+        sums.add_negative,
+        [lambda: x + neg(y), lambda: neg(x) + y],
+        [lambda: x + y, lambda: x + MyNegative()(y)],
+    ),
+    Law(sums.sub_zero, [lambda: x - 0.0], [lambda: 0.0 - x, lambda: x - np.zeros((2, 3))]),
+    Law(sums.zero_minus, [lambda: 0.0 - x], [lambda: x - 0.0, lambda: np.zeros((2, 3)) - x]),
+    Law(
+        sums.sub_negative,
+        [lambda: x - neg(y)],
+        [lambda: neg(x) - y, lambda: x - MyNegative()(y)],
+    ),
+    Law(
+        sums.double_negation,
+        [lambda: neg(neg(x))],
+        [lambda: neg(S), lambda: neg(MyNegative()(x))],
+    ),
+    Law(
+        sums.neg_of_difference,
+        [lambda: neg(x - y)],
+        [lambda: neg(x + y), lambda: (neg(d := x - y), [d * 2.0])],
+    ),
+    Law(
+        sums.add_n_zeros,
+        [
+            lambda: ga.add_n(x, ga.zeros_like(x), y),
+            lambda: ga.add_n(ga.zeros_like(x), np.zeros(3)),
+            lambda: ga.add_n(x, np.zeros(3)),
+        ],
+        [lambda: ga.add_n(x, y), lambda: ga.add_n(u, ga.zeros_like(u))],
+    ),
+    Law(sums.add_n_of_one, [lambda: AddN()(x), lambda: AddN()(u)], [lambda: ga.add_n(x, y)]),
+    Law(
+        sums.add_n_repeated,
+        [lambda: ga.add_n(x, x, y), lambda: ga.add_n(S, S)],
+        [lambda: ga.add_n(x, y, S), lambda: ga.add_n(xi, xi)],
+    ),
+    Law(
+        sums.add_n_flatten,
+        [lambda: ga.add_n(ga.add_n(x, y), S)],
+        [lambda: ga.add_n(x, y, S), lambda: (ga.add_n(i := ga.add_n(x, y), S), [i * 2.0])],
+    ),
+    Law(
+        sums.add_n_all_negated,
+        [lambda: ga.add_n(neg(x), neg(y)), lambda: ga.add_n(neg(x), neg(y), neg(S))],
+        [
+            lambda: ga.add_n(neg(x), y),
+            lambda: (ga.add_n(n := neg(x), neg(y)), [n * 2.0]),
+            lambda: ga.add_n(neg(x), MyNegative()(y)),
+        ],
+    ),
+    Law(
+        sums.add_n_negated_terms,
+        [
+            lambda: ga.add_n(x, neg(y)),
+            lambda: ga.add_n(x, neg(y), neg(S)),
+            lambda: ga.add_n(x, z, neg(y), neg(S)),
+        ],
+        [
+            lambda: ga.add_n(x, z, neg(S)),  # one negation beside two terms: no gain
+            lambda: ga.add_n(neg(x), neg(y)),
+            lambda: (ga.add_n(x, n := neg(y)), [n * 2.0]),
+        ],
+    ),
+    Law(
+        sums.common_factor,
+        [lambda: ga.add_n(S * z, C * z), lambda: ga.add_n(S * z, z * C, y)],
+        [
+            lambda: ga.add_n(x * y, S * C),
+            lambda: ga.add_n(ga.multiply_no_nan(S, z), ga.multiply_no_nan(C, z)),
+            lambda: (ga.add_n(p := S * z, C * z), [p * 2.0]),
+            lambda: ga.add_n(m * z, m2 * z),  # z is broadcast: not of the sum's type
+        ],
+    ),
+    # -- products
+    Law(
+        products.xdivy_of_zero,
+        [lambda: ga.xdivy(np.zeros(3), x)],
+        [lambda: ga.xdivy(x, np.zeros(3)), lambda: ga.xdivy(ga.zeros_like(u), u)],
+    ),
+    Law(
+        products.mul_no_nan_by_zero,
+        [lambda: ga.multiply_no_nan(x, np.zeros(3)), lambda: ga.multiply_no_nan(0.0, x)],
+        [lambda: ga.multiply_no_nan(x, y)],
+    ),
+    Law(
+        products.mul_by_one,
+        [lambda: x * 1.0, lambda: 1.0 * x, lambda: ga.multiply_no_nan(x, np.ones(3))],
+        [lambda: x * np.ones((2, 3)), lambda: xi * 1.0, lambda: u * ga.ones_like(w)],
+    ),
+    Law(
+        products.mul_by_minus_one,
+        [lambda: x * -1.0, lambda: -1.0 * x],
+        [lambda: x * np.full((2, 3), -1.0), lambda: x * -2.0],
+    ),
+    Law(products.mul_by_zero, [lambda: xi * 0, lambda: 0 * xi], [lambda: x * 0.0]),
+    Law(
+        products.div_by_one,
+        [lambda: x / 1.0, lambda: ga.xdivy(x, 1.0)],
+        [lambda: 1.0 / x, lambda: x / np.ones((2, 3))],
+    ),
+    Law(
+        products.xdivy_by_nonzero,
+        [lambda: ga.xdivy(2.0, x)],
+        [lambda: ga.xdivy(x, 2.0), lambda: ga.xdivy(0.0, x)],
+    ),
+    Law(
+        products.mul_no_nan_by_finite,
+        [lambda: ga.multiply_no_nan(x, 2.0), lambda: ga.multiply_no_nan(-0.5, x)],
+        [lambda: ga.multiply_no_nan(x, y), lambda: ga.multiply_no_nan(x, np.inf)],
+    ),
+    Law(
+        products.negation_scaled,
+        [lambda: neg(x) * 2.0, lambda: 2.0 * neg(x)],
+        [lambda: x * 2.0, lambda: neg(x) * y, lambda: MyNegative()(x) * 2.0],
+    ),
+    Law(
+        products.scale_of_scaled,
+        [lambda: (x * 2.0) * 3.0, lambda: 3.0 * (2.0 * x)],
+        [lambda: (x * y) * 3.0, lambda: (x * 2.0) * np.full((2, 3), 3.0)],
+    ),
+    Law(
+        products.negations_cancel,
+        [
+            lambda: neg(S) * neg(C),
+            lambda: neg(S) / neg(C),
+            lambda: ga.multiply_no_nan(neg(S), neg(C)),
+        ],
+        [lambda: neg(x) * y, lambda: ((n := neg(S)) * neg(C), [n * 2.0])],
+    ),
+    Law(
+        products.negation_out_of_left,
+        [lambda: neg(x) * y, lambda: neg(x) / y, lambda: ga.xdivy(neg(x), y)],
+        [
+            lambda: x * neg(y),
+            lambda: neg(x) * m,  # V·(-a) for a small a: where neg_of_small_scale put it
+            lambda: ((n := neg(x)) * y, [n * 2.0]),
+        ],
+    ),
+    Law(
+        products.negation_out_of_right,
+        [lambda: x * neg(y), lambda: x / neg(y), lambda: ga.multiply_no_nan(x, neg(y))],
+        [lambda: neg(x) * y, lambda: m * neg(x)],
+    ),
+    Law(
+        products.neg_of_scaled,
+        [lambda: neg(x * 2.0), lambda: neg(ga.multiply(x, ga.constant(np.int64(3))))],
+        [lambda: neg(x * y), lambda: neg(x * np.full(3, 2.0))],
+    ),
+    Law(
+        products.neg_of_small_scale,
+        [lambda: neg(m * x), lambda: neg(x * m)],
+        [lambda: neg(x * y), lambda: neg(m * 2.0), lambda: (neg(p := m * x), [p * 2.0])],
+    ),
+    Law(
+        products.reassociate_small,
+        [lambda: (m * x) * y, lambda: y * (x * m)],
+        [
+            lambda: (m * x) * m2,  # m2 is not small
+            lambda: ((p := m * x) * y, [p * 2.0]),
+            lambda: (x * y) * z,
+        ],
+    ),
+    Law(
+        products.xdivy_of_xdivy,
+        [lambda: ga.xdivy(ga.xdivy(x, y), z)],
+        [
+            lambda: (ga.xdivy(q := ga.xdivy(x, y), z), [q * 2.0]),
+            lambda: ga.xdivy(ga.xdivy(x, y), m),
+        ],
+    ),
+    Law(products.power_of_one, [lambda: x**1.0], [lambda: x ** np.ones((2, 3)), lambda: x**2.0]),
+    Law(
+        products.power_of_two, [lambda: x**2.0], [lambda: x**3.0, lambda: x ** np.full((2, 3), 2.0)]
+    ),
+    # -- shapes
+    Law(shapes.reshape_to_same, [lambda: Reshape((3,))(x)], [lambda: ga.reshape(x, (1, 3))]),
+    Law(
+        shapes.broadcast_to_same,
+        [lambda: ga.broadcast_to(x, (3,))],
+        [lambda: ga.broadcast_to(x, (2, 3))],
+    ),
+    Law(shapes.sum_to_same, [lambda: SumTo((3,))(x)], [lambda: ga.sum_to(m, (3,))]),
+    Law(
+        shapes.squeeze_of_expand,
+        [lambda: ga.squeeze(ga.expand_dims(x, 0), 0)],
+        [lambda: ga.squeeze(ga.reshape(x, (1, 3)), 0)],
+    ),
+    Law(
+        shapes.matrix_vector,
+        [lambda: ga.squeeze(ga.matmul(a, ga.expand_dims(x, -1)), -1)],
+        [
+            lambda: ga.squeeze(ga.matmul(a, ga.expand_dims(m, -1)), -1),  # batched
+            lambda: ga.squeeze(ga.matmul(ga.expand_dims(x, 0), ga.transpose(a)), 0),
+        ],
+    ),
+    Law(
+        shapes.reshape_of_reshape,
+        [
+            lambda: ga.reshape(ga.reshape(m, (3, 2)), (6,)),
+            lambda: ga.squeeze(ga.reshape(m, (2, 3, 1)), 2),
+            lambda: ga.expand_dims(ga.squeeze(t213, 1), 0),
+        ],
+        [lambda: ga.reshape(x, (1, 3)), lambda: ga.reshape(ga.transpose(m), (6,))],
+    ),
+    Law(
+        shapes.broadcast_of_broadcast,
+        [lambda: ga.broadcast_to(ga.broadcast_to(x, (2, 3)), (4, 2, 3))],
+        [lambda: ga.broadcast_to(x, (2, 3))],
+    ),
+    Law(
+        shapes.sum_of_splat,
+        [lambda: ga.sum_to(ga.broadcast_to(ga.constant(0.5), (4, 3)), (3,))],
+        [
+            lambda: ga.sum_to(m, (3,)),
+            lambda: ga.sum_to(ga.broadcast_to(ga.constant(np.int64(2)), (4, 3)), (3,)),
+        ],
+    ),
+    Law(
+        shapes.transpose_of_transpose,
+        [
+            lambda: ga.transpose(ga.transpose(t3, (1, 0, 2)), (0, 2, 1)),
+            lambda: ga.transpose(ga.transpose(m)),
+        ],
+        [lambda: ga.transpose(m)],
+    ),
+    Law(shapes.identity_transpose, [lambda: ga.transpose(m, (0, 1))], [lambda: ga.transpose(m)]),
+    Law(
+        shapes.transpose_of_units,
+        [lambda: ga.transpose(t213, (1, 0, 2)), lambda: ga.transpose(t213, (0, 2, 1))],
+        [lambda: ga.transpose(t213, (2, 1, 0))],
+    ),
+    Law(
+        shapes.cast_to_same,
+        [lambda: Cast(np.dtype(np.float64))(x)],
+        [lambda: Cast(np.dtype(np.float32))(x)],
+    ),
+    Law(shapes.stop_gradient_at_run_time, [lambda: ga.stop_gradient(x)]),
+]
+
+
+def by_rule(laws: list[Law]) -> Any:
+    return pytest.mark.parametrize("law", laws, ids=[law.id for law in laws])
+
+
+def test_every_rule_has_a_row() -> None:
+    assert [law.rule for law in LAWS] == list(all_rules())
+
+
+@by_rule(LAWS)
+def test_where_it_fires_the_values_and_the_type_are_kept(law: Law) -> None:
+    for build in law.fires:
+        node, out = apply(law.rule, build())
+        assert out is not None and out is not node, f"{law.rule.law}: did not fire"
+        assert law.rule in rules_tried_on(node)  # its operands are what it declared
+        assert out.type == node.type
+        feeds = {p: v for p, v in FEEDS.items() if p in set(topo_sort([node, out]))}
+        before = ga.evaluate(node, feeds, optimize=False)
+        after = ga.evaluate(out, feeds, optimize=False)
+        # reordered sums may round differently: to rounding of terms of size ~1
+        np.testing.assert_allclose(after, before, rtol=1e-14, atol=1e-14)
+        assert np.asarray(after).dtype == np.asarray(before).dtype
+
+
+@by_rule([law for law in LAWS if law.refuses])
+def test_where_it_must_not_fire(law: Law) -> None:
+    for build in law.refuses:
+        node, out = apply(law.rule, build())
+        assert out is None, f"{law.rule.law}: fired on {node.op}"
+
+
+@by_rule(LAWS)
+def test_a_users_subclass_of_its_ops_is_not_matched(law: Law) -> None:
+    for cls in law.rule.ops:
+        mine = type(f"My{cls.__name__}", (cls,), {"__module__": __name__})
+        assert not law.rule.applies_to(mine)
+        assert law.rule not in rules_for(mine)
+
+
+def test_an_operand_of_a_users_subclass_is_not_matched_either() -> None:
+    shifted = MyNegative()(y)
+    for rule, node in [
+        (sums.add_negative, x + shifted),
+        (sums.sub_negative, x - shifted),
+        (sums.double_negation, neg(MyNegative()(x))),
+        (products.negation_out_of_left, MyNegative()(x) * y),
+        (sums.add_n_all_negated, ga.add_n(MyNegative()(x), neg(y))),
+    ]:
+        assert apply(rule, node)[1] is None, rule.name
+    np.testing.assert_allclose(ga.evaluate(x + shifted, FEEDS), FEEDS[x] - FEEDS[y] + 1.0)
+
+
+def test_a_rule_is_a_value_with_its_law_and_ops() -> None:
+    rule = products.mul_by_one
+    assert rule.law.startswith("x * 1 -> x")
+    assert rule.name == "mul_by_one" and rule.ops == (
+        ga.ops.elementwise.Multiply,
+        ga.ops.elementwise.MultiplyNoNan,
+    )
+    assert rule in rules_for(ga.ops.elementwise.MultiplyNoNan)
+    assert rules_for(MyNegative) == ()
