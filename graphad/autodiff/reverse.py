@@ -2,7 +2,7 @@
 
 Seed, prune, reverse sweep, un-broadcast, accumulate, answer.  Each consumer's
 partial adjoint stays its own node until they are summed once (v̄₂ = v̄₂→₄ +
-v̄₂→₃), so they can be inspected and drawn.
+v̄₂→₃, :func:`~graphad.ops.elementwise.sum_partials`), so they can be inspected and drawn.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from graphad.ir import (
 from graphad.ir._gc import collection_paused
 from graphad.ops import cast, sum_to
 from graphad.ops._util import is_float
+from graphad.ops.elementwise import sum_partials
 from graphad.ops.shape import full_like
-from graphad.ops.structure import accumulate, densify, is_differentiable
+from graphad.ops.structure import densify, is_differentiable
 
 
 @dataclass
@@ -119,7 +120,8 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
             parts = result.partials.get(node)
             if parts is None:
                 continue
-            g = accumulate([p for _, p in parts], node.type)
+            g = sum_partials([p for _, p in parts], node.type)
+            assert g is not None  # every partial sent is a node
             result.adjoint[node] = g
             if not node.inputs:
                 continue

@@ -45,7 +45,6 @@ from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import (
     Tangents,
-    add_tangents,
     as_int,
     axes_tuple,
     building,
@@ -204,9 +203,11 @@ class Eigh(OnMatrices):
         w, v = get(node, 0), get(node, 1)
         n = v.shape[-1]  # type: ignore[index]
         gw, gv = entry(g, 0), entry(g, 1)
-        inner = add_tangents(
-            None if gw is None else _diag_embed(gw, n),
-            None if gv is None else _gaps(w, n) * matmul(mT(v), gv),
+        inner = ew.sum_partials(
+            [
+                None if gw is None else _diag_embed(gw, n),
+                None if gv is None else _gaps(w, n) * matmul(mT(v), gv),
+            ]
         )
         return (_lower_adjoint(matmul(v, matmul(inner, mT(v))), n),)  # type: ignore[arg-type]
 
@@ -284,9 +285,9 @@ class Svd(OnMatrices):
             vtg = matmul(vh, gv)
             inner.append(rows * (f * (vtg - mT(vtg))))
             outer.append(matmul(u / cols, mT(gv - matmul(v, vtg))))
-        core = add_tangents(*inner)
+        core = ew.sum_partials(inner)
         terms = [matmul(u, matmul(core, vh))] if core is not None else []
-        return (add_tangents(*terms, *outer),)  # type: ignore[return-value]
+        return (ew.sum_partials([*terms, *outer]),)  # type: ignore[return-value]
 
 
 def svd(
@@ -351,13 +352,15 @@ class Qr(OnMatrices):
         q, r = get(node, 0), get(node, 1)
         gq, gr = entry(g, 0), entry(g, 1)
         k = r.shape[-2]  # type: ignore[index]
-        m = add_tangents(
-            None if gr is None else matmul(r, mT(gr)),
-            None if gq is None else -matmul(mT(gq), q),
+        m = ew.sum_partials(
+            [
+                None if gr is None else matmul(r, mT(gr)),
+                None if gq is None else -matmul(mT(gq), q),
+            ]
         )
         lower = tril(m, -1)  # type: ignore[arg-type]
         copyltu = lower + mT(lower) + where(_eye(k), m, zeros_like(m))  # type: ignore[arg-type]
-        total = add_tangents(gq, matmul(q, copyltu))
+        total = ew.sum_partials([gq, matmul(q, copyltu)])
         return (_right_solve(total, mT(r)),)  # type: ignore[arg-type]
 
 

@@ -35,7 +35,6 @@ from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import Multilinear
 from graphad.ops._util import (
     Tangents,
-    add_tangents,
     as_array,
     as_int,
     building,
@@ -313,7 +312,7 @@ class Solve(Op):
         vector = b.ndim == 1
         x2 = ExpandDims((-1,))(node) if vector else node
         tb = None if t[1] is None else (ExpandDims((-1,))(t[1]) if vector else t[1])
-        rhs = add_tangents(tb, None if t[0] is None else -matmul(t[0], x2))
+        rhs = ew.sum_partials([tb, None if t[0] is None else -matmul(t[0], x2)])
         out = solve(a, rhs)
         return squeeze(out, -1) if vector else out
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, Op, TensorType, as_dtype, as_node, user_location
+from graphad.ir import DTypeError, Node, TensorType, as_dtype, as_node, user_location
 from graphad.ops._constant import ZeroDerivative
-from graphad.ops._util import Tangents, is_float, tensor
+from graphad.ops._linear import Linear
+from graphad.ops._util import tensor
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,11 @@ class StopGradient(ZeroDerivative):
 
 
 @dataclass(frozen=True)
-class Cast(Op):
-    """``x.astype(dtype)``; gradients flow between float dtypes only."""
+class Cast(Linear):
+    """``x.astype(dtype)``: linear; derivatives flow between float (and complex) dtypes only.
+
+    Under the real pairing of :mod:`~graphad.ops.complex_parts`, a cast to a real dtype
+    takes the real part, and its transpose casts the real cotangent back to complex."""
 
     dtype: np.dtype
 
@@ -75,14 +79,9 @@ class Cast(Op):
         """op(xb): the op keeps every axis"""
         return self(xs[0])
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = cast(g, x.dtype)"""
-        x = node.inputs[0]
-        return (cast(g, x.dtype) if is_float(x.type) else None,)
-
-    def jvp(self, node: Node, t: Tangents) -> Node | None:
-        """ẏ = cast(ẋ, dtype)"""
-        return cast(t[0], self.dtype) if is_float(node.type) and t[0] is not None else None
+        return cast(g, node.inputs[0].dtype)
 
 
 @dataclass(frozen=True)
