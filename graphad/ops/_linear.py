@@ -1,4 +1,5 @@
-"""The bases of linear ops: the derivative of a linear map is the map itself.
+"""The bases of linear ops, whose derivative is the map itself, and of the ops whose derivative
+is stated as a linear map (``JvpOnly``).
 
 A linear op's ``jvp`` is the op applied to the tangent, and its ``vjp`` is its
 transpose, the one rule each such op writes (``transpose``).  Three shapes of
@@ -9,11 +10,16 @@ parameters such as index arrays or run-time shapes), in all inputs together
 (matmul, einsum).  ``apply`` is the op on tangents: the op itself, except that a
 structure op leaves absent (a sparse zero) what has no tangent.
 
+A ``JvpOnly`` op (softmax, inv, solve, det, the decompositions) states its derivative
+once, as its ``jvp``: a graph linear in the tangents, made of ops that each state their
+own transpose.  Its vjp is the transpose of that graph, which the reverse pass builds
+(:func:`graphad.autodiff.reverse.transposed_jvp`, JAX's linearize-and-transpose).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from graphad.ir import Node, Op
 from graphad.ops._util import Tangents, is_differentiable
@@ -87,3 +93,23 @@ class Multilinear(Op):
         return sum_partials(
             None if tk is None else self(*xs[:k], tk, *xs[k + 1 :]) for k, tk in enumerate(t)
         )
+
+
+@dataclass(frozen=True)
+class JvpOnly(Op):
+    """An op whose derivative is stated once, by ``jvp``, linear in the tangents.
+
+    Its vjp is the transpose of that linear map (x̄ = Jᵀ·g), obtained by the reverse pass:
+    the jvp built on fresh tangent placeholders, then swept back from its output seeded
+    with g.  A jvp that is not linear in its tangents is refused there, by the op's name.
+    ``linear`` lists the inputs in which the op is itself linear (the others held fixed),
+    each with its ``transpose``: an op that appears in its own jvp, applied to a tangent
+    (solve(A, ḃ - Ȧ·X)), needs it to end the recursion; the other ops of a jvp state
+    their transposes already.
+    """
+
+    linear: ClassVar[tuple[int, ...]] = ()
+
+    def transpose(self, node: Node, g: Node, k: int) -> Node:
+        """The transpose of xₖ ↦ op(…, xₖ, …) for an input k in ``linear``, applied to g."""
+        raise NotImplementedError(f"{self.name}: no transpose in input {k}")
