@@ -224,15 +224,20 @@ class Svd(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """P = Uᵀ·Ȧ·V; ṡ = diag(P); U̇ = U·(F∘(P·S + S·Pᵀ)) + (I - U·Uᵀ)·Ȧ·V·S⁻¹;
-        V̇ = V·(F∘(S·P + Pᵀ·S)) + (I - V·Vᵀ)·Ȧᵀ·U·S⁻¹, F = 1/(sⱼ² - sᵢ²) off the diagonal"""
+        V̇ = V·(F∘(S·P + Pᵀ·S)) + (I - V·Vᵀ)·Ȧᵀ·U·S⁻¹, F = 1/(sⱼ² - sᵢ²) off the diagonal.
+        Uᵀ·Ȧ·V is P and Vᵀ·Ȧᵀ·U is Pᵀ, so U̇ = U·(F∘(P·S + S·Pᵀ) - P·S⁻¹) + Ȧ·V·S⁻¹ (and V̇
+        likewise): five matrix products, each computed once by the transpose (the vjp) too;
+        S⁻¹ is one reciprocal of s, so both modes scale by products, not divisions"""
         u, s, vh = get(node, 0), get(node, 1), get(node, 2)
         v, da = mT(vh), t[0]
         f = _gaps(s * s, s.shape[-1])  # type: ignore[index]
-        p = matmul(mT(u), matmul(da, v))  # type: ignore[arg-type]
         rows, cols = expand_dims(s, -1), expand_dims(s, -2)  # S·X scales rows, X·S columns
+        inv_cols = 1.0 / cols
         av, atu = matmul(da, v), matmul(mT(da), u)  # type: ignore[arg-type]
-        du = matmul(u, f * (p * cols + rows * mT(p))) + (av - matmul(u, matmul(mT(u), av))) / cols
-        dv = matmul(v, f * (rows * p + mT(p) * cols)) + (atu - matmul(v, matmul(vh, atu))) / cols
+        p = matmul(mT(u), av)
+        pt = mT(p)
+        du = matmul(u, f * (p * cols + rows * pt) - p * inv_cols) + av * inv_cols
+        dv = matmul(v, f * (rows * p + pt * cols) - pt * inv_cols) + atu * inv_cols
         return make_tuple(du, _diag_part(p), mT(dv))
 
 
@@ -283,14 +288,14 @@ class Qr(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """X = Qᵀ·Ȧ·R⁻¹, Ω = X₋ - X₋ᵀ (X₋ strictly lower); Ṙ = (X - Ω)·R,
-        Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X"""
+        Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X = Ȧ·R⁻¹ - Q·(X - Ω)"""
         self._tall(node)
         q, r = get(node, 0), get(node, 1)
         ar = _right_solve(t[0], r)  # type: ignore[arg-type]
         x = matmul(mT(q), ar)
         lower = tril(x, -1)
-        omega = lower - mT(lower)
-        return make_tuple(matmul(q, omega) + ar - matmul(q, x), matmul(x - omega, r))
+        rotated = x - (lower - mT(lower))
+        return make_tuple(ar - matmul(q, rotated), matmul(rotated, r))
 
 
 def qr(a: Any, mode: str = "reduced") -> QRResult:
