@@ -224,9 +224,12 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
     unique = "".join(dict.fromkeys(spec))
     reachable = set(out).union(*others)
     kept = "".join(c for c in unique if c in reachable)
-    adj = einsum(
-        ",".join([*others, out]) + "->" + kept, *(xs[j] for j in range(len(xs)) if j != k), g
-    )
+    if others or kept != out:
+        adj = einsum(
+            ",".join([*others, out]) + "->" + kept, *(xs[j] for j in range(len(xs)) if j != k), g
+        )
+    else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
+        adj = g
     size = dict(zip(spec, x.shape))  # type: ignore[arg-type]
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
