@@ -38,7 +38,7 @@ from graphad.ir._gc import collection_paused
 from graphad.ops import cast, sum_to
 from graphad.ops._linear import JvpOnly
 from graphad.ops._util import is_float
-from graphad.ops.elementwise import sum_partials
+from graphad.ops.elementwise import Negative, sum_partials
 from graphad.ops.shape import full_like
 from graphad.ops.structure import densify, entry, is_differentiable, make_dict, make_tuple
 from graphad.ops.utility import ShapeOf
@@ -65,8 +65,16 @@ def unbroadcast(g: Node, x: Node, consumer: Node) -> Node:
         return g  # most adjoints: nothing to sum and nothing to cast, asked cheaply
     same = t.is_static and g.shape == x.shape
     if not same and not (g.shape == x.shape and _cannot_stretch(x, consumer)):
-        g = sum_to(g, x)
+        g = _sum_to(g, x)
     return cast(g, x.dtype)
+
+
+def _sum_to(g: Node, x: Node) -> Node:
+    """sum_to(g, x), taken inside a negation: -Σv negates the sum, not every entry of the
+    larger v (the same numbers; the adjoint of a subtracted broadcast operand, x - b)."""
+    if isinstance(g.op, Negative):
+        return -sum_to(g.inputs[0], x)
+    return sum_to(g, x)
 
 
 def _cannot_stretch(x: Node, consumer: Node) -> bool:
