@@ -145,7 +145,7 @@ def _backward(order: list[Node], seed: Node, result: Sweep) -> None:
         parts = result.partials.get(node)
         if parts is None:
             continue
-        g = sum_partials([p for _, p in parts], node.type)
+        g = parts[0][1] if len(parts) == 1 else sum_partials([p for _, p in parts], node.type)
         assert g is not None  # every partial sent is a node
         result.adjoint[node] = g
         if node.inputs:
@@ -154,8 +154,7 @@ def _backward(order: list[Node], seed: Node, result: Sweep) -> None:
 
 def _propagate(node: Node, g: Node, result: Sweep) -> None:
     """Send ``node``'s adjoint ``g`` to those of its inputs that lead to some x."""
-    wanted = [x in result.depends and is_differentiable(x.type) for x in node.inputs]
-    for x, gx in zip(node.inputs, _vjp(node, g, wanted, result.transposing)):
+    for x, gx in zip(node.inputs, _vjp(node, g, result)):
         if x not in result.depends:
             continue
         if gx is None or not is_differentiable(x.type):
@@ -164,14 +163,13 @@ def _propagate(node: Node, g: Node, result: Sweep) -> None:
         result.partials.setdefault(x, []).append((node, unbroadcast(gx, x, node)))
 
 
-def _vjp(
-    node: Node, g: Node, wanted: Sequence[bool], transposing: tuple[Op, ...] = ()
-) -> tuple[Node | None, ...]:
-    """The op's vjp of ``g``: its rule, or the transpose of its jvp (``JvpOnly``) when the
-    sweep is not already inside a transpose of that op's jvp (``transposing``)."""
+def _vjp(node: Node, g: Node, result: Sweep) -> tuple[Node | None, ...]:
+    """The op's vjp of ``g``: its rule, or the transpose of its jvp (``JvpOnly``) for the
+    inputs that lead to some x."""
     op = node.op
     if isinstance(op, JvpOnly):
-        return transposed_jvp(node, g, wanted, transposing)
+        wanted = [x in result.depends and is_differentiable(x.type) for x in node.inputs]
+        return transposed_jvp(node, g, wanted, result.transposing)
     if type(op).vjp is Op.vjp:
         raise DifferentiationError(
             f"{op.name}: no vjp rule, so reverse mode cannot pass through "

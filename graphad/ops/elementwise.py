@@ -32,8 +32,8 @@ structures whose adjoints have absent entries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -95,41 +95,53 @@ class Pick:
 Partial = Node | Over | Pick | float | None
 
 
-@dataclass
+def as_pick(d: Partial) -> Partial:
+    """A bool node as the indicator it stands for, ``Pick(node)``; other partials as they are."""
+    return Pick(d) if isinstance(d, Node) and d.dtype.kind == "b" else d
+
+
 class Products:
     """The products v·∂ that one rule builds, with the op's strong zeros (``singular``), and
-    the quotients v/den and constant multiples v·c that sibling partials share."""
+    the quotients v/den and constant multiples v·c that sibling partials share (keyed by the
+    nodes' identities).  Made once per rule call, so kept light (the 10⁵-node chains)."""
 
-    singular: bool
-    shared: dict[tuple[Node, Any], Node] = field(default_factory=dict)
+    __slots__ = ("shared", "singular")
+
+    def __init__(self, singular: bool) -> None:
+        self.singular = singular
+        self.shared: dict[tuple[int, Any], Node] = {}
 
     def times(self, v: Node, d: Partial) -> Node | None:
         """v·∂; None where it is an exact zero (no partial, a constant 0, a pick of zeros)."""
+        if isinstance(d, Node):
+            if d.dtype.kind != "b":  # a factor: most partials
+                return multiply_no_nan(v, d) if self.singular else v * d
+            d = Pick(d)
         if d is None:
             return None
-        if isinstance(d, Node) and d.dtype.kind == "b":
-            d = Pick(d)
         if isinstance(d, Pick):
             return self.pick(d.cond, self.times(v, d.then), self.times(v, d.otherwise))
         if isinstance(d, Over):
-            q = self.share(v, d.den, lambda: xdivy(v, d.den) if self.singular else v / d.den)
-            if d.num is not None:
-                q = multiply_no_nan(q, d.num) if self.singular else q * d.num
+            den, num = d.den, d.num
+            q = self.share(v, id(den), lambda: xdivy(v, den) if self.singular else v / den)
+            if num is not None:
+                q = multiply_no_nan(q, num) if self.singular else q * num
             return -q if d.negate else q
-        if isinstance(d, Node):
-            return multiply_no_nan(v, d) if self.singular else v * d
-        if d == 0:
-            return None
         if d == 1:
             return v
+        if d == 0:
+            return None
         if d == -1:
             return -v
-        return self.share(v, d, lambda: v * d)
+        c = d
+        return self.share(v, float(c), lambda: v * c)
 
-    def share(self, v: Node, key: Any, make: Any) -> Node:
-        if (v, key) not in self.shared:
-            self.shared[(v, key)] = make()
-        return self.shared[(v, key)]
+    def share(self, v: Node, key: Any, make: Callable[[], Node]) -> Node:
+        """The product ``make`` builds, once per (v, key)."""
+        got = self.shared.get((id(v), key))
+        if got is None:
+            got = self.shared[(id(v), key)] = make()
+        return got
 
     @staticmethod
     def pick(cond: Node, a: Node | None, b: Node | None) -> Node | None:
@@ -141,28 +153,34 @@ class Products:
     def total(self, pairs: Sequence[tuple[Node, Partial]]) -> Node | None:
         """Σ vᵢ·∂ᵢ: partials that pick on one condition give one ``where`` (of the sums on
         each side), those that are one constant c give one product c·Σ vᵢ."""
-        groups: dict[Any, list[tuple[Node, Partial]]] = {}  # in order of first appearance
+        if len(pairs) == 1:  # nothing to group: most ops, or one tangent given
+            return self.times(*pairs[0])
+        picks: dict[int, tuple[Node, list[tuple[Node, Pick]]]] = {}  # by the cond's identity
+        scaled: dict[float, list[Node]] = {}
+        terms: list[Any] = []  # products, and the picks and constants in the order first met
         for v, d in pairs:
-            if isinstance(d, Node) and d.dtype.kind == "b":
-                d = Pick(d)
+            d = as_pick(d)
             if isinstance(d, Pick):
-                key: Any = ("pick", d.cond)
+                if id(d.cond) not in picks:
+                    picks[id(d.cond)] = (d.cond, [])
+                    terms.append(picks[id(d.cond)])
+                picks[id(d.cond)][1].append((v, d))
             elif isinstance(d, (int, float)):
-                key = ("constant", float(d))
+                if float(d) not in scaled:
+                    scaled[float(d)] = []
+                    terms.append(float(d))
+                scaled[float(d)].append(v)
             else:
-                key = ("factor", len(groups))  # a product of its own
-            groups.setdefault(key, []).append((v, d))
-        terms: list[Node | None] = []
-        for (kind, _), group in groups.items():
-            if kind == "pick":
-                then = self.total([(v, d.then) for v, d in group])  # type: ignore[union-attr]
-                otherwise = self.total([(v, d.otherwise) for v, d in group])  # type: ignore[union-attr]
-                terms.append(self.pick(group[0][1].cond, then, otherwise))  # type: ignore[union-attr]
-            elif kind == "constant":
-                summed = sum_partials(v for v, _ in group)
-                terms.append(None if summed is None else self.times(summed, group[0][1]))
-            else:
-                terms.extend(self.times(v, d) for v, d in group)
+                terms.append(self.times(v, d))
+        for i, term in enumerate(terms):
+            if isinstance(term, tuple):  # one where on cond, the sums on each side in it
+                cond, group = term
+                then = self.total([(v, d.then) for v, d in group])
+                otherwise = self.total([(v, d.otherwise) for v, d in group])
+                terms[i] = self.pick(cond, then, otherwise)
+            elif isinstance(term, float):
+                summed = sum_partials(scaled[term])
+                terms[i] = None if summed is None else self.times(summed, term)
         return sum_partials(terms)
 
 
