@@ -10,6 +10,7 @@ linear map, built here (:func:`transposed_jvp`) by the same sweep run over the j
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,7 @@ from graphad.ops._util import is_float
 from graphad.ops.elementwise import Negative, sum_partials
 from graphad.ops.shape import full_like
 from graphad.ops.structure import densify, entry, is_differentiable, make_dict, make_tuple
-from graphad.ops.utility import ShapeOf
+from graphad.ops.utility import ShapeOf, shape_from_operands, shape_of
 
 
 @dataclass
@@ -228,10 +229,42 @@ def transposed_jvp(
         raise _cannot_transpose(node, "its jvp is not linear in the tangents")
     back.update(zip(inputs, node.inputs))
     back[primal] = node
-    # a tangent's shape (all a transpose may ask of it, with unknown dims) is its input's
+    shapes = _tangent_shapes(found, local.depends, dict(zip(tangents, inputs)))
+    back.update(zip(shapes, substitute(shapes.values(), back)))
+    # a tangent whose shape its rule cannot give from its operands': the same graph on the
+    # inputs has its shape (computing it, which only unknown dims ever ask)
     back.update((t, x) for t, x in zip(tangents, node.inputs) if t is not None)
     rebuilt = iter(substitute(found, back))
     return tuple(None if a is None else next(rebuilt) for a in adjoints)
+
+
+def _tangent_shapes(
+    adjoints: list[Node], tangent: set[Node], stands: dict[Node | None, Node]
+) -> dict[Node, Node]:
+    """For each ``shape_of`` of a tangent node in the transposed graph (a transpose asks a
+    shape it cannot know statically: unknown dims), a node giving that shape from the
+    shapes of the op's inputs (``stands``: tangent placeholder -> its input's stand-in),
+    without computing the tangent."""
+    made: dict[Node, Node | None] = {}
+
+    def shape(m: Node) -> Node:
+        if m in stands:
+            return shape_of(stands[m])
+        if m not in tangent:
+            return shape_of(m)
+        if m not in made:
+            made[m] = shape_from_operands(m, shape)
+        found = made[m]
+        if found is None:
+            raise LookupError  # no rule: this shape stays asked of the tangent
+        return found
+
+    out: dict[Node, Node] = {}
+    for n in topo_sort(adjoints):
+        if isinstance(n.op, ShapeOf) and n.inputs[0] in tangent:
+            with contextlib.suppress(LookupError):
+                out[n] = shape(n.inputs[0])
+    return out
 
 
 def _stand_in(g: Node, name: str) -> tuple[Node, dict[Node, Node]]:

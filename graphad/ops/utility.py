@@ -1,14 +1,25 @@
-"""Utility ops: zeros_like, ones_like, stop_gradient, cast, shape_of."""
+"""Utility ops: zeros_like, ones_like, stop_gradient, cast, shape_of, and the shape of a node
+asked of its operands' shapes (``shape_from_operands``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, TensorType, as_dtype, as_node, user_location
+from graphad.ir import (
+    DTypeError,
+    ExecutionError,
+    GraphError,
+    Node,
+    Op,
+    TensorType,
+    as_dtype,
+    as_node,
+    user_location,
+)
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -94,6 +105,59 @@ class ShapeOf(ZeroDerivative):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.shape(x), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class InferredShape(ZeroDerivative):
+    """The run-time shape of ``op``'s result for operands of the run-time shapes it is given
+    (int64 vectors, one per operand of type ``types``): ``op``'s shape rule asked when the
+    values run, so a shape is known without computing the value it belongs to."""
+
+    op: Op
+    types: tuple[TensorType, ...] = field(repr=False)
+
+    def infer(self, *shapes: TensorType) -> TensorType:
+        out = self.op.infer(*self.types)
+        return TensorType((tensor(out).ndim,), np.int64)
+
+    def compute(self, *shapes: np.ndarray) -> np.ndarray:
+        types = [TensorType(tuple(int(d) for d in s), t.dtype) for s, t in zip(shapes, self.types)]
+        out = self.op.infer(*types)
+        if not isinstance(out, TensorType) or not out.is_static:
+            raise ExecutionError(f"{self.op.name}: its shape rule gives {out} for {types}")
+        return np.asarray(out.shape, dtype=np.int64)
+
+
+def shape_from_operands(node: Node, shape: Callable[[Node], Node]) -> Node | None:
+    """A node computing ``node``'s run-time shape from its operands' (``shape(x)`` makes
+    each) without computing ``node``: its op's shape rule, asked at run time, when that rule
+    gives every dim for operands of known shapes; else the run-time shape operand that sets
+    it (a reshape or broadcast to ``shape_of(like)`` has like's shape); else None."""
+    xs = node.inputs
+    if not isinstance(node.type, TensorType) or node.ndim is None:
+        return None
+    if not xs or any(not isinstance(x.type, TensorType) or x.ndim is None for x in xs):
+        return None
+    # is the rule static given static operands?  Asked with the unknown dims set to 1 (which
+    # broadcasts), to each dim the operands know (which an unknown one may have to equal)
+    known = sorted({d for x in xs for d in x.shape if d is not None})  # type: ignore[union-attr]
+    for probe in (1, *known, 7):
+        try:
+            out = node.op.infer(*(_probed(x.type, probe) for x in xs))  # type: ignore[arg-type]
+        except GraphError:
+            continue
+        if isinstance(out, TensorType) and out.is_static:
+            types = tuple(x.type for x in xs)
+            return InferredShape(node.op, types)(*(shape(x) for x in xs))  # type: ignore[arg-type]
+        break
+    last = xs[-1]
+    if isinstance(last.op, ShapeOf) and last.shape == (node.ndim,) and len(xs) > 1:
+        return shape(last.inputs[0])
+    return None
+
+
+def _probed(t: TensorType, size: int) -> TensorType:
+    return TensorType(tuple(size if d is None else d for d in t.shape), t.dtype)  # type: ignore[union-attr]
 
 
 def zeros_like(x: Any) -> Node:

@@ -237,6 +237,29 @@ def test_unknown_dims_transpose_to_what_static_dims_give(build: Any) -> None:
     np.testing.assert_allclose(values[1], values[0], rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize(
+    ("build", "costly", "count"),
+    [
+        (ga.inv, "matmul", 2),
+        (ga.softmax, "multiply", 2),
+        (lambda m: ga.solve(m, ga.constant(np.ones((3, 2)))), "solve", 2),
+    ],
+    ids=["inv", "softmax", "solve"],
+)
+def test_unknown_dims_ask_tangent_shapes_of_the_inputs_shapes(
+    build: Any, costly: str, count: int
+) -> None:
+    """A transpose asks the run-time shape of tangents it un-broadcasts to; the shape comes
+    from the inputs' shapes through the ops' shape rules (inferred_shape), so the vjp does
+    not compute the jvp's graph once more on the inputs just to learn it."""
+    x = ga.placeholder("x", (None, None))
+    y = build(x)
+    grad = ga.optimize(ga.gradients(y, x, grad_y=ga.placeholder("u", y.shape)))
+    names = [n.op.name for n in topo_sort([grad])]
+    assert names.count(costly) == count, names
+    assert "inferred_shape" in names
+
+
 def test_complex_inputs_follow_the_real_pairing() -> None:
     """ȳ ↦ x̄ is the transpose of ẋ ↦ ẏ under Re Σ a·b: ⟨u, J v⟩ = ⟨Jᵀu, v⟩."""
     z = ga.placeholder("z", (2, 2), "complex128")
