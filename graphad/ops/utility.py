@@ -3,6 +3,7 @@ asked of its operands' shapes (``shape_from_operands``)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ from graphad.ir import (
     Node,
     Op,
     TensorType,
+    ValueType,
     as_dtype,
     as_node,
     user_location,
@@ -116,16 +118,25 @@ class InferredShape(ZeroDerivative):
     op: Op
     types: tuple[TensorType, ...] = field(repr=False)
 
-    def infer(self, *shapes: TensorType) -> TensorType:
+    def infer(self, *shapes: ValueType) -> TensorType:
         out = self.op.infer(*self.types)
-        return TensorType((tensor(out).ndim,), np.int64)
+        return TensorType((tensor(out).ndim,), np.dtype(np.int64))
 
     def compute(self, *shapes: np.ndarray) -> np.ndarray:
-        types = [TensorType(tuple(int(d) for d in s), t.dtype) for s, t in zip(shapes, self.types)]
-        out = self.op.infer(*types)
-        if not isinstance(out, TensorType) or not out.is_static:
-            raise ExecutionError(f"{self.op.name}: its shape rule gives {out} for {types}")
-        return np.asarray(out.shape, dtype=np.int64)
+        return _inferred(self, tuple(tuple(s.tolist()) for s in shapes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _inferred(op: InferredShape, shapes: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """The shape ``op`` infers for operands of ``shapes``: asked once per shapes, as a plan
+    runs again on inputs of the same shapes (the rule costs more than the lookup)."""
+    types = [TensorType(s, t.dtype) for s, t in zip(shapes, op.types)]
+    out = op.op.infer(*types)
+    if not isinstance(out, TensorType) or not out.is_static:
+        raise ExecutionError(f"{op.op.name}: its shape rule gives {out} for {types}")
+    shape = np.asarray(out.shape, dtype=np.int64)
+    shape.flags.writeable = False  # shared by every run that asks it
+    return shape
 
 
 def shape_from_operands(node: Node, shape: Callable[[Node], Node]) -> Node | None:
