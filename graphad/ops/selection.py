@@ -104,6 +104,10 @@ class Clip(Elementwise):
     lower: bool = True
     upper: bool = True
 
+    def attributes(self) -> dict[str, Any]:
+        """Only a missing bound is worth naming: ``clip`` or ``clip(lower=False)``."""
+        return {k: v for k, v in (("lower", self.lower), ("upper", self.upper)) if not v}
+
     def bounds(self, xs: Sequence[Any]) -> tuple[Any, Any, Any]:
         """(x, lo, hi) of the op's inputs (types, values or nodes), None for a missing bound."""
         x, *rest = xs
