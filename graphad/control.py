@@ -112,6 +112,11 @@ class Cond(Op):
         t, f = self.true, self.false
         return Cond(Branch(t.params, t.slots, true), Branch(f.params, f.slots, false))
 
+    # Cond is the one op that states both rules (tests/ops/test_derivatives_stated_once.py):
+    # each is a cond over the branches' derivative graphs, made by the passes themselves.
+    # Deriving the vjp by transposing the jvp (JvpOnly) would meet a cond of tangents in the
+    # jvp's graph, whose transpose is this vjp again; and a jvp from the vjp would need the
+    # vjp's graph differentiated in g once more.  So both stay, each a cond of one pass.
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ = cond(pred, ∂true/∂x·g, ∂false/∂x·g): only the taken branch sends adjoints"""
         values = node.inputs[1:]

@@ -26,8 +26,9 @@ from graphad.ops import broadcast_like, cast
 from graphad.ops.structure import densify, is_differentiable, make_dict, make_tuple
 
 
-def _fit(t: Node, node: Node) -> Node:
-    """Broadcast a rule's tangent to ``node``'s shape and dtype: done once, here."""
+def fit_tangent(t: Node, node: Node) -> Node:
+    """Broadcast a rule's tangent to ``node``'s shape and dtype: done once, here (and where
+    the reverse pass builds a jvp to transpose it)."""
     if not isinstance(node.type, TensorType):
         return t  # structure tangents are assembled entry by entry
     if not (node.type.is_static and t.shape == node.shape):  # type: ignore[union-attr]
@@ -144,6 +145,6 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
                 )
             t = node.op.jvp(node, ts)
             if t is not None:
-                tangent[node] = _fit(t, node)
+                tangent[node] = fit_tangent(t, node)
         result = [densify(tangent.get(y), y) for y in outputs]
     return result[0] if single_y else result

@@ -1,10 +1,13 @@
 """The op library: one module per family, each op a class with infer, compute and its rules.
 
 Each derivative is stated once: elementwise ops give their partials
-(:class:`~graphad.ops.elementwise.Elementwise`), reductions theirs
-(:class:`~graphad.ops.reduction.Reduce`), linear ops their transpose
-(:mod:`~graphad.ops._linear`), and indices, booleans, signs and shapes none
-(:class:`~graphad.ops._constant.ZeroDerivative`); the rest write ``vjp`` and ``jvp``.
+(:class:`~graphad.ops.elementwise.Elementwise`; indicators for the selections), reductions
+theirs (:class:`~graphad.ops.reduction.Reduce`), linear ops their transpose
+(:mod:`~graphad.ops._linear`: casts and structure ops too), softmax, linear algebra and the
+decompositions their jvp, whose transpose the reverse pass builds
+(:class:`~graphad.ops._linear.JvpOnly`), and indices, booleans, signs and shapes none
+(:class:`~graphad.ops._constant.ZeroDerivative`).  Partial derivatives are summed by one
+function, :func:`~graphad.ops.elementwise.sum_partials`.
 A ``batch`` rule per family drives ``vmap`` (ops on stacks of matrices share
 :class:`~graphad.ops._batching.OnMatrices`).  This package re-exports the graph-building
 functions, named as in NumPy.

@@ -12,11 +12,13 @@ import numpy as np
 
 from graphad.ir import (
     AxisError,
+    DictType,
     DTypeError,
     GraphError,
     Node,
     ShapeError,
     TensorType,
+    TupleType,
     ValueType,
     normalize_axes,
     user_location,
@@ -52,15 +54,15 @@ def ufunc_dtype(ufunc: np.ufunc, *dtypes: np.dtype) -> np.dtype:
 Tangents = Sequence[Node | None]  # one tangent per input of a node; None is a zero tangent
 
 
-def add_tangents(*terms: Node | None) -> Node | None:
-    """Sum of the tangent terms that are not ``None`` (zero)."""
-    present = [t for t in terms if t is not None]
-    if not present:
-        return None
-    total = present[0]
-    for t in present[1:]:
-        total = total + t
-    return total
+def is_differentiable(t: ValueType | None) -> bool:
+    """A float tensor, or a structure with a float tensor somewhere inside."""
+    if isinstance(t, TensorType):
+        return t.dtype.kind in "fc"
+    if isinstance(t, TupleType):
+        return any(is_differentiable(i) for i in t.items)
+    if isinstance(t, DictType):
+        return any(is_differentiable(i) for _, i in t.items)
+    return False
 
 
 def as_array(value: Any) -> Any:

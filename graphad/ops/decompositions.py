@@ -3,10 +3,11 @@ svd, svdvals, qr, slogdet, pinv, norm, matrix_power (``ga.linalg`` re-exports th
 
 All take stacks of matrices (..., M, N) as NumPy does.  A decomposition with
 several results is one tuple-valued op (the factorisation runs once); the
-functions return NumPy's named tuples of its entries.  The rules are the
-standard ones (Murray 2016 for Cholesky, Giles 2008 and Townsend 2016 for
-eigh/SVD, Walter & Lehmann 2018 for QR), built from graphad ops only (matmul,
-solve, tril, where), so they differentiate again.
+functions return NumPy's named tuples of its entries.  Each op states its derivative
+once, as the standard forward rule (Murray 2016 for Cholesky, Giles 2008 and Townsend
+2016 for eigh/SVD, Walter & Lehmann 2018 for QR), built from graphad ops only (matmul,
+solve, tril, where), so it differentiates again; the reverse pass transposes that jvp
+into the vjp (:class:`~graphad.ops._linear.JvpOnly`).
 
 Where the derivative exists, and nowhere else:
 
@@ -43,9 +44,9 @@ from graphad.ir import (
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
+from graphad.ops._linear import JvpOnly
 from graphad.ops._util import (
     Tangents,
-    add_tangents,
     as_int,
     axes_tuple,
     building,
@@ -59,7 +60,7 @@ from graphad.ops.matrices import tril
 from graphad.ops.reduction import Sum, max, min, sum
 from graphad.ops.selection import where
 from graphad.ops.shape import expand_dims, matrix_transpose, squeeze
-from graphad.ops.structure import entry, get, make_tuple
+from graphad.ops.structure import get, make_tuple
 from graphad.ops.utility import cast, ones_like, zeros_like
 
 mT = matrix_transpose
@@ -108,11 +109,6 @@ def _eye(n: int) -> Node:
     return constant(np.eye(n, dtype=bool))
 
 
-def _diag_embed(v: Node, n: int) -> Node:
-    """(..., n) -> (..., n, n) with v on the diagonal."""
-    return where(_eye(n), expand_dims(v, -2), zeros_like(expand_dims(v, -2)))
-
-
 def _diag_part(x: Node) -> Node:
     """(..., n, n) -> (..., n)"""
     return einsum("...ii->...i", x)
@@ -130,11 +126,6 @@ def _symmetric_tangent(t: Node) -> Node:
     return tril(t) + mT(tril(t, -1))
 
 
-def _lower_adjoint(b: Node, n: int) -> Node:
-    """The adjoint of ``_symmetric_tangent``: b's diagonal, b + bᵀ below it, zeros above."""
-    return where(_eye(n), b, tril(b + mT(b)))
-
-
 def _right_solve(x: Node, r: Node) -> Node:
     """x·r⁻¹"""
     return mT(solve(mT(r), mT(x)))
@@ -142,7 +133,7 @@ def _right_solve(x: Node, r: Node) -> Node:
 
 # -- cholesky -------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Cholesky(OnMatrices):
+class Cholesky(JvpOnly, OnMatrices):
     """np.linalg.cholesky: lower L with L·Lᵀ = A, from A's lower triangle."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -163,14 +154,6 @@ class Cholesky(OnMatrices):
         x = solve(node, mT(solve(node, _symmetric_tangent(t[0]))))  # type: ignore[arg-type]
         return matmul(node, self._phi(x, n))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """Āₛ = L⁻ᵀ·sym(Φ(Lᵀ·L̄))·L⁻¹, folded onto the lower triangle"""
-        n = node.shape[-1]  # type: ignore[index]
-        p = self._phi(matmul(mT(node), g), n)
-        m = 0.5 * (p + mT(p))
-        b = solve(mT(node), mT(solve(mT(node), m)))
-        return (_lower_adjoint(b, n),)
-
 
 def cholesky(a: Any, /, *, upper: bool = False) -> Node:
     """np.linalg.cholesky: (..., M, M) -> lower L (upper Lᵀ with ``upper``), reading
@@ -181,7 +164,7 @@ def cholesky(a: Any, /, *, upper: bool = False) -> Node:
 
 # -- eigh -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Eigh(OnMatrices):
+class Eigh(JvpOnly, OnMatrices):
     """np.linalg.eigh from the lower triangle: (w ascending, V with A·V = V·diag(w))."""
 
     def infer(self, a: TensorType) -> TupleType:
@@ -198,17 +181,6 @@ class Eigh(OnMatrices):
         w, v = get(node, 0), get(node, 1)
         k = matmul(mT(v), matmul(_symmetric_tangent(t[0]), v))  # type: ignore[arg-type]
         return make_tuple(_diag_part(k), matmul(v, _gaps(w, v.shape[-1]) * k))  # type: ignore[index]
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """Āₛ = V·(diag(w̄) + F∘(Vᵀ·V̄))·Vᵀ, folded onto the lower triangle"""
-        w, v = get(node, 0), get(node, 1)
-        n = v.shape[-1]  # type: ignore[index]
-        gw, gv = entry(g, 0), entry(g, 1)
-        inner = add_tangents(
-            None if gw is None else _diag_embed(gw, n),
-            None if gv is None else _gaps(w, n) * matmul(mT(v), gv),
-        )
-        return (_lower_adjoint(matmul(v, matmul(inner, mT(v))), n),)  # type: ignore[arg-type]
 
 
 def _hermitian_input(a: Any, UPLO: str) -> Node:
@@ -232,7 +204,7 @@ def eigvalsh(a: Any, UPLO: str = "L") -> Node:
 
 # -- svd ------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Svd(OnMatrices):
+class Svd(JvpOnly, OnMatrices):
     """np.linalg.svd(full_matrices=False): (U (..., M, K), S (..., K), Vh (..., K, N))."""
 
     def infer(self, a: TensorType) -> TupleType:
@@ -252,41 +224,21 @@ class Svd(OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """P = Uᵀ·Ȧ·V; ṡ = diag(P); U̇ = U·(F∘(P·S + S·Pᵀ)) + (I - U·Uᵀ)·Ȧ·V·S⁻¹;
-        V̇ = V·(F∘(S·P + Pᵀ·S)) + (I - V·Vᵀ)·Ȧᵀ·U·S⁻¹, F = 1/(sⱼ² - sᵢ²) off the diagonal"""
+        V̇ = V·(F∘(S·P + Pᵀ·S)) + (I - V·Vᵀ)·Ȧᵀ·U·S⁻¹, F = 1/(sⱼ² - sᵢ²) off the diagonal.
+        Uᵀ·Ȧ·V is P and Vᵀ·Ȧᵀ·U is Pᵀ, so U̇ = U·(F∘(P·S + S·Pᵀ) - P·S⁻¹) + Ȧ·V·S⁻¹ (and V̇
+        likewise): five matrix products, each computed once by the transpose (the vjp) too;
+        S⁻¹ is one reciprocal of s, so both modes scale by products, not divisions"""
         u, s, vh = get(node, 0), get(node, 1), get(node, 2)
         v, da = mT(vh), t[0]
         f = _gaps(s * s, s.shape[-1])  # type: ignore[index]
-        p = matmul(mT(u), matmul(da, v))  # type: ignore[arg-type]
         rows, cols = expand_dims(s, -1), expand_dims(s, -2)  # S·X scales rows, X·S columns
+        inv_cols = 1.0 / cols
         av, atu = matmul(da, v), matmul(mT(da), u)  # type: ignore[arg-type]
-        du = matmul(u, f * (p * cols + rows * mT(p))) + (av - matmul(u, matmul(mT(u), av))) / cols
-        dv = matmul(v, f * (rows * p + mT(p) * cols)) + (atu - matmul(v, matmul(vh, atu))) / cols
+        p = matmul(mT(u), av)
+        pt = mT(p)
+        du = matmul(u, f * (p * cols + rows * pt) - p * inv_cols) + av * inv_cols
+        dv = matmul(v, f * (rows * p + pt * cols) - pt * inv_cols) + atu * inv_cols
         return make_tuple(du, _diag_part(p), mT(dv))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """Ā = U·[(F∘(UᵀŪ - ŪᵀU))·S + diag(s̄) + S·(F∘(VᵀV̄ - V̄ᵀV))]·Vᵀ
-        + (I - U·Uᵀ)·Ū·S⁻¹·Vᵀ + U·S⁻¹·V̄ᵀ·(I - V·Vᵀ)"""
-        u, s, vh = get(node, 0), get(node, 1), get(node, 2)
-        v = mT(vh)
-        k = s.shape[-1]  # type: ignore[index]
-        gu, gs, gvh = entry(g, 0), entry(g, 1), entry(g, 2)
-        f = _gaps(s * s, k)
-        rows, cols = expand_dims(s, -1), expand_dims(s, -2)
-        inner, outer = [], []
-        if gs is not None:
-            inner.append(_diag_embed(gs, k))
-        if gu is not None:
-            utg = matmul(mT(u), gu)
-            inner.append((f * (utg - mT(utg))) * cols)
-            outer.append(matmul((gu - matmul(u, utg)) / cols, vh))
-        if gvh is not None:
-            gv = mT(gvh)
-            vtg = matmul(vh, gv)
-            inner.append(rows * (f * (vtg - mT(vtg))))
-            outer.append(matmul(u / cols, mT(gv - matmul(v, vtg))))
-        core = add_tangents(*inner)
-        terms = [matmul(u, matmul(core, vh))] if core is not None else []
-        return (add_tangents(*terms, *outer),)  # type: ignore[return-value]
 
 
 def svd(
@@ -316,7 +268,7 @@ def svdvals(x: Any, /) -> Node:
 
 # -- qr -------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Qr(OnMatrices):
+class Qr(JvpOnly, OnMatrices):
     """np.linalg.qr(mode="reduced"): (Q (..., M, K), R (..., K, N))."""
 
     def infer(self, a: TensorType) -> TupleType:
@@ -336,29 +288,14 @@ class Qr(OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """X = Qᵀ·Ȧ·R⁻¹, Ω = X₋ - X₋ᵀ (X₋ strictly lower); Ṙ = (X - Ω)·R,
-        Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X"""
+        Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X = Ȧ·R⁻¹ - Q·(X - Ω)"""
         self._tall(node)
         q, r = get(node, 0), get(node, 1)
         ar = _right_solve(t[0], r)  # type: ignore[arg-type]
         x = matmul(mT(q), ar)
         lower = tril(x, -1)
-        omega = lower - mT(lower)
-        return make_tuple(matmul(q, omega) + ar - matmul(q, x), matmul(x - omega, r))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """M = R·R̄ᵀ - Q̄ᵀ·Q; Ā = (Q̄ + Q·copyltu(M))·R⁻ᵀ, copyltu(M) = M₋ + M₋ᵀ + diag(M)"""
-        self._tall(node)
-        q, r = get(node, 0), get(node, 1)
-        gq, gr = entry(g, 0), entry(g, 1)
-        k = r.shape[-2]  # type: ignore[index]
-        m = add_tangents(
-            None if gr is None else matmul(r, mT(gr)),
-            None if gq is None else -matmul(mT(gq), q),
-        )
-        lower = tril(m, -1)  # type: ignore[arg-type]
-        copyltu = lower + mT(lower) + where(_eye(k), m, zeros_like(m))  # type: ignore[arg-type]
-        total = add_tangents(gq, matmul(q, copyltu))
-        return (_right_solve(total, mT(r)),)  # type: ignore[arg-type]
+        rotated = x - (lower - mT(lower))
+        return make_tuple(ar - matmul(q, rotated), matmul(rotated, r))
 
 
 def qr(a: Any, mode: str = "reduced") -> QRResult:
@@ -373,7 +310,7 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
 
 # -- slogdet --------------------------------------------------------------------------
 @dataclass(frozen=True)
-class LogAbsDet(OnMatrices):
+class LogAbsDet(JvpOnly, OnMatrices):
     """log|det A| over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -383,10 +320,6 @@ class LogAbsDet(OnMatrices):
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.slogdet(a)[1])
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """Ā = g·A⁻ᵀ"""
-        return (expand_dims(g, (-2, -1)) * mT(inv(node.inputs[0])),)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = tr(A⁻¹·Ȧ)"""
@@ -412,7 +345,7 @@ def slogdet(a: Any) -> SlogdetResult:
 
 # -- pinv -----------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Pinv(OnMatrices):
+class Pinv(JvpOnly, OnMatrices):
     """np.linalg.pinv(a, rcond): the Moore-Penrose inverse (..., N, M)."""
 
     rcond: float | None = None
@@ -434,20 +367,6 @@ class Pinv(OnMatrices):
             + matmul(matmul(p, mT(p)), dat - matmul(matmul(dat, a), p))
             + dat_left
             - matmul(p, matmul(a, dat_left))
-        )
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """Ā = -Pᵀ·Ḡ·Pᵀ + (I - A·P)·Ḡᵀ·P·Pᵀ + Pᵀ·P·Ḡᵀ·(I - P·A)"""
-        a, p = node.inputs[0], node
-        gt = mT(g)
-        right = matmul(gt, matmul(p, mT(p)))
-        left = matmul(matmul(mT(p), p), gt)
-        return (
-            -matmul(mT(p), matmul(g, mT(p)))
-            + right
-            - matmul(a, matmul(p, right))
-            + left
-            - matmul(matmul(left, p), a),
         )
 
 

@@ -1,13 +1,16 @@
-"""Elementwise arithmetic and transcendental functions, with NumPy broadcasting and dtype rules.
+"""Elementwise arithmetic and transcendental functions, with NumPy broadcasting and dtype rules;
+the elementwise family; ``where``; and the one sum of partial derivatives.
 
 Each op states its derivative once, as its local partials ∂y/∂xᵢ
 (:class:`Elementwise`); its ``vjp`` (x̄ᵢ = g·∂ᵢ) and ``jvp`` (ẏ = Σ ẋᵢ·∂ᵢ) follow.
 Rules return adjoints in the broadcast (output) shape; the reverse pass
 un-broadcasts them once.  Comparisons and logic live in
-:mod:`~graphad.ops.comparison`; maximum, minimum, clip and where in
-:mod:`~graphad.ops.selection`; rounding and remainders in :mod:`~graphad.ops.piecewise`;
-more smooth functions in :mod:`~graphad.ops.transcendental`; complex parts (and the
-complex convention) in :mod:`~graphad.ops.complex_parts`.
+:mod:`~graphad.ops.comparison`; maximum, minimum and clip (elementwise ops whose partials
+are indicators) in :mod:`~graphad.ops.selection`; rounding and remainders in
+:mod:`~graphad.ops.piecewise`; more smooth functions in :mod:`~graphad.ops.transcendental`;
+complex parts (and the complex convention) in :mod:`~graphad.ops.complex_parts`.
+``Where`` is defined here, not in selection, because it is the product that indicator
+partials are built with.
 
 Strong zeros, in one place: a zero cotangent or tangent stays an exact zero.
 Ops whose partial can be infinite (log, sqrt, divide, power, arcsin, arccos,
@@ -17,37 +20,46 @@ reverse mode, in forward mode and at every order.  That is the answer to the
 classic ``where`` NaN problem: the untaken branch of ``where(x > 0, log(x), 0)``
 receives a zero adjoint (or tangent), and ``log`` keeps it 0 at x = 0.  A plain
 product keeps NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.
+An indicator partial (a ``Pick``) is applied with ``where``, so what v holds where the
+indicator is 0 (inf, NaN) never reaches the result.
 
 Tie rule: ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0.
+
+:func:`sum_partials` is the one sum of partial derivatives: of tangent terms (here and in
+the linear families), of partial adjoints (the reverse pass), entry by entry for
+structures whose adjoints have absent entries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from graphad.ir import (
+    DictType,
     DifferentiationError,
     DTypeError,
     Node,
     Op,
     ShapeError,
     TensorType,
+    TupleType,
+    ValueType,
     as_nodes,
     broadcast_shapes,
     is_constant,
     shapes_compatible,
     user_location,
 )
-from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
-from graphad.ops._util import Tangents, add_tangents, tensor
+from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
+from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
 from graphad.ops.complex_parts import conj, is_complex, real_tangent
-from graphad.ops.selection import where
 from graphad.ops.shape import all_batched
+from graphad.ops.structure import entry, make_dict, make_tuple
 from graphad.ops.utility import zeros_like
 
 
@@ -62,11 +74,114 @@ class Over:
     negate: bool = False
 
 
-# A local partial derivative ∂y/∂xᵢ: a float node (a factor), a bool node (an
-# indicator: the product is the operand where it holds and an exact 0 elsewhere),
-# a number (1, -1, 2, 0: a constant factor, built without a node where it can be),
-# an ``Over`` (a quotient) or None (no derivative flows into that input).
-Partial = Node | Over | float | None
+@dataclass(frozen=True)
+class Pick:
+    """The partial ``then`` where the bool ``cond`` holds and ``otherwise`` where it does not:
+    an indicator ([c] is ``Pick(c)``, [¬c] is ``Pick(c, 0, 1)``) or a choice between two
+    partials (a tie's share, ``Pick(c, 1, Pick(tie, 0.5, 0))``).  v·∂ is built with
+    ``where``, so the side not taken adds an exact 0 whatever v holds there; the tangent
+    Σ ẋᵢ·∂ᵢ of partials that pick on one ``cond`` is one ``where`` on it (a selection's
+    ẏ = where(c, ȧ, ḃ))."""
+
+    cond: Node
+    then: Partial = 1
+    otherwise: Partial = 0
+
+
+# A local partial derivative ∂y/∂xᵢ: a float node (a factor), a bool node (the indicator
+# ``Pick(node)``), a ``Pick``, a number (1, -1, 0.5, 0: a constant factor, built without a
+# node where it can be), an ``Over`` (a quotient) or None (no derivative flows into that
+# input).
+Partial = Node | Over | Pick | float | None
+
+
+def as_pick(d: Partial) -> Partial:
+    """A bool node as the indicator it stands for, ``Pick(node)``; other partials as they are."""
+    return Pick(d) if isinstance(d, Node) and d.dtype.kind == "b" else d
+
+
+class Products:
+    """The products v·∂ that one rule builds, with the op's strong zeros (``singular``), and
+    the quotients v/den and constant multiples v·c that sibling partials share (keyed by the
+    nodes' identities).  Made once per rule call, so kept light (the 10⁵-node chains)."""
+
+    __slots__ = ("shared", "singular")
+
+    def __init__(self, singular: bool) -> None:
+        self.singular = singular
+        self.shared: dict[tuple[int, Any], Node] = {}
+
+    def times(self, v: Node, d: Partial) -> Node | None:
+        """v·∂; None where it is an exact zero (no partial, a constant 0, a pick of zeros)."""
+        if isinstance(d, Node):
+            if d.dtype.kind != "b":  # a factor: most partials
+                return multiply_no_nan(v, d) if self.singular else v * d
+            d = Pick(d)
+        if d is None:
+            return None
+        if isinstance(d, Pick):
+            return self.pick(d.cond, self.times(v, d.then), self.times(v, d.otherwise))
+        if isinstance(d, Over):
+            den, num = d.den, d.num
+            q = self.share(v, id(den), lambda: xdivy(v, den) if self.singular else v / den)
+            if num is not None:
+                q = multiply_no_nan(q, num) if self.singular else q * num
+            return -q if d.negate else q
+        if d == 1:
+            return v
+        if d == 0:
+            return None
+        if d == -1:
+            return -v
+        c = d
+        return self.share(v, float(c), lambda: v * c)
+
+    def share(self, v: Node, key: Any, make: Callable[[], Node]) -> Node:
+        """The product ``make`` builds, once per (v, key)."""
+        got = self.shared.get((id(v), key))
+        if got is None:
+            got = self.shared[(id(v), key)] = make()
+        return got
+
+    @staticmethod
+    def pick(cond: Node, a: Node | None, b: Node | None) -> Node | None:
+        """where(cond, a, b), a missing side an exact 0; None when both are."""
+        if a is None and b is None:
+            return None
+        return Where()(cond, 0 if a is None else a, 0 if b is None else b)
+
+    def total(self, pairs: Sequence[tuple[Node, Partial]]) -> Node | None:
+        """Σ vᵢ·∂ᵢ: partials that pick on one condition give one ``where`` (of the sums on
+        each side), those that are one constant c give one product c·Σ vᵢ."""
+        if len(pairs) == 1:  # nothing to group: most ops, or one tangent given
+            return self.times(*pairs[0])
+        picks: dict[int, tuple[Node, list[tuple[Node, Pick]]]] = {}  # by the cond's identity
+        scaled: dict[float, list[Node]] = {}
+        terms: list[Any] = []  # products, and the picks and constants in the order first met
+        for v, d in pairs:
+            d = as_pick(d)
+            if isinstance(d, Pick):
+                if id(d.cond) not in picks:
+                    picks[id(d.cond)] = (d.cond, [])
+                    terms.append(picks[id(d.cond)])
+                picks[id(d.cond)][1].append((v, d))
+            elif isinstance(d, (int, float)):
+                if float(d) not in scaled:
+                    scaled[float(d)] = []
+                    terms.append(float(d))
+                scaled[float(d)].append(v)
+            else:
+                terms.append(self.times(v, d))
+        for i, term in enumerate(terms):
+            if isinstance(term, tuple):  # one where on cond, the sums on each side in it
+                cond, group = term
+                then = self.total([(v, d.then) for v, d in group])
+                otherwise = self.total([(v, d.otherwise) for v, d in group])
+                terms[i] = self.pick(cond, then, otherwise)
+            elif isinstance(term, float):
+                summed = sum_partials(scaled[term])
+                terms[i] = None if summed is None else self.times(summed, term)
+        return sum_partials(terms)
 
 
 @dataclass(frozen=True)
@@ -90,52 +205,50 @@ class Elementwise(Op):
         """∂y/∂xᵢ for each input, in the output's (broadcast) shape or broadcastable to it."""
         raise NotImplementedError(f"{self.name}: no partials")
 
-    def times(
-        self, v: Node, d: Partial, singular: bool, shared: dict[tuple[int, int], Node] | None = None
-    ) -> Node | None:
-        """v·∂ with the op's strong zeros: the one product both rules use.  ``shared`` holds
-        the quotients v/den already built for sibling partials."""
-        if d is None:
-            return None
-        if isinstance(d, Over):
-            shared = {} if shared is None else shared
-            key = (v.id, d.den.id)
-            if key not in shared:
-                shared[key] = xdivy(v, d.den) if singular else v / d.den
-            q = shared[key]
-            if d.num is not None:
-                q = multiply_no_nan(q, d.num) if singular else q * d.num
-            return -q if d.negate else q
-        if isinstance(d, Node):
-            if d.dtype.kind == "b":
-                return where(d, v, 0)
-            return multiply_no_nan(v, d) if singular else v * d
-        if d == 1:
-            return v
-        if d == -1:
-            return -v
-        return zeros_like(v) if d == 0 else v * d
-
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """x̄ᵢ = g·∂ᵢ"""
-        singular = self.is_singular(node)
-        shared: dict[tuple[int, int], Node] = {}
-        return tuple(self.times(g, d, singular, shared) for d in self.partials(node))
+        """x̄ᵢ = g·∂ᵢ (zeros where ∂ᵢ is a constant 0: a derivative that is zero, not absent)"""
+        products = Products(self.is_singular(node))
+        adjoints = []
+        for d in self.partials(node):
+            gx = products.times(g, d)
+            adjoints.append(zeros_like(g) if gx is None and d is not None else gx)
+        return tuple(adjoints)
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σᵢ ẋᵢ·∂ᵢ"""
-        singular = self.is_singular(node)
-        pairs = zip(t, self.partials(node))
-        terms = [self.times(ti, d, singular) for ti, d in pairs if ti is not None]
-        return real_tangent(node, sum_terms([term for term in terms if term is not None]))
+        pairs = [(ti, d) for ti, d in zip(t, self.partials(node)) if ti is not None]
+        return real_tangent(node, Products(self.is_singular(node)).total(pairs))
 
 
-def sum_terms(terms: list[Node]) -> Node | None:
-    """The sum of tangent terms: one ``add_n`` node when they share a shape, as partial
-    adjoints are summed, else broadcasting adds."""
-    if len(terms) > 2 and all(t.type == terms[0].type for t in terms):
-        return AddN()(*terms)
-    return add_tangents(*terms)
+def sum_partials(terms: Iterable[Node | None], like: ValueType | None = None) -> Node | None:
+    """The sum of partial derivatives of one value: tangent terms, partial adjoints, and
+    adjoints of structures, whose absent entries are zeros.
+
+    ``None`` terms (zeros) are left out, and so is the sum of none (``None``).  Tensors of one
+    type sum as one ``add_n`` node (as the notes' v̄₂ = v̄₂→₄ + v̄₂→₃), others by broadcasting
+    adds; structures entry by entry, an entry no term has staying absent.  ``like``, the
+    value's type, orders the keys of a dict.
+    """
+    present = [t for t in terms if t is not None]
+    if len(present) < 2:
+        return present[0] if present else None
+    first = present[0].type
+    if isinstance(first, TupleType):
+        items = like.items if isinstance(like, TupleType) else (None,) * len(first.items)
+        return make_tuple(
+            *(sum_partials([entry(p, i) for p in present], t) for i, t in enumerate(items))
+        )
+    if isinstance(first, DictType):
+        known = dict((like if isinstance(like, DictType) else first).items)
+        keys = dict.fromkeys([*known, *(k for p in present for k in p.type)])  # type: ignore[union-attr]
+        sums = {k: sum_partials([entry(p, k) for p in present], known.get(k)) for k in keys}
+        return make_dict({k: s for k, s in sums.items() if s is not None})
+    if all(p.type == first for p in present):
+        return AddN()(*present)
+    total = present[0]
+    for p in present[1:]:
+        total = add(total, p)
+    return total
 
 
 def reciprocal(x: Any) -> Node:
@@ -148,6 +261,30 @@ def reciprocal(x: Any) -> Node:
             f"cast to float first ({user_location()})"
         )
     return divide(1, x)
+
+
+@dataclass(frozen=True)
+class Where(Elementwise):
+    """np.where(cond, a, b); the untaken operand's adjoint (and tangent) is exactly zero."""
+
+    def infer(self, c: TensorType, a: TensorType, b: TensorType) -> TensorType:
+        if tensor(c).dtype.kind != "b":
+            raise DTypeError(f"condition must be bool, got {c.dtype.name} (compare with != 0)")
+        shape = broadcast_shapes(c.shape, tensor(a).shape, tensor(b).shape)
+        return TensorType(shape, np.result_type(a.dtype, b.dtype))
+
+    def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(c, a, b)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """op(lift(xᵢ)): elementwise"""
+        return batch_elementwise(self, node, xs, batched)
+
+    def partials(self, node: Node) -> tuple[Partial, ...]:
+        """∂/∂a = [c], ∂/∂b = [¬c]; none for the bool c.  So ā = where(c, g, 0),
+        b̄ = where(c, 0, g) and ẏ = where(c, ȧ, ḃ)"""
+        c = node.inputs[0]
+        return None, Pick(c), Pick(c, 0, 1)
 
 
 # -- arithmetic ----------------------------------------------------------------
@@ -206,7 +343,7 @@ def _constant_exponent(node: Node) -> float | None:
 
 def _safe_log(x: Node) -> Node:
     """log(x) with log(0) replaced by 0, so 0**p has a finite derivative in p."""
-    return log(where(equal(x, 0), 1, x))
+    return log(Where()(equal(x, 0), 1, x))
 
 
 @dataclass(frozen=True)
@@ -324,11 +461,6 @@ class AddN(Elementwise):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """add_n(xbᵢ): operands of one shape, the unbatched ones repeated over the batch"""
         return AddN()(*all_batched(xs, batched))
-
-    def jvp(self, node: Node, t: Tangents) -> Node | None:
-        """ẏ = ẋ₁ + … + ẋₙ, one add_n node"""
-        present = [ti for ti in t if ti is not None]
-        return AddN()(*present) if len(present) > 1 else (present[0] if present else None)
 
 
 @dataclass(frozen=True)

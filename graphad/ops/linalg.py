@@ -4,6 +4,10 @@ Shapes follow NumPy 2: matmul promotes 1-D operands and broadcasts batch
 dims; ``solve(a, b)`` treats ``b`` as a vector exactly when it is 1-D.
 The ``Einsum`` op takes explicit subscripts whose dims agree; ``einsum``
 rewrites NumPy's other notations into that form.
+
+matmul and einsum are multilinear; inv, solve and det state their derivative once, as a
+jvp (:class:`~graphad.ops._linear.JvpOnly`), whose transpose the reverse pass builds:
+Ā = -Yᵀ·g·Yᵀ for inv, b̄ = A⁻ᵀ·g and Ā = -b̄·Xᵀ for solve, Ā = g·det(A)·A⁻ᵀ for det.
 """
 
 from __future__ import annotations
@@ -32,10 +36,9 @@ from graphad.ir import (
 )
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
-from graphad.ops._linear import Multilinear
+from graphad.ops._linear import JvpOnly, Multilinear
 from graphad.ops._util import (
     Tangents,
-    add_tangents,
     as_array,
     as_int,
     building,
@@ -221,9 +224,12 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
     unique = "".join(dict.fromkeys(spec))
     reachable = set(out).union(*others)
     kept = "".join(c for c in unique if c in reachable)
-    adj = einsum(
-        ",".join([*others, out]) + "->" + kept, *(xs[j] for j in range(len(xs)) if j != k), g
-    )
+    if others or kept != out:
+        adj = einsum(
+            ",".join([*others, out]) + "->" + kept, *(xs[j] for j in range(len(xs)) if j != k), g
+        )
+    else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
+        adj = g
     size = dict(zip(spec, x.shape))  # type: ignore[arg-type]
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
@@ -251,7 +257,7 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
 
 
 @dataclass(frozen=True)
-class Inv(OnMatrices):
+class Inv(JvpOnly, OnMatrices):
     """np.linalg.inv over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -261,19 +267,17 @@ class Inv(OnMatrices):
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.linalg.inv(a)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """Ā = -Yᵀ·g·Yᵀ with Y = A⁻¹"""
-        yt = matrix_transpose(node)
-        return (-matmul(yt, matmul(g, yt)),)
-
     def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẏ = -Y·Ȧ·Y"""
         return -matmul(node, matmul(t[0], node))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
-class Solve(Op):
-    """np.linalg.solve(a, b): b is one vector when 1-D, else a stack of (M, K) matrices."""
+class Solve(JvpOnly):
+    """np.linalg.solve(a, b): b is one vector when 1-D, else a stack of (M, K) matrices;
+    linear in b, whose transpose is a solve with Aᵀ."""
+
+    linear = (1,)
 
     chunking = "whole"  # LAPACK: Dask's solve needs one chunk
 
@@ -299,29 +303,26 @@ class Solve(Op):
         """A vector b made a one-column matrix, the batch axis in front of the stack dims"""
         return _batch_matrices(self, node, xs, batched, False, node.inputs[1].ndim == 1)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """b̄ = A⁻ᵀ·g, Ā = -b̄·Xᵀ"""
-        a, b = node.inputs
-        vector = b.ndim == 1
-        g2 = ExpandDims((-1,))(g) if vector else g
-        x2 = ExpandDims((-1,))(node) if vector else node
-        gb = solve(matrix_transpose(a), g2)
-        ga = -matmul(gb, matrix_transpose(x2))
-        return ga, (squeeze(gb, -1) if vector else gb)
+    def transpose(self, node: Node, g: Node, k: int) -> Node:
+        """b̄ = A⁻ᵀ·g (a vector b's g made a one-column matrix, as a batch of A may need)"""
+        at, vector = matrix_transpose(node.inputs[0]), node.inputs[1].ndim == 1
+        return squeeze(solve(at, ExpandDims((-1,))(g)), -1) if vector else solve(at, g)
 
-    def jvp(self, node: Node, t: Tangents) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """Ẋ = A⁻¹·(ḃ - Ȧ·X)"""
         a, b = node.inputs
+        if t[0] is None:
+            return None if t[1] is None else solve(a, t[1])
         vector = b.ndim == 1
         x2 = ExpandDims((-1,))(node) if vector else node
         tb = None if t[1] is None else (ExpandDims((-1,))(t[1]) if vector else t[1])
-        rhs = add_tangents(tb, None if t[0] is None else -matmul(t[0], x2))
+        rhs = -matmul(t[0], x2) if tb is None else tb - matmul(t[0], x2)
         out = solve(a, rhs)
         return squeeze(out, -1) if vector else out
 
 
 @dataclass(frozen=True)
-class Det(OnMatrices):
+class Det(JvpOnly, OnMatrices):
     """np.linalg.det over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
@@ -330,12 +331,6 @@ class Det(OnMatrices):
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """Ā = g·det(A)·A⁻ᵀ"""
-        a = node.inputs[0]
-        scale = ExpandDims((-2, -1))(g * node)
-        return (scale * matrix_transpose(inv(a)),)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ḋ = det(A)·tr(A⁻¹·Ȧ)"""

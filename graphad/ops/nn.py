@@ -1,4 +1,8 @@
-"""Neural-network ops: softmax and log_softmax, numerically stable along an axis."""
+"""Neural-network ops: softmax and log_softmax, numerically stable along an axis.
+
+Both state their derivative once, as a jvp linear in ẋ (:class:`~graphad.ops._linear.JvpOnly`);
+the reverse pass transposes it into x̄ = y·(g - Σ g·y) and x̄ = g - softmax(x)·Σ g.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, Op, TensorType, as_node, normalize_axes
+from graphad.ir import Node, TensorType, as_node, normalize_axes
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import rank
+from graphad.ops._linear import JvpOnly
 from graphad.ops._util import Tangents, as_int, building, known_ndim
 from graphad.ops.reduction import Sum
 
 
 @dataclass(frozen=True)
-class _Normalize(Op):
+class _Normalize(JvpOnly):
     """The shape rule of softmax and log_softmax; private, so patterns tell them apart."""
 
     axis: int = -1
@@ -39,10 +44,6 @@ class Softmax(_Normalize):
         e = np.exp(x - np.max(x, axis=self.axis, keepdims=True))
         return e / np.sum(e, axis=self.axis, keepdims=True)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = y·(g - Σ g·y)"""
-        return (node * (g - Sum(self.axis, True)(g * node)),)
-
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = y·(ẋ - Σ y·ẋ)"""
         return node * (t[0] - Sum(self.axis, True)(node * t[0]))  # type: ignore[operator]
@@ -55,10 +56,6 @@ class LogSoftmax(_Normalize):
     def compute(self, x: np.ndarray) -> np.ndarray:
         shifted = x - np.max(x, axis=self.axis, keepdims=True)
         return shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
-
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g - softmax(x)·Σ g"""
-        return (g - ew.exp(node) * Sum(self.axis, True)(g),)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ẋ - Σ softmax(x)·ẋ"""

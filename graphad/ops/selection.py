@@ -1,18 +1,23 @@
-"""Selection: maximum, minimum (and their NaN-ignoring fmax, fmin), clip and where, which
-pick one operand per element; and nonzero, the indices where a condition holds.
+"""Selection: maximum, minimum (and their NaN-ignoring fmax, fmin) and clip, which pick one
+operand per element; ``where``; and nonzero, the indices where a condition holds.
 
-Rules return adjoints in the broadcast (output) shape; the reverse pass
-un-broadcasts them once.  Each rule sends the adjoint to the operand that
-was picked and an exact zero to the others, which the strong-zero rules of
-:mod:`~graphad.ops.elementwise` keep exact (no 0·inf = NaN in an untaken branch).
+The selections are elementwise ops (:class:`~graphad.ops.elementwise.Elementwise`) whose
+partials are indicators (``Pick``): each sends the adjoint to the operand that was picked
+and an exact zero to the others, whatever they hold there (no 0·inf = NaN in an untaken
+branch), and their tangent is one ``where`` over the operands' tangents.  ``Where``
+itself is defined with the family, whose indicator products it builds.
 
 ``nonzero`` (and ``where`` with only a condition) returns integer indices whose
 number is known only at run time: no derivative flows, and its results have
 unknown length.
 
-Tie rules: ``maximum``/``minimum`` split the adjoint equally between equal
-operands; ``clip`` sends the adjoint to ``x`` on the closed interval ``[lo, hi]``
-and to the bound that was taken outside it.
+Tie rules (kept from the first rules, which hand-wrote both modes): ``maximum``/``minimum``
+split the adjoint equally between equal operands (half each, as JAX does: the mean of the
+one-sided derivatives); ``clip`` sends the adjoint to ``x`` on the closed interval
+``[lo, hi]`` (a one-sided clip likewise on its closed half-line) and to the bound that was
+taken outside it, ``hi`` where the bounds cross (NumPy returns ``hi`` there).  Where the
+result is NaN (a NaN operand of maximum/minimum, both operands of fmax/fmin), the
+adjoint goes to the second operand, as the tangent always did.
 """
 
 from __future__ import annotations
@@ -24,9 +29,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import (
-    DTypeError,
     Node,
-    Op,
     ShapeError,
     TensorType,
     TupleType,
@@ -38,40 +41,25 @@ from graphad.ir import (
 from graphad.ops._batching import BatchingError
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
-from graphad.ops._util import Tangents, building, known_ndim, tensor, ufunc_dtype
-from graphad.ops.comparison import (
-    equal,
-    greater,
-    less,
-    logical_and,
-    logical_not,
-    logical_or,
-    not_equal,
-)
-from graphad.ops.utility import or_zeros
+from graphad.ops._util import building, known_ndim, tensor, ufunc_dtype
+from graphad.ops.comparison import equal, greater, less, logical_or, not_equal
+from graphad.ops.elementwise import Elementwise, Partial, Pick, Where
 
 
 @dataclass(frozen=True)
-class Extremum(Binary):
+class Extremum(Elementwise, Binary):
     """maximum or minimum: ``beats(a, b)`` says where ``a`` is taken (``greater`` for the
     maximum, ``less`` for the minimum); ties split the adjoint equally."""
 
     beats: ClassVar[Any] = None
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node]:
-        """ā = g·[a beats b] + g/2·[a = b], b̄ likewise"""
+    def partials(self, node: Node) -> tuple[Partial, Partial]:
+        """∂/∂a = [a beats b] + ½·[a = b], ∂/∂b = the rest: [b beats a] + ½·[a = b], and 1
+        where y is NaN.  Both pick on one condition, so ẏ = where(a beats b, ȧ,
+        where(a = b, ½·(ȧ + ḃ), ḃ))"""
         a, b = node.inputs
-        half = 0.5 * g
-        return (
-            where(self.beats(a, b), g, where(equal(a, b), half, 0)),
-            where(self.beats(b, a), g, where(equal(a, b), half, 0)),
-        )
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = ȧ·[a beats b] + ḃ·[b beats a] + (ȧ + ḃ)/2·[a = b]"""
-        a, b = node.inputs
-        ta, tb = or_zeros(t[0], a), or_zeros(t[1], b)
-        return where(self.beats(a, b), ta, where(equal(a, b), 0.5 * (ta + tb), tb))
+        taken, tie = self.beats(a, b), equal(a, b)
+        return Pick(taken, 1, Pick(tie, 0.5, 0)), Pick(taken, 0, Pick(tie, 0.5, 1))
 
 
 @dataclass(frozen=True)
@@ -111,71 +99,58 @@ class Fmin(Extremum):
 
 
 @dataclass(frozen=True)
-class Clip(Op):
-    """np.clip(x, lo, hi)"""
+class Clip(Elementwise):
+    """np.clip(x, lo, hi); one-sided without ``lower`` or ``upper``, whose bound is then not
+    an input (np.clip(x, None, hi), np.clip(x, lo, None))."""
 
-    elementwise = True
+    lower: bool = True
+    upper: bool = True
 
-    def infer(self, x: TensorType, lo: TensorType, hi: TensorType) -> TensorType:
-        shape = broadcast_shapes(tensor(x).shape, tensor(lo).shape, tensor(hi).shape)
-        dtype = ufunc_dtype(np.minimum, ufunc_dtype(np.maximum, x.dtype, lo.dtype), hi.dtype)
+    def attributes(self) -> dict[str, Any]:
+        """Only a missing bound is worth naming: ``clip`` or ``clip(lower=False)``."""
+        return {k: v for k, v in (("lower", self.lower), ("upper", self.upper)) if not v}
+
+    def bounds(self, xs: Sequence[Any]) -> tuple[Any, Any, Any]:
+        """(x, lo, hi) of the op's inputs (types, values or nodes), None for a missing bound."""
+        x, *rest = xs
+        lo = rest[0] if self.lower else None
+        hi = rest[-1] if self.upper else None
+        return x, lo, hi
+
+    def infer(self, *types: TensorType) -> TensorType:
+        x, lo, hi = self.bounds(types)
+        shape = broadcast_shapes(*(tensor(t).shape for t in types))
+        dtype = tensor(x).dtype
+        if lo is not None:
+            dtype = ufunc_dtype(np.maximum, dtype, lo.dtype)
+        if hi is not None:
+            dtype = ufunc_dtype(np.minimum, dtype, hi.dtype)
         return TensorType(shape, dtype)
 
-    def compute(self, x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        return np.clip(x, lo, hi)
+    def compute(self, *values: np.ndarray) -> np.ndarray:
+        return np.clip(*self.bounds(values))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """op(lift(xᵢ)): elementwise"""
         return batch_elementwise(self, node, xs, batched)
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node, Node, Node]:
-        """clip = min(max(x, lo), hi): hī = g·[max(x, lo) > hi], lō = g·[x < lo ≤ hi],
-        x̄ = g elsewhere (hi wins when the bounds cross, as in NumPy)"""
-        above, below = self.cases(node)
-        return where(below, 0, where(above, 0, g)), where(below, g, 0), where(above, g, 0)
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = ḣi, l̇o or ẋ, whichever the clip returned"""
-        above, below = self.cases(node)
-        tx, tlo, thi = map(or_zeros, t, node.inputs)
-        return where(above, thi, where(below, tlo, tx))
-
-    @staticmethod
-    def cases(node: Node) -> tuple[Node, Node]:
-        """Where the result is hi, and where it is lo."""
-        x, lo, hi = node.inputs
-        above = greater(maximum(x, lo), hi)
-        return above, logical_and(less(x, lo), logical_not(above))
-
-
-@dataclass(frozen=True)
-class Where(Op):
-    """np.where(cond, a, b); the untaken operand's adjoint is exactly zero."""
-
-    elementwise = True
-
-    def infer(self, c: TensorType, a: TensorType, b: TensorType) -> TensorType:
-        if tensor(c).dtype.kind != "b":
-            raise DTypeError(f"condition must be bool, got {c.dtype.name} (compare with != 0)")
-        shape = broadcast_shapes(c.shape, tensor(a).shape, tensor(b).shape)
-        return TensorType(shape, np.result_type(a.dtype, b.dtype))
-
-    def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.where(c, a, b)
-
-    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
-        """op(lift(xᵢ)): elementwise"""
-        return batch_elementwise(self, node, xs, batched)
-
-    def vjp(self, node: Node, g: Node) -> tuple[None, Node, Node]:
-        """ā = g·[c], b̄ = g·[¬c]"""
-        c = node.inputs[0]
-        return None, where(c, g, 0), where(c, 0, g)
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = ȧ·[c] + ḃ·[¬c]"""
-        c, a, b = node.inputs
-        return where(c, or_zeros(t[1], a), or_zeros(t[2], b))
+    def partials(self, node: Node) -> tuple[Partial, ...]:
+        """clip = min(max(x, lo), hi): ∂/∂hi = [max(x, lo) > hi] (hi wins where the bounds
+        cross, as in NumPy), ∂/∂lo = [x < lo] elsewhere, ∂/∂x = 1 where neither.  So
+        ẏ = where(above, ḣi, where(below, l̇o, ẋ))"""
+        x, lo, hi = self.bounds(node.inputs)
+        dx: Partial = 1
+        dlo: Partial = None
+        if lo is not None:
+            below = less(x, lo)
+            dx, dlo = Pick(below, 0, dx), Pick(below)
+        if hi is None:
+            return (dx,) if lo is None else (dx, dlo)
+        above = greater(x if lo is None else maximum(x, lo), hi)
+        dx = Pick(above, 0, dx)
+        if lo is None:
+            return dx, above
+        return dx, Pick(above, 0, dlo), above
 
 
 @dataclass(frozen=True)
@@ -222,9 +197,13 @@ def fmin(x1: Any, x2: Any) -> Node:
     return binary(Fmin(), x1, x2)
 
 
-def clip(x: Any, lo: Any, hi: Any) -> Node:
-    """np.clip(x, lo, hi); bounds may be nodes and receive gradients."""
-    return Clip()(*as_nodes(x, lo, hi))
+def clip(x: Any, lo: Any = None, hi: Any = None) -> Node:
+    """np.clip(x, lo, hi); bounds may be nodes and receive gradients.  A bound given as
+    ``None`` is not applied (one-sided, as in NumPy); with neither, ``x`` itself."""
+    if lo is None and hi is None:
+        return as_node(x)
+    bounds = [b for b in (lo, hi) if b is not None]
+    return Clip(lo is not None, hi is not None)(*as_nodes(x, *bounds))
 
 
 def where(condition: Any, x: Any = None, y: Any = None) -> Node | tuple[Node, ...]:

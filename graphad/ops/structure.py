@@ -1,11 +1,15 @@
 """Structures as values: tuples and dicts of nodes, and looking entries up.
 
-The adjoint of a structure is a structure of the same kind.  Inside the
-passes it is *sparse*: ``d["cat"]`` sends ``{"cat": ḡ}`` back to ``d``, not a
-dict padded with zeros, so reverse mode shows which entries really took
-part (d̄ = {"cat": b̄}).  A tuple marks an entry that carries nothing as
-absent (type ``None``, value ``None``).  ``accumulate`` sums sparse
-structures entry by entry; ``densify`` pads them with zeros at the boundary.
+The structure ops are linear (:mod:`~graphad.ops._linear`): making a tuple or a dict in
+all its entries together, reading an entry in the structure read.  Their tangents and
+adjoints are structures of the same kind, and inside the passes they are *sparse*: an
+absent entry is a zero.  So the op applied to a tangent (its jvp) leaves absent what
+has no tangent, and its transpose (its vjp) is the matching structure op with absent
+entries: ``d["cat"]`` sends ``{"cat": ḡ}`` back to ``d``, not a dict padded with zeros,
+so reverse mode shows which entries really took part (d̄ = {"cat": b̄}).  A tuple marks
+an entry that carries nothing as absent (type ``None``, value ``None``).
+:func:`~graphad.ops.elementwise.sum_partials` sums sparse structures entry by entry;
+``densify`` pads them with zeros at the boundary.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import Tangents
-from graphad.ops.elementwise import add_n
+from graphad.ops._util import is_differentiable as is_differentiable  # the passes ask it here
 from graphad.ops.shape import all_batched, full_like
 
 
 @dataclass(frozen=True)
-class MakeTuple(Op):
+class MakeTuple(JointlyLinear):
     """(x₀, x₁, …); ``present`` marks which positions have an input (others are absent)."""
 
     present: tuple[bool, ...]
@@ -55,22 +60,20 @@ class MakeTuple(Op):
         """Every entry batched (unbatched ones repeated over the batch)"""
         return self(*all_batched(xs, batched))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
-        return tuple(entry(g, i) for i in self.positions())
-
-    def jvp(self, node: Node, t: Tangents) -> Node | None:
-        """ẏ = (ẋ₀, ẋ₁, …), absent where ẋᵢ is zero"""
-        if all(ti is None for ti in t):
-            return None
+    def apply(self, node: Node, t: Tangents) -> Node:
+        """(ẋ₀, ẋ₁, …), absent where ẋᵢ is zero"""
         entries: list[Node | None] = [None] * len(self.present)
         for i, ti in zip(self.positions(), t):
             entries[i] = ti
         return make_tuple(*entries)
 
+    def transpose(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+        """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
+        return tuple(entry(g, i) for i in self.positions())
+
 
 @dataclass(frozen=True)
-class MakeDict(Op):
+class MakeDict(JointlyLinear):
     """{k₀: x₀, k₁: x₁, …}"""
 
     keys: tuple[str, ...]
@@ -85,18 +88,17 @@ class MakeDict(Op):
         """Every entry batched (unbatched ones repeated over the batch)"""
         return self(*all_batched(xs, batched))
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
+    def apply(self, node: Node, t: Tangents) -> Node:
+        """{kᵢ: ẋᵢ}, absent where ẋᵢ is zero"""
+        return make_dict({k: ti for k, ti in zip(self.keys, t) if ti is not None})
+
+    def transpose(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ₖ = ḡ[k] (nothing where ḡ has no key k)"""
         return tuple(entry(g, k) for k in self.keys)
 
-    def jvp(self, node: Node, t: Tangents) -> Node | None:
-        """ẏ = {kᵢ: ẋᵢ}, absent where ẋᵢ is zero"""
-        present = {k: ti for k, ti in zip(self.keys, t) if ti is not None}
-        return make_dict(present) if present else None
-
 
 @dataclass(frozen=True)
-class TupleGet(Op):
+class TupleGet(Linear):
     """t[index] for a tuple-valued t."""
 
     index: int
@@ -118,20 +120,20 @@ class TupleGet(Op):
         """An entry of a batched structure is batched"""
         return self(xs[0])
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def apply(self, node: Node, t: Node) -> Node | None:
+        """ṫ[index]: none where ṫ has no such entry"""
+        return entry(t, self.index)
+
+    def transpose(self, node: Node, g: Node) -> Node:
         """t̄ = (∅, …, g at index, …, ∅)"""
         n = len(node.inputs[0].type.items)  # type: ignore[union-attr]
         entries: list[Node | None] = [None] * n
         entries[self.index % n] = g
-        return (make_tuple(*entries),)
-
-    def jvp(self, node: Node, t: Tangents) -> Node | None:
-        """ẏ = ṫ[index]"""
-        return entry(t[0], self.index)  # type: ignore[arg-type]
+        return make_tuple(*entries)
 
 
 @dataclass(frozen=True)
-class DictGet(Op):
+class DictGet(Linear):
     """d[key] for a dict-valued d."""
 
     key: str
@@ -150,13 +152,13 @@ class DictGet(Op):
         """An entry of a batched structure is batched"""
         return self(xs[0])
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """d̄ = {key: g}"""
-        return (make_dict({self.key: g}),)
+    def apply(self, node: Node, t: Node) -> Node | None:
+        """ḋ[key]: none where ḋ has no such key"""
+        return entry(t, self.key)
 
-    def jvp(self, node: Node, t: Tangents) -> Node | None:
-        """ẏ = ḋ[key]"""
-        return entry(t[0], self.key)  # type: ignore[arg-type]
+    def transpose(self, node: Node, g: Node) -> Node:
+        """d̄ = {key: g}"""
+        return make_dict({self.key: g})
 
 
 # -- building and reading structures -------------------------------------------
@@ -241,27 +243,6 @@ def get(s: Node, key: int | str) -> Node:
 
 
 # -- sparse adjoints -----------------------------------------------------------
-def accumulate(parts: Sequence[Node], like: ValueType) -> Node | None:
-    """The sum of partial adjoints of a value of type ``like``, entry by entry."""
-    if len(parts) == 1:  # most values have one consumer: nothing to sum
-        return parts[0]
-    if isinstance(like, TensorType) or like is None:
-        return add_n(*parts) if parts else None
-    if isinstance(like, TupleType):
-        entries = []
-        for i, t in enumerate(like.items):
-            got = [e for e in (entry(p, i) for p in parts) if e is not None]
-            entries.append(accumulate(got, t) if got else None)
-        return make_tuple(*entries)
-    assert isinstance(like, DictType)
-    summed = {}
-    for k, t in like.items:
-        got = [e for e in (entry(p, k) for p in parts) if e is not None]
-        if got:
-            summed[k] = accumulate(got, t)
-    return make_dict(summed)
-
-
 def densify(adjoint: Node | None, x: Node) -> Node:
     """Pad a sparse adjoint with zeros of ``x``'s entries, so it has every key of x."""
     t = x.type
@@ -280,14 +261,3 @@ def densify(adjoint: Node | None, x: Node) -> Node:
             for k in t
         }
     )
-
-
-def is_differentiable(t: ValueType | None) -> bool:
-    """A float tensor, or a structure with a float tensor somewhere inside."""
-    if isinstance(t, TensorType):
-        return t.dtype.kind in "fc"
-    if isinstance(t, TupleType):
-        return any(is_differentiable(i) for i in t.items)
-    if isinstance(t, DictType):
-        return any(is_differentiable(i) for _, i in t.items)
-    return False

@@ -1,16 +1,30 @@
-"""Utility ops: zeros_like, ones_like, stop_gradient, cast, shape_of."""
+"""Utility ops: zeros_like, ones_like, stop_gradient, cast, shape_of, and the shape of a node
+asked of its operands' shapes (``shape_from_operands``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from graphad.ir import DTypeError, Node, Op, TensorType, as_dtype, as_node, user_location
+from graphad.ir import (
+    DTypeError,
+    ExecutionError,
+    GraphError,
+    Node,
+    Op,
+    TensorType,
+    ValueType,
+    as_dtype,
+    as_node,
+    user_location,
+)
 from graphad.ops._constant import ZeroDerivative
-from graphad.ops._util import Tangents, is_float, tensor
+from graphad.ops._linear import Linear
+from graphad.ops._util import tensor
 
 
 @dataclass(frozen=True)
@@ -58,8 +72,11 @@ class StopGradient(ZeroDerivative):
 
 
 @dataclass(frozen=True)
-class Cast(Op):
-    """``x.astype(dtype)``; gradients flow between float dtypes only."""
+class Cast(Linear):
+    """``x.astype(dtype)``: linear; derivatives flow between float (and complex) dtypes only.
+
+    Under the real pairing of :mod:`~graphad.ops.complex_parts`, a cast to a real dtype
+    takes the real part, and its transpose casts the real cotangent back to complex."""
 
     elementwise = True
 
@@ -77,14 +94,9 @@ class Cast(Op):
         """op(xb): the op keeps every axis"""
         return self(xs[0])
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node | None]:
+    def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = cast(g, x.dtype)"""
-        x = node.inputs[0]
-        return (cast(g, x.dtype) if is_float(x.type) else None,)
-
-    def jvp(self, node: Node, t: Tangents) -> Node | None:
-        """ẏ = cast(ẋ, dtype)"""
-        return cast(t[0], self.dtype) if is_float(node.type) and t[0] is not None else None
+        return cast(g, node.inputs[0].dtype)
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,68 @@ class ShapeOf(ZeroDerivative):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.shape(x), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class InferredShape(ZeroDerivative):
+    """The run-time shape of ``op``'s result for operands of the run-time shapes it is given
+    (int64 vectors, one per operand of type ``types``): ``op``'s shape rule asked when the
+    values run, so a shape is known without computing the value it belongs to."""
+
+    op: Op
+    types: tuple[TensorType, ...] = field(repr=False)
+
+    def infer(self, *shapes: ValueType) -> TensorType:
+        out = self.op.infer(*self.types)
+        return TensorType((tensor(out).ndim,), np.dtype(np.int64))
+
+    def compute(self, *shapes: np.ndarray) -> np.ndarray:
+        return _inferred(self, tuple(tuple(s.tolist()) for s in shapes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _inferred(op: InferredShape, shapes: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """The shape ``op`` infers for operands of ``shapes``: asked once per shapes, as a plan
+    runs again on inputs of the same shapes (the rule costs more than the lookup)."""
+    types = [TensorType(s, t.dtype) for s, t in zip(shapes, op.types)]
+    out = op.op.infer(*types)
+    if not isinstance(out, TensorType) or not out.is_static:
+        raise ExecutionError(f"{op.op.name}: its shape rule gives {out} for {types}")
+    shape = np.asarray(out.shape, dtype=np.int64)
+    shape.flags.writeable = False  # shared by every run that asks it
+    return shape
+
+
+def shape_from_operands(node: Node, shape: Callable[[Node], Node]) -> Node | None:
+    """A node computing ``node``'s run-time shape from its operands' (``shape(x)`` makes
+    each) without computing ``node``: its op's shape rule, asked at run time, when that rule
+    gives every dim for operands of known shapes; else the run-time shape operand that sets
+    it (a reshape or broadcast to ``shape_of(like)`` has like's shape); else None."""
+    xs = node.inputs
+    if not isinstance(node.type, TensorType) or node.ndim is None:
+        return None
+    if not xs or any(not isinstance(x.type, TensorType) or x.ndim is None for x in xs):
+        return None
+    # is the rule static given static operands?  Asked with the unknown dims set to 1 (which
+    # broadcasts), to each dim the operands know (which an unknown one may have to equal)
+    known = sorted({d for x in xs for d in x.shape if d is not None})  # type: ignore[union-attr]
+    for probe in (1, *known, 7):
+        try:
+            out = node.op.infer(*(_probed(x.type, probe) for x in xs))  # type: ignore[arg-type]
+        except GraphError:
+            continue
+        if isinstance(out, TensorType) and out.is_static:
+            types = tuple(x.type for x in xs)
+            return InferredShape(node.op, types)(*(shape(x) for x in xs))  # type: ignore[arg-type]
+        break
+    last = xs[-1]
+    if isinstance(last.op, ShapeOf) and last.shape == (node.ndim,) and len(xs) > 1:
+        return shape(last.inputs[0])
+    return None
+
+
+def _probed(t: TensorType, size: int) -> TensorType:
+    return TensorType(tuple(size if d is None else d for d in t.shape), t.dtype)  # type: ignore[union-attr]
 
 
 def zeros_like(x: Any) -> Node:
