@@ -73,7 +73,10 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
 
     The type is inferred again only when an input's type changed.
     """
-    if all(a.type is b.type or a.type == b.type for a, b in zip(inputs, node.inputs)):
+    for a, b in zip(inputs, node.inputs):
+        if a.type is not b.type and a.type != b.type:
+            break
+    else:
         # the node's own type still holds; made directly, as looking up the user's line
         # for an origin that is then replaced dominated rewriting long chains
         return _restore(node.op, inputs, node.type, node.name, node.origin)

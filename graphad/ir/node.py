@@ -55,6 +55,19 @@ def derivation(kind: str, order: int) -> Iterator[None]:
         _derivation.reset(token)
 
 
+@contextlib.contextmanager
+def one_origin() -> Iterator[None]:
+    """Tag every node made inside the block with the origin current at its start (the
+    running pass's, or the user's line): one stack walk for the block, not one per node.
+    For graphad's own passes, between whose frames no user code makes nodes, so that each
+    node gets the origin its own walk would have found."""
+    token = _derivation.set(current_origin())
+    try:
+        yield
+    finally:
+        _derivation.reset(token)
+
+
 _CONTEXTLIB = os.path.abspath(contextlib.__file__)
 
 
@@ -65,24 +78,29 @@ def _in_package(filename: str) -> bool:
     return path.startswith(_PACKAGE_DIR + os.sep) or path == _CONTEXTLIB
 
 
-# Every node made walks the stack to the user's frame; per code object, whether it is
-# graphad's own (None) or the user's short file name, so the walk is a dict lookup a frame.
+# Every node made outside a pass walks the stack to the user's frame; per code object,
+# whether it is graphad's own (None) or the user's short file name, so the walk is a dict
+# lookup a frame.
 _code_files: dict[Any, str | None] = {}
+_UNSEEN: Any = object()  # a code object not classified yet
 
 
 def _user_file(code: Any) -> str | None:
-    name = _code_files.get(code, "")
-    if name == "":
-        filename = code.co_filename
-        name = None if _in_package(filename) else os.path.basename(filename)
-        _code_files[code] = name
+    filename = code.co_filename
+    name = None if _in_package(filename) else os.path.basename(filename)
+    _code_files[code] = name
     return name
 
 
 def _user_frame() -> tuple[str, int]:
     frame = sys._getframe(2)
+    files = _code_files
     while frame is not None:
-        name = _user_file(frame.f_code)
+        # the lookup inline, not a call a frame: this loop runs for every node a user makes
+        code = frame.f_code
+        name = files.get(code, _UNSEEN)
+        if name is _UNSEEN:
+            name = _user_file(code)
         if name is not None:
             return name, frame.f_lineno
         frame = frame.f_back
@@ -132,10 +150,13 @@ class _Unlist:
 def _restore(op: Op, inputs: tuple[Node, ...], type: ValueType, name: str, origin: Origin) -> Node:
     """A loaded or copied node: same op, inputs, type, name and origin; a fresh id."""
     node = Node.__new__(Node)
-    fields = {"op": op, "inputs": inputs, "type": type, "id": next(_ids), "name": name}
-    for key, value in fields.items():
-        object.__setattr__(node, key, value)
-    object.__setattr__(node, "origin", origin)
+    set_ = object.__setattr__  # each field set once, directly: rewrites restore a node per step
+    set_(node, "op", op)
+    set_(node, "inputs", inputs)
+    set_(node, "type", type)
+    set_(node, "id", next(_ids))
+    set_(node, "name", name)
+    set_(node, "origin", origin)
     return node
 
 
@@ -220,15 +241,24 @@ class Node:
     __match_args__ = ("op", "inputs")
 
     def __init__(
-        self, op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | None = None
+        self,
+        op: Op,
+        inputs: tuple[Node, ...],
+        type: ValueType,
+        name: str | None = None,
+        *,
+        origin: Origin | None = None,
     ) -> None:
+        """``origin``: where the node comes from; by default the pass running (``derivation``)
+        or the user's line, which a caller that makes several nodes at once looks up once."""
         set_ = object.__setattr__
         set_(self, "op", op)
-        set_(self, "inputs", tuple(inputs))
+        set_(self, "inputs", inputs if inputs.__class__ is tuple else tuple(inputs))
         set_(self, "type", type)
-        set_(self, "id", next(_ids))
-        set_(self, "name", name if name is not None else f"{op.name}_{self.id}")
-        set_(self, "origin", current_origin())
+        number = next(_ids)
+        set_(self, "id", number)
+        set_(self, "name", name if name is not None else f"{op.name}_{number}")
+        set_(self, "origin", origin if origin is not None else current_origin())
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Node is immutable (tried to set {key!r})")

@@ -44,7 +44,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from graphad.ir.errors import DifferentiationError, GraphError
-from graphad.ir.node import Node, user_location
+from graphad.ir.node import Node, current_origin, user_location
 from graphad.ir.types import ValueType
 
 
@@ -92,13 +92,17 @@ class Op:
         Arrays and Python scalars among the inputs become constants (scalars take
         the dtype of the node inputs beside them, as NumPy does).
         """
-        from graphad.ir.leaves import as_nodes
+        # looked up once for the node and the constants made for its scalar operands
+        origin = current_origin()
+        for x in inputs:
+            if not isinstance(x, Node):
+                from graphad.ir.leaves import as_nodes
 
-        if not all(isinstance(x, Node) for x in inputs):
-            try:
-                inputs = as_nodes(*inputs)
-            except GraphError as e:
-                raise type(e)(f"{self.name}: {e}") from None
+                try:
+                    inputs = as_nodes(*inputs, origin=origin)
+                except GraphError as e:
+                    raise type(e)(f"{self.name}: {e}") from None
+                break
         types = [x.type for x in inputs]
         try:
             out_type = self.infer(*types)
@@ -108,4 +112,4 @@ class Op:
             raise GraphError(
                 f"{self.describe(types)}: {type(e).__name__}: {e} ({user_location()})"
             ) from e
-        return Node(self, inputs, out_type, name=name)
+        return Node(self, inputs, out_type, name=name, origin=origin)
