@@ -53,17 +53,18 @@ class Constant(Op):
 
     def __post_init__(self) -> None:
         value = np.array(self.value)  # own copy: a constant never aliases user memory
-        value.flags.writeable = False
+        value.setflags(write=False)
         object.__setattr__(self, "value", value)
+        # typed once (every node of this constant shares one type object), which also
+        # refuses a dtype graphad does not compute with
+        object.__setattr__(self, "_type", TensorType.of_array(value))
         # hashed once: CSE keys every node on its op; a large constant's bytes by a digest (not
         # kept twice), a small one's (the scalars of derivative graphs) as they are, cheaper
         if value.nbytes <= _INLINE_BYTES:
             data = value.tobytes()
         else:
             data = hashlib.blake2b(np.ascontiguousarray(value).data, digest_size=16).digest()
-        object.__setattr__(self, "_hash", hash((value.dtype.str, value.shape, data)))
-        # typed once: every node of this constant shares one type object
-        object.__setattr__(self, "_type", TensorType(value.shape, value.dtype))
+        object.__setattr__(self, "_hash", hash((value.dtype, value.shape, data)))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # through __post_init__: read-only and hashed again after loading (hashes of str
@@ -230,7 +231,7 @@ def _holds_node(value: Sequence[Any]) -> bool:
 def as_nodes(*values: Any, origin: Origin | None = None) -> tuple[Node, ...]:
     """Convert operands together, so Python scalars adopt the node operands' dtypes."""
     nodes = [v for v in values if isinstance(v, Node)]
-    return tuple([as_node(v, nodes, origin=origin) for v in values])
+    return tuple([v if isinstance(v, Node) else as_node(v, nodes, origin=origin) for v in values])
 
 
 def is_constant(node: Node, value: Any = None) -> bool:
