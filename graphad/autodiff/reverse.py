@@ -134,14 +134,16 @@ def _propagate(node: Node, g: Node, result: Sweep) -> None:
             f"{node.op.name}: no vjp rule, so reverse mode cannot pass through "
             f"{node_name(node)}; give {type(node.op).__name__} a vjp method ({user_location()})"
         )
-    contributions = tuple(node.op.vjp(node, g))
+    depends = result.depends
+    wanted = [x in depends for x in node.inputs]
+    contributions = tuple(node.op.vjp_wanted(node, g, wanted))
     if len(contributions) != len(node.inputs):
         raise DifferentiationError(
             f"{node.op.name}: vjp returned {len(contributions)} adjoints for "
             f"{len(node.inputs)} inputs"
         )
-    for x, gx in zip(node.inputs, contributions):
-        if x not in result.depends:
+    for x, gx, w in zip(node.inputs, contributions, wanted):
+        if not w:
             continue
         if gx is None or not is_differentiable(x.type):
             result.cut.append((node, x))

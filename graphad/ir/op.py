@@ -53,8 +53,32 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+_SINGLES: dict[type, Any] = {}  # the one instance of each attributeless op class
+
+
+@functools.cache
+def _attributeless(cls: type) -> bool:
+    """A frozen dataclass without fields that compares by value (not by identity)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    return params is not None and params.frozen and params.eq and not fields(cls)
+
+
 class Op:
     """Base class of all ops; subclasses are frozen dataclasses of their attributes."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """An op without attributes (a frozen dataclass of no fields: ``Multiply()``) is one
+        value, so its class makes it once: a graph of 10⁵ products holds one ``Multiply()``,
+        not 10⁵ equal objects for the garbage collector to walk.  Ops with attributes are
+        made as usual."""
+        if not args and not kwargs:
+            single = _SINGLES.get(cls)
+            if single is not None:
+                return single
+            if _attributeless(cls):
+                single = _SINGLES[cls] = object.__new__(cls)
+                return single
+        return object.__new__(cls)
 
     @property
     def name(self) -> str:
@@ -71,6 +95,13 @@ class Op:
 
     def jvp(self, node: Node, tangents: Sequence[Node | None]) -> Node | None:
         raise DifferentiationError(f"{self.name}: no jvp rule (forward mode is not defined)")
+
+    def vjp_wanted(self, node: Node, g: Node, wanted: Sequence[bool]) -> Sequence[Node | None]:
+        """``vjp`` when the reverse pass needs only the inputs marked in ``wanted`` (those on
+        a path to some x; an entry not wanted may be None).  By default all of ``vjp``; a
+        family whose rule is stated per input builds only the adjoints asked for, as JAX's
+        transpose rules build cotangents only for the linear inputs."""
+        return self.vjp(node, g)
 
     def attributes(self) -> dict[str, Any]:
         if not is_dataclass(self):

@@ -116,9 +116,19 @@ class Elementwise(Op):
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ᵢ = g·∂ᵢ"""
+        return self._vjp(node, g, (True,) * len(node.inputs))
+
+    def vjp_wanted(self, node: Node, g: Node, wanted: Sequence[bool]) -> Sequence[Node | None]:
+        """x̄ᵢ = g·∂ᵢ for the wanted inputs only (``x * c`` builds no adjoint for the constant c)"""
+        if type(self).vjp is not Elementwise.vjp:  # a subclass's own vjp is the rule
+            return self.vjp(node, g)
+        return self._vjp(node, g, wanted)
+
+    def _vjp(self, node: Node, g: Node, wanted: Sequence[bool]) -> tuple[Node | None, ...]:
         singular = self.is_singular(node)
         shared: dict[tuple[int, int], Node] = {}
-        return tuple(self.times(g, d, singular, shared) for d in self.partials(node))
+        pairs = zip(self.partials(node), wanted)
+        return tuple([self.times(g, d, singular, shared) if w else None for d, w in pairs])
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σᵢ ẋᵢ·∂ᵢ"""
