@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir.errors import DTypeError, GraphError, ShapeError
-from graphad.ir.node import Node, Origin, user_location
+from graphad.ir.node import Node, Origin, current_origin, make_node, user_location
 from graphad.ir.op import Op
 from graphad.ir.types import (
     DictType,
@@ -150,7 +150,7 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
         op = Constant(_array(value, dtype))
     except GraphError as e:
         raise type(e)(f"constant: {e} ({user_location()})") from None
-    return Node(op, (), op.infer(), name=name)
+    return make_node(op, (), op.infer(), name, current_origin())
 
 
 def _array(value: Any, dtype: Any = None) -> np.ndarray:
@@ -192,7 +192,7 @@ def as_node(value: Any, like: Sequence[Node] = (), *, origin: Origin | None = No
             op = _scalar_constant(value.__class__, value, sign, tensors)
         except GraphError as e:
             raise type(e)(f"{e} ({user_location()})") from None
-        return Node(op, (), op.infer(), origin=origin)
+        return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)
     if isinstance(value, (list, tuple)) and _holds_node(value):
         from graphad.ops.shape import stack  # ops build on ir: resolved when called
 
@@ -207,7 +207,7 @@ def as_node(value: Any, like: Sequence[Node] = (), *, origin: Origin | None = No
         op = Constant(_array(value, dtype))
     except GraphError as e:
         raise type(e)(f"{e} ({user_location()})") from None
-    return Node(op, (), op.infer(), origin=origin)
+    return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)
 
 
 _SCALARS = frozenset({bool, int, float})  # exactly these: NumPy's scalars are not weak

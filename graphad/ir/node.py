@@ -149,15 +149,7 @@ class _Unlist:
 
 def _restore(op: Op, inputs: tuple[Node, ...], type: ValueType, name: str, origin: Origin) -> Node:
     """A loaded or copied node: same op, inputs, type, name and origin; a fresh id."""
-    node = Node.__new__(Node)
-    set_ = object.__setattr__  # each field set once, directly: rewrites restore a node per step
-    set_(node, "op", op)
-    set_(node, "inputs", inputs)
-    set_(node, "type", type)
-    set_(node, "id", next(_ids))
-    set_(node, "name", name)
-    set_(node, "origin", origin)
-    return node
+    return make_node(op, inputs, type, name, origin)
 
 
 def _restore_after(ancestors: tuple[Node, ...], _unlisted: tuple[()], *record: Any) -> Node:
@@ -223,18 +215,24 @@ def _numpy_method(name: str) -> Any:
     return method
 
 
-class Node:
+class _Fields:
+    """The storage of a node, writable: ``make_node`` fills one in with plain attribute
+    stores and then makes it a ``Node``, whose ``__setattr__`` refuses every write."""
+
+    __slots__ = ("__weakref__", "_name", "id", "inputs", "op", "origin", "type")
+
+
+class Node(_Fields):
     """An immutable graph vertex: ``op`` applied to ``inputs``, of static ``type``.
 
     Nodes hash by identity; ``a == b`` builds an ``equal`` node as in NumPy.
     Structural equality is the business of CSE.
     """
 
-    __slots__ = ("__weakref__", "id", "inputs", "name", "op", "origin", "type")
+    __slots__ = ()  # the fields are _Fields' slots
     op: Op
     inputs: tuple[Node, ...]
     type: ValueType
-    name: str
     origin: Origin
     id: int
 
@@ -255,10 +253,22 @@ class Node:
         set_(self, "op", op)
         set_(self, "inputs", inputs if inputs.__class__ is tuple else tuple(inputs))
         set_(self, "type", type)
-        number = next(_ids)
-        set_(self, "id", number)
-        set_(self, "name", name if name is not None else f"{op.name}_{number}")
+        set_(self, "id", next(_ids))
+        set_(self, "_name", name)
         set_(self, "origin", origin if origin is not None else current_origin())
+
+    @property
+    def name(self) -> str:
+        """The name given, else ``<op>_<id>``: spelled out when asked (a few nodes are, for
+        errors and drawings), not stored as a string per node of a 10⁵-node graph."""
+        name = self._name
+        return name if name is not None else f"{self.op.name}_{self.id}"
+
+    @name.setter
+    def name(self, name: str) -> None:
+        # reached only through object.__setattr__, as a node is named at birth (name=) or
+        # takes the name of the node a rewrite replaces; ``node.name = ...`` raises
+        object.__setattr__(self, "_name", name)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Node is immutable (tried to set {key!r})")
@@ -503,3 +513,28 @@ class Node:
 
     def astype(self, dtype: Any) -> Node:
         return _ops().cast(self, dtype)
+
+
+_blank = object.__new__
+
+
+def make_node(
+    op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | None, origin: Origin
+) -> Node:
+    """A new node of ``op`` on ``inputs`` (a tuple), of ``type``, called ``name`` (``None``:
+    ``<op>_<id>``), from ``origin``: what ``Node(...)`` makes, at a third of its cost.
+
+    Every node of a graph is made here (by ops, constants, rewrites and loading), so it is
+    made as a ``_Fields``, whose six fields are set by plain stores, and then given the
+    class ``Node`` (same slots, so same layout): through ``Node.__setattr__``, which must
+    refuse writes, each store would be an ``object.__setattr__`` call instead.
+    """
+    node = _blank(_Fields)
+    node.op = op
+    node.inputs = inputs
+    node.type = type
+    node.id = next(_ids)
+    node._name = name
+    node.origin = origin
+    node.__class__ = Node
+    return node  # type: ignore[return-value]

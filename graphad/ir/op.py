@@ -44,7 +44,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 from graphad.ir.errors import DifferentiationError, GraphError
-from graphad.ir.node import Node, current_origin, user_location
+from graphad.ir.node import Node, current_origin, make_node, user_location
 from graphad.ir.types import ValueType
 
 
@@ -143,4 +143,4 @@ class Op:
             raise GraphError(
                 f"{self.describe(types)}: {type(e).__name__}: {e} ({user_location()})"
             ) from e
-        return Node(self, inputs, out_type, name=name, origin=origin)
+        return make_node(self, inputs, out_type, name, origin)
