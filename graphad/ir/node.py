@@ -524,10 +524,10 @@ def make_node(
     """A new node of ``op`` on ``inputs`` (a tuple), of ``type``, called ``name`` (``None``:
     ``<op>_<id>``), from ``origin``: what ``Node(...)`` makes, at a third of its cost.
 
-    Every node of a graph is made here (by ops, constants, rewrites and loading), so it is
-    made as a ``_Fields``, whose six fields are set by plain stores, and then given the
-    class ``Node`` (same slots, so same layout): through ``Node.__setattr__``, which must
-    refuse writes, each store would be an ``object.__setattr__`` call instead.
+    Ops, constants, rewrites and loading make their nodes here, 10⁵s for a long chain, so
+    a node is made as a ``_Fields``, whose six fields are set by plain stores, and then
+    given the class ``Node`` (same slots, so same layout): through ``Node.__setattr__``,
+    which must refuse writes, each store would be an ``object.__setattr__`` call instead.
     """
     node = _blank(_Fields)
     node.op = op
