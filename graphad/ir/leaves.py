@@ -185,11 +185,12 @@ def as_node(value: Any, like: Sequence[Node] = (), *, origin: Origin | None = No
     """
     if isinstance(value, Node):
         return value
-    if value.__class__ in _SCALARS:  # a Python number, the operand of most scalar arithmetic
-        tensors = tuple([n.type.dtype for n in like if isinstance(n.type, TensorType)])
-        sign = math.copysign(1.0, value.real) if value.__class__ is float else 1.0
+    kind: Any = value.__class__
+    if kind in _SCALARS:  # a Python number, the operand of most scalar arithmetic
+        dtypes = tuple([n.type.dtype for n in like if isinstance(n.type, TensorType)])
+        sign = math.copysign(1.0, value) if kind is float else 1.0
         try:
-            op = _scalar_constant(value.__class__, value, sign, tensors)
+            op = _scalar_constant(kind, value, sign, dtypes)
         except GraphError as e:
             raise type(e)(f"{e} ({user_location()})") from None
         return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)

@@ -220,6 +220,12 @@ class _Fields:
     stores and then makes it a ``Node``, whose ``__setattr__`` refuses every write."""
 
     __slots__ = ("__weakref__", "_name", "id", "inputs", "op", "origin", "type")
+    op: Op
+    inputs: tuple[Node, ...]
+    type: ValueType
+    origin: Origin
+    id: int
+    _name: str | None
 
 
 class Node(_Fields):
@@ -230,11 +236,6 @@ class Node(_Fields):
     """
 
     __slots__ = ()  # the fields are _Fields' slots
-    op: Op
-    inputs: tuple[Node, ...]
-    type: ValueType
-    origin: Origin
-    id: int
 
     __match_args__ = ("op", "inputs")
 

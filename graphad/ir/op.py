@@ -54,9 +54,9 @@ def _snake(name: str) -> str:
 
 
 _SINGLES: dict[type, Any] = {}  # the one instance of each attributeless op class
+_WITH_ATTRIBUTES: set[type] = set()  # the op classes found not to be
 
 
-@functools.cache
 def _attributeless(cls: type) -> bool:
     """A frozen dataclass without fields that compares by value (not by identity)."""
     params = getattr(cls, "__dataclass_params__", None)
@@ -75,9 +75,11 @@ class Op:
             single = _SINGLES.get(cls)
             if single is not None:
                 return single
-            if _attributeless(cls):
-                single = _SINGLES[cls] = object.__new__(cls)
-                return single
+            if cls not in _WITH_ATTRIBUTES:
+                if _attributeless(cls):
+                    single = _SINGLES[cls] = object.__new__(cls)
+                    return single
+                _WITH_ATTRIBUTES.add(cls)
         return object.__new__(cls)
 
     @property

@@ -79,7 +79,7 @@ class TensorType:
     def size(self) -> int | None:
         # math.prod of the int dims: np.prod of a tuple costs microseconds, and rules ask this
         # of every node they look at
-        return math.prod(self.shape) if self.is_static else None  # type: ignore[arg-type]
+        return math.prod(self.shape) if self.is_static else None
 
     @property
     def is_float(self) -> bool:
