@@ -115,12 +115,14 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
         if y not in result.depends:
             return result
         result.partials[y] = [(None, seed)]
+        partials, adjoint = result.partials, result.adjoint
         for node in reversed(order):
-            parts = result.partials.get(node)
+            parts = partials.get(node)
             if parts is None:
                 continue
-            g = accumulate([p for _, p in parts], node.type)
-            result.adjoint[node] = g
+            # most values have one consumer: their adjoint is its partial, no list to sum
+            g = parts[0][1] if len(parts) == 1 else accumulate([p for _, p in parts], node.type)
+            adjoint[node] = g
             if not node.inputs:
                 continue
             _propagate(node, g, result)
@@ -134,21 +136,26 @@ def _propagate(node: Node, g: Node, result: Sweep) -> None:
             f"{node.op.name}: no vjp rule, so reverse mode cannot pass through "
             f"{node_name(node)}; give {type(node.op).__name__} a vjp method ({user_location()})"
         )
-    depends = result.depends
-    wanted = [x in depends for x in node.inputs]
+    inputs, depends = node.inputs, result.depends
+    wanted = [x in depends for x in inputs]
     contributions = tuple(node.op.vjp_wanted(node, g, wanted))
-    if len(contributions) != len(node.inputs):
+    if len(contributions) != len(inputs):
         raise DifferentiationError(
-            f"{node.op.name}: vjp returned {len(contributions)} adjoints for "
-            f"{len(node.inputs)} inputs"
+            f"{node.op.name}: vjp returned {len(contributions)} adjoints for {len(inputs)} inputs"
         )
-    for x, gx, w in zip(node.inputs, contributions, wanted):
+    partials = result.partials
+    for x, gx, w in zip(inputs, contributions, wanted):
         if not w:
             continue
         if gx is None or not is_differentiable(x.type):
             result.cut.append((node, x))
             continue
-        result.partials.setdefault(x, []).append((node, unbroadcast(gx, x, node)))
+        part = (node, unbroadcast(gx, x, node))
+        parts = partials.get(x)
+        if parts is None:
+            partials[x] = [part]
+        else:
+            parts.append(part)
 
 
 def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:

@@ -40,9 +40,12 @@ def topo_sort(outputs: Iterable[Node]) -> list[Node]:
 def descendants(order: Iterable[Node], sources: Iterable[Node]) -> set[Node]:
     """The nodes of ``order`` (inputs before consumers) that are a source or depend on one."""
     found = set(sources)
+    add = found.add
     for node in order:
-        if any(x in found for x in node.inputs):
-            found.add(node)
+        for x in node.inputs:  # loops, not any() over a generator made per node
+            if x in found:
+                add(node)
+                break
     return found
 
 
