@@ -81,8 +81,11 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
             break
     else:
         # the node's own type still holds; made directly, as looking up the user's line
-        # for an origin that is then replaced dominated rewriting long chains
-        return _restore(node.op, inputs, node.type, node.name, node.origin)
+        # for an origin that is then replaced dominated rewriting long chains.  Its name is
+        # kept as it is held (a default one as the number it was made with: same op, same
+        # name), not spelled out for each node rebuilt
+        name = node._name
+        return _restore(node.op, inputs, node.type, node.id if name is None else name, node.origin)
     new = node.op(*inputs)
     object.__setattr__(new, "name", node.name)
     object.__setattr__(new, "origin", node.origin)

@@ -147,7 +147,9 @@ class _Unlist:
         return (tuple, ())
 
 
-def _restore(op: Op, inputs: tuple[Node, ...], type: ValueType, name: str, origin: Origin) -> Node:
+def _restore(
+    op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | int, origin: Origin
+) -> Node:
     """A loaded or copied node: same op, inputs, type, name and origin; a fresh id."""
     return make_node(op, inputs, type, name, origin)
 
@@ -225,7 +227,7 @@ class _Fields:
     type: ValueType
     origin: Origin
     id: int
-    _name: str | None
+    _name: str | int | None  # see Node.name
 
 
 class Node(_Fields):
@@ -261,9 +263,13 @@ class Node(_Fields):
     @property
     def name(self) -> str:
         """The name given, else ``<op>_<id>``: spelled out when asked (a few nodes are, for
-        errors and drawings), not stored as a string per node of a 10⁵-node graph."""
+        errors and drawings), not stored as a string per node of a 10⁵-node graph.  A node
+        rebuilt on new inputs keeps the name of the one it replaces: ``_name`` then holds
+        that node's id (same op, so the same ``<op>_`` prefix)."""
         name = self._name
-        return name if name is not None else f"{self.op.name}_{self.id}"
+        if name is None:
+            return f"{self.op.name}_{self.id}"
+        return name if isinstance(name, str) else f"{self.op.name}_{name}"
 
     @name.setter
     def name(self, name: str) -> None:
@@ -520,10 +526,11 @@ _blank = object.__new__
 
 
 def make_node(
-    op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | None, origin: Origin
+    op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | int | None, origin: Origin
 ) -> Node:
     """A new node of ``op`` on ``inputs`` (a tuple), of ``type``, called ``name`` (``None``:
-    ``<op>_<id>``), from ``origin``: what ``Node(...)`` makes, at a third of its cost.
+    ``<op>_<id>``; an int k: ``<op>_k``), from ``origin``: what ``Node(...)`` makes, at a
+    third of its cost.
 
     Ops, constants, rewrites and loading make their nodes here, 10⁵s for a long chain, so
     a node is made as a ``_Fields``, whose six fields are set by plain stores, and then
