@@ -17,10 +17,10 @@ own; ``total`` is build + gradients + optimise + plan (the issue's target: ≤ 5
 the affine chain).  A second timed pass runs with the cyclic garbage collector paused,
 to show its share: a graph is 10⁵s of small long-lived objects that each full
 collection traverses again.  The peak RSS of one pass is read in a fresh process
-(``--rss``), so that neither the timed passes nor ``tracemalloc``'s own records count,
-and the peak Python heap from ``tracemalloc`` in a last pass (which slows everything it
-traces; timings are taken without it).  ``--profile STAGE`` prints the top of a cProfile
-of that stage of the chain named by ``--chain`` (default ``affine``).
+(``--rss``, started first), so that neither the timed passes nor ``tracemalloc``'s own
+records count, and the peak Python heap from ``tracemalloc`` in a last pass (which slows
+everything it traces; timings are taken without it).  ``--profile STAGE`` prints the top
+of a cProfile of that stage of the chain named by ``--chain`` (default ``affine``).
 """
 
 from __future__ import annotations
@@ -106,10 +106,14 @@ def timed(chain: str, n: int) -> dict[str, float]:
     return times
 
 
-def report(chain: str, n: int) -> None:
+def peak_rss(chain: str, n: int) -> float:
+    """Peak RSS (MiB) of one pass in a fresh process.  Asked before this process has grown:
+    Linux carries a parent's peak over into a child it forks, and so into its ru_maxrss."""
     command = [sys.executable, __file__, "--n", str(n), "--chain", chain, "--rss"]
-    rss = float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    return float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
 
+
+def report(chain: str, n: int, rss: float) -> None:
     times, without_gc = timed(chain, n), {}
     gc.collect()
     gc.disable()
@@ -158,8 +162,10 @@ def main() -> None:
                 return
             fn()
 
-    for chain in (args.chain,) if args.chain else tuple(CHAINS):
-        report(chain, args.n)
+    chains = (args.chain,) if args.chain else tuple(CHAINS)
+    rss = {chain: peak_rss(chain, args.n) for chain in chains}
+    for chain in chains:
+        report(chain, args.n, rss[chain])
 
 
 if __name__ == "__main__":
