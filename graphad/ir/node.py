@@ -1,7 +1,7 @@
 """``Node``: one immutable vertex of the graph, and where it came from.
 
 Operators on nodes are sugar for the functions in :mod:`graphad.ops`.  They
-are resolved when called (``_ops()``), not imported here, so that ``ir`` stays
+are resolved when first called (``_fns``), not imported here, so that ``ir`` stays
 the bottom layer: ``ops`` builds on ``ir`` and ``ir`` never imports ``ops``
 at import time.
 """
@@ -204,6 +204,22 @@ def _ops() -> ModuleType:
     return graphad.ops
 
 
+class _Functions:
+    """``graphad.ops``' functions for the operators on nodes, resolved at first use and
+    unwrapped from their ``name=`` wrapper (an operator passes no name): an attribute read
+    per operator instead of an import, a module lookup and a wrapper call, which were a
+    sixth of building a chain of products and sums."""
+
+    def __getattr__(self, name: str) -> Any:
+        fn = getattr(_ops(), name)
+        fn = getattr(fn, "__wrapped__", fn)
+        setattr(self, name, fn)
+        return fn
+
+
+_fns = _Functions()
+
+
 def _numpy_method(name: str) -> Any:
     """``ndarray.<name>`` for nodes: NumPy's signature and meaning, graphad's op."""
 
@@ -394,90 +410,90 @@ class Node(_Fields):
 
     # -- NumPy-style operators (sugar for graphad.ops) -------------------------
     def __add__(self, other: Any) -> Node:
-        return _ops().add(self, other)
+        return _fns.add(self, other)
 
     def __radd__(self, other: Any) -> Node:
-        return _ops().add(other, self)
+        return _fns.add(other, self)
 
     def __sub__(self, other: Any) -> Node:
-        return _ops().subtract(self, other)
+        return _fns.subtract(self, other)
 
     def __rsub__(self, other: Any) -> Node:
-        return _ops().subtract(other, self)
+        return _fns.subtract(other, self)
 
     def __mul__(self, other: Any) -> Node:
-        return _ops().multiply(self, other)
+        return _fns.multiply(self, other)
 
     def __rmul__(self, other: Any) -> Node:
-        return _ops().multiply(other, self)
+        return _fns.multiply(other, self)
 
     def __truediv__(self, other: Any) -> Node:
-        return _ops().divide(self, other)
+        return _fns.divide(self, other)
 
     def __rtruediv__(self, other: Any) -> Node:
-        return _ops().divide(other, self)
+        return _fns.divide(other, self)
 
     def __mod__(self, other: Any) -> Node:
-        return _ops().remainder(self, other)
+        return _fns.remainder(self, other)
 
     def __rmod__(self, other: Any) -> Node:
-        return _ops().remainder(other, self)
+        return _fns.remainder(other, self)
 
     def __pow__(self, other: Any) -> Node:
-        return _ops().power(self, other)
+        return _fns.power(self, other)
 
     def __rpow__(self, other: Any) -> Node:
-        return _ops().power(other, self)
+        return _fns.power(other, self)
 
     def __matmul__(self, other: Any) -> Node:
-        return _ops().matmul(self, other)
+        return _fns.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Node:
-        return _ops().matmul(other, self)
+        return _fns.matmul(other, self)
 
     def __neg__(self) -> Node:
-        return _ops().negative(self)
+        return _fns.negative(self)
 
     def __pos__(self) -> Node:
         return self
 
     def __abs__(self) -> Node:
-        return _ops().abs(self)
+        return _fns.abs(self)
 
     def __eq__(self, other: Any) -> Node:  # type: ignore[override]
-        return _ops().equal(self, other)
+        return _fns.equal(self, other)
 
     def __ne__(self, other: Any) -> Node:  # type: ignore[override]
-        return _ops().not_equal(self, other)
+        return _fns.not_equal(self, other)
 
     def __lt__(self, other: Any) -> Node:
-        return _ops().less(self, other)
+        return _fns.less(self, other)
 
     def __le__(self, other: Any) -> Node:
-        return _ops().less_equal(self, other)
+        return _fns.less_equal(self, other)
 
     def __gt__(self, other: Any) -> Node:
-        return _ops().greater(self, other)
+        return _fns.greater(self, other)
 
     def __ge__(self, other: Any) -> Node:
-        return _ops().greater_equal(self, other)
+        return _fns.greater_equal(self, other)
 
     def __getitem__(self, index: Any) -> Node:
-        return _ops().getitem(self, index)
+        return _fns.getitem(self, index)
 
     @property
     def T(self) -> Node:
-        return _ops().transpose(self)
+        return _fns.transpose(self)
 
     def reshape(self, *shape: Any) -> Node:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
-        return _ops().reshape(self, shape)
+        return _fns.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Node:
         if len(axes) == 1 and not isinstance(axes[0], int):
             axes = tuple(axes[0]) if axes[0] is not None else ()
-        return _ops().transpose(self, axes or None)
+        return _fns.transpose(self, axes or None)
 
     # ndarray's methods, with NumPy's arguments, through NumPy's function protocol
     sum = _numpy_method("sum")
@@ -519,7 +535,7 @@ class Node(_Fields):
         return self.type.size if isinstance(self.type, TensorType) else None
 
     def astype(self, dtype: Any) -> Node:
-        return _ops().cast(self, dtype)
+        return _fns.cast(self, dtype)
 
 
 _blank = object.__new__
