@@ -155,13 +155,20 @@ def _backward(order: list[Node], seed: Node, result: Sweep) -> None:
 
 def _propagate(node: Node, g: Node, result: Sweep) -> None:
     """Send ``node``'s adjoint ``g`` to those of its inputs that lead to some x."""
-    for x, gx in zip(node.inputs, _vjp(node, g, result)):
+    inputs = node.inputs
+    partials = result.partials
+    for x, gx in zip(inputs, _vjp(node, g, result)):
         if x not in result.depends:
             continue
         if gx is None or not is_differentiable(x.type):
             result.cut.append((node, x))
             continue
-        result.partials.setdefault(x, []).append((node, unbroadcast(gx, x, node)))
+        part = (node, unbroadcast(gx, x, node))
+        parts = partials.get(x)
+        if parts is None:
+            partials[x] = [part]
+        else:
+            parts.append(part)
 
 
 def _vjp(node: Node, g: Node, result: Sweep) -> tuple[Node | None, ...]:
@@ -176,7 +183,8 @@ def _vjp(node: Node, g: Node, result: Sweep) -> tuple[Node | None, ...]:
             f"{op.name}: no vjp rule, so reverse mode cannot pass through "
             f"{node_name(node)}; give {type(op).__name__} a vjp method ({user_location()})"
         )
-    contributions = tuple(op.vjp(node, g))
+    wanted = [x in result.depends for x in node.inputs]
+    contributions = tuple(op.vjp_wanted(node, g, wanted))
     if len(contributions) != len(node.inputs):
         raise DifferentiationError(
             f"{op.name}: vjp returned {len(contributions)} adjoints for {len(node.inputs)} inputs"

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphad.compiler.driver import rewrite
-from graphad.ir import GraphError, Node, user_location
+from graphad.ir import GraphError, Node, one_origin, user_location
+from graphad.ir._gc import collection_paused
 
 
 def fetched_nodes(fetches: Any) -> list[Node]:
@@ -46,7 +47,13 @@ def _replace(fetches: Any, new: Mapping[Node, Node]) -> Any:
 
 def optimize_nodes(nodes: list[Node]) -> list[Node]:
     """The rewritten nodes, one per node given (see ``optimize``)."""
-    return rewrite(nodes) if nodes else []
+    if not nodes:
+        return []
+    # a rewrite adds nodes to a graph that all stays alive (see graphad.ir._gc), and the
+    # nodes it makes take the origins of those they replace: the user's line that called
+    # it is looked up once, not once per node made
+    with collection_paused(), one_origin():
+        return rewrite(nodes)
 
 
 def optimize(fetches: Any) -> Any:

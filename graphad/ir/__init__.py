@@ -36,7 +36,7 @@ from graphad.ir.leaves import (
     is_constant,
     placeholder,
 )
-from graphad.ir.node import Node, Origin, Snapshot, derivation, user_location
+from graphad.ir.node import Node, Origin, Snapshot, derivation, one_origin, user_location
 from graphad.ir.op import Chunking, Control, Op, SubGraph
 from graphad.ir.types import (
     DictType,
@@ -90,6 +90,7 @@ __all__ = [
     "format_shape",
     "is_constant",
     "normalize_axes",
+    "one_origin",
     "placeholder",
     "rebuild",
     "result_dtype",

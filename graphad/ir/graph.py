@@ -40,9 +40,12 @@ def topo_sort(outputs: Iterable[Node]) -> list[Node]:
 def descendants(order: Iterable[Node], sources: Iterable[Node]) -> set[Node]:
     """The nodes of ``order`` (inputs before consumers) that are a source or depend on one."""
     found = set(sources)
+    add = found.add
     for node in order:
-        if any(x in found for x in node.inputs):
-            found.add(node)
+        for x in node.inputs:  # loops, not any() over a generator made per node
+            if x in found:
+                add(node)
+                break
     return found
 
 
@@ -73,10 +76,16 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
 
     The type is inferred again only when an input's type changed.
     """
-    if all(a.type is b.type or a.type == b.type for a, b in zip(inputs, node.inputs)):
+    for a, b in zip(inputs, node.inputs):
+        if a.type is not b.type and a.type != b.type:
+            break
+    else:
         # the node's own type still holds; made directly, as looking up the user's line
-        # for an origin that is then replaced dominated rewriting long chains
-        return _restore(node.op, inputs, node.type, node.name, node.origin)
+        # for an origin that is then replaced dominated rewriting long chains.  Its name is
+        # kept as it is held (a default one as the number it was made with: same op, same
+        # name), not spelled out for each node rebuilt
+        name = node._name
+        return _restore(node.op, inputs, node.type, node.id if name is None else name, node.origin)
     new = node.op(*inputs)
     object.__setattr__(new, "name", node.name)
     object.__setattr__(new, "origin", node.origin)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir.errors import DTypeError, GraphError, ShapeError
-from graphad.ir.node import Node, user_location
+from graphad.ir.node import Node, Origin, current_origin, make_node, user_location
 from graphad.ir.op import Op
 from graphad.ir.types import (
     DictType,
@@ -43,6 +45,7 @@ class Placeholder(Op):
 # a small constant is checked entry by entry for being one value everywhere; a large one is
 # not (derivative graphs splat scalars, and the check would cost a pass over its memory)
 SPLAT_CHECK_LIMIT = 64
+_INLINE_BYTES = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,11 +63,18 @@ class Constant(Op):
 
     def __post_init__(self) -> None:
         value = np.array(self.value)  # own copy: a constant never aliases user memory
-        value.flags.writeable = False
+        value.setflags(write=False)
         object.__setattr__(self, "value", value)
-        # hashed once: CSE keys every node on its op, and a large constant's bytes are costly
-        digest = hashlib.blake2b(np.ascontiguousarray(value).data, digest_size=16).digest()
-        object.__setattr__(self, "_hash", hash((value.dtype.str, value.shape, digest)))
+        # typed once (every node of this constant shares one type object), which also
+        # refuses a dtype graphad does not compute with
+        object.__setattr__(self, "_type", TensorType.of_array(value))
+        # hashed once: CSE keys every node on its op; a large constant's bytes by a digest (not
+        # kept twice), a small one's (the scalars of derivative graphs) as they are, cheaper
+        if value.nbytes <= _INLINE_BYTES:
+            data = value.tobytes()
+        else:
+            data = hashlib.blake2b(np.ascontiguousarray(value).data, digest_size=16).digest()
+        object.__setattr__(self, "_hash", hash((value.dtype, value.shape, data)))
         object.__setattr__(self, "splat", _splat(value))
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -84,7 +94,7 @@ class Constant(Op):
         return self._hash  # type: ignore[attr-defined,no-any-return]
 
     def infer(self) -> TensorType:
-        return TensorType(self.value.shape, self.value.dtype)
+        return self._type  # type: ignore[attr-defined,no-any-return]
 
     def compute(self) -> np.ndarray:
         return self.value
@@ -166,7 +176,7 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
         op = Constant(_array(value, dtype))
     except GraphError as e:
         raise type(e)(f"constant: {e} ({user_location()})") from None
-    return Node(op, (), op.infer(), name=name)
+    return make_node(op, (), op.infer(), name, current_origin())
 
 
 def _array(value: Any, dtype: Any = None) -> np.ndarray:
@@ -190,16 +200,26 @@ def _array(value: Any, dtype: Any = None) -> np.ndarray:
     return array
 
 
-def as_node(value: Any, like: Sequence[Node] = ()) -> Node:
+def as_node(value: Any, like: Sequence[Node] = (), *, origin: Origin | None = None) -> Node:
     """A node for ``value``; Python scalars take the dtype NumPy would give them beside ``like``.
 
     NumPy 2 treats Python scalars as weak (NEP 50), so ``x32 * 2.0`` stays float32.
     A list or tuple holding nodes is an array-like, as in NumPy: its entries (nodes,
     scalars, arrays, nested lists) are stacked along a new first axis.  A value that is no
     number raises a typed GraphError naming the user's line (an op adds its name).
+    ``origin``: that of the constant made, when the caller has looked it up already.
     """
     if isinstance(value, Node):
         return value
+    kind: Any = value.__class__
+    if kind in _SCALARS:  # a Python number, the operand of most scalar arithmetic
+        dtypes = tuple([n.type.dtype for n in like if isinstance(n.type, TensorType)])
+        sign = math.copysign(1.0, value) if kind is float else 1.0
+        try:
+            op = _scalar_constant(kind, value, sign, dtypes)
+        except GraphError as e:
+            raise type(e)(f"{e} ({user_location()})") from None
+        return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)
     if isinstance(value, (list, tuple)) and _holds_node(value):
         from graphad.ops.shape import stack  # ops build on ir: resolved when called
 
@@ -214,7 +234,19 @@ def as_node(value: Any, like: Sequence[Node] = ()) -> Node:
         op = Constant(_array(value, dtype))
     except GraphError as e:
         raise type(e)(f"{e} ({user_location()})") from None
-    return Node(op, (), op.infer())
+    return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)
+
+
+_SCALARS = frozenset({bool, int, float})  # exactly these: NumPy's scalars are not weak
+
+
+@functools.lru_cache(maxsize=1024)
+def _scalar_constant(kind: type, value: Any, sign: float, dtypes: tuple[np.dtype, ...]) -> Constant:
+    """The constant op of a Python number beside operands of ``dtypes``, made once per
+    number, kind (``1``, ``1.0`` and ``True`` are equal keys), sign (``-0.0 == 0.0``) and
+    dtypes: ``h * 1.0001`` in a loop shares one read-only op instead of making a new array,
+    hash and type per step.  Ops are values, so sharing one is not observable."""
+    return Constant(_array(value, np.result_type(*dtypes, value) if dtypes else None))
 
 
 def _holds_node(value: Sequence[Any]) -> bool:
@@ -223,10 +255,10 @@ def _holds_node(value: Sequence[Any]) -> bool:
     )
 
 
-def as_nodes(*values: Any) -> tuple[Node, ...]:
+def as_nodes(*values: Any, origin: Origin | None = None) -> tuple[Node, ...]:
     """Convert operands together, so Python scalars adopt the node operands' dtypes."""
     nodes = [v for v in values if isinstance(v, Node)]
-    return tuple(as_node(v, nodes) for v in values)
+    return tuple([v if isinstance(v, Node) else as_node(v, nodes, origin=origin) for v in values])
 
 
 def is_constant(node: Node, value: Any = None) -> bool:

@@ -1,7 +1,7 @@
 """``Node``: one immutable vertex of the graph, and where it came from.
 
 Operators on nodes are sugar for the functions in :mod:`graphad.ops`.  They
-are resolved when called (``_ops()``), not imported here, so that ``ir`` stays
+are resolved when first called (``_fns``), not imported here, so that ``ir`` stays
 the bottom layer: ``ops`` builds on ``ir`` and ``ir`` never imports ``ops``
 at import time.
 """
@@ -55,6 +55,19 @@ def derivation(kind: str, order: int) -> Iterator[None]:
         _derivation.reset(token)
 
 
+@contextlib.contextmanager
+def one_origin() -> Iterator[None]:
+    """Tag every node made inside the block with the origin current at its start (the
+    running pass's, or the user's line): one stack walk for the block, not one per node.
+    For graphad's own passes, between whose frames no user code makes nodes, so that each
+    node gets the origin its own walk would have found."""
+    token = _derivation.set(current_origin())
+    try:
+        yield
+    finally:
+        _derivation.reset(token)
+
+
 _CONTEXTLIB = os.path.abspath(contextlib.__file__)
 
 
@@ -65,24 +78,29 @@ def _in_package(filename: str) -> bool:
     return path.startswith(_PACKAGE_DIR + os.sep) or path == _CONTEXTLIB
 
 
-# Every node made walks the stack to the user's frame; per code object, whether it is
-# graphad's own (None) or the user's short file name, so the walk is a dict lookup a frame.
+# Every node made outside a pass walks the stack to the user's frame; per code object,
+# whether it is graphad's own (None) or the user's short file name, so the walk is a dict
+# lookup a frame.
 _code_files: dict[Any, str | None] = {}
+_UNSEEN: Any = object()  # a code object not classified yet
 
 
 def _user_file(code: Any) -> str | None:
-    name = _code_files.get(code, "")
-    if name == "":
-        filename = code.co_filename
-        name = None if _in_package(filename) else os.path.basename(filename)
-        _code_files[code] = name
+    filename = code.co_filename
+    name = None if _in_package(filename) else os.path.basename(filename)
+    _code_files[code] = name
     return name
 
 
 def _user_frame() -> tuple[str, int]:
     frame = sys._getframe(2)
+    files = _code_files
     while frame is not None:
-        name = _user_file(frame.f_code)
+        # the lookup inline, not a call a frame: this loop runs for every node a user makes
+        code = frame.f_code
+        name = files.get(code, _UNSEEN)
+        if name is _UNSEEN:
+            name = _user_file(code)
         if name is not None:
             return name, frame.f_lineno
         frame = frame.f_back
@@ -129,14 +147,11 @@ class _Unlist:
         return (tuple, ())
 
 
-def _restore(op: Op, inputs: tuple[Node, ...], type: ValueType, name: str, origin: Origin) -> Node:
+def _restore(
+    op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | int, origin: Origin
+) -> Node:
     """A loaded or copied node: same op, inputs, type, name and origin; a fresh id."""
-    node = Node.__new__(Node)
-    fields = {"op": op, "inputs": inputs, "type": type, "id": next(_ids), "name": name}
-    for key, value in fields.items():
-        object.__setattr__(node, key, value)
-    object.__setattr__(node, "origin", origin)
-    return node
+    return make_node(op, inputs, type, name, origin)
 
 
 def _restore_after(ancestors: tuple[Node, ...], _unlisted: tuple[()], *record: Any) -> Node:
@@ -189,6 +204,22 @@ def _ops() -> ModuleType:
     return graphad.ops
 
 
+class _Functions:
+    """``graphad.ops``' functions for the operators on nodes, resolved at first use and
+    unwrapped from their ``name=`` wrapper (an operator passes no name): an attribute read
+    per operator instead of an import, a module lookup and a wrapper call, which were a
+    sixth of building a chain of products and sums."""
+
+    def __getattr__(self, name: str) -> Any:
+        fn = getattr(_ops(), name)
+        fn = getattr(fn, "__wrapped__", fn)
+        setattr(self, name, fn)
+        return fn
+
+
+_fns = _Functions()
+
+
 def _numpy_method(name: str) -> Any:
     """``ndarray.<name>`` for nodes: NumPy's signature and meaning, graphad's op."""
 
@@ -202,33 +233,65 @@ def _numpy_method(name: str) -> Any:
     return method
 
 
-class Node:
+class _Fields:
+    """The storage of a node, writable: ``make_node`` fills one in with plain attribute
+    stores and then makes it a ``Node``, whose ``__setattr__`` refuses every write."""
+
+    __slots__ = ("__weakref__", "_name", "id", "inputs", "op", "origin", "type")
+    op: Op
+    inputs: tuple[Node, ...]
+    type: ValueType
+    origin: Origin
+    id: int
+    _name: str | int | None  # see Node.name
+
+
+class Node(_Fields):
     """An immutable graph vertex: ``op`` applied to ``inputs``, of static ``type``.
 
     Nodes hash by identity; ``a == b`` builds an ``equal`` node as in NumPy.
     Structural equality is the business of CSE.
     """
 
-    __slots__ = ("__weakref__", "id", "inputs", "name", "op", "origin", "type")
-    op: Op
-    inputs: tuple[Node, ...]
-    type: ValueType
-    name: str
-    origin: Origin
-    id: int
+    __slots__ = ()  # the fields are _Fields' slots
 
     __match_args__ = ("op", "inputs")
 
     def __init__(
-        self, op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | None = None
+        self,
+        op: Op,
+        inputs: tuple[Node, ...],
+        type: ValueType,
+        name: str | None = None,
+        *,
+        origin: Origin | None = None,
     ) -> None:
+        """``origin``: where the node comes from; by default the pass running (``derivation``)
+        or the user's line, which a caller that makes several nodes at once looks up once."""
         set_ = object.__setattr__
         set_(self, "op", op)
-        set_(self, "inputs", tuple(inputs))
+        set_(self, "inputs", inputs if inputs.__class__ is tuple else tuple(inputs))
         set_(self, "type", type)
         set_(self, "id", next(_ids))
-        set_(self, "name", name if name is not None else f"{op.name}_{self.id}")
-        set_(self, "origin", current_origin())
+        set_(self, "_name", name)
+        set_(self, "origin", origin if origin is not None else current_origin())
+
+    @property
+    def name(self) -> str:
+        """The name given, else ``<op>_<id>``: spelled out when asked (a few nodes are, for
+        errors and drawings), not stored as a string per node of a 10⁵-node graph.  A node
+        rebuilt on new inputs keeps the name of the one it replaces: ``_name`` then holds
+        that node's id (same op, so the same ``<op>_`` prefix)."""
+        name = self._name
+        if name is None:
+            return f"{self.op.name}_{self.id}"
+        return name if isinstance(name, str) else f"{self.op.name}_{name}"
+
+    @name.setter
+    def name(self, name: str) -> None:
+        # reached only through object.__setattr__, as a node is named at birth (name=) or
+        # takes the name of the node a rewrite replaces; ``node.name = ...`` raises
+        object.__setattr__(self, "_name", name)
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Node is immutable (tried to set {key!r})")
@@ -347,90 +410,90 @@ class Node:
 
     # -- NumPy-style operators (sugar for graphad.ops) -------------------------
     def __add__(self, other: Any) -> Node:
-        return _ops().add(self, other)
+        return _fns.add(self, other)
 
     def __radd__(self, other: Any) -> Node:
-        return _ops().add(other, self)
+        return _fns.add(other, self)
 
     def __sub__(self, other: Any) -> Node:
-        return _ops().subtract(self, other)
+        return _fns.subtract(self, other)
 
     def __rsub__(self, other: Any) -> Node:
-        return _ops().subtract(other, self)
+        return _fns.subtract(other, self)
 
     def __mul__(self, other: Any) -> Node:
-        return _ops().multiply(self, other)
+        return _fns.multiply(self, other)
 
     def __rmul__(self, other: Any) -> Node:
-        return _ops().multiply(other, self)
+        return _fns.multiply(other, self)
 
     def __truediv__(self, other: Any) -> Node:
-        return _ops().divide(self, other)
+        return _fns.divide(self, other)
 
     def __rtruediv__(self, other: Any) -> Node:
-        return _ops().divide(other, self)
+        return _fns.divide(other, self)
 
     def __mod__(self, other: Any) -> Node:
-        return _ops().remainder(self, other)
+        return _fns.remainder(self, other)
 
     def __rmod__(self, other: Any) -> Node:
-        return _ops().remainder(other, self)
+        return _fns.remainder(other, self)
 
     def __pow__(self, other: Any) -> Node:
-        return _ops().power(self, other)
+        return _fns.power(self, other)
 
     def __rpow__(self, other: Any) -> Node:
-        return _ops().power(other, self)
+        return _fns.power(other, self)
 
     def __matmul__(self, other: Any) -> Node:
-        return _ops().matmul(self, other)
+        return _fns.matmul(self, other)
 
     def __rmatmul__(self, other: Any) -> Node:
-        return _ops().matmul(other, self)
+        return _fns.matmul(other, self)
 
     def __neg__(self) -> Node:
-        return _ops().negative(self)
+        return _fns.negative(self)
 
     def __pos__(self) -> Node:
         return self
 
     def __abs__(self) -> Node:
-        return _ops().abs(self)
+        return _fns.abs(self)
 
     def __eq__(self, other: Any) -> Node:  # type: ignore[override]
-        return _ops().equal(self, other)
+        return _fns.equal(self, other)
 
     def __ne__(self, other: Any) -> Node:  # type: ignore[override]
-        return _ops().not_equal(self, other)
+        return _fns.not_equal(self, other)
 
     def __lt__(self, other: Any) -> Node:
-        return _ops().less(self, other)
+        return _fns.less(self, other)
 
     def __le__(self, other: Any) -> Node:
-        return _ops().less_equal(self, other)
+        return _fns.less_equal(self, other)
 
     def __gt__(self, other: Any) -> Node:
-        return _ops().greater(self, other)
+        return _fns.greater(self, other)
 
     def __ge__(self, other: Any) -> Node:
-        return _ops().greater_equal(self, other)
+        return _fns.greater_equal(self, other)
 
     def __getitem__(self, index: Any) -> Node:
-        return _ops().getitem(self, index)
+        return _fns.getitem(self, index)
 
     @property
     def T(self) -> Node:
-        return _ops().transpose(self)
+        return _fns.transpose(self)
 
     def reshape(self, *shape: Any) -> Node:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
-        return _ops().reshape(self, shape)
+        return _fns.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Node:
         if len(axes) == 1 and not isinstance(axes[0], int):
             axes = tuple(axes[0]) if axes[0] is not None else ()
-        return _ops().transpose(self, axes or None)
+        return _fns.transpose(self, axes or None)
 
     # ndarray's methods, with NumPy's arguments, through NumPy's function protocol
     sum = _numpy_method("sum")
@@ -472,4 +535,30 @@ class Node:
         return self.type.size if isinstance(self.type, TensorType) else None
 
     def astype(self, dtype: Any) -> Node:
-        return _ops().cast(self, dtype)
+        return _fns.cast(self, dtype)
+
+
+_blank = object.__new__
+
+
+def make_node(
+    op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | int | None, origin: Origin
+) -> Node:
+    """A new node of ``op`` on ``inputs`` (a tuple), of ``type``, called ``name`` (``None``:
+    ``<op>_<id>``; an int k: ``<op>_k``), from ``origin``: what ``Node(...)`` makes, at a
+    third of its cost.
+
+    Ops, constants, rewrites and loading make their nodes here, 10⁵s for a long chain, so
+    a node is made as a ``_Fields``, whose six fields are set by plain stores, and then
+    given the class ``Node`` (same slots, so same layout): through ``Node.__setattr__``,
+    which must refuse writes, each store would be an ``object.__setattr__`` call instead.
+    """
+    node = _blank(_Fields)
+    node.op = op
+    node.inputs = inputs
+    node.type = type
+    node.id = next(_ids)
+    node._name = name
+    node.origin = origin
+    node.__class__ = Node
+    return node  # type: ignore[return-value]

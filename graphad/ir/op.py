@@ -77,7 +77,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 from graphad.ir.errors import DifferentiationError, GraphError
-from graphad.ir.node import Node, user_location
+from graphad.ir.node import Node, current_origin, make_node, user_location
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
@@ -103,6 +103,16 @@ class SubGraph(Protocol):
 @functools.cache
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+_SINGLES: dict[type, Any] = {}  # the one instance of each attributeless op class
+_WITH_ATTRIBUTES: set[type] = set()  # the op classes found not to be
+
+
+def _attributeless(cls: type) -> bool:
+    """A frozen dataclass without fields that compares by value (not by identity)."""
+    params = getattr(cls, "__dataclass_params__", None)
+    return params is not None and params.frozen and params.eq and not fields(cls)
 
 
 class Op:
@@ -132,6 +142,22 @@ class Op:
     def branches(self) -> tuple[SubGraph, ...]:
         """The sub-graphs the op runs; none by default."""
         return ()
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        """An op without attributes (a frozen dataclass of no fields: ``Multiply()``) is one
+        value, so its class makes it once: a graph of 10⁵ products holds one ``Multiply()``,
+        not 10⁵ equal objects for the garbage collector to walk.  Ops with attributes are
+        made as usual."""
+        if not args and not kwargs:
+            single = _SINGLES.get(cls)
+            if single is not None:
+                return single
+            if cls not in _WITH_ATTRIBUTES:
+                if _attributeless(cls):
+                    single = _SINGLES[cls] = object.__new__(cls)
+                    return single
+                _WITH_ATTRIBUTES.add(cls)
+        return object.__new__(cls)
 
     @property
     def name(self) -> str:
@@ -164,6 +190,13 @@ class Op:
             raise GraphError(f"{self.name}: no scalar formula")
         return self.scalar.format(*args)
 
+    def vjp_wanted(self, node: Node, g: Node, wanted: Sequence[bool]) -> Sequence[Node | None]:
+        """``vjp`` when the reverse pass needs only the inputs marked in ``wanted`` (those on
+        a path to some x; an entry not wanted may be None).  By default all of ``vjp``; a
+        family whose rule is stated per input builds only the adjoints asked for, as JAX's
+        transpose rules build cotangents only for the linear inputs."""
+        return self.vjp(node, g)
+
     def attributes(self) -> dict[str, Any]:
         if not is_dataclass(self):
             return {}
@@ -184,13 +217,17 @@ class Op:
         Arrays and Python scalars among the inputs become constants (scalars take
         the dtype of the node inputs beside them, as NumPy does).
         """
-        from graphad.ir.leaves import as_nodes
+        # looked up once for the node and the constants made for its scalar operands
+        origin = current_origin()
+        for x in inputs:
+            if not isinstance(x, Node):
+                from graphad.ir.leaves import as_nodes
 
-        if not all(isinstance(x, Node) for x in inputs):
-            try:
-                inputs = as_nodes(*inputs)
-            except GraphError as e:
-                raise type(e)(f"{self.name}: {e}") from None
+                try:
+                    inputs = as_nodes(*inputs, origin=origin)
+                except GraphError as e:
+                    raise type(e)(f"{self.name}: {e}") from None
+                break
         types = [x.type for x in inputs]
         try:
             out_type = self.infer(*types)
@@ -200,4 +237,4 @@ class Op:
             raise GraphError(
                 f"{self.describe(types)}: {type(e).__name__}: {e} ({user_location()})"
             ) from e
-        return Node(self, inputs, out_type, name=name)
+        return make_node(self, inputs, out_type, name, origin)

@@ -34,7 +34,8 @@ class Unary(Op):
     elementwise = True
 
     def infer(self, x: TensorType) -> TensorType:
-        return TensorType(tensor(x).shape, ufunc_dtype(self.ufunc, x.dtype))
+        dtype = ufunc_dtype(self.ufunc, tensor(x).dtype)
+        return x if dtype is x.dtype else TensorType(x.shape, dtype)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return self.ufunc(x)
@@ -50,9 +51,11 @@ class FloatUnary(Unary):
 
     def infer(self, x: TensorType) -> TensorType:
         dtype = tensor(x).dtype
+        if dtype.kind in "fc":
+            return x
         if dtype.kind == "b":
             raise DTypeError(f"{self.name} is not defined on bool")
-        return TensorType(x.shape, dtype if dtype.kind in "fc" else np.dtype(np.float64))
+        return TensorType(x.shape, np.dtype(np.float64))
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,13 @@ class Binary(Op):
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
         shape = broadcast_shapes(tensor(a).shape, tensor(b).shape)
-        return TensorType(shape, ufunc_dtype(self.ufunc, a.dtype, b.dtype))
+        dtype = ufunc_dtype(self.ufunc, a.dtype, b.dtype)
+        # an operand's own type when the result has it (most nodes): one type object shared
+        # down a chain instead of one made per node
+        for t in (a, b):
+            if t.shape is shape and t.dtype is dtype:
+                return t
+        return TensorType(shape, dtype)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.ufunc(a, b)

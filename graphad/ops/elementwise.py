@@ -207,11 +207,20 @@ class Elementwise(Op):
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ᵢ = g·∂ᵢ (zeros where ∂ᵢ is a constant 0: a derivative that is zero, not absent)"""
+        return self._vjp(node, g, (True,) * len(node.inputs))
+
+    def vjp_wanted(self, node: Node, g: Node, wanted: Sequence[bool]) -> Sequence[Node | None]:
+        """x̄ᵢ = g·∂ᵢ for the wanted inputs only (``x * c`` builds no adjoint for the constant c)"""
+        if type(self).vjp is not Elementwise.vjp:  # a subclass's own vjp is the rule
+            return self.vjp(node, g)
+        return self._vjp(node, g, wanted)
+
+    def _vjp(self, node: Node, g: Node, wanted: Sequence[bool]) -> tuple[Node | None, ...]:
         products = Products(self.is_singular(node))
-        adjoints = []
-        for d in self.partials(node):
-            gx = products.times(g, d)
-            adjoints.append(zeros_like(g) if gx is None and d is not None else gx)
+        adjoints: list[Node | None] = []
+        for d, w in zip(self.partials(node), wanted):
+            gx = products.times(g, d) if w else None
+            adjoints.append(zeros_like(g) if w and gx is None and d is not None else gx)
         return tuple(adjoints)
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:

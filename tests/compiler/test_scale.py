@@ -1,12 +1,17 @@
-"""Issue 7 item 15: long chains cost work in proportion to their length.
+"""Long chains cost work in proportion to their length.
 
-Counted, never timed: each node is simplified once, each value planned once, and the
-shortcuts taken for speed give what the long way gives.
+Counted, never timed: each node is simplified once, each value planned once, a chain
+step makes its nodes with one look-up of the user's line per op, shares its constants'
+ops and types, its gradient makes one product per step, and the shortcuts taken for
+speed give what the long way gives.
 """
 
 from __future__ import annotations
 
+import copy
 import gc
+import pickle
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -16,7 +21,11 @@ import graphad as ga
 from graphad.compiler import driver
 from graphad.compiler.patterns import splat
 from graphad.compiler.plan import Plan
+from graphad.ir import node as node_module
 from graphad.ir import topo_sort
+from graphad.ir._gc import collection_paused
+from graphad.ops.elementwise import Multiply
+from graphad.ops.reduction import Sum
 
 N = 2_000
 
@@ -104,3 +113,114 @@ def test_topo_sort_is_first_input_first_post_order_on_a_diamond() -> None:
     d = ab + b
     assert topo_sort([d]) == [x, a, b, ab, d]
     assert topo_sort([b, d]) == [x, b, a, ab, d]
+
+
+# -- what one step of a chain costs ------------------------------------------------------
+def affine(n: int) -> tuple[ga.Node, ga.Node]:
+    """``h = h * 1.0001 + 0.1``, n times: two ops and two scalar constants a step."""
+    x = ga.placeholder("x", shape=(3,))
+    h = x
+    for _ in range(n):
+        h = h * 1.0001 + 0.1
+    return x, ga.sum(h)
+
+
+def nodes_made(fn: Callable[[], object]) -> int:
+    """How many nodes ``fn`` makes (node ids are drawn from one counter)."""
+    before = ga.constant(0.0).id
+    fn()
+    return ga.constant(0.0).id - before - 1
+
+
+def test_a_chain_step_makes_its_four_nodes_with_one_line_lookup_per_op(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walks = 0
+    frame = node_module._user_frame
+
+    def counted() -> tuple[str, int]:
+        nonlocal walks
+        walks += 1
+        return frame()
+
+    monkeypatch.setattr(node_module, "_user_frame", counted)
+    made = nodes_made(lambda: affine(N))
+    assert made == 4 * N + 2  # two ops and two constants a step; x and the sum
+    # one per op call (its scalar's constant shares it), x's and the sum's, and one for
+    # each of the two probe constants of nodes_made
+    assert walks == 2 * N + 2 + 2
+
+
+def test_a_chain_shares_its_constant_ops_and_types_but_not_its_nodes() -> None:
+    x, y = affine(50)
+    order = topo_sort([y])
+    products = [n for n in order if type(n.op) is Multiply]
+    scales = [n.inputs[1] for n in products]
+    assert len(products) == 50 and len(set(scales)) == 50  # a node per use, as before
+    assert len({id(c.op) for c in scales}) == 1  # one read-only op for the one number
+    assert len({id(c.type) for c in scales}) == 1
+    assert len({id(n.type) for n in products}) == 1 and products[0].type is x.type
+    assert all(c.origin.location == scales[0].origin.location for c in scales)
+    assert scales[0].origin.location.startswith("test_scale.py:")
+    assert len({c.name for c in scales}) == 50
+
+
+@pytest.mark.parametrize("a, b", [(0.0, -0.0), (1, 1.0), (True, 1), (2.0, np.float64(2.0))])
+def test_shared_scalar_constants_keep_kind_sign_and_dtype_apart(a: object, b: object) -> None:
+    for dtype in ("float32", "int32"):
+        x = ga.placeholder("x", shape=(3,), dtype=dtype)
+        for value in (a, b, a):  # a again: after b, from the shared ops, not confused with b
+            c = (x * value).inputs[1]
+            assert c.dtype == np.result_type(np.dtype(dtype), value)
+            assert c.op.value == value and np.signbit(c.op.value) == np.signbit(value)
+    x = ga.placeholder("x", shape=(3,))
+    assert (x * 0.0).inputs[1].op is not (x * -0.0).inputs[1].op
+
+
+def test_gradients_of_a_chain_make_one_product_a_step() -> None:
+    x, y = affine(N)
+    # x̄ of h·c is g·c; the constant c leads to no x, so no g·h is built for it
+    made = nodes_made(lambda: ga.gradients(y, x))
+    assert N <= made <= N + 5  # plus the seed and the sum's broadcast
+
+
+def test_a_rewrite_looks_the_users_line_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    x, y = affine(200)
+    g = ga.gradients(y, x)
+    walks = 0
+    frame = node_module._user_frame
+
+    def counted() -> tuple[str, int]:
+        nonlocal walks
+        walks += 1
+        return frame()
+
+    monkeypatch.setattr(node_module, "_user_frame", counted)
+    made = nodes_made(lambda: ga.optimize([y, g]))
+    # it folds a constant per step, all under one walk (and one per probe of nodes_made)
+    assert made > 200 and walks == 1 + 2
+
+
+def test_attributeless_ops_are_one_instance_and_ops_with_attributes_are_not() -> None:
+    assert Multiply() is Multiply()
+    assert pickle.loads(pickle.dumps(Multiply())) is Multiply()
+    assert copy.deepcopy(Multiply()) is Multiply()
+    assert Sum() is not Sum() and Sum(axis=0) == Sum(axis=0)  # attributes with defaults
+    x = ga.placeholder("x", shape=(3,))
+    assert (x * x).op is (x * 2.0).op
+
+
+def test_what_a_paused_block_made_is_handed_to_the_oldest_generation() -> None:
+    assert gc.isenabled()
+    with collection_paused():
+        made = [[i] for i in range(1000)]
+    assert any(o is made for o in gc.get_objects(generation=2))
+    # a program that froze objects itself keeps them frozen
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collection_paused():
+            [[i] for i in range(10)]
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -197,12 +197,18 @@ def op_classes_in(value: Any) -> list[type]:
     return [v for v in items if isinstance(v, type) and issubclass(v, Op)]
 
 
+# Not tables of what an op is: Op.__new__'s memo of the one instance of each attributeless op
+# class (and of the classes that have attributes), filled as ops are made, holding nothing
+# that a class does not say itself.
+CACHES = {"graphad.ir.op._SINGLES", "graphad.ir.op._WITH_ATTRIBUTES"}
+
+
 def test_no_module_keeps_a_table_of_op_classes() -> None:
     tables = []
     for name in modules():
         module = importlib.import_module(name)
         for key, value in vars(module).items():
-            if op_classes_in(value):
+            if op_classes_in(value) and f"{name}.{key}" not in CACHES:
                 tables.append(f"{name}.{key}")
     assert tables == []
 
