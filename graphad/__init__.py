@@ -5,6 +5,24 @@ Build a static graph of nodes, extend it with derivative nodes
 Submodules (``ga.viz``, ``ga.numerical``, ...) and the drawing functions are
 reachable after ``import graphad as ga`` and imported on first use, as in SciPy,
 so a plain import does not pay for Graphviz and NetworkX.
+
+The layers, bottom up, and the one direction of imports: at module level a module imports
+only from its own package and from the layers below it; peers on one line do not import each
+other, and the top layer sits freely on everything (``tests/codebase/test_import_direction.py``
+checks it; README's layout section lists every module)::
+
+    ir                    Node, types, the op contract (Op), errors, placeholders, constants
+    ops                   the op families and the NumPy-named functions that build nodes
+    autodiff | compiler   the derivative passes | rewrites, planning, code generation
+    runtime               Executor, feeds, array backends
+    control               ops that run sub-graphs (cond, the loops), derived by autodiff
+    the top               this package (the public API), linalg, compiled, scipy_minimize,
+                          numerical, viz, explanation, expression, cli, cli_checks, __main__
+
+The one deliberate upward reach: the operators and NumPy protocols on ``Node`` (``x + y``,
+``x[i]``, ``np.sum(x)``, a list of nodes taken as an array) are the functions of
+:mod:`graphad.ops`, which ``ir`` imports inside the functions that need them, when first
+called (:mod:`graphad.ir.node`, :func:`graphad.ir.leaves.as_node`), never at import time.
 """
 
 import importlib

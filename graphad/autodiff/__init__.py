@@ -1,5 +1,10 @@
 """Graph transforms: reverse mode (``gradients``), forward mode (``jvp``), batching (``vmap``)
-and their compositions."""
+and their compositions.
+
+Builds on :mod:`graphad.ops` and :mod:`graphad.ir`, calling each op's rules (``vjp``, ``jvp``,
+``batch``); its answers are nodes of the same graph.  It does not import the compiler, its
+peer (rewriting is a later stage), nor anything above.
+"""
 
 from graphad.autodiff.batching import vmap
 from graphad.autodiff.forward import jvp

@@ -1,5 +1,10 @@
 """The intermediate representation: nodes, types, ops, errors, leaves.
 
+The bottom layer: ``ir`` imports nothing of graphad's outside itself at module level.  The
+operators on ``Node`` are sugar for :mod:`graphad.ops`' functions, which it reaches lazily
+inside the functions that need them (:mod:`graphad.ir.node`): the one deliberate upward
+import.  The op contract, every rule and trait an op declares, is :mod:`graphad.ir.op`.
+
 Glossary (one name per concept, used throughout graphad):
 
 - **node**: an immutable vertex, ``op`` applied to ``inputs``, with a static ``type``;

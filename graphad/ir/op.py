@@ -18,7 +18,18 @@ Rules:
   tangent per input (``None`` meaning zero);
 - ``batch(node, xs, batched) -> node | None``: the op on inputs ``xs`` of which those
   with ``batched[i]`` carry an extra leading batch axis; ``None`` (the default) means
-  "run it once per example", which ``vmap`` then does.
+  "run it once per example", which ``vmap`` then does;
+- ``vjp_wanted(node, g, wanted)``: ``vjp`` when the reverse pass needs only the inputs
+  marked in ``wanted``; by default all of ``vjp``, and a family that states its rule per
+  input builds only the adjoints asked for.
+
+Each derivative is stated once.  graphad's own ops inherit ``vjp`` and ``jvp`` from a family
+in :mod:`graphad.ops` and state one thing: ``Elementwise`` and ``Reduce`` their partials,
+``Linear``, ``JointlyLinear`` and ``Multilinear`` their ``transpose``, ``JvpOnly`` its ``jvp``
+(the reverse pass transposes it), ``ZeroDerivative`` nothing; no class of graphad's defines
+both rules but the family bases and the ops with sub-graphs
+(``tests/ops/test_derivatives_stated_once.py`` lists them).  A user's op may write both
+rules, as below, or subclass a family (``tests/ir/test_new_elementwise_op.py``).
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
@@ -43,6 +54,10 @@ Traits, declared as class attributes; the defaults are safe for any op:
 
 A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``)
 it inherited unless it states them again: they were stated for its base's kernel.
+
+An op's ``name`` (its class name in snake case: ``LogSoftmax`` is ``log_softmax``) is how
+errors, drawings and node names call it.  An op without attributes is one value, made once
+per class (``Multiply() is Multiply()``).
 
 Rules build their results from graphad ops only, so derivatives can be
 differentiated again.  In a ``match`` statement, ``Op(module.Class)`` matches an op whose

@@ -11,6 +11,9 @@ function, :func:`~graphad.ops.elementwise.sum_partials`.
 A ``batch`` rule per family drives ``vmap`` (ops on stacks of matrices share
 :class:`~graphad.ops._batching.OnMatrices`).  This package re-exports the graph-building
 functions, named as in NumPy.
+
+Builds on :mod:`graphad.ir` only; everything else builds on it.  A rule builds its result
+from these ops, never from NumPy or a pass, so the passes need not be imported here.
 """
 
 from graphad.ops.building import (

@@ -3,6 +3,9 @@
 Forward nodes and derivative nodes are told apart by fill colour, one per
 derivative order (0: the user's graph, 1: first derivatives, ...), and by
 border per pass (solid: reverse mode, dashed: forward mode); a legend says so.
+
+A top layer: it reads graphs and the passes' origins (:mod:`graphad.ir`,
+:mod:`graphad.autodiff`); nothing in the layers below imports it.
 """
 
 from __future__ import annotations

@@ -1,14 +1,14 @@
 """Property tests of the rewrites over random expression graphs and their derivatives.
 
-The graphs come from the stack-machine generator of ``tests/test_properties.py``; each is
-taken with its gradient and a Hessian-vector product (first and second derivatives).
+The graphs come from the stack-machine generator of ``tests/autodiff/test_random_graphs.py``;
+each is taken with its gradient and a Hessian-vector product (first and second derivatives).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from autodiff.test_random_graphs import PROPERTY, Program, instantiate, programs, scalar
 from hypothesis import given
-from test_properties import PROPERTY, Program, instantiate, programs, scalar
 
 import graphad as ga
 from graphad.compiler import optimize

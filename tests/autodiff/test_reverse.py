@@ -373,3 +373,12 @@ def test_unknown_dims_do_not_grow_the_gradient_graph_or_its_memory() -> None:
     static, dynamic = chain((8, 3)), chain((None, 3))
     assert len(dynamic.order) <= len(static.order) + 5
     assert dynamic.peak_live <= static.peak_live + 2
+
+
+def test_a_bad_grad_y_is_refused_even_when_y_does_not_depend_on_x() -> None:
+    x, z = ga.placeholder("x", shape=(3,)), ga.placeholder("z", shape=(3,))
+    for bad in ("oops", np.ones(4), ga.placeholder("w", shape=(5,))):
+        with pytest.raises(ga.DifferentiationError, match="grad_y"):
+            ga.gradients(ga.sum(x), z, grad_y=bad)
+        with pytest.raises(ga.DifferentiationError, match="grad_y"):
+            ga.gradients(x * 2, z, grad_y=bad)

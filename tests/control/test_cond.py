@@ -393,7 +393,7 @@ def test_branches_of_different_types_fail_naming_both(false_fn: Any, types: Any)
         ga.cond(ga.sum(x) > 0, lambda a: a, false_fn, [x])
     msg = str(e.value)
     assert f"{types[0]} and {types[1]}" in msg
-    assert f"test_control.py:{line}" in msg
+    assert f"test_cond.py:{line}" in msg
 
 
 def test_dict_branches_with_different_keys_fail() -> None:
@@ -415,7 +415,7 @@ def test_the_predicate_must_be_a_bool_scalar(make_pred: Any, shown: str) -> None
         ga.cond(make_pred(x, w), ga.sin, ga.cos, [w])
     msg = str(e.value)
     assert msg.startswith("cond(") and f"got {shown}" in msg
-    assert f"test_control.py:{line}" in msg
+    assert f"test_cond.py:{line}" in msg
     assert "Branch" not in msg  # the op is named, not printed with its traced graphs
 
 

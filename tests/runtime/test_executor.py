@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -243,3 +244,36 @@ def test_peak_live_of_a_long_chain_is_small() -> None:
     assert ex.peak_live <= 3
     kept = ga.Executor([y, x * 2.0])
     assert kept.peak_live <= 4
+
+
+# -- fetched values are the caller's own ------------------------------------------
+# issue 7 item 6
+def test_fetched_arrays_never_share_memory(executor_mode: dict[str, Any]) -> None:
+    x = ga.placeholder("x", shape=(2, 3))
+    t = x * 2
+    fetches = [t, ga.stop_gradient(t), t, t[0], ga.reshape(t, (3, 2)), x, t.T]
+    values = ga.Executor(fetches, **executor_mode).run({x: np.ones((2, 3))})
+    for i, a in enumerate(values):
+        assert a.flags.writeable
+        for b in values[i + 1 :]:
+            assert not np.shares_memory(a, b)
+    values[0][...] = 7
+    assert np.all(values[1] == 2) and np.all(values[2] == 2)
+
+
+def test_fetches_inside_structures_share_no_memory() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    t = ga.exp(x)
+    got = ga.evaluate({"a": t, "b": ga.make_tuple(t, ga.stop_gradient(t))}, {x: np.zeros(3)})
+    a, (b, c) = got["a"], got["b"]
+    assert not np.shares_memory(a, b) and not np.shares_memory(b, c)
+
+
+Pair = collections.namedtuple("Pair", "value grad")
+
+
+def test_namedtuple_fetches_come_back_as_the_namedtuple() -> None:
+    x = ga.placeholder("x", shape=(3,))
+    got = ga.evaluate(Pair(ga.sum(x), ga.gradients(ga.sum(x * x), x)), {x: np.ones(3)})
+    assert isinstance(got, Pair) and got.value == 3.0
+    np.testing.assert_array_equal(got.grad, 2 * np.ones(3))

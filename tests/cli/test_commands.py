@@ -17,7 +17,7 @@ import pytest
 import graphad as ga
 from graphad.cli import main, partial_derivatives
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_prints_values_sizes_and_a_passing_check(capsys: pytest.CaptureFixture[str]) -> None:
@@ -35,7 +35,7 @@ def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_python_dash_m_runs_the_demo() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "graphad", "demo"],
-        cwd=Path(__file__).resolve().parents[1],  # the README's command runs from the repo root
+        cwd=Path(__file__).resolve().parents[2],  # the README's command runs from the repo root
         capture_output=True,
         text=True,
         timeout=120,
@@ -100,7 +100,7 @@ def test_demo_out_writes_the_notes_drawings(capsys, tmp_path) -> None:
 
 def test_graphad_console_script_points_at_main() -> None:
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
-    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     module, _, function = project["project"]["scripts"]["graphad"].partition(":")
     assert getattr(importlib.import_module(module), function) is main
 

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pytest
 
 import graphad as ga
-from graphad.ir import Op, TensorType
 
 HERE = "test_errors.py"
 
 
 def _line() -> int:
     return sys._getframe(1).f_lineno
-
-
-@dataclass(frozen=True)
-class Counted(Op):
-    """The identity (as a fresh array) that logs each kernel call in ``calls``."""
-
-    calls: list[str] = field(compare=False, hash=False, repr=False)
-
-    def infer(self, x: TensorType) -> TensorType:
-        return x
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        self.calls.append("ran")
-        return np.array(x, copy=True)
 
 
 @pytest.mark.parametrize(
@@ -135,71 +120,6 @@ def test_errors_keep_their_python_kinds() -> None:
         _ = x[5]
 
 
-# -- at run time, before anything runs -----------------------------------------
-def _graph() -> tuple[list[str], dict[str, ga.Node], ga.Node]:
-    calls: list[str] = []
-    ph = {
-        "x": ga.placeholder("x", shape=(3,)),
-        "w": ga.placeholder("w", shape=(3,)),
-        "n": ga.placeholder("n", shape=(), dtype="int64"),
-    }
-    y = Counted(calls)(ph["x"]) * ph["w"] + ph["n"]
-    return calls, ph, y
-
-
-def test_all_missing_feeds_are_named_at_once() -> None:
-    calls, _, y = _graph()
-    with pytest.raises(ga.FeedError) as info:
-        ga.evaluate(y, {"w": np.ones(3)})
-    message = str(info.value)
-    assert "missing" in message and "'x'" in message and "'n'" in message
-    assert "'w'" not in message
-    assert calls == []
-
-
-def test_unknown_feed_names() -> None:
-    calls, _, y = _graph()
-    feed = {"x": np.ones(3), "w": np.ones(3), "n": 1, "wieght": np.ones(3), "bias": 0.0}
-    with pytest.raises(ga.FeedError) as info:
-        ga.evaluate(y, feed)
-    message = str(info.value)
-    assert "'wieght'" in message and "'bias'" in message
-    assert calls == []
-
-
-def test_wrong_feed_shape() -> None:
-    calls, ph, y = _graph()
-    with pytest.raises(ga.FeedError) as info:
-        ga.evaluate(y, {ph["x"]: np.ones(3), ph["w"]: np.ones((3, 1)), ph["n"]: 1})
-    message = str(info.value)
-    assert "'w'" in message and "(3,)" in message and "(3, 1)" in message
-    assert calls == []
-
-
-def test_wrong_feed_dtype() -> None:
-    calls, ph, y = _graph()
-    with pytest.raises(ga.FeedError) as info:
-        ga.evaluate(y, {ph["x"]: np.ones(3), ph["w"]: np.ones(3), ph["n"]: 1.5})
-    message = str(info.value)
-    assert "'n'" in message and "int64" in message and "float64" in message
-    assert calls == []
-
-
-def test_fed_shape_that_contradicts_the_graph_fails_before_any_kernel() -> None:
-    calls: list[str] = []
-    p = ga.placeholder("p", shape=(None, 3))
-    q = ga.placeholder("q", shape=(None, 2))
-    line = _line() + 1
-    y = Counted(calls)(p) @ q
-    with pytest.raises(ga.GraphError) as info:
-        ga.evaluate(y, {p: np.ones((2, 3)), q: np.ones((4, 2))})
-    message = str(info.value)
-    for part in ("matmul", "(2, 3)", "(4, 2)", f"{HERE}:{line}"):
-        assert part in message, message
-    assert calls == []
-    np.testing.assert_array_equal(ga.evaluate(y, {p: np.ones((2, 3)), q: np.ones((3, 2))}), 3.0)
-
-
 # -- kernels that fail ---------------------------------------------------------
 def test_singular_inverse_surfaces_as_an_execution_error() -> None:
     m = ga.placeholder("m", shape=(2, 2))
@@ -277,3 +197,94 @@ def test_sum_to_refuses_a_target_no_broadcast_made() -> None:
     with pytest.raises(ga.ShapeError, match=r"cannot sum \(2, 3\) to \(4,\)"):
         ga.sum_to(g, (4,))
     assert ga.sum_to(g, (1, 3)).shape == (1, 3)
+
+
+# -- every bad argument, at every layer ------------------------------------------
+def _bad_calls() -> dict[str, tuple[type, object]]:
+    a, m, x = ga.placeholder("a", (2, 3)), ga.placeholder("m", (3, 3)), ga.placeholder("x", (3,))
+    i8, p = ga.placeholder("i8", (2,), dtype="int8"), ga.placeholder("p", (), dtype=bool)
+    ex = ga.Executor(x)
+    return {
+        "run(array)": (ga.FeedError, lambda: ex.run(np.ones(3))),
+        "run(list)": (ga.FeedError, lambda: ex.run([x])),
+        "swapaxes(a, 0.0, 1)": (ga.AxisError, lambda: ga.swapaxes(a, 0.0, 1)),
+        "trace(m, 0, 0.0, 1)": (ga.AxisError, lambda: ga.trace(m, 0, 0.0, 1)),
+        "trace(m, 0.0)": (ga.AxisError, lambda: ga.trace(m, 0.0)),
+        "split(a, 1.5)": (ga.AxisError, lambda: ga.split(a, 1.5)),
+        "reshape(a, None)": (ga.ShapeError, lambda: ga.reshape(a, None)),
+        "reshape(a, 'ab')": (ga.ShapeError, lambda: ga.reshape(a, "ab")),
+        "transpose(a, 1)": (ga.AxisError, lambda: ga.transpose(a, 1)),
+        "sum_to(a, None)": (ga.ShapeError, lambda: ga.sum_to(a, None)),
+        "sum_to(a, 4)": (ga.ShapeError, lambda: ga.sum_to(a, 4)),
+        "einsum(3, a)": (ga.GraphError, lambda: ga.einsum(3, a)),
+        "a[[0, [1, 2]]]": (ga.IndexingError, lambda: a[[0, [1, 2]]]),
+        "int8 + 1000": (ga.DTypeError, lambda: i8 + 1000),
+        "constant(1000, int8)": (ga.DTypeError, lambda: ga.constant([1000], dtype="int8")),
+        "TensorType nope": (ga.DTypeError, lambda: ga.TensorType((2,), "nope")),
+        "jvp(5.0, x, t)": (ga.DifferentiationError, lambda: ga.jvp(5.0, x, np.ones(3))),
+        "jvp(x, [x], 5)": (ga.DifferentiationError, lambda: ga.jvp(x, [x], 5.0)),
+        "cond(p, 3, f)": (ga.GraphError, lambda: ga.cond(p, 3, lambda v: v, [x])),
+        "concatenate(a)": (ga.ShapeError, lambda: ga.concatenate(a)),
+        "add_n()": (ga.ShapeError, lambda: ga.add_n()),
+    }
+
+
+# issue 7 item 12: every bad argument is a GraphError, never a bare exception
+@pytest.mark.parametrize("case", list(_bad_calls()))
+def test_bad_arguments_raise_typed_errors(case: str) -> None:
+    error, call = _bad_calls()[case]
+    with pytest.raises(error) as info:
+        call()
+    if not case.startswith("TensorType"):  # a type is a value, made anywhere: no line to name
+        assert HERE in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "call"),
+    [
+        ("exp", lambda: ga.exp(None)),
+        ("add", lambda: ga.add(ga.placeholder("x", (2,)), "s")),
+        ("derivative", lambda: ga.derivative(ga.sin(_s()), _s(), order=-1)),
+        ("jacobian", lambda: ga.jacobian(ga.sin(_s()), _s(), mode="x")),
+        ("no_rules", lambda: ga.gradients(ga.sum(NoRules()(_s())), _s())),
+        ("no_rules", lambda: ga.jvp(ga.sum(NoRules()(_s())), _s(), 1.0)),
+    ],
+)
+def test_errors_name_the_op_and_the_line(name: str, call) -> None:
+    with pytest.raises(ga.GraphError) as info:
+        call()
+    message = str(info.value)
+    assert name in message and HERE in message, message
+
+
+_S = ga.placeholder("s", shape=())
+
+
+def _s() -> ga.Node:
+    return _S
+
+
+class NoRules(ga.Op):
+    """A custom op with a kernel and a shape rule but no derivative rules."""
+
+    def infer(self, x: ga.TensorType) -> ga.TensorType:
+        return x
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x + 0
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda a: a[::0], ga.IndexingError),
+        (lambda a: ga.broadcast_to(a, None), ga.ShapeError),
+        (lambda a: ga.evaluate(a, {(1,): 1}), ga.FeedError),
+    ],
+    ids=["slice step 0", "broadcast_to None", "tuple feed key"],
+)
+def test_more_bad_arguments_are_typed_and_located(call, error) -> None:
+    a = ga.placeholder("a", shape=(2, 3))
+    with pytest.raises(error) as info:
+        call(a)
+    assert HERE in str(info.value)

@@ -91,8 +91,8 @@ def test_user_nodes_have_a_user_origin_with_the_line() -> None:
     y = ga.sin(x)
     for node in (x, y):
         assert node.origin.kind == "user" and node.origin.order == 0
-    assert x.origin.location == f"test_ir.py:{line}"
-    assert y.origin.location == f"test_ir.py:{line + 1}"
+    assert x.origin.location == f"test_nodes_and_types.py:{line}"
+    assert y.origin.location == f"test_nodes_and_types.py:{line + 1}"
 
 
 def test_static_facts() -> None:
