@@ -46,6 +46,7 @@ from graphad.ops._util import (
     as_int,
     building,
     known_ndim,
+    sole_tangent,
     ufunc_dtype,
 )
 from graphad.ops.einsum_spec import explicit
@@ -286,7 +287,7 @@ class Inv(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẏ = -Y·Ȧ·Y"""
-        return -matmul(node, matmul(t[0], node))
+        return -matmul(node, matmul(sole_tangent(t), node))
 
 
 @dataclass(frozen=True)
@@ -351,7 +352,7 @@ class Det(JvpOnly, OnMatrices):
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
         a = node.inputs[0]
-        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * t[0])
+        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * sole_tangent(t))
 
 
 # -- public functions ----------------------------------------------------------
