@@ -28,8 +28,8 @@ _ATOM = 9
 _DEFAULTS = (None, False, ())  # attributes not worth a word: sum(v₁), not sum(v₁, axis=None)
 
 
-def _constant(node: Node) -> str:
-    value = node.op.value  # type: ignore[attr-defined]
+def _constant(op: Constant) -> str:
+    value = op.value
     if value.size and np.all(value == value.flat[0]):
         scalar = value.flat[0].item()
         text = f"{scalar:g}" if isinstance(scalar, float) else str(scalar)
@@ -50,11 +50,11 @@ class _Writer:
     def write(self, node: Node, expand: bool = False) -> tuple[str, int]:
         """(text, precedence) of ``node``; named nodes are written by name unless ``expand``."""
         if isinstance(node.op, Constant) and node not in self.namer.roles and is_auto_named(node):
-            return _constant(node), _ATOM
+            return _constant(node.op), _ATOM
         if isinstance(node.op, Placeholder) or (self.named(node) and not expand):
             return self.namer.name(node), _ATOM
         if isinstance(node.op, Constant):
-            return _constant(node), _ATOM
+            return _constant(node.op), _ATOM
         op = node.op.name
         args = [self.write(x) for x in node.inputs]
         if op in _INFIX and len(args) == 2:
@@ -67,7 +67,7 @@ class _Writer:
         if op == "negative":
             return f"-{self._wrap(args[0], 3)}", 3
         if op == "power" and isinstance(node.inputs[1].op, Constant):
-            exponent = _constant(node.inputs[1])
+            exponent = _constant(node.inputs[1].op)
             if exponent.lstrip("-").isdigit():
                 return f"{self._wrap(args[0], _ATOM)}{exponent.translate(_SUPERSCRIPTS)}", 4
         if op == "transpose" and node.ndim == 2:
@@ -131,8 +131,8 @@ def explain(
     lines = ["forward:"]
     for node in forward:
         if node.inputs:
-            body = writer.write(node, expand=True)[0]
-            lines.append("  " + line(namer.name(node), body, node=node))
+            text = writer.write(node, expand=True)[0]
+            lines.append("  " + line(namer.name(node), text, node=node))
         elif node in numbers and isinstance(node.op, Placeholder):
             lines.append("  " + line(namer.name(node), node=node))
     lines.append("reverse:")

@@ -282,7 +282,7 @@ def _stand_in(g: Node, name: str) -> tuple[Node, dict[Node, Node]]:
     if isinstance(t, TensorType):
         p = placeholder(name, type=t)
         return p, {p: g}
-    keys: list[Any] = list(t.keys()) if isinstance(t, DictType) else list(range(len(t.items)))  # type: ignore[union-attr]
+    keys: list[Any] = list(t.keys()) if isinstance(t, DictType) else list(range(len(t.items)))
     back: dict[Node, Node] = {}
     parts: dict[Any, Node] = {}
     for k in keys:

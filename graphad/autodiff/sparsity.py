@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphad.ir import Node, constant, descendants, topo_sort
+from graphad.ir import Node, constant, descendants, known_shape, topo_sort
 from graphad.ops import concatenate, getitem, reshape
 from graphad.ops.indexing import GetItem, ScatterAdd
 
@@ -45,9 +45,9 @@ def band(out: Node, seed: Node) -> Band | None:
 
 
 def _band(node: Node, inputs: list[tuple[Node, Band | None]]) -> Band | None:
-    if node.ndim != 1 or node.shape[0] is None or any(b is None for _, b in inputs):  # type: ignore[index]
+    if node.ndim != 1 or known_shape(node)[0] is None or any(b is None for _, b in inputs):
         return None
-    spans: list[Band] = [b for _, b in inputs]  # type: ignore[misc]
+    spans = [b for _, b in inputs if b is not None]
     op = node.op
     if op.elementwise:
         if any(x.shape != node.shape for x, _ in inputs):
@@ -66,7 +66,7 @@ def _unit_slice_start(items: tuple, whole: Node) -> int | None:
     """a, for an index that is one slice a:b:1 of the 1-D ``whole``."""
     if len(items) != 1 or items[0][0] != "slice" or items[0][3] not in (None, 1):
         return None
-    length = whole.shape[0] if whole.ndim == 1 else None  # type: ignore[index]
+    length = known_shape(whole)[0] if whole.ndim == 1 else None
     if length is None:
         return None
     start = items[0][1] or 0

@@ -29,6 +29,7 @@ from graphad.ir import (
     Node,
     constant,
     format_shape,
+    is_static,
     placeholder,
     user_location,
 )
@@ -36,13 +37,13 @@ from graphad.ops import concatenate, matrix_transpose, reshape
 
 
 def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
-    t = node.type
-    if not getattr(t, "is_static", False):
+    shape = node.shape
+    if not is_static(shape):
         raise DifferentiationError(
             f"{fn}: {what} = {node.name} needs a fully known shape, got "
-            f"{format_shape(node.shape)} ({user_location()})"
+            f"{format_shape(shape)} ({user_location()})"
         )
-    return t.shape  # type: ignore[union-attr,return-value]
+    return shape
 
 
 def _single_x(x: Any, fn: str) -> None:

@@ -23,8 +23,11 @@ from graphad.ir import (
 )
 
 
-def mismatch(t: ValueType, value: Any) -> str | None:
-    """Why ``value`` is not of type ``t`` (known dims and dtype), or ``None`` when it is."""
+def mismatch(t: ValueType | None, value: Any) -> str | None:
+    """Why ``value`` is not of type ``t`` (known dims and dtype), or ``None`` when it is
+    (``t`` None: an absent entry of a structure, whose value is None)."""
+    if t is None:
+        return None if value is None else f"{type(value).__name__} where it declared no entry"
     if isinstance(t, TensorType):
         shape, dtype = np.shape(value), getattr(value, "dtype", None)
         if dtype is None:

@@ -60,6 +60,9 @@ class Constant(Op):
 
     value: np.ndarray = field(repr=False)
     splat: Any = field(init=False, repr=False, compare=False)
+    # facts of the value, found once in __post_init__ (see there)
+    _type: TensorType = field(init=False, repr=False, compare=False)
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         value = np.array(self.value)  # own copy: a constant never aliases user memory
@@ -85,16 +88,16 @@ class Constant(Op):
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
-        if not isinstance(other, Constant) or self._hash != other._hash:  # type: ignore[attr-defined]
+        if not isinstance(other, Constant) or self._hash != other._hash:
             return False
         a, b = self.value, other.value
         return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined,no-any-return]
+        return self._hash
 
     def infer(self) -> TensorType:
-        return self._type  # type: ignore[attr-defined,no-any-return]
+        return self._type
 
     def compute(self) -> np.ndarray:
         return self.value

@@ -61,7 +61,8 @@ per class (``Multiply() is Multiply()``).
 
 Rules build their results from graphad ops only, so derivatives can be
 differentiated again.  In a ``match`` statement, ``Op(module.Class)`` matches an op whose
-class is exactly ``Class`` (``Class()`` would match its subclasses too).
+class is exactly ``Class`` (``Class()`` would match its subclasses too); to match its
+attributes too, ``Class(__class__=Class, axes=a)``, which a type checker reads as a Class.
 
 Adding an op is writing one such class; there is nothing to register::
 
@@ -178,7 +179,10 @@ class Op:
     def name(self) -> str:
         return _snake(type(self).__name__)
 
-    def infer(self, *types: ValueType) -> ValueType:
+    def infer(self, *types: Any) -> ValueType:
+        """The output type from one ``ValueType`` per input.  Each op states its own arity
+        and which types it takes (``infer(self, a: TensorType, b: TensorType)``, checking
+        them with ``tensor()``), which one signature here cannot say: ``Any`` is that."""
         raise NotImplementedError(f"{self.name}: no shape rule")
 
     def compute(self, *values: Any) -> Any:

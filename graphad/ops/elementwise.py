@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import (
+    Constant,
     DictType,
     DifferentiationError,
     DTypeError,
@@ -50,7 +51,6 @@ from graphad.ir import (
     ValueType,
     as_nodes,
     broadcast_shapes,
-    is_constant,
     shapes_compatible,
     user_location,
 )
@@ -249,7 +249,9 @@ def sum_partials(terms: Iterable[Node | None], like: ValueType | None = None) ->
         )
     if isinstance(first, DictType):
         known = dict((like if isinstance(like, DictType) else first).items)
-        keys = dict.fromkeys([*known, *(k for p in present for k in p.type)])  # type: ignore[union-attr]
+        keys = dict.fromkeys(
+            [*known, *(k for p in present if isinstance(p.type, DictType) for k in p.type)]
+        )
         sums = {k: sum_partials([entry(p, k) for p in present], known.get(k)) for k in keys}
         return make_dict({k: s for k, s in sums.items() if s is not None})
     if all(p.type == first for p in present):
@@ -345,9 +347,9 @@ class Divide(Elementwise, Binary):
 def _constant_exponent(node: Node) -> float | None:
     """p of x**p when p is a constant scalar, as a Python float of x's dtype."""
     p = node.inputs[1]
-    if not is_constant(p) or p.shape != () or p.dtype.kind not in "fiu":
+    if not isinstance(p.op, Constant) or p.shape != () or p.dtype.kind not in "fiu":
         return None
-    return float(p.op.value)  # type: ignore[attr-defined]
+    return float(p.op.value)
 
 
 def _safe_log(x: Node) -> Node:
@@ -363,7 +365,8 @@ class Power(Elementwise, Binary):
 
     def is_singular(self, node: Node) -> bool:
         """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
-        return _constant_exponent(node) is None or _constant_exponent(node) < 1  # type: ignore[operator]
+        p = _constant_exponent(node)
+        return p is None or p < 1
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = p·x^(p-1), ∂/∂p = x^p·log(x)   (log 0 taken as 0)"""

@@ -25,6 +25,7 @@ from graphad.ir import (
     broadcast_shapes,
     constant,
     format_shape,
+    is_static,
     shapes_compatible,
     user_location,
 )
@@ -116,10 +117,11 @@ def _result_shape(
         where.append(pos)
     if not has_arrays:
         return tuple(out)
-    if any(a is None for a in advanced):
+    ranked = [a for a in advanced if a is not None]
+    if len(ranked) < len(advanced):
         return None
     try:
-        block = broadcast_shapes(*advanced)
+        block = broadcast_shapes(*ranked)
     except ShapeError:
         shapes = " ".join(format_shape(a) for a in advanced)
         raise IndexingError(
@@ -128,8 +130,8 @@ def _result_shape(
     at = out.index(_ADVANCED)
     rest = (*out[:at], *out[at + 1 :])
     if where != list(range(where[0], where[0] + len(where))):  # not adjacent: in front
-        return (*block, *rest)  # type: ignore[misc]
-    return (*out[:at], *block, *out[at + 1 :])  # type: ignore[misc]
+        return (*block, *rest)
+    return (*out[:at], *block, *out[at + 1 :])
 
 
 _ADVANCED = object()  # where the broadcast shape of the advanced items goes in the result
@@ -221,7 +223,12 @@ class ScatterAdd(Linear):
 
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         arrays = rest[: self.n_arrays]
-        shape = tuple(rest[self.n_arrays]) if len(rest) > self.n_arrays else self.shape
+        if len(rest) > self.n_arrays:
+            shape = tuple(int(d) for d in rest[self.n_arrays])
+        elif is_static(self.shape):
+            shape = self.shape
+        else:
+            raise ShapeError(f"shape {format_shape(self.shape)} without its run-time shape")
         out = np.zeros(shape, dtype=g.dtype)
         index = _decode(self.items, arrays)
         if self.advanced:
@@ -267,7 +274,7 @@ def _batch_axis(items: tuple[Item, ...], arrays: Sequence[Node]) -> int:
     advanced = [i for i, item in enumerate(items) if item[0] in ("array", "int")]
     if advanced[-1] - advanced[0] == len(advanced) - 1:
         return 0
-    return max(a.ndim for a in arrays)  # type: ignore[type-var]
+    return max(rank(a) for a in arrays)
 
 
 def _batched_index(
@@ -289,9 +296,10 @@ def _batched_index(
     """
     from graphad.ops.shape import lift  # shape builds on getitem
 
-    if any(a.ndim is None for a in arrays) or (x_batched and size is None):
+    ranks = [d for a in arrays if (d := a.ndim) is not None]
+    if len(ranks) < len(arrays) or (x_batched and size is None):
         return None
-    r = max(a.ndim - b for a, b in zip(arrays, batched))  # type: ignore[operator]
+    r = max(d - b for d, b in zip(ranks, batched))
     lifted = [lift(a, r) if b else a for a, b in zip(arrays, batched)]
     advanced = [i for i, item in enumerate(items) if item[0] in ("array", "int")]
     first = advanced[0]
@@ -303,8 +311,8 @@ def _batched_index(
         block += step
     if advanced[-1] - advanced[0] != len(advanced) - 1:  # separated: NumPy puts them first
         block = 0
-    if x_batched:
-        steps = np.arange(size).reshape((-1,) + (1,) * r).astype(np.int64)  # type: ignore[arg-type]
+    if x_batched and size is not None:  # (known when x is batched, asked above)
+        steps = np.arange(size).reshape((-1,) + (1,) * r).astype(np.int64)
         items = (*items[:first], ("array", len(lifted)), *items[first:])
         lifted.append(constant(steps))
     return items, lifted, axis, block
@@ -393,12 +401,12 @@ def getitem(x: Any, index: Any) -> Node:
 
 def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node]) -> None:
     """Index arrays that are constants are checked against x's known shape now, not at run."""
-    if not arrays or not all(isinstance(a.op, Constant) for a in arrays):
+    values = [a.op.value for a in arrays if isinstance(a.op, Constant)]
+    shape = x.shape
+    if not arrays or len(values) < len(arrays) or not is_static(shape):
         return
-    if not isinstance(x.type, TensorType) or not x.type.is_static:
-        return
-    dummy = np.broadcast_to(np.empty((), np.int8), x.type.shape)  # type: ignore[arg-type]
+    dummy = np.broadcast_to(np.empty((), np.int8), shape)
     try:
-        dummy[_decode(items, [a.op.value for a in arrays])]  # type: ignore[attr-defined]
+        dummy[_decode(items, values)]
     except IndexError as e:
         raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    Constant,
     DifferentiationError,
+    Dims,
     Node,
     Op,
     ShapeError,
@@ -31,7 +33,8 @@ from graphad.ir import (
     broadcast_shapes,
     constant,
     format_shape,
-    is_constant,
+    is_static,
+    known_shape,
     normalize_axes,
 )
 from graphad.ops import elementwise as ew
@@ -43,6 +46,7 @@ from graphad.ops._util import (
     as_int,
     building,
     known_ndim,
+    sole_tangent,
     ufunc_dtype,
 )
 from graphad.ops.einsum_spec import explicit
@@ -51,6 +55,7 @@ from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
+    broadcast_like,
     broadcast_to,
     lift,
     matrix_transpose,
@@ -60,13 +65,15 @@ from graphad.ops.shape import (
 from graphad.ops.utility import cast
 
 
-def _square(a: TensorType) -> None:
-    ndim = known_ndim(a)
-    if ndim < 2:
+def _square(a: TensorType) -> Dims:
+    """The shape of ``a``, a (..., M, M) stack of square matrices, or a ShapeError."""
+    shape = known_shape(a)
+    if len(shape) < 2:
         raise ShapeError(f"expected a (..., M, M) stack of matrices, got {format_shape(a.shape)}")
-    m, n = a.shape[-2:]  # type: ignore[index]
+    m, n = shape[-2:]
     if m is not None and n is not None and m != n:
         raise ShapeError(f"matrices must be square, got {m}x{n}")
+    return shape
 
 
 @dataclass(frozen=True)
@@ -76,21 +83,23 @@ class MatMul(Multilinear):
     name = "matmul"
 
     def describe(self, types: Sequence[ValueType]) -> str:
-        if not all(isinstance(t, TensorType) for t in types):
+        tensors = [t for t in types if isinstance(t, TensorType)]
+        if len(tensors) < len(types):
             return super().describe(types)
-        return "matmul: " + " @ ".join(format_shape(t.shape) for t in types)  # type: ignore[union-attr]
+        return "matmul: " + " @ ".join(format_shape(t.shape) for t in tensors)
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
-        na, nb = known_ndim(a), known_ndim(b)
+        sa, sb = known_shape(a), known_shape(b)
+        na, nb = len(sa), len(sb)
         if na == 0 or nb == 0:
             raise ShapeError("matmul does not take scalars (use multiply)")
-        ka, kb = a.shape[-1], b.shape[-2 if nb > 1 else 0]  # type: ignore[index]
+        ka, kb = sa[-1], sb[-2 if nb > 1 else 0]
         if ka is not None and kb is not None and ka != kb:
             raise ShapeError(f"inner dimensions {ka} and {kb} differ")
-        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])  # type: ignore[index]
-        rows = a.shape[-2:-1] if na > 1 else ()  # type: ignore[index]
-        cols = b.shape[-1:] if nb > 1 else ()  # type: ignore[index]
-        return TensorType(batch + rows + cols, ufunc_dtype(np.matmul, a.dtype, b.dtype))  # type: ignore[operator]
+        batch = broadcast_shapes(sa[:-2], sb[:-2])
+        rows = sa[-2:-1] if na > 1 else ()
+        cols = sb[-1:] if nb > 1 else ()
+        return TensorType(batch + rows + cols, ufunc_dtype(np.matmul, a.dtype, b.dtype))
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
@@ -101,7 +110,7 @@ class MatMul(Multilinear):
         a1, b1 = a.ndim == 1, b.ndim == 1
         a2 = ExpandDims((0,))(a) if a1 else a
         b2 = ExpandDims((1,))(b) if b1 else b
-        rank = node.ndim + a1 + b1  # type: ignore[operator]
+        rank = known_ndim(node) + a1 + b1
         inserted = ((rank - 2,) if a1 else ()) + ((rank - 1,) if b1 else ())
         g2 = ExpandDims(inserted)(g) if inserted else g
         if k == 0:
@@ -126,9 +135,10 @@ class MatMul(Multilinear):
 
 def _is_identity(x: Node) -> bool:
     """x is a constant identity matrix."""
-    if not is_constant(x) or x.ndim != 2 or x.shape[0] != x.shape[1]:  # type: ignore[index]
+    op, shape = x.op, x.shape
+    if not isinstance(op, Constant) or shape is None or len(shape) != 2 or shape[0] != shape[1]:
         return False
-    value = x.op.value  # type: ignore[attr-defined]
+    value = op.value
     return bool(np.array_equal(value, np.eye(len(value), dtype=value.dtype)))
 
 
@@ -138,13 +148,15 @@ def _fold_rows(a: Node, b: Node, vector: bool) -> Node:
     A batch that is the identity (the basis a Jacobian pushes through) selects b's rows:
     I @ b = b, with the basis's zeros strong, as a zero tangent's are (an inf in b stays
     in its own row instead of making NaN of the others, 0·inf)."""
-    if _is_identity(a) and a.dtype == b.dtype and a.shape[-1] == b.shape[0]:  # type: ignore[index]
+    shape = known_shape(a)
+    if _is_identity(a) and a.dtype == b.dtype and shape[-1] == known_shape(b)[0]:
         return b
-    if vector or a.ndim == 2 or not a.type.is_static:  # type: ignore[union-attr]
+    if vector or len(shape) == 2 or not is_static(shape):
         return matmul(a, b)  # (B, k) @ (k, m) is one product already
-    lead = a.shape[:-1]  # type: ignore[index]
+    lead = shape[:-1]
     rows = int(np.prod(lead))
-    return reshape(matmul(reshape(a, (rows, a.shape[-1])), b), (*lead, b.shape[-1]))  # type: ignore[index,misc]
+    cols = known_shape(b)[-1]  # unknown until run time: -1 (a batch of none needs it known)
+    return reshape(matmul(reshape(a, (rows, shape[-1])), b), (*lead, -1 if cols is None else cols))
 
 
 def _batch_matrices(
@@ -190,9 +202,10 @@ class Einsum(Multilinear):
         ins, out = _parse(self.subscripts, len(xs))
         sizes: dict[str, int | None] = {}
         for spec, x in zip(ins, xs):
-            if known_ndim(x) != len(spec):
-                raise ShapeError(f"operand {spec!r} has shape {format_shape(x.shape)}")
-            for c, d in zip(spec, x.shape):  # type: ignore[arg-type]
+            shape = known_shape(x)
+            if len(shape) != len(spec):
+                raise ShapeError(f"operand {spec!r} has shape {format_shape(shape)}")
+            for c, d in zip(spec, shape):
                 if sizes.get(c) is None:
                     sizes[c] = d
                 elif d is not None and d != sizes[c]:
@@ -230,12 +243,16 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         )
     else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
         adj = g
-    size = dict(zip(spec, x.shape))  # type: ignore[arg-type]
+    size = dict(zip(spec, known_shape(x)))
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
-        if any(size[unique[i]] is None for i in missing):
+        expanded = ExpandDims(tuple(missing))(adj)
+        if unique == spec:  # laid out as xₖ: broadcast to its shape, known at run time
+            return broadcast_like(expanded, x)
+        dims = [d for c in unique if (d := size[c]) is not None]
+        if len(dims) < len(unique):
             raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
-        adj = broadcast_to(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
+        adj = broadcast_to(expanded, dims)
     if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
         return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
@@ -245,9 +262,10 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
     for c in spec:
         if c in seen:
             fresh = next(free)
-            if size[c] is None:
+            n = size[c]
+            if n is None:
                 raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the size of {c!r}")
-            eyes.append(constant(np.eye(size[c], dtype=x.dtype)))  # type: ignore[arg-type]
+            eyes.append(constant(np.eye(n, dtype=x.dtype)))
             eye_specs.append(c + fresh)
             target += fresh
         else:
@@ -269,7 +287,7 @@ class Inv(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẏ = -Y·Ȧ·Y"""
-        return -matmul(node, matmul(t[0], node))  # type: ignore[arg-type]
+        return -matmul(node, matmul(sole_tangent(t), node))
 
 
 @dataclass(frozen=True)
@@ -282,19 +300,19 @@ class Solve(JvpOnly):
     chunking = "whole"  # LAPACK: Dask's solve needs one chunk
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
-        _square(a)
-        nb = known_ndim(b)
-        m = a.shape[-1]  # type: ignore[index]
-        rows = b.shape[0] if nb == 1 else (b.shape[-2] if nb >= 2 else None)  # type: ignore[index]
+        sa, sb = _square(a), known_shape(b)
+        nb = len(sb)
+        m = sa[-1]
+        rows = sb[0] if nb == 1 else (sb[-2] if nb >= 2 else None)
         if nb == 0 or (m is not None and rows is not None and m != rows):
             raise ShapeError(
                 f"b of shape {format_shape(b.shape)} does not fit a of {format_shape(a.shape)}"
             )
         dtype = ufunc_dtype(np.sqrt, np.result_type(a.dtype, b.dtype))
         if nb == 1:
-            return TensorType(a.shape[:-1], dtype)  # type: ignore[index]
-        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])  # type: ignore[index]
-        return TensorType(batch + b.shape[-2:], dtype)  # type: ignore[operator,index]
+            return TensorType(sa[:-1], dtype)
+        batch = broadcast_shapes(sa[:-2], sb[:-2])
+        return TensorType(batch + sb[-2:], dtype)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, b)
@@ -326,8 +344,7 @@ class Det(JvpOnly, OnMatrices):
     """np.linalg.det over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
-        _square(a)
-        return TensorType(a.shape[:-2], ufunc_dtype(np.sqrt, a.dtype))  # type: ignore[index]
+        return TensorType(_square(a)[:-2], ufunc_dtype(np.sqrt, a.dtype))
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a))
@@ -335,7 +352,7 @@ class Det(JvpOnly, OnMatrices):
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
         a = node.inputs[0]
-        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * t[0])
+        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * sole_tangent(t))
 
 
 # -- public functions ----------------------------------------------------------
@@ -406,7 +423,7 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
         (i,), (j,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)
         if i == j:
             raise ShapeError(f"axis1 and axis2 are both {i}")
-    n, m = a.shape[i], a.shape[j]  # type: ignore[index]
+    n, m = a.shape[i], a.shape[j]
     if n is not None and m is not None and n != m:  # as NumPy: the leading square block's
         index = [slice(None)] * ndim
         index[i] = index[j] = slice(0, min(n, m))

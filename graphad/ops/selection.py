@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -206,6 +206,10 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Node:
     return Clip(lo is not None, hi is not None)(*as_nodes(x, *bounds))
 
 
+@overload
+def where(condition: Any) -> tuple[Node, ...]: ...
+@overload
+def where(condition: Any, x: Any, y: Any) -> Node: ...
 def where(condition: Any, x: Any = None, y: Any = None) -> Node | tuple[Node, ...]:
     """np.where(condition, x, y) for a bool ``condition``: x where it holds, else y,
     broadcasting; no adjoint reaches the untaken branch.  With only ``condition``,

@@ -10,6 +10,7 @@ kernel uses instead.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from graphad.ir import (
     broadcast_shapes,
     constant,
     format_shape,
+    is_static,
+    known_shape,
     normalize_axes,
     result_dtype,
 )
@@ -39,16 +42,23 @@ from graphad.ops.utility import shape_of
 Dims = tuple[int | None, ...]
 
 
-def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
-    return tuple(int(d) for d in rest[0]) if rest else static  # type: ignore[return-value]
+def _run_shape(static: Dims | None, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
+    """The target shape: the run-time shape input if there is one, else the static shape
+    (an op without that input was made with every dimension known)."""
+    if rest:
+        return tuple(int(d) for d in rest[0])
+    if not is_static(static):
+        raise ShapeError(f"target shape {format_shape(static)} without its run-time shape")
+    return static
 
 
-def _static_batch(shape: Dims | None, xs: Sequence[Node], batched: Sequence[bool]) -> int | None:
-    """B, for a batch rule that needs it and a static target ``shape`` (no run-time shape
-    input); None sends the op to the per-example loop."""
+def _static_batch(shape: Dims | None, xs: Sequence[Node], batched: Sequence[bool]) -> Dims | None:
+    """(B, *shape), for a batch rule that needs B and a static target ``shape`` (no run-time
+    shape input); None sends the op to the per-example loop."""
     if len(xs) > 1 or shape is None:
         return None
-    return batch_size(xs, batched)
+    size = batch_size(xs, batched)
+    return None if size is None else (size, *shape)
 
 
 def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
@@ -68,8 +78,7 @@ class Reshape(Linear):
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
-        known = x.is_static and self.shape is not None and None not in self.shape
-        if known and x.size != int(np.prod(self.shape, dtype=np.int64)):  # type: ignore[arg-type]
+        if x.is_static and is_static(self.shape) and x.size != math.prod(self.shape):
             raise ShapeError(
                 f"cannot reshape {format_shape(x.shape)} ({x.size} elements) "
                 f"into {format_shape(self.shape)}"
@@ -85,10 +94,8 @@ class Reshape(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """reshape(xb, (B, *shape)); a run-time shape falls back to the per-example loop"""
-        size = _static_batch(self.shape, xs, batched)
-        if size is None:
-            return None
-        return Reshape((size, *self.shape))(xs[0])
+        shape = _static_batch(self.shape, xs, batched)
+        return None if shape is None else Reshape(shape)(xs[0])
 
 
 @dataclass(frozen=True)
@@ -98,10 +105,10 @@ class Transpose(Linear):
     axes: tuple[int, ...]
 
     def infer(self, x: TensorType) -> TensorType:
-        ndim = known_ndim(x)
-        if sorted(self.axes) != list(range(ndim)):
-            raise AxisError(f"axes {self.axes} are not a permutation of rank {ndim}")
-        return TensorType(tuple(x.shape[a] for a in self.axes), x.dtype)  # type: ignore[index]
+        shape = known_shape(x)
+        if sorted(self.axes) != list(range(len(shape))):
+            raise AxisError(f"axes {self.axes} are not a permutation of rank {len(shape)}")
+        return TensorType(tuple(shape[a] for a in self.axes), x.dtype)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
@@ -122,9 +129,9 @@ class ExpandDims(Linear):
     axes: tuple[int, ...]
 
     def infer(self, x: TensorType) -> TensorType:
+        dims = iter(known_shape(x))
         ndim = known_ndim(x) + len(self.axes)
         axes = normalize_axes(self.axes, ndim)
-        dims = iter(x.shape)  # type: ignore[arg-type]
         return TensorType(tuple(1 if i in axes else next(dims) for i in range(ndim)), x.dtype)
 
     def compute(self, x: np.ndarray) -> np.ndarray:
@@ -146,14 +153,14 @@ class Squeeze(Linear):
     axes: tuple[int, ...]
 
     def infer(self, x: TensorType) -> TensorType:
-        ndim = known_ndim(x)
-        axes = normalize_axes(self.axes, ndim)
+        shape = known_shape(x)
+        axes = normalize_axes(self.axes, len(shape))
         for a in axes:
-            if x.shape[a] not in (1, None):  # type: ignore[index]
-                raise ShapeError(f"cannot squeeze axis {a} of length {x.shape[a]}")  # type: ignore[index]
+            if shape[a] not in (1, None):
+                raise ShapeError(f"cannot squeeze axis {a} of length {shape[a]}")
         return TensorType(
-            tuple(d for i, d in enumerate(x.shape) if i not in axes),
-            x.dtype,  # type: ignore[arg-type]
+            tuple(d for i, d in enumerate(shape) if i not in axes),
+            x.dtype,
         )
 
     def compute(self, x: np.ndarray) -> np.ndarray:
@@ -161,8 +168,8 @@ class Squeeze(Linear):
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = expand_dims(g, axes)"""
-        ndim = node.inputs[0].ndim
-        return ExpandDims(normalize_axes(self.axes, ndim))(g)  # type: ignore[arg-type]
+        ndim = known_ndim(node.inputs[0])
+        return ExpandDims(normalize_axes(self.axes, ndim))(g)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """squeeze(xb, axes + 1)"""
@@ -199,10 +206,8 @@ class BroadcastTo(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """broadcast_to(lift(xb), (B, *shape))"""
-        size = _static_batch(self.shape, xs, batched)
-        if size is None:
-            return None
-        return BroadcastTo((size, *self.shape))(lift(xs[0], len(self.shape)))
+        shape = _static_batch(self.shape, xs, batched)
+        return None if shape is None else BroadcastTo(shape)(lift(xs[0], len(shape) - 1))
 
 
 @dataclass(frozen=True)
@@ -241,11 +246,11 @@ class SumTo(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """sum_to(gb, (B, *shape)), the axes it drops moved in front of the batch axis"""
-        size = _static_batch(self.shape, xs, batched)
-        if size is None:
+        shape = _static_batch(self.shape, xs, batched)
+        if shape is None:
             return None
-        lead = rank(xs[0]) - 1 - len(self.shape)
-        return SumTo((size, *self.shape))(move_from_front(xs[0], lead))
+        lead = rank(xs[0]) - len(shape)
+        return SumTo(shape)(move_from_front(xs[0], lead))
 
 
 @dataclass(frozen=True)
@@ -264,9 +269,10 @@ class Concatenate(JointlyLinear):
         (axis,) = normalize_axes(self.axis, ndim)
         out: list[int | None] = []
         for i in range(ndim):
-            dims = [x.shape[i] for x in xs]  # type: ignore[index]
+            dims = [known_shape(x)[i] for x in xs]
             if i == axis:
-                out.append(None if None in dims else sum(dims))  # type: ignore[arg-type]
+                sizes = [d for d in dims if d is not None]
+                out.append(sum(sizes) if len(sizes) == len(dims) else None)
                 continue
             known = {d for d in dims if d is not None}
             if len(known) > 1:
@@ -279,18 +285,17 @@ class Concatenate(JointlyLinear):
 
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
-        ndim = node.ndim
-        (axis,) = normalize_axes(self.axis, ndim)  # type: ignore[arg-type]
-        sizes = [x.shape[axis] for x in node.inputs]  # type: ignore[index]
-        if None in sizes:
-            raise DifferentiationError(
-                "concatenate: the adjoint needs the sizes along the axis to be known"
-            )
+        (axis,) = normalize_axes(self.axis, known_ndim(node))
+        sizes = [known_shape(x)[axis] for x in node.inputs]
         outs, start = [], 0
         for size in sizes:
-            index = (slice(None),) * axis + (slice(start, start + size),)  # type: ignore[operator]
+            if size is None:
+                raise DifferentiationError(
+                    "concatenate: the adjoint needs the sizes along the axis to be known"
+                )
+            index = (slice(None),) * axis + (slice(start, start + size),)
             outs.append(getitem(g, index))
-            start += size  # type: ignore[operator]
+            start += size
         return tuple(outs)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
@@ -311,7 +316,7 @@ class Stack(JointlyLinear):
         ndim = known_ndim(xs[0])
         dims = []
         for i in range(ndim):
-            known = {x.shape[i] for x in xs if x.ndim == ndim and x.shape[i] is not None}  # type: ignore[index]
+            known = {d for x in xs if x.ndim == ndim and (d := known_shape(x)[i]) is not None}
             if any(known_ndim(x) != ndim for x in xs) or len(known) > 1:
                 raise ShapeError("all inputs must have the same shape")
             dims.append(known.pop() if known else None)
@@ -324,7 +329,7 @@ class Stack(JointlyLinear):
 
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[..., i, ...] along axis"""
-        (axis,) = normalize_axes(self.axis, node.ndim)  # type: ignore[arg-type]
+        (axis,) = normalize_axes(self.axis, known_ndim(node))
         return tuple(getitem(g, (slice(None),) * axis + (i,)) for i in range(len(node.inputs)))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
@@ -343,11 +348,12 @@ def lift(x: Node, ndim: int) -> Node:
 
 def materialize(x: Node, size: int | None) -> Node:
     """An unbatched ``x`` repeated along a new batch axis of length ``size``."""
-    if size is None or not x.type.is_static:  # type: ignore[union-attr]
+    shape = x.shape
+    if size is None or not is_static(shape):
         raise BatchingError(
             f"{x.name}: broadcasting an unbatched value over the batch needs static shapes"
         )
-    return BroadcastTo((size, *x.shape))(ExpandDims((0,))(x))  # type: ignore[misc]
+    return BroadcastTo((size, *shape))(ExpandDims((0,))(x))
 
 
 def all_batched(xs: Sequence[Node], batched: Sequence[bool]) -> list[Node]:
@@ -381,11 +387,12 @@ def _resolve_reshape(x: TensorType, shape: Sequence[int]) -> Dims:
     if -1 not in shape:
         return shape
     known = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
-    if not x.is_static:
+    size = x.size
+    if size is None:
         return tuple(None if d == -1 else d for d in shape)
-    if known == 0 or x.size % known:  # type: ignore[operator]
+    if known == 0 or size % known:
         raise ShapeError(f"cannot reshape {format_shape(x.shape)} into {shape}")
-    return tuple(x.size // known if d == -1 else d for d in shape)  # type: ignore[operator]
+    return tuple(size // known if d == -1 else d for d in shape)
 
 
 def _dims(shape: Any, what: str, unknown: bool = False) -> tuple[Any, ...]:
@@ -427,7 +434,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Node:
         else:  # negative axes count from the end; out-of-range ones are left for infer
             given = axes_tuple(axes)
             given = (given,) if isinstance(given, int) else given
-            perm = tuple(a + ndim if -ndim <= a < 0 else a for a in given)  # type: ignore[union-attr]
+            perm = tuple(a + ndim if -ndim <= a < 0 else a for a in given)
     return Transpose(perm)(x)
 
 
@@ -450,7 +457,7 @@ def expand_dims(x: Any, axis: int | Sequence[int]) -> Node:
     x = as_node(x)
     with building("expand_dims", x):
         axes = axes_tuple(axis)
-    return ExpandDims((axes,) if isinstance(axes, int) else axes)(x)  # type: ignore[arg-type]
+    return ExpandDims((axes,) if isinstance(axes, int) else axes)(x)
 
 
 def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Node:
@@ -458,11 +465,10 @@ def squeeze(x: Any, axis: int | Sequence[int] | None = None) -> Node:
     x = as_node(x)
     with building("squeeze", x):
         if axis is None:
-            known_ndim(x.type)
-            axes = tuple(i for i, d in enumerate(x.shape) if d == 1)  # type: ignore[arg-type]
+            axes = tuple(i for i, d in enumerate(known_shape(x)) if d == 1)
         else:
             given = axes_tuple(axis)
-            axes = (given,) if isinstance(given, int) else given  # type: ignore[assignment]
+            axes = (given,) if isinstance(given, int) else given
     return Squeeze(axes)(x) if axes else x
 
 
@@ -481,8 +487,9 @@ def full_like(x: Node, value: float) -> Node:
     need ``x``'s value (nor the feeds behind it); otherwise ``x``'s run-time shape.
     """
     one = constant(np.asarray(value, dtype=x.dtype))
-    if x.type.is_static:  # type: ignore[union-attr]
-        return broadcast_to(one, x.shape) if x.ndim else one  # type: ignore[arg-type]
+    shape = x.shape
+    if is_static(shape):
+        return broadcast_to(one, shape) if shape else one
     return broadcast_like(one, x)
 
 
@@ -539,9 +546,10 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
     """np.split: a list of slices of ``x`` along ``axis`` (each an ordinary getitem)."""
     x = as_node(x)
     with building("split", x):
-        ndim = known_ndim(x.type)
-        (ax,) = normalize_axes(axis, ndim)
-        n = x.shape[ax]  # type: ignore[index]
+        shape = known_shape(x)
+        (ax,) = normalize_axes(axis, len(shape))
+        n = shape[ax]
+        bounds: list[int | None]  # None: to the end of an axis of unknown length
         if isinstance(indices_or_sections, (int, np.integer)):
             sections = int(indices_or_sections)
             if n is None or sections <= 0 or n % sections:

@@ -26,7 +26,6 @@ from graphad.ir import (
     GraphError,
     IndexingError,
     Node,
-    Op,
     TensorType,
     TupleType,
     ValueType,
@@ -34,7 +33,7 @@ from graphad.ir import (
     user_location,
 )
 from graphad.ops._linear import JointlyLinear, Linear
-from graphad.ops._util import Tangents
+from graphad.ops._util import Tangents, building
 from graphad.ops._util import is_differentiable as is_differentiable  # the passes ask it here
 from graphad.ops.shape import all_batched, full_like
 
@@ -126,7 +125,10 @@ class TupleGet(Linear):
 
     def transpose(self, node: Node, g: Node) -> Node:
         """t̄ = (∅, …, g at index, …, ∅)"""
-        n = len(node.inputs[0].type.items)  # type: ignore[union-attr]
+        t = node.inputs[0].type
+        if not isinstance(t, TupleType):  # infer asked it of the input
+            raise DTypeError(f"expected a tuple, got {t}")
+        n = len(t.items)
         entries: list[Node | None] = [None] * n
         entries[self.index % n] = g
         return make_tuple(*entries)
@@ -224,11 +226,11 @@ def entry(s: Node, key: int | str) -> Node | None:
             return s.inputs[s.op.positions().index(key % len(t.items))]
         return TupleGet(key)(s)
     if isinstance(t, DictType):
-        if key not in t:
+        if not isinstance(key, str) or key not in t:
             return None
         if isinstance(s.op, MakeDict):
-            return s.inputs[s.op.keys.index(key)]  # type: ignore[arg-type]
-        return DictGet(key)(s)  # type: ignore[arg-type]
+            return s.inputs[s.op.keys.index(key)]
+        return DictGet(key)(s)
     return None
 
 
@@ -238,8 +240,14 @@ def get(s: Node, key: int | str) -> Node:
     if isinstance(s.type, TupleType) and not isinstance(key, (int, np.integer)):
         raise IndexingError(f"tuple {s.name} is indexed by ints, got {key!r} ({user_location()})")
     # always a lookup node, even on make_dict: gradients(y, d) must see y depend on d
-    op: Op = TupleGet(int(key)) if isinstance(s.type, TupleType) else DictGet(key)  # type: ignore[arg-type]
-    return op(s)  # infer reports a bad key or index with the user's line
+    if isinstance(s.type, TupleType):
+        return TupleGet(int(key))(s)  # infer reports a bad index with the user's line
+    if not isinstance(key, str):  # no dict has it: the keys are strings
+        with building("dict_get", s):
+            if isinstance(s.type, DictType):
+                raise IndexingError(f"no key {key!r}; the keys are {list(s.type.keys())}")
+            raise DTypeError(f"expected a dict, got {s.type}")
+    return DictGet(key)(s)  # infer reports a bad key with the user's line
 
 
 # -- sparse adjoints -----------------------------------------------------------
@@ -250,14 +258,19 @@ def densify(adjoint: Node | None, x: Node) -> Node:
         return adjoint if adjoint is not None else full_like(x, 0)
     if isinstance(t, TupleType):
         items = [
-            densify(None if adjoint is None else entry(adjoint, i), entry(x, i))  # type: ignore[arg-type]
+            densify(None if adjoint is None else entry(adjoint, i), _present(x, i))
             for i in range(len(t.items))
         ]
         return make_tuple(*items)
     assert isinstance(t, DictType)
     return make_dict(
-        {
-            k: densify(None if adjoint is None else entry(adjoint, k), entry(x, k))  # type: ignore[arg-type]
-            for k in t
-        }
+        {k: densify(None if adjoint is None else entry(adjoint, k), _present(x, k)) for k in t}
     )
+
+
+def _present(x: Node, key: int | str) -> Node:
+    """``x[key]``, an entry the value ``x`` has (only an adjoint leaves entries out)."""
+    found = entry(x, key)
+    if found is None:
+        raise GraphError(f"{x.name} has no entry {key!r} ({x.type})")
+    return found

@@ -46,6 +46,7 @@ from graphad.ir import (
     user_location,
 )
 from graphad.ops import linalg, shape
+from graphad.ops._util import tensor
 
 BACKENDS = ("auto", "numpy", "dask")
 
@@ -152,7 +153,7 @@ class _Blockwise:
 
     def __init__(self, node: Node) -> None:
         self.op = node.op
-        self.dtype = node.type.dtype  # type: ignore[union-attr]
+        self.dtype = tensor(node.type).dtype
         self.kernel = _Reported(node.op, _where(node))
 
     def __call__(self, *xs: Any) -> Any:
@@ -223,8 +224,8 @@ class _OneTask:
             return da.from_delayed(value, out.shape, dtype=out.dtype)
         assert isinstance(out, TupleType)
         return tuple(
-            da.from_delayed(value[k], t.shape, dtype=t.dtype)  # type: ignore[union-attr]
-            for k, t in enumerate(out.items)
+            da.from_delayed(value[k], t.shape, dtype=t.dtype)
+            for k, t in enumerate(tensor(t, f"{op.name}'s entry") for t in out.items)
         )
 
 

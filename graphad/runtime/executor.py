@@ -135,7 +135,7 @@ class Executor:
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
         backend = state.get("backend", "auto")
-        self.__init__(fetches, state["optimize"], state["debug"], backend)  # type: ignore[misc]
+        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend)
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
