@@ -18,7 +18,12 @@ Rules:
   tangent per input (``None`` meaning zero);
 - ``batch(node, xs, batched) -> node | None``: the op on inputs ``xs`` of which those
   with ``batched[i]`` carry an extra leading batch axis; ``None`` (the default) means
-  "run it once per example", which ``vmap`` then does.
+  "run it once per example", which ``vmap`` then does;
+- ``notation(node, operands) -> Term``: how the op reads applied to its operands' texts
+  (:mod:`graphad.ir.notation`), in NumPy's names and Python's precedence: ``a + b``,
+  ``x[:, 0]``, ``sum(x, axis=1)``; by default ``name(a, b, key=value)`` with the attributes
+  that differ from their defaults.  ``formula``, ``dprint``, ``explain`` and the drawings
+  write every op this way.
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
@@ -73,11 +78,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 from graphad.ir.errors import DifferentiationError, GraphError
 from graphad.ir.node import Node, current_origin, make_node, user_location
+from graphad.ir.notation import Term, call
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
@@ -113,6 +119,16 @@ def _attributeless(cls: type) -> bool:
     """A frozen dataclass without fields that compares by value (not by identity)."""
     params = getattr(cls, "__dataclass_params__", None)
     return params is not None and params.frozen and params.eq and not fields(cls)
+
+
+def _same(value: Any, default: Any) -> bool:
+    """``value`` is its field's ``default`` (a number, a bool, None, a tuple, ...)."""
+    if value is default:
+        return True
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):  # an array compares entry by entry: not a default
+        return False
 
 
 class Op:
@@ -201,6 +217,24 @@ class Op:
         if not is_dataclass(self):
             return {}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """How the op reads applied to ``operands``: one term per input of ``node``, then,
+        for an op with sub-graphs, one per output of each branch.  By default
+        ``name(a, b, key=value)``, the keywords the attributes that differ from their
+        defaults (``sum(x, axis=1)``, not ``sum(x, axis=1, keepdims=False)``)."""
+        return call(self.name, *operands, **self.changed_attributes())
+
+    def changed_attributes(self) -> dict[str, Any]:
+        """The attributes (as :meth:`attributes` gives them) whose values differ from their
+        fields' defaults: the ones worth writing."""
+        shown = self.attributes()
+        if not is_dataclass(self):
+            return shown
+        for f in fields(self):
+            if f.name in shown and f.default is not MISSING and _same(shown[f.name], f.default):
+                del shown[f.name]
+        return shown
 
     def __str__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attributes().items())
