@@ -13,6 +13,7 @@ import numpy as np
 
 from graphad.ir.errors import DTypeError, GraphError, ShapeError
 from graphad.ir.node import Node, Origin, current_origin, make_node, user_location
+from graphad.ir.notation import Term, array
 from graphad.ir.op import Op
 from graphad.ir.types import (
     DictType,
@@ -31,6 +32,10 @@ class Placeholder(Op):
 
     type: ValueType
     label: str
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """its name: x"""
+        return Term(node.name)
 
     def infer(self) -> ValueType:
         return self.type
@@ -60,6 +65,10 @@ class Constant(Op):
 
     value: np.ndarray = field(repr=False)
     splat: Any = field(init=False, repr=False, compare=False)
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """2, 0.5, ones((3,)), array([1.0, 2.0]); a large array abbreviated, <(100, 3) float64>"""
+        return array(self.value)
 
     def __post_init__(self) -> None:
         value = np.array(self.value)  # own copy: a constant never aliases user memory

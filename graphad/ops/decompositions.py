@@ -25,6 +25,7 @@ Where the derivative exists, and nowhere else:
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -41,6 +42,7 @@ from graphad.ir import (
     constant,
     format_shape,
 )
+from graphad.ir.notation import Term, call, postfix
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
@@ -313,6 +315,10 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
 class LogAbsDet(JvpOnly, OnMatrices):
     """log|det A| over a stack of square matrices."""
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """slogdet(a)[1], the name NumPy gives it"""
+        return postfix(call("slogdet", operands[0]), "[1]")
+
     def infer(self, a: TensorType) -> TensorType:
         if a.dtype.kind == "c":  # d log|det| = Re tr(A⁻¹·dA) there: not this rule
             raise DTypeError("complex matrices are not supported yet")
@@ -329,6 +335,10 @@ class LogAbsDet(JvpOnly, OnMatrices):
 @dataclass(frozen=True)
 class DetSign(ZeroDerivative, OnMatrices):
     """The sign of det A (-1, 0 or 1): piecewise constant, no derivative flows."""
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """slogdet(a)[0], the name NumPy gives it"""
+        return postfix(call("slogdet", operands[0]), "[0]")
 
     def infer(self, a: TensorType) -> TensorType:
         return Det().infer(a)

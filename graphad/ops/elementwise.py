@@ -54,6 +54,8 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.notation import PRODUCT, SUM, Term, infix, literal, prefix
+from graphad.ir.notation import power as power_term
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -303,6 +305,10 @@ class Add(Elementwise, Binary):
     commutative = True
     scalar = "({0} + {1})"
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """a + b"""
+        return infix(operands[0], "+", operands[1], SUM)
+
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1, ∂/∂b = 1"""
         return 1, 1
@@ -312,6 +318,10 @@ class Add(Elementwise, Binary):
 class Subtract(Elementwise, Binary):
     ufunc = np.subtract
     scalar = "({0} - {1})"
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """a - b"""
+        return infix(operands[0], "-", operands[1], SUM)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1, ∂/∂b = -1"""
@@ -324,6 +334,10 @@ class Multiply(Elementwise, Binary):
     commutative = True
     scalar = "({0} * {1})"
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """a*b"""
+        return infix(operands[0], "*", operands[1], PRODUCT)
+
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = b, ∂/∂b = a"""
         a, b = node.inputs
@@ -335,6 +349,10 @@ class Divide(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1})"
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """a/b"""
+        return infix(operands[0], "/", operands[1], PRODUCT)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
@@ -360,6 +378,10 @@ class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
     scalar = "pow({0}, {1})"
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """x**p"""
+        return power_term(operands[0], operands[1])
 
     def is_singular(self, node: Node) -> bool:
         """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
@@ -387,6 +409,11 @@ class MultiplyNoNan(Elementwise, Binary):
     # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
     scalar = "({0} * {1} if {0} and {1} else 0.0)"
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """x*y: the product it is wherever neither factor is 0 beside an inf or a NaN (there
+        it is 0, the strong zero, where x*y is NaN); formulas write it as the maths does"""
+        return infix(operands[0], "*", operands[1], PRODUCT)
+
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
         nan = np.isnan(out)  # 0·inf and 0·NaN are the only products that must change
@@ -409,6 +436,11 @@ class Xdivy(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1} if {0} else 0.0)"
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """x/y: the quotient it is except where x is 0 and y is 0 or NaN (there it is 0,
+        where x/y is NaN); formulas write it as the maths does"""
+        return infix(operands[0], "/", operands[1], PRODUCT)
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.true_divide(x, y)
@@ -444,6 +476,13 @@ class AddN(Elementwise):
     commutative = True
     scalar = "({0} + {1})"  # for two operands; scalar_code sums any number
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """x₁ + x₂ + … + xₙ, summed left to right as ``compute`` sums"""
+        total = operands[0]
+        for term in operands[1:]:
+            total = infix(total, "+", term, SUM)
+        return total
+
     def infer(self, *xs: TensorType) -> TensorType:
         shape = broadcast_shapes(*(tensor(x).shape for x in xs))
         if any(not shapes_compatible(x.shape, shape) for x in xs):
@@ -476,6 +515,10 @@ class AddN(Elementwise):
 class Negative(Elementwise, Unary):
     ufunc = np.negative
     scalar = "(-{0})"
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """-x"""
+        return prefix("-", operands[0])
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = -1"""
@@ -540,6 +583,10 @@ class Sqrt(Elementwise, FloatUnary):
 class Square(Elementwise, Unary):
     ufunc = np.square
     scalar = "({0} * {0})"
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """x**2 (computed as x·x: the same number up to rounding)"""
+        return power_term(operands[0], literal(2))
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 2x"""

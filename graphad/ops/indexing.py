@@ -28,6 +28,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.notation import Term, call, literal, postfix
 from graphad.ops._batching import batch_size, rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -54,6 +55,27 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
         else:
             index.append(arrays[item[1]])
     return tuple(index)
+
+
+def _item_text(item: Item, arrays: Sequence[Term]) -> str:
+    kind = item[0]
+    if kind == "int":
+        return str(item[1])
+    if kind == "slice":
+        start, stop, step = ("" if v is None else str(v) for v in item[1:])
+        return f"{start}:{stop}" + (f":{step}" if step else "")
+    if kind == "new":
+        return "None"
+    if kind == "ellipsis":
+        return "..."
+    return arrays[item[1]].text
+
+
+def index_text(items: tuple[Item, ...], arrays: Sequence[Term]) -> str:
+    """``[:, 0]``: the index as NumPy writes it, each array item as its operand's term."""
+    if not items:
+        return "[()]"
+    return "[" + ", ".join(_item_text(item, arrays) for item in items) + "]"
 
 
 def _consumed(item: Item) -> int:
@@ -157,6 +179,10 @@ class GetItem(Linear):
     items: tuple[Item, ...]
     advanced: bool = False
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """x[:, 0], x[1:3, None], x[i] (an integer array i)"""
+        return postfix(operands[0], index_text(self.items, operands[1:]))
+
     @property
     def chunking(self) -> Chunking:
         """Slices run on Dask's chunks; index arrays need the whole array (Dask has no
@@ -208,6 +234,13 @@ class ScatterAdd(Linear):
     shape: tuple[int | None, ...]
     advanced: bool = False
     n_arrays: int = 0
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """zeros((2, 2)).at[:, 0].add(g): g added into zeros at the index, in JAX's words"""
+        arrays = operands[1 : 1 + self.n_arrays]
+        shape = operands[1 + self.n_arrays] if len(operands) > 1 + self.n_arrays else None
+        zeros = call("zeros", shape if shape is not None else literal(self.shape))
+        return call(f"{zeros.text}.at{index_text(self.items, arrays)}.add", operands[0])
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         out = TensorType(self.shape, tensor(g).dtype)

@@ -34,6 +34,7 @@ from graphad.ir import (
     is_constant,
     normalize_axes,
 )
+from graphad.ir.notation import PRODUCT, Term, call, infix
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import JvpOnly, Multilinear
@@ -74,6 +75,10 @@ class MatMul(Multilinear):
     """a @ b with NumPy's rules for 1-D and batched operands."""
 
     name = "matmul"
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """a @ b"""
+        return infix(operands[0], "@", operands[1], PRODUCT)
 
     def describe(self, types: Sequence[ValueType]) -> str:
         if not all(isinstance(t, TensorType) for t in types):
@@ -185,6 +190,10 @@ class Einsum(Multilinear):
     """np.einsum with explicit subscripts ('ij,jk->ik')."""
 
     subscripts: str
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """einsum('ij,jk->ik', a, b)"""
+        return call("einsum", repr(self.subscripts), *operands)
 
     def infer(self, *xs: TensorType) -> TensorType:
         ins, out = _parse(self.subscripts, len(xs))

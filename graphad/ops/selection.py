@@ -38,6 +38,7 @@ from graphad.ir import (
     broadcast_shapes,
     user_location,
 )
+from graphad.ir.notation import NONE, Term, call
 from graphad.ops._batching import BatchingError
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
@@ -105,6 +106,10 @@ class Clip(Elementwise):
 
     lower: bool = True
     upper: bool = True
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """clip(x, lo, hi), None for a missing bound"""
+        return call("clip", *(NONE if t is None else t for t in self.bounds(operands)))
 
     def attributes(self) -> dict[str, Any]:
         """Only a missing bound is worth naming: ``clip`` or ``clip(lower=False)``."""

@@ -30,6 +30,7 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ir.notation import Term, call, listing, literal, postfix
 from graphad.ops._batching import BatchingError, batch_size, rank, shift
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
@@ -37,6 +38,27 @@ from graphad.ops.indexing import getitem
 from graphad.ops.utility import shape_of
 
 Dims = tuple[int | None, ...]
+
+
+def _axes_value(axes: tuple[int, ...]) -> int | tuple[int, ...]:
+    return axes[0] if len(axes) == 1 else axes
+
+
+def _axes_term(axes: tuple[int, ...]) -> Term:
+    """``0`` for one axis, ``(0, 2)`` for several, as NumPy's ``axis`` reads them."""
+    return literal(_axes_value(axes))
+
+
+def _target_term(shape: Dims | None, operands: Sequence[Term]) -> Term:
+    """The target shape: the run-time shape operand where there is one, else the static one
+    (``None`` for a dim not known)."""
+    return operands[1] if len(operands) > 1 else literal(shape)
+
+
+def _joined(function: str, operands: Sequence[Term], axis: int) -> Term:
+    """concatenate([a, b]), stack([a, b], axis=1)"""
+    pieces = listing("[", [t.text for t in operands], "]")
+    return call(function, pieces, axis=axis) if axis else call(function, pieces)
 
 
 def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
@@ -65,6 +87,10 @@ class Reshape(Linear):
     """x.reshape(shape); ``shape`` is fully resolved except for unknown dims (or rank)."""
 
     shape: Dims | None
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """reshape(x, (2, 3))"""
+        return call("reshape", operands[0], _target_term(self.shape, operands))
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
@@ -97,6 +123,12 @@ class Transpose(Linear):
 
     axes: tuple[int, ...]
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """x.T (every axis reversed), else transpose(x, axes)"""
+        if self.axes == tuple(reversed(range(len(self.axes)))):
+            return postfix(operands[0], ".T")
+        return call("transpose", operands[0], literal(self.axes))
+
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)
         if sorted(self.axes) != list(range(ndim)):
@@ -121,6 +153,10 @@ class ExpandDims(Linear):
 
     axes: tuple[int, ...]
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """expand_dims(x, 0)"""
+        return call("expand_dims", operands[0], _axes_term(self.axes))
+
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x) + len(self.axes)
         axes = normalize_axes(self.axes, ndim)
@@ -144,6 +180,10 @@ class Squeeze(Linear):
     """np.squeeze(x, axes) for axes of length 1."""
 
     axes: tuple[int, ...]
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """squeeze(x, 0)"""
+        return call("squeeze", operands[0], _axes_term(self.axes))
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)
@@ -174,6 +214,10 @@ class BroadcastTo(Linear):
     """np.broadcast_to(x, shape); ``shape`` may hold unknown dims (or be unknown)."""
 
     shape: Dims | None
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """broadcast_to(x, (3, 4))"""
+        return call("broadcast_to", operands[0], _target_term(self.shape, operands))
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
@@ -210,6 +254,21 @@ class SumTo(Linear):
     """Sum g over the axes that broadcasting added or stretched, down to ``shape``."""
 
     shape: Dims | None
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """sum(g, axis=0) over the axes broadcasting added, sum(g, axis=1, keepdims=True) over
+        those it stretched, both nested; sum_to(g, shape) where the dims are not known"""
+        g, shape = node.inputs[0].shape, self.shape
+        if len(operands) > 1 or g is None or shape is None or None in (*g, *shape):
+            return call("sum_to", operands[0], _target_term(shape, operands))
+        lead = len(g) - len(shape)
+        kept = tuple(i for i, d in enumerate(shape) if d == 1 and g[lead + i] != 1)
+        term = operands[0]
+        if lead:
+            term = call("sum", term, axis=_axes_value(tuple(range(lead))))
+        if kept:
+            term = call("sum", term, axis=_axes_value(kept), keepdims=True)
+        return term
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         tensor(g)
@@ -253,6 +312,10 @@ class Concatenate(JointlyLinear):
     """np.concatenate(xs, axis)"""
 
     axis: int
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """concatenate([a, b], axis=1)"""
+        return _joined("concatenate", operands, self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:
@@ -304,6 +367,10 @@ class Stack(JointlyLinear):
     """np.stack(xs, axis)"""
 
     axis: int
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """stack([a, b], axis=1)"""
+        return _joined("stack", operands, self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:

@@ -33,6 +33,7 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ir.notation import Term, listing, postfix
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import Tangents
 from graphad.ops._util import is_differentiable as is_differentiable  # the passes ask it here
@@ -44,6 +45,12 @@ class MakeTuple(JointlyLinear):
     """(x₀, x₁, …); ``present`` marks which positions have an input (others are absent)."""
 
     present: tuple[bool, ...]
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """(a, b), None where an entry is absent"""
+        it = iter(operands)
+        items = [next(it).text if p else "None" for p in self.present]
+        return listing("(", items, ")", ",")
 
     def infer(self, *xs: ValueType) -> TupleType:
         it = iter(xs)
@@ -78,6 +85,11 @@ class MakeDict(JointlyLinear):
 
     keys: tuple[str, ...]
 
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """{'a': x, 'b': y}"""
+        items = [f"{k!r}: {t.text}" for k, t in zip(self.keys, operands)]
+        return listing("{", items, "}")
+
     def infer(self, *xs: ValueType) -> DictType:
         return DictType(tuple(zip(self.keys, xs)))
 
@@ -102,6 +114,10 @@ class TupleGet(Linear):
     """t[index] for a tuple-valued t."""
 
     index: int
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """t[0]"""
+        return postfix(operands[0], f"[{self.index}]")
 
     def infer(self, t: ValueType) -> ValueType:
         if not isinstance(t, TupleType):
@@ -137,6 +153,10 @@ class DictGet(Linear):
     """d[key] for a dict-valued d."""
 
     key: str
+
+    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+        """d['key']"""
+        return postfix(operands[0], f"[{self.key!r}]")
 
     def infer(self, d: ValueType) -> ValueType:
         if not isinstance(d, DictType):
