@@ -62,6 +62,7 @@ _LAZY = {
     "to_svg": "graphad.viz",
     "graph_stats": "graphad.viz",
     "explain": "graphad.explanation",
+    "formula": "graphad.formulas",
 }
 
 

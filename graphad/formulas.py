@@ -1,0 +1,192 @@
+"""``formula(node)``: the expression a node computes, as text a reader (and Python) can read.
+
+    >>> x, y = ga.placeholder("x", shape=()), ga.placeholder("y", shape=())
+    >>> print(ga.formula(ga.gradients(ga.sin(x) * y, x)))
+    y*cos(x)
+
+Each op is written with its own notation (:meth:`graphad.ir.Op.notation`): Python's
+operators and precedence, NumPy's function names, the user's placeholder names, constants as
+literals.  The graph is first simplified as the compiler would run it (``ga.optimize``), so a
+derivative reads as its simplified graph, not as the seeds of ones and sums of partials that
+differentiation made.  A sub-expression used more than once is named once, on a line of its
+own before its first use (``v₁ = 1 + x**2``), and so is one longer than :data:`LONG`
+characters; the last line is the expression itself.
+
+What the text says about strong zeros: ``multiply_no_nan(a, b)`` and ``xdivy(a, b)``, which
+derivatives use so that a zero cotangent stays an exact zero (0·∞ = 0), are written ``a*b``
+and ``a/b``.  They are those values wherever the factors are finite, which is everywhere a
+formula is read for; where a factor is 0 beside an inf or a NaN, the node gives 0 and the
+text NaN.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from graphad.ir import GraphError, Node, Placeholder, topo_sort, user_location
+from graphad.ir.notation import Term, listing
+
+LONG = 200  # characters: a longer sub-expression is named on a line of its own
+SHORT = 8  # characters: a shorter repeated sub-expression is written out each time
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_MADE_UP = re.compile(r"[a-z][a-z0-9_]*_\d+")  # exp_12: the name graphad gives a node
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+
+
+def apply(node: Node, operands: Sequence[Term]) -> Term:
+    """``node``'s op written over its operands' terms: every text view asks the op here."""
+    return node.op.notation(node, operands)
+
+
+def user_named(node: Node) -> bool:
+    """Whether the user named ``node`` (``name="v2"``), rather than graphad (``exp_12``)."""
+    return _MADE_UP.fullmatch(node.name) is None
+
+
+class Writer:
+    """Terms of nodes, each op in its notation, the nodes in ``names`` written by name.
+
+    ``term(node)`` walks the inputs not named (without recursion, so a 10⁵-node chain is
+    fine) and remembers every term it makes; ``names`` may grow between calls, and a node
+    named later is written by its name from then on.  The sub-graphs of an op with
+    ``control = "select"`` (``cond``) are written with their parameters replaced by the
+    terms of the operands that feed them; another op's, over their own placeholders.
+    """
+
+    def __init__(self, names: dict[Node, str] | None = None) -> None:
+        self.names: dict[Node, str] = {} if names is None else names
+        self.terms: dict[Node, Term] = {}
+
+    def reference(self, node: Node) -> Term:
+        """The term an operand is written with: its name, else its own term."""
+        name = self.names.get(node)
+        return Term(name) if name is not None else self.terms[node]
+
+    def term(self, node: Node, expand: bool = False) -> Term:
+        """The term of ``node``; a named node is written by name unless ``expand``."""
+        if not expand and node in self.names:
+            return Term(self.names[node])
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if top in self.terms:
+                stack.pop()
+                continue
+            missing = [x for x in top.inputs if x not in self.names and x not in self.terms]
+            if missing:
+                stack.extend(dict.fromkeys(missing))
+                continue
+            stack.pop()
+            self.terms[top] = self.make(top)
+        return self.terms[node]
+
+    def make(self, node: Node) -> Term:
+        """The term of ``node`` from its operands' (all written already)."""
+        operands = [self.reference(x) for x in node.inputs]
+        for branch in node.op.branches:
+            inner = Writer()
+            if node.op.control == "select":  # params[i] is fed from input 1 + slots[i]
+                for param, slot in zip(branch.params, branch.slots):
+                    inner.terms[param] = operands[1 + slot]
+            outs = [inner.term(o) for o in branch.outputs]
+            texts = [t.text for t in outs]
+            operands.append(outs[0] if len(outs) == 1 else listing("(", texts, ")", ","))
+        return apply(node, operands)
+
+
+def _simplified(nodes: list[Node], simplify: bool) -> list[Node]:
+    if not simplify:
+        return nodes
+    from graphad.compiler.pipeline import optimize_nodes
+
+    return optimize_nodes(nodes)
+
+
+def _outputs(outputs: Any) -> tuple[list[str | None], list[Node]]:
+    """(labels, nodes) of a node, a sequence of nodes or a ``{label: node}`` mapping."""
+    if isinstance(outputs, Node):
+        return [None], [outputs]
+    if isinstance(outputs, Mapping):
+        items = list(outputs.items())
+    elif isinstance(outputs, (list, tuple)):
+        items = [(None, o) for o in outputs]
+    else:
+        raise GraphError(
+            f"formula: expected a node, a list of nodes or a {{label: node}} dict, got "
+            f"{type(outputs).__name__} ({user_location()})"
+        )
+    for label, node in items:
+        if not isinstance(node, Node):
+            raise GraphError(
+                f"formula: expected nodes, got {type(node).__name__}"
+                + (f" for {label!r}" if label is not None else "")
+                + f" ({user_location()})"
+            )
+    return [None if k is None else str(k) for k, _ in items], [n for _, n in items]
+
+
+def _fresh_names(taken: Iterable[str]) -> Callable[[Node], str]:
+    """Names for the values a formula names: the user's name of the node where it is free
+    and reads as a Python name, else v₁, v₂, … (never one that Python would read as a name
+    already used: ``v₁`` is ``v1`` to Python)."""
+    used = {unicodedata.normalize("NFKC", t) for t in taken}
+    count = 0
+
+    def fresh(node: Node) -> str:
+        nonlocal count
+        own = node.name
+        if user_named(node) and _IDENTIFIER.fullmatch(own):
+            key = unicodedata.normalize("NFKC", own)
+            if key not in used:
+                used.add(key)
+                return own
+        while True:
+            count += 1
+            name = "v" + str(count).translate(_SUBSCRIPTS)
+            key = unicodedata.normalize("NFKC", name)
+            if key not in used:
+                used.add(key)
+                return name
+
+    return fresh
+
+
+def formula(outputs: Node | Sequence[Node] | Mapping[str, Node], simplify: bool = True) -> str:
+    """The expression ``outputs`` compute, in infix notation with NumPy's function names.
+
+    ``outputs``: a node (the text ends with its expression), a list of nodes (one line
+    each) or a ``{label: node}`` dict (lines ``label = expression``); values they share are
+    named once, before the lines that use them.  ``simplify``: first rewrite the graph as
+    ``ga.optimize`` does (the default), or write the nodes as they were built.
+
+        x = ga.placeholder("x", shape=())
+        ga.formula(ga.gradients(ga.exp(-x**2 / 2), x))     # 'exp(-x**2/2)*(-x)'
+    """
+    labels, nodes = _outputs(outputs)
+    nodes = _simplified(nodes, simplify)
+    order = topo_sort(nodes)
+    uses: dict[Node, int] = {}
+    for node in order:
+        for x in node.inputs:
+            uses[x] = uses.get(x, 0) + 1
+    fetched = set(nodes)
+    taken = [n.name for n in order if isinstance(n.op, Placeholder)]
+    fresh = _fresh_names(taken)
+    writer = Writer()
+    lines = []
+    for node in order:
+        term = writer.term(node)
+        if not node.inputs:
+            continue
+        shared = uses.get(node, 0) + (node in fetched) >= 2 and len(term.text) >= SHORT
+        if shared or (len(term.text) > LONG and node not in fetched):
+            name = fresh(node)
+            writer.names[node] = name
+            lines.append(f"{name} = {term.text}")
+    for label, node in zip(labels, nodes):
+        text = writer.term(node).text
+        lines.append(text if label is None else f"{label} = {text}")
+    return "\n".join(lines)
