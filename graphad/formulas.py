@@ -9,7 +9,7 @@ operators and precedence, NumPy's function names, the user's placeholder names, 
 literals.  The graph is first simplified as the compiler would run it (``ga.optimize``), so a
 derivative reads as its simplified graph, not as the seeds of ones and sums of partials that
 differentiation made.  A sub-expression used more than once is named once, on a line of its
-own before its first use (``v₁ = 1 + x**2``), and so is one longer than :data:`LONG`
+own before its first use (``v1 = 1 + x**2``), and so is one longer than :data:`LONG`
 characters; the last line is the expression itself.
 
 What the text says about strong zeros: ``multiply_no_nan(a, b)`` and ``xdivy(a, b)``, which
@@ -31,7 +31,6 @@ from graphad.ir.notation import Term, listing
 
 LONG = 200  # characters: a longer sub-expression is named on a line of its own
 SHORT = 8  # characters: a shorter repeated sub-expression is written out each time
-_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _MADE_UP = re.compile(r"[a-z][a-z0-9_]*_\d+")  # exp_12: the name graphad gives a node
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 
@@ -130,8 +129,8 @@ def _outputs(outputs: Any) -> tuple[list[str | None], list[Node]]:
 
 def _fresh_names(taken: Iterable[str]) -> Callable[[Node], str]:
     """Names for the values a formula names: the user's name of the node where it is free
-    and reads as a Python name, else v₁, v₂, … (never one that Python would read as a name
-    already used: ``v₁`` is ``v1`` to Python)."""
+    and reads as a Python name, else v1, v2, … (never one that Python would read as a name
+    already used: ``ｘ`` is ``x`` to Python)."""
     used = {unicodedata.normalize("NFKC", t) for t in taken}
     count = 0
 
@@ -145,7 +144,7 @@ def _fresh_names(taken: Iterable[str]) -> Callable[[Node], str]:
                 return own
         while True:
             count += 1
-            name = "v" + str(count).translate(_SUBSCRIPTS)
+            name = f"v{count}"
             key = unicodedata.normalize("NFKC", name)
             if key not in used:
                 used.add(key)

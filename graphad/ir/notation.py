@@ -147,8 +147,8 @@ def literal(value: Any) -> Term:
 
 def array(value: np.ndarray) -> Term:
     """An array constant: a number when 0-d, ``ones((3,))``, ``zeros((2, 2))``,
-    ``full((3,), 0.5)`` when every entry is one value, ``array([1, 2])`` when small, and
-    ``<(100, 3) float64>``, not written out, otherwise."""
+    ``full((3,), 0.5)`` when every entry is one value, ``eye(3)`` for an identity matrix,
+    ``array([1, 2])`` when small, and ``<(100, 3) float64>``, not written out, otherwise."""
     if value.ndim == 0:
         return number(value.item())
     dtype = "" if value.dtype == np.float64 else f", {value.dtype.name}"
@@ -161,6 +161,9 @@ def array(value: np.ndarray) -> Term:
         if first == 0 or first == 1:
             return call("zeros" if first == 0 else "ones", f"{shape}{dtype}")
         return call("full", shape, f"{number(first).text}{dtype}")
+    square = value.ndim == 2 and value.shape[0] == value.shape[1] <= 4096
+    if square and np.array_equal(value, np.eye(len(value), dtype=value.dtype)):
+        return call("eye", f"{len(value)}{dtype}")
     if flat.size <= SMALL:
         entries = value.tolist()
         # float entries as floats (1.0, not 1), so that the list reads back as a float array
