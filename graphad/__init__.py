@@ -63,6 +63,7 @@ _LAZY = {
     "graph_stats": "graphad.viz",
     "explain": "graphad.explanation",
     "formula": "graphad.formulas",
+    "dprint": "graphad.debug_print",
 }
 
 
