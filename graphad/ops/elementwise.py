@@ -54,6 +54,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.notation import SUM, Term, wrap
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -301,6 +302,7 @@ class Where(Elementwise):
 class Add(Elementwise, Binary):
     ufunc = np.add
     commutative = True
+    operator = "+"
     scalar = "({0} + {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
@@ -311,6 +313,7 @@ class Add(Elementwise, Binary):
 @dataclass(frozen=True)
 class Subtract(Elementwise, Binary):
     ufunc = np.subtract
+    operator = "-"
     scalar = "({0} - {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
@@ -323,6 +326,7 @@ class Multiply(Elementwise, Binary):
     ufunc = np.multiply
     commutative = True
     scalar = "({0} * {1})"
+    operator = "*"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = b, ∂/∂b = a"""
@@ -335,6 +339,7 @@ class Divide(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1})"
+    operator = "/"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
@@ -359,6 +364,7 @@ def _safe_log(x: Node) -> Node:
 class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
+    operator = "**"
     scalar = "pow({0}, {1})"
 
     def is_singular(self, node: Node) -> bool:
@@ -463,6 +469,13 @@ class AddN(Elementwise):
         """(x₁ + x₂ + … + xₙ), summed left to right as ``compute`` sums"""
         return "(" + " + ".join(args) + ")"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x₁ + x₂ + … + xₙ"""
+        if len(args) == 1:
+            return args[0]
+        terms = [wrap(a, SUM + 1) if i else wrap(a, SUM) for i, a in enumerate(args)]
+        return Term(" + ".join(terms), SUM)
+
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂/∂xᵢ = 1"""
         return (1,) * len(node.inputs)
@@ -475,6 +488,7 @@ class AddN(Elementwise):
 @dataclass(frozen=True)
 class Negative(Elementwise, Unary):
     ufunc = np.negative
+    operator = "-"
     scalar = "(-{0})"
 
     def partials(self, node: Node) -> tuple[Partial]:

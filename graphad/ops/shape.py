@@ -30,6 +30,7 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, batch_size, rank, shift
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
@@ -66,6 +67,10 @@ class Reshape(Linear):
 
     shape: Dims | None
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """reshape(x, (2, 2))"""
+        return call("reshape", [args[0], atom(shape_text(self.shape))])
+
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
         known = x.is_static and self.shape is not None and None not in self.shape
@@ -96,6 +101,12 @@ class Transpose(Linear):
     """np.transpose(x, axes)"""
 
     axes: tuple[int, ...]
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x.T when every axis is reversed, else transpose(x, (0, 2, 1))"""
+        if self.axes == tuple(reversed(range(len(self.axes)))):
+            return atom(f"{wrap(args[0], ATOM)}.T")
+        return call("transpose", [args[0], atom(literal(self.axes))])
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)
@@ -175,6 +186,10 @@ class BroadcastTo(Linear):
 
     shape: Dims | None
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """broadcast_to(x, (2, 3))"""
+        return call("broadcast_to", [args[0], atom(shape_text(self.shape))])
+
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
         if self.shape is None:
@@ -210,6 +225,10 @@ class SumTo(Linear):
     """Sum g over the axes that broadcasting added or stretched, down to ``shape``."""
 
     shape: Dims | None
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """sum_to(g, (3,))"""
+        return call("sum_to", [args[0], atom(shape_text(self.shape))])
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         tensor(g)
@@ -253,6 +272,10 @@ class Concatenate(JointlyLinear):
     """np.concatenate(xs, axis)"""
 
     axis: int
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """concatenate([a, b], axis=0)"""
+        return call("concatenate", [atom(f"[{', '.join(a.text for a in args)}]")], axis=self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:
@@ -304,6 +327,10 @@ class Stack(JointlyLinear):
     """np.stack(xs, axis)"""
 
     axis: int
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """stack([a, b], axis=0)"""
+        return call("stack", [atom(f"[{', '.join(a.text for a in args)}]")], axis=self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:

@@ -22,6 +22,7 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ir.notation import ATOM, Term, atom, wrap
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -81,6 +82,10 @@ class Cast(Linear):
     elementwise = True
 
     dtype: np.dtype
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x.astype(float32)"""
+        return atom(f"{wrap(args[0], ATOM)}.astype({self.dtype.name})")
 
     def infer(self, x: TensorType) -> TensorType:
         return TensorType(tensor(x).shape, self.dtype)
