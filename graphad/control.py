@@ -34,7 +34,6 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
-from graphad.ir.notation import COMPARE, LOWEST, Term
 from graphad.ops._util import Tangents
 from graphad.ops.structure import densify, get, is_differentiable, make_tuple, structure
 
@@ -89,13 +88,6 @@ class Cond(Op):
     # not in repr: an error names the op as "cond", not by its branches' whole graphs
     true: Branch = field(repr=False)
     false: Branch = field(repr=False)
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a if pred else b: after the operands, the terms of the true and false branches'
-        outputs"""
-        pred, true, false = operands[0], operands[-2], operands[-1]
-        text = f"{true.at(COMPARE)} if {pred.at(COMPARE)} else {false.at(COMPARE)}"
-        return Term(text, LOWEST)
 
     def infer(self, pred: ValueType, *rest: ValueType) -> ValueType:
         if (

@@ -9,7 +9,7 @@
      │  │  └─ x [id D] (3,):float64
      │  └─ sin [id C] (3,):float64
      │     └─ ···
-     └─ 1 [id E] ():float64
+     └─ 1.0 [id E] ():float64
 
 One line per node: its op (with the attributes that set it apart in the op's own notation,
 ``sum(·, axis=1)``, ``getitem ·[:, 0]``; a placeholder by its name, a constant by its value),
@@ -27,9 +27,10 @@ from typing import IO, Any
 
 from graphad.formulas import apply, user_named
 from graphad.ir import Constant, GraphError, Node, Placeholder, user_location
-from graphad.ir.notation import HOLE_TERM
+from graphad.ir.notation import atom
 
 _BRANCH_NAMES = {2: ("true", "false")}  # a select op's two branches (cond)
+HOLE = atom("·")  # an operand left out: sum(·, axis=1) is the op alone
 
 
 def _letters(number: int) -> str:
@@ -50,9 +51,7 @@ def describe(node: Node) -> str:
     name = node.op.name
     if not node.op.changed_attributes():
         return name
-    holes = [HOLE_TERM] * len(node.inputs)
-    holes += [HOLE_TERM] * len(node.op.branches)
-    text = apply(node, holes).text
+    text = apply(node, [HOLE] * len(node.inputs)).text
     return text if text.startswith(f"{name}(") else f"{name} {text}"
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from graphad.ir import GraphError, Node, Placeholder, topo_sort, user_location
-from graphad.ir.notation import Term, listing
+from graphad.ir.notation import COMPARISON, LOOSE, Term, atom, wrap
 
 LONG = 200  # characters: a longer sub-expression is named on a line of its own
 SHORT = 8  # characters: a shorter repeated sub-expression is written out each time
@@ -36,8 +36,9 @@ _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 
 
 def apply(node: Node, operands: Sequence[Term]) -> Term:
-    """``node``'s op written over its operands' terms: every text view asks the op here."""
-    return node.op.notation(node, operands)
+    """``node``'s op written over its operands' terms (:meth:`graphad.ir.Op.notation`): every
+    text view asks the op here."""
+    return node.op.notation(operands)
 
 
 def user_named(node: Node) -> bool:
@@ -50,9 +51,9 @@ class Writer:
 
     ``term(node)`` walks the inputs not named (without recursion, so a 10⁵-node chain is
     fine) and remembers every term it makes; ``names`` may grow between calls, and a node
-    named later is written by its name from then on.  The sub-graphs of an op with
-    ``control = "select"`` (``cond``) are written with their parameters replaced by the
-    terms of the operands that feed them; another op's, over their own placeholders.
+    named later is written by its name from then on.  An op with ``control = "select"``
+    (``cond``) is written ``a if p else b``, its branches' outputs with their parameters
+    replaced by the terms of the operands that feed them.
     """
 
     def __init__(self, names: dict[Node, str] | None = None) -> None:
@@ -85,15 +86,24 @@ class Writer:
     def make(self, node: Node) -> Term:
         """The term of ``node`` from its operands' (all written already)."""
         operands = [self.reference(x) for x in node.inputs]
+        if node.op.control == "select" and len(node.op.branches) == 2:
+            return self.select(node, operands)
+        return apply(node, operands)
+
+    @staticmethod
+    def select(node: Node, operands: Sequence[Term]) -> Term:
+        """``a if p else b`` for an op that runs ``branches[0]`` when input 0 is true, else
+        ``branches[1]`` (``cond``): each branch's output written over the operands that
+        feed its parameters (``params[i]`` is fed from input ``1 + slots[i]``)."""
+        sides = []
         for branch in node.op.branches:
             inner = Writer()
-            if node.op.control == "select":  # params[i] is fed from input 1 + slots[i]
-                for param, slot in zip(branch.params, branch.slots):
-                    inner.terms[param] = operands[1 + slot]
+            for param, slot in zip(branch.params, branch.slots):
+                inner.terms[param] = operands[1 + slot]
             outs = [inner.term(o) for o in branch.outputs]
-            texts = [t.text for t in outs]
-            operands.append(outs[0] if len(outs) == 1 else listing("(", texts, ")", ","))
-        return apply(node, operands)
+            side = outs[0] if len(outs) == 1 else atom(f"({', '.join(t.text for t in outs)},)")
+            sides.append(wrap(side, COMPARISON))
+        return Term(f"{sides[0]} if {wrap(operands[0], COMPARISON)} else {sides[1]}", LOOSE)
 
 
 def _simplified(nodes: list[Node], simplify: bool) -> list[Node]:
@@ -161,8 +171,8 @@ def formula(outputs: Node | Sequence[Node] | Mapping[str, Node], simplify: bool 
     named once, before the lines that use them.  ``simplify``: first rewrite the graph as
     ``ga.optimize`` does (the default), or write the nodes as they were built.
 
-        x = ga.placeholder("x", shape=())
-        ga.formula(ga.gradients(ga.exp(-x**2 / 2), x))     # 'exp(-x**2/2)*(-x)'
+        x, y = ga.placeholder("x", shape=()), ga.placeholder("y", shape=())
+        ga.formula(ga.gradients(ga.sin(x) * y, x))        # 'y*cos(x)'
     """
     labels, nodes = _outputs(outputs)
     nodes = _simplified(nodes, simplify)

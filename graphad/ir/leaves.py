@@ -13,7 +13,7 @@ import numpy as np
 
 from graphad.ir.errors import DTypeError, GraphError, ShapeError
 from graphad.ir.node import Node, Origin, current_origin, make_node, user_location
-from graphad.ir.notation import Term, array
+from graphad.ir.notation import Term, atom, call, literal, number, shape_text
 from graphad.ir.op import Op
 from graphad.ir.types import (
     DictType,
@@ -33,10 +33,6 @@ class Placeholder(Op):
     type: ValueType
     label: str
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """its name: x"""
-        return Term(node.name)
-
     def infer(self) -> ValueType:
         return self.type
 
@@ -45,6 +41,10 @@ class Placeholder(Op):
 
     def __str__(self) -> str:
         return f"placeholder({self.label!r})"
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """its name"""
+        return atom(self.label)
 
 
 # a small constant is checked entry by entry for being one value everywhere; a large one is
@@ -65,10 +65,6 @@ class Constant(Op):
 
     value: np.ndarray = field(repr=False)
     splat: Any = field(init=False, repr=False, compare=False)
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """2, 0.5, ones((3,)), array([1.0, 2.0]); a large array abbreviated, <(100, 3) float64>"""
-        return array(self.value)
 
     def __post_init__(self) -> None:
         value = np.array(self.value)  # own copy: a constant never aliases user memory
@@ -107,6 +103,17 @@ class Constant(Op):
 
     def compute(self) -> np.ndarray:
         return self.value
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """``2.0``, ``-1.0``; ``full((3,), 0.5)`` for one value everywhere; ``[1.0, 2.0]``
+        for a few values; else ``array((3, 4), float64)``."""
+        value = self.value
+        if value.ndim == 0:
+            return number(value)
+        if self.splat is not None or (value.size and (value == value.flat[0]).all()):
+            fill = number(value.flat[0]).text
+            return call("full", [atom(shape_text(value.shape)), atom(fill)])
+        return atom(literal(value))
 
     def __str__(self) -> str:
         if self.value.size <= 4:

@@ -18,12 +18,7 @@ Rules:
   tangent per input (``None`` meaning zero);
 - ``batch(node, xs, batched) -> node | None``: the op on inputs ``xs`` of which those
   with ``batched[i]`` carry an extra leading batch axis; ``None`` (the default) means
-  "run it once per example", which ``vmap`` then does;
-- ``notation(node, operands) -> Term``: how the op reads applied to its operands' texts
-  (:mod:`graphad.ir.notation`), in NumPy's names and Python's precedence: ``a + b``,
-  ``x[:, 0]``, ``sum(x, axis=1)``; by default ``name(a, b, key=value)`` with the attributes
-  that differ from their defaults.  ``formula``, ``dprint``, ``explain`` and the drawings
-  write every op this way.
+  "run it once per example", which ``vmap`` then does.
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
@@ -34,6 +29,8 @@ Traits, declared as class attributes; the defaults are safe for any op:
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
   ``{0}, {1}, …`` and the functions of :mod:`graphad.ir.scalar`; generated code runs it in
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
+- ``operator = "+"``: the Python operator that writes the op (``a + b``, ``-a``), for its
+  :meth:`Op.notation`;
 - ``chunking``: how a chunked array backend (Dask) may run the kernel: ``"dispatch"``
   (default: its NumPy calls run on the chunked arrays themselves), ``"blocks"`` (it maps
   aligned blocks of its inputs to blocks of its output: run it block by block) or
@@ -46,8 +43,14 @@ Traits, declared as class attributes; the defaults are safe for any op:
   ``branches[0]`` when input 0 is true, else ``branches[1]``, each fed from the inputs
   after it; ``None``, the op's own ``compute`` runs them.
 
-A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``)
-it inherited unless it states them again: they were stated for its base's kernel.
+``notation(args)`` writes the op applied to operands written ``args``
+(:mod:`graphad.ir.notation`: Python's syntax, NumPy's names); drawings label nodes with it and
+formulas are made of it.  By default the ``operator``, else a call ``name(a, b, axis=1)`` with
+the attributes that differ from their defaults; an op whose call reads poorly writes its own
+(``p[1]``, ``x.T``).
+
+A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``,
+``operator``) it inherited unless it states them again: they were stated for its base's kernel.
 
 Rules build their results from graphad ops only, so derivatives can be
 differentiated again.  In a ``match`` statement, ``Op(module.Class)`` matches an op whose
@@ -83,12 +86,13 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from graphad.ir.errors import DifferentiationError, GraphError
 from graphad.ir.node import Node, current_origin, make_node, user_location
-from graphad.ir.notation import Term, call
+from graphad.ir.notation import Term, call, infix, prefix
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select"]
-KERNEL_TRAITS = ("commutative", "scalar")  # facts about one kernel, not about a family
+# facts about one kernel, not about a family
+KERNEL_TRAITS = ("commutative", "scalar", "operator")
 
 
 class SubGraph(Protocol):
@@ -111,6 +115,14 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _same(value: Any, default: Any) -> bool:
+    """Whether an attribute holds its default (an array or odd value compares unequal)."""
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
 _SINGLES: dict[type, Any] = {}  # the one instance of each attributeless op class
 _WITH_ATTRIBUTES: set[type] = set()  # the op classes found not to be
 
@@ -119,16 +131,6 @@ def _attributeless(cls: type) -> bool:
     """A frozen dataclass without fields that compares by value (not by identity)."""
     params = getattr(cls, "__dataclass_params__", None)
     return params is not None and params.frozen and params.eq and not fields(cls)
-
-
-def _same(value: Any, default: Any) -> bool:
-    """``value`` is its field's ``default`` (a number, a bool, None, a tuple, ...)."""
-    if value is default:
-        return True
-    try:
-        return type(value) is type(default) and bool(value == default)
-    except (TypeError, ValueError):  # an array compares entry by entry: not a default
-        return False
 
 
 class Op:
@@ -140,6 +142,7 @@ class Op:
     commutative: ClassVar[bool] = False
     elementwise: ClassVar[bool] = False
     scalar: ClassVar[str | None] = None
+    operator: ClassVar[str | None] = None
     control: ClassVar[Control | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -218,23 +221,29 @@ class Op:
             return {}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """How the op reads applied to ``operands``: one term per input of ``node``, then,
-        for an op with sub-graphs, one per output of each branch.  By default
-        ``name(a, b, key=value)``, the keywords the attributes that differ from their
-        defaults (``sum(x, axis=1)``, not ``sum(x, axis=1, keepdims=False)``)."""
-        return call(self.name, *operands, **self.changed_attributes())
-
     def changed_attributes(self) -> dict[str, Any]:
-        """The attributes (as :meth:`attributes` gives them) whose values differ from their
-        fields' defaults: the ones worth writing."""
-        shown = self.attributes()
+        """The attributes whose values differ from their defaults (``axis=1``, not
+        ``keepdims=False``): what a reader needs to tell this op from its plain form."""
         if not is_dataclass(self):
-            return shown
+            return {}
+        changed = {}
         for f in fields(self):
-            if f.name in shown and f.default is not MISSING and _same(shown[f.name], f.default):
-                del shown[f.name]
-        return shown
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if f.default is MISSING or not _same(value, f.default):
+                changed[f.name] = value
+        return changed
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """The op applied to operands written ``args``, in Python's syntax with NumPy's names:
+        ``a + b`` for an op with an ``operator``, else ``name(a, b, axis=1)`` with the
+        attributes that differ from their defaults (see :mod:`graphad.ir.notation`)."""
+        if self.operator is not None and len(args) == 2:
+            return infix(self.operator, args[0], args[1])
+        if self.operator is not None and len(args) == 1:
+            return prefix(self.operator, args[0])
+        return call(self.name, args, **self.changed_attributes())
 
     def __str__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attributes().items())

@@ -6,14 +6,12 @@ in the operands, so no derivative flows through these ops in either mode.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from graphad.ir import Node
-from graphad.ir.notation import COMPARE, Term, infix
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, Unary, binary, unary
 
@@ -22,49 +20,41 @@ from graphad.ops._ufunc import Binary, Unary, binary, unary
 class Compare(ZeroDerivative, Binary):
     """A comparison or logical op: its boolean result is piecewise constant in the operands."""
 
-    symbol: ClassVar[str | None] = None  # Python's operator for it (``<``), if it has one
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a < b, or logical_and(a, b) for an op without an operator"""
-        if self.symbol is None:
-            return super().notation(node, operands)
-        return infix(operands[0], self.symbol, operands[1], COMPARE)
-
 
 @dataclass(frozen=True)
 class Equal(Compare):
     ufunc = np.equal
-    symbol = "=="
+    operator = "=="
 
 
 @dataclass(frozen=True)
 class NotEqual(Compare):
     ufunc = np.not_equal
-    symbol = "!="
+    operator = "!="
 
 
 @dataclass(frozen=True)
 class Less(Compare):
     ufunc = np.less
-    symbol = "<"
+    operator = "<"
 
 
 @dataclass(frozen=True)
 class LessEqual(Compare):
     ufunc = np.less_equal
-    symbol = "<="
+    operator = "<="
 
 
 @dataclass(frozen=True)
 class Greater(Compare):
     ufunc = np.greater
-    symbol = ">"
+    operator = ">"
 
 
 @dataclass(frozen=True)
 class GreaterEqual(Compare):
     ufunc = np.greater_equal
-    symbol = ">="
+    operator = ">="
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from graphad.ir import (
     constant,
     format_shape,
 )
-from graphad.ir.notation import Term, call, postfix
+from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
@@ -315,9 +315,9 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
 class LogAbsDet(JvpOnly, OnMatrices):
     """log|det A| over a stack of square matrices."""
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """slogdet(a)[1], the name NumPy gives it"""
-        return postfix(call("slogdet", operands[0]), "[1]")
+        return atom(call("slogdet", args).text + "[1]")
 
     def infer(self, a: TensorType) -> TensorType:
         if a.dtype.kind == "c":  # d log|det| = Re tr(A⁻¹·dA) there: not this rule
@@ -336,9 +336,9 @@ class LogAbsDet(JvpOnly, OnMatrices):
 class DetSign(ZeroDerivative, OnMatrices):
     """The sign of det A (-1, 0 or 1): piecewise constant, no derivative flows."""
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """slogdet(a)[0], the name NumPy gives it"""
-        return postfix(call("slogdet", operands[0]), "[0]")
+        return atom(call("slogdet", args).text + "[0]")
 
     def infer(self, a: TensorType) -> TensorType:
         return Det().infer(a)

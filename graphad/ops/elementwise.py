@@ -54,8 +54,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
-from graphad.ir.notation import PRODUCT, SUM, Term, infix, literal, prefix
-from graphad.ir.notation import power as power_term
+from graphad.ir.notation import SUM, Term, atom, infix, wrap
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -303,11 +302,8 @@ class Where(Elementwise):
 class Add(Elementwise, Binary):
     ufunc = np.add
     commutative = True
+    operator = "+"
     scalar = "({0} + {1})"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a + b"""
-        return infix(operands[0], "+", operands[1], SUM)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1, ∂/∂b = 1"""
@@ -317,11 +313,8 @@ class Add(Elementwise, Binary):
 @dataclass(frozen=True)
 class Subtract(Elementwise, Binary):
     ufunc = np.subtract
+    operator = "-"
     scalar = "({0} - {1})"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a - b"""
-        return infix(operands[0], "-", operands[1], SUM)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1, ∂/∂b = -1"""
@@ -333,10 +326,7 @@ class Multiply(Elementwise, Binary):
     ufunc = np.multiply
     commutative = True
     scalar = "({0} * {1})"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a*b"""
-        return infix(operands[0], "*", operands[1], PRODUCT)
+    operator = "*"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = b, ∂/∂b = a"""
@@ -349,10 +339,7 @@ class Divide(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1})"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a/b"""
-        return infix(operands[0], "/", operands[1], PRODUCT)
+    operator = "/"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
@@ -377,11 +364,8 @@ def _safe_log(x: Node) -> Node:
 class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
+    operator = "**"
     scalar = "pow({0}, {1})"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """x**p"""
-        return power_term(operands[0], operands[1])
 
     def is_singular(self, node: Node) -> bool:
         """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
@@ -408,11 +392,9 @@ class MultiplyNoNan(Elementwise, Binary):
     commutative = True
     # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
     scalar = "({0} * {1} if {0} and {1} else 0.0)"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """x*y: the product it is wherever neither factor is 0 beside an inf or a NaN (there
-        it is 0, the strong zero, where x*y is NaN); formulas write it as the maths does"""
-        return infix(operands[0], "*", operands[1], PRODUCT)
+    # written x*y: the product it is, except where a 0 meets an inf or a NaN (0 there, NaN
+    # in x*y); formulas of derivatives read as the maths does (see graphad.formulas)
+    operator = "*"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
@@ -436,11 +418,9 @@ class Xdivy(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1} if {0} else 0.0)"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """x/y: the quotient it is except where x is 0 and y is 0 or NaN (there it is 0,
-        where x/y is NaN); formulas write it as the maths does"""
-        return infix(operands[0], "/", operands[1], PRODUCT)
+    # written x/y: the quotient it is, except where x is 0 and y is 0 or NaN (0 there, NaN
+    # in x/y); formulas of derivatives read as the maths does (see graphad.formulas)
+    operator = "/"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.true_divide(x, y)
@@ -476,13 +456,6 @@ class AddN(Elementwise):
     commutative = True
     scalar = "({0} + {1})"  # for two operands; scalar_code sums any number
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """x₁ + x₂ + … + xₙ, summed left to right as ``compute`` sums"""
-        total = operands[0]
-        for term in operands[1:]:
-            total = infix(total, "+", term, SUM)
-        return total
-
     def infer(self, *xs: TensorType) -> TensorType:
         shape = broadcast_shapes(*(tensor(x).shape for x in xs))
         if any(not shapes_compatible(x.shape, shape) for x in xs):
@@ -502,6 +475,13 @@ class AddN(Elementwise):
         """(x₁ + x₂ + … + xₙ), summed left to right as ``compute`` sums"""
         return "(" + " + ".join(args) + ")"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x₁ + x₂ + … + xₙ"""
+        if len(args) == 1:
+            return args[0]
+        terms = [wrap(a, SUM + 1) if i else wrap(a, SUM) for i, a in enumerate(args)]
+        return Term(" + ".join(terms), SUM)
+
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂/∂xᵢ = 1"""
         return (1,) * len(node.inputs)
@@ -514,11 +494,8 @@ class AddN(Elementwise):
 @dataclass(frozen=True)
 class Negative(Elementwise, Unary):
     ufunc = np.negative
+    operator = "-"
     scalar = "(-{0})"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """-x"""
-        return prefix("-", operands[0])
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = -1"""
@@ -584,9 +561,9 @@ class Square(Elementwise, Unary):
     ufunc = np.square
     scalar = "({0} * {0})"
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """x**2 (computed as x·x: the same number up to rounding)"""
-        return power_term(operands[0], literal(2))
+        return infix("**", args[0], atom("2"))
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 2x"""

@@ -28,7 +28,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
-from graphad.ir.notation import Term, call, literal, postfix
+from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import batch_size, rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -57,25 +57,23 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(index)
 
 
-def _item_text(item: Item, arrays: Sequence[Term]) -> str:
-    kind = item[0]
-    if kind == "int":
-        return str(item[1])
-    if kind == "slice":
-        start, stop, step = ("" if v is None else str(v) for v in item[1:])
-        return f"{start}:{stop}" + (f":{step}" if step else "")
-    if kind == "new":
-        return "None"
-    if kind == "ellipsis":
-        return "..."
-    return arrays[item[1]].text
-
-
 def index_text(items: tuple[Item, ...], arrays: Sequence[Term]) -> str:
-    """``[:, 0]``: the index as NumPy writes it, each array item as its operand's term."""
-    if not items:
-        return "[()]"
-    return "[" + ", ".join(_item_text(item, arrays) for item in items) + "]"
+    """``1, :, None`` for the items of an index, index arrays written as ``arrays`` are."""
+    parts = []
+    for item in items:
+        kind = item[0]
+        if kind == "int":
+            parts.append(str(item[1]))
+        elif kind == "slice":
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        elif kind == "new":
+            parts.append("None")
+        elif kind == "ellipsis":
+            parts.append("...")
+        else:
+            parts.append(arrays[item[1]].text if item[1] < len(arrays) else "?")
+    return ", ".join(parts)
 
 
 def _consumed(item: Item) -> int:
@@ -179,15 +177,15 @@ class GetItem(Linear):
     items: tuple[Item, ...]
     advanced: bool = False
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """x[:, 0], x[1:3, None], x[i] (an integer array i)"""
-        return postfix(operands[0], index_text(self.items, operands[1:]))
-
     @property
     def chunking(self) -> Chunking:
         """Slices run on Dask's chunks; index arrays need the whole array (Dask has no
         n-d fancy indexing)."""
         return "whole" if self.advanced else "dispatch"
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x[1, :, i]"""
+        return atom(f"{wrap(args[0], ATOM)}[{index_text(self.items, args[1:])}]")
 
     def infer(self, x: TensorType, *arrays: TensorType) -> TensorType:
         tensor(x)
@@ -235,12 +233,10 @@ class ScatterAdd(Linear):
     advanced: bool = False
     n_arrays: int = 0
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """zeros((2, 2)).at[:, 0].add(g): g added into zeros at the index, in JAX's words"""
-        arrays = operands[1 : 1 + self.n_arrays]
-        shape = operands[1 + self.n_arrays] if len(operands) > 1 + self.n_arrays else None
-        zeros = call("zeros", shape if shape is not None else literal(self.shape))
-        return call(f"{zeros.text}.at{index_text(self.items, arrays)}.add", operands[0])
+    def notation(self, args: Sequence[Term]) -> Term:
+        """scatter g into (2, 2) at [:, 0]: zeros of that shape, g added at the index"""
+        at = index_text(self.items, args[1 : 1 + self.n_arrays])
+        return Term(f"scatter {wrap(args[0], SUM)} into {shape_text(self.shape)} at [{at}]", LOOSE)
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         out = TensorType(self.shape, tensor(g).dtype)

@@ -34,7 +34,7 @@ from graphad.ir import (
     is_constant,
     normalize_axes,
 )
-from graphad.ir.notation import PRODUCT, Term, call, infix
+from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import JvpOnly, Multilinear
@@ -75,10 +75,7 @@ class MatMul(Multilinear):
     """a @ b with NumPy's rules for 1-D and batched operands."""
 
     name = "matmul"
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a @ b"""
-        return infix(operands[0], "@", operands[1], PRODUCT)
+    operator = "@"
 
     def describe(self, types: Sequence[ValueType]) -> str:
         if not all(isinstance(t, TensorType) for t in types):
@@ -191,9 +188,9 @@ class Einsum(Multilinear):
 
     subscripts: str
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """einsum('ij,jk->ik', a, b)"""
-        return call("einsum", repr(self.subscripts), *operands)
+        return call("einsum", [atom(repr(self.subscripts)), *args])
 
     def infer(self, *xs: TensorType) -> TensorType:
         ins, out = _parse(self.subscripts, len(xs))

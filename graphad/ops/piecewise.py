@@ -12,14 +12,12 @@ jumps themselves the one-sided derivative is taken, as NumPy's value is.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from graphad.ir import DTypeError, Node, TensorType, as_node
-from graphad.ir.notation import PRODUCT, Term, infix
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, binary, unary
 from graphad.ops._util import building, tensor
@@ -79,11 +77,8 @@ class Remainder(_Remainder):
     """a mod b = a - floor(a/b)·b, the sign of b (Python's %)"""
 
     ufunc = np.remainder
+    operator = "%"
     rounding = Floor
-
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """a % b"""
-        return infix(operands[0], "%", operands[1], PRODUCT)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node, ShapeError, TensorType, as_node, constant, normalize_axes
-from graphad.ir.notation import Term, call, literal
+from graphad.ir.notation import Term, atom, call
 from graphad.ops._batching import rank, shift
 from graphad.ops._linear import Linear
 from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
@@ -33,12 +33,13 @@ class CumSum(Linear):
     axis: int
     reverse: bool = False
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """cumsum(x, axis=0); the sums from the end flip(cumsum(flip(x, 0), axis=0), 0)"""
         if not self.reverse:
-            return call("cumsum", operands[0], axis=self.axis)
-        flipped = call("flip", operands[0], literal(self.axis))
-        return call("flip", call("cumsum", flipped, axis=self.axis), literal(self.axis))
+            return call("cumsum", args, axis=self.axis)
+        axis = atom(str(self.axis))
+        flipped = call("flip", [args[0], axis])
+        return call("flip", [call("cumsum", [flipped], axis=self.axis), axis])
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)

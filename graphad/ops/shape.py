@@ -30,7 +30,7 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
-from graphad.ir.notation import Term, call, listing, literal, postfix
+from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, batch_size, rank, shift
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
@@ -40,25 +40,9 @@ from graphad.ops.utility import shape_of
 Dims = tuple[int | None, ...]
 
 
-def _axes_value(axes: tuple[int, ...]) -> int | tuple[int, ...]:
-    return axes[0] if len(axes) == 1 else axes
-
-
-def _axes_term(axes: tuple[int, ...]) -> Term:
+def _axes_text(axes: tuple[int, ...]) -> str:
     """``0`` for one axis, ``(0, 2)`` for several, as NumPy's ``axis`` reads them."""
-    return literal(_axes_value(axes))
-
-
-def _target_term(shape: Dims | None, operands: Sequence[Term]) -> Term:
-    """The target shape: the run-time shape operand where there is one, else the static one
-    (``None`` for a dim not known)."""
-    return operands[1] if len(operands) > 1 else literal(shape)
-
-
-def _joined(function: str, operands: Sequence[Term], axis: int) -> Term:
-    """concatenate([a, b]), stack([a, b], axis=1)"""
-    pieces = listing("[", [t.text for t in operands], "]")
-    return call(function, pieces, axis=axis) if axis else call(function, pieces)
+    return str(axes[0]) if len(axes) == 1 else literal(axes)
 
 
 def _run_shape(static: Dims, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
@@ -88,9 +72,9 @@ class Reshape(Linear):
 
     shape: Dims | None
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """reshape(x, (2, 3))"""
-        return call("reshape", operands[0], _target_term(self.shape, operands))
+    def notation(self, args: Sequence[Term]) -> Term:
+        """reshape(x, (2, 2))"""
+        return call("reshape", [args[0], atom(shape_text(self.shape))])
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
@@ -123,11 +107,11 @@ class Transpose(Linear):
 
     axes: tuple[int, ...]
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """x.T (every axis reversed), else transpose(x, axes)"""
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x.T when every axis is reversed, else transpose(x, (0, 2, 1))"""
         if self.axes == tuple(reversed(range(len(self.axes)))):
-            return postfix(operands[0], ".T")
-        return call("transpose", operands[0], literal(self.axes))
+            return atom(f"{wrap(args[0], ATOM)}.T")
+        return call("transpose", [args[0], atom(literal(self.axes))])
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)
@@ -153,9 +137,9 @@ class ExpandDims(Linear):
 
     axes: tuple[int, ...]
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """expand_dims(x, 0)"""
-        return call("expand_dims", operands[0], _axes_term(self.axes))
+    def notation(self, args: Sequence[Term]) -> Term:
+        """expand_dims(x, 0), expand_dims(x, (0, 2))"""
+        return call("expand_dims", [args[0], atom(_axes_text(self.axes))])
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x) + len(self.axes)
@@ -181,9 +165,9 @@ class Squeeze(Linear):
 
     axes: tuple[int, ...]
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """squeeze(x, 0)"""
-        return call("squeeze", operands[0], _axes_term(self.axes))
+    def notation(self, args: Sequence[Term]) -> Term:
+        """squeeze(x, 0), squeeze(x, (0, 2))"""
+        return call("squeeze", [args[0], atom(_axes_text(self.axes))])
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)
@@ -215,9 +199,9 @@ class BroadcastTo(Linear):
 
     shape: Dims | None
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """broadcast_to(x, (3, 4))"""
-        return call("broadcast_to", operands[0], _target_term(self.shape, operands))
+    def notation(self, args: Sequence[Term]) -> Term:
+        """broadcast_to(x, (2, 3))"""
+        return call("broadcast_to", [args[0], atom(shape_text(self.shape))])
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
@@ -255,20 +239,9 @@ class SumTo(Linear):
 
     shape: Dims | None
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """sum(g, axis=0) over the axes broadcasting added, sum(g, axis=1, keepdims=True) over
-        those it stretched, both nested; sum_to(g, shape) where the dims are not known"""
-        g, shape = node.inputs[0].shape, self.shape
-        if len(operands) > 1 or g is None or shape is None or None in (*g, *shape):
-            return call("sum_to", operands[0], _target_term(shape, operands))
-        lead = len(g) - len(shape)
-        kept = tuple(i for i, d in enumerate(shape) if d == 1 and g[lead + i] != 1)
-        term = operands[0]
-        if lead:
-            term = call("sum", term, axis=_axes_value(tuple(range(lead))))
-        if kept:
-            term = call("sum", term, axis=_axes_value(kept), keepdims=True)
-        return term
+    def notation(self, args: Sequence[Term]) -> Term:
+        """sum_to(g, (3,))"""
+        return call("sum_to", [args[0], atom(shape_text(self.shape))])
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         tensor(g)
@@ -313,9 +286,9 @@ class Concatenate(JointlyLinear):
 
     axis: int
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """concatenate([a, b], axis=1)"""
-        return _joined("concatenate", operands, self.axis)
+    def notation(self, args: Sequence[Term]) -> Term:
+        """concatenate([a, b], axis=0)"""
+        return call("concatenate", [atom(f"[{', '.join(a.text for a in args)}]")], axis=self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:
@@ -368,9 +341,9 @@ class Stack(JointlyLinear):
 
     axis: int
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """stack([a, b], axis=1)"""
-        return _joined("stack", operands, self.axis)
+    def notation(self, args: Sequence[Term]) -> Term:
+        """stack([a, b], axis=0)"""
+        return call("stack", [atom(f"[{', '.join(a.text for a in args)}]")], axis=self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:

@@ -33,7 +33,7 @@ from graphad.ir import (
     as_node,
     user_location,
 )
-from graphad.ir.notation import Term, listing, postfix
+from graphad.ir.notation import ATOM, Term, atom, wrap
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import Tangents
 from graphad.ops._util import is_differentiable as is_differentiable  # the passes ask it here
@@ -46,11 +46,11 @@ class MakeTuple(JointlyLinear):
 
     present: tuple[bool, ...]
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """(a, b), None where an entry is absent"""
-        it = iter(operands)
-        items = [next(it).text if p else "None" for p in self.present]
-        return listing("(", items, ")", ",")
+        it = iter(args)
+        entries = [next(it).text if p else "None" for p in self.present]
+        return atom(f"({entries[0]},)" if len(entries) == 1 else f"({', '.join(entries)})")
 
     def infer(self, *xs: ValueType) -> TupleType:
         it = iter(xs)
@@ -85,10 +85,9 @@ class MakeDict(JointlyLinear):
 
     keys: tuple[str, ...]
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
-        """{'a': x, 'b': y}"""
-        items = [f"{k!r}: {t.text}" for k, t in zip(self.keys, operands)]
-        return listing("{", items, "}")
+    def notation(self, args: Sequence[Term]) -> Term:
+        """{'a': a, 'b': b}"""
+        return atom("{" + ", ".join(f"{k!r}: {a.text}" for k, a in zip(self.keys, args)) + "}")
 
     def infer(self, *xs: ValueType) -> DictType:
         return DictType(tuple(zip(self.keys, xs)))
@@ -115,9 +114,9 @@ class TupleGet(Linear):
 
     index: int
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """t[0]"""
-        return postfix(operands[0], f"[{self.index}]")
+        return atom(f"{wrap(args[0], ATOM)}[{self.index}]")
 
     def infer(self, t: ValueType) -> ValueType:
         if not isinstance(t, TupleType):
@@ -154,9 +153,9 @@ class DictGet(Linear):
 
     key: str
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """d['key']"""
-        return postfix(operands[0], f"[{self.key!r}]")
+        return atom(f"{wrap(args[0], ATOM)}[{self.key!r}]")
 
     def infer(self, d: ValueType) -> ValueType:
         if not isinstance(d, DictType):

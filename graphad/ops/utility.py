@@ -22,7 +22,7 @@ from graphad.ir import (
     as_node,
     user_location,
 )
-from graphad.ir.notation import Term, call, postfix
+from graphad.ir.notation import ATOM, Term, atom, call, wrap
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -83,9 +83,9 @@ class Cast(Linear):
 
     dtype: np.dtype
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """x.astype(float32)"""
-        return postfix(operands[0], f".astype({self.dtype.name})")
+        return atom(f"{wrap(args[0], ATOM)}.astype({self.dtype.name})")
 
     def infer(self, x: TensorType) -> TensorType:
         return TensorType(tensor(x).shape, self.dtype)
@@ -109,9 +109,9 @@ class ShapeOf(ZeroDerivative):
     """The run-time shape of the operand as an int64 vector (resolves unknown dims); it does
     not depend on the values, so no derivative flows."""
 
-    def notation(self, node: Node, operands: Sequence[Term]) -> Term:
+    def notation(self, args: Sequence[Term]) -> Term:
         """shape(x)"""
-        return call("shape", operands[0])
+        return call("shape", args)
 
     def infer(self, x: TensorType) -> TensorType:
         return TensorType((tensor(x).ndim,), np.int64)

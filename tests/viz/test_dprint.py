@@ -21,7 +21,7 @@ def test_a_shared_node_is_shown_once_and_referred_to_after() -> None:
             " │  │  └─ x [id D] (3,):float64",
             " │  └─ sin [id C] (3,):float64",
             " │     └─ ···",
-            " └─ 1 [id E] ():float64",
+            " └─ 1.0 [id E] ():float64",
         ]
     )
 
@@ -60,7 +60,7 @@ def test_cond_shows_its_branches_as_inner_graphs() -> None:
             " ├─ greater [id B] ():bool",
             " │  ├─ sum [id C] ():float64",
             " │  │  └─ x [id D] (3,):float64",
-            " │  └─ 0 [id E] ():float64",
+            " │  └─ 0.0 [id E] ():float64",
             " └─ x [id D] (3,):float64",
             "",
             "Inner graphs:",
@@ -70,7 +70,7 @@ def test_cond_shows_its_branches_as_inner_graphs() -> None:
             "        └─ true_operand_0 [id G] (3,):float64 → [id D]",
             " false ← multiply [id H] (3,):float64",
             "         ├─ false_operand_0 [id I] (3,):float64 → [id D]",
-            "         └─ 2 [id J] ():float64",
+            "         └─ 2.0 [id J] ():float64",
         ]
     )
 
