@@ -38,7 +38,7 @@ FUNCTIONS: dict[str, Callable[..., Node]] = {
     name: getattr(ops, name)
     for name in (
         # arithmetic
-        *("add", "subtract", "multiply", "divide", "negative", "reciprocal", "power"),
+        *("add", "add_n", "subtract", "multiply", "divide", "negative", "reciprocal", "power"),
         *("square", "sqrt", "remainder", "mod", "fmod"),
         *("multiply_no_nan", "xdivy", "xlogy"),
         # exponentials, logarithms, trigonometric and hyperbolic functions
@@ -54,7 +54,7 @@ FUNCTIONS: dict[str, Callable[..., Node]] = {
         *("equal", "not_equal", "less", "less_equal", "greater", "greater_equal"),
         *("logical_and", "logical_or", "logical_not"),
         # complex parts (of real numbers here)
-        *("real", "imag", "conj", "conjugate", "angle"),
+        *("real", "imag", "conj", "conjugate", "angle", "real_if_close"),
     )
 }
 CONSTANTS = {"pi": math.pi, "e": math.e, "inf": math.inf, "nan": math.nan}

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from graphad.ir import GraphError, Node, Placeholder, topo_sort, user_location
@@ -137,30 +138,79 @@ def _outputs(outputs: Any) -> tuple[list[str | None], list[Node]]:
     return [None if k is None else str(k) for k, _ in items], [n for _, n in items]
 
 
-def _fresh_names(taken: Iterable[str]) -> Callable[[Node], str]:
+class _Names:
     """Names for the values a formula names: the user's name of the node where it is free
-    and reads as a Python name, else v1, v2, … (never one that Python would read as a name
+    and reads as a Python name, else v1, v2, … (never one that Python reads as a name
     already used: ``ｘ`` is ``x`` to Python)."""
-    used = {unicodedata.normalize("NFKC", t) for t in taken}
-    count = 0
 
-    def fresh(node: Node) -> str:
-        nonlocal count
-        own = node.name
-        if user_named(node) and _IDENTIFIER.fullmatch(own):
-            key = unicodedata.normalize("NFKC", own)
-            if key not in used:
-                used.add(key)
-                return own
+    def __init__(self, taken: Iterable[str]) -> None:
+        self.used = {unicodedata.normalize("NFKC", t) for t in taken}
+        self.count = 0
+
+    def take(self, name: str) -> bool:
+        """Take ``name`` if it is a Python name not used yet."""
+        key = unicodedata.normalize("NFKC", name)
+        if _IDENTIFIER.fullmatch(name) is None or key in self.used:
+            return False
+        self.used.add(key)
+        return True
+
+    def fresh(self, node: Node) -> str:
+        if user_named(node) and self.take(node.name):
+            return node.name
         while True:
-            count += 1
-            name = f"v{count}"
-            key = unicodedata.normalize("NFKC", name)
-            if key not in used:
-                used.add(key)
-                return name
+            self.count += 1
+            if self.take(f"v{self.count}"):
+                return f"v{self.count}"
 
-    return fresh
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a formula: ``name = text`` (``name`` None for an unlabelled output), and
+    the node of the simplified graph that it computes."""
+
+    name: str | None
+    text: str
+    node: Node
+    named: bool  # a value named for the lines after it (v1 = ...), not an output
+
+
+def formula_lines(
+    outputs: Node | Sequence[Node] | Mapping[str, Node], simplify: bool = True
+) -> list[Line]:
+    """:func:`formula` as its lines, each with the node it computes (to be run for values)."""
+    labels, nodes = _outputs(outputs)
+    nodes = _simplified(nodes, simplify)
+    order = topo_sort(nodes)
+    uses: dict[Node, int] = {}
+    for node in order:
+        for x in node.inputs:
+            uses[x] = uses.get(x, 0) + 1
+    fetched: dict[Node, str | None] = {}
+    for label, node in zip(labels, nodes):
+        fetched.setdefault(node, label)
+    names = _Names(n.name for n in order if isinstance(n.op, Placeholder))
+    writer = Writer()
+    lines = []
+    said: set[Node] = set()  # outputs whose own line is the one that names them
+    for node in order:
+        term = writer.term(node)
+        if not node.inputs:
+            continue
+        shared = uses.get(node, 0) + (node in fetched) >= 2 and len(term.text) >= SHORT
+        if shared or (len(term.text) > LONG and node not in fetched):
+            label = fetched.get(node)
+            if label is not None and uses.get(node) and names.take(label):
+                name = label  # f = ..., and the lines after it use f
+                said.add(node)
+            else:
+                name = names.fresh(node)
+            writer.names[node] = name
+            lines.append(Line(name, term.text, node, node not in said))
+    for label, node in zip(labels, nodes):
+        if node not in said:
+            lines.append(Line(label, writer.term(node).text, node, False))
+    return lines
 
 
 def formula(outputs: Node | Sequence[Node] | Mapping[str, Node], simplify: bool = True) -> str:
@@ -174,28 +224,7 @@ def formula(outputs: Node | Sequence[Node] | Mapping[str, Node], simplify: bool 
         x, y = ga.placeholder("x", shape=()), ga.placeholder("y", shape=())
         ga.formula(ga.gradients(ga.sin(x) * y, x))        # 'y*cos(x)'
     """
-    labels, nodes = _outputs(outputs)
-    nodes = _simplified(nodes, simplify)
-    order = topo_sort(nodes)
-    uses: dict[Node, int] = {}
-    for node in order:
-        for x in node.inputs:
-            uses[x] = uses.get(x, 0) + 1
-    fetched = set(nodes)
-    taken = [n.name for n in order if isinstance(n.op, Placeholder)]
-    fresh = _fresh_names(taken)
-    writer = Writer()
-    lines = []
-    for node in order:
-        term = writer.term(node)
-        if not node.inputs:
-            continue
-        shared = uses.get(node, 0) + (node in fetched) >= 2 and len(term.text) >= SHORT
-        if shared or (len(term.text) > LONG and node not in fetched):
-            name = fresh(node)
-            writer.names[node] = name
-            lines.append(f"{name} = {term.text}")
-    for label, node in zip(labels, nodes):
-        text = writer.term(node).text
-        lines.append(text if label is None else f"{label} = {text}")
-    return "\n".join(lines)
+    lines = formula_lines(outputs, simplify)
+    return "\n".join(
+        line.text if line.name is None else f"{line.name} = {line.text}" for line in lines
+    )
