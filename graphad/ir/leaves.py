@@ -105,14 +105,19 @@ class Constant(Op):
         return self.value
 
     def notation(self, args: Sequence[Term]) -> Term:
-        """``2.0``, ``-1.0``; ``full((3,), 0.5)`` for one value everywhere; ``[1.0, 2.0]``
-        for a few values; else ``array((3, 4), float64)``."""
+        """``2.0``, ``-1.0``; ``full((3,), 0.5)`` for one value everywhere; ``eye(3)`` for an
+        identity matrix (a Hessian's seed); ``[1.0, 2.0]`` for a few values; else
+        ``array((3, 4), float64)``."""
         value = self.value
         if value.ndim == 0:
             return number(value)
         if self.splat is not None or (value.size and (value == value.flat[0]).all()):
             fill = number(value.flat[0]).text
             return call("full", [atom(shape_text(value.shape)), atom(fill)])
+        n = value.shape[0]
+        square = value.shape == (n, n)  # ones on the diagonal, nothing else: no n×n copy made
+        if square and np.count_nonzero(value) == n and (np.diagonal(value) == 1).all():
+            return call("eye", [atom(str(n))])
         return atom(literal(value))
 
     def __str__(self) -> str:

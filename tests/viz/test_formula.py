@@ -148,6 +148,7 @@ def test_each_family_has_its_notation() -> None:
         p * np.array([1.0, 2.0]): "p*[1.0, 2.0]",
         X * np.full((3, 4), 0.5): "X*full((3, 4), 0.5)",
         X * np.arange(12.0).reshape(3, 4): "X*array((3, 4), float64)",
+        X @ np.eye(4): "X @ eye(4)",
     }
     written = {text: ga.formula(node, simplify=False) for node, text in cases.items()}
     assert written == {text: text for text in cases.values()}
