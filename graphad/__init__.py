@@ -17,7 +17,8 @@ checks it; README's layout section lists every module)::
     runtime               Executor, feeds, array backends
     control               ops that run sub-graphs (cond, the loops), derived by autodiff
     the top               this package (the public API), linalg, compiled, scipy_minimize,
-                          numerical, viz, explanation, expression, cli, cli_checks, __main__
+                          numerical, viz, formulas, debug_print, explanation, expression,
+                          cli, cli_checks, __main__
 
 The one deliberate upward reach: the operators and NumPy protocols on ``Node`` (``x + y``,
 ``x[i]``, ``np.sum(x)``, a list of nodes taken as an array) are the functions of
@@ -80,6 +81,8 @@ _LAZY = {
     "to_svg": "graphad.viz",
     "graph_stats": "graphad.viz",
     "explain": "graphad.explanation",
+    "formula": "graphad.formulas",
+    "dprint": "graphad.debug_print",
 }
 
 

@@ -40,6 +40,8 @@ Traits, declared as class attributes; the defaults are safe for any op:
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
   ``{0}, {1}, …`` and the functions of :mod:`graphad.ir.scalar`; generated code runs it in
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
+- ``operator = "+"``: the Python operator that writes the op (``a + b``, ``-a``), for its
+  :meth:`Op.notation`;
 - ``chunking``: how a chunked array backend (Dask) may run the kernel: ``"dispatch"``
   (default: its NumPy calls run on the chunked arrays themselves), ``"blocks"`` (it maps
   aligned blocks of its inputs to blocks of its output: run it block by block) or
@@ -52,8 +54,14 @@ Traits, declared as class attributes; the defaults are safe for any op:
   ``branches[0]`` when input 0 is true, else ``branches[1]``, each fed from the inputs
   after it; ``None``, the op's own ``compute`` runs them.
 
-A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``)
-it inherited unless it states them again: they were stated for its base's kernel.
+``notation(args)`` writes the op applied to operands written ``args``
+(:mod:`graphad.ir.notation`: Python's syntax, NumPy's names); drawings label nodes with it and
+formulas are made of it.  By default the ``operator``, else a call ``name(a, b, axis=1)`` with
+the attributes that differ from their defaults; an op whose call reads poorly writes its own
+(``p[1]``, ``x.T``).
+
+A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``,
+``operator``) it inherited unless it states them again: they were stated for its base's kernel.
 
 An op's ``name`` (its class name in snake case: ``LogSoftmax`` is ``log_softmax``) is how
 errors, drawings and node names call it.  An op without attributes is one value, made once
@@ -89,16 +97,18 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 from graphad.ir.errors import DifferentiationError, GraphError
 from graphad.ir.node import Node, current_origin, make_node, user_location
+from graphad.ir.notation import Term, call, infix, prefix
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select"]
-KERNEL_TRAITS = ("commutative", "scalar")  # facts about one kernel, not about a family
+# facts about one kernel, not about a family
+KERNEL_TRAITS = ("commutative", "scalar", "operator")
 
 
 class SubGraph(Protocol):
@@ -121,6 +131,14 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _same(value: Any, default: Any) -> bool:
+    """Whether an attribute holds its default (an array or odd value compares unequal)."""
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
 _SINGLES: dict[type, Any] = {}  # the one instance of each attributeless op class
 _WITH_ATTRIBUTES: set[type] = set()  # the op classes found not to be
 
@@ -140,6 +158,7 @@ class Op:
     commutative: ClassVar[bool] = False
     elementwise: ClassVar[bool] = False
     scalar: ClassVar[str | None] = None
+    operator: ClassVar[str | None] = None
     control: ClassVar[Control | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -220,6 +239,30 @@ class Op:
         if not is_dataclass(self):
             return {}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+
+    def changed_attributes(self) -> dict[str, Any]:
+        """The attributes whose values differ from their defaults (``axis=1``, not
+        ``keepdims=False``): what a reader needs to tell this op from its plain form."""
+        if not is_dataclass(self):
+            return {}
+        changed = {}
+        for f in fields(self):
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if f.default is MISSING or not _same(value, f.default):
+                changed[f.name] = value
+        return changed
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """The op applied to operands written ``args``, in Python's syntax with NumPy's names:
+        ``a + b`` for an op with an ``operator``, else ``name(a, b, axis=1)`` with the
+        attributes that differ from their defaults (see :mod:`graphad.ir.notation`)."""
+        if self.operator is not None and len(args) == 2:
+            return infix(self.operator, args[0], args[1])
+        if self.operator is not None and len(args) == 1:
+            return prefix(self.operator, args[0])
+        return call(self.name, args, **self.changed_attributes())
 
     def __str__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attributes().items())

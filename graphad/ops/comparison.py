@@ -24,31 +24,37 @@ class Compare(ZeroDerivative, Binary):
 @dataclass(frozen=True)
 class Equal(Compare):
     ufunc = np.equal
+    operator = "=="
 
 
 @dataclass(frozen=True)
 class NotEqual(Compare):
     ufunc = np.not_equal
+    operator = "!="
 
 
 @dataclass(frozen=True)
 class Less(Compare):
     ufunc = np.less
+    operator = "<"
 
 
 @dataclass(frozen=True)
 class LessEqual(Compare):
     ufunc = np.less_equal
+    operator = "<="
 
 
 @dataclass(frozen=True)
 class Greater(Compare):
     ufunc = np.greater
+    operator = ">"
 
 
 @dataclass(frozen=True)
 class GreaterEqual(Compare):
     ufunc = np.greater_equal
+    operator = ">="
 
 
 @dataclass(frozen=True)

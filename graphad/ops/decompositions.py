@@ -25,6 +25,7 @@ Where the derivative exists, and nowhere else:
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple, overload
 
@@ -42,6 +43,7 @@ from graphad.ir import (
     format_shape,
     known_shape,
 )
+from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
@@ -330,6 +332,10 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
 class LogAbsDet(JvpOnly, OnMatrices):
     """log|det A| over a stack of square matrices."""
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """slogdet(a)[1], the name NumPy gives it"""
+        return atom(call("slogdet", args).text + "[1]")
+
     def infer(self, a: TensorType) -> TensorType:
         if a.dtype.kind == "c":  # d log|det| = Re tr(A⁻¹·dA) there: not this rule
             raise DTypeError("complex matrices are not supported yet")
@@ -346,6 +352,10 @@ class LogAbsDet(JvpOnly, OnMatrices):
 @dataclass(frozen=True)
 class DetSign(ZeroDerivative, OnMatrices):
     """The sign of det A (-1, 0 or 1): piecewise constant, no derivative flows."""
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """slogdet(a)[0], the name NumPy gives it"""
+        return atom(call("slogdet", args).text + "[0]")
 
     def infer(self, a: TensorType) -> TensorType:
         return Det().infer(a)

@@ -54,6 +54,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.notation import SUM, Term, atom, infix, wrap
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -303,6 +304,7 @@ class Where(Elementwise):
 class Add(Elementwise, Binary):
     ufunc = np.add
     commutative = True
+    operator = "+"
     scalar = "({0} + {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
@@ -313,6 +315,7 @@ class Add(Elementwise, Binary):
 @dataclass(frozen=True)
 class Subtract(Elementwise, Binary):
     ufunc = np.subtract
+    operator = "-"
     scalar = "({0} - {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
@@ -325,6 +328,7 @@ class Multiply(Elementwise, Binary):
     ufunc = np.multiply
     commutative = True
     scalar = "({0} * {1})"
+    operator = "*"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = b, ∂/∂b = a"""
@@ -337,6 +341,7 @@ class Divide(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1})"
+    operator = "/"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
@@ -361,6 +366,7 @@ def _safe_log(x: Node) -> Node:
 class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
+    operator = "**"
     scalar = "pow({0}, {1})"
 
     def is_singular(self, node: Node) -> bool:
@@ -389,6 +395,9 @@ class MultiplyNoNan(Elementwise, Binary):
     commutative = True
     # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
     scalar = "({0} * {1} if {0} and {1} else 0.0)"
+    # written x*y: the product it is, except where a 0 meets an inf or a NaN (0 there, NaN
+    # in x*y); formulas of derivatives read as the maths does (see graphad.formulas)
+    operator = "*"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
@@ -412,6 +421,9 @@ class Xdivy(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1} if {0} else 0.0)"
+    # written x/y: the quotient it is, except where x is 0 and y is 0 or NaN (0 there, NaN
+    # in x/y); formulas of derivatives read as the maths does (see graphad.formulas)
+    operator = "/"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.true_divide(x, y)
@@ -466,6 +478,13 @@ class AddN(Elementwise):
         """(x₁ + x₂ + … + xₙ), summed left to right as ``compute`` sums"""
         return "(" + " + ".join(args) + ")"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x₁ + x₂ + … + xₙ"""
+        if len(args) == 1:
+            return args[0]
+        terms = [wrap(a, SUM + 1) if i else wrap(a, SUM) for i, a in enumerate(args)]
+        return Term(" + ".join(terms), SUM)
+
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂/∂xᵢ = 1"""
         return (1,) * len(node.inputs)
@@ -478,6 +497,7 @@ class AddN(Elementwise):
 @dataclass(frozen=True)
 class Negative(Elementwise, Unary):
     ufunc = np.negative
+    operator = "-"
     scalar = "(-{0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
@@ -543,6 +563,10 @@ class Sqrt(Elementwise, FloatUnary):
 class Square(Elementwise, Unary):
     ufunc = np.square
     scalar = "({0} * {0})"
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x**2 (computed as x·x: the same number up to rounding)"""
+        return infix("**", args[0], atom("2"))
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 2x"""

@@ -29,6 +29,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import batch_size, rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -55,6 +56,25 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
         else:
             index.append(arrays[item[1]])
     return tuple(index)
+
+
+def index_text(items: tuple[Item, ...], arrays: Sequence[Term]) -> str:
+    """``1, :, None`` for the items of an index, index arrays written as ``arrays`` are."""
+    parts = []
+    for item in items:
+        kind = item[0]
+        if kind == "int":
+            parts.append(str(item[1]))
+        elif kind == "slice":
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        elif kind == "new":
+            parts.append("None")
+        elif kind == "ellipsis":
+            parts.append("...")
+        else:
+            parts.append(arrays[item[1]].text if item[1] < len(arrays) else "?")
+    return ", ".join(parts)
 
 
 def _consumed(item: Item) -> int:
@@ -165,6 +185,10 @@ class GetItem(Linear):
         n-d fancy indexing)."""
         return "whole" if self.advanced else "dispatch"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x[1, :, i]"""
+        return atom(f"{wrap(args[0], ATOM)}[{index_text(self.items, args[1:])}]")
+
     def infer(self, x: TensorType, *arrays: TensorType) -> TensorType:
         tensor(x)
         for a in arrays:
@@ -210,6 +234,11 @@ class ScatterAdd(Linear):
     shape: tuple[int | None, ...]
     advanced: bool = False
     n_arrays: int = 0
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """scatter g into (2, 2) at [:, 0]: zeros of that shape, g added at the index"""
+        at = index_text(self.items, args[1 : 1 + self.n_arrays])
+        return Term(f"scatter {wrap(args[0], SUM)} into {shape_text(self.shape)} at [{at}]", LOOSE)
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         out = TensorType(self.shape, tensor(g).dtype)

@@ -37,6 +37,7 @@ from graphad.ir import (
     known_shape,
     normalize_axes,
 )
+from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import JvpOnly, Multilinear
@@ -81,6 +82,7 @@ class MatMul(Multilinear):
     """a @ b with NumPy's rules for 1-D and batched operands."""
 
     name = "matmul"
+    operator = "@"
 
     def describe(self, types: Sequence[ValueType]) -> str:
         tensors = [t for t in types if isinstance(t, TensorType)]
@@ -197,6 +199,10 @@ class Einsum(Multilinear):
     """np.einsum with explicit subscripts ('ij,jk->ik')."""
 
     subscripts: str
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """einsum('ij,jk->ik', a, b)"""
+        return call("einsum", [atom(repr(self.subscripts)), *args])
 
     def infer(self, *xs: TensorType) -> TensorType:
         ins, out = _parse(self.subscripts, len(xs))

@@ -25,6 +25,7 @@ from graphad.ir import (
     known_shape,
     normalize_axes,
 )
+from graphad.ir.notation import Term, atom, call
 from graphad.ops._batching import rank, shift
 from graphad.ops._linear import Linear
 from graphad.ops._util import (
@@ -47,6 +48,14 @@ class CumSum(Linear):
 
     axis: int
     reverse: bool = False
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """cumsum(x, axis=0); the sums from the end flip(cumsum(flip(x, 0), axis=0), 0)"""
+        if not self.reverse:
+            return call("cumsum", args, axis=self.axis)
+        axis = atom(str(self.axis))
+        flipped = call("flip", [args[0], axis])
+        return call("flip", [call("cumsum", [flipped], axis=self.axis), axis])
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)

@@ -38,6 +38,7 @@ from graphad.ir import (
     broadcast_shapes,
     user_location,
 )
+from graphad.ir.notation import Term, atom, call
 from graphad.ops._batching import BatchingError
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
@@ -105,6 +106,10 @@ class Clip(Elementwise):
 
     lower: bool = True
     upper: bool = True
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """clip(x, lo, hi), None for a missing bound"""
+        return call("clip", [atom("None") if t is None else t for t in self.bounds(args)])
 
     def attributes(self) -> dict[str, Any]:
         """Only a missing bound is worth naming: ``clip`` or ``clip(lower=False)``."""

@@ -33,6 +33,7 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, batch_size, rank, shift
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
@@ -40,6 +41,11 @@ from graphad.ops.indexing import getitem
 from graphad.ops.utility import shape_of
 
 Dims = tuple[int | None, ...]
+
+
+def _axes_text(axes: tuple[int, ...]) -> str:
+    """``0`` for one axis, ``(0, 2)`` for several, as NumPy's ``axis`` reads them."""
+    return str(axes[0]) if len(axes) == 1 else literal(axes)
 
 
 def _run_shape(static: Dims | None, rest: Sequence[np.ndarray]) -> tuple[int, ...]:
@@ -76,6 +82,10 @@ class Reshape(Linear):
 
     shape: Dims | None
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """reshape(x, (2, 2))"""
+        return call("reshape", [args[0], atom(shape_text(self.shape))])
+
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
         if x.is_static and is_static(self.shape) and x.size != math.prod(self.shape):
@@ -104,6 +114,12 @@ class Transpose(Linear):
 
     axes: tuple[int, ...]
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x.T when every axis is reversed, else transpose(x, (0, 2, 1))"""
+        if self.axes == tuple(reversed(range(len(self.axes)))):
+            return atom(f"{wrap(args[0], ATOM)}.T")
+        return call("transpose", [args[0], atom(literal(self.axes))])
+
     def infer(self, x: TensorType) -> TensorType:
         shape = known_shape(x)
         if sorted(self.axes) != list(range(len(shape))):
@@ -128,6 +144,10 @@ class ExpandDims(Linear):
 
     axes: tuple[int, ...]
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """expand_dims(x, 0), expand_dims(x, (0, 2))"""
+        return call("expand_dims", [args[0], atom(_axes_text(self.axes))])
+
     def infer(self, x: TensorType) -> TensorType:
         dims = iter(known_shape(x))
         ndim = known_ndim(x) + len(self.axes)
@@ -151,6 +171,10 @@ class Squeeze(Linear):
     """np.squeeze(x, axes) for axes of length 1."""
 
     axes: tuple[int, ...]
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """squeeze(x, 0), squeeze(x, (0, 2))"""
+        return call("squeeze", [args[0], atom(_axes_text(self.axes))])
 
     def infer(self, x: TensorType) -> TensorType:
         shape = known_shape(x)
@@ -181,6 +205,10 @@ class BroadcastTo(Linear):
     """np.broadcast_to(x, shape); ``shape`` may hold unknown dims (or be unknown)."""
 
     shape: Dims | None
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """broadcast_to(x, (2, 3))"""
+        return call("broadcast_to", [args[0], atom(shape_text(self.shape))])
 
     def infer(self, x: TensorType, *rest: TensorType) -> TensorType:
         tensor(x)
@@ -215,6 +243,10 @@ class SumTo(Linear):
     """Sum g over the axes that broadcasting added or stretched, down to ``shape``."""
 
     shape: Dims | None
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """sum_to(g, (3,))"""
+        return call("sum_to", [args[0], atom(shape_text(self.shape))])
 
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         tensor(g)
@@ -258,6 +290,10 @@ class Concatenate(JointlyLinear):
     """np.concatenate(xs, axis)"""
 
     axis: int
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """concatenate([a, b], axis=0)"""
+        return call("concatenate", [atom(f"[{', '.join(a.text for a in args)}]")], axis=self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:
@@ -309,6 +345,10 @@ class Stack(JointlyLinear):
     """np.stack(xs, axis)"""
 
     axis: int
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """stack([a, b], axis=0)"""
+        return call("stack", [atom(f"[{', '.join(a.text for a in args)}]")], axis=self.axis)
 
     def infer(self, *xs: TensorType) -> TensorType:
         if not xs:

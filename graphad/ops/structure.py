@@ -32,6 +32,7 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ir.notation import ATOM, Term, atom, wrap
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import Tangents, building
 from graphad.ops._util import is_differentiable as is_differentiable  # the passes ask it here
@@ -43,6 +44,12 @@ class MakeTuple(JointlyLinear):
     """(x₀, x₁, …); ``present`` marks which positions have an input (others are absent)."""
 
     present: tuple[bool, ...]
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """(a, b), None where an entry is absent"""
+        it = iter(args)
+        entries = [next(it).text if p else "None" for p in self.present]
+        return atom(f"({entries[0]},)" if len(entries) == 1 else f"({', '.join(entries)})")
 
     def infer(self, *xs: ValueType) -> TupleType:
         it = iter(xs)
@@ -77,6 +84,10 @@ class MakeDict(JointlyLinear):
 
     keys: tuple[str, ...]
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """{'a': a, 'b': b}"""
+        return atom("{" + ", ".join(f"{k!r}: {a.text}" for k, a in zip(self.keys, args)) + "}")
+
     def infer(self, *xs: ValueType) -> DictType:
         return DictType(tuple(zip(self.keys, xs)))
 
@@ -101,6 +112,10 @@ class TupleGet(Linear):
     """t[index] for a tuple-valued t."""
 
     index: int
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """t[0]"""
+        return atom(f"{wrap(args[0], ATOM)}[{self.index}]")
 
     def infer(self, t: ValueType) -> ValueType:
         if not isinstance(t, TupleType):
@@ -139,6 +154,10 @@ class DictGet(Linear):
     """d[key] for a dict-valued d."""
 
     key: str
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """d['key']"""
+        return atom(f"{wrap(args[0], ATOM)}[{self.key!r}]")
 
     def infer(self, d: ValueType) -> ValueType:
         if not isinstance(d, DictType):

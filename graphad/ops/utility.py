@@ -23,6 +23,7 @@ from graphad.ir import (
     known_shape,
     user_location,
 )
+from graphad.ir.notation import ATOM, Term, atom, call, wrap
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -83,6 +84,10 @@ class Cast(Linear):
 
     dtype: np.dtype
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x.astype(float32)"""
+        return atom(f"{wrap(args[0], ATOM)}.astype({self.dtype.name})")
+
     def infer(self, x: TensorType) -> TensorType:
         return TensorType(tensor(x).shape, self.dtype)
 
@@ -104,6 +109,10 @@ class Cast(Linear):
 class ShapeOf(ZeroDerivative):
     """The run-time shape of the operand as an int64 vector (resolves unknown dims); it does
     not depend on the values, so no derivative flows."""
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """shape(x)"""
+        return call("shape", args)
 
     def infer(self, x: TensorType) -> TensorType:
         return TensorType((tensor(x).ndim,), np.dtype(np.int64))
