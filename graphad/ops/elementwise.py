@@ -54,6 +54,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.dependence import Dependences, Detect, elementwise, known_value, only
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -294,6 +295,15 @@ class Where(Elementwise):
         b̄ = where(c, 0, g) and ẏ = where(c, ȧ, ḃ)"""
         c = node.inputs[0]
         return None, Pick(c), Pick(c, 0, 1)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """elementwise; a constant condition says which of a and b each entry takes"""
+        deps = elementwise(node)
+        c = known_value(node.inputs[0])
+        if c is None:
+            return deps
+        taken = np.broadcast_to(c, node.shape)  # type: ignore[arg-type]
+        return None, only(deps[1], taken), only(deps[2], ~taken)
 
 
 # -- arithmetic ----------------------------------------------------------------
@@ -569,6 +579,10 @@ class Sign(Elementwise, Unary):
                 f"instead ({user_location()})"
             )
         return (0,)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """none: the derivative is 0"""
+        return (None,)
 
 
 @dataclass(frozen=True)

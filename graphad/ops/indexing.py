@@ -28,6 +28,15 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    dense,
+    grouped,
+    known_value,
+    numbering,
+    routed,
+)
 from graphad.ops._batching import batch_size, rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -178,6 +187,10 @@ class GetItem(Linear):
         x, *arrays = node.inputs
         return scatter_add(g, self, x, arrays)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is the entry of x the index selects (index arrays must be constants)"""
+        return routed(self, node, (0,))
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """xb[:, index], the batch axis moved back to the front where NumPy moves separated
         advanced indices there; batched index arrays are one more advanced index each, and
@@ -234,6 +247,15 @@ class ScatterAdd(Linear):
         """ū = g[index] for the update u"""
         arrays = node.inputs[1 : 1 + self.n_arrays]
         return GetItem(self.items, self.advanced)(g, *arrays)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry of the update into the entry the index sends it to (the transpose of
+        a gather; index arrays must be constants)"""
+        arrays = [known_value(a) for a in node.inputs[1 : 1 + self.n_arrays]]
+        if any(a is None for a in arrays):
+            return dense(node, why="scatter_add: its index arrays are computed")
+        targets = GetItem(self.items, self.advanced).compute(numbering(node.type), *arrays)
+        return grouped(targets, node)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it; with
