@@ -1,9 +1,11 @@
-"""Graph transforms: reverse mode (``gradients``), forward mode (``jvp``), batching (``vmap``)
-and their compositions."""
+"""Graph transforms: reverse mode (``gradients``), forward mode (``jvp``), batching (``vmap``),
+sparsity detection (``sparsity``) and their compositions."""
 
 from graphad.autodiff.batching import vmap
+from graphad.autodiff.compression import Coloring, coloring
 from graphad.autodiff.forward import jvp
 from graphad.autodiff.reverse import Sweep, gradients, sweep
+from graphad.autodiff.sparsity import SparsityWarning, hessian_sparsity, sparsity
 from graphad.autodiff.transforms import (
     Adjoint,
     Adjoints,
@@ -18,14 +20,19 @@ from graphad.autodiff.transforms import (
 __all__ = [
     "Adjoint",
     "Adjoints",
+    "Coloring",
+    "SparsityWarning",
     "Sweep",
     "adjoints",
+    "coloring",
     "derivative",
     "gradients",
     "hessian",
+    "hessian_sparsity",
     "hvp",
     "jacobian",
     "jvp",
+    "sparsity",
     "sweep",
     "vjp",
     "vmap",
