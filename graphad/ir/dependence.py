@@ -24,7 +24,9 @@ body, a JVP graph), for the ops that have one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -209,31 +211,70 @@ def elementwise(node: Node) -> tuple[Dependence | None, ...]:
     return tuple(deps)
 
 
-def routed(op: Op, node: Node, moved: Sequence[int]) -> tuple[Dependence | None, ...]:
+# at most this many (output entries × index choices) are tried for indices computed at run time
+CHOICES_LIMIT = 1 << 24
+
+
+def fills(node: Node, choices: Mapping[int, int]) -> list[list[Any]] | None:
+    """The values of ``node``'s inputs to run its op on, once per combination of values of
+    the inputs computed at run time: a constant's value for a constant (None for the
+    others), and for an input ``k`` in ``choices`` (an index computed at run time, which
+    can be any of ``range(choices[k])``) every such value in turn, filling the whole
+    index array (each output entry reads one of its entries, so that covers every case).
+    None when there are too many combinations."""
+    known = [known_value(x) for x in node.inputs]
+    free = [k for k, v in enumerate(known) if v is None and k in choices]
+    count = math.prod(choices[k] for k in free)
+    if count * max(entry_count(node.type), 1) > CHOICES_LIMIT:
+        return None
+    runs = []
+    for combo in itertools.product(*(range(choices[k]) for k in free)):
+        values = list(known)
+        for k, v in zip(free, combo):
+            values[k] = np.full(static_shape(node.inputs[k].type), v, INDEX)
+        runs.append(values)
+    return runs
+
+
+def routed(
+    op: Op, node: Node, moved: Sequence[int], choices: Mapping[int, int] | None = None
+) -> tuple[Dependence | None, ...]:
     """The dependences of an op each of whose output entries is a copy of one entry of the
     inputs ``moved`` (shape ops, indexing, concatenation, structures): the op run on the
-    entries' numbers says which.  Its other inputs (index arrays, shapes) must be
-    constants; when one is not, every entry may come from anywhere (dense)."""
-    values: list[Any] = []
+    entries' numbers says which.  Its other inputs (index arrays, shapes) are constants,
+    or index arrays computed at run time whose range ``choices`` gives (an output entry
+    then depends on every entry such an index can reach); for any other, every entry may
+    come from anywhere (dense)."""
     offsets: dict[int, tuple[int, int]] = {}
     start = 0
-    for k, x in enumerate(node.inputs):
-        if k in moved:
-            values.append(numbering(x.type, start))
-            offsets[k] = (start, start + entry_count(x.type))
-            start += entry_count(x.type)
-        else:
-            values.append(known_value(x))
-            if values[-1] is None:
-                return dense(node, why=f"input {k} of {op.name} is computed, not a constant")
-    source = flat(op.compute(*values))
+    for k in moved:
+        size = entry_count(node.inputs[k].type)
+        offsets[k] = (start, start + size)
+        start += size
+    unknown = [k for k, x in enumerate(node.inputs) if k not in offsets and known_value(x) is None]
+    runs = fills(node, choices or {})
+    if runs is None or any(k not in (choices or {}) for k in unknown):
+        return dense(node, why=f"{op.name}: an index computed at run time")
+    sources = []
+    for values in runs:
+        for k in offsets:
+            values[k] = numbering(node.inputs[k].type, offsets[k][0])
+        sources.append(flat(op.compute(*values)))
     deps: list[Dependence | None] = []
     for k, x in enumerate(node.inputs):
         if k not in offsets or not carries(x.type):
             deps.append(None)
             continue
         lo, hi = offsets[k]
-        deps.append(Gather(np.where((source >= lo) & (source < hi), source - lo, -1)))
+        if len(sources) == 1:
+            src = sources[0]
+            deps.append(Gather(np.where((src >= lo) & (src < hi), src - lo, -1)))
+            continue
+        src = np.concatenate(sources)
+        rows = np.tile(np.arange(sources[0].size, dtype=INDEX), len(sources))
+        inside = (src >= lo) & (src < hi)
+        pairs = (rows[inside], src[inside] - lo)
+        deps.append(Local(Pattern.from_pairs(*pairs, (sources[0].size, hi - lo))))
     return tuple(deps)
 
 

@@ -50,15 +50,19 @@ class Pattern:
 
     # -- making ------------------------------------------------------------------
     @classmethod
-    def from_pairs(cls, rows: Any, cols: Any, shape: tuple[int, int]) -> Pattern:
-        """The pattern with an entry at each (rows[k], cols[k]); repeats are merged."""
+    def from_pairs(
+        cls, rows: Any, cols: Any, shape: tuple[int, int], runs: bool = False
+    ) -> Pattern:
+        """The pattern with an entry at each (rows[k], cols[k]); repeats are merged.
+        ``runs``: the pairs come as a few runs already in order (merged by a stable sort,
+        Timsort, in linear time), or grouped by row; otherwise in any order."""
         m, n = shape
         rows = np.asarray(rows, INDEX).ravel()
         cols = np.asarray(cols, INDEX).ravel()
         if rows.size == 0 or n == 0:
             return cls.empty(shape)
         key = rows * n + cols  # one sort orders by row, then by column
-        key.sort()
+        key.sort(kind="stable" if runs else None)
         if key.size > 1:
             keep = np.empty(key.size, dtype=bool)
             keep[0] = True
@@ -79,7 +83,8 @@ class Pattern:
 
     @classmethod
     def full(cls, shape: tuple[int, int]) -> Pattern:
-        return cls.empty((shape[0], 0)).dense_rows(shape[0], np.arange(shape[1]), shape[1])
+        m, n = shape
+        return cls(shape, np.arange(m + 1, dtype=INDEX) * n, np.tile(np.arange(n, dtype=INDEX), m))
 
     @classmethod
     def of(cls, value: Any, shape: tuple[int, int] | None = None) -> Pattern:
@@ -185,7 +190,8 @@ class Pattern:
         first = np.zeros(s.size, INDEX)
         np.cumsum(lengths[:-1], out=first[1:])
         positions = np.repeat(starts - first, lengths) + np.arange(rows.size, dtype=INDEX)
-        return Pattern.from_pairs(rows, inner.indices[positions], (self.shape[0], inner.shape[1]))
+        shape = (self.shape[0], inner.shape[1])
+        return Pattern.from_pairs(rows, inner.indices[positions], shape, runs=True)
 
     @staticmethod
     def union(parts: Sequence[Pattern], shape: tuple[int, int]) -> Pattern:
@@ -196,22 +202,19 @@ class Pattern:
         first = present[0]
         if all(p is first or p == first for p in present[1:]):
             return first
+        # each part's pairs are in order already: a merge of sorted runs
         rows = np.concatenate([p.row_ids() for p in present])
         cols = np.concatenate([p.indices for p in present])
-        return Pattern.from_pairs(rows, cols, shape)
+        return Pattern.from_pairs(rows, cols, shape, runs=True)
 
-    def dense_rows(
-        self, rows: int, cols: np.ndarray | None = None, n: int | None = None
-    ) -> Pattern:
-        """``rows`` rows, each holding every column that any row here holds (or ``cols``):
-        the pattern of an op that mixes all entries of its input."""
-        if cols is None:
-            seen = np.zeros(self.shape[1], dtype=bool)
-            seen[self.indices] = True
-            cols = np.flatnonzero(seen)
-        cols = np.asarray(cols, INDEX)
+    def dense_rows(self, rows: int) -> Pattern:
+        """``rows`` rows, each holding every column that any row here holds: the pattern of
+        an op that mixes all entries of its input."""
+        seen = np.zeros(self.shape[1], dtype=bool)
+        seen[self.indices] = True
+        cols = np.flatnonzero(seen).astype(INDEX)
         indptr = np.arange(rows + 1, dtype=INDEX) * cols.size
-        return Pattern((rows, self.shape[1] if n is None else n), indptr, np.tile(cols, rows))
+        return Pattern((rows, self.shape[1]), indptr, np.tile(cols, rows))
 
     def transpose(self) -> Pattern:
         return Pattern.from_pairs(self.indices, self.row_ids(), (self.shape[1], self.shape[0]))

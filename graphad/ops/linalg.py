@@ -368,6 +368,19 @@ class Solve(JvpOnly):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, b)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """X[…, :, k] on b[…, :, k] and on all of A[…]: a solution mixes its right-hand
+        side's column and its whole matrix (the grids (…, i, j, k) and (…, i, k, p, q))"""
+        a, b = node.inputs
+        vector = b.ndim == 1
+        out = numbering(node.type)[..., None] if vector else numbering(node.type)
+        rhs = numbering(b.type)[:, None] if vector else numbering(b.type)
+        size = entry_count(node.type)
+        on_b = Product(out[..., :, None, :], rhs[..., None, :, :], (size, entry_count(b.type)))
+        matrix = numbering(a.type)[..., None, None, :, :]
+        on_a = Product(out[..., None, None], matrix, (size, entry_count(a.type)))
+        return (on_a if carries(a.type) else None, on_b if carries(b.type) else None)
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A vector b made a one-column matrix, the batch axis in front of the stack dims"""
         return _batch_matrices(self, node, xs, batched, False, node.inputs[1].ndim == 1)
