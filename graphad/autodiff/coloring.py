@@ -15,8 +15,9 @@ width w is the special case of w colours, j mod w.
 The colourings are greedy, first fit, in a given order of the vertices: largest first
 (most neighbours first, the default), smallest last (vertices removed by least degree,
 coloured in the reverse order of removal) or natural.  Greedy colouring is sequential,
-so it loops in Python over the vertices and their neighbours' neighbours:
-O(Σ degree²) steps (star colouring O(Σ degree·(degree + Δ)) with the counts it keeps).
+so it loops in Python: over the stored entries for a column or row colouring (the colours
+each row holds kept as bit masks), over the neighbours' neighbours for a star colouring
+(O(Σ degree²) steps, with counts of colours around each vertex).
 """
 
 from __future__ import annotations
@@ -122,12 +123,44 @@ def greedy(graph: Adjacency, order: Sequence[int]) -> np.ndarray:
 
 def column_coloring(pattern: Pattern, order: Order = "largest_first") -> np.ndarray:
     """A colour per column of ``pattern``, no two columns of one colour sharing a row (one
-    JVP per colour); every column its own colour when the conflict graph is too large."""
-    graph = conflicts(pattern)
-    if graph is None:
-        return np.arange(pattern.shape[1], dtype=np.int64)
-    adjacency = Adjacency.of(graph)
-    return greedy(adjacency, ordering(adjacency, order))
+    JVP per colour).
+
+    Greedy over the columns, with the colours each row has used so far as a bit mask per
+    row: a column takes the least colour absent from the masks of its rows, so the work is
+    one pass over the stored entries, not over the pairs of columns that share a row (whose
+    graph BA's cameras, each in thousands of rows, would make large).  Largest first is
+    by the entries a column's rows hold in all (its neighbours counted with repeats);
+    smallest last needs the conflict graph itself, and is largest first when that would
+    hold more than ``EDGE_LIMIT`` edges."""
+    if order == "smallest_last":
+        graph = conflicts(pattern)
+        if graph is not None:
+            adjacency = Adjacency.of(graph)
+            return greedy(adjacency, _smallest_last(adjacency))
+        order = "largest_first"
+    if order not in ORDERS:
+        ordering(Adjacency([0], []), order)  # raises, naming the orders
+    n = pattern.shape[1]
+    if order == "largest_first":
+        reach = np.bincount(pattern.indices, pattern.counts()[pattern.row_ids()], minlength=n)
+        visit = np.argsort(-reach, kind="stable").tolist()
+    else:
+        visit = list(range(n))
+    by_column = pattern.T
+    indptr, rows = by_column.indptr.tolist(), by_column.indices.tolist()
+    masks = [0] * pattern.shape[0]  # bit c of masks[r]: colour c is taken in row r
+    colors = [0] * n
+    for j in visit:
+        mine = rows[indptr[j] : indptr[j + 1]]
+        taken = 0
+        for r in mine:
+            taken |= masks[r]
+        c = (~taken & (taken + 1)).bit_length() - 1  # the lowest bit not set
+        colors[j] = c
+        bit = 1 << c
+        for r in mine:
+            masks[r] |= bit
+    return np.asarray(colors, dtype=np.int64)
 
 
 def row_coloring(pattern: Pattern, order: Order = "largest_first") -> np.ndarray:
