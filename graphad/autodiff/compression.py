@@ -41,6 +41,7 @@ from graphad.autodiff.reverse import gradients
 from graphad.autodiff.sparsity import (
     Detection,
     TooDense,
+    check_scalar,
     detect,
     hessian_pattern,
     scipy_sparse,
@@ -62,7 +63,7 @@ from graphad.ops import sum as sum_
 from graphad.ops.sparse import ToSparse
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Coloring:
     """How a sparse matrix of ``pattern`` is compressed into ``count`` products.
 
@@ -260,20 +261,22 @@ def hessian_coloring(
     pattern: Any = None,
     kind: str = "auto",
     order: Order = "largest_first",
-) -> tuple[Coloring, list[Node]]:
-    """The colouring a sparse ``hessian(y, x)`` uses, and the list of x."""
+) -> tuple[Coloring, list[Node], list[Node]]:
+    """The colouring a sparse ``hessian(y, x)`` uses, the list of x and the gradients."""
     fn = "hessian"
     _check_mode(mode, fn, ("forward", "reverse"))
     y = check_target(y)
     xs, _ = check_inputs(x, fn)
     n = sum(_static_size(xi, "x", fn) for xi in xs)
+    check_scalar(y, fn)
+    grads = gradients(y, xs)
     if pattern is None:
-        found = hessian_pattern(y, xs, fn)
+        found = hessian_pattern(y, xs, fn, grads)
     else:
         given = _given(pattern, (n, n), fn).pattern
         found = Detection(Pattern.union([given, given.T], given.shape))  # symmetric
     warn_conservative(found, fn)
-    return choose(found, fn, mode, kind, order, symmetric=True), xs
+    return choose(found, fn, mode, kind, order, symmetric=True), xs, grads
 
 
 def sparse_jacobian(
@@ -295,8 +298,8 @@ def sparse_hessian(
     """``hessian(y, x, sparse=True)``: the compressed Jacobian of the gradient graph."""
     if sparse:
         scipy_sparse("hessian(..., sparse=True)")
-    coloring, xs = hessian_coloring(y, x, mode, pattern, kind)
-    out = assemble(gradients(y, xs), xs, coloring, batch_size, sparse)
+    coloring, xs, grads = hessian_coloring(y, x, mode, pattern, kind)
+    out = assemble(grads, xs, coloring, batch_size, sparse)
     if sparse or len(xs) > 1:
         return out
     return reshape(out, (*xs[0].shape, *xs[0].shape))  # type: ignore[misc]

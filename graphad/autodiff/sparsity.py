@@ -260,14 +260,21 @@ def sparsity(y: Node, x: Node | Sequence[Node]) -> Any:
     return found.pattern.to_scipy()
 
 
-def hessian_pattern(y: Node, xs: Sequence[Node], fn: str) -> Detection:
-    """The symmetrised Jacobian pattern of the gradient graph of a scalar y."""
+def check_scalar(y: Node, fn: str) -> None:
     if y.shape != ():
         raise DifferentiationError(
             f"{fn}: y = {y.name} must be a scalar, got shape {format_shape(y.shape)} "
             f"({user_location()})"
         )
-    found = detect(gradients(y, list(xs)), xs)
+
+
+def hessian_pattern(
+    y: Node, xs: Sequence[Node], fn: str, grads: Sequence[Node] | None = None
+) -> Detection:
+    """The symmetrised Jacobian pattern of the gradient graph of a scalar y (``grads``, when
+    the caller has built it)."""
+    check_scalar(y, fn)
+    found = detect(gradients(y, list(xs)) if grads is None else grads, xs)
     p = found.pattern
     return Detection(Pattern.union([p, p.T], p.shape), found.no_rule, found.fallbacks)
 

@@ -80,8 +80,9 @@ def test_the_grid_hessian_is_a_star_coloured_stencil(k: int) -> None:
     uv = RNG.uniform(-1, 1, k * k)
     got, expected = ga.evaluate([h, ga.hessian(e, u, mode="reverse")], {u: uv})
     np.testing.assert_allclose(got.toarray(), expected, rtol=1e-13, atol=1e-13)
-    column = ga.evaluate(ga.hessian(e, u, sparse=True, coloring="column"), {u: uv})
-    np.testing.assert_allclose(column.toarray(), expected, rtol=1e-13, atol=1e-13)
+    for options in ({"coloring": "column"}, {"mode": "reverse"}):  # reverse over reverse
+        other = ga.evaluate(ga.hessian(e, u, sparse=True, **options), {u: uv})
+        np.testing.assert_allclose(other.toarray(), expected, rtol=1e-13, atol=1e-13)
 
 
 def test_the_sparse_hessian_graph_does_not_grow_with_n() -> None:
