@@ -60,6 +60,7 @@ from graphad.ir import (
 from graphad.ir.dependence import entry_count, static_shape
 from graphad.ops import add_n, concatenate, getitem, reshape
 from graphad.ops import sum as sum_
+from graphad.ops.indexing import ScatterAdd
 from graphad.ops.sparse import ToSparse
 
 
@@ -210,9 +211,11 @@ def assemble(
         values = getitem(products(outputs, xs, coloring, batch_size), coloring.sources())
     if sparse:
         return ToSparse(p)(values)
-    index = np.full(p.shape, p.nnz, np.int64)  # outside the pattern: the zero appended
-    index[p.row_ids(), p.indices] = np.arange(p.nnz)
-    return getitem(concatenate([values, constant(np.zeros(1, dtype))]), index)
+    # the dense array: zeros with the values put at their (row, column), an index of nnz
+    # entries rather than one of m·n
+    at = (("array", 0), ("array", 1))
+    put = ScatterAdd(at, p.shape, advanced=True, n_arrays=2)
+    return put(values, constant(p.row_ids()), constant(p.indices))
 
 
 # -- the public functions ------------------------------------------------------------
