@@ -109,7 +109,8 @@ class Detector:
         self.fallbacks: dict[str, None] = {}
         self.seen: set[Node] = set()  # nodes of graphs walked: no fresh input reaches them
         self.deriving: set[Op] = set()  # ops whose jvp graph is being read
-        self.memo: dict[tuple[int, ...], list[Pattern]] = {}
+        # keyed by the nodes themselves (held, so no other node can take their ids)
+        self.memo: dict[tuple[Node | None, ...], list[Pattern]] = {}
 
     def pattern(self, outputs: Sequence[Node], inputs: Sequence[Node]) -> Pattern:
         """The outputs' entries (one output after another) × the inputs' entries."""
@@ -179,7 +180,7 @@ class Detector:
 
     # -- the Detect protocol, for the rules of ops with sub-graphs ---------------------
     def __call__(self, outputs: Sequence[Node], inputs: Sequence[Node]) -> list[Pattern]:
-        key = tuple(map(id, (*outputs, None, *inputs)))
+        key = (*outputs, None, *inputs)
         if key not in self.memo:
             whole = self.pattern(outputs, inputs)
             bounds = np.cumsum([0] + [entry_count(x.type) for x in inputs])

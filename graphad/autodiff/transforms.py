@@ -101,7 +101,8 @@ def jacobian(
     columns side by side) holding the pattern detected from the graph (``pattern=``: a
     known one, a SciPy sparse matrix or boolean array), evaluated to a
     ``scipy.sparse.csr_array``; it is computed from one JVP per colour of its columns
-    or one VJP per colour of its rows, whichever needs fewer (``mode`` forces one).
+    or one VJP per colour of its rows, whichever needs fewer (``mode`` forces one).  A
+    ``pattern`` without ``sparse``: the dense Jacobian computed the same way.
 
         J = jacobian(softmax(x), x)            # (n, n)
         S = jacobian(x[1:] * x[:-1], x, sparse=True)   # (n-1, n), 2 colours

@@ -274,3 +274,14 @@ def test_import_graphad_does_not_import_scipy() -> None:
     code = "import sys, graphad; print('scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_on_dask_a_sparse_matrix_is_one_lazy_object() -> None:
+    pytest.importorskip("dask.array")
+    x = ga.placeholder("x", (6,))
+    run = ga.Executor([ga.jacobian(chain(x), x, sparse=True), chain(x)], backend="dask")
+    xv = RNG.uniform(-1, 1, 6)
+    lazy, computed = run.run({x: xv}), run.run({x: xv}, compute=True)
+    assert not isinstance(lazy[0], scipy.sparse.csr_array)  # not computed until asked
+    expected = ga.evaluate(dense_reverse(chain(x), x), {x: xv})
+    np.testing.assert_allclose(computed[0].toarray(), expected, rtol=1e-14)
