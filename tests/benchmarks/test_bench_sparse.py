@@ -38,7 +38,7 @@ def test_sparse_results_equal_their_references(rows: list[dict[str, Any]]) -> No
 
 def test_colour_counts(rows: list[dict[str, Any]]) -> None:
     assert by_method(rows, "band", "graphad sparse")["colours"] == 3
-    assert by_method(rows, "band", "graphad dense, band")["colours"] == 3
+    assert by_method(rows, "band", "graphad dense forward, compressed")["colours"] == 3
     for k in (6, 12):
         assert by_method(rows, f"grid {k}x{k}", "graphad sparse")["colours"] <= 6
     ba = by_method(rows, "BA", "graphad sparse")
