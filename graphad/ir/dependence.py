@@ -10,7 +10,9 @@ a structure's leaves one after the other), in the cheapest form that states it:
   indexing, slicing, concatenation, structures;
 - :class:`Scatter`: input entry s into output entry ``dst[s]``: reductions, scatter-add,
   un-broadcasting (the transposes of the gathers);
-- :class:`Local`: any local pattern (matrix products, einsum, cumulative sums);
+- :class:`Local`: any local pattern (a sub-graph's, an index computed at run time);
+- :class:`Product`: the pattern of a product over a grid of index tuples, built only when
+  applied (matrix products, einsum, solve, cumulative sums);
 - :class:`Dense`: every output entry on every entry of the input, the safe answer of an
   op that states no rule (``declared=False``, which detection reports) or of a rule that
   cannot do better (``declared=True``).
