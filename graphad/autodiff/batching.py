@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    DictType,
     Node,
     TensorType,
     TupleType,
@@ -132,6 +133,11 @@ def _per_example(node: Node, xs: list[Node], batched: list[bool], size: int | No
     return _stacked(examples)
 
 
+# a sparse matrix is batched by its ops' rules (a batch of them is their values, (B, nnz)),
+# never example by example
+_PER_EXAMPLE_SPARSE = "vmap: a sparse matrix value cannot be run once per example"
+
+
 def _example(x: Node, i: int) -> Node:
     """Example i of a batched value: x[i], entry by entry for a structure."""
     t = x.type
@@ -141,6 +147,8 @@ def _example(x: Node, i: int) -> Node:
         return make_tuple(
             *(None if e is None else _example(get(x, k), i) for k, e in enumerate(t.items))
         )
+    if not isinstance(t, DictType):
+        raise BatchingError(_PER_EXAMPLE_SPARSE)
     return make_dict({k: _example(get(x, k), i) for k in t})
 
 
@@ -156,4 +164,6 @@ def _stacked(examples: list[Node]) -> Node:
                 for k, e in enumerate(t.items)
             )
         )
+    if not isinstance(t, DictType):
+        raise BatchingError(_PER_EXAMPLE_SPARSE)
     return make_dict({k: _stacked([get(x, k) for x in examples]) for k in t})

@@ -10,7 +10,8 @@ Glossary (one name per concept, used throughout graphad):
 - **node**: an immutable vertex, ``op`` applied to ``inputs``, with a static ``type``;
 - **op**: what a node computes, a value defined by its class and attributes;
 - **inputs**: the nodes an op is applied to;
-- **type**: ``TensorType(shape, dtype)``, ``TupleType`` or ``DictType``;
+- **type**: ``TensorType(shape, dtype)``, ``TupleType``, ``DictType`` or ``SparseType``
+  (a matrix of known sparsity ``Pattern``);
 - **g**: the incoming cotangent of a node in reverse mode, in every rule and pass; the
   *adjoint* of a node is its total cotangent, the sum of the partial ones its consumers
   send (v̄₂ = v̄₂→₄ + v̄₂→₃).  The public keywords ``gradients(..., grad_y=)`` and
@@ -43,10 +44,12 @@ from graphad.ir.leaves import (
 )
 from graphad.ir.node import Node, Origin, Snapshot, derivation, one_origin, user_location
 from graphad.ir.op import Chunking, Control, Op, SubGraph
+from graphad.ir.pattern import Pattern
 from graphad.ir.types import (
     DictType,
     Dims,
     Shape,
+    SparseType,
     TensorType,
     TupleType,
     Typed,
@@ -81,10 +84,12 @@ __all__ = [
     "Node",
     "Op",
     "Origin",
+    "Pattern",
     "Placeholder",
     "Shape",
     "ShapeError",
     "Snapshot",
+    "SparseType",
     "SubGraph",
     "TensorType",
     "TupleType",

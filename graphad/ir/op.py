@@ -30,13 +30,17 @@ in :mod:`graphad.ops` and state one thing: ``Elementwise`` and ``Reduce`` their 
 both rules but the family bases and the ops with sub-graphs
 (``tests/ops/test_derivatives_stated_once.py`` lists them).  A user's op may write both
 rules, as below, or subclass a family (``tests/ir/test_new_elementwise_op.py``).
+- ``sparsity(node, detect) -> tuple``: which entries of each input each output entry
+  depends on, one :class:`~graphad.ir.dependence.Dependence` (or ``None``: no derivative
+  flows) per input; by default the elementwise rule for an ``elementwise`` op and every
+  entry on every entry (``Dense``, reported as "no rule") for any other.
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
 - ``commutative = True``: the kernel gives the same result, bit for bit, for its inputs
   in any order (CSE then merges ``a*b`` and ``b*a``);
 - ``elementwise = True``: output entry i depends only on the (broadcast) inputs' entries i
-  (sparsity detection keeps a band through such an op);
+  (the default ``sparsity`` rule says so);
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
   ``{0}, {1}, …`` and the functions of :mod:`graphad.ir.scalar`; generated code runs it in
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
@@ -100,6 +104,7 @@ from collections.abc import Sequence
 from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
+from graphad.ir import dependence
 from graphad.ir.errors import DifferentiationError, GraphError
 from graphad.ir.node import Node, current_origin, make_node, user_location
 from graphad.ir.notation import Term, call, infix, prefix
@@ -217,6 +222,14 @@ class Op:
         """The op on a batch (``xs[i]`` has a leading batch axis where ``batched[i]``), or
         ``None``: run it once per example."""
         return None
+
+    def sparsity(self, node: Node, detect: dependence.Detect) -> dependence.Dependences:
+        """Which entries of each input each entry of ``node`` depends on: entry i on the
+        broadcast inputs' entries i for an ``elementwise`` op; for any other, every entry on
+        every entry (safe, and reported as the op having no rule)."""
+        if self.elementwise:
+            return dependence.elementwise(node)
+        return dependence.dense(node, declared=False)
 
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""

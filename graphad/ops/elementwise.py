@@ -54,6 +54,14 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    elementwise,
+    known_value,
+    only,
+    static_shape,
+)
 from graphad.ir.notation import SUM, Term, atom, infix, wrap
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
@@ -297,6 +305,15 @@ class Where(Elementwise):
         b̄ = where(c, 0, g) and ẏ = where(c, ȧ, ḃ)"""
         c = node.inputs[0]
         return None, Pick(c), Pick(c, 0, 1)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """elementwise; a constant condition says which of a and b each entry takes"""
+        deps = elementwise(node)
+        c = known_value(node.inputs[0])
+        if c is None:
+            return deps
+        taken = np.broadcast_to(c, static_shape(node.type))
+        return None, only(deps[1], taken), only(deps[2], ~taken)
 
 
 # -- arithmetic ----------------------------------------------------------------
@@ -596,6 +613,10 @@ class Sign(Elementwise, Unary):
                 f"instead ({user_location()})"
             )
         return (0,)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """none: the derivative is 0"""
+        return (None,)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,16 @@ from graphad.ir import (
     known_shape,
     normalize_axes,
 )
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    Product,
+    carries,
+    entry_count,
+    known_value,
+    numbering,
+    static_shape,
+)
 from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
@@ -120,6 +130,30 @@ class MatMul(Multilinear):
             return squeeze(ga, -2) if a1 else ga
         gb = matmul(matrix_transpose(a2), g2)
         return squeeze(gb, -1) if b1 else gb
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """out[…, i, j] on a[…, i, :] and b[…, :, j], except where the other operand is a
+        constant zero; over the grid (…, i, k, j), 1-D operands promoted"""
+        a, b = node.inputs
+
+        def grid(x: Node, values: np.ndarray, first: bool) -> np.ndarray:
+            if x.ndim == 1:  # a vector a is one row, a vector b one column
+                values = values[None, :] if first else values[:, None]
+            return values[..., None] if first else values[..., None, :, :]
+
+        sa, sb, shape = static_shape(a.type), static_shape(b.type), static_shape(node.type)
+        rows = sa[-2] if len(sa) > 1 else 1
+        cols = sb[-1] if len(sb) > 1 else 1
+        batch = shape[: len(shape) - (len(sa) > 1) - (len(sb) > 1)]
+        out = numbering(node.type).reshape((*batch, rows, 1, cols))
+        deps: list[Product | None] = []
+        for k, (x, other) in enumerate(((a, b), (b, a))):
+            zeros = known_value(other)
+            mask = None if zeros is None else grid(other, zeros != 0, k == 1)
+            size = (entry_count(node.type), entry_count(x.type))
+            product = Product(out, grid(x, numbering(x.type), k == 0), size, mask)
+            deps.append(product if carries(x.type) else None)
+        return tuple(deps)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A batch against one matrix is one matrix product, the batch folded into the rows
@@ -228,6 +262,26 @@ class Einsum(Multilinear):
         ins, out = _parse(self.subscripts, len(node.inputs))
         return _einsum_adjoint(ins, out, node.inputs, g, k)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """out[o] on xₖ at every index tuple that agrees with o, except where a constant
+        operand is zero at every tuple it takes part in"""
+        ins, out = _parse(self.subscripts, len(node.inputs))
+        sizes = {c: d for s, x in zip(ins, node.inputs) for c, d in zip(s, static_shape(x.type))}
+        deps: list[Product | None] = []
+        for k, x in enumerate(node.inputs):
+            letters = "".join(dict.fromkeys(out + ins[k]))  # the grid's axes
+            mask = None
+            for j, other in enumerate(node.inputs):
+                value = known_value(other)
+                if j != k and value is not None:
+                    zeros = _on_grid((value != 0).astype(np.int8), ins[j], letters, sizes) != 0
+                    mask = zeros if mask is None else mask & zeros
+            target = _on_grid(numbering(node.type), out, letters, sizes)
+            operand = _on_grid(numbering(x.type), ins[k], letters, sizes)
+            size = (entry_count(node.type), entry_count(x.type))
+            deps.append(Product(target, operand, size, mask) if carries(x.type) else None)
+        return tuple(deps)
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """One more letter, on the batched operands and in front of the output"""
         ins, out = _parse(self.subscripts, len(node.inputs))
@@ -235,6 +289,23 @@ class Einsum(Multilinear):
         z = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used)
         specs = [z + s if b else s for s, b in zip(ins, batched)]
         return einsum(",".join(specs) + "->" + z + out, *xs)
+
+
+def _on_grid(values: np.ndarray, spec: str, letters: str, sizes: dict[str, Any]) -> np.ndarray:
+    """An operand with subscripts ``spec`` laid on the grid of ``letters``: its diagonal
+    where a letter repeats, its letters in the grid's order, length-1 axes for the grid's
+    other letters; a letter the grid lacks is reduced away (nonzero anywhere along it).
+    Numbers are laid out the same way for the entries of the output and of an operand."""
+    unique = "".join(dict.fromkeys(spec))
+    kept = "".join(c for c in letters if c in unique)
+    if unique != spec or kept != unique:
+        values = np.einsum(f"{spec}->{unique}", values) if unique != spec else values
+        dropped = tuple(i for i, c in enumerate(unique) if c not in letters)
+        if dropped:
+            values = np.any(values != 0, axis=dropped)
+            unique = "".join(c for c in unique if c in letters)
+        values = np.einsum(f"{unique}->{kept}", values)
+    return values.reshape([sizes[c] if c in kept else 1 for c in letters])
 
 
 def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: int) -> Node:
@@ -322,6 +393,19 @@ class Solve(JvpOnly):
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, b)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """X[…, :, k] on b[…, :, k] and on all of A[…]: a solution mixes its right-hand
+        side's column and its whole matrix (the grids (…, i, j, k) and (…, i, k, p, q))"""
+        a, b = node.inputs
+        vector = b.ndim == 1
+        out = numbering(node.type)[..., None] if vector else numbering(node.type)
+        rhs = numbering(b.type)[:, None] if vector else numbering(b.type)
+        size = entry_count(node.type)
+        on_b = Product(out[..., :, None, :], rhs[..., None, :, :], (size, entry_count(b.type)))
+        matrix = numbering(a.type)[..., None, None, :, :]
+        on_a = Product(out[..., None, None], matrix, (size, entry_count(a.type)))
+        return (on_a if carries(a.type) else None, on_b if carries(b.type) else None)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A vector b made a one-column matrix, the batch axis in front of the stack dims"""

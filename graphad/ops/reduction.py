@@ -8,6 +8,7 @@ do), so it is the average of the one-sided derivatives.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -26,6 +27,7 @@ from graphad.ir import (
     normalize_axes,
     user_location,
 )
+from graphad.ir.dependence import Dependences, Detect, grouped, static_shape
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import batch_size, rank, shift
@@ -88,6 +90,14 @@ class Reduce(Op):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """The same reduction of xb over the axes shifted past the batch axis"""
         return replace(self, axis=shift(self.axes(rank(node.inputs[0]))))(xs[0])
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each output entry on the entries reduced into it"""
+        shape = static_shape(node.inputs[0].type)
+        axes = self.axes(len(shape))
+        kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
+        numbers = np.arange(math.prod(kept)).reshape(kept)
+        return grouped(np.broadcast_to(numbers, shape), node)
 
     def partials(self, node: Node) -> Node:
         """∂y/∂x in x's shape: each entry's share of the output it is reduced into."""

@@ -25,6 +25,7 @@ from graphad.ir import (
     known_shape,
     normalize_axes,
 )
+from graphad.ir.dependence import Dependences, Detect, Product, numbering
 from graphad.ir.notation import Term, atom, call
 from graphad.ops._batching import rank, shift
 from graphad.ops._linear import Linear
@@ -71,6 +72,16 @@ class CumSum(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ᵢ = Σ_{k≥i} gₖ: the scan in the other direction"""
         return replace(self, reverse=not self.reverse)(g)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """yᵢ on x₀ … xᵢ along the axis (on xᵢ … x₋₁ for the reverse scan)"""
+        numbers = np.moveaxis(numbering(node.type), self.axis, -1)
+        length = numbers.shape[-1]
+        out, into = np.tril_indices(length)
+        if self.reverse:
+            out, into = length - 1 - out, length - 1 - into
+        size = numbers.size
+        return (Product(numbers[..., out], numbers[..., into], (size, size)),)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """The same scan of xb along the axis shifted past the batch axis"""

@@ -33,6 +33,15 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ir.dependence import (
+    SAME,
+    Dependences,
+    Detect,
+    grouped,
+    numbering,
+    routed,
+    static_shape,
+)
 from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, batch_size, rank, shift
 from graphad.ops._linear import JointlyLinear, Linear
@@ -102,6 +111,10 @@ class Reshape(Linear):
         """x̄ = reshape(g, x.shape)"""
         return reshape_like(g, node.inputs[0])
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """entry i on entry i: the entries keep their order (C order)"""
+        return (SAME, *(None for _ in node.inputs[1:]))
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """reshape(xb, (B, *shape)); a run-time shape falls back to the per-example loop"""
         shape = _static_batch(self.shape, xs, batched)
@@ -133,6 +146,10 @@ class Transpose(Linear):
         """x̄ = transpose(g, argsort(axes))"""
         return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of x, moved"""
+        return routed(self, node, (0,))
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """transpose(xb, (0, *(axes + 1)))"""
         return Transpose((0, *shift(self.axes)))(xs[0])
@@ -160,6 +177,10 @@ class ExpandDims(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
         return squeeze(g, self.axes)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """entry i on entry i: the entries keep their order (C order)"""
+        return (SAME, *(None for _ in node.inputs[1:]))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """expand_dims(xb, axes + 1), the axes counted in the unbatched result"""
@@ -194,6 +215,10 @@ class Squeeze(Linear):
         """x̄ = expand_dims(g, axes)"""
         ndim = known_ndim(node.inputs[0])
         return ExpandDims(normalize_axes(self.axes, ndim))(g)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """entry i on entry i: the entries keep their order (C order)"""
+        return (SAME, *(None for _ in node.inputs[1:]))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """squeeze(xb, axes + 1)"""
@@ -231,6 +256,10 @@ class BroadcastTo(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
         return g
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of x, moved"""
+        return routed(self, node, (0,))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """broadcast_to(lift(xb), (B, *shape))"""
@@ -276,6 +305,11 @@ class SumTo(Linear):
         """x̄ = broadcast_to(g, x.shape)"""
         return broadcast_like(g, node.inputs[0])
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry of g into the entry it is summed to (the transpose of a broadcast)"""
+        shape = static_shape(node.inputs[0].type)
+        return grouped(np.broadcast_to(numbering(node.type), shape), node)
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """sum_to(gb, (B, *shape)), the axes it drops moved in front of the batch axis"""
         shape = _static_batch(self.shape, xs, batched)
@@ -318,6 +352,10 @@ class Concatenate(JointlyLinear):
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.concatenate(xs, axis=self.axis)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of one input, moved"""
+        return routed(self, node, range(len(node.inputs)))
 
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
@@ -366,6 +404,10 @@ class Stack(JointlyLinear):
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.stack(xs, axis=self.axis)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of one input, moved"""
+        return routed(self, node, range(len(node.inputs)))
 
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[..., i, ...] along axis"""

@@ -40,6 +40,7 @@ from graphad.ir import (
     FeedError,
     GraphError,
     Node,
+    SparseType,
     TensorType,
     TupleType,
     format_shape,
@@ -222,6 +223,8 @@ class _OneTask:
         value = dask.delayed(_Reported(op, _where(self.node)), pure=True)(*inputs)
         if isinstance(out, TensorType):
             return da.from_delayed(value, out.shape, dtype=out.dtype)
+        if isinstance(out, SparseType):  # a SciPy matrix has no Dask array: a lazy object
+            return value
         assert isinstance(out, TupleType)
         return tuple(
             da.from_delayed(value[k], t.shape, dtype=t.dtype)
