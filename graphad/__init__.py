@@ -27,7 +27,7 @@ from graphad.autodiff import (
 )
 from graphad.compiled import Function, function
 from graphad.compiler import optimize
-from graphad.control import cond
+from graphad.control import cond, fori_loop, scan, while_loop
 from graphad.ir import (
     AxisError,
     DictType,
@@ -103,6 +103,7 @@ __all__ = [
     "constant",
     "derivative",
     "evaluate",
+    "fori_loop",
     "function",
     "gradients",
     "hessian",
@@ -112,8 +113,10 @@ __all__ = [
     "linalg",
     "minimize",
     "optimize",
+    "scan",
     "vjp",
     "vmap",
+    "while_loop",
     "placeholder",
     *_ops_all,
     *_LAZY,

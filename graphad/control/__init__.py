@@ -8,5 +8,18 @@ sits on top of the passes and the compiler, which its ops' rules and kernels use
 """
 
 from graphad.control.cond import Branch, Cond, cond
+from graphad.control.loops import LoopOp, Scan, WhileLoop
+from graphad.control.scan import fori_loop, scan
+from graphad.control.while_loop import while_loop
 
-__all__ = ["Branch", "Cond", "cond"]
+__all__ = [
+    "Branch",
+    "Cond",
+    "LoopOp",
+    "Scan",
+    "WhileLoop",
+    "cond",
+    "fori_loop",
+    "scan",
+    "while_loop",
+]

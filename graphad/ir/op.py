@@ -39,7 +39,10 @@ Traits, declared as class attributes; the defaults are safe for any op:
   (the compiler's rewrites of them), and ``control`` says how the op runs them, for a
   compiler that lowers them into the code around the op: ``"select"`` runs
   ``branches[0]`` when input 0 is true, else ``branches[1]``, each fed from the inputs
-  after it; ``None``, the op's own ``compute`` runs them.
+  after it; ``"loop"`` runs them over and over as the op's ``form`` describes (a
+  :class:`~graphad.ops.loop.LoopForm`: which inputs are carried, sliced per step or
+  constant; the compiler plans and generates the loop from it, the runtimes step through
+  it); ``None``, the op's own ``compute`` runs them.
 
 A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``)
 it inherited unless it states them again: they were stated for its base's kernel.
@@ -81,7 +84,7 @@ from graphad.ir.node import Node, current_origin, make_node, user_location
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
-Control = Literal["select"]
+Control = Literal["select", "loop"]
 KERNEL_TRAITS = ("commutative", "scalar")  # facts about one kernel, not about a family
 
 

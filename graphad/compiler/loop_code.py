@@ -1,0 +1,531 @@
+"""Loops as generated Python: the body's plan inlined into a ``for`` (or ``while``) loop.
+
+A loop form (:class:`~graphad.ops.loop.LoopForm`) compiles to a *step function*, one Python
+function whose loop runs n steps of the body on local variables::
+
+    def chunk(n, base, a0, X0, q0, Y0):      # carries, xs (n rows), consts, output buffers
+        for j in range(n):                  # range(n - 1, -1, -1) when reversed
+            r0 = X0[j]                      # the rows of the xs this step
+            v3 = np_matmul(q0, a0)          # the body, one line a node, as in Program
+            v4 = np_add(v3, r0, out=v3)
+            v5 = np_tanh(v4, out=v4)
+            Y0[j] = a0                      # per-step outputs into preallocated buffers
+            a0 = v5                         # the new carries, all at once
+        return (a0,)
+
+The body is planned and generated once; its values are locals (a name per node, ``del``
+after last use), elementwise ufuncs write into the buffer of an operand that dies at that
+step (``out=``), a per-step output is written into its row of a stacked array allocated
+before the loop, and 0-d float64 regions run as Python float arithmetic (carries and rows
+included: a scalar recurrence runs on floats from start to end), with the NumPy version of
+the whole loop as the fallback where Python raises (as in :class:`Program`).  A while loop
+inlines its condition at the top of a ``while True``.
+
+:class:`LoopProgram` is the loop op's kernel: it checks the trip count, allocates the
+stacked outputs, and calls the step function once (or once per checkpointed stretch, keeping
+checkpoints, or replaying each stretch from its checkpoint before running the loop over it
+backwards).  It pickles as its form and is generated again when loaded; each step function
+is a self-contained unit (its own source and namespace) that a native backend can take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphad.compiler import floats
+from graphad.compiler.codegen import Chunk, Code, Program, ufunc_of
+from graphad.compiler.patterns import is_own
+from graphad.compiler.plan import Plan, Step
+from graphad.ir import Constant, ExecutionError, GraphError, Node, TensorType, format_shape
+from graphad.ops.loop import LoopForm, segments
+
+INT64 = np.dtype(np.int64)
+
+
+def _is_float(node: Node) -> bool:
+    return floats.is_scalar_float(node)
+
+
+class Stepper(Program):
+    """The step function of one loop form, generated and compiled (a float version first
+    when some of the body lowers to Python floats, the NumPy version as its fallback)."""
+
+    def __init__(self, form: LoopForm, specialise: bool = True) -> None:
+        self.form = form
+        self.namespace = {
+            "as_f64": np.float64,
+            "np_int64": np.int64,
+            "np_empty": np.empty,
+            "np_shape": np.shape,
+            **floats.NAMESPACE,
+        }
+        plans = [Plan(list(b.outputs)) for b in (form.body, form.cond) if b is not None]
+        steps = [s for p in plans for s in p.steps]
+        lowered = specialise and any(floats.lowers(s.node) for s in steps)
+        own = all(is_own(s.node) or floats.lowers(s.node) for s in steps)
+        self.general = [self._loop(lower=False)]
+        self.fast = [self._loop(lower=True)] if lowered and own else None
+        self._compile()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Stepper, (self.form, self.fast is not None))
+
+    @property
+    def functions(self) -> list[Callable[..., Any]]:
+        """The step functions to try, the float version first."""
+        return [*(self._fn_fast or ()), *self._fn_general]
+
+    # -- generation -------------------------------------------------------------
+    def _loop(self, lower: bool) -> Chunk:
+        form = self.form
+        c, nx, k = form.carries, form.xs, form.consts
+        carries = [f"a{i}" for i in range(c)]
+        outs = [f"Y{i}" for i in range(form.outputs)]
+        args = ["n", "base", *carries, *(f"X{i}" for i in range(nx)), *(f"q{i}" for i in range(k))]
+        if form.cond is not None:
+            args = ["limit", *carries, *(f"q{i}" for i in range(k))]
+        code = Code([f"def chunk({', '.join([*args, *outs])}):"], [None, None])
+        body_plan = Plan(list(form.body.outputs))
+        cond_plan = None if form.cond is None else Plan(list(form.cond.outputs))
+        # a carry runs as a Python float when it is a 0-d float64 whose new value lowers
+        floated = {
+            i
+            for i, new in enumerate(form.new_carries())
+            if lower and _is_float(form.carry_params()[i]) and floats.lowers(new)
+        }
+        names: dict[Node, str] = {}
+        float_names: dict[Node, str] = {}
+        for i, p in enumerate(form.carry_params()):
+            if i in floated:
+                code.emit(f"    a{i} = float(a{i})")
+                float_names[p] = f"a{i}"
+            else:
+                names[p] = f"a{i}"
+        used = _used(body_plan) | (set() if cond_plan is None else _used(cond_plan))
+        wants_float = _float_inputs(body_plan, lower) | (
+            set() if cond_plan is None else _float_inputs(cond_plan, lower)
+        )
+        for i, p in enumerate(form.const_params()):
+            names[p] = f"q{i}"
+            if p in wants_float and _is_float(p):
+                code.emit(f"    q{i}f = float(q{i})")
+                float_names[p] = f"q{i}f"
+        rows: list[str] = []
+        for i, p in enumerate(form.x_params()):
+            if p not in used:
+                continue
+            if p in wants_float and _is_float(p):
+                code.emit(f"    L{i} = X{i}.tolist()")  # Python floats, read once
+                rows.append(f"r{i} = L{i}[j]")
+                float_names[p] = f"r{i}"
+            else:
+                rows.append(f"r{i} = X{i}[j]")
+                names[p] = f"r{i}"
+        step = form.step_param()
+        if step is not None and step in used:
+            index = "n" if form.cond is not None else "base + j"
+            rows.append(f"t = np_int64({index})")
+            names[step] = "t"
+        emit = _Emitter(self, lower, names, float_names)
+        if form.cond is not None:
+            self._while(code, emit, cond_plan, body_plan, rows, floated)  # type: ignore[arg-type]
+        else:
+            self._for(code, emit, body_plan, rows, floated)
+        back = ", ".join(f"as_f64(a{i})" if i in floated else f"a{i}" for i in range(c))
+        if form.cond is not None:
+            code.emit(f"    return ({back}{',' if c == 1 else ''}), n")
+        else:
+            code.emit(f"    return ({back}{',' if c == 1 else ''})")
+        return Chunk("\n".join(code.lines) + "\n", code.info)
+
+    def _for(
+        self, code: Code, emit: _Emitter, plan: Plan, rows: list[str], floated: set[int]
+    ) -> None:
+        form = self.form
+        unroll = max(1, form.unroll)
+        if unroll == 1:
+            loop = "range(n - 1, -1, -1)" if form.reverse else "range(n)"
+            code.emit(f"    for j in {loop}:")
+            self._step(code, emit, plan, rows, floated, "        ", "j")
+            return
+        code.emit(f"    m = n - n % {unroll}")
+        if form.reverse:  # j = n-1, n-2, …: whole groups first, the remainder last
+            code.emit(f"    for jj in range(n - 1, n - 1 - m, -{unroll}):")
+            for u in range(unroll):
+                code.emit(f"        j = jj - {u}")
+                self._step(code, emit, plan, rows, floated, "        ", "j")
+            code.emit("    for j in range(n - 1 - m, -1, -1):")
+        else:
+            code.emit(f"    for jj in range(0, m, {unroll}):")
+            for u in range(unroll):
+                code.emit(f"        j = jj + {u}")
+                self._step(code, emit, plan, rows, floated, "        ", "j")
+            code.emit("    for j in range(m, n):")
+        self._step(code, emit, plan, rows, floated, "        ", "j")
+
+    def _while(
+        self,
+        code: Code,
+        emit: _Emitter,
+        cond: Plan,
+        body: Plan,
+        rows: list[str],
+        floated: set[int],
+    ) -> None:
+        code.emit("    n = 0")
+        code.emit("    while True:")
+        emit.plan(code, cond, "        ")
+        code.emit(f"        if not {emit.value(cond.order[cond.fetch_slots[0]], False)}:")
+        code.emit("            break")
+        code.emit("        if n == limit:")
+        code.emit("            return None, n")  # the driver names the loop and its limit
+        self._step(code, emit, body, rows, floated, "        ", "n")
+        code.emit("        n += 1")
+
+    def _step(
+        self,
+        code: Code,
+        emit: _Emitter,
+        plan: Plan,
+        rows: list[str],
+        floated: set[int],
+        indent: str,
+        row: str,
+    ) -> None:
+        """One step: read the rows, run the body, store the per-step outputs, move the
+        carries on (all at once: a body may swap them)."""
+        form = self.form
+        for line in rows:
+            code.emit(indent + line)
+        emit.plan(code, plan, indent)
+        for i, out in enumerate(form.per_step()):
+            code.emit(f"{indent}Y{i}[{row}] = {emit.value(out, False)}")
+        if form.carries:
+            new = [emit.value(out, i in floated) for i, out in enumerate(form.new_carries())]
+            targets = ", ".join(f"a{i}" for i in range(form.carries))
+            code.emit(f"{indent}{targets} = {', '.join(new)}")
+        emit.forget()
+
+
+def _used(plan: Plan) -> set[Node]:
+    """The nodes some step of ``plan`` reads, and its fetches."""
+    found = {plan.order[i] for s in plan.steps for i in s.ins}
+    found.update(plan.order[i] for i in plan.fetch_slots)
+    return found
+
+
+def _float_inputs(plan: Plan, lower: bool) -> set[Node]:
+    """The inputs of steps that run as Python floats."""
+    if not lower:
+        return set()
+    return {plan.order[i] for s in plan.steps if floats.lowers(s.node) for i in s.ins}
+
+
+class _Emitter:
+    """Writes the lines of a sub-graph's plan on named inputs: each value a local, floats
+    where the step lowers, ``out=`` into operands that die, ``del`` after last use."""
+
+    def __init__(
+        self, program: Stepper, lower: bool, names: dict[Node, str], floats_: dict[Node, str]
+    ) -> None:
+        self.program = program
+        self.lower = lower
+        self.names = dict(names)  # node -> the local holding it as an array
+        self.float_names = dict(floats_)  # node -> the local holding it as a Python float
+        self.inputs = set(names) | set(floats_)
+        self.made: list[Node] = []  # values made in this step, forgotten at its end
+        self.count = 0
+
+    def value(self, node: Node, as_float: bool) -> str:
+        """The expression of ``node``'s value, as a float or as an array."""
+        if isinstance(node.op, Constant):
+            return self._constant(node, as_float)
+        if as_float:
+            name = self.float_names.get(node)
+            if name is None:
+                return f"float({self.names[node]})"
+            return name
+        name = self.names.get(node)
+        if name is None:
+            return f"as_f64({self.float_names[node]})"
+        return name
+
+    def _constant(self, node: Node, as_float: bool) -> str:
+        """A constant's name in the namespace (``d``: as a Python float)."""
+        name = f"{'d' if as_float else 'c'}{node.id}"
+        value = node.op.value  # type: ignore[attr-defined]
+        self.program.namespace.setdefault(name, float(value) if as_float else value)
+        return name
+
+    def plan(self, code: Code, plan: Plan, indent: str) -> None:
+        """The lines of ``plan``'s steps, its parameters already named."""
+        order = plan.order
+        users = plan.consumers()
+        fetched = set(plan.fetch_slots)
+        lowered = {s.out for s in plan.steps if self.lower and floats.lowers(s.node)}
+        ufuncs = {s.out: ufunc_of(s.node) for s in plan.steps}
+        for step in plan.steps:
+            node = step.node
+            self.count += 1
+            var = f"v{self.count}"
+            if step.out in lowered:
+                args = [self.value(order[i], True) for i in step.ins]
+                code.emit(f"{indent}{var} = {floats.expression(node, args)}", (step, args))
+                self.float_names[node] = var
+            else:
+                args = [self.value(order[i], False) for i in step.ins]
+                reuse = Program._reusable(step, users, fetched, ufuncs, lowered, order)
+                reused = None if reuse is None else self.names[order[reuse]]
+                call = self._call(step, args, f"k{node.id}", reused)
+                if call is None:
+                    prefix = f"b{self.count}_"
+                    self.program._branches(step, args, var, prefix, indent, code)
+                else:
+                    code.emit(f"{indent}{var} = {call}", (step, args))
+                self.names[node] = var
+            self.made.append(node)
+            for i in step.frees:
+                gone = order[i]
+                if gone in self.inputs or isinstance(gone.op, Constant):
+                    continue
+                if gone in self.names and i not in lowered:
+                    code.emit(f"{indent}del {self.names[gone]}")
+
+    def _call(self, step: Step, args: list[str], kernel: str, reuse: str | None) -> str | None:
+        node = step.node
+        if node.op.control == "select":
+            return None
+        ufunc = ufunc_of(node)
+        if ufunc is not None:
+            name = f"np_{ufunc.__name__}"
+            self.program.namespace.setdefault(name, ufunc)
+            extra = f", out={reuse}" if reuse is not None else ""
+            return f"{name}({', '.join(args)}{extra})"
+        return self.program._call(step, args, kernel, None)
+
+    def forget(self) -> None:
+        """Values made in a step are not known in the next (its names are reused)."""
+        for node in self.made:
+            self.names.pop(node, None)
+            self.float_names.pop(node, None)
+        self.made = []
+
+
+class LoopProgram:
+    """A loop op's kernel: ``program(*inputs)`` is the loop's value (a tuple).
+
+    ``where`` in errors is the loop's own description (its op and the user's line)."""
+
+    def __init__(self, form: LoopForm, name: str = "loop") -> None:
+        self.form = form
+        self.name = name
+        self.stepper = Stepper(form)
+        self.replay = None if form.replay is None else Stepper(form.replay)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (LoopProgram, (self.form, self.name))
+
+    @property
+    def where(self) -> str:
+        return f"{self.name} made at {self.form.where}" if self.form.where else self.name
+
+    def __call__(self, *values: Any) -> tuple[Any, ...]:
+        fast = self.stepper._fn_fast
+        if fast is not None:
+            try:
+                return self._run(values, fast[0])
+            except floats.FALLBACK_ERRORS as e:
+                found = self.stepper.failed_step(e)
+                if found is None or not floats.lowers(found[0].node):
+                    raise self._failed(e) from e
+        try:
+            return self._run(values, self.stepper._fn_general[0])
+        except GraphError:
+            raise
+        except Exception as e:
+            raise self._failed(e) from e
+
+    def _failed(self, e: BaseException) -> ExecutionError:
+        """The body's node that failed, at which step, as an ExecutionError."""
+        found = None
+        for stepper in (self.stepper, self.replay):
+            if stepper is not None and found is None:
+                found = stepper.failed_step(e)
+        step = _step_number(e)
+        at = f"{self.where}, step {step}" if step is not None else self.where
+        if found is None:
+            return ExecutionError(f"{at}: {type(e).__name__}: {e}")
+        node_step, inputs = found
+        node = node_step.node
+        shapes = ", ".join(format_shape(np.shape(v)) for v in inputs)
+        return ExecutionError(
+            f"{at}: {node.op} failed on inputs of shape {shapes}: {e} (node {node.name} of "
+            f"the body, made at {node.origin.location})"
+        )
+
+    # -- the driver ---------------------------------------------------------------
+    def _run(self, values: Sequence[Any], steps: Callable[..., Any]) -> tuple[Any, ...]:
+        form = self.form
+        if form.cond is not None:
+            return self._while(values, steps)
+        trips = trip_count(form, values, self.where)
+        carries = [values[i] for i in form.carry_inputs()]
+        xs = [values[i] for i in form.xs_inputs()]
+        consts = [values[i] for i in form.const_inputs()]
+        outs = [_buffer(out, trips) for out in form.per_step()]
+        if form.replay is not None:
+            carries = self._replayed(values, trips, carries, xs, consts, outs, steps)
+            return (*carries, *_stacked(outs))
+        if not form.checkpoints:
+            if trips:
+                carries = list(steps(trips, 0, *carries, *xs, *consts, *outs))
+            return (*_arrays(carries), *_stacked(outs))
+        assert form.checkpoint is not None
+        every = form.checkpoint.every(trips)
+        kept = [_buffer_like(c, segments(trips, every)) for c in carries]
+        for s in range(segments(trips, every)):
+            lo, hi = _rows_of(s, every, trips, form.reverse)
+            for cp, c in zip(kept, carries):
+                cp[s] = c
+            views = [x[lo:hi] for x in (*xs,)]
+            buffers = [y[lo:hi] for y in outs]
+            carries = list(steps(hi - lo, lo, *carries, *views, *consts, *buffers))
+        return (*_arrays(carries), *_stacked(outs), *kept)
+
+    def _replayed(
+        self,
+        values: Sequence[Any],
+        trips: int,
+        carries: list[Any],
+        xs: list[Any],
+        consts: list[Any],
+        outs: list[np.ndarray],
+        steps: Callable[..., Any],
+    ) -> list[Any]:
+        """Backwards over stretches of k steps, last first: each stretch's carries and
+        per-step values are recomputed from its checkpoint by the replayed loop, then this
+        loop runs over them."""
+        form, replay = self.form, self.form.replay
+        assert replay is not None and replay.checkpoint is not None and self.replay is not None
+        kept, _, rxs, rconsts = ([values[i] for i in r] for r in form.replay_inputs())
+        every = replay.checkpoint.every(trips)
+        stretch = [_buffer(out, min(every, trips)) for out in replay.per_step()]
+        forward = self.replay.functions[-1]  # the NumPy version: its rows are stored
+        for s in reversed(range(segments(trips, every))):
+            lo, hi = _rows_of(s, every, trips, replay.reverse)
+            n = hi - lo
+            start_carries = [cp[s] for cp in kept]
+            views = [x[lo:hi] for x in rxs]
+            recomputed = [b[:n] for b in stretch]
+            forward(n, lo, *start_carries, *views, *rconsts, *recomputed)
+            rows = [*_stacked(recomputed), *(x[lo:hi] for x in xs)]
+            buffers = [y[lo:hi] for y in outs]
+            carries = list(steps(n, lo, *carries, *rows, *consts, *buffers))
+        return _arrays(carries)
+
+    def _while(self, values: Sequence[Any], steps: Callable[..., Any]) -> tuple[Any, ...]:
+        form = self.form
+        carries = [values[i] for i in form.carry_inputs()]
+        consts = [values[i] for i in form.const_inputs()]
+        limit = -1 if form.max_steps is None else form.max_steps
+        outs = [_buffer(out, max(limit, 0)) for out in form.per_step()]
+        if outs and form.max_steps is None:
+            raise ExecutionError(f"{self.where}: stacking per-step values needs max_steps")
+        found, n = steps(limit, *carries, *consts, *outs)
+        if found is None:
+            raise ExecutionError(
+                f"{self.where}: the condition still held after max_steps={form.max_steps} "
+                "steps; give a larger max_steps (the loop is not cut short silently)"
+            )
+        return (*_arrays(list(found)), *_stacked(outs, n), np.int64(n))
+
+
+def trip_count(form: LoopForm, values: Sequence[Any], where: str) -> int:
+    """T for one run: the length, the counted input or the xs' leading dim, which must agree."""
+    trips: int | None = form.length
+    if form.counted:
+        trips = max(int(values[0]), 0)
+    sliced = [values[i] for i in (*form.xs_inputs(), *form.replay_inputs()[2])]
+    for k, x in enumerate(sliced):
+        rows = np.shape(x)[0]
+        if trips is None:
+            trips = rows
+        elif rows != trips:
+            raise ExecutionError(f"{where}: xs {k} has {rows} rows but the loop runs {trips} steps")
+    if trips is None:
+        raise ExecutionError(f"{where}: no trip count (no length, count or xs)")
+    return trips
+
+
+def _rows_of(s: int, every: int, trips: int, reverse: bool) -> tuple[int, int]:
+    """The rows of stretch s (in the order the loop runs) as [lo, hi)."""
+    lo, hi = s * every, min(trips, (s + 1) * every)
+    return (trips - hi, trips - lo) if reverse else (lo, hi)
+
+
+def _buffer(node: Node, rows: int) -> Any:
+    """A stacked output's buffer: ``rows`` rows of the node's type, or, when its shape is not
+    known statically, rows kept as they come and stacked at the end (:class:`_Rows`)."""
+    t = node.type
+    assert isinstance(t, TensorType) and t.shape is not None
+    if None in t.shape:
+        return _Rows([None] * rows, 0, t)
+    return np.empty((rows, *t.shape), t.dtype)  # type: ignore[misc]
+
+
+class _Rows:
+    """The rows of a stacked output whose row shape is known only at run time: a list the
+    step function writes by row index (``rows[j] = value``), sliced as views of it."""
+
+    def __init__(self, store: list[Any], offset: int, t: TensorType) -> None:
+        self.store, self.offset, self.type = store, offset, t
+
+    def __setitem__(self, j: int, value: Any) -> None:
+        self.store[self.offset + j] = value
+
+    def __getitem__(self, rows: slice) -> _Rows:
+        return _Rows(self.store, self.offset + (rows.start or 0), self.type)
+
+    def stacked(self, count: int | None = None) -> np.ndarray:
+        rows = self.store if count is None else self.store[:count]
+        if not rows:
+            shape = tuple(0 if d is None else d for d in self.type.shape or ())
+            return np.empty((0, *shape), self.type.dtype)
+        return np.stack([np.asarray(r, self.type.dtype) for r in rows])
+
+
+def _stacked(outs: list[Any], count: int | None = None) -> list[Any]:
+    """The stacked outputs as arrays (the first ``count`` rows, when given)."""
+    done = []
+    for y in outs:
+        if isinstance(y, _Rows):
+            done.append(y.stacked(count))
+        else:
+            done.append(y if count is None else y[:count])
+    return done
+
+
+def _buffer_like(value: Any, rows: int) -> np.ndarray:
+    value = np.asarray(value)
+    return np.empty((rows, *value.shape), value.dtype)
+
+
+def _arrays(values: list[Any]) -> list[Any]:
+    return [np.asarray(v) if isinstance(v, (int, float, complex)) else v for v in values]
+
+
+def _step_number(e: BaseException) -> int | None:
+    """The step index the generated loop was at when ``e`` was raised, from its frame."""
+    tb = e.__traceback__
+    found = None
+    while tb is not None:
+        scope = tb.tb_frame.f_locals
+        if tb.tb_frame.f_code.co_name == "chunk" and "j" in scope and "base" in scope:
+            found = int(scope["base"]) + int(scope["j"])
+        elif tb.tb_frame.f_code.co_name == "chunk" and "limit" in scope and "n" in scope:
+            found = int(scope["n"])
+        tb = tb.tb_next
+    return found
