@@ -30,11 +30,14 @@ _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds 
 def simplify(node: Node, uses: Uses, rules: Sequence[Apply]) -> Node | None:
     """The first of folding and ``rules`` (those of the node's op class) that applies to
     ``node``, given the consumers of each value (``uses``), or ``None``."""
-    if node.op.branches:
-        return rewrite_branches(node)
-    folded = fold(node)
-    if folded is not None:
-        return folded
+    if node.op.branches:  # its sub-graphs first; an op that runs them is not folded
+        inside = rewrite_branches(node)
+        if inside is not None:
+            return inside
+    else:
+        folded = fold(node)
+        if folded is not None:
+            return folded
     for apply in rules:
         out = apply(node, uses)
         if out is not None and out is not node:
