@@ -333,6 +333,20 @@ class LoopProgram:
         return f"{self.name} made at {self.form.where}" if self.form.where else self.name
 
     def __call__(self, *values: Any) -> tuple[Any, ...]:
+        try:
+            return self._attempt(values)
+        except ExecutionError as e:
+            step = _step_number(e)
+            if step is None:  # the driver's own (a trip count, max_steps): said already
+                raise
+            raise ExecutionError(f"{self.where}, step {step}: {e}") from e  # a loop inside
+        except GraphError:
+            raise
+        except Exception as e:
+            raise self._failed(e) from e
+
+    def _attempt(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """The float version, and the NumPy version where Python's floats raised."""
         fast = self.stepper._fn_fast
         if fast is not None:
             try:
@@ -340,13 +354,8 @@ class LoopProgram:
             except floats.FALLBACK_ERRORS as e:
                 found = self.stepper.failed_step(e)
                 if found is None or not floats.lowers(found[0].node):
-                    raise self._failed(e) from e
-        try:
-            return self._run(values, self.stepper._fn_general[0])
-        except GraphError:
-            raise
-        except Exception as e:
-            raise self._failed(e) from e
+                    raise
+        return self._run(values, self.stepper._fn_general[0])
 
     def _failed(self, e: BaseException) -> ExecutionError:
         """The body's node that failed, at which step, as an ExecutionError."""
@@ -518,14 +527,14 @@ def _arrays(values: list[Any]) -> list[Any]:
 
 
 def _step_number(e: BaseException) -> int | None:
-    """The step index the generated loop was at when ``e`` was raised, from its frame."""
+    """The step index the generated loop was at when ``e`` was raised, from the frame of its
+    step function (the outermost one: a loop inside the body has its own)."""
     tb = e.__traceback__
-    found = None
     while tb is not None:
         scope = tb.tb_frame.f_locals
         if tb.tb_frame.f_code.co_name == "chunk" and "j" in scope and "base" in scope:
-            found = int(scope["base"]) + int(scope["j"])
-        elif tb.tb_frame.f_code.co_name == "chunk" and "limit" in scope and "n" in scope:
-            found = int(scope["n"])
+            return int(scope["base"]) + int(scope["j"])
+        if tb.tb_frame.f_code.co_name == "chunk" and "limit" in scope and "n" in scope:
+            return int(scope["n"])
         tb = tb.tb_next
-    return found
+    return None

@@ -5,8 +5,13 @@ more per-step values (its residuals) by making a *twin* of it: the same kind of 
 the same body parameters and the same new carries, on the same inputs, with more per-step
 outputs (or keeping checkpoints).  Twins compute the same carries step by step, so one loop
 computing the union of their outputs replaces them all: a graph that fetches a loop's
-value and its gradient runs the forward loop once.  The pass runs before the rewrites,
-while twins still share their body's nodes.
+value and its gradient runs the forward loop once.  More generally, loops of one kind and
+trip count whose carries start from the same nodes merge when their bodies, written over
+one set of parameters (rows and consts paired by the input feeding them) and merged by
+CSE, compute the same new carries: the tangent loops of a loop and of its twin, say (a
+Hessian-vector product's), which differ only in the names of their placeholders.  The
+pass runs before the rewrites, while twins share their body's nodes, and after them, when
+the loops' inputs have been merged by CSE.
 
 **Pruning.**  A loop's value is a tuple read entry by entry (``t[i]``).  Entries no one
 reads are dropped: per-step outputs, checkpoints, and carries that neither a read entry
@@ -21,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import replace
 
+from graphad.compiler.cse import lookup
 from graphad.ir import Node, rebuild, topo_sort
 from graphad.ops.loop import Body, Loop, LoopForm, cond_slots, slots
 from graphad.ops.structure import TupleGet, get, make_tuple
@@ -29,55 +35,145 @@ Remap = dict[int, int]  # old entry of a loop's value -> new entry
 
 
 def _key(node: Node) -> Hashable:
-    """What twins share: the loop's kind and everything of its form but its per-step
-    outputs and whether it keeps checkpoints; its inputs."""
+    """What loops that may be fused share: their kind, their trip count and direction,
+    their carries' start (the same input nodes), and the rest of the form that is not a
+    body; checked further by comparing the bodies (``_fuse``)."""
     op = node.op
     assert isinstance(op, Loop)
     f = op.form
-    cond = None if f.cond is None else (f.cond.params, f.cond.outputs)
-    replay = None if f.replay is None else id(f.replay)
-    shape = (f.carries, f.xs, f.consts, f.step, f.length, f.counted, f.reverse, f.unroll)
-    policy = (f.checkpoint, f.max_steps, replay)
-    return (type(op), f.body.params, f.new_carries(), cond, shape, policy, node.inputs)
+    carries = tuple(node.inputs[: f.first + f.carries])
+    shape = (f.carries, f.step, f.length, f.counted, f.reverse, f.unroll, f.cond is not None)
+    return (type(op), carries, shape, f.checkpoint, f.max_steps, f.replay is not None)
 
 
 def fuse_loops(nodes: Sequence[Node]) -> list[Node]:
-    """``nodes`` with twin loops merged into one loop computing all their outputs."""
+    """``nodes`` with loops that compute the same carries (from the same starts, by bodies
+    equal but for their parameters' names) merged into one loop computing all their
+    per-step outputs: a loop and its twins, and the loops derived alike from them."""
     groups: dict[Hashable, list[Node]] = {}
     for n in topo_sort(nodes):
-        if isinstance(n.op, Loop):
+        if isinstance(n.op, Loop) and n.op.form.replay is None:
             groups.setdefault(_key(n), []).append(n)
     merged: dict[Node, tuple[Node, Remap]] = {}
     for members in groups.values():
         if len(members) < 2:
             continue
-        first = members[0].op
-        assert isinstance(first, Loop)
-        form = first.form
-        per_step: dict[Node, int] = {}
-        for m in members:
-            for y in m.op.form.per_step():  # type: ignore[attr-defined]
-                per_step.setdefault(y, len(per_step))
-        checkpoints = any(m.op.form.checkpoints for m in members)  # type: ignore[attr-defined]
-        body = form.body.with_outputs([*form.new_carries(), *per_step])
-        fused_form = replace(form, body=body, checkpoints=checkpoints)
-        fused = first.with_form(fused_form)(*members[0].inputs)
-        for m in members:
-            merged[m] = (fused, _fused_entries(m.op.form, fused_form, per_step))  # type: ignore[attr-defined]
+        fused, parts = _Fusion(members[0]), [members[0]]
+        for other in members[1:]:
+            if fused.absorb(other):
+                parts.append(other)
+        if len(parts) > 1:
+            loop = fused.node()
+            for m in parts:
+                merged[m] = (loop, fused.remap(m))
     if not merged:
         return list(nodes)
     return _redirect(nodes, merged)
 
 
-def _fused_entries(old: LoopForm, new: LoopForm, per_step: dict[Node, int]) -> Remap:
-    remap = {k: k for k in range(old.carries)}
-    for j, y in enumerate(old.per_step()):
-        remap[old.carries + j] = new.carries + per_step[y]
-    for k, i in enumerate(old.checkpoint_outputs()):
-        remap[i] = new.checkpoint_outputs()[k]
-    if old.cond is not None:
-        remap[old.size - 1] = new.size - 1
-    return remap
+class _Fusion:
+    """Loops merged into one: the first one's body, with the rows, consts and per-step
+    outputs of the others added, their bodies re-expressed over its parameters and merged
+    by CSE (a loop is absorbed only when its carries come out as the same nodes)."""
+
+    def __init__(self, first: Node) -> None:
+        op = first.op
+        assert isinstance(op, Loop)
+        self.op, self.form, self.inputs, self.first = op, op.form, first.inputs, first
+        f = self.form
+        self.checkpoints = f.checkpoints
+        self.table: dict[Hashable, Node] = {}
+        self.x_params = list(f.x_params())
+        self.x_inputs = [first.inputs[i] for i in f.xs_inputs()]
+        self.k_params = list(f.const_params())
+        self.k_inputs = [first.inputs[i] for i in f.const_inputs()]
+        mine = {p: p for p in f.body.params}
+        self.carries = self._canon(list(f.new_carries()), mine)
+        self.cond = None if f.cond is None else self._canon(list(f.cond.outputs), mine)
+        self.per_step: dict[Node, int] = {}
+        self.entries: dict[Node, list[int]] = {}
+        self._add(first, self._canon(list(f.per_step()), mine))
+
+    def _canon(self, outputs: list[Node], params: dict[Node, Node]) -> list[Node]:
+        """``outputs`` over this loop's parameters (``params`` maps them), merged by CSE."""
+        new: dict[Node, Node] = {}
+        for n in topo_sort(outputs):
+            if n in params:
+                new[n] = params[n]
+                continue
+            inputs = tuple(new[x] for x in n.inputs)
+            rebuilt = n if all(a is b for a, b in zip(inputs, n.inputs)) else rebuild(n, inputs)
+            new[n] = lookup(self.table, rebuilt)
+        return [new[o] for o in outputs]
+
+    def _add(self, node: Node, per_step: list[Node]) -> None:
+        positions = []
+        for y in per_step:
+            positions.append(self.per_step.setdefault(y, len(self.per_step)))
+        self.entries[node] = positions
+
+    def absorb(self, other: Node) -> bool:
+        """Merge ``other`` in when its carries and condition are this loop's."""
+        f = other.op.form  # type: ignore[attr-defined]
+        mapping = dict(zip(f.carry_params(), self.form.carry_params()))
+        mapping.update(zip(f.step_params(), self.form.step_params()))
+        new_x, new_k = [], []
+        for p, i in zip(f.x_params(), f.xs_inputs()):
+            mapping[p] = self._param(p, other.inputs[i], self.x_params, self.x_inputs, new_x)
+        for p, i in zip(f.const_params(), f.const_inputs()):
+            mapping[p] = self._param(p, other.inputs[i], self.k_params, self.k_inputs, new_k)
+        carries = self._canon(list(f.new_carries()), mapping)
+        cond = None if f.cond is None else self._canon(list(f.cond.outputs), mapping)
+        same_cond = cond is None or all(a is b for a, b in zip(cond, self.cond or ()))
+        if not all(a is b for a, b in zip(carries, self.carries)) or not same_cond:
+            for params, inputs, added in (
+                (self.x_params, self.x_inputs, new_x),
+                (self.k_params, self.k_inputs, new_k),
+            ):
+                del params[len(params) - len(added) :], inputs[len(inputs) - len(added) :]
+            return False
+        self._add(other, self._canon(list(f.per_step()), mapping))
+        self.checkpoints = self.checkpoints or f.checkpoints
+        return True
+
+    @staticmethod
+    def _param(
+        p: Node, source: Node, params: list[Node], inputs: list[Node], added: list[Node]
+    ) -> Node:
+        """This loop's parameter fed from ``source``, one added for it if there is none."""
+        for q, i in zip(params, inputs):
+            if i is source and q.type == p.type:
+                return q
+        params.append(p)
+        inputs.append(source)
+        added.append(p)
+        return p
+
+    def node(self) -> Node:
+        f = self.form
+        per_step = list(self.per_step)
+        c, nx, nk = f.carries, len(self.x_params), len(self.k_params)
+        params = (*f.carry_params(), *self.x_params, *self.k_params, *f.step_params())
+        body = Body(params, slots(c, nx, nk, f.step, f.counted), (*self.carries, *per_step))
+        cond = None
+        if f.cond is not None:
+            cparams = (*f.carry_params(), *self.k_params)
+            cond = Body(cparams, cond_slots(c, nk, nx, f.counted), tuple(self.cond or ()))
+        checkpoints = getattr(self, "checkpoints", f.checkpoints)
+        self.fused = replace(f, body=body, xs=nx, consts=nk, cond=cond, checkpoints=checkpoints)
+        head = self.inputs[: f.first + c]
+        return self.op.with_form(self.fused)(*head, *self.x_inputs, *self.k_inputs)
+
+    def remap(self, member: Node) -> Remap:
+        old, new = member.op.form, self.fused  # type: ignore[attr-defined]
+        remap = {k: k for k in range(old.carries)}
+        for j, position in enumerate(self.entries[member]):
+            remap[old.carries + j] = new.carries + position
+        for k, i in enumerate(old.checkpoint_outputs()):
+            remap[i] = new.checkpoint_outputs()[k]
+        if old.cond is not None:
+            remap[old.size - 1] = new.size - 1
+        return remap
 
 
 def _redirect(nodes: Sequence[Node], moved: dict[Node, tuple[Node, Remap]]) -> list[Node]:

@@ -58,7 +58,7 @@ def optimize_nodes(nodes: list[Node]) -> list[Node]:
         # is read before and after the rewrites (which may leave fewer entries read)
         nodes = prune_loops(fuse_loops(nodes))
         rewritten = rewrite(nodes)
-        pruned = prune_loops(rewritten)
+        pruned = prune_loops(fuse_loops(rewritten))
         unchanged = all(a is b for a, b in zip(pruned, rewritten))
         return rewritten if unchanged else rewrite(pruned)
 

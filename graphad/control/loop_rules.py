@@ -44,6 +44,7 @@ from graphad.autodiff.forward import jvp as forward_jvp
 from graphad.autodiff.reverse import sweep
 from graphad.ir import (
     DifferentiationError,
+    derivation,
     Node,
     TensorType,
     descendants,
@@ -140,9 +141,10 @@ def vjp(node: Node, g: Node, wanted: Sequence[bool]) -> tuple[Node | None, ...]:
         if is_differentiable(y.type) and entry(g, form.carries + j) is not None
     ]
     g_ys = [placeholder(f"output_cotangent_{j}", type=form.per_step()[j].type) for j in g_rows]
-    sent = make_tuple(
-        *(form.new_carries()[k] for k in floats), *(form.per_step()[j] for j in g_rows)
-    )
+    with derivation(node.origin.kind, node.origin.order):  # a value of the body's pass
+        sent = make_tuple(
+            *(form.new_carries()[k] for k in floats), *(form.per_step()[j] for j in g_rows)
+        )
     targets = [
         *(carry_params[k] for k in floats),
         *(x_params[k] for k in want_x),
