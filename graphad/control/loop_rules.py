@@ -44,9 +44,9 @@ from graphad.autodiff.forward import jvp as forward_jvp
 from graphad.autodiff.reverse import sweep
 from graphad.ir import (
     DifferentiationError,
-    derivation,
     Node,
     TensorType,
+    derivation,
     descendants,
     placeholder,
     substitute,

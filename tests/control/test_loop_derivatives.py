@@ -193,7 +193,7 @@ def test_third_derivative_of_a_scalar_loop() -> None:
 
 def test_hvp_through_a_loop_is_the_hessian_times_v() -> None:
     y, xs, feeds = rnn(3)()
-    w, h0, x = xs
+    _w, h0, _x = xs
     hv = ga.hvp(y, h0, np.array([1.0, 0.0, -1.0]))
     h = ga.hessian(y, h0)
     got_hv, got_h = ga.Executor([hv, h]).run(feeds)
@@ -229,7 +229,7 @@ def test_gradients_equal_those_of_the_unrolled_loop() -> None:
 def test_an_input_the_loop_does_not_depend_on_gets_zeros() -> None:
     x = ga.placeholder("x", (2,))
     z = ga.placeholder("z", (2,))
-    out, ys = ga.scan(lambda c, _: (c * 2.0, c * 0.0 + z), x, length=3)
+    out, _ys = ga.scan(lambda c, _: (c * 2.0, c * 0.0 + z), x, length=3)
     gz, gx = ga.evaluate(ga.gradients(ga.sum(out), [z, x]), {x: np.ones(2), z: np.ones(2)})
     np.testing.assert_array_equal(gz, 0.0)
     np.testing.assert_array_equal(gx, 8.0)
@@ -238,7 +238,7 @@ def test_an_input_the_loop_does_not_depend_on_gets_zeros() -> None:
 def test_integer_xs_and_carries_get_no_adjoint_but_the_floats_do() -> None:
     ks = ga.placeholder("ks", (3,), "int64")
     x = ga.placeholder("x", ())
-    (v, n), _ = ga.scan(lambda c, k: ((c[0] * ga.cast(k, "float64"), c[1] + k), None), (x, 0), ks)
+    (v, _n), _ = ga.scan(lambda c, k: ((c[0] * ga.cast(k, "float64"), c[1] + k), None), (x, 0), ks)
     g = ga.gradients(v, x)
     assert ga.evaluate(g, {x: 2.0, ks: np.array([2, 3, 4])}) == 24.0
     with pytest.raises(ga.DifferentiationError, match="integer or bool"):

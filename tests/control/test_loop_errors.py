@@ -172,7 +172,7 @@ def test_xs_whose_lengths_differ_at_run_time_are_refused_before_the_loop_runs() 
     b = ga.placeholder("b", (None,))
     here = line() + 1
     out, _ = ga.scan(lambda c, v: (c + v[0] * v[1], None), 0.0, (a, b))
-    with pytest.raises(ga.ShapeError, match="xs 1 has 2 rows .* but the other xs give 3") as e:
+    with pytest.raises(ga.ShapeError, match=r"xs 1 has 2 rows .* but the other xs give 3") as e:
         ga.evaluate(out, {a: np.ones(3), b: np.ones(2)})
     assert f"made at {HERE}:{here}, with the fed shapes" in str(e.value)
 

@@ -130,7 +130,7 @@ def test_checkpointing_holds_a_fraction_of_the_memory() -> None:
 
 
 def test_the_loop_is_a_python_for_over_the_bodys_generated_code() -> None:
-    ps, y = rnn(5)
+    _ps, y = rnn(5)
     ex = ga.Executor(y)
     (loop,) = loops(*ex.order)
     source = loop.op.program.stepper.general[0].source

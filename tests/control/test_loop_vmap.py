@@ -68,7 +68,7 @@ def test_per_example_gradients_through_a_loop() -> None:
 
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 def test_jacobian_through_a_loop(mode: str) -> None:
-    w, h0, xs, h, ys = rnn()
+    w, h0, xs, _h, ys = rnn()
     jac = ga.jacobian(ys, h0, mode=mode)
     feeds = {w: RNG.normal(size=(3, 3)), h0: RNG.normal(size=3), xs: RNG.normal(size=(4, 3))}
     got = ga.evaluate(jac, feeds)
