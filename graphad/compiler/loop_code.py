@@ -482,7 +482,7 @@ def _buffer(node: Node, rows: int) -> Any:
     assert isinstance(t, TensorType) and t.shape is not None
     if None in t.shape:
         return _Rows([None] * rows, 0, t)
-    return np.empty((rows, *t.shape), t.dtype)  # type: ignore[misc]
+    return np.empty((rows, *t.shape), t.dtype)
 
 
 class _Rows:

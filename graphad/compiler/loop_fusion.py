@@ -117,7 +117,8 @@ class _Fusion:
         f = other.op.form  # type: ignore[attr-defined]
         mapping = dict(zip(f.carry_params(), self.form.carry_params()))
         mapping.update(zip(f.step_params(), self.form.step_params()))
-        new_x, new_k = [], []
+        new_x: list[Node] = []
+        new_k: list[Node] = []
         for p, i in zip(f.x_params(), f.xs_inputs()):
             mapping[p] = self._param(p, other.inputs[i], self.x_params, self.x_inputs, new_x)
         for p, i in zip(f.const_params(), f.const_inputs()):

@@ -184,7 +184,7 @@ def vjp(node: Node, g: Node, wanted: Sequence[bool]) -> tuple[Node | None, ...]:
         x_ps = [placeholder("trips", type=x_params[0].type)]
         rows = [inputs[xs_in[0]]]
     params = [*g_carries, *sums, *x_ps, *(const_params[k] for k in used_k)]
-    params += [step] if uses_step else []
+    params += form.step_params() if uses_step else ()
     extra: list[Node] = []
     changes: dict[str, Any] = {
         "reverse": not form.reverse if not while_loop else True,
@@ -356,15 +356,8 @@ def jvp(node: Node, t: Tangents) -> Node | None:
     targets = [form.new_carries()[k] for k in moving] + [form.per_step()[j] for j in ys]
     tangents = forward_jvp(targets, sources, [*t_carry, *t_x, *t_k]) if targets else []
     c, nx, nk = form.carries, form.xs, form.consts
-    params = [
-        *carry_params,
-        *t_carry,
-        *x_params,
-        *t_x,
-        *const_params,
-        *t_k,
-        *([form.step_param()] if form.step else []),
-    ]
+    params = [*carry_params, *t_carry, *x_params, *t_x, *const_params, *t_k]
+    params += form.step_params()
     outputs = [*form.new_carries(), *tangents[: len(moving)], *form.per_step()]
     outputs += tangents[len(moving) :]
     cond = None if form.cond is None else form.cond.outputs[0]
@@ -380,9 +373,9 @@ def jvp(node: Node, t: Tangents) -> Node | None:
         cond=cond,
         checkpoints=form.checkpoints,
     )
-    if form.cond is not None:  # the condition reads the carries and consts it always did
+    if joint.cond is not None:  # the condition reads the carries and consts it always did
         cparams = (*carry_params, *t_carry, *const_params, *t_k)
-        joint = replace(joint, cond=replace(joint.cond, params=cparams))  # type: ignore[arg-type]
+        joint = replace(joint, cond=replace(joint.cond, params=cparams))
     count = [inputs[0]] if form.counted else []
     starts = [densify(t[carry_in[k]], inputs[carry_in[k]]) for k in moving]
     loop = op.with_form(joint)(
@@ -412,9 +405,9 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
     """The loop over its batched body (xs batched along axis 1 inside the loop)."""
     op, form = _loop(node)
     if form.replay is not None:
-        stand = _stand_ins(node)
-        out = vmap(_unfused(node, stand), {s: x for s, x, b in zip(stand, xs, batched) if b})
-        back = {s: x for s, x, b in zip(stand, xs, batched) if not b}
+        ins = _stand_ins(node)
+        out = vmap(_unfused(node, ins), {s: x for s, x, b in zip(ins, xs, batched) if b})
+        back = {s: x for s, x, b in zip(ins, xs, batched) if not b}
         (result,) = substitute([out], back)
         return result
     if form.counted and batched[0]:
@@ -431,10 +424,9 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
     active |= {const_params[k] for k, i in enumerate(const_in) if batched[i]}
     cond_batched = False
     if form.cond is not None:
-        reached = _reached(form, active)
-        sources = active | {carry_params[k] for k in reached}
+        reaching = active | {carry_params[k] for k in _reached(form, active)}
         cond_order = topo_sort(list(form.cond.outputs))
-        cond_batched = form.cond.outputs[0] in descendants(cond_order, sources)
+        cond_batched = form.cond.outputs[0] in descendants(cond_order, reaching)
     moving = set(range(form.carries)) if cond_batched else _reached(form, active)
     sources = [carry_params[k] for k in sorted(moving)]
     sources += [p for p in (*x_params, *const_params) if p in active]
@@ -444,10 +436,11 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
 
     def batched_out(o: Node) -> Node:
         if o in depends:
-            return vmap(o, {p: stand[p] for p in sources})  # type: ignore[no-any-return]
+            found: Node = vmap(o, {p: stand[p] for p in sources})
+            return found
         return materialize(o, size)
 
-    new_carries = []
+    new_carries: list[Node] = []
     for k, new in enumerate(form.new_carries()):
         new_carries.append(batched_out(new) if k in moving else new)
     per_step = list(form.per_step())
@@ -482,9 +475,9 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
         cond=cond,
         checkpoints=form.checkpoints,
     )
-    if form.cond is not None:
+    if form.cond is not None and new_form.cond is not None:
         cparams = tuple(stand.get(p, p) for p in form.cond.params)
-        new_form = replace(new_form, cond=replace(new_form.cond, params=cparams))  # type: ignore[arg-type]
+        new_form = replace(new_form, cond=replace(new_form.cond, params=cparams))
     inputs = list(node.inputs)
     for k, i in enumerate(carry_in):
         if k in moving and not batched[i]:

@@ -125,7 +125,7 @@ def _trace(
 ) -> tuple[list[Node], list[Node], Tree, list[Node], list[Node], list[Node]]:
     """Trace the body once (twice when a carry's type must be widened to unknown dims):
     (carry params, row params, ys' tree, outputs, captured outer nodes, their params)."""
-    types = [x.type for x in init]
+    types: list[TensorType] = [x.type for x in init]  # type: ignore[misc]  # tensor leaves
     for _ in range(2):
         carries = [placeholder(f"carry{i}", type=t) for i, t in enumerate(types)]
         x_params = [placeholder(f"row{i}", type=t) for i, t in enumerate(rows)]
@@ -290,22 +290,20 @@ def fori_loop(
             f"fori_loop: body must be a function (i, carry) -> carry, got "
             f"{type(body).__name__} ({user_location()})"
         )
-    bounds = []
+    bounds: list[int | Node] = []
     for name, b in (("lower", lower), ("upper", upper)):
         if isinstance(b, (int, np.integer)) and not isinstance(b, bool):
             bounds.append(int(b))
             continue
-        node = b if isinstance(b, Node) else None
-        ok = node is not None and isinstance(node.type, TensorType)
-        if not ok or node.dtype.kind not in "iu" or node.shape not in ((), None):  # type: ignore[union-attr]
-            shown = node.type if node is not None else type(b).__name__
+        t = b.type if isinstance(b, Node) else None
+        if not isinstance(t, TensorType) or t.dtype.kind not in "iu" or t.shape not in ((), None):
+            shown = t if t is not None else type(b).__name__
             raise DTypeError(
                 f"fori_loop: {name} must be an int or an integer scalar node, got {shown} "
                 f"({user_location()})"
             )
-        bounds.append(node)
+        bounds.append(b)
     lo, hi = bounds
-    static = isinstance(lo, int) and isinstance(hi, int)
     start: Any = lo if isinstance(lo, int) else cast(lo, INT64)
 
     def call(carry: Any, x: Any, t: Node | None) -> tuple[Any, Any]:
@@ -313,9 +311,11 @@ def fori_loop(
         i = t if isinstance(start, int) and start == 0 else t + start
         return body(i, carry), None
 
-    length: int | Node = max(hi - lo, 0) if static else subtract(as_node(hi), as_node(lo))  # type: ignore[operator]
-    if not static:
-        length = cast(length, INT64)
+    length: int | Node
+    if isinstance(lo, int) and isinstance(hi, int):
+        length = max(hi - lo, 0)
+    else:
+        length = cast(subtract(as_node(hi), as_node(lo)), INT64)
     node, tree, _, c = make_scan(
         "fori_loop", call, init, None, length, False, 1, checkpoint, step=True
     )

@@ -86,12 +86,13 @@ def flatten(value: Any) -> tuple[list[Node], Tree]:
             children.append((k, tree))
         return leaves, Tree("dict", tuple(children))
     if isinstance(value, (tuple, list)) and not _numbers(value):
-        leaves, children = [], []
+        items: list[Node] = []
+        trees: list[Tree] = []
         for v in value:
             found, tree = flatten(v)
-            leaves += found
-            children.append(tree)
-        return leaves, Tree("list" if isinstance(value, list) else "tuple", tuple(children))
+            items += found
+            trees.append(tree)
+        return items, Tree("list" if isinstance(value, list) else "tuple", tuple(trees))
     return [as_node(value)], Tree("leaf")
 
 
@@ -106,7 +107,7 @@ def _node_leaves(node: Node) -> list[Node]:
     t = node.type
     if isinstance(t, TensorType):
         return [node]
-    keys: list[Any] = list(t.keys()) if isinstance(t, DictType) else list(range(len(t.items)))  # type: ignore[union-attr]
+    keys: list[Any] = list(t.keys()) if isinstance(t, DictType) else list(range(len(t.items)))
     found: list[Node] = []
     for k in keys:
         e = entry(node, k)

@@ -383,7 +383,7 @@ class Loop(Op):
 
     def with_form(self, form: LoopForm) -> Loop:
         """The same kind of loop, running ``form``."""
-        return type(self)(form)  # type: ignore[call-arg]
+        return type(self)(form)
 
     def infer(self, *types: ValueType) -> ValueType:
         return self.form.infer(types)
