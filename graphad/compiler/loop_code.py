@@ -98,7 +98,10 @@ class Stepper(Program):
         }
         names: dict[Node, str] = {}
         float_names: dict[Node, str] = {}
+        owned = _owned(form, body_plan, floated)
         for i, p in enumerate(form.carry_params()):
+            if i in owned:  # the loop's own buffer from here on: ufuncs may write into it
+                code.emit(f"    a{i} = a{i}.copy()")
             if i in floated:
                 code.emit(f"    a{i} = float(a{i})")
                 float_names[p] = f"a{i}"
@@ -129,7 +132,7 @@ class Stepper(Program):
             index = "n" if form.cond is not None else "base + j"
             rows.append(f"t = np_int64({index})")
             names[step] = "t"
-        emit = _Emitter(self, lower, names, float_names)
+        emit = _Emitter(self, lower, names, float_names, {form.carry_params()[i] for i in owned})
         if form.cond is not None:
             self._while(code, emit, cond_plan, body_plan, rows, floated)  # type: ignore[arg-type]
         else:
@@ -177,7 +180,7 @@ class Stepper(Program):
     ) -> None:
         code.emit("    n = 0")
         code.emit("    while True:")
-        emit.plan(code, cond, "        ")
+        emit.plan(code, cond, "        ", owning=False)  # the body reads the carries next
         code.emit(f"        if not {emit.value(cond.order[cond.fetch_slots[0]], False)}:")
         code.emit("            break")
         code.emit("        if n == limit:")
@@ -210,6 +213,24 @@ class Stepper(Program):
         emit.forget()
 
 
+def _owned(form: LoopForm, plan: Plan, floated: set[int]) -> set[int]:
+    """The carries whose buffers the loop can own: copied once before the first step, and
+    afterwards always the fresh result of a ufunc of the step before (no other carry's
+    too), so that a ufunc reading the carry for the last time may write into it."""
+    made = {s.node for s in plan.steps if ufunc_of(s.node) is not None}
+    news = list(form.new_carries())
+    return {
+        i
+        for i, (p, new) in enumerate(zip(form.carry_params(), news))
+        if i not in floated
+        and new in made
+        and sum(n is new for n in news) == 1
+        and isinstance(p.type, TensorType)
+        and p.type.is_static
+        and bool(p.type.shape)
+    }
+
+
 def _used(plan: Plan) -> set[Node]:
     """The nodes some step of ``plan`` reads, and its fetches."""
     found = {plan.order[i] for s in plan.steps for i in s.ins}
@@ -229,9 +250,16 @@ class _Emitter:
     where the step lowers, ``out=`` into operands that die, ``del`` after last use."""
 
     def __init__(
-        self, program: Stepper, lower: bool, names: dict[Node, str], floats_: dict[Node, str]
+        self,
+        program: Stepper,
+        lower: bool,
+        names: dict[Node, str],
+        floats_: dict[Node, str],
+        owned: set[Node],
     ) -> None:
         self.program = program
+        self.owned = owned  # carries whose buffers the loop owns (see _owned)
+        self.owning = True
         self.lower = lower
         self.names = dict(names)  # node -> the local holding it as an array
         self.float_names = dict(floats_)  # node -> the local holding it as a Python float
@@ -260,8 +288,10 @@ class _Emitter:
         self.program.namespace.setdefault(name, float(value) if as_float else value)
         return name
 
-    def plan(self, code: Code, plan: Plan, indent: str) -> None:
-        """The lines of ``plan``'s steps, its parameters already named."""
+    def plan(self, code: Code, plan: Plan, indent: str, owning: bool = True) -> None:
+        """The lines of ``plan``'s steps, its parameters already named; ``owning``: a
+        carry the loop owns may be written into at its last use in ``plan``."""
+        self.owning = owning
         order = plan.order
         users = plan.consumers()
         fetched = set(plan.fetch_slots)
@@ -277,7 +307,7 @@ class _Emitter:
                 self.float_names[node] = var
             else:
                 args = [self.value(order[i], False) for i in step.ins]
-                reuse = Program._reusable(step, users, fetched, ufuncs, lowered, order)
+                reuse = self._reusable(step, users, fetched, ufuncs, lowered, order)
                 reused = None if reuse is None else self.names[order[reuse]]
                 call = self._call(step, args, f"k{node.id}", reused)
                 if call is None:
@@ -293,6 +323,35 @@ class _Emitter:
                     continue
                 if gone in self.names and i not in lowered:
                     code.emit(f"{indent}del {self.names[gone]}")
+
+    def _reusable(
+        self,
+        step: Step,
+        users: dict[int, list[Step]],
+        fetched: set[int],
+        ufuncs: dict[int, Any],
+        lowered: set[int],
+        order: Sequence[Node],
+    ) -> int | None:
+        """Program's rule (an operand that dies here, a fresh ufunc result read by ufuncs
+        only), with the carries the loop owns counted as fresh."""
+        found = Program._reusable(step, users, fetched, ufuncs, lowered, order)
+        if found is not None or not self.owned or not self.owning:
+            return found
+        t = step.node.type
+        if ufunc_of(step.node) is None or not isinstance(t, TensorType):
+            return None
+        for i in step.ins:
+            x = order[i]
+            if (
+                x in self.owned
+                and i in step.frees
+                and i not in fetched
+                and x.type == t
+                and all(ufuncs.get(u.out) is not None for u in users.get(i, ()))
+            ):
+                return i
+        return None
 
     def _call(self, step: Step, args: list[str], kernel: str, reuse: str | None) -> str | None:
         node = step.node

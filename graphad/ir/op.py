@@ -29,6 +29,10 @@ Traits, declared as class attributes; the defaults are safe for any op:
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
   ``{0}, {1}, …`` and the functions of :mod:`graphad.ir.scalar`; generated code runs it in
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
+- ``code(node, args)``: the kernel on arrays as one Python expression over the operands'
+  expressions (an operator or a method of the array: ``({0} @ {1})``, ``{0}.transpose(…)``),
+  which generated code writes in place of a call of ``compute`` (a loop body runs it once
+  a step, where a call's overhead is most of a small kernel's cost); ``None`` by default;
 - ``chunking``: how a chunked array backend (Dask) may run the kernel: ``"dispatch"``
   (default: its NumPy calls run on the chunked arrays themselves), ``"blocks"`` (it maps
   aligned blocks of its inputs to blocks of its output: run it block by block) or
@@ -85,7 +89,7 @@ from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select", "loop"]
-KERNEL_TRAITS = ("commutative", "scalar")  # facts about one kernel, not about a family
+KERNEL_TRAITS = ("commutative", "scalar", "code")  # facts about one kernel, not a family
 
 
 class SubGraph(Protocol):
@@ -186,6 +190,11 @@ class Op:
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""
         raise GraphError(f"{self.name}: has no sub-graphs whose outputs could be replaced")
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """``compute`` of ``node``'s inputs as one Python expression over ``args`` (the
+        operands' expressions in generated code), or ``None``: call ``compute``."""
+        return None
 
     def scalar_code(self, args: Sequence[str]) -> str:
         """The ``scalar`` formula applied to the operands' expressions ``args``."""
