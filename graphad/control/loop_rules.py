@@ -126,7 +126,8 @@ def vjp(node: Node, g: Node, wanted: Sequence[bool]) -> tuple[Node | None, ...]:
     want_x = [k for k, i in enumerate(xs_in) if wanted[i] and is_differentiable(inputs[i].type)]
     want_k = [k for k, i in enumerate(const_in) if wanted[i] and is_differentiable(inputs[i].type)]
     out: list[Node | None] = [None] * len(inputs)
-    if not floats or not (any(wanted[i] for i in carry_in) or want_x or want_k):
+    want_c = any(wanted[i] and is_differentiable(inputs[i].type) for i in carry_in)
+    if not (want_c or want_x or want_k):
         return tuple(out)
     for i in form.checkpoint_outputs():
         if entry(g, i) is not None:

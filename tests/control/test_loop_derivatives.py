@@ -243,3 +243,42 @@ def test_integer_xs_and_carries_get_no_adjoint_but_the_floats_do() -> None:
     assert ga.evaluate(g, {x: 2.0, ks: np.array([2, 3, 4])}) == 24.0
     with pytest.raises(ga.DifferentiationError, match="integer or bool"):
         ga.gradients(v, ks)
+
+
+def test_ys_carry_the_gradient_when_no_carry_is_a_float() -> None:
+    xs = ga.placeholder("xs", (4,))
+    _, ys = ga.scan(lambda n, x: (n + 1, ga.sin(x) * ga.cast(n, "float64")), 0, xs)
+    _, squares = ga.scan(lambda c, x: (None, x * x), None, xs)  # no carry at all
+    y = ga.sum(ys * squares)
+    report = check_gradients(y, xs, {xs: np.array([0.5, 1.5, -0.7, 2.0])}, order=2)
+    assert report, str(report)
+
+
+def test_complex_carries_follow_the_real_pairing() -> None:
+    z = ga.placeholder("z", (2,), "complex128")
+    w = ga.placeholder("w", (), "complex128")
+    c, ys = ga.scan(lambda c, _: (ga.sin(c * w) + 1j, c), z, length=3)
+    y = ga.sum(ga.abs(c) ** 2) + ga.sum(ga.real(ys))
+    cc, seen = z, []
+    for _ in range(3):
+        seen.append(cc)
+        cc = ga.sin(cc * w) + 1j
+    unrolled = ga.sum(ga.abs(cc) ** 2) + ga.add_n(*(ga.sum(ga.real(s)) for s in seen))
+    values = {z: np.array([1 + 2j, 0.5 - 1j]), w: np.array(0.3 + 0.4j)}
+    got = ga.evaluate(ga.gradients(y, [z, w]), values)
+    want = ga.evaluate(ga.gradients(unrolled, [z, w]), values)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@dataclass(frozen=True)
+class Halves:
+    """A checkpoint policy of one's own: two stretches, whatever the trip count."""
+
+    def every(self, trips: int) -> int:
+        return max(1, -(-trips // 2))
+
+
+def test_a_checkpoint_policy_object() -> None:
+    y, xs, feeds = rnn(7, checkpoint=Halves())()
+    assert check_gradients(y, xs, feeds, order=2)
