@@ -1,6 +1,6 @@
 """Whole-graph passes over loops: fusing twins, and pruning what no one reads.
 
-**Fusion.**  A loop's vjp (:mod:`graphad.control.loop_rules`) asks the forward loop for
+**Fusion.**  A loop's vjp (:mod:`graphad.control.loop_vjp`) asks the forward loop for
 more per-step values (its residuals) by making a *twin* of it: the same kind of loop over
 the same body parameters and the same new carries, on the same inputs, with more per-step
 outputs (or keeping checkpoints).  Twins compute the same carries step by step, so one loop

@@ -4,10 +4,10 @@ Both are :class:`~graphad.ops.loop.Loop` ops: a frozen dataclass of one field, t
 :class:`~graphad.ops.loop.LoopForm` that describes the loop, so the compiler types,
 rewrites, plans and generates them from the form alone.  What this module adds is what
 needs the passes: their kernel (the compiled loop, made once per op), and their rules,
-which :mod:`graphad.control.loop_rules` builds as loops again:
+which :mod:`.loop_vjp`, :mod:`.loop_jvp` and :mod:`.loop_batch` build as loops again:
 
 - vjp: a scan running backwards over the per-step values the forward loop saved (its
-  *residuals*), whose body is the reverse sweep of the forward body (see ``loop_rules``);
+  *residuals*), whose body is the reverse sweep of the forward body (see ``loop_vjp``);
 - jvp: the loop over (carry, tangent), whose body is the forward sweep of the body;
 - batch: the loop over the batched body (a while loop whose condition differs between
   examples runs until every example is done, finished ones held where they stopped).
@@ -22,8 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphad.compiler.loop_code import LoopProgram
-from graphad.control import loop_rules
+from graphad.compiler.loop_run import LoopProgram
+from graphad.control import loop_batch, loop_jvp, loop_vjp
 from graphad.ir import Node
 from graphad.ops._util import Tangents
 from graphad.ops.loop import Loop, LoopForm
@@ -54,15 +54,15 @@ class LoopOp(Loop):
         return self.vjp_wanted(node, g, [True] * len(node.inputs))
 
     def vjp_wanted(self, node: Node, g: Node, wanted: Sequence[bool]) -> tuple[Node | None, ...]:
-        return loop_rules.vjp(node, g, wanted)
+        return loop_vjp.vjp(node, g, wanted)
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = the loop over (carry, tangent), its body the body's jvp"""
-        return loop_rules.jvp(node, t)
+        return loop_jvp.jvp(node, t)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """the loop over the batched body"""
-        return loop_rules.batch(node, xs, batched)
+        return loop_batch.batch(node, xs, batched)
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from graphad.compiler.loop_code import trip_count
+from graphad.compiler.loop_run import trip_count
 from graphad.compiler.plan import Plan
 from graphad.ir import ExecutionError, Node, TensorType
 from graphad.ops.loop import Body, Loop, LoopForm, segments
