@@ -116,6 +116,10 @@ class MatMul(Multilinear):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """a @ b"""
+        return f"({args[0]} @ {args[1]})"
+
     def transpose(self, node: Node, g: Node, k: int) -> Node:
         """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""
         a, b = node.inputs

@@ -107,6 +107,10 @@ class Reshape(Linear):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.reshape(x, _run_shape(self.shape, rest))
 
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x.reshape(shape), when the shape is static"""
+        return f"{args[0]}.reshape({self.shape})" if len(args) == 1 else None
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = reshape(g, x.shape)"""
         return reshape_like(g, node.inputs[0])
@@ -142,6 +146,10 @@ class Transpose(Linear):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """x.transpose(axes)"""
+        return f"{args[0]}.transpose({self.axes})"
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = transpose(g, argsort(axes))"""
         return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
@@ -173,6 +181,14 @@ class ExpandDims(Linear):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.expand_dims(x, self.axes)
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x[:, None, …]: a new axis of length 1 at each of ``axes``"""
+        if not self.axes:
+            return None
+        axes = normalize_axes(self.axes, rank(node))
+        index = ", ".join("None" if i in axes else ":" for i in range(rank(node)))
+        return f"{args[0]}[{index},]"
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
@@ -210,6 +226,13 @@ class Squeeze(Linear):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.squeeze(x, self.axes)
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x.reshape(shape), when the result's shape is static"""
+        t = node.type
+        if isinstance(t, TensorType) and t.is_static:
+            return f"{args[0]}.reshape({t.shape})"
+        return None
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = expand_dims(g, axes)"""

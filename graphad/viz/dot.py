@@ -135,7 +135,8 @@ def to_dot(
     ``values``: ``{node: value}`` from a run, shown in the labels.  ``link_adjoints``: a
     dashed edge from each derivative to its node.  ``cluster``: one box per derivative
     order.  ``around``/``depth``: only the nodes within ``depth`` edges of ``around``.
-    ``collapse_constants``: constants are written into their consumers' labels.
+    ``collapse_constants``: constants are written into their consumers' labels.  A loop's
+    body is drawn once, in a cluster labelled with its trip count (:mod:`graphad.viz.loops`).
 
         to_dot(v4, derivatives=ga.adjoints(v4, x), link_adjoints=True)
     """
@@ -200,6 +201,9 @@ def to_dot(
                 dot.edge(ids[x], ids[node], label=dot_string(label))
     for box in boxes.values():
         dot.subgraph(box)
+    from graphad.viz import loops  # beside this module: it draws with its helpers
+
+    loops.clusters(dot, order, {n: ids[n] for n in order if n in shown})
     if link_adjoints:
         for node, found in node_roles.items():
             for of in dict.fromkeys(r.of for r in found):
