@@ -13,7 +13,10 @@ Glossary (one name per concept, used throughout graphad):
 - **t**: a tangent in forward mode (``None`` means zero);
 - **vjp** / **jvp**: an op's reverse and forward rules;
 - **gradients** / **jvp**: the passes that call those rules over a graph;
-- **origin**: which pass (user, reverse, forward) and derivative order made a node.
+- **origin**: which pass (user, reverse, forward) and derivative order made a node, inside
+  which transform the user called;
+- **role**: what a node made by a transform is: the adjoint, partial adjoint, tangent or batch
+  of which node (``node.roles``).
 """
 
 from graphad.ir.errors import (
@@ -36,7 +39,21 @@ from graphad.ir.leaves import (
     is_constant,
     placeholder,
 )
-from graphad.ir.node import Node, Origin, Snapshot, derivation, one_origin, user_location
+from graphad.ir.node import (
+    Derivation,
+    Node,
+    Origin,
+    Role,
+    Snapshot,
+    derivation,
+    one_origin,
+    pass_origin,
+    running_transform,
+    tagged,
+    transform,
+    user_location,
+)
+from graphad.ir.notation import Term
 from graphad.ir.op import Chunking, Control, Op, SubGraph
 from graphad.ir.types import (
     DictType,
@@ -60,6 +77,7 @@ __all__ = [
     "Constant",
     "Control",
     "DTypeError",
+    "Derivation",
     "DictType",
     "DifferentiationError",
     "ExecutionError",
@@ -70,11 +88,13 @@ __all__ = [
     "Op",
     "Origin",
     "Placeholder",
+    "Role",
     "Shape",
     "ShapeError",
     "Snapshot",
     "SubGraph",
     "TensorType",
+    "Term",
     "TupleType",
     "ValueType",
     "adopt",
@@ -91,11 +111,15 @@ __all__ = [
     "is_constant",
     "normalize_axes",
     "one_origin",
+    "pass_origin",
     "placeholder",
     "rebuild",
     "result_dtype",
+    "running_transform",
     "shapes_compatible",
     "substitute",
+    "tagged",
     "topo_sort",
+    "transform",
     "user_location",
 ]
