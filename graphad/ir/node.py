@@ -485,6 +485,44 @@ class Node(_Fields):
     def __repr__(self) -> str:
         return f"<Node {self.name} {self.type}>"
 
+    def _repr_html_(self) -> str:
+        """Jupyter's view of a node: what it computes, its type, where it came from, whose
+        derivative it is, and the size of the graph behind it (``ga.to_dot`` draws it)."""
+        import html
+
+        from graphad.ir.notation import atom
+
+        expression = self.op.notation([atom(x.name) for x in self.inputs]).text
+        origin = self.origin
+        made = "your code" if origin.kind == "user" else f"{origin.kind} pass, order {origin.order}"
+        if origin.transform:
+            made += f" of {origin.transform}"
+        roles = "; ".join(
+            f"{r.kind} of {r.of.name}"
+            + (f" sent by {r.consumer.name}" if r.consumer is not None else "")
+            + (f" with respect to {r.wrt.name}" if r.wrt is not None else "")
+            for r in self._roles
+        )
+        behind = _post_order([self], lambda n: False)
+        derived = sum(n.origin.kind != "user" for n in behind)
+        rows = [
+            ("computes", expression),
+            ("type", str(self.type)),
+            ("made by", f"{made} at {origin.location}"),
+            *([("is the", roles)] if roles else []),
+            (
+                "graph",
+                f"{len(behind):,} nodes, {derived:,} made by differentiation; ga.to_dot draws it",
+            ),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'><code>{html.escape(v)}</code></td></tr>"
+            for k, v in rows
+        )
+        title = html.escape(self.name)
+        return f"<table><caption style='text-align:left'><b>{title}</b></caption>{cells}</table>"
+
     def __bool__(self) -> bool:
         from graphad.ir.errors import GraphError
 

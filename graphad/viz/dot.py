@@ -74,14 +74,14 @@ def group_of(node: Node) -> Origin:
     return origin
 
 
-def group_title(group: Origin) -> str:
-    """``your graph``; ``order 1, reverse mode: gradients (f.py:3)``; ``vmap (f.py:9)``."""
+def group_title(group: Origin) -> list[str]:
+    """``your graph``; ``order 1, reverse mode: gradients`` over ``(f.py:3)``."""
     if group == Origin():
-        return "your graph"
-    where = f"{group.transform or 'made'} ({group.location})"
+        return ["your graph"]
+    what = group.transform or "made"
     if group.kind == "user":
-        return f"batched: {where}"
-    return f"order {group.order}, {group.kind} mode: {where}"
+        return [f"batched: {what}", f"({group.location})"]
+    return [f"order {group.order}, {group.kind} mode: {what}", f"({group.location})"]
 
 
 def neighbourhood(order: Sequence[Node], around: Node, depth: int) -> set[Node]:
@@ -199,7 +199,7 @@ def to_dot(
         marks.folded = True
         if fold.key != HIDDEN:  # the nodes hidden behind the outputs: a stub per reader
             target = boxes.target(None, rank.get(fold.key, 0) // WRAP, fold.key)
-            text = dot_string(clip(fold.text, _WIDTH))
+            text = dot_string(*(clip(line, _WIDTH) for line in fold.text.split(": ")))
             target.node(fold.key, text, shape="box", style=FOLD_STYLE)
     _draw_edges(dot, order, end, rank, summary, marks, boxes)
     boxes.close()
@@ -234,7 +234,7 @@ class _Boxes:
         if self.cluster and group is not None:
             if group not in self.groups:
                 box = graphviz.Digraph(name=f"cluster_group{len(self.groups)}")
-                title = dot_string(clip(group_title(group), 60))
+                title = dot_string(*(clip(line, 60) for line in group_title(group)))
                 box.attr(label=title, style="rounded", labelloc="b", color="#777777")
                 box.attr(fontsize="9")
                 self.groups[group] = box

@@ -118,7 +118,7 @@ def _fold_chains(order: Sequence[Node], summary: Summary, fetched: set[Node]) ->
         if len(inner) < _MIN_FOLD or len(inner) != len(run) - 2:
             continue
         ops = Counter(n.op.name for n in inner)
-        what = ", ".join(f"{name} ×{count}" for name, count in ops.most_common(3))
+        what = ", ".join(f"{name} ×{count:,}" for name, count in ops.most_common(3))
         text = f"⋯ {len(inner):,} nodes: {what}"
         fold = Fold(f"fold{len(summary.folds)}", inner, text, (run[0], run[-1]))
         summary.folds.append(fold)
@@ -127,7 +127,8 @@ def _fold_chains(order: Sequence[Node], summary: Summary, fetched: set[Node]) ->
         shown.difference_update(inner)
         folded += len(inner)
     if folded:
-        summary.steps.append(f"{folded:,} nodes of {len(summary.folds)} chains folded")
+        chains = len(summary.folds)
+        summary.steps.append(f"{folded:,} nodes of {chains} chain{'s' * (chains > 1)} folded")
 
 
 def _nearest(order: Sequence[Node], summary: Summary, fetched: set[Node], limit: int) -> None:
