@@ -169,7 +169,7 @@ def to_dot(
         order, shown, fetched, len(order) + 1 if full else limit, collapse_constants
     )
     drawn = [n for n in order if n in summary.shown]
-    namer = Namer(order, given)
+    namer = Namer(order, given, shown=summary.shown)
     if cluster is None:
         cluster = any(group_of(n) != Origin() for n in drawn)
 

@@ -46,8 +46,9 @@ def subscript(digits: str | int) -> str:
 
 
 def is_auto_named(node: Node) -> bool:
-    """Whether ``node`` kept the name graphad made up for it (``exp_12``: op and id)."""
-    return node.name == f"{node.op.name}_{node.id}"
+    """Whether ``node`` kept the name graphad made up for it (``exp_12``: op and number),
+    also after a rewrite rebuilt it (then the number is that of the node it replaces)."""
+    return node._name is None or isinstance(node._name, int)
 
 
 def pretty(name: str) -> str:
@@ -138,7 +139,8 @@ class Namer:
     A node's roles are those ``node_roles`` gives it, else those its pass recorded
     (``node.roles``; ``recorded=False`` ignores them).  Nodes the roles refer to that are
     not among ``order`` are numbered after it, so a label never depends on a process-wide
-    id.
+    id.  ``shown``: the nodes drawn, when not all of ``order`` (a summarised drawing): only
+    their roles and their operands' are looked up.
     """
 
     def __init__(
@@ -146,6 +148,7 @@ class Namer:
         order: Iterable[Node],
         node_roles: Mapping[Node, list[Role]] | None = None,
         recorded: bool = True,
+        shown: Iterable[Node] | None = None,
     ) -> None:
         nodes = list(order)
         given = {} if node_roles is None else node_roles
@@ -153,7 +156,13 @@ class Namer:
         # roles refer to nodes, whose own roles refer to more: follow them all, once
         inside = set(nodes)
         extra = [n for n in given if n not in inside]  # numbered after the drawing's own
-        stack = list(reversed([*nodes, *extra]))
+        if shown is None:
+            asked = nodes
+        else:  # the nodes drawn and their operands, named in the drawn nodes' labels
+            wanted = set(shown)
+            wanted.update(x for n in list(wanted) for x in n.inputs)
+            asked = [n for n in nodes if n in wanted]
+        stack = list(reversed([*asked, *extra]))
         seen = set(stack)
         while stack:
             node = stack.pop()
@@ -172,7 +181,7 @@ class Namer:
         self.position = {n: i for i, n in enumerate([*nodes, *beyond])}
         self.roles: dict[Node, list[Role]] = found
         self._names: dict[Node, str] = {}
-        self._taken = {pretty(n.name) for n in self.position if not is_auto_named(n)}
+        self._taken = {pretty(n.name) for n in seen if not is_auto_named(n)}
 
     def base(self, node: Node) -> str:
         """The node's own name: ``v₂`` for ``v2``; ``v₇`` (position 7) when it has none, or
