@@ -141,7 +141,6 @@ def _tangents(outputs: list[Node], inputs: list[Node], given: list[Any]) -> list
             made = as_tangent(x.type, t, f"jvp: tangents[{i}] (for x = {x.name})")
             if made is not None:
                 tangent[x] = made
-                d.note(made, Role("tangent", x))
         for node in order:
             if node in tangent or node not in depends or not is_differentiable(node.type):
                 continue
@@ -156,8 +155,8 @@ def _tangents(outputs: list[Node], inputs: list[Node], given: list[Any]) -> list
                 )
             t = node.op.jvp(node, ts)
             if t is not None:
-                t = tangent[node] = fit_tangent(t, node)
-                d.note(t, Role("tangent", node))
+                tangent[node] = fit_tangent(t, node)
+        d.note_all("tangent", tangent)
         result = [densify(tangent.get(y), y) for y in outputs]
         for y, t in zip(outputs, result):
             d.note(t, Role("tangent", y))  # a zero made for a y that depends on no x

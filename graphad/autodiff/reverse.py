@@ -149,9 +149,8 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
 def _note_roles(result: Sweep, d: Derivation) -> None:
     """Record on the nodes the sweep made whose adjoints they are: each total, and each
     partial where several were summed (a lone partial is its total)."""
+    d.note_all("adjoint", result.adjoint)
     note = d.note
-    for node, g in result.adjoint.items():
-        note(g, Role("adjoint", node))
     for node, parts in result.partials.items():
         if len(parts) > 1:
             for consumer, p in parts:

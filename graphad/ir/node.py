@@ -35,7 +35,7 @@ import itertools
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -118,6 +118,9 @@ def running_transform() -> str | None:
     return None if found is None else found[0]
 
 
+_OWN_KIND = {"reverse": "adjoint", "forward": "tangent"}  # the role a pass's nodes mostly play
+
+
 class Derivation:
     """One pass of a transform, while it runs: the ``origin`` of the nodes it makes, and
     :meth:`note`, which records the role a node plays on nodes this pass made."""
@@ -136,9 +139,21 @@ class Derivation:
     def note(self, node: Node, role: Role) -> None:
         """Record that ``node``, if this pass made it, plays ``role`` (once)."""
         if node.id > self.first:
-            roles = node._roles
+            roles = node.roles
             if role not in roles:
                 _set_roles(node, (*roles, role))
+
+    def note_all(self, kind: str, made: Mapping[Node, Node]) -> None:
+        """Record that each value of ``made`` this pass made plays ``Role(kind, key)``: a
+        sweep's adjoints, a pass's tangents (each key once, so no role twice).  A sweep pays
+        this once per node, so a role of the pass's own kind (the adjoint of ``of`` for a
+        reverse pass, its tangent for a forward one) is stored as ``of`` alone, and made a
+        Role when asked for (``Node.roles``)."""
+        first = self.first
+        own = kind == _OWN_KIND.get(self.origin.kind)
+        for of, node in made.items():
+            if node.id > first:
+                _set_roles(node, (*node._roles, of if own else Role(kind, of)))
 
 
 def pass_origin(kind: str, order: int) -> Origin:
@@ -274,9 +289,10 @@ def _restore(
     type: ValueType,
     name: str | int,
     origin: Origin,
-    roles: tuple[Role, ...] = (),
+    roles: tuple[Role | Node, ...] = (),
 ) -> Node:
-    """A loaded or copied node: same op, inputs, type, name, origin and roles; a fresh id."""
+    """A loaded or copied node: same op, inputs, type, name, origin and roles (as the slot
+    holds them); a fresh id."""
     node = make_node(op, inputs, type, name, origin)
     if roles:
         _set_roles(node, roles)  # made here, not yet seen by anyone
@@ -373,7 +389,9 @@ class _Fields:
     origin: Origin
     id: int
     _name: str | int | None  # see Node.name
-    _roles: tuple[Role, ...]  # see Node.roles
+    # see Node.roles; a node in it stands for Role(<its pass's own kind>, node): see
+    # Derivation.note_all
+    _roles: tuple[Role | Node, ...]
 
 
 class Node(_Fields):
@@ -429,7 +447,11 @@ class Node(_Fields):
         """What this node is, as the transform that made it recorded: ``(Role("adjoint",
         x),)`` for ``gradients(y, x)``; empty for the user's nodes and a pass's intermediate
         values (see the module docstring)."""
-        return self._roles
+        found = self._roles
+        if not found:
+            return ()
+        own = _OWN_KIND.get(self.origin.kind, "")
+        return tuple(r if r.__class__ is Role else Role(own, r) for r in found)  # type: ignore[arg-type]
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Node is immutable (tried to set {key!r})")
@@ -472,7 +494,7 @@ class Node(_Fields):
                     None if r.consumer is None else copy.deepcopy(r.consumer, memo),
                     None if r.wrt is None else copy.deepcopy(r.wrt, memo),
                 )
-                for r in node._roles
+                for r in node.roles
             )
             memo[id(node)] = _restore(op, inputs, node.type, node.name, node.origin, roles)
         return memo[id(self)]
@@ -501,7 +523,7 @@ class Node(_Fields):
             f"{r.kind} of {r.of.name}"
             + (f" sent by {r.consumer.name}" if r.consumer is not None else "")
             + (f" with respect to {r.wrt.name}" if r.wrt is not None else "")
-            for r in self._roles
+            for r in self.roles
         )
         behind = _post_order([self], lambda n: False)
         derived = sum(n.origin.kind != "user" for n in behind)
