@@ -16,7 +16,8 @@ import graphviz
 
 from graphad.ir import Node, TensorType, topo_sort
 from graphad.ops.loop import Loop, LoopForm
-from graphad.viz.dot import PASS_STYLES, SHAPES, dot_string, kind_of, order_colour
+from graphad.viz.dot import kind_of
+from graphad.viz.style import FORWARD_STYLE, SHAPES, dot_string, order_colour
 
 
 def trips(node: Node) -> str:
@@ -99,7 +100,7 @@ def cluster(node: Node, anchor: str, prefix: str) -> graphviz.Digraph:
             drawn[inner],
             dot_string(*lines),
             shape=SHAPES[kind_of(inner)],
-            style=PASS_STYLES.get(inner.origin.kind, "filled"),
+            style=FORWARD_STYLE if inner.origin.kind == "forward" else "filled",
             fillcolor=order_colour(inner.origin.order),
             fontsize="9",
         )
