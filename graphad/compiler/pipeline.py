@@ -45,7 +45,7 @@ def _replace(fetches: Any, new: Mapping[Node, Node]) -> Any:
     return fetches
 
 
-def optimize_nodes(nodes: list[Node]) -> list[Node]:
+def optimize_nodes(nodes: list[Node], fast_math: bool = False) -> list[Node]:
     """The rewritten nodes, one per node given (see ``optimize``)."""
     if not nodes:
         return []
@@ -53,18 +53,22 @@ def optimize_nodes(nodes: list[Node]) -> list[Node]:
     # nodes it makes take the origins of those they replace: the user's line that called
     # it is looked up once, not once per node made
     with collection_paused(), one_origin():
-        return rewrite(nodes)
+        return rewrite(nodes, fast_math=fast_math)
 
 
-def optimize(fetches: Any) -> Any:
+def optimize(fetches: Any, fast_math: bool = False) -> Any:
     """The fetches rewritten to a smaller graph with the same values, in the same structure.
 
     Common subexpressions are merged, constants folded, algebra simplified (``x*1``,
     ``x+0``, no-op reshapes and casts, seeds of ones, ...), and only what the fetches
-    need is kept.  Values agree with the original graph up to floating-point rounding.
-    Nodes keep their names and origins; the original graph is not changed.
+    need is kept.  Values agree with the original graph up to floating-point rounding
+    (and the sign of a zero): a finite value stays finite, and inf and NaN stay what they
+    are.  ``fast_math=True`` also reassociates and factors floating-point sums and products
+    (``(x·a)·b -> x·(a·b)``, ``a·f + b·f -> (a + b)·f``), which may overflow or cancel where
+    the graph as built does not.  Nodes keep their names and origins; the original graph
+    is not changed.
 
         gx = optimize(gradients(y, x))      # one node in, one node out
     """
     nodes = fetched_nodes(fetches)
-    return _replace(fetches, dict(zip(nodes, optimize_nodes(nodes))))
+    return _replace(fetches, dict(zip(nodes, optimize_nodes(nodes, fast_math))))

@@ -153,14 +153,28 @@ LAWS = [
     ),
     Law(sums.add_n_of_one, [lambda: AddN()(x), lambda: AddN()(u)], [lambda: ga.add_n(x, y)]),
     Law(
+        sums.add_n_leading_repeats,
+        [lambda: ga.add_n(x, x, y), lambda: ga.add_n(S, S), lambda: ga.add_n(S, S, S, x, S)],
+        [lambda: ga.add_n(y, x, x), lambda: ga.add_n(x, y, x), lambda: ga.add_n(xi, xi)],
+    ),
+    Law(
         sums.add_n_repeated,
-        [lambda: ga.add_n(x, x, y), lambda: ga.add_n(S, S)],
+        [lambda: ga.add_n(x, x, y), lambda: ga.add_n(S, S), lambda: ga.add_n(x, y, x)],
         [lambda: ga.add_n(x, y, S), lambda: ga.add_n(xi, xi)],
     ),
     Law(
         sums.add_n_flatten,
         [lambda: ga.add_n(ga.add_n(x, y), S)],
-        [lambda: ga.add_n(x, y, S), lambda: (ga.add_n(i := ga.add_n(x, y), S), [i * 2.0])],
+        [
+            lambda: ga.add_n(x, y, S),
+            lambda: ga.add_n(S, ga.add_n(x, y)),
+            lambda: (ga.add_n(i := ga.add_n(x, y), S), [i * 2.0]),
+        ],
+    ),
+    Law(
+        sums.add_n_regroup,
+        [lambda: ga.add_n(ga.add_n(x, y), S), lambda: ga.add_n(S, ga.add_n(x, y))],
+        [lambda: ga.add_n(x, y, S), lambda: (ga.add_n(S, i := ga.add_n(x, y)), [i * 2.0])],
     ),
     Law(
         sums.add_n_all_negated,
@@ -169,6 +183,20 @@ LAWS = [
             lambda: ga.add_n(neg(x), y),
             lambda: (ga.add_n(n := neg(x), neg(y)), [n * 2.0]),
             lambda: ga.add_n(neg(x), MyNegative()(y)),
+        ],
+    ),
+    Law(
+        sums.add_n_last_negated,
+        [
+            lambda: ga.add_n(x, neg(y)),
+            lambda: ga.add_n(neg(y), x),
+            lambda: ga.add_n(x, z, neg(y)),
+            lambda: ga.add_n(x, neg(z), neg(y)),
+        ],
+        [
+            lambda: ga.add_n(x, neg(y), z),
+            lambda: ga.add_n(neg(x), y, z),
+            lambda: (ga.add_n(x, n := neg(y)), [n * 2.0]),
         ],
     ),
     Law(
@@ -238,7 +266,26 @@ LAWS = [
     ),
     Law(
         products.scale_of_scaled,
-        [lambda: (x * 2.0) * 3.0, lambda: 3.0 * (2.0 * x)],
+        [
+            lambda: (x * 2.0) * 3.0,
+            lambda: 3.0 * (2.0 * x),
+            lambda: (x * 0.5) * 0.25,
+            lambda: (x * -1.0) * 0.1,  # |-1| scales neither way
+            lambda: (xi * 3) * 5,
+        ],
+        [
+            lambda: (x * y) * 3.0,
+            lambda: (x * 2.0) * np.full((2, 3), 3.0),
+            lambda: (x * 1e300) * 1e-300,  # the two scale opposite ways
+            lambda: (x * 2.0) * 0.5,
+            lambda: (x * 0.1) * 0.1,  # 0.1·0.1 rounds
+            lambda: (x * 1e200) * 1e200,  # overflows
+            lambda: (x * np.inf) * 2.0,
+        ],
+    ),
+    Law(
+        products.reassociate_scales,
+        [lambda: (x * 1e300) * 1e-300, lambda: (x * 0.1) * 0.1],
         [lambda: (x * y) * 3.0, lambda: (x * 2.0) * np.full((2, 3), 3.0)],
     ),
     Law(

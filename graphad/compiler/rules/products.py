@@ -1,9 +1,17 @@
 """Laws of products and quotients: factors of one, minus one and zero, the strong-zero
 products (``multiply_no_nan``, ``xdivy``), scales that combine, negations that rise out
-of products, small powers, and small factors multiplied before a large one."""
+of products, small powers, and small factors multiplied before a large one.
+
+Negation is exact in IEEE arithmetic, and rounding is symmetric, so negations move freely.
+Reassociating products is not exact: ``(x·1e300)·1e-300`` is inf at x = 1e10 where
+``x·(1e300·1e-300)`` is 1e10.  Scales combine only when their product is exact and both
+scale the same way (|c| ≥ 1, or ≤ 1); other reassociations are ``fast_math`` laws.
+"""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -135,10 +143,45 @@ def negation_scaled(node: Node, uses: Uses) -> Node | None:
     return None
 
 
+def exact_scale(c1: Any, c2: Any, dtype: np.dtype) -> Any:
+    """c₁·c₂ in ``dtype`` when (x·c₁)·c₂ and x·(c₁·c₂) agree for every x up to one rounding,
+    else ``None``: integers always (their wrapping product is associative); real floats
+    when c₁·c₂ is exact (not rounded), finite, and both scale the same way (|c| ≥ 1, or
+    ≤ 1), so that neither order overflows, underflows or makes 0·inf where the other does
+    not.  ``(x·1e300)·1e-300`` is inf at x = 1e10, ``x·(1e300·1e-300)`` is not."""
+    with np.errstate(all="ignore"):  # an overflow is found below, and refused
+        product = np.multiply(c1, c2, dtype=dtype)
+    if dtype.kind in "iu":
+        return product
+    if dtype.kind != "f":
+        return None
+    a, b, p = float(c1), float(c2), float(product)
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(p)):
+        return None
+    if Fraction(a) * Fraction(b) != Fraction(p):
+        return None
+    growing, shrinking = abs(a) >= 1 and abs(b) >= 1, abs(a) <= 1 and abs(b) <= 1
+    return product if growing or shrinking else None
+
+
 @rule(ew.Multiply, operands=(ew.Multiply,))
 def scale_of_scaled(node: Node, uses: Uses) -> Node | None:
-    """(x · c₁) · c₂ -> x · (c₁·c₂)   for splats c that broadcast nothing (a seed of ones
-    broadcast and scaled twice becomes x · 1, then x)"""
+    """(x · c₁) · c₂ -> x · (c₁·c₂)   for splats c that broadcast nothing, whose product is
+    exact and which scale the same way (``exact_scale``; a seed of ones broadcast and
+    scaled twice becomes x · 1, then x)"""
+    match _scaled(node):
+        case (Node(op=Op(ew.Multiply)) as inner, c2) if (found := _scaled(inner)) is not None:
+            x, c1 = found
+            c = exact_scale(c1, c2, node.dtype)
+            if c is not None:
+                return ew.Multiply()(x, constant(c))
+    return None
+
+
+@rule(ew.Multiply, operands=(ew.Multiply,), fast_math=True)
+def reassociate_scales(node: Node, uses: Uses) -> Node | None:
+    """(x · c₁) · c₂ -> x · (c₁·c₂)   for any splats c that broadcast nothing (fast_math:
+    ``(x·1e300)·1e-300`` overflows where ``x·1`` does not)"""
     match _scaled(node):
         case (Node(op=Op(ew.Multiply)) as inner, c2) if (found := _scaled(inner)) is not None:
             x, c1 = found
@@ -215,10 +258,11 @@ def neg_of_small_scale(node: Node, uses: Uses) -> Node | None:
 
 
 # -- reassociation and quotients of quotients --------------------------------------
-@rule(ew.Multiply, operands=(ew.Multiply,))
+@rule(ew.Multiply, operands=(ew.Multiply,), fast_math=True)
 def reassociate_small(node: Node, uses: Uses) -> Node | None:
     """(V · a) · b -> V · (a · b)   where a and b are smaller than V and the result keeps
-    V's type: the small factors multiply once (equal up to rounding; inf/NaN stay so)"""
+    V's type: the small factors multiply once (fast_math: a·b may overflow or underflow
+    where (V·a)·b does not)"""
     for i in (0, 1):
         inner, b = node.inputs[i], node.inputs[1 - i]
         match inner:
@@ -231,10 +275,11 @@ def reassociate_small(node: Node, uses: Uses) -> Node | None:
     return None
 
 
-@rule(ew.Xdivy, operands=(ew.Xdivy,))
+@rule(ew.Xdivy, operands=(ew.Xdivy,), fast_math=True)
 def xdivy_of_xdivy(node: Node, uses: Uses) -> Node | None:
     """xdivy(xdivy(a, b), c) -> xdivy(a, b·c)   (both 0 exactly where a is; the inner
-    quotient used nowhere else; repeated divisors then share their products)"""
+    quotient used nowhere else; repeated divisors then share their products; fast_math:
+    b·c may overflow to inf, or underflow to 0, where (a/b)/c is finite)"""
     match node.inputs:
         case (Node(op=Op(ew.Xdivy), inputs=(a, b)) as inner, c) if (
             single_use(inner, uses) and same(inner, node) and b.type == c.type == node.type
