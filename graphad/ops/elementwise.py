@@ -359,7 +359,9 @@ def _safe_log(x: Node) -> Node:
 class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
-    scalar = "pow({0}, {1})"
+    # NumPy's power takes a 0-d exponent of 0.5 as a square root (-inf ** 0.5 is NaN, and
+    # -0.0 ** 0.5 is -0.0), where C's pow gives inf and +0.0
+    scalar = "(sqrt({0}) if {1} == 0.5 else pow({0}, {1}))"
 
     def is_singular(self, node: Node) -> bool:
         """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
@@ -370,7 +372,8 @@ class Power(Elementwise, Binary):
         x, p = node.inputs
         c = _constant_exponent(node)
         if c is not None:  # x**2, x**0.5: the exponent's arithmetic done once, here
-            dx = 1 if c == 1 else (c * x if c == 2 else c * x ** (c - 1))
+            # x**0 is 1 everywhere: its derivative is 0 at x = 0 too (not 0·0⁻¹ = NaN)
+            dx = 0 if c == 0 else 1 if c == 1 else (c * x if c == 2 else c * x ** (c - 1))
             return dx, None
         # p·x^(p-1) with 0·x^(-1) = 0: once the exponent of x**2 has fallen to 0, the next
         # order multiplies (p-1) = 0 by 0^(-1) = inf, which must stay 0, not NaN
@@ -384,8 +387,9 @@ class MultiplyNoNan(Elementwise, Binary):
     ufunc = np.multiply
     singular = True
     commutative = True
-    # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
-    scalar = "({0} * {1} if {0} and {1} else 0.0)"
+    # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test; a
+    # product with a zero keeps its sign (-0.0·5 is -0.0) unless it is NaN, as compute does
+    scalar = "({0} * {1} if {0} and {1} else 0.0 if {0} * {1} != {0} * {1} else {0} * {1})"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
