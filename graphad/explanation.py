@@ -22,7 +22,15 @@ from graphad.ir import Constant, GraphError, Node, Placeholder, topo_sort, user_
 from graphad.runtime import evaluate
 from graphad.viz.labels import Namer, is_auto_named, roles
 
-_INFIX = {"add": (" + ", 1), "subtract": (" - ", 1), "multiply": ("·", 2), "divide": ("/", 2)}
+# the chain rule's products and quotients have strong zeros (0·inf is 0): written as · and /
+_INFIX = {
+    "add": (" + ", 1),
+    "subtract": (" - ", 1),
+    "multiply": ("·", 2),
+    "multiply_no_nan": ("·", 2),
+    "divide": ("/", 2),
+    "xdivy": ("/", 2),
+}
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _ATOM = 9
 _DEFAULTS = (None, False, ())  # attributes not worth a word: sum(v₁), not sum(v₁, axis=None)

@@ -1,38 +1,66 @@
 """Constant folding: an op of graphad's own whose inputs are all constants becomes a constant.
 
-Folding reuses the op's ``compute``, so it cannot disagree with running the graph.  It is
-bounded: a result of more than ``FOLD_LIMIT`` entries stays a node, so that a broadcast
-of a scalar is never turned into a large array stored in the graph.
+Folding reuses the op's ``compute``, so it cannot disagree with running the graph.  An
+input may also be a constant broadcast to a static shape (a seed of ones, a scale): the
+kernel gets the broadcast view, as it would at run time.  Folding is bounded: a result of
+more than ``FOLD_LIMIT`` entries, or of more than the constants it is made from hold
+(``SMALL`` at least), stays a node, so that a broadcast of a scalar is never turned into a
+large array stored in the graph.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from graphad.compiler.patterns import is_own, static_type
 from graphad.ir import Constant, Node, Placeholder, constant
+from graphad.ops.shape import BroadcastTo
 
 FOLD_LIMIT = 1 << 16
 SMALL = 64
 
 
+def _known(x: Node) -> np.ndarray | None:
+    """x's value when it is a constant, or a constant broadcast to a static shape."""
+    op = x.op
+    if type(op) is Constant:
+        return op.value  # type: ignore[attr-defined, no-any-return]  # a constant's
+    if type(op) is BroadcastTo and type(x.inputs[0].op) is Constant:
+        t = static_type(x)
+        if t is not None:
+            return np.broadcast_to(x.inputs[0].op.value, t.shape)  # type: ignore[attr-defined, arg-type]
+    return None
+
+
+def _stored(x: Node) -> int:
+    """How many entries the constant behind x holds (one for a broadcast scalar)."""
+    source = x if type(x.op) is Constant else x.inputs[0]
+    return int(source.op.value.size)  # type: ignore[attr-defined]  # a constant's
+
+
 def fold(node: Node) -> Node | None:
     """op(c₁, …, cₙ) -> constant(op.compute(c₁, …, cₙ))   (graphad's ops, small results)"""
     inputs = node.inputs
-    if not inputs or type(inputs[0].op) is not Constant:
+    if not inputs:
         return None
-    if not all(type(x.op) is Constant for x in inputs):
-        return None
+    values: list[Any] = []
+    for x in inputs:  # most inputs are not constants: ask the first, then the rest
+        v = _known(x)
+        if v is None:
+            return None
+        values.append(v)
     t = static_type(node)
     if t is None or t.size > FOLD_LIMIT or not is_own(node):  # type: ignore[operator]
         return None
-    if t.size > max(SMALL, *(x.op.value.size for x in node.inputs)):  # type: ignore[operator]
+    if t.size > max(SMALL, *(_stored(x) for x in inputs)):  # type: ignore[operator]
         return None
     if isinstance(node.op, (Placeholder, Constant)) or node.op.branches:
         return None  # an op with sub-graphs is rewritten inside, not run here
     try:
         with np.errstate(all="ignore"):
-            value = node.op.compute(*(x.op.value for x in node.inputs))
+            value = node.op.compute(*values)
     except Exception:  # the same error will be raised, and reported, when the graph runs
         return None
     if not isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)):

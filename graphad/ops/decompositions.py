@@ -323,7 +323,8 @@ class LogAbsDet(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = tr(A⁻¹·Ȧ)"""
-        return Sum((-2, -1))(mT(inv(node.inputs[0])) * t[0])
+        dx: Node = t[0]  # type: ignore[assignment]  # a jvp gets the tangent of its input
+        return Sum((-2, -1))(ew.chain(dx, mT(inv(node.inputs[0]))))
 
 
 @dataclass(frozen=True)

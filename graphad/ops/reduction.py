@@ -84,12 +84,13 @@ class Reduce(Op):
         raise NotImplementedError(f"{self.name}: no partials")
 
     def vjp(self, node: Node, g: Node) -> tuple[Node]:
-        """x̄ = g·∂y/∂x, g spread back over the reduced axes"""
-        return (self.keep(node, g) * self.partials(node),)
+        """x̄ = g·∂y/∂x, g spread back over the reduced axes (with strong zeros, as every
+        product of a derivative and a partial: see :func:`~graphad.ops.elementwise.chain`)"""
+        return (ew.chain(self.keep(node, g), self.partials(node)),)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = Σ ẋ·∂y/∂x over the reduced axes (its real part for a real y of a complex x)"""
-        tangent = Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
+        tangent = Sum(self.axis, self.keepdims)(ew.chain(t[0], self.partials(node)))  # type: ignore[arg-type]
         return real_tangent(node, tangent)  # type: ignore[return-value]
 
     # helpers shared by the rules

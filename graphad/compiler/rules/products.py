@@ -28,7 +28,7 @@ from graphad.compiler.patterns import (
     splat,
     static_type,
 )
-from graphad.ir import Node, Op, constant
+from graphad.ir import Constant, Node, Op, constant
 from graphad.ops import elementwise as ew
 
 
@@ -107,9 +107,10 @@ def div_by_one(node: Node, uses: Uses) -> Node | None:
 
 @rule(ew.Xdivy)
 def xdivy_by_nonzero(node: Node, uses: Uses) -> Node | None:
-    """xdivy(c, y) -> c / y   for a nonzero splat c (xdivy differs from / only where x is 0)"""
+    """xdivy(c, y) -> c / y   for a finite nonzero splat c (xdivy differs from / only where x
+    is 0, or both are infinite)"""
     match node.inputs:
-        case (c, y) if (v := splat(c)) is not None and v != 0:
+        case (c, y) if _finite_nonzero(c):
             return ew.Divide()(c, y)
     return None
 
@@ -164,17 +165,32 @@ def exact_scale(c1: Any, c2: Any, dtype: np.dtype) -> Any:
     return product if growing or shrinking else None
 
 
+def _same_for(x: Node, c1: Any, c2: Any, c: Any) -> bool:
+    """x is a constant on which (x·c₁)·c₂ and x·c give the same bits (an identity matrix
+    halved and doubled)."""
+    if type(x.op) is not Constant:
+        return False
+    v = x.op.value  # type: ignore[attr-defined]  # a constant's
+    with np.errstate(all="ignore"):
+        twice = np.multiply(np.multiply(v, c1, dtype=x.dtype), c2, dtype=x.dtype)
+        return bool(twice.tobytes() == np.multiply(v, c, dtype=x.dtype).tobytes())
+
+
 @rule(ew.Multiply, operands=(ew.Multiply,))
 def scale_of_scaled(node: Node, uses: Uses) -> Node | None:
     """(x · c₁) · c₂ -> x · (c₁·c₂)   for splats c that broadcast nothing, whose product is
-    exact and which scale the same way (``exact_scale``; a seed of ones broadcast and
-    scaled twice becomes x · 1, then x)"""
+    exact and which scale the same way (``exact_scale``), or for a constant x on which both
+    give the same values (a seed of ones broadcast and scaled twice becomes x · 1, then x)"""
     match _scaled(node):
         case (Node(op=Op(ew.Multiply)) as inner, c2) if (found := _scaled(inner)) is not None:
             x, c1 = found
             c = exact_scale(c1, c2, node.dtype)
-            if c is not None:
-                return ew.Multiply()(x, constant(c))
+            if c is None:
+                with np.errstate(all="ignore"):
+                    c = np.multiply(c1, c2, dtype=node.dtype)
+                if not _same_for(x, c1, c2, c):
+                    return None
+            return ew.Multiply()(x, constant(c))
     return None
 
 
@@ -245,33 +261,36 @@ def neg_of_scaled(node: Node, uses: Uses) -> Node | None:
     return None
 
 
-@rule(ew.Negative, operands=(ew.Multiply,))
+@rule(ew.Negative, operands=(ew.Multiply, ew.MultiplyNoNan))
 def neg_of_small_scale(node: Node, uses: Uses) -> Node | None:
     """-(V · a) -> V · (-a)   where a is smaller than V and V has the result's type (the
-    negation runs over the small factor; IEEE negation is exact)"""
+    negation runs over the small factor; IEEE negation is exact; multiply_no_nan too, as
+    -a is 0 where a is)"""
     match node.inputs:
-        case (Node(op=Op(ew.Multiply), inputs=(p, q)) as x,) if single_use(x, uses):
+        case (Node(op=Op(ew.Multiply | ew.MultiplyNoNan) as op, inputs=(p, q)) as x,) if single_use(
+            x, uses
+        ):
             for v, a in ((p, q), (q, p)):
                 if same(v, node) and smaller(a, v) and splat(a) is None:
-                    return ew.Multiply()(v, ew.Negative()(a))
+                    return type(op)()(v, ew.Negative()(a))
     return None
 
 
 # -- reassociation and quotients of quotients --------------------------------------
-@rule(ew.Multiply, operands=(ew.Multiply,), fast_math=True)
+@rule(ew.Multiply, ew.MultiplyNoNan, operands=(ew.Multiply, ew.MultiplyNoNan), fast_math=True)
 def reassociate_small(node: Node, uses: Uses) -> Node | None:
     """(V · a) · b -> V · (a · b)   where a and b are smaller than V and the result keeps
-    V's type: the small factors multiply once (fast_math: a·b may overflow or underflow
-    where (V·a)·b does not)"""
+    V's type: the small factors multiply once (both products of one kind, plain or strong:
+    0 stays 0 either way; fast_math: a·b may overflow or underflow where (V·a)·b does not)"""
+    kind = type(node.op)
     for i in (0, 1):
         inner, b = node.inputs[i], node.inputs[1 - i]
-        match inner:
-            case Node(op=Op(ew.Multiply), inputs=(p, q)) if single_use(inner, uses) and same(
-                inner, node
-            ):
-                for v, a in ((p, q), (q, p)):
-                    if same(v, node) and smaller(a, v) and smaller(b, v):
-                        return ew.Multiply()(v, ew.Multiply()(a, b))
+        if type(inner.op) is not kind or not single_use(inner, uses) or not same(inner, node):
+            continue
+        p, q = inner.inputs
+        for v, a in ((p, q), (q, p)):
+            if same(v, node) and smaller(a, v) and smaller(b, v):
+                return kind()(v, kind()(a, b))
     return None
 
 
