@@ -1,5 +1,16 @@
 """The compiler stage: graph rewrites (CSE, folding, algebra, dead nodes), planning and
-code generation.  Builds on ``ops``; the runtime builds on it."""
+code generation.  Builds on ``ops``; the runtime builds on it.
+
+The rule every rewrite keeps: it may change a finite result by rounding, never turn a finite
+value into inf or NaN, or inf or NaN into a finite value (the sign of a zero aside).  So
+floating-point sums and products are reassociated or factored only where that is exact
+(scales whose product is exact and that both grow or both shrink, sums whose order of
+addition is kept, integers always); the laws that are not exact (``Rule.fast_math``:
+``(x·a)·b -> x·(a·b)``, ``a·f + b·f -> (a + b)·f``, regrouped sums, and CSE's reordering of
+a sum of three or more) run only when asked, ``optimize(..., fast_math=True)``.  Generated
+0-d float code runs each op's scalar formula on Python floats and falls back to NumPy where
+Python raises instead of giving NumPy's inf or NaN.
+"""
 
 from graphad.compiler.pipeline import optimize, optimize_nodes
 
