@@ -405,12 +405,20 @@ class MultiplyNoNan(Elementwise, Binary):
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
-        nan = np.isnan(out)  # 0·inf and 0·NaN are the only products that must change
+        # 0·inf and 0·NaN are the only products that must change, so most calls end here:
+        # out·out summed is NaN exactly where some product is (inf² is inf), and one BLAS
+        # dot costs less than isnan and any (a derivative of small arrays makes many)
+        if type(out) is np.ndarray:
+            flat = out.ravel("K")  # a view in the order of memory (an F-ordered out is not C)
+            total = np.dot(flat, flat)
+            if total == total:
+                return out
+        elif isinstance(out, np.generic) and out == out:
+            return out
         # a lazy (Dask) array cannot say whether it holds a NaN without computing: mend always
-        if not isinstance(nan, (np.ndarray, np.generic)) or nan.any():
-            zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
-            out = np.where(nan & zero, np.zeros((), out.dtype), out)
-        return out
+        nan = np.isnan(out)
+        zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
+        return np.where(nan & zero, np.zeros((), out.dtype), out)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = y, ∂/∂y = x, with the same strong zeros"""
