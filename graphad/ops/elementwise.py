@@ -375,10 +375,23 @@ def _safe_log(x: Node) -> Node:
 
 @dataclass(frozen=True)
 class Power(Elementwise, Binary):
+    """x ** p, where p = 0.5 is a square root (-inf ** 0.5 is NaN, -0.0 ** 0.5 is -0.0) as
+    NumPy takes a scalar or broadcast exponent of 0.5, whatever the exponent's layout: an
+    exponent array of its own goes through C's pow, whose -inf ** 0.5 is inf, and a rewrite
+    that folds a broadcast exponent into an array must not change the answer."""
+
     ufunc = np.power
-    # NumPy's power takes a 0-d exponent of 0.5 as a square root (-inf ** 0.5 is NaN, and
-    # -0.0 ** 0.5 is -0.0), where C's pow gives inf and +0.0
     scalar = "(sqrt({0}) if {1} == 0.5 else pow({0}, {1}))"
+
+    def compute(self, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        out = np.power(x, p)
+        if np.ndim(p) == 0 or np.result_type(out).kind != "f":
+            return out  # a scalar exponent of 0.5 is a square root already
+        # where pow and sqrt differ: -inf and -0.0 to the power 0.5
+        odd = np.equal(p, 0.5) & (np.equal(x, -np.inf) | np.equal(x, 0))
+        if isinstance(odd, np.ndarray) and not odd.any():
+            return out
+        return np.where(odd, np.sqrt(np.asarray(x, out.dtype)), out)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = p·x^(p-1), ∂/∂p = x^p·log(x)   (log 0 taken as 0)"""
@@ -403,7 +416,7 @@ class MultiplyNoNan(Elementwise, Binary):
     # product with a zero keeps its sign (-0.0·5 is -0.0) unless it is NaN, as compute does
     scalar = "({0} * {1} if {0} and {1} else 0.0 if {0} * {1} != {0} * {1} else {0} * {1})"
 
-    def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray | np.generic:
         out = np.multiply(x, y)
         # 0·inf and 0·NaN are the only products that must change, so most calls end here:
         # out·out summed is NaN exactly where some product is (inf² is inf), and one BLAS

@@ -89,3 +89,23 @@ def test_fast_math_is_an_opt_in_everywhere_an_executor_is_made() -> None:
     assert again.fast_math and again.run({"x": [1e10]}) == 1e10  # its own copy of x
     off = ga.Executor(y, optimize=False, fast_math=True)  # nothing is rewritten at all
     assert off.run(feeds) == np.inf
+
+
+def test_a_power_of_one_half_does_not_depend_on_the_exponents_layout() -> None:
+    """NumPy takes a scalar or broadcast exponent of 0.5 as a square root (-inf → NaN) but
+    an exponent array through pow (-inf → inf); folding materialises broadcasts, so power
+    gives the square root's answer for every layout (found probing item 2's -inf ** 0.5)."""
+    x, p = ga.placeholder("x", (3,)), ga.placeholder("p", (3,))
+    xv = np.array([-np.inf, -0.0, 4.0])
+    want = np.array([np.nan, -0.0, 2.0])
+    folded = ga.power(ga.broadcast_to(ga.constant(-np.inf), (3,)), ga.broadcast_to(0.5, (3,)))
+    for fetch, feeds in [
+        (x**0.5, {x: xv}),
+        (ga.power(x, ga.broadcast_to(0.5, (3,))), {x: xv}),
+        (ga.power(x, p), {x: xv, p: np.full(3, 0.5)}),
+    ]:
+        for mode, got in in_every_mode(fetch, feeds, skip=("debug",)).items():
+            np.testing.assert_array_equal(got, want, err_msg=mode)
+            assert np.signbit(got[1]), mode
+    for mode, got in in_every_mode(folded, {}, skip=("debug",)).items():
+        assert np.all(np.isnan(got)), mode
