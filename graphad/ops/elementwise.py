@@ -416,7 +416,7 @@ class MultiplyNoNan(Elementwise, Binary):
     # product with a zero keeps its sign (-0.0·5 is -0.0) unless it is NaN, as compute does
     scalar = "({0} * {1} if {0} and {1} else 0.0 if {0} * {1} != {0} * {1} else {0} * {1})"
 
-    def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray | np.generic:
+    def compute(self, x: np.ndarray, y: np.ndarray) -> Any:  # a NumPy scalar for 0-d x, y
         out = np.multiply(x, y)
         # 0·inf and 0·NaN are the only products that must change, so most calls end here:
         # out·out summed is NaN exactly where some product is (inf² is inf), and one BLAS
