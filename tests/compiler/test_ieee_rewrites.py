@@ -109,3 +109,15 @@ def test_a_power_of_one_half_does_not_depend_on_the_exponents_layout() -> None:
             assert np.signbit(got[1]), mode
     for mode, got in in_every_mode(folded, {}, skip=("debug",)).items():
         assert np.all(np.isnan(got)), mode
+
+
+def test_maximum_and_minimum_of_signed_zeros_are_not_merged_across_orders() -> None:
+    """NumPy's maximum and minimum return the second of equal operands, so maximum(-0.0,
+    0.0) is 0.0 and maximum(0.0, -0.0) is -0.0, and 1/y is inf or -inf: CSE must not merge
+    the two orders (the ops are not commutative bit for bit; found probing the trait)."""
+    x, y = ga.placeholder("x", ()), ga.placeholder("y", ())
+    for f in (ga.maximum, ga.minimum):
+        fetches = [1.0 / f(x, y), 1.0 / f(y, x)]
+        want = [np.inf, -np.inf]
+        for mode, got in in_every_mode(fetches, {x: -0.0, y: 0.0}, skip=("debug",)).items():
+            assert list(got) == want, (f.__name__, mode, got)
