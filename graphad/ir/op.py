@@ -37,8 +37,10 @@ rules, as below, or subclass a family (``tests/ir/test_new_elementwise_op.py``).
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
-- ``commutative = True``: the kernel gives the same result, bit for bit, for its inputs
-  in any order (CSE then merges ``a*b`` and ``b*a``);
+- ``commutative = True``: the kernel gives the same result, bit for bit, for its two
+  inputs in either order (CSE then merges ``a*b`` and ``b*a``); a node of more inputs is
+  reordered only under ``fast_math``, as ``add_n``'s sum of three in another order is
+  another association (see :mod:`graphad.compiler.cse`);
 - ``elementwise = True``: output entry i depends only on the (broadcast) inputs' entries i
   (the default ``sparsity`` rule says so);
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands

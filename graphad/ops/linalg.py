@@ -1,13 +1,14 @@
-"""Linear algebra: matmul, einsum, inv, solve, det, and dot/outer/trace on top.
+"""Linear algebra: matmul, einsum, inv, solve, and dot/outer/trace on top.
 
 Shapes follow NumPy 2: matmul promotes 1-D operands and broadcasts batch
 dims; ``solve(a, b)`` treats ``b`` as a vector exactly when it is 1-D.
 The ``Einsum`` op takes explicit subscripts whose dims agree; ``einsum``
 rewrites NumPy's other notations into that form.
 
-matmul and einsum are multilinear; inv, solve and det state their derivative once, as a
+matmul and einsum are multilinear; inv and solve state their derivative once, as a
 jvp (:class:`~graphad.ops._linear.JvpOnly`), whose transpose the reverse pass builds:
-Ā = -Yᵀ·g·Yᵀ for inv, b̄ = A⁻ᵀ·g and Ā = -b̄·Xᵀ for solve, Ā = g·det(A)·A⁻ᵀ for det.
+Ā = -Yᵀ·g·Yᵀ for inv, b̄ = A⁻ᵀ·g and Ā = -b̄·Xᵀ for solve.  ``det``, whose derivative is
+the adjugate (which exists where A⁻¹ does not), is with the decompositions it is built on.
 """
 
 from __future__ import annotations
@@ -433,22 +434,6 @@ class Solve(JvpOnly):
         return squeeze(out, -1) if vector else out
 
 
-@dataclass(frozen=True)
-class Det(JvpOnly, OnMatrices):
-    """np.linalg.det over a stack of square matrices."""
-
-    def infer(self, a: TensorType) -> TensorType:
-        return TensorType(_square(a)[:-2], ufunc_dtype(np.sqrt, a.dtype))
-
-    def compute(self, a: np.ndarray) -> np.ndarray:
-        return np.asarray(np.linalg.det(a))
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
-        a = node.inputs[0]
-        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * sole_tangent(t))
-
-
 # -- public functions ----------------------------------------------------------
 def matmul(a: Any, b: Any) -> Node:
     """a @ b: (..., n, k) @ (..., k, m) -> (..., n, m); 1-D operands as in NumPy."""
@@ -475,11 +460,6 @@ def inv(a: Any) -> Node:
 def solve(a: Any, b: Any) -> Node:
     """x with a·x = b; a (..., M, M), b (M,) or (..., M, K)."""
     return Solve()(*as_nodes(a, b))
-
-
-def det(a: Any) -> Node:
-    """Determinant of a (..., M, M) stack of matrices, shape (...)."""
-    return Det()(as_node(a))
 
 
 def dot(a: Any, b: Any) -> Node:

@@ -104,12 +104,13 @@ class Reduce(Op):
         raise NotImplementedError(f"{self.name}: no partials")
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """x̄ = g·∂y/∂x, g spread back over the reduced axes"""
-        return (self.keep(node, g) * self.partials(node),)
+        """x̄ = g·∂y/∂x, g spread back over the reduced axes (with strong zeros, as every
+        product of a derivative and a partial: see :func:`~graphad.ops.elementwise.chain`)"""
+        return (ew.chain(self.keep(node, g), self.partials(node)),)
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σ ẋ·∂y/∂x over the reduced axes (its real part for a real y of a complex x)"""
-        tangent = Sum(self.axis, self.keepdims)(sole_tangent(t) * self.partials(node))
+        tangent = Sum(self.axis, self.keepdims)(ew.chain(sole_tangent(t), self.partials(node)))
         return real_tangent(node, tangent)
 
     # helpers shared by the rules

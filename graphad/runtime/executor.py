@@ -84,22 +84,33 @@ class Executor:
 
     ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
     ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
+
+    ``fast_math=True`` lets the optimiser reassociate and factor floating-point sums and
+    products (see :func:`graphad.optimize`): faster or smaller plans whose values may
+    overflow, underflow or cancel where the graph as built does not.  Without it a
+    rewrite changes a value by rounding only.
     """
 
     def __init__(
-        self, fetches: Any, optimize: bool = True, debug: bool = False, backend: str = "auto"
+        self,
+        fetches: Any,
+        optimize: bool = True,
+        debug: bool = False,
+        backend: str = "auto",
+        fast_math: bool = False,
     ) -> None:
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
+        self.fast_math = fast_math
         self.backend = backends.check_backend(backend)
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
         with collection_paused():  # large graphs compile faster: see graphad.ir._gc
             self._compile(optimize, debug)
 
     def _compile(self, optimize: bool, debug: bool) -> None:
-        planned = optimize_nodes(self._nodes) if optimize else self._nodes
+        planned = optimize_nodes(self._nodes, self.fast_math) if optimize else self._nodes
         self._plan = Plan(planned)
         self.order = self._plan.order
         self.steps: list[Step] = self._plan.steps
@@ -128,12 +139,13 @@ class Executor:
             "optimize": self.optimized,
             "debug": self.debug,
             "backend": self.backend,
+            "fast_math": self.fast_math,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
-        backend = state.get("backend", "auto")
-        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend)
+        backend, fast_math = state.get("backend", "auto"), state.get("fast_math", False)
+        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend, fast_math)
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:

@@ -934,6 +934,27 @@ def einsum_case(subscripts: str, *shapes: Shape, static_only: str = "") -> Case:
 
 MATRIX = well_conditioned
 
+
+def rank_deficient(drop: int) -> Domain:
+    """(..., n, n) matrices of rank n - ``drop``: singular values 1, 1.5, … and ``drop``
+    zeros (det is 0; its gradient, the adjugate, has rank 1 for one zero and is 0 for
+    more, and its second derivative is not 0)."""
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        n = shape[-1]
+        q1, _ = np.linalg.qr(rng.standard_normal(shape))
+        q2, _ = np.linalg.qr(rng.standard_normal(shape))
+        s = 1.0 + 0.5 * np.arange(n)
+        s[:drop] = 0.0
+        return (q1 * s) @ np.swapaxes(q2, -1, -2)
+
+    return draw
+
+
+RANK_2, RANK_1 = rank_deficient(1), rank_deficient(2)  # of 3x3 matrices
+# the adjugate's derivative reads the SVD, whose op needs the matrix dims (issue 16 item 18)
+ADJUGATE = "det's second derivative (the adjugate's, from the SVD) needs static matrix dims"
+
 LINALG = [
     case("matmul[1d@1d]", ga.matmul, np.matmul, (4,), (4,)),
     case("matmul[1d@2d]", ga.matmul, np.matmul, (3,), (3, 4)),
@@ -989,8 +1010,10 @@ LINALG = [
         (3,),
         domain=(MATRIX, real),
     ),
-    case("det", ga.det, np.linalg.det, (3, 3), domain=MATRIX),
-    case("det[batched]", ga.det, np.linalg.det, (2, 4, 4), domain=MATRIX),
+    case("det", ga.det, np.linalg.det, (3, 3), domain=MATRIX, static_only=ADJUGATE),
+    case("det[batched]", ga.det, np.linalg.det, (2, 4, 4), domain=MATRIX, static_only=ADJUGATE),
+    case("det[singular]", ga.det, np.linalg.det, (3, 3), domain=RANK_2, static_only=ADJUGATE),
+    case("det[rank_1]", ga.det, np.linalg.det, (2, 3, 3), domain=RANK_1, static_only=ADJUGATE),
 ]
 
 
