@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from graphad.autodiff._checks import check_inputs, derivative_order, node_name
 from graphad.ir import (
     DictType,
     DifferentiationError,
+    DTypeError,
+    GraphError,
     Node,
     Op,
     TensorType,
@@ -24,6 +24,7 @@ from graphad.ir import (
 )
 from graphad.ops import broadcast_like, cast
 from graphad.ops.structure import densify, is_differentiable, make_dict, make_tuple
+from graphad.ops.utility import cast_exact
 
 
 def fit_tangent(t: Node, node: Node) -> Node:
@@ -46,13 +47,21 @@ def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
     if value is None:
         return None
     if isinstance(t_type, TensorType):
-        t = as_node(value) if isinstance(value, Node) else as_node(np.asarray(value))
+        try:
+            t = as_node(value)
+        except GraphError as e:
+            raise DifferentiationError(f"{where}: {e}") from None
         if not isinstance(t.type, TensorType) or not shapes_compatible(t.shape, t_type.shape):
             raise DifferentiationError(
                 f"{where} is {t.type} but should have shape {format_shape(t_type.shape)} "
                 f"({user_location()})"
             )
-        return cast(t, t_type.dtype)
+        try:  # a tangent x's dtype cannot hold (complex for a real x) is refused, not cut
+            return cast_exact(t, t_type.dtype)
+        except DTypeError as e:
+            raise DifferentiationError(
+                f"{where} {e}; x is {t_type.dtype.name} ({user_location()})"
+            ) from None
     if isinstance(value, Node):
         _check_structure(t_type, value.type, where)
         return value

@@ -25,6 +25,7 @@ from graphad.ir import (
     TensorType,
     TupleType,
     ValueType,
+    fits,
     format_shape,
     user_location,
 )
@@ -130,24 +131,6 @@ class FeedChecker:
                 self._concrete_checked.popitem(last=False)
 
 
-def _fits(array: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether every value of ``array`` is representable in ``dtype`` (a same-kind target).
-
-    Integer ranges are compared with the target's limits as Python ints; comparing after
-    a round trip through the target would restore a wrapped value (2⁶³ → -2⁶³ → 2⁶³).
-    """
-    if np.can_cast(array.dtype, dtype, casting="safe") or array.size == 0:
-        return True
-    if dtype.kind in "iu":
-        limits = np.iinfo(dtype)
-        return limits.min <= int(array.min()) and int(array.max()) <= limits.max
-    if dtype.kind in "fc":  # a float that overflows the narrower type becomes inf
-        with np.errstate(over="ignore", invalid="ignore"):
-            narrowed = array.astype(dtype)
-        return bool(np.all(np.isfinite(narrowed) | ~np.isfinite(array)))
-    return True
-
-
 def _all_static(t: Any) -> bool:
     if type(t) is TensorType:
         return t.shape is not None and None not in t.shape
@@ -213,7 +196,7 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
             f"{format_shape(array.shape)} ({user_location()})"
         )
     if array.dtype != t.dtype:
-        if not _fits(array, t.dtype):
+        if not fits(array, t.dtype):
             raise FeedError(
                 f"{where} is {t.dtype.name}: the fed {array.dtype.name} values do "
                 f"not fit in it ({user_location()})"
