@@ -187,6 +187,10 @@ def _array(value: Any, dtype: Any = None) -> np.ndarray:
             "expected, or evaluate it first"
         )
     dt = None if dtype is None else as_dtype(dtype)
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):  # np.asarray: no mask
+        raise GraphError(
+            "a masked array with entries masked out has no value there; fill or drop them first"
+        )
     try:
         array = np.asarray(value, dtype=dt)
     except OverflowError as e:  # np.asarray(1000, "int8"): NumPy's own words, typed

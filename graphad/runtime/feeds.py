@@ -182,6 +182,11 @@ def _conform(t: ValueType, value: Any, where: str) -> Any:
         )
     if type(value) is not np.ndarray and is_dask(value):  # checked by metadata, not computed
         return conform_lazy(t, value, where)
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):  # np.asarray: no mask
+        raise FeedError(
+            f"{where} was fed a masked array with entries masked out, whose values would be "
+            f"used as they are; fill or drop them first ({user_location()})"
+        )
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as e:
