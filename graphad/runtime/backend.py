@@ -218,7 +218,10 @@ class _OneTask:
         da = dask_array()
         op = self.node.op
         types = [_concrete(x.type, v) for x, v in zip(self.node.inputs, inputs)]
-        out = op.infer(*types)
+        try:
+            out = op.run_type(types, inputs)
+        except GraphError as e:
+            raise ExecutionError(f"{e} ({_where(self.node)})") from None
         value = dask.delayed(_Reported(op, _where(self.node)), pure=True)(*inputs)
         if isinstance(out, TensorType):
             return da.from_delayed(value, out.shape, dtype=out.dtype)
