@@ -15,6 +15,7 @@ integer, is refused). Whatever passes them builds, differentiates and runs.
 from __future__ import annotations
 
 import ast
+import inspect
 import math
 from collections.abc import Callable
 
@@ -125,10 +126,12 @@ def _combine(node: ast.AST, operands: list[Node], found: dict[str, Node], text: 
     if isinstance(node, ast.UnaryOp):
         return ops.negative(operands[0]) if isinstance(node.op, ast.USub) else operands[0]
     assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-    try:
-        return FUNCTIONS[node.func.id](*operands)
+    fn = FUNCTIONS[node.func.id]
+    try:  # the arity, checked here: a function's own error would name the parser's line
+        inspect.signature(fn).bind(*operands)
     except TypeError as e:
         raise _fail(node, f"{node.func.id}: {e}") from None
+    return fn(*operands)
 
 
 def parse(text: str, variables: dict[str, Node] | None = None) -> tuple[Node, dict[str, Node]]:

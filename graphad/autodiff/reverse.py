@@ -20,7 +20,6 @@ from graphad.autodiff.forward import fit_tangent
 from graphad.ir import (
     DictType,
     DifferentiationError,
-    DTypeError,
     GraphError,
     Node,
     Op,
@@ -43,7 +42,7 @@ from graphad.ops._util import is_float
 from graphad.ops.elementwise import Negative, sum_partials
 from graphad.ops.shape import full_like
 from graphad.ops.structure import densify, entry, is_differentiable, make_dict, make_tuple
-from graphad.ops.utility import ShapeOf, cast_exact, shape_from_operands, shape_of
+from graphad.ops.utility import ShapeOf, shape_from_operands, shape_of
 
 
 @dataclass
@@ -123,12 +122,9 @@ def _seed(y: Node, g: Any) -> Node:
             f"gradients: grad_y has shape {format_shape(gs)} but y = {node_name(y)} has "
             f"shape {format_shape(ys)} ({user_location()})"
         )
-    try:  # a seed y's dtype cannot hold (complex for a real y) is refused, not cut
-        return cast_exact(g, y.dtype)
-    except DTypeError as e:
-        raise DifferentiationError(
-            f"gradients: grad_y {e}; y = {node_name(y)} is {y.dtype.name} ({user_location()})"
-        ) from None
+    # a complex seed of a real y keeps its real part: under the real pairing that is its
+    # projection onto y's cotangents, as for any complex adjoint of a real value
+    return cast(g, y.dtype)
 
 
 def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
