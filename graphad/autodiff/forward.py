@@ -83,6 +83,18 @@ def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
     )
 
 
+def given_tangent(x: Node, value: Any, where: str) -> Node | None:
+    """The tangent the caller gave for ``x`` (``as_tangent``), which must be given: ``None``
+    for the whole of x would be a zero tangent asked for by leaving it out, which reads as
+    a mistake (None stays zero inside a structure, where it leaves an entry out)."""
+    if value is None:
+        raise DifferentiationError(
+            f"{where} is None; give a tangent of x's shape (ga.zeros_like(x) for a zero one) "
+            f"({user_location()})"
+        )
+    return as_tangent(x.type, value, where)
+
+
 def _check_structure(expected: Any, got: Any, where: str) -> None:
     """A structured tangent node must fit x's type entry by entry (absent entries allowed)."""
     if got is None:
@@ -137,7 +149,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
     with derivation("forward", derivative_order([n for n in order if n in depends])):
         tangent: dict[Node, Node] = {}
         for i, (x, t) in enumerate(zip(inputs, given)):
-            made = as_tangent(x.type, t, f"jvp: tangents[{i}] (for x = {x.name})")
+            made = given_tangent(x, t, f"jvp: tangents[{i}] (for x = {x.name})")
             if made is not None:
                 tangent[x] = made
         for node in order:

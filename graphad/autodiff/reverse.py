@@ -23,6 +23,7 @@ from graphad.ir import (
     GraphError,
     Node,
     Op,
+    Placeholder,
     TensorType,
     as_node,
     derivation,
@@ -36,7 +37,7 @@ from graphad.ir import (
     user_location,
 )
 from graphad.ir._gc import collection_paused
-from graphad.ops import cast, sum_to
+from graphad.ops import cast, sum_to, zeros_like
 from graphad.ops._linear import JvpOnly
 from graphad.ops._util import is_float
 from graphad.ops.elementwise import Negative, sum_partials
@@ -333,6 +334,16 @@ def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
     return DifferentiationError(msg + f" ({user_location()})")
 
 
+def _zeros(adjoint: Node | None, x: Node) -> Node:
+    """Zeros for x, or for the entries of x that y skips.  For a placeholder x that y does
+    not depend on, ``zeros_like(x)``: the answer holds x, so x is fed (by node or by name)
+    as when y depends on it, and the compiler folds it to a constant where x's shape is
+    static."""
+    if adjoint is None and isinstance(x.type, TensorType) and isinstance(x.op, Placeholder):
+        return zeros_like(x)
+    return densify(adjoint, x)
+
+
 def gradients(
     y: Node, xs: Node | Sequence[Node], grad_y: Any = None, unconnected: str = "zero"
 ) -> Any:
@@ -377,6 +388,6 @@ def gradients(
             raise _unconnected_error(y, x, result)
         if unconnected == "zero" and (adjoint is None or not isinstance(x.type, TensorType)):
             with derivation("reverse", derivative_order([y])):
-                adjoint = densify(adjoint, x)  # zeros for x, or for the entries of x y skips
+                adjoint = _zeros(adjoint, x)
         out.append(adjoint)
     return out[0] if single else out

@@ -21,18 +21,20 @@ import numpy as np
 
 from graphad.autodiff._checks import check_inputs, check_target
 from graphad.autodiff.batching import vmap
-from graphad.autodiff.forward import as_tangent, jvp
+from graphad.autodiff.forward import given_tangent, jvp
 from graphad.autodiff.reverse import gradients, sweep
 from graphad.autodiff.sparsity import band, decompress, seeds
 from graphad.ir import (
     DifferentiationError,
     Node,
+    Placeholder,
     constant,
     format_shape,
     placeholder,
+    topo_sort,
     user_location,
 )
-from graphad.ops import concatenate, matrix_transpose, reshape
+from graphad.ops import broadcast_to, cast, concatenate, matrix_transpose, ones_like, reshape
 
 
 def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
@@ -98,6 +100,24 @@ def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None
     _check_batch_size(batch_size, "jacobian")
     y = check_target(y)
     _single_x(x, "jacobian")
+    return _holding(_jacobian(y, x, mode, batch_size), x)
+
+
+def _holding(d: Node, x: Node) -> Node:
+    """``d``, a derivative with respect to the placeholder ``x``, as a graph that holds x.
+
+    Where d's value does not depend on x (y linear in x, or not depending on it) its graph
+    would not reach x, and a feed of x by name would be an unknown feed where the same feed
+    by node is accepted.  d·1, with the ones broadcast from x, is exact (-0, inf and NaN
+    stay) and the compiler removes it; the Executor still knows x by name.
+    """
+    if not isinstance(x.op, Placeholder) or any(n is x for n in topo_sort([d])):
+        return d
+    ones = broadcast_to(cast(ones_like(x), d.dtype), d.shape)  # type: ignore[arg-type]
+    return d * ones
+
+
+def _jacobian(y: Node, x: Node, mode: str, batch_size: int | None) -> Node:
     y_shape, x_shape = _static(y, "y", "jacobian"), _static(x, "x", "jacobian")
     n, m = int(np.prod(x_shape, dtype=np.int64)), int(np.prod(y_shape, dtype=np.int64))
     if n == 0 or m == 0:
@@ -158,7 +178,7 @@ def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
     given = [vs] if single else list(vs)
     # checked here so that a wrong v is reported as hvp's, not as the inner jvp's tangent
     tangents = [
-        as_tangent(x.type, v, f"hvp: {'v' if single else f'vs[{i}]'} (for x = {x.name})")
+        given_tangent(x, v, f"hvp: {'v' if single else f'vs[{i}]'} (for x = {x.name})")
         for i, (x, v) in enumerate(zip(items, given))
     ]
     grads = gradients(y, items)

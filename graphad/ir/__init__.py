@@ -41,7 +41,15 @@ from graphad.ir.leaves import (
     is_constant,
     placeholder,
 )
-from graphad.ir.node import Node, Origin, Snapshot, derivation, one_origin, user_location
+from graphad.ir.node import (
+    Node,
+    Origin,
+    Snapshot,
+    derivation,
+    flag,
+    one_origin,
+    user_location,
+)
 from graphad.ir.op import Chunking, Control, Op, SubGraph
 from graphad.ir.types import (
     DictType,
@@ -93,6 +101,7 @@ __all__ = [
     "derivation",
     "descendants",
     "fits",
+    "flag",
     "float_dtype",
     "format_shape",
     "is_constant",

@@ -121,6 +121,16 @@ def user_location() -> str:
     return f"{name}:{line}" if line else name
 
 
+def flag(value: Any, what: str) -> bool:
+    """``value`` as a switch, which must be True or False (NumPy's bool too): a string such
+    as ``"no"`` would read as true and turn on what it meant to turn off."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    from graphad.ir.errors import GraphError
+
+    raise GraphError(f"{what} must be True or False, got {value!r} ({user_location()})")
+
+
 @functools.lru_cache(maxsize=65536)
 def _origin(kind: str, order: int, name: str, line: int) -> Origin:
     # one Origin per place and pass: a loop that builds 10⁵ nodes on one line shares one

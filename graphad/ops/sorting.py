@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ir import GraphError, Node, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ops._batching import rank, shift
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
@@ -96,11 +96,28 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Node:
     return getitem(arr, tuple(index))
 
 
-def _ordered(name: str, a: Any, axis: int | None, order: Any) -> tuple[Node, int]:
+def _check_kind(name: str, kind: Any, stable: Any) -> None:
+    """``kind`` and ``stable`` as NumPy accepts them, checked by NumPy's own rule (asked on an
+    empty array); graphad's order is stable whatever they say."""
+    if kind is None and stable is None:
+        return
+    try:
+        if name.endswith("partition"):
+            np.partition(np.zeros(1), 0, kind=kind if kind is not None else "introselect")
+        else:
+            np.sort(np.zeros(0), kind=kind, stable=stable)
+    except (TypeError, ValueError) as e:
+        raise GraphError(str(e)) from None
+
+
+def _ordered(
+    name: str, a: Any, axis: int | None, order: Any, kind: Any = None, stable: Any = None
+) -> tuple[Node, int]:
     a = as_node(a)
     with building(name, a):
         if order is not None:
             raise ShapeError("order= (fields of structured arrays) is not supported")
+        _check_kind(name, kind, stable)
         if axis is None:
             return ravel(a), 0
         return a, one_axis(a, axis)
@@ -109,7 +126,7 @@ def _ordered(name: str, a: Any, axis: int | None, order: Any) -> tuple[Node, int
 def argsort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
             stable: Any = None) -> Node:  # fmt: skip
     """np.argsort: int64 indices that sort ``a`` along ``axis`` (stably); not differentiable."""
-    x, ax = _ordered("argsort", a, axis, order)
+    x, ax = _ordered("argsort", a, axis, order, kind, stable)
     return ArgSort(ax)(x)
 
 
@@ -117,7 +134,7 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
          stable: Any = None) -> Node:  # fmt: skip
     """np.sort: ``a`` gathered at its argsort; the adjoint scatters back through the
     permutation.  ``kind`` is accepted for NumPy's sake; the order is always stable."""
-    x, ax = _ordered("sort", a, axis, order)
+    x, ax = _ordered("sort", a, axis, order, kind, stable)
     return take_along_axis(x, ArgSort(ax)(x), ax)
 
 
@@ -131,7 +148,7 @@ def _kth(x: Node, kth: Any, ax: int) -> tuple[int, ...]:
 def argpartition(a: Any, kth: Any, axis: int | None = -1, kind: Any = None,
                  order: Any = None) -> Node:  # fmt: skip
     """np.argpartition: int64 indices that put the ``kth`` entries in sorted place."""
-    x, ax = _ordered("argpartition", a, axis, order)
+    x, ax = _ordered("argpartition", a, axis, order, kind)
     return ArgPartition(ax, _kth(x, kth, ax))(x)
 
 
@@ -139,5 +156,5 @@ def partition(a: Any, kth: Any, axis: int | None = -1, kind: Any = None,
               order: Any = None) -> Node:  # fmt: skip
     """np.partition: ``a`` gathered at its argpartition (the same arrangement NumPy
     gives); the adjoint scatters back through it."""
-    x, ax = _ordered("partition", a, axis, order)
+    x, ax = _ordered("partition", a, axis, order, kind)
     return take_along_axis(x, ArgPartition(ax, _kth(x, kth, ax))(x), ax)

@@ -26,6 +26,7 @@ from graphad.ir import (
     Node,
     Placeholder,
     Snapshot,
+    flag,
     format_shape,
     topo_sort,
     user_location,
@@ -91,6 +92,8 @@ class Executor:
     def __init__(
         self, fetches: Any, optimize: bool = True, debug: bool = False, backend: str = "auto"
     ) -> None:
+        optimize = flag(optimize, "Executor: optimize")
+        debug = flag(debug, "Executor: debug")
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
@@ -144,6 +147,8 @@ class Executor:
         On the Dask backend the fetches are Dask arrays, or NumPy arrays computed in one
         ``dask.compute`` call with ``compute=True`` (on whatever scheduler is active).
         """
+        if compute is not False:
+            compute = flag(compute, "Executor.run: compute")
         fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         slot = self._slot

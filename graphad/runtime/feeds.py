@@ -100,7 +100,16 @@ class FeedChecker:
         missing = [p for p in self.placeholders if p not in fed]
         if missing:
             names = ", ".join(f"{p.name!r} {p.type} ({p.origin.location})" for p in missing)
-            raise FeedError(f"missing feed(s) for placeholder(s) {names} ({user_location()})")
+            others = {p.name for p in fed if p not in self._needed}
+            namesakes = [p.name for p in missing if p.name in others]
+            hint = (
+                f"; a different placeholder of the same name was fed for {namesakes}: a node "
+                "is its own placeholder, not one of its name (an unpickled or copied graph has "
+                "new ones), so feed the node these fetches were built from, or feed by name"
+                if namesakes
+                else ""
+            )
+            raise FeedError(f"missing feed(s) for placeholder(s) {names}{hint} ({user_location()})")
         return {p: _conform(p.type, fed[p], f"placeholder {p.name!r}") for p in self.placeholders}
 
     def _check_concrete(self, fed: dict[Node, np.ndarray]) -> None:
