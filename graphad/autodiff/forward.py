@@ -83,16 +83,14 @@ def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
     )
 
 
-def given_tangent(x: Node, value: Any, where: str) -> Node | None:
-    """The tangent the caller gave for ``x`` (``as_tangent``), which must be given: ``None``
-    for the whole of x would be a zero tangent asked for by leaving it out, which reads as
-    a mistake (None stays zero inside a structure, where it leaves an entry out)."""
-    if value is None:
-        raise DifferentiationError(
-            f"{where} is None; give a tangent of x's shape (ga.zeros_like(x) for a zero one) "
-            f"({user_location()})"
-        )
-    return as_tangent(x.type, value, where)
+def no_tangent(fn: str, x: Node) -> DifferentiationError:
+    """The error for a call that gives ``None`` as the one tangent of its one x: a zero
+    tangent asked for by leaving it out reads as a mistake.  (In a list of tangents, one per
+    x, and inside a structure, None stays an entry left out: zero.)"""
+    return DifferentiationError(
+        f"{fn}: the tangent for x = {x.name} is None; give one of x's shape "
+        f"(ga.zeros_like(x) for a zero one) ({user_location()})"
+    )
 
 
 def _check_structure(expected: Any, got: Any, where: str) -> None:
@@ -139,6 +137,8 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             f"jvp: tangents must be a list, one per x, got {type(tangents).__name__} "
             f"({user_location()})"
         )
+    if single_x and tangents is None:
+        raise no_tangent("jvp", inputs[0])
     given = [tangents] if single_x else list(tangents)
     if len(given) != len(inputs):
         raise DifferentiationError(
@@ -149,7 +149,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
     with derivation("forward", derivative_order([n for n in order if n in depends])):
         tangent: dict[Node, Node] = {}
         for i, (x, t) in enumerate(zip(inputs, given)):
-            made = given_tangent(x, t, f"jvp: tangents[{i}] (for x = {x.name})")
+            made = as_tangent(x.type, t, f"jvp: tangents[{i}] (for x = {x.name})")
             if made is not None:
                 tangent[x] = made
         for node in order:

@@ -21,7 +21,7 @@ import numpy as np
 
 from graphad.autodiff._checks import check_inputs, check_target
 from graphad.autodiff.batching import vmap
-from graphad.autodiff.forward import given_tangent, jvp
+from graphad.autodiff.forward import as_tangent, jvp, no_tangent
 from graphad.autodiff.reverse import gradients, sweep
 from graphad.autodiff.sparsity import band, decompress, seeds
 from graphad.ir import (
@@ -175,10 +175,12 @@ def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
         raise DifferentiationError(
             f"hvp: vs must be a list of {len(items)}, one per x, got {got} ({user_location()})"
         )
+    if single and vs is None:
+        raise no_tangent("hvp", items[0])
     given = [vs] if single else list(vs)
     # checked here so that a wrong v is reported as hvp's, not as the inner jvp's tangent
     tangents = [
-        given_tangent(x, v, f"hvp: {'v' if single else f'vs[{i}]'} (for x = {x.name})")
+        as_tangent(x.type, v, f"hvp: {'v' if single else f'vs[{i}]'} (for x = {x.name})")
         for i, (x, v) in enumerate(zip(items, given))
     ]
     grads = gradients(y, items)
