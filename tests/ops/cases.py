@@ -1444,6 +1444,11 @@ ORDERED = [
     "max[all]",
     "min[all]",
     "where",
+    "relu",
+    "sort",
+    "sort[axis0]",
+    "partition",
+    "take_along_axis[argsort]",
 ]
 CUT_FREE = {
     "arccosh": uniform(1.2, 3.0),
