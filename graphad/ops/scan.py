@@ -21,7 +21,8 @@ from graphad.ops._batching import rank, shift
 from graphad.ops._linear import Linear
 from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
 from graphad.ops.building import along, moveaxis, ravel
-from graphad.ops.shape import broadcast_to, concatenate, reshape, reshape_like, stack
+from graphad.ops.dims import broadcast_to_dims, checked, dim
+from graphad.ops.shape import concatenate, reshape, reshape_like, stack
 from graphad.ops.utility import cast, ones_like
 
 
@@ -101,12 +102,10 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
 def _edge(x: Node, axis: int, before: Any, what: str) -> Node:
     """``before`` (a scalar or an array) as a block to join to ``x`` along ``axis``."""
     value = as_node(before, [x])
-    if value.ndim == 0:
-        shape = list(x.shape)  # type: ignore[arg-type]
-        shape[axis] = 1
-        if None in shape:
-            raise ShapeError(f"a scalar {what} needs the other dims when the node is built")
-        return broadcast_to(cast(value, np.result_type(value.dtype, x.dtype)), shape)
+    if value.ndim == 0:  # one entry along the axis, the other dims x's (at run time if unknown)
+        dims = [dim(x, i) for i in range(known_ndim(x.type))]
+        dims[axis] = 1
+        return broadcast_to_dims(cast(value, np.result_type(value.dtype, x.dtype)), dims)
     return value
 
 
@@ -132,13 +131,19 @@ def diff(a: Any, n: int = 1, axis: int = -1, prepend: Any = None, append: Any = 
 
 
 def _gradient_along(f: Node, axis: int, spacing: Any, edge_order: int) -> Node:
-    """np.gradient along one axis, with NumPy's stencils term for term."""
-    n = static_dim(f, axis, "gradient")
-    if n < edge_order + 1:
+    """np.gradient along one axis, with NumPy's stencils term for term; the axis may be of
+    a length known only when values arrive (then checked to be long enough, or to match
+    the coordinates, before any kernel runs)."""
+    n = f.shape[axis]  # type: ignore[index]
+    if n is not None and n < edge_order + 1:
         raise ShapeError(
             f"axis {axis} of length {n} is too short for edge_order={edge_order} "
             f"(needs {edge_order + 1})"
         )
+    if n is None and np.ndim(spacing):  # coordinates: the axis has one entry per coordinate
+        f = checked(f, axis, "gradient: coordinates", equal=int(np.size(spacing)))
+        n = f.shape[axis]  # type: ignore[index]
+    f = checked(f, axis, f"gradient: edge_order={edge_order}", at_least=edge_order + 1)
     dtype = f.dtype if f.type.is_float else np.dtype(np.float64)  # type: ignore[union-attr]
     f = cast(f, dtype)
     trailing = (1,) * (f.ndim - axis - 1)  # type: ignore[operator]
@@ -182,6 +187,9 @@ def _gradient_along(f: Node, axis: int, spacing: Any, edge_order: int) -> Node:
             w1 = (d2 / (d1 * (d1 + d2)), -(d2 + d1) / (d1 * d2), (2 * d2 + d1) / (d2 * (d1 + d2)))
         first = weighted(w0, (0, 1, 2), (1, 2, 3))
         last = weighted(w1, (-3, -2, -1), (-2, -1, None))
+    if n is None:  # one entry each (the axis was checked to be long enough): their type says so
+        first = checked(first, axis, "gradient", equal=1)
+        last = checked(last, axis, "gradient", equal=1)
     return concatenate([first, inner, last], axis=axis)
 
 

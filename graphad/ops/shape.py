@@ -278,19 +278,29 @@ class Concatenate(JointlyLinear):
         return np.concatenate(xs, axis=self.axis)
 
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
-        """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
+        """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis; one size may be unknown until run
+        time (a pad's operand between two blocks): the pieces after it are sliced from the
+        end, and it takes what lies between"""
         ndim = node.ndim
         (axis,) = normalize_axes(self.axis, ndim)  # type: ignore[arg-type]
         sizes = [x.shape[axis] for x in node.inputs]  # type: ignore[index]
-        if None in sizes:
+        if sizes.count(None) > 1:
             raise DifferentiationError(
-                "concatenate: the adjoint needs the sizes along the axis to be known"
+                "concatenate: the adjoint needs all but one of the sizes along the axis to be known"
             )
-        outs, start = [], 0
-        for size in sizes:
-            index = (slice(None),) * axis + (slice(start, start + size),)  # type: ignore[operator]
-            outs.append(getitem(g, index))
-            start += size  # type: ignore[operator]
+        unknown = sizes.index(None) if None in sizes else len(sizes)
+        ends = list(itertools.accumulate(sizes[:unknown], initial=0))  # offsets from the start
+        tails = list(itertools.accumulate(reversed(sizes[unknown + 1 :]), initial=0))[::-1]
+        outs = []
+        for i in range(len(sizes)):
+            if i < unknown:
+                piece = slice(ends[i], ends[i + 1])
+            elif i == unknown:
+                piece = slice(ends[i], -tails[0] if tails[0] else None)
+            else:  # counted from the end: -tail .. -next tail
+                k = i - unknown - 1
+                piece = slice(-tails[k], -tails[k + 1] if tails[k + 1] else None)
+            outs.append(getitem(g, (slice(None),) * axis + (piece,)))
         return tuple(outs)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:

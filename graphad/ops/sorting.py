@@ -20,9 +20,11 @@ import numpy as np
 from graphad.ir import GraphError, Node, ShapeError, TensorType, as_node, normalize_axes
 from graphad.ops._batching import rank, shift
 from graphad.ops._constant import ZeroDerivative
-from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
+from graphad.ops._util import as_int, building, known_ndim, one_axis, tensor
 from graphad.ops.building import ravel
+from graphad.ops.dims import AxisIndex
 from graphad.ops.indexing import getitem
+from graphad.ops.shape import expand_dims
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,12 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Node:
             if i == ax:
                 index.append(indices)
                 continue
-            n = static_dim(arr, i, "take_along_axis")
-            index.append(np.arange(n).reshape([n if j == i else 1 for j in range(ndim)]))
+            n = arr.shape[i]  # type: ignore[index]
+            if n is not None:
+                index.append(np.arange(n).reshape([n if j == i else 1 for j in range(ndim)]))
+            else:  # arange of the run-time length
+                positions = AxisIndex(i, "range")(arr)
+                index.append(expand_dims(positions, [j for j in range(ndim) if j != i]))
     return getitem(arr, tuple(index))
 
 
@@ -138,9 +144,14 @@ def sort(a: Any, axis: int | None = -1, kind: Any = None, order: Any = None, *,
 
 
 def _kth(x: Node, kth: Any, ax: int) -> tuple[int, ...]:
+    """The kth as the op keeps them: made non-negative where the axis's length is static
+    (so equal partitions are one op), else as given, for NumPy to read when values arrive
+    (the op's shape rule checks their range then, with the fed shapes)."""
     with building("partition", x):
         ks = tuple(as_int(k, "kth") for k in np.atleast_1d(kth))
-        n = static_dim(x, ax, "partition")
+        n = x.shape[ax]  # type: ignore[index]
+        if n is None:
+            return tuple(sorted(ks))
         return tuple(sorted(k % n if -n <= k < n else k for k in ks))
 
 

@@ -700,26 +700,22 @@ BUILDING = [
     listrow("column_stack", "column_stack", (3,), (3, 2)),
     row("append[flat]", "append", (2, 3), (4,), static_only=SIZES),
     row("append[axis-1]", "append", (3, 2), (3, 4), static_only=SIZES, axis=-1),
-    row("repeat[flat]", "repeat", (2, 3), static_only=BUILT, repeats=2),
-    row(
-        "repeat[counts_axis-1]", "repeat", (3, 4), static_only=BUILT, repeats=[1, 0, 2, 3], axis=-1
-    ),
-    row("repeat[axis0]", "repeat", (3, 4), static_only=BUILT, repeats=2, axis=0),
+    row("repeat[flat]", "repeat", (2, 3), repeats=2),
+    row("repeat[counts_axis-1]", "repeat", (3, 4), repeats=[1, 0, 2, 3], axis=-1),
+    row("repeat[axis0]", "repeat", (3, 4), repeats=2, axis=0),
     case(
         "repeat[method]",
         lambda x: x.repeat(3, axis=1),
         lambda x: x.repeat(3, axis=1),
         (2, 3),
-        static_only=BUILT,
     ),
-    row("tile[rank_up]", "tile", (3, 4), static_only=BUILT, reps=(2, 1, 3)),
-    row("tile[vector]", "tile", (4,), static_only=BUILT, reps=2),
-    row("tile[short_reps]", "tile", (2, 3, 4), static_only=BUILT, reps=(2, 1)),
+    row("tile[rank_up]", "tile", (3, 4), reps=(2, 1, 3)),
+    row("tile[vector]", "tile", (4,), reps=2),
+    row("tile[short_reps]", "tile", (2, 3, 4), reps=(2, 1)),
     row(
         "pad[constant]",
         "pad",
         (3, 4),
-        static_only=BUILT,
         pad_width=((1, 2), (0, 3)),
         constant_values=1.5,
     ),
@@ -727,19 +723,16 @@ BUILDING = [
         "pad[constant_pairs]",
         "pad",
         (3, 4),
-        static_only=BUILT,
         pad_width=1,
         constant_values=((1, 2), (3, 4)),
     ),
-    row("pad[edge]", "pad", (3, 4), static_only=BUILT, pad_width=((2, 1), (1, 0)), mode="edge"),
-    row(
-        "pad[reflect]", "pad", (3, 4), static_only=BUILT, pad_width=((2, 1), (3, 5)), mode="reflect"
-    ),
-    row("pad[symmetric]", "pad", (2, 3, 4), static_only=BUILT, pad_width=(1, 2), mode="symmetric"),
-    row("pad[wrap]", "pad", (3, 4), static_only=BUILT, pad_width=((4, 1), (1, 2)), mode="wrap"),
-    row("roll[flat]", "roll", (3, 4), static_only=BUILT, shift=5),
-    row("roll[axes]", "roll", (3, 4), static_only=BUILT, shift=(1, -3), axis=(0, -1)),
-    row("roll[negative_axis]", "roll", (2, 3, 4), static_only=BUILT, shift=7, axis=-2),
+    row("pad[edge]", "pad", (3, 4), pad_width=((2, 1), (1, 0)), mode="edge"),
+    row("pad[reflect]", "pad", (3, 4), pad_width=((2, 1), (3, 5)), mode="reflect"),
+    row("pad[symmetric]", "pad", (2, 3, 4), pad_width=(1, 2), mode="symmetric"),
+    row("pad[wrap]", "pad", (3, 4), pad_width=((4, 1), (1, 2)), mode="wrap"),
+    row("roll[flat]", "roll", (3, 4), shift=5),
+    row("roll[axes]", "roll", (3, 4), shift=(1, -3), axis=(0, -1)),
+    row("roll[negative_axis]", "roll", (2, 3, 4), shift=7, axis=-2),
     row("flip[all]", "flip", (2, 3, 4)),
     row("flip[axis-1]", "flip", (2, 3, 4), axis=-1),
     row("flip[axes]", "flip", (2, 3, 4), axis=(0, 2)),
@@ -802,37 +795,33 @@ SCANS = [
     row("diff", "diff", (3, 5)),
     row("diff[n2_axis0]", "diff", (4, 3), n=2, axis=0),
     row("diff[n3_axis-2]", "diff", (2, 5, 3), n=3, axis=-2),
-    row("diff[prepend_append]", "diff", (3, 4), static_only=BUILT, prepend=0.5, append=-1.0),
+    row("diff[prepend_append]", "diff", (3, 4), prepend=0.5, append=-1.0),
     case("diff[prepend_node]", diff_prepended, diff_prepended, (3, 4), (2, 4), static_only=SIZES),
-    case("gradient[1d]", gradient_stack(), gradient_stack(), (6,), static_only=BUILT),
-    case("gradient[2d]", gradient_stack(), gradient_stack(), (4, 5), static_only=BUILT),
+    case("gradient[1d]", gradient_stack(), gradient_stack(), (6,)),
+    case("gradient[2d]", gradient_stack(), gradient_stack(), (4, 5)),
     case(
         "gradient[spacing_axis-1]",
         gradient_stack(varargs=(0.5,), axis=-1),
         gradient_stack(varargs=(0.5,), axis=-1),
         (3, 5),
-        static_only=BUILT,
     ),
     case(
         "gradient[edge_order2]",
         gradient_stack(varargs=(0.3, 2.0), edge_order=2),
         gradient_stack(varargs=(0.3, 2.0), edge_order=2),
         (3, 4),
-        static_only=BUILT,
     ),
     case(
         "gradient[coordinates]",
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 1.75, 3.0]),), axis=1),
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 1.75, 3.0]),), axis=1),
         (3, 5),
-        static_only=BUILT,
     ),
     case(
         "gradient[coordinates_edge_order2]",
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 3.0]),), axis=0, edge_order=2),
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 3.0]),), axis=0, edge_order=2),
         (4, 3),
-        static_only=BUILT,
     ),
 ]
 
@@ -854,17 +843,16 @@ def sort_method_free(x: Any) -> Any:
 
 
 SORTING = [
-    row("sort", "sort", (3, 4), domain=distinct, static_only=BUILT),
-    row("sort[axis0]", "sort", (3, 4), domain=distinct, static_only=BUILT, axis=0),
-    row("sort[axis-2]", "sort", (2, 5, 3), domain=distinct, static_only=BUILT, axis=-2),
-    row("sort[flat]", "sort", (3, 4), domain=distinct, static_only=BUILT, axis=None),
-    row("partition", "partition", (3, 7), domain=distinct, static_only=BUILT, kth=3),
+    row("sort", "sort", (3, 4), domain=distinct),
+    row("sort[axis0]", "sort", (3, 4), domain=distinct, axis=0),
+    row("sort[axis-2]", "sort", (2, 5, 3), domain=distinct, axis=-2),
+    row("sort[flat]", "sort", (3, 4), domain=distinct, axis=None),
+    row("partition", "partition", (3, 7), domain=distinct, kth=3),
     row(
         "partition[kths_axis0]",
         "partition",
         (6, 4),
         domain=distinct,
-        static_only=BUILT,
         kth=[0, -2],
         axis=0,
     ),
@@ -874,9 +862,8 @@ SORTING = [
         sort_method_free,
         (4, 3),
         domain=distinct,
-        static_only=BUILT,
     ),
-    case("take_along_axis", take_rows, take_rows, (3, 4), static_only=BUILT),
+    case("take_along_axis", take_rows, take_rows, (3, 4)),
 ]
 
 
@@ -995,7 +982,6 @@ LINALG = [
 
 
 # -- tensor products and matrix structure -------------------------------------------
-VECTOR = "cross needs the length (3) of the vector axes statically"
 STRETCH = "einsum broadcasts a size-1 dim only where the sizes are known statically"
 
 
@@ -1025,12 +1011,12 @@ PRODUCTS = [
     row("inner[vectors]", "inner", (4,), (4,)),
     row("inner[nd]", "inner", (2, 3, 4), (5, 4)),
     row("inner[scalar]", "inner", (), (3, 4)),
-    row("kron", "kron", (2, 3), (4, 5), static_only=BUILT),
-    row("kron[ranks]", "kron", (3,), (2, 4, 1), static_only=BUILT),
-    row("cross", "cross", (4, 3), (4, 3), static_only=VECTOR),
-    row("cross[broadcast]", "cross", (2, 1, 3), (5, 3), static_only=VECTOR),
-    row("cross[axes]", "cross", (3, 4), (2, 4, 3), static_only=VECTOR, axisa=0, axisb=-1, axisc=-2),
-    row("cross[axis]", "cross", (3, 2), (3, 2), static_only=VECTOR, axis=0),
+    row("kron", "kron", (2, 3), (4, 5)),
+    row("kron[ranks]", "kron", (3,), (2, 4, 1)),
+    row("cross", "cross", (4, 3), (4, 3)),
+    row("cross[broadcast]", "cross", (2, 1, 3), (5, 3)),
+    row("cross[axes]", "cross", (3, 4), (2, 4, 3), axisa=0, axisb=-1, axisc=-2),
+    row("cross[axis]", "cross", (3, 2), (3, 2), axis=0),
     row("diag[vector]", "diag", (4,), static_only=BUILT),
     row("diag[vector_k2]", "diag", (3,), static_only=BUILT, k=2),
     row("diag[vector_k-1]", "diag", (3,), static_only=BUILT, k=-1),

@@ -1,0 +1,222 @@
+"""Dims known only when values arrive, for the builders and rules that need them.
+
+A builder that needs a length (a pad's gather index, a tile's target shape, the identity
+mask of a decomposition's rule) asks :func:`dim`: the int when the dim is static, else a
+0-d int64 node that reads it from the run-time shape.  From those, :func:`shape_vector`
+makes the run-time shape operand that reshape and broadcast_to take.  Two ops complete it:
+
+- ``AxisIndex``: the int64 gather index NumPy's own rule gives for an axis of the
+  operand's run-time length (``np.pad(arange(n), ...)``, ``np.roll(arange(n), s)``,
+  ``arange(n)``), read from the operand's shape only, so no derivative flows;
+- ``CheckDims``: the operand itself, once its dims meet a condition (a repeat's counts,
+  a gradient's stencil, qr's M ≥ N), checked by its shape rule, which the Executor asks
+  with the fed shapes before any kernel runs (and again by the kernel, for shapes no rule
+  can know before run time).  Where the condition fixes a dim, its type says so, and the
+  builders after it see a static dim.
+
+With every dim static, none of this is made: the builders keep their static graphs.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from graphad.ir import Node, ShapeError, TensorType, constant, format_shape, normalize_axes
+from graphad.ops._batching import batch_size, rank, shift
+from graphad.ops._constant import ZeroDerivative
+from graphad.ops._linear import Linear
+from graphad.ops._util import known_ndim, tensor
+from graphad.ops.indexing import getitem
+from graphad.ops.shape import BroadcastTo, Reshape, materialize, stack
+from graphad.ops.utility import cast, shape_of
+
+Dim = int | Node  # a static length, or a 0-d int64 node computing it at run time
+
+
+def dim(x: Node, axis: int) -> Dim:
+    """The length of ``x`` along ``axis``: an int when static, else a 0-d int64 node."""
+    d = x.shape[axis]  # type: ignore[index]
+    return d if d is not None else getitem(shape_of(x), axis)
+
+
+def static(d: Dim) -> int | None:
+    """``d`` when it is static, else None (a shape's entry)."""
+    return d if isinstance(d, int) else None
+
+
+def shape_vector(dims: Sequence[Dim]) -> Node:
+    """The int64 vector of ``dims``: a run-time shape operand for reshape and broadcast."""
+    if all(isinstance(d, int) for d in dims):
+        return constant(np.asarray(dims, dtype=np.int64))
+    return stack([cast(d, np.int64) if isinstance(d, Node) else d for d in dims])
+
+
+def reshape_to(x: Node, dims: Sequence[Dim]) -> Node:
+    """``x`` reshaped to ``dims`` (ints or run-time lengths)."""
+    shape = tuple(static(d) for d in dims)
+    if None not in shape:
+        return Reshape(shape)(x)
+    return Reshape(shape)(x, shape_vector(dims))
+
+
+def broadcast_to_dims(x: Node, dims: Sequence[Dim]) -> Node:
+    """``x`` broadcast to ``dims`` (ints or run-time lengths)."""
+    shape = tuple(static(d) for d in dims)
+    if None not in shape:
+        return BroadcastTo(shape)(x)
+    return BroadcastTo(shape)(x, shape_vector(dims))
+
+
+def product(a: Dim, b: Dim) -> Dim:
+    """a·b for static or run-time lengths (an int64 node when either is one)."""
+    return a * b  # type: ignore[operator,return-value]  # int·int, or a node's operator
+
+
+# -- gather indices of a run-time length ---------------------------------------------------
+_PAD_MODES = ("edge", "reflect", "symmetric", "wrap")
+
+
+def _check_index(kind: str, args: tuple[Any, ...], n: int) -> None:
+    if kind == "pad":
+        before, after, mode = args
+        if mode not in _PAD_MODES:
+            raise ShapeError(f"mode must be one of {', '.join(_PAD_MODES)}, got {mode!r}")
+        if n == 0 or (mode == "reflect" and n == 1 and (before or after)):
+            raise ShapeError(f"cannot pad an axis of length {n} in mode {mode!r}")
+
+
+def _index_length(kind: str, args: tuple[Any, ...], n: int | None) -> int | None:
+    if n is None:
+        return None
+    if kind == "pad":
+        return n + args[0] + args[1]
+    return n  # range, roll
+
+
+def _index(kind: str, args: tuple[Any, ...], n: int) -> np.ndarray:
+    """NumPy's own rule applied to arange(n)."""
+    positions = np.arange(n, dtype=np.int64)
+    if kind == "pad":
+        before, after, mode = args
+        return np.pad(positions, (before, after), mode=mode)
+    if kind == "roll":
+        return np.roll(positions, args[0]) if n else positions
+    return positions
+
+
+@dataclass(frozen=True)
+class AxisIndex(ZeroDerivative):
+    """The int64 gather index NumPy's rule ``kind`` gives along ``axis`` of the operand's
+    run-time length n: ``"range"`` (arange(n)), ``"pad"`` (np.pad(arange(n), (before,
+    after), mode); ``args`` = (before, after, mode)), ``"roll"`` (np.roll(arange(n),
+    shift); ``args`` = (shift,)).  Only the operand's shape is read: on Dask too, whose
+    arrays know their shapes, the index is a NumPy array."""
+
+    axis: int
+    kind: str
+    args: tuple[Any, ...] = ()
+
+    def infer(self, x: TensorType) -> TensorType:
+        (axis,) = normalize_axes(self.axis, known_ndim(x))
+        n = tensor(x).shape[axis]  # type: ignore[index]
+        if n is not None:
+            _check_index(self.kind, self.args, n)
+        return TensorType((_index_length(self.kind, self.args, n),), np.dtype(np.int64))
+
+    def compute(self, x: Any) -> np.ndarray:
+        n = int(np.shape(x)[self.axis])
+        _check_index(self.kind, self.args, n)
+        return _index(self.kind, self.args, n)
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """The same index of xb's axis past the batch axis, repeated over the batch"""
+        size = batch_size(xs, batched)
+        (axis,) = shift(normalize_axes(self.axis, rank(node.inputs[0])))
+        index = replace(self, axis=axis)(xs[0])
+        return materialize(index, size) if size is not None and index.type.is_static else None  # type: ignore[union-attr]
+
+
+def axis_index(x: Node, axis: int, kind: str, *args: Any) -> Node:
+    """``AxisIndex`` of ``x``'s axis: a constant when its length is static."""
+    n = x.shape[axis]  # type: ignore[index]
+    if n is None:
+        return AxisIndex(axis, kind, tuple(args))(x)
+    _check_index(kind, tuple(args), n)
+    return constant(_index(kind, tuple(args), n))
+
+
+# -- conditions on run-time dims -----------------------------------------------------------
+@dataclass(frozen=True)
+class CheckDims(Linear):
+    """``x`` itself, once ``x.shape[axis]`` is ``equal`` (when given), at least
+    ``at_least``, and at least the length of ``at_least_axis`` (when given); ``what`` says
+    whose condition it is, for the error.  Where ``equal`` fixes the dim, the type has it."""
+
+    axis: int
+    equal: int | None = None
+    at_least: int = 0
+    at_least_axis: int | None = None
+    what: str = ""
+
+    def infer(self, x: TensorType) -> TensorType:
+        ndim = known_ndim(x)
+        (axis,) = normalize_axes(self.axis, ndim)
+        self._check(x.shape)
+        if self.equal is None:
+            return x
+        shape = list(x.shape)  # type: ignore[arg-type]
+        shape[axis] = self.equal
+        return TensorType(tuple(shape), x.dtype)
+
+    def _check(self, shape: Any) -> None:
+        n = shape[self.axis]
+        other = None if self.at_least_axis is None else shape[self.at_least_axis]
+        if n is None:
+            return
+        low = builtins.max(self.at_least, other if other is not None else 0)
+        if (self.equal is not None and n != self.equal) or n < low:
+            want = f"{self.equal}" if self.equal is not None else f"at least {low}"
+            raise ShapeError(
+                f"{self.what}: axis {self.axis} of {format_shape(tuple(shape))} must have "
+                f"length {want}"
+            )
+
+    def compute(self, x: Any) -> Any:
+        self._check(np.shape(x))
+        return x
+
+    def transpose(self, node: Node, g: Node) -> Node:
+        """x̄ = g"""
+        return g
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """The same check of xb's axes past the batch axis"""
+        ndim = rank(node.inputs[0])
+        (axis,) = shift(normalize_axes(self.axis, ndim))
+        other = self.at_least_axis
+        moved = None if other is None else shift(normalize_axes(other, ndim))[0]
+        return replace(self, axis=axis, at_least_axis=moved)(xs[0])
+
+
+def checked(
+    x: Node,
+    axis: int,
+    what: str,
+    *,
+    equal: int | None = None,
+    at_least: int = 0,
+    at_least_axis: int | None = None,
+) -> Node:
+    """``x``, its dim at ``axis`` checked now when static (a ShapeError), else by a
+    ``CheckDims`` node when values arrive."""
+    op = CheckDims(axis, equal, at_least, at_least_axis, what)
+    known = [x.shape[axis]] + ([] if at_least_axis is None else [x.shape[at_least_axis]])  # type: ignore[index]
+    if None not in known:
+        op._check(x.shape)
+        return x
+    return op(x)
