@@ -54,7 +54,9 @@ from graphad.ops._util import (
     ufunc_dtype,
 )
 from graphad.ops.building import moveaxis
+from graphad.ops.comparison import equal
 from graphad.ops.complex_parts import imag, real
+from graphad.ops.dims import axis_index, checked
 from graphad.ops.linalg import Det, einsum, inv, matmul, solve
 from graphad.ops.matrices import tril
 from graphad.ops.reduction import Sum, max, min, sum
@@ -87,26 +89,35 @@ class SlogdetResult(NamedTuple):
     logabsdet: Node
 
 
-def _matrices(a: TensorType, square: bool = False) -> tuple[int, int]:
-    """The static (M, N) of a (..., M, N) stack, which the rules' masks need."""
+def _matrices(a: TensorType, square: bool = False) -> tuple[int | None, int | None]:
+    """The (M, N) of a (..., M, N) stack, None where unknown until run time (then checked
+    with the fed shapes, before any kernel runs, as every shape rule is)."""
     if known_ndim(a) < 2:
         raise ShapeError(f"expected a (..., M, N) stack of matrices, got {format_shape(a.shape)}")
     if a.dtype.kind == "c":  # the rules below transpose where complex ones conjugate too
         raise DTypeError("complex matrices are not supported yet")
     m, n = a.shape[-2:]  # type: ignore[index]
-    if m is None or n is None:
-        raise ShapeError("the matrix dims must be known when the node is built")
-    if square and m != n:
+    if square and m is not None and n is not None and m != n:
         raise ShapeError(f"matrices must be square, got {m}x{n}")
     return m, n
+
+
+def _smaller(m: int | None, n: int | None) -> int | None:
+    """K = min(M, N), when both are known."""
+    return None if m is None or n is None else builtins.min(m, n)
 
 
 def _float(a: TensorType) -> np.dtype:
     return ufunc_dtype(np.sqrt, a.dtype)
 
 
-def _eye(n: int) -> Node:
-    return constant(np.eye(n, dtype=bool))
+def _eye(x: Node) -> Node:
+    """The (n, n) identity mask of x's last axis, of its run-time length if unknown."""
+    n = x.shape[-1]  # type: ignore[index]
+    if n is not None:
+        return constant(np.eye(n, dtype=bool))
+    positions = axis_index(x, -1, "range")
+    return equal(expand_dims(positions, -1), expand_dims(positions, -2))
 
 
 def _diag_part(x: Node) -> Node:
@@ -114,9 +125,9 @@ def _diag_part(x: Node) -> Node:
     return einsum("...ii->...i", x)
 
 
-def _gaps(w: Node, n: int) -> Node:
+def _gaps(w: Node) -> Node:
     """F with F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it."""
-    eye = _eye(n)
+    eye = _eye(w)
     d = expand_dims(w, -2) - expand_dims(w, -1)
     return where(eye, zeros_like(d), 1.0 / where(eye, ones_like(d), d))
 
@@ -144,15 +155,14 @@ class Cholesky(JvpOnly, OnMatrices):
         return np.linalg.cholesky(a)
 
     @staticmethod
-    def _phi(x: Node, n: int) -> Node:
-        """Φ(X): the lower triangle of X with its diagonal halved"""
-        return where(_eye(n), 0.5 * x, tril(x))
+    def _phi(x: Node, like: Node) -> Node:
+        """Φ(X): the lower triangle of X with its diagonal halved (X of ``like``'s shape)"""
+        return where(_eye(like), 0.5 * x, tril(x))
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """L̇ = L·Φ(L⁻¹·Ȧₛ·L⁻ᵀ)"""
-        n = node.shape[-1]  # type: ignore[index]
         x = solve(node, mT(solve(node, _symmetric_tangent(t[0]))))  # type: ignore[arg-type]
-        return matmul(node, self._phi(x, n))
+        return matmul(node, self._phi(x, node))
 
 
 def cholesky(a: Any, /, *, upper: bool = False) -> Node:
@@ -180,7 +190,7 @@ class Eigh(JvpOnly, OnMatrices):
         """K = Vᵀ·Ȧₛ·V; ẇ = diag(K), V̇ = V·(F∘K), F = 1/(wⱼ - wᵢ) off the diagonal"""
         w, v = get(node, 0), get(node, 1)
         k = matmul(mT(v), matmul(_symmetric_tangent(t[0]), v))  # type: ignore[arg-type]
-        return make_tuple(_diag_part(k), matmul(v, _gaps(w, v.shape[-1]) * k))  # type: ignore[index]
+        return make_tuple(_diag_part(k), matmul(v, _gaps(w) * k))
 
 
 def _hermitian_input(a: Any, UPLO: str) -> Node:
@@ -209,7 +219,7 @@ class Svd(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         m, n = _matrices(a)
-        k, batch, dtype = builtins.min(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
+        k, batch, dtype = _smaller(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
         return TupleType(
             (
                 TensorType((*batch, m, k), dtype),
@@ -230,7 +240,7 @@ class Svd(JvpOnly, OnMatrices):
         S⁻¹ is one reciprocal of s, so both modes scale by products, not divisions"""
         u, s, vh = get(node, 0), get(node, 1), get(node, 2)
         v, da = mT(vh), t[0]
-        f = _gaps(s * s, s.shape[-1])  # type: ignore[index]
+        f = _gaps(s * s)
         rows, cols = expand_dims(s, -1), expand_dims(s, -2)  # S·X scales rows, X·S columns
         inv_cols = 1.0 / cols
         av, atu = matmul(da, v), matmul(mT(da), u)  # type: ignore[arg-type]
@@ -250,11 +260,14 @@ def svd(
     a = as_node(a)
     with building("svd", a):
         m, n = _matrices(a.type)  # type: ignore[arg-type]
-        if compute_uv and full_matrices and m != n:
-            raise ShapeError(
-                "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
-                "have no derivative; pass full_matrices=False"
-            )
+        full = (
+            "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
+            "have no derivative; pass full_matrices=False"
+        )
+        if compute_uv and full_matrices:
+            if m is not None and n is not None and m != n:
+                raise ShapeError(full)
+            a = checked(a, -1, f"svd: {full}", equal_axis=-2)  # square, when values arrive
     node = Svd()(a)
     if not compute_uv:
         return get(node, 1)
@@ -273,7 +286,7 @@ class Qr(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         m, n = _matrices(a)
-        k, batch, dtype = builtins.min(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
+        k, batch, dtype = _smaller(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
         return TupleType((TensorType((*batch, m, k), dtype), TensorType((*batch, k, n), dtype)))
 
     def compute(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -281,17 +294,19 @@ class Qr(JvpOnly, OnMatrices):
         return q, r
 
     @staticmethod
-    def _tall(node: Node) -> None:
+    def _tall(node: Node, t: Node) -> Node:
+        """The tangent, once A is known to have M ≥ N: now, or when values arrive."""
         m, n = node.inputs[0].shape[-2:]  # type: ignore[index]
-        if m < n:
+        if m is not None and n is not None and m < n:
             raise DifferentiationError(f"qr: derivatives need M ≥ N, got {m}x{n}")
+        return checked(t, -2, "qr: derivatives need M ≥ N", at_least_axis=-1)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """X = Qᵀ·Ȧ·R⁻¹, Ω = X₋ - X₋ᵀ (X₋ strictly lower); Ṙ = (X - Ω)·R,
         Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X = Ȧ·R⁻¹ - Q·(X - Ω)"""
-        self._tall(node)
+        da = self._tall(node, t[0])  # type: ignore[arg-type]
         q, r = get(node, 0), get(node, 1)
-        ar = _right_solve(t[0], r)  # type: ignore[arg-type]
+        ar = _right_solve(da, r)
         x = matmul(mT(q), ar)
         lower = tril(x, -1)
         rotated = x - (lower - mT(lower))
@@ -384,9 +399,9 @@ def matrix_power(a: Any, n: int) -> Node:
     a = as_node(a)
     with building("matrix_power", a):
         n = as_int(n, "n")
-        size, _ = _matrices(a.type, square=True)  # type: ignore[arg-type]
+        _matrices(a.type, square=True)  # type: ignore[arg-type]
     if n == 0:
-        return zeros_like(a) + constant(np.eye(size, dtype=a.dtype))
+        return where(_eye(a), ones_like(a), zeros_like(a))
     base = inv(a) if n < 0 else a
     result, k = None, abs(n)
     while k:

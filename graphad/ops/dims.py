@@ -6,8 +6,9 @@ mask of a decomposition's rule) asks :func:`dim`: the int when the dim is static
 makes the run-time shape operand that reshape and broadcast_to take.  Two ops complete it:
 
 - ``AxisIndex``: the int64 gather index NumPy's own rule gives for an axis of the
-  operand's run-time length (``np.pad(arange(n), ...)``, ``np.roll(arange(n), s)``,
-  ``arange(n)``), read from the operand's shape only, so no derivative flows;
+  run-time length (``np.pad(arange(n), ...)``, ``np.roll(arange(n), s)``,
+  ``arange(n)``), computed from the run-time shape (``shape_of``), so no derivative flows
+  and no value is read;
 - ``CheckDims``: the operand itself, once its dims meet a condition (a repeat's counts,
   a gradient's stencil, qr's M ≥ N), checked by its shape rule, which the Executor asks
   with the fed shapes before any kernel runs (and again by the kernel, for shapes no rule
@@ -27,12 +28,12 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node, ShapeError, TensorType, constant, format_shape, normalize_axes
-from graphad.ops._batching import batch_size, rank, shift
+from graphad.ops._batching import rank, shift
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import known_ndim, tensor
 from graphad.ops.indexing import getitem
-from graphad.ops.shape import BroadcastTo, Reshape, materialize, stack
+from graphad.ops.shape import BroadcastTo, Reshape, stack
 from graphad.ops.utility import cast, shape_of
 
 Dim = int | Node  # a static length, or a 0-d int64 node computing it at run time
@@ -90,7 +91,11 @@ def _check_index(kind: str, args: tuple[Any, ...], n: int) -> None:
             raise ShapeError(f"cannot pad an axis of length {n} in mode {mode!r}")
 
 
-def _index_length(kind: str, args: tuple[Any, ...], n: int | None) -> int | None:
+def _index_length(kind: str, args: tuple[Any, ...], shape: Any, axis: int) -> int | None:
+    n = shape[axis]
+    if kind == "diagonal":
+        m = shape[axis + 1]  # the next axis: the columns (axis is non-negative here)
+        return None if n is None or m is None else _diagonal_length(n, m, args[0])
     if n is None:
         return None
     if kind == "pad":
@@ -98,8 +103,19 @@ def _index_length(kind: str, args: tuple[Any, ...], n: int | None) -> int | None
     return n  # range, roll
 
 
-def _index(kind: str, args: tuple[Any, ...], n: int) -> np.ndarray:
-    """NumPy's own rule applied to arange(n)."""
+def _diagonal_length(n: int, m: int, offset: int) -> int:
+    return builtins.max(0, builtins.min(n + builtins.min(offset, 0), m - builtins.max(offset, 0)))
+
+
+def _index(kind: str, args: tuple[Any, ...], shape: Any, axis: int) -> np.ndarray:
+    """NumPy's own rule applied to arange(n) (n = shape[axis])."""
+    n = shape[axis]
+    if kind == "diagonal":  # the rows or columns of the offset diagonal of (n, m) matrices
+        offset, which = args
+        m = shape[axis + 1]
+        length = _diagonal_length(n, m, offset)
+        start = builtins.max(-offset, 0) if which == "rows" else builtins.max(offset, 0)
+        return np.arange(length, dtype=np.int64) + start
     positions = np.arange(n, dtype=np.int64)
     if kind == "pad":
         before, after, mode = args
@@ -111,83 +127,87 @@ def _index(kind: str, args: tuple[Any, ...], n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AxisIndex(ZeroDerivative):
-    """The int64 gather index NumPy's rule ``kind`` gives along ``axis`` of the operand's
-    run-time length n: ``"range"`` (arange(n)), ``"pad"`` (np.pad(arange(n), (before,
-    after), mode); ``args`` = (before, after, mode)), ``"roll"`` (np.roll(arange(n),
-    shift); ``args`` = (shift,)).  Only the operand's shape is read: on Dask too, whose
-    arrays know their shapes, the index is a NumPy array."""
+    """The int64 gather index NumPy's rule ``kind`` gives along ``axis`` of an array of the
+    run-time shape it is given (``shape_of(x)``): ``"range"`` (arange(n)), ``"pad"``
+    (np.pad(arange(n), (before, after), mode); ``args`` = (before, after, mode)),
+    ``"roll"`` (np.roll(arange(n), shift); ``args`` = (shift,)), ``"diagonal"`` (the rows
+    or the columns of the entries on the offset diagonal of the (n, m) matrices of this
+    axis and the next; ``args`` = (offset, "rows" or "cols")).
+
+    Its operand is a shape, not the array: a shape carries no derivative and no tangent's
+    value (a decomposition's jvp stays linear when its mask is of a tangent's shape), and
+    on Dask, whose arrays know their shapes, the index is a NumPy array."""
 
     axis: int
     kind: str
     args: tuple[Any, ...] = ()
 
-    def infer(self, x: TensorType) -> TensorType:
-        (axis,) = normalize_axes(self.axis, known_ndim(x))
-        n = tensor(x).shape[axis]  # type: ignore[index]
-        if n is not None:
-            _check_index(self.kind, self.args, n)
-        return TensorType((_index_length(self.kind, self.args, n),), np.dtype(np.int64))
+    def infer(self, shape: TensorType) -> TensorType:
+        ndim = tensor(shape).shape[0] if shape.ndim == 1 else None  # type: ignore[index]
+        if ndim is None or shape.dtype.kind not in "iu":
+            raise ShapeError(f"expects a shape (an int vector of known length), got {shape}")
+        normalize_axes(self.axis, ndim)
+        return TensorType((None,), np.dtype(np.int64))
 
-    def compute(self, x: Any) -> np.ndarray:
-        n = int(np.shape(x)[self.axis])
-        _check_index(self.kind, self.args, n)
-        return _index(self.kind, self.args, n)
-
-    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
-        """The same index of xb's axis past the batch axis, repeated over the batch"""
-        size = batch_size(xs, batched)
-        (axis,) = shift(normalize_axes(self.axis, rank(node.inputs[0])))
-        index = replace(self, axis=axis)(xs[0])
-        return materialize(index, size) if size is not None and index.type.is_static else None  # type: ignore[union-attr]
+    def compute(self, shape: Any) -> np.ndarray:
+        dims = tuple(int(d) for d in np.asarray(shape))
+        (axis,) = normalize_axes(self.axis, len(dims))
+        _check_index(self.kind, self.args, dims[axis])
+        return _index(self.kind, self.args, dims, axis)
 
 
 def axis_index(x: Node, axis: int, kind: str, *args: Any) -> Node:
-    """``AxisIndex`` of ``x``'s axis: a constant when its length is static."""
-    n = x.shape[axis]  # type: ignore[index]
-    if n is None:
-        return AxisIndex(axis, kind, tuple(args))(x)
-    _check_index(kind, tuple(args), n)
-    return constant(_index(kind, tuple(args), n))
+    """``AxisIndex`` of ``x``'s axis: a constant when the dims it reads are static."""
+    (axis,) = normalize_axes(axis, known_ndim(x.type))
+    shape = x.shape
+    if _index_length(kind, tuple(args), shape, axis) is None:
+        return AxisIndex(axis, kind, tuple(args))(shape_of(x))
+    _check_index(kind, tuple(args), shape[axis])  # type: ignore[index]
+    return constant(_index(kind, tuple(args), shape, axis))
 
 
 # -- conditions on run-time dims -----------------------------------------------------------
 @dataclass(frozen=True)
 class CheckDims(Linear):
     """``x`` itself, once ``x.shape[axis]`` is ``equal`` (when given), at least
-    ``at_least``, and at least the length of ``at_least_axis`` (when given); ``what`` says
-    whose condition it is, for the error.  Where ``equal`` fixes the dim, the type has it."""
+    ``at_least``, at least the length of ``at_least_axis`` and equal to that of
+    ``equal_axis`` (when given); ``what`` says whose condition it is, for the error.  Where
+    ``equal`` fixes the dim, the type has it."""
 
     axis: int
     equal: int | None = None
     at_least: int = 0
     at_least_axis: int | None = None
+    equal_axis: int | None = None
     what: str = ""
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)
         (axis,) = normalize_axes(self.axis, ndim)
-        self._check(x.shape)
+        self.check(x.shape)
         if self.equal is None:
             return x
         shape = list(x.shape)  # type: ignore[arg-type]
         shape[axis] = self.equal
         return TensorType(tuple(shape), x.dtype)
 
-    def _check(self, shape: Any) -> None:
+    def check(self, shape: Any) -> None:
+        """A ShapeError unless the dims of ``shape`` meet the condition (unknown ones do)."""
         n = shape[self.axis]
-        other = None if self.at_least_axis is None else shape[self.at_least_axis]
         if n is None:
             return
+        other = None if self.at_least_axis is None else shape[self.at_least_axis]
         low = builtins.max(self.at_least, other if other is not None else 0)
-        if (self.equal is not None and n != self.equal) or n < low:
-            want = f"{self.equal}" if self.equal is not None else f"at least {low}"
+        equal = self.equal if self.equal_axis is None else shape[self.equal_axis]
+        if (equal is not None and n != equal) or n < low:
+            want = f"{equal}" if equal is not None else f"at least {low}"
             raise ShapeError(
                 f"{self.what}: axis {self.axis} of {format_shape(tuple(shape))} must have "
                 f"length {want}"
             )
 
     def compute(self, x: Any) -> Any:
-        self._check(np.shape(x))
+        self.check(np.shape(x))
         return x
 
     def transpose(self, node: Node, g: Node) -> Node:
@@ -197,10 +217,16 @@ class CheckDims(Linear):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """The same check of xb's axes past the batch axis"""
         ndim = rank(node.inputs[0])
-        (axis,) = shift(normalize_axes(self.axis, ndim))
-        other = self.at_least_axis
-        moved = None if other is None else shift(normalize_axes(other, ndim))[0]
-        return replace(self, axis=axis, at_least_axis=moved)(xs[0])
+
+        def moved(a: int | None) -> int | None:
+            return None if a is None else shift(normalize_axes(a, ndim))[0]
+
+        return replace(
+            self,
+            axis=moved(self.axis),
+            at_least_axis=moved(self.at_least_axis),
+            equal_axis=moved(self.equal_axis),
+        )(xs[0])
 
 
 def checked(
@@ -211,12 +237,13 @@ def checked(
     equal: int | None = None,
     at_least: int = 0,
     at_least_axis: int | None = None,
+    equal_axis: int | None = None,
 ) -> Node:
-    """``x``, its dim at ``axis`` checked now when static (a ShapeError), else by a
-    ``CheckDims`` node when values arrive."""
-    op = CheckDims(axis, equal, at_least, at_least_axis, what)
-    known = [x.shape[axis]] + ([] if at_least_axis is None else [x.shape[at_least_axis]])  # type: ignore[index]
-    if None not in known:
-        op._check(x.shape)
+    """``x``, its dim at ``axis`` checked now when the dims involved are static (a
+    ShapeError), else by a ``CheckDims`` node when values arrive."""
+    op = CheckDims(axis, equal, at_least, at_least_axis, equal_axis, what)
+    involved = [a for a in (axis, at_least_axis, equal_axis) if a is not None]
+    if all(x.shape[a] is not None for a in involved):  # type: ignore[index]
+        op.check(x.shape)
         return x
     return op(x)

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
-    DifferentiationError,
     Node,
     Op,
     ShapeError,
@@ -45,13 +44,14 @@ from graphad.ops._util import (
     known_ndim,
     ufunc_dtype,
 )
+from graphad.ops.comparison import equal
+from graphad.ops.dims import axis_index, broadcast_to_dims, dim
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
-    broadcast_to,
     lift,
     matrix_transpose,
     reshape,
@@ -230,12 +230,10 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         )
     else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
         adj = g
-    size = dict(zip(spec, x.shape))  # type: ignore[arg-type]
+    size = {c: dim(x, spec.index(c)) for c in unique}  # an int, or x's run-time length
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
-        if any(size[unique[i]] is None for i in missing):
-            raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
-        adj = broadcast_to(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
+        adj = broadcast_to_dims(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
     if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
         return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
@@ -245,9 +243,13 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
     for c in spec:
         if c in seen:
             fresh = next(free)
-            if size[c] is None:
-                raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the size of {c!r}")
-            eyes.append(constant(np.eye(size[c], dtype=x.dtype)))  # type: ignore[arg-type]
+            n = size[c]
+            if isinstance(n, int):
+                eyes.append(constant(np.eye(n, dtype=x.dtype)))
+            else:  # the identity of the run-time length
+                r = axis_index(x, spec.index(c), "range")
+                eye = equal(ExpandDims((1,))(r), ExpandDims((0,))(r))
+                eyes.append(cast(eye, x.dtype))
             eye_specs.append(c + fresh)
             target += fresh
         else:

@@ -297,6 +297,8 @@ class Concatenate(JointlyLinear):
                 piece = slice(ends[i], ends[i + 1])
             elif i == unknown:
                 piece = slice(ends[i], -tails[0] if tails[0] else None)
+            elif sizes[i] == 0:  # nothing: -0 would count from the start
+                piece = slice(0, 0)
             else:  # counted from the end: -tail .. -next tail
                 k = i - unknown - 1
                 piece = slice(-tails[k], -tails[k + 1] if tails[k + 1] else None)

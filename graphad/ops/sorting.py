@@ -22,7 +22,7 @@ from graphad.ops._batching import rank, shift
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import as_int, building, known_ndim, one_axis, tensor
 from graphad.ops.building import ravel
-from graphad.ops.dims import AxisIndex
+from graphad.ops.dims import axis_index
 from graphad.ops.indexing import getitem
 from graphad.ops.shape import expand_dims
 
@@ -96,7 +96,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Node:
             if n is not None:
                 index.append(np.arange(n).reshape([n if j == i else 1 for j in range(ndim)]))
             else:  # arange of the run-time length
-                positions = AxisIndex(i, "range")(arr)
+                positions = axis_index(arr, i, "range")
                 index.append(expand_dims(positions, [j for j in range(ndim) if j != i]))
     return getitem(arr, tuple(index))
 

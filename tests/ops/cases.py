@@ -690,14 +690,14 @@ BUILDING = [
     row("atleast_3d[1d]", "atleast_3d", (4,)),
     row("atleast_3d[2d]", "atleast_3d", (3, 4)),
     row("atleast_3d[3d]", "atleast_3d", (2, 3, 4)),
-    listrow("vstack[1d]", "vstack", (4,), (4,)),
+    listrow("vstack[1d]", "vstack", (4,), (4,), static_only=""),
     listrow("vstack[2d]", "vstack", (2, 4), (3, 4)),
-    listrow("row_stack", "vstack", (4,), (2, 4)),
+    listrow("row_stack", "vstack", (4,), (2, 4), static_only=""),
     listrow("hstack[1d]", "hstack", (3,), (4,)),
     listrow("hstack[2d]", "hstack", (3, 2), (3, 4)),
-    listrow("dstack", "dstack", (3, 4), (3, 4)),
-    listrow("dstack[1d]", "dstack", (4,), (4,)),
-    listrow("column_stack", "column_stack", (3,), (3, 2)),
+    listrow("dstack", "dstack", (3, 4), (3, 4), static_only=""),
+    listrow("dstack[1d]", "dstack", (4,), (4,), static_only=""),
+    listrow("column_stack", "column_stack", (3,), (3, 2), static_only=""),
     row("append[flat]", "append", (2, 3), (4,), static_only=SIZES),
     row("append[axis-1]", "append", (3, 2), (3, 4), static_only=SIZES, axis=-1),
     row("repeat[flat]", "repeat", (2, 3), repeats=2),
@@ -904,7 +904,7 @@ def trace_last_two(x: Any) -> Any:
 
 
 # an operand's adjoint broadcasts over letters only it has, or puts it on a diagonal
-EINSUM_SIZES = "einsum's adjoint needs the sizes of letters summed or repeated in one operand"
+EINSUM_SIZES = "einsum broadcasts a size-1 dim against another only when both are static"
 
 RECTANGLE = "the trace of a non-square block needs both dims statically"
 
@@ -939,8 +939,8 @@ LINALG = [
     case("dot[2d@3d]", ga.dot, np.dot, (3, 4), (2, 4, 5)),
     case("outer", ga.outer, np.outer, (3,), (4,)),
     case("outer[flattens]", ga.outer, np.outer, (2, 3), (4,)),
-    case("trace", ga.trace, np.trace, (4, 4), static_only=EINSUM_SIZES),
-    case("trace[axes12]", trace_last_two, trace_last_two, (2, 3, 3), static_only=EINSUM_SIZES),
+    case("trace", ga.trace, np.trace, (4, 4)),
+    case("trace[axes12]", trace_last_two, trace_last_two, (2, 3, 3)),
     case("trace[rectangular]", ga.trace, np.trace, (3, 5), static_only=RECTANGLE),
     case(
         "trace[rectangular_axes12]",
@@ -949,18 +949,18 @@ LINALG = [
         (2, 4, 3),
         static_only=RECTANGLE,
     ),
-    einsum_case("ii->", (4, 4), static_only=EINSUM_SIZES),
-    einsum_case("ii->i", (4, 4), static_only=EINSUM_SIZES),
-    einsum_case("ij->i", (3, 4), static_only=EINSUM_SIZES),
+    einsum_case("ii->", (4, 4)),
+    einsum_case("ii->i", (4, 4)),
+    einsum_case("ij->i", (3, 4)),
     einsum_case("ij->ji", (3, 4)),
-    einsum_case("ij->", (3, 4), static_only=EINSUM_SIZES),
+    einsum_case("ij->", (3, 4)),
     einsum_case("i,i->", (4,), (4,)),
     einsum_case("i,j->ij", (3,), (4,)),
     einsum_case("ij,jk->ik", (2, 3), (3, 4)),
     einsum_case("ij,ij->", (3, 4), (3, 4)),
     einsum_case("bij,bjk->bik", (2, 3, 4), (2, 4, 5)),
     einsum_case("ij,jk,kl->il", (2, 3), (3, 4), (4, 5)),
-    einsum_case("iij->j", (3, 3, 4), static_only=EINSUM_SIZES),
+    einsum_case("iij->j", (3, 3, 4)),
     einsum_case("ijk,j->ki", (2, 3, 4), (3,)),
     case("inv", ga.inv, np.linalg.inv, (3, 3), domain=MATRIX),
     case("inv[batched]", ga.inv, np.linalg.inv, (2, 4, 4), domain=MATRIX),
@@ -1017,17 +1017,16 @@ PRODUCTS = [
     row("cross[broadcast]", "cross", (2, 1, 3), (5, 3)),
     row("cross[axes]", "cross", (3, 4), (2, 4, 3), axisa=0, axisb=-1, axisc=-2),
     row("cross[axis]", "cross", (3, 2), (3, 2), axis=0),
-    row("diag[vector]", "diag", (4,), static_only=BUILT),
-    row("diag[vector_k2]", "diag", (3,), static_only=BUILT, k=2),
-    row("diag[vector_k-1]", "diag", (3,), static_only=BUILT, k=-1),
-    row("diag[matrix]", "diag", (3, 5), static_only=BUILT),
-    row("diag[matrix_k-1]", "diag", (4, 3), static_only=BUILT, k=-1),
-    row("diagonal", "diagonal", (3, 4), static_only=BUILT),
+    row("diag[vector]", "diag", (4,)),
+    row("diag[vector_k2]", "diag", (3,), k=2),
+    row("diag[vector_k-1]", "diag", (3,), k=-1),
+    row("diag[matrix]", "diag", (3, 5)),
+    row("diag[matrix_k-1]", "diag", (4, 3), k=-1),
+    row("diagonal", "diagonal", (3, 4)),
     row(
         "diagonal[offset_axes]",
         "diagonal",
         (2, 3, 4),
-        static_only=BUILT,
         offset=1,
         axis1=-1,
         axis2=0,
@@ -1036,7 +1035,6 @@ PRODUCTS = [
         "diagonal[negative_offset]",
         "diagonal",
         (5, 3, 2),
-        static_only=BUILT,
         offset=-2,
         axis1=0,
         axis2=1,
@@ -1046,22 +1044,21 @@ PRODUCTS = [
         lambda x: x.diagonal(1),
         lambda x: x.diagonal(1),
         (3, 4),
-        static_only=BUILT,
     ),
-    row("tril", "tril", (3, 4), static_only=BUILT),
-    row("tril[k_batched]", "tril", (2, 4, 3), static_only=BUILT, k=-1),
-    row("triu", "triu", (4, 3), static_only=BUILT),
-    row("triu[k2]", "triu", (2, 3, 5), static_only=BUILT, k=2),
+    row("tril", "tril", (3, 4)),
+    row("tril[k_batched]", "tril", (2, 4, 3), k=-1),
+    row("triu", "triu", (4, 3)),
+    row("triu[k2]", "triu", (2, 3, 5), k=2),
     case("eye", times_eye, times_eye, (3, 4)),
     case("identity", plus_identity, plus_identity, (2, 3, 3)),
-    row("trace[offset]", "trace", (3, 5), static_only=BUILT, offset=2),
-    row("trace[offset_axes]", "trace", (2, 4, 3), static_only=BUILT, offset=-1, axis1=-1, axis2=1),
-    case("trace[method]", lambda x: x.trace(1), lambda x: x.trace(1), (4, 3), static_only=BUILT),
+    row("trace[offset]", "trace", (3, 5), offset=2),
+    row("trace[offset_axes]", "trace", (2, 4, 3), offset=-1, axis1=-1, axis2=1),
+    case("trace[method]", lambda x: x.trace(1), lambda x: x.trace(1), (4, 3)),
     einsum_case("...j,jk", (2, 3, 4), (4, 5)),
     einsum_case("ij,jk", (2, 3), (3, 4)),
     einsum_case("ba,bc", (3, 2), (3, 4)),
     einsum_case("i...,...->...", (2, 1, 4), (3, 1), static_only=EINSUM_SIZES),
-    einsum_case("...ii->...i", (2, 3, 3), static_only=EINSUM_SIZES),
+    einsum_case("...ii->...i", (2, 3, 3)),
     einsum_case("ij,ij->i", (3, 4), (1, 4), static_only=STRETCH),
     einsum_case("ijk,kj->i", (2, 3, 4), (4, 1), static_only=EINSUM_SIZES),
     case("einsum[sublists]", einsum_sublists, einsum_sublists, (2, 3, 4), (3, 5)),
@@ -1069,7 +1066,6 @@ PRODUCTS = [
 
 
 # -- ga.linalg: decompositions and what is built on them ---------------------------
-FACTORED = "decompositions need the matrix dims statically (their rules build masks)"
 
 
 def orthonormal(rng: np.random.Generator, shape: Shape) -> np.ndarray:
@@ -1131,7 +1127,7 @@ def la(
     id: str, name: str, *shapes: Shape, domain: Any, pick: Any = None, post: Any = None, **kw: Any
 ) -> Case:
     f = linalg_fn(name, pick, post, **kw)
-    return case(id, f, f, *shapes, domain=domain, static_only=FACTORED)
+    return case(id, f, f, *shapes, domain=domain)
 
 
 def svd_row(id: str, shape: Shape, pick: int) -> Case:
@@ -1186,7 +1182,6 @@ DECOMPOSITIONS = [
         signed_det,
         (2, 3, 3),
         domain=well_conditioned,
-        static_only=FACTORED,
     ),
     la("pinv[tall]", "pinv", (4, 3), domain=singular_spread),
     la("pinv[wide_batched]", "pinv", (2, 3, 5), domain=singular_spread),
