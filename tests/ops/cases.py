@@ -398,10 +398,6 @@ REDUCTION = [
 ]
 
 # rows of one zero (0), none (1) and two zeros (2); columns of one zero (0, 1, 3) and none (2)
-# with reduced dims unknown until run time, prod falls back to ∏x / xᵢ: exact values and
-# first derivatives at zeros, but not second ones
-DIVISION = "prod's second derivative at zeros needs the reduced dims statically"
-
 ZEROS_34 = with_zeros(signed(0.6, 1.4), (0, 1), (2, 0), (2, 3))
 
 DDOF = [
@@ -434,7 +430,6 @@ REDUCTION += [
         partial(np.prod, axis=1),
         (3, 4),
         domain=ZEROS_34,
-        static_only=DIVISION,
     ),
     case(
         "prod[cols_with_zeros]",
@@ -442,7 +437,6 @@ REDUCTION += [
         partial(np.prod, axis=0),
         (3, 4),
         domain=ZEROS_34,
-        static_only=DIVISION,
     ),
     case(
         "prod[one_zero]",
@@ -450,7 +444,6 @@ REDUCTION += [
         np.prod,
         (3, 4),
         domain=with_zeros(signed(0.6, 1.4), (1, 2)),
-        static_only=DIVISION,
     ),
     case(
         "prod[two_zeros]",
@@ -458,7 +451,6 @@ REDUCTION += [
         np.prod,
         (3, 4),
         domain=with_zeros(signed(0.6, 1.4), (1, 2), (2, 0)),
-        static_only=DIVISION,
     ),
     case("sum[vector]", ga.sum, np.sum, (5,)),
     case(
@@ -634,7 +626,7 @@ SHAPE = [
 
 
 # -- building and rearranging --------------------------------------------------
-BUILT = "the gather index or the pieces are decided from the dims when the node is built"
+BUILT = "a split's pieces are decided from the dims when the node is built"
 
 
 def both(name: str, **kw: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -787,11 +779,11 @@ SCANS = [
     row("cumsum[axis-1]", "cumsum", (2, 3, 4), axis=-1),
     row("cumsum[axis0]", "cumsum", (3, 4), axis=0),
     case("cumsum[method]", lambda x: x.cumsum(1), lambda x: x.cumsum(1), (3, 4)),
-    row("cumprod[flat]", "cumprod", (2, 3), domain=signed(0.6, 1.4), static_only=BUILT),
-    row("cumprod[axis1]", "cumprod", (2, 5, 3), domain=signed(0.6, 1.4), static_only=BUILT, axis=1),
-    row("cumprod[axis-1]", "cumprod", (3, 7), domain=signed(0.6, 1.4), static_only=BUILT, axis=-1),
-    row("cumprod[zeros]", "cumprod", (3, 4, 5), domain=ZEROS_345, static_only=BUILT, axis=-1),
-    row("cumprod[zeros_axis0]", "cumprod", (3, 4, 5), domain=ZEROS_345, static_only=BUILT, axis=0),
+    row("cumprod[flat]", "cumprod", (2, 3), domain=signed(0.6, 1.4)),
+    row("cumprod[axis1]", "cumprod", (2, 5, 3), domain=signed(0.6, 1.4), axis=1),
+    row("cumprod[axis-1]", "cumprod", (3, 7), domain=signed(0.6, 1.4), axis=-1),
+    row("cumprod[zeros]", "cumprod", (3, 4, 5), domain=ZEROS_345, axis=-1),
+    row("cumprod[zeros_axis0]", "cumprod", (3, 4, 5), domain=ZEROS_345, axis=0),
     row("diff", "diff", (3, 5)),
     row("diff[n2_axis0]", "diff", (4, 3), n=2, axis=0),
     row("diff[n3_axis-2]", "diff", (2, 5, 3), n=3, axis=-2),
