@@ -231,7 +231,10 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
         for axis, (before, after) in enumerate(widths):
             if before == after == 0:
                 continue
-            if mode != "constant":
+            if mode != "constant":  # a length NumPy can pad from, checked when values arrive
+                if x.shape[axis] is None:  # type: ignore[index]
+                    least = 2 if mode == "reflect" else 1
+                    x = checked(x, axis, f"pad: mode {mode!r}", at_least=least)
                 x = along(x, axis_index(x, axis, "pad", int(before), int(after), mode), axis)
                 continue
             blocks = []
