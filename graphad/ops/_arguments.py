@@ -166,13 +166,13 @@ def _with_dtype(
     if isinstance(numpy_fn, np.ufunc):
         if numpy_fn.nout != 1 or len(args) != numpy_fn.nin or kwargs:
             raise refusal(label, "dtype")
-        operands = as_nodes(*args)
-        dtypes = tuple(x.dtype for x in operands)
+        nodes = as_nodes(*args)
+        dtypes = tuple(x.dtype for x in nodes)
         try:
             loop = numpy_fn.resolve_dtypes((*dtypes, None), signature=(*(None,) * len(dtypes), dt))
         except (TypeError, np.exceptions.DTypePromotionError) as e:
             raise DTypeError(f"{label}: dtype={dt.name}: {e} ({user_location()})") from None
-        out = fn(*(cast(x, d) for x, d in zip(operands, loop)))
+        out = fn(*(cast(x, d) for x, d in zip(nodes, loop)))
         return cast(out, loop[-1])
     takes = numpy_fn is not None and "dtype" in _numpy_parameters(numpy_fn)
     if not takes or not args:

@@ -158,7 +158,7 @@ def repeat(a: Any, repeats: Any, axis: int | None = None) -> Node:
             raise ShapeError(f"repeats must be non-negative ints, got {repeats!r}")
         if counts.ndim == 0 or counts.size == 1:
             return _repeat_each(a, ax, int(counts.reshape(-1)[0]))
-        n = a.shape[ax]  # type: ignore[index]
+        n = a.shape[ax]
         if n is not None and counts.size != n:
             raise ShapeError(f"{counts.size} repeats for an axis of length {n}")
         a = checked(a, ax, f"repeat: {counts.size} repeats", equal=counts.size)
@@ -188,7 +188,7 @@ def tile(A: Any, reps: int | Sequence[int]) -> Node:
             raise ShapeError(f"reps must be non-negative, got {reps!r}")
         n = builtins.max(known_ndim(A.type), len(r))
         r = (1,) * (n - len(r)) + r
-        x = expand_dims(A, tuple(range(n - A.ndim))) if A.ndim < n else A  # type: ignore[operator]
+        x = expand_dims(A, tuple(range(n - A.ndim))) if A.ndim < n else A
     if all(k == 1 for k in r):
         return x
     dims = [dim(x, i) for i in range(n)]
@@ -260,7 +260,7 @@ def roll(a: Any, shift: int | Sequence[int], axis: int | Sequence[int] | None = 
         for s, ax in zip(shifts.ravel(), axes.ravel()):
             ax = one_axis(a, ax)  # int() would take axis 1.7 as 1
             s = as_int(s, "shift")
-            n = a.shape[ax]  # type: ignore[index]
+            n = a.shape[ax]
             if n is None:
                 x = along(x, axis_index(x, ax, "roll", s), ax)
                 continue

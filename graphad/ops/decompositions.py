@@ -60,7 +60,6 @@ from graphad.ops.dims import axis_index, checked
 from graphad.ops.linalg import Det, einsum, inv, matmul, solve
 from graphad.ops.matrices import tril
 from graphad.ops.reduction import Sum, max, min, sum
-from graphad.ops.selection import where
 from graphad.ops.shape import expand_dims, matrix_transpose, squeeze
 from graphad.ops.structure import get, make_tuple
 from graphad.ops.utility import cast, ones_like, zeros_like
@@ -129,7 +128,7 @@ def _gaps(w: Node) -> Node:
     """F with F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it."""
     eye = _eye(w)
     d = expand_dims(w, -2) - expand_dims(w, -1)
-    return where(eye, zeros_like(d), 1.0 / where(eye, ones_like(d), d))
+    return ew.Where()(eye, zeros_like(d), 1.0 / ew.Where()(eye, ones_like(d), d))
 
 
 def _symmetric_tangent(t: Node) -> Node:
@@ -157,7 +156,7 @@ class Cholesky(JvpOnly, OnMatrices):
     @staticmethod
     def _phi(x: Node, like: Node) -> Node:
         """Φ(X): the lower triangle of X with its diagonal halved (X of ``like``'s shape)"""
-        return where(_eye(like), 0.5 * x, tril(x))
+        return ew.Where()(_eye(like), 0.5 * x, tril(x))
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """L̇ = L·Φ(L⁻¹·Ȧₛ·L⁻ᵀ)"""
@@ -259,7 +258,7 @@ def svd(
     non-zero singular values."""
     a = as_node(a)
     with building("svd", a):
-        m, n = _matrices(a.type)  # type: ignore[arg-type]
+        m, n = _matrices(a.type)
         full = (
             "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
             "have no derivative; pass full_matrices=False"
@@ -399,9 +398,9 @@ def matrix_power(a: Any, n: int) -> Node:
     a = as_node(a)
     with building("matrix_power", a):
         n = as_int(n, "n")
-        _matrices(a.type, square=True)  # type: ignore[arg-type]
+        _matrices(a.type, square=True)
     if n == 0:
-        return where(_eye(a), ones_like(a), zeros_like(a))
+        return ew.Where()(_eye(a), ones_like(a), zeros_like(a))
     base = inv(a) if n < 0 else a
     result, k = None, abs(n)
     while k:

@@ -75,7 +75,7 @@ def broadcast_to_dims(x: Node, dims: Sequence[Dim]) -> Node:
 
 def product(a: Dim, b: Dim) -> Dim:
     """a·b for static or run-time lengths (an int64 node when either is one)."""
-    return a * b  # type: ignore[operator,return-value]  # int·int, or a node's operator
+    return a * b  # int·int, or a node's operator
 
 
 # -- gather indices of a run-time length ---------------------------------------------------
@@ -160,9 +160,11 @@ def axis_index(x: Node, axis: int, kind: str, *args: Any) -> Node:
     """``AxisIndex`` of ``x``'s axis: a constant when the dims it reads are static."""
     (axis,) = normalize_axes(axis, known_ndim(x.type))
     shape = x.shape
-    if _index_length(kind, tuple(args), shape, axis) is None:
+    if shape is None or _index_length(kind, tuple(args), shape, axis) is None:
         return AxisIndex(axis, kind, tuple(args))(shape_of(x))
-    _check_index(kind, tuple(args), shape[axis])  # type: ignore[index]
+    n = shape[axis]
+    assert n is not None  # the length is known, so is the dim it is of
+    _check_index(kind, tuple(args), n)
     return constant(_index(kind, tuple(args), shape, axis))
 
 
@@ -223,7 +225,7 @@ class CheckDims(Linear):
 
         return replace(
             self,
-            axis=moved(self.axis),
+            axis=shift(normalize_axes(self.axis, ndim))[0],
             at_least_axis=moved(self.at_least_axis),
             equal_axis=moved(self.equal_axis),
         )(xs[0])

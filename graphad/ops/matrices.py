@@ -63,7 +63,7 @@ def _triangle(name: str, m: Any, k: int, lower: bool) -> Node:
         ndim = known_ndim(m.type)
         if ndim < 2:  # NumPy treats a vector as the rows of a square-broadcast matrix
             raise ShapeError("needs rank ≥ 2")
-        n, cols = m.shape[-2], m.shape[-1]  # type: ignore[index]
+        n, cols = m.shape[-2], m.shape[-1]
         k = as_int(k, "k")
         if n is not None and cols is not None:
             mask = np.tri(n, cols, k if lower else k - 1, dtype=bool)
@@ -95,7 +95,7 @@ def diag(v: Any, k: int = 0) -> Node:
             return diagonal(v, k)
         if ndim != 1:
             raise ShapeError("takes a vector or a matrix")
-        n = v.shape[0]  # type: ignore[index]
+        n = v.shape[0]
         k = as_int(k, "k")
         if n is not None:
             row = broadcast_to(expand_dims(v, 0), (n, n))

@@ -77,8 +77,8 @@ def kron(a: Any, b: Any) -> Node:
     a, b = as_nodes(a, b)
     with building("kron", a, b):
         n = max(known_ndim(a.type), known_ndim(b.type))
-        a = expand_dims(a, tuple(range(n - a.ndim))) if a.ndim < n else a  # type: ignore[operator]
-        b = expand_dims(b, tuple(range(n - b.ndim))) if b.ndim < n else b  # type: ignore[operator]
+        a = expand_dims(a, tuple(range(n - a.ndim))) if a.ndim < n else a
+        b = expand_dims(b, tuple(range(n - b.ndim))) if b.ndim < n else b
         spread_a = expand_dims(a, tuple(range(1, 2 * n, 2)))  # (a₀, 1, a₁, 1, …)
         spread_b = expand_dims(b, tuple(range(0, 2 * n, 2)))  # (1, b₀, 1, b₁, …)
         dims = [product(dim(a, i), dim(b, i)) for i in range(n)]  # run-time where unknown
@@ -96,9 +96,9 @@ def cross(
             axisa = axisb = axisc = axis
         a = moveaxis(a, axisa, -1)
         b = moveaxis(b, axisb, -1)
-        if {a.shape[-1], b.shape[-1]} - {3, None}:  # type: ignore[index]
+        if {a.shape[-1], b.shape[-1]} - {3, None}:
             raise ShapeError(
-                f"takes 3-vectors, got {a.shape[-1]} and {b.shape[-1]} "  # type: ignore[index]
+                f"takes 3-vectors, got {a.shape[-1]} and {b.shape[-1]} "
                 "(NumPy 2 deprecates 2-vectors)"
             )
         a = checked(a, -1, "cross: 3-vectors", equal=3)  # when values arrive, if unknown

@@ -183,7 +183,7 @@ class CumProd(JvpOnly):
         """ẏ = recurrence(x, ẋ·y₋), y₋ = y moved one place later, 1 entering"""
         x = node.inputs[0]
         before = _shifted(node, self.axis, later=True, fill=1.0)
-        return Recurrence(self.axis)(x, t[0] * before)  # type: ignore[operator]
+        return Recurrence(self.axis)(x, t[0] * before)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """np.cumprod of the batch along the axis past the batch axis"""
@@ -206,7 +206,7 @@ def cumprod(a: Any, axis: int | None = None, dtype: Any = None) -> Node:
     derivatives included.  A tree of pairwise products where the axis's length is known,
     else one op whose derivative is a recurrence along the axis."""
     a, ax = _scanned("cumprod", a, axis, dtype)
-    n = a.shape[ax]  # type: ignore[index]
+    n = a.shape[ax]
     if n is None:
         return CumProd(ax)(a)
     moved = moveaxis(a, ax, 0) if ax else a

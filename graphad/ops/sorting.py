@@ -92,7 +92,7 @@ def take_along_axis(arr: Any, indices: Any, axis: int | None) -> Node:
             if i == ax:
                 index.append(indices)
                 continue
-            n = arr.shape[i]  # type: ignore[index]
+            n = arr.shape[i]
             if n is not None:
                 index.append(np.arange(n).reshape([n if j == i else 1 for j in range(ndim)]))
             else:  # arange of the run-time length
