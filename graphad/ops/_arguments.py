@@ -106,21 +106,36 @@ def call(
         if dtype is not None:
             return _with_dtype(fn, args, kwargs, dtype, label)
         return fn(*args, **kwargs)
-    except GraphError as e:
+    except (GraphError, TypeError) as e:
+        error = failure(fn, args, kwargs, e, label)
+        if error is e:
+            raise
+        raise error from None
+
+
+def failure(
+    fn: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: dict[str, Any],
+    e: GraphError | TypeError,
+    label: str = "",
+) -> Exception:
+    """The error a failed call ``fn(*args, **kwargs)`` raises: one naming the argument
+    that held an operand that is no value, or the misfit with ``fn``'s signature; else
+    ``e`` itself (a fault inside, already named)."""
+    label = label or fn.__name__
+    if isinstance(e, GraphError):
         operand = getattr(e, "operand", _NOT_AN_OPERAND)
         if operand is _NOT_AN_OPERAND:
-            raise
-        where = _argument(fn, args, kwargs, operand)
-        raise type(e)(f"{label}: {where}{e}") from None
-    except TypeError as e:  # a call that does not fit, or a fault inside: bind to tell
-        try:
-            inspect.signature(fn).bind(*args, **kwargs)
-        except TypeError as bad:
-            raise GraphError(
-                f"{label}: {bad}; graphad's {fn.__name__} takes ({_parameters(fn)}) "
-                f"({user_location()})"
-            ) from None
-        raise e from None
+            return e
+        return type(e)(f"{label}: {_argument(fn, args, kwargs, operand)}{e}")
+    try:  # a TypeError: a call that does not fit, or a fault inside; binding tells which
+        inspect.signature(fn).bind(*args, **kwargs)
+    except TypeError as bad:
+        return GraphError(
+            f"{label}: {bad}; graphad's {fn.__name__} takes ({_parameters(fn)}) ({user_location()})"
+        )
+    return e
 
 
 _NOT_AN_OPERAND = object()

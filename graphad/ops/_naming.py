@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from graphad.ir import GraphError, Node, user_location
-from graphad.ops._arguments import call
+from graphad.ops._arguments import call, failure
 
 
 def _newest(args: Any) -> int:
@@ -47,6 +47,14 @@ def named(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def build(*args: Any, name: str | None = None, **kwargs: Any) -> Any:
+        if name is None and not kwargs:  # the common call, with its checks on failure only
+            try:
+                return fn(*args)
+            except (GraphError, TypeError) as e:
+                error = failure(fn, args, kwargs, e)
+                if error is e:
+                    raise
+                raise error from None
         if name is None:
             return call(fn, args, kwargs)
         if not isinstance(name, str) or not name:
