@@ -19,6 +19,7 @@ from graphad.ir import (
     GraphError,
     Node,
     Placeholder,
+    as_array,
     constant,
     descendants,
     placeholder,
@@ -132,8 +133,8 @@ def _as_function(
 def _point(value: Any, who: str, what: str) -> np.ndarray:
     """The point to differentiate at, as a float64 array, or an error naming ``what``."""
     try:
-        array = np.asarray(value)
-    except (TypeError, ValueError) as e:
+        array = as_array(value)
+    except GraphError as e:
         raise GraphError(f"{who}: {what} is not an array: {e} ({user_location()})") from None
     if array.dtype.kind not in "biuf":
         raise GraphError(
@@ -223,8 +224,13 @@ def _feeds(y: Node, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
     for key, value in feed_dict.items():
         node = by_name.get(key) if isinstance(key, str) else key
         if not isinstance(node, Node):
-            raise GraphError(f"check_gradients: unknown feed {key!r}")
-        feeds[node] = np.asarray(value)
+            raise GraphError(f"check_gradients: unknown feed {key!r} ({user_location()})")
+        try:
+            feeds[node] = as_array(value)
+        except GraphError as e:
+            raise type(e)(
+                f"check_gradients: the feed of {node.name!r}: {e} ({user_location()})"
+            ) from None
     return feeds
 
 

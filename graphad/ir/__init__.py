@@ -35,6 +35,7 @@ from graphad.ir.graph import adopt, descendants, rebuild, substitute, topo_sort
 from graphad.ir.leaves import (
     Constant,
     Placeholder,
+    as_array,
     as_node,
     as_nodes,
     constant,
@@ -92,6 +93,7 @@ __all__ = [
     "TupleType",
     "ValueType",
     "adopt",
+    "as_array",
     "as_dtype",
     "as_node",
     "as_nodes",

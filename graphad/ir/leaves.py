@@ -179,6 +179,13 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
     return make_node(op, (), op.infer(), name, current_origin())
 
 
+def as_array(value: Any) -> np.ndarray:
+    """``value`` as a numeric NumPy array, or a typed error saying why it is not one (None,
+    a ragged list, strings, a node, a masked array with entries masked out): the one check
+    of a value given where an array is expected, outside a feed (which has its own)."""
+    return _array(value)
+
+
 def _array(value: Any, dtype: Any = None) -> np.ndarray:
     """``value`` as a numeric array, or a typed error saying why it is not one."""
     if isinstance(value, Node):

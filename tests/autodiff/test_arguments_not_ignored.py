@@ -95,7 +95,8 @@ def test_numerical_derivatives_take_a_placeholder_by_name_as_an_executor_does() 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: numerical_jacobian(np.sin, "abc"), "numerical_jacobian: x must be real numbers"),
+        (lambda: numerical_jacobian(np.sin, "abc"), "numerical_jacobian: x is not an array: .abc"),
+        (lambda: numerical_jacobian(np.sin, [1j]), "numerical_jacobian: x must be real numbers"),
         (lambda: numerical_jacobian(np.sin, [[1.0], [2.0, 3.0]]), "x is not an array"),
         (lambda: numerical_jacobian(3, 1.0), "f must be a graph node or a function"),
         (lambda: numerical_jacobian(np.sin, 1.0, method="back"), "method must be 'central'"),

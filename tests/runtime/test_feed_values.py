@@ -63,3 +63,20 @@ def test_a_masked_constant_is_refused_when_made() -> None:
         ga.constant(masked)
     with pytest.raises(ga.GraphError, match="masked array"):
         ga.placeholder("x", (2,)) + masked
+
+
+def test_masked_values_outside_feeds_are_refused_where_arrays_are_taken() -> None:
+    from graphad.numerical import check_gradients, numerical_gradient
+
+    x = ga.placeholder("x", (2,))
+    y = ga.sum(ga.sin(x))
+    masked = np.ma.masked_array([1.0, 2.0], mask=[True, False])
+    for call in (
+        lambda: check_gradients(y, x, {x: masked}),
+        lambda: numerical_gradient(y, x, {x: masked}),
+        lambda: numerical_gradient(np.sin, masked),
+        lambda: ga.minimize(y, x, masked),
+    ):
+        with pytest.raises(ga.GraphError, match="masked array") as info:
+            call()
+        assert "test_feed_values.py:" in str(info.value)
