@@ -49,3 +49,10 @@ __all__ = [
     "svdvals",
     "tensordot",
 ]
+
+from graphad.ops._naming import named as _named
+
+# every function takes name= and has its arguments checked, as graphad.ops' do
+globals().update(
+    {_fn: _named(globals()[_fn]) for _fn in __all__ if not isinstance(globals()[_fn], type)}
+)

@@ -56,17 +56,16 @@ from graphad.ops._util import (
     building,
     known_ndim,
     sole_tangent,
-    static_dim,
     ufunc_dtype,
 )
 from graphad.ops.building import moveaxis
 from graphad.ops.comparison import equal, logical_or
 from graphad.ops.complex_parts import conj, imag, real, real_dtype
+from graphad.ops.dims import axis_index, checked
 from graphad.ops.linalg import einsum, inv, matmul, solve
 from graphad.ops.matrices import tril
 from graphad.ops.reduction import Sum, max, min, prod, sum
 from graphad.ops.scan import cumsum
-from graphad.ops.selection import where
 from graphad.ops.shape import expand_dims, matrix_transpose, squeeze
 from graphad.ops.structure import get, make_tuple
 from graphad.ops.utility import cast, ones_like, zeros_like
@@ -95,18 +94,19 @@ class SlogdetResult(NamedTuple):
     logabsdet: Node
 
 
-def _matrices(a: TensorType, square: bool = False, complex: bool = False) -> tuple[int, int]:
-    """The static (M, N) of a (..., M, N) stack, which the rules' masks need (complex ones
-    only where the caller takes them)."""
+def _matrices(
+    a: TensorType, square: bool = False, complex: bool = False
+) -> tuple[int | None, int | None]:
+    """The (M, N) of a (..., M, N) stack, None where unknown until run time (then checked
+    with the fed shapes, before any kernel runs, as every shape rule is); complex matrices
+    only where the caller takes them."""
     shape = known_shape(a)
     if len(shape) < 2:
         raise ShapeError(f"expected a (..., M, N) stack of matrices, got {format_shape(a.shape)}")
     if a.dtype.kind == "c" and not complex:  # the rules transpose where complex ones conjugate
         raise DTypeError("complex matrices are not supported yet")
     m, n = shape[-2:]
-    if m is None or n is None:
-        raise ShapeError("the matrix dims must be known when the node is built")
-    if square and m != n:
+    if square and m is not None and n is not None and m != n:
         raise ShapeError(f"matrices must be square, got {m}x{n}")
     return m, n
 
@@ -141,12 +141,22 @@ def _square(a: TensorType) -> Dims:
     return shape
 
 
+def _smaller(m: int | None, n: int | None) -> int | None:
+    """K = min(M, N), when both are known."""
+    return None if m is None or n is None else builtins.min(m, n)
+
+
 def _float(a: TensorType) -> np.dtype:
     return ufunc_dtype(np.sqrt, a.dtype)
 
 
-def _eye(n: int) -> Node:
-    return constant(np.eye(n, dtype=bool))
+def _eye(x: Node) -> Node:
+    """The (n, n) identity mask of x's last axis, of its run-time length if unknown."""
+    n = known_shape(x)[-1]
+    if n is not None:
+        return constant(np.eye(n, dtype=bool))
+    positions = axis_index(x, -1, "range")
+    return equal(expand_dims(positions, -1), expand_dims(positions, -2))
 
 
 def _diag_part(x: Node) -> Node:
@@ -154,11 +164,11 @@ def _diag_part(x: Node) -> Node:
     return einsum("...ii->...i", x)
 
 
-def _gaps(w: Node, n: int) -> Node:
+def _gaps(w: Node) -> Node:
     """F with F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it."""
-    eye = _eye(n)
+    eye = _eye(w)
     d = expand_dims(w, -2) - expand_dims(w, -1)
-    return where(eye, zeros_like(d), 1.0 / where(eye, ones_like(d), d))
+    return ew.Where()(eye, zeros_like(d), 1.0 / ew.Where()(eye, ones_like(d), d))
 
 
 def _symmetric_tangent(t: Node) -> Node:
@@ -184,15 +194,14 @@ class Cholesky(JvpOnly, OnMatrices):
         return np.linalg.cholesky(a)
 
     @staticmethod
-    def _phi(x: Node, n: int) -> Node:
-        """Φ(X): the lower triangle of X with its diagonal halved"""
-        return where(_eye(n), 0.5 * x, tril(x))
+    def _phi(x: Node, like: Node) -> Node:
+        """Φ(X): the lower triangle of X with its diagonal halved (X of ``like``'s shape)"""
+        return ew.Where()(_eye(like), 0.5 * x, tril(x))
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """L̇ = L·Φ(L⁻¹·Ȧₛ·L⁻ᵀ)"""
-        n = static_dim(node, -1, "cholesky")
         x = solve(node, mT(solve(node, _symmetric_tangent(sole_tangent(t)))))
-        return matmul(node, self._phi(x, n))
+        return matmul(node, self._phi(x, node))
 
 
 def cholesky(a: Any, /, *, upper: bool = False) -> Node:
@@ -220,7 +229,7 @@ class Eigh(JvpOnly, OnMatrices):
         """K = Vᵀ·Ȧₛ·V; ẇ = diag(K), V̇ = V·(F∘K), F = 1/(wⱼ - wᵢ) off the diagonal"""
         w, v = get(node, 0), get(node, 1)
         k = matmul(mT(v), matmul(_symmetric_tangent(sole_tangent(t)), v))
-        return make_tuple(_diag_part(k), matmul(v, _gaps(w, static_dim(v, -1, "eigh")) * k))
+        return make_tuple(_diag_part(k), matmul(v, _gaps(w) * k))
 
 
 def _hermitian_input(a: Any, UPLO: str) -> Node:
@@ -249,7 +258,7 @@ class Svd(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         m, n = _matrices(a, complex=True)  # the values: svd() refuses complex a for users
-        k, batch, dtype = builtins.min(m, n), known_shape(a)[:-2], _float(a)
+        k, batch, dtype = _smaller(m, n), known_shape(a)[:-2], _float(a)
         return TupleType(
             (
                 TensorType((*batch, m, k), dtype),
@@ -272,7 +281,7 @@ class Svd(JvpOnly, OnMatrices):
             raise DifferentiationError("svd: the derivative of a complex SVD is not supported")
         u, s, vh = get(node, 0), get(node, 1), get(node, 2)
         v, da = mT(vh), sole_tangent(t)
-        f = _gaps(s * s, static_dim(s, -1, "svd"))
+        f = _gaps(s * s)
         rows, cols = expand_dims(s, -1), expand_dims(s, -2)  # S·X scales rows, X·S columns
         inv_cols = 1.0 / cols
         av, atu = matmul(da, v), matmul(mT(da), u)
@@ -304,11 +313,14 @@ def svd(
     a = as_node(a)
     with building("svd", a):
         m, n = _matrices(a.type)
-        if compute_uv and full_matrices and m != n:
-            raise ShapeError(
-                "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
-                "have no derivative; pass full_matrices=False"
-            )
+        full = (
+            "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
+            "have no derivative; pass full_matrices=False"
+        )
+        if compute_uv and full_matrices:
+            if m is not None and n is not None and m != n:
+                raise ShapeError(full)
+            a = checked(a, -1, f"svd: {full}", equal_axis=-2)  # square, when values arrive
     node = Svd()(a)
     if not compute_uv:
         return get(node, 1)
@@ -327,7 +339,7 @@ class Qr(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         m, n = _matrices(a)
-        k, batch, dtype = builtins.min(m, n), known_shape(a)[:-2], _float(a)
+        k, batch, dtype = _smaller(m, n), known_shape(a)[:-2], _float(a)
         return TupleType((TensorType((*batch, m, k), dtype), TensorType((*batch, k, n), dtype)))
 
     def compute(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -335,18 +347,19 @@ class Qr(JvpOnly, OnMatrices):
         return q, r
 
     @staticmethod
-    def _tall(node: Node) -> None:
-        a = node.inputs[0]
-        m, n = static_dim(a, -2, "qr"), static_dim(a, -1, "qr")
-        if m < n:
+    def _tall(node: Node, t: Node) -> Node:
+        """The tangent, once A is known to have M ≥ N: now, or when values arrive."""
+        m, n = known_shape(node.inputs[0])[-2:]
+        if m is not None and n is not None and m < n:
             raise DifferentiationError(f"qr: derivatives need M ≥ N, got {m}x{n}")
+        return checked(t, -2, "qr: derivatives need M ≥ N", at_least_axis=-1)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """X = Qᵀ·Ȧ·R⁻¹, Ω = X₋ - X₋ᵀ (X₋ strictly lower); Ṙ = (X - Ω)·R,
         Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X = Ȧ·R⁻¹ - Q·(X - Ω)"""
-        self._tall(node)
+        da = self._tall(node, sole_tangent(t))
         q, r = get(node, 0), get(node, 1)
-        ar = _right_solve(sole_tangent(t), r)
+        ar = _right_solve(da, r)
         x = matmul(mT(q), ar)
         lower = tril(x, -1)
         rotated = x - (lower - mT(lower))
@@ -540,9 +553,9 @@ def matrix_power(a: Any, n: int) -> Node:
     a = as_node(a)
     with building("matrix_power", a):
         n = as_int(n, "n")
-        size, _ = _matrices(a.type, square=True)
+        _matrices(a.type, square=True)
     if n == 0:
-        return zeros_like(a) + constant(np.eye(size, dtype=a.dtype))
+        return ew.Where()(_eye(a), ones_like(a), zeros_like(a))
     base = inv(a) if n < 0 else a
     result, k = None, abs(n)
     while k:

@@ -769,8 +769,10 @@ class Sigmoid(Elementwise, FloatUnary):
 
 @dataclass(frozen=True)
 class Relu(Elementwise, Unary):
+    """maximum(x, 0); complex values in NumPy's lexicographic order, as maximum's."""
+
     def infer(self, x: TensorType) -> TensorType:
-        if tensor(x).dtype.kind in "bc":
+        if tensor(x).dtype.kind == "b":
             raise DTypeError(f"relu is not defined on {x.dtype.name}")
         return x
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from graphad.ir import (
     Constant,
-    DifferentiationError,
     Dims,
     Node,
     Op,
@@ -61,14 +60,14 @@ from graphad.ops._util import (
     sole_tangent,
     ufunc_dtype,
 )
+from graphad.ops.comparison import equal
+from graphad.ops.dims import axis_index, broadcast_to_dims, dim
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
-    broadcast_like,
-    broadcast_to,
     lift,
     matrix_transpose,
     reshape,
@@ -325,16 +324,10 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         )
     else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
         adj = g
-    size = dict(zip(spec, known_shape(x)))
+    size = {c: dim(x, spec.index(c)) for c in unique}  # an int, or x's run-time length
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
-        expanded = ExpandDims(tuple(missing))(adj)
-        if unique == spec:  # laid out as xₖ: broadcast to its shape, known at run time
-            return broadcast_like(expanded, x)
-        dims = [d for c in unique if (d := size[c]) is not None]
-        if len(dims) < len(unique):
-            raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
-        adj = broadcast_to(expanded, dims)
+        adj = broadcast_to_dims(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
     if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
         return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
@@ -345,9 +338,12 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         if c in seen:
             fresh = next(free)
             n = size[c]
-            if n is None:
-                raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the size of {c!r}")
-            eyes.append(constant(np.eye(n, dtype=x.dtype)))
+            if isinstance(n, int):
+                eyes.append(constant(np.eye(n, dtype=x.dtype)))
+            else:  # the identity of the run-time length
+                r = axis_index(x, spec.index(c), "range")
+                eye = equal(ExpandDims((1,))(r), ExpandDims((0,))(r))
+                eyes.append(cast(eye, x.dtype))
             eye_specs.append(c + fresh)
             target += fresh
         else:

@@ -23,6 +23,7 @@ from graphad.ir import (
     Node,
     Placeholder,
     Snapshot,
+    flag,
     topo_sort,
     user_location,
 )
@@ -99,6 +100,9 @@ class Executor:
         backend: str = "auto",
         fast_math: bool = False,
     ) -> None:
+        optimize = flag(optimize, "Executor: optimize")
+        debug = flag(debug, "Executor: debug")
+        fast_math = flag(fast_math, "Executor: fast_math")
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
@@ -154,6 +158,8 @@ class Executor:
         On the Dask backend the fetches are Dask arrays, or NumPy arrays computed in one
         ``dask.compute`` call with ``compute=True`` (on whatever scheduler is active).
         """
+        if compute is not False:
+            compute = flag(compute, "Executor.run: compute")
         fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         slot = self._slot
