@@ -192,13 +192,17 @@ def size(order: Sequence[Node]) -> int:
 
 
 def rewrite(
-    outputs: Sequence[Node], max_passes: int = MAX_PASSES, fast_math: bool = False
+    outputs: Sequence[Node],
+    max_passes: int = MAX_PASSES,
+    fast_math: bool = False,
+    order: Sequence[Node] | None = None,
 ) -> list[Node]:
     """``outputs`` rewritten to a fixpoint of CSE, folding and the rules (at most
     ``max_passes`` passes; with ``fast_math``, the laws inexact in floating point too);
-    nodes that need no change are returned as they are."""
+    nodes that need no change are returned as they are.  ``order``: the outputs'
+    topological order, when the caller has it already."""
     current = list(outputs)
-    order = topo_sort(current)
+    order = topo_sort(current) if order is None else list(order)
     rewriter, reopened = Rewriter(fast_math), False
     for _ in range(max_passes):
         new, changed = rewriter.run_pass(order)

@@ -7,7 +7,7 @@ from typing import Any
 
 from graphad.compiler.driver import rewrite
 from graphad.compiler.loop_fusion import fuse_loops, prune_loops
-from graphad.ir import GraphError, Node, one_origin, user_location
+from graphad.ir import GraphError, Node, one_origin, topo_sort, user_location
 from graphad.ir._gc import collection_paused
 
 
@@ -55,6 +55,9 @@ def optimize_nodes(nodes: list[Node], fast_math: bool = False) -> list[Node]:
     # nodes it makes take the origins of those they replace: the user's line that called
     # it is looked up once, not once per node made
     with collection_paused(), one_origin():
+        order = topo_sort(nodes)
+        if not any(n.op.control == "loop" for n in order):  # a class attribute: cheap
+            return rewrite(nodes, fast_math=fast_math, order=order)  # no loop passes to run
         # loops: twins fused while they still share their bodies' nodes, then pruned to what
         # is read before and after the rewrites (which may leave fewer entries read)
         nodes = prune_loops(fuse_loops(nodes))
