@@ -109,6 +109,16 @@ def test_the_readme_and_the_docs_have_python_to_run() -> None:
     assert len(PAGES) > 1, "docs/ has no .md page"
 
 
+LINK = re.compile(r"\]\((?!https?:|#)([^)#\s]+)")
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+def test_every_relative_link_of_a_page_points_at_a_file(path: Path) -> None:
+    targets = LINK.findall(path.read_text(encoding="utf-8"))
+    broken = [t for t in targets if not (path.parent / t).exists()]
+    assert not broken, f"{path.relative_to(ROOT)} links to what is not there: {broken}"
+
+
 @pytest.mark.parametrize(("label", "code"), block_cases())
 def test_python_block_runs_on_its_own(label: str, code: str, tmp_path: Path) -> None:
     run_cells([(label, code)], tmp_path)
