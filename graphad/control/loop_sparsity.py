@@ -83,17 +83,17 @@ def sparsity(node: Node, detect: Detect) -> Dependences:
         order = order[::-1].copy()
     pairs: Pairs = []
     # the final carries, then the checkpoints: the carries entering steps 0, k, 2k, …
-    ends = [(trips, last, at.carry)]
-    ends += [(n, p_at.get(n, last), at.checkpoint(m)) for m, n in enumerate(sorted(wanted))]
+    ends: list[tuple[int | None, Pattern, Place]] = [(trips, last, at.carry)]
+    ends += [(k, p_at.get(k, last), at.checkpoint(m)) for m, k in enumerate(sorted(wanted))]
     one = np.zeros(1, INDEX)
-    for n, p, place in ends:
+    for end, p, place in ends:
         pairs.append((place(one, p.row_ids()), at.state(one, p.indices)))
-        if n is not None and form.xs:
+        if end is not None and form.xs:
 
             def rows(t: np.ndarray, e: np.ndarray, place: Place = place) -> np.ndarray:
                 return place(np.zeros_like(t), e)  # one value, whichever step reads
 
-            _earlier_rows(pairs, m_seq, np.array([n], INDEX), rows, at.x, order)
+            _earlier_rows(pairs, m_seq, np.array([end], INDEX), rows, at.x, order)
     if form.outputs and trips:
         em_seq = [body.e.compose(m) for m in m_seq] if form.xs else []
         _per_step(pairs, body.f, e_p, em_seq, order, at)
@@ -203,8 +203,8 @@ class _Layout:
         self.state = _leaves(state, sizes + k_sizes, False)
         self.x = _leaves([int(into[i]) for i in form.xs_inputs()], x_sizes, True)
         self.y = _leaves([int(out[c + j]) for j in range(form.outputs)], y_sizes, True)
-        kept = c + form.outputs
-        self.kept = _leaves([int(out[kept + i]) for i in range(c)], sizes, True)
+        kept = [int(out[c + form.outputs + i]) for i in range(c)] if form.checkpoints else []
+        self.kept = _leaves(kept, sizes[: len(kept)], True)
 
     def checkpoint(self, m: int) -> Place:
         """Where the carries entering the m-th kept step sit."""
