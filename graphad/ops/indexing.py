@@ -26,14 +26,15 @@ from graphad.ir import (
     constant,
     format_shape,
     is_static,
+    known_shape,
     shapes_compatible,
     user_location,
 )
 from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
-from graphad.ops._batching import batch_size, rank
+from graphad.ops._batching import rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
-from graphad.ops.utility import shape_of
+from graphad.ops.utility import Positions, shape_of
 
 Item = tuple[Any, ...]  # ("int", k) | ("slice", start, stop, step) | ("new",) | ("ellipsis",)
 # | ("array", position among the array inputs)
@@ -213,9 +214,9 @@ class GetItem(Linear):
         if not any(batched[1:]):
             out = GetItem((_ALL, *self.items), self.advanced)(*xs)
             return move_to_front(out, _batch_axis(self.items, xs[1:]))
-        x, size = xs[0], batch_size(xs, batched)
+        x, like = xs[0], next(x for x, b in zip(xs, batched) if b)
         index = _batched_index(
-            self.items, rank(node.inputs[0]), xs[1:], batched[1:], size, batched[0]
+            self.items, rank(node.inputs[0]), xs[1:], batched[1:], like, batched[0]
         )
         if index is None:
             return None
@@ -274,22 +275,44 @@ class ScatterAdd(Linear):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it; with
         batched index arrays, the batch axis is indexed by arange(B) beside them"""
-        from graphad.ops.shape import materialize, move_from_front, move_to_front
+        from graphad.ops.shape import (
+            batch_dim,
+            concatenate,
+            materialize,
+            move_from_front,
+            move_to_front,
+        )
 
-        size = batch_size(xs, batched)
-        if len(xs) > 1 + self.n_arrays or size is None:
-            return None
-        if not any(batched[1:]):
-            g = move_from_front(xs[0], _batch_axis(self.items, xs[1:]))
-            op = ScatterAdd((_ALL, *self.items), (size, *self.shape), self.advanced, self.n_arrays)
-            return op(g, *xs[1:])
-        index = _batched_index(self.items, len(self.shape), xs[1:], batched[1:], size, True)
+        like = next(x for x, b in zip(xs, batched) if b)
+        size = known_shape(like, "a batched operand")[0]
+        arrays, given = xs[1 : 1 + self.n_arrays], xs[1 + self.n_arrays :]
+        if any(batched[1 + self.n_arrays :]):
+            return None  # a run-time shape that differs by example: never made so
+        tail = given[0] if given else constant(np.asarray(self.shape, np.int64))
+        if not any(batched[1 : 1 + self.n_arrays]):
+            g = move_from_front(xs[0], _batch_axis(self.items, arrays))
+            shape, extra = (size, *self.shape), given
+            if size is None or given:
+                extra = (concatenate([batch_dim(like), tail]),)
+            op = ScatterAdd((_ALL, *self.items), shape, self.advanced, self.n_arrays)
+            return op(g, *arrays, *extra)
+        index = _batched_index(self.items, len(self.shape), arrays, batched[1:], like, True)
         if index is None:
             return None
-        items, arrays, axis, block = index
-        g = move_from_front(xs[0] if batched[0] else materialize(xs[0], size), block)
+        items, lifted, axis, block = index
+        g = move_from_front(xs[0] if batched[0] else materialize(xs[0], like), block)
         shape = (*self.shape[:axis], size, *self.shape[axis:])
-        return move_to_front(ScatterAdd(items, shape, True, len(arrays))(g, *arrays), axis)
+        if size is not None and not given:
+            extra = ()
+        else:  # B into the run-time shape at ``axis``
+            tail_dims = [
+                getitem(tail, slice(0, axis)),
+                batch_dim(like),
+                getitem(tail, slice(axis, None)),
+            ]
+            extra = (concatenate(tail_dims),)
+        out = ScatterAdd(items, shape, True, len(lifted))(g, *lifted, *extra)
+        return move_to_front(out, axis)
 
 
 _ALL = ("slice", None, None, None)  # the batch axis's item: all of it
@@ -311,11 +334,12 @@ def _batched_index(
     ndim: int,
     arrays: Sequence[Node],
     batched: Sequence[bool],
-    size: int | None,
+    like: Node,
     x_batched: bool,
 ) -> tuple[tuple[Item, ...], list[Node], int, int] | None:
     """An index with (some) batched arrays as an index of the batch: (items, arrays, axis,
-    block), or None when it needs a batch size or ranks that are not static.
+    block), or None when it needs ranks that are not static.  ``like`` is a batched value,
+    whose run-time length B gives arange(B) when it is not known statically.
 
     The batched arrays are lifted to rank 1 + R (R: the rank of the arrays' broadcast
     without the batch) so they broadcast against the shared ones.  A batched x has its
@@ -326,7 +350,7 @@ def _batched_index(
     from graphad.ops.shape import lift  # shape builds on getitem
 
     ranks = [d for a in arrays if (d := a.ndim) is not None]
-    if len(ranks) < len(arrays) or (x_batched and size is None):
+    if len(ranks) < len(arrays):
         return None
     r = max(d - b for d, b in zip(ranks, batched))
     lifted = [lift(a, r) if b else a for a, b in zip(arrays, batched)]
@@ -340,10 +364,14 @@ def _batched_index(
         block += step
     if advanced[-1] - advanced[0] != len(advanced) - 1:  # separated: NumPy puts them first
         block = 0
-    if x_batched and size is not None:  # (known when x is batched, asked above)
-        steps = np.arange(size).reshape((-1,) + (1,) * r).astype(np.int64)
+    if x_batched:
+        size = known_shape(like, "a batched operand")[0]
+        if size is None:
+            steps = Positions(0, 1 + r)(like)  # arange(B) at run time
+        else:
+            steps = constant(np.arange(size).reshape((-1,) + (1,) * r).astype(np.int64))
         items = (*items[:first], ("array", len(lifted)), *items[first:])
-        lifted.append(constant(steps))
+        lifted.append(steps)
     return items, lifted, axis, block
 
 

@@ -55,6 +55,7 @@ from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
+    BroadcastTo,
     ExpandDims,
     broadcast_like,
     broadcast_to,
@@ -63,7 +64,7 @@ from graphad.ops.shape import (
     reshape,
     squeeze,
 )
-from graphad.ops.utility import cast
+from graphad.ops.utility import cast, shape_of
 
 
 def _square(a: TensorType) -> Dims:
@@ -255,10 +256,12 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         expanded = ExpandDims(tuple(missing))(adj)
         if unique == spec:  # laid out as xₖ: broadcast to its shape, known at run time
             return broadcast_like(expanded, x)
-        dims = [d for c in unique if (d := size[c]) is not None]
-        if len(dims) < len(unique):
-            raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
-        adj = broadcast_to(expanded, dims)
+        dims = tuple(size[c] for c in unique)
+        if is_static(dims):
+            adj = broadcast_to(expanded, dims)
+        else:  # each letter's size where it first stands in xₖ's run-time shape
+            first = np.asarray([spec.index(c) for c in unique], np.int64)
+            adj = BroadcastTo(dims)(expanded, getitem(shape_of(x), first))
     if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
         return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')

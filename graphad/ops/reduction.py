@@ -28,7 +28,7 @@ from graphad.ir import (
 )
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
-from graphad.ops._batching import batch_size, rank, shift
+from graphad.ops._batching import rank, shift
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import (
@@ -51,6 +51,7 @@ from graphad.ops.shape import (
     broadcast_like,
     concatenate,
     reshape,
+    reshape_batch,
     reshape_like,
     stack,
 )
@@ -323,11 +324,8 @@ class _ArgExtreme(ZeroDerivative, Reduce):
         ndim = rank(node.inputs[0])
         if self.axis is not None:
             return replace(self, axis=shift(normalize_axes(self.axis, ndim))[0])(xs[0])
-        size = batch_size(xs, batched)
-        if size is None:
-            return None
-        flat = replace(self, axis=1, keepdims=False)(reshape(xs[0], (size, -1)))
-        return reshape(flat, (size,) + (1,) * ndim) if self.keepdims else flat
+        flat = replace(self, axis=1, keepdims=False)(reshape_batch(xs[0], (-1,)))
+        return reshape_batch(flat, (1,) * ndim) if self.keepdims else flat
 
 
 @dataclass(frozen=True)
