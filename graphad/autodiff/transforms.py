@@ -13,6 +13,7 @@ the memory of the batched intermediates to k·n instead of n·n.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +34,7 @@ from graphad.ir import (
     placeholder,
     user_location,
 )
-from graphad.ops import concatenate, matrix_transpose, reshape
+from graphad.ops import concatenate, getitem, make_tuple, matrix_transpose, reshape
 
 
 def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
@@ -55,16 +56,42 @@ def _single_x(x: Any, fn: str) -> None:
     check_inputs(x, fn)
 
 
-def _basis_batch(out: Node, seed: Node, basis: np.ndarray, batch_size: int | None) -> Node:
-    """``out`` for each vector of ``basis`` fed to the placeholder ``seed``, batch axis
-    first: the whole basis as one batch, or in chunks of ``batch_size``."""
-    step = len(basis) if batch_size is None else batch_size
-    chunks = [vmap(out, {seed: constant(basis[i : i + step])}) for i in range(0, len(basis), step)]
-    return chunks[0] if len(chunks) == 1 else concatenate(chunks, axis=0)
+def _inputs(x: Any, fn: str) -> tuple[list[Node], bool]:
+    """One x or a list of them (JAX's argnums), as a list, and whether it was one."""
+    if isinstance(x, (list, tuple)) and not x:
+        raise DifferentiationError(f"{fn}: x is an empty list ({user_location()})")
+    return check_inputs(x, fn)
 
 
-def _identity(count: int, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    return np.eye(count, dtype=dtype).reshape(count, *shape)
+def _basis_batch(
+    outs: list[Node], seeds: Sequence[Node], basis: Sequence[np.ndarray], batch_size: int | None
+) -> list[Node]:
+    """Each of ``outs`` for each vector of the joint basis (``basis[k]`` the k-th seed's part
+    of every vector, fed to the placeholder ``seeds[k]``), batch axis first: the whole basis
+    as one batch, or in chunks of ``batch_size``."""
+    count = len(basis[0])
+    step = count if batch_size is None else batch_size
+    chunks = [
+        vmap(outs, {s: constant(b[i : i + step]) for s, b in zip(seeds, basis)})
+        for i in range(0, count, step)
+    ]
+    if len(chunks) == 1:
+        return list(chunks[0])
+    return [concatenate([c[k] for c in chunks], axis=0) for k in range(len(outs))]
+
+
+def _split_basis(shapes: Sequence[tuple[int, ...]], dtype: np.dtype) -> list[np.ndarray]:
+    """The identity of the space of all the blocks (of ``shapes``) side by side, split into
+    each block's part: vector i of the joint basis is eᵢ in its own block, 0 in the others."""
+    sizes = [math.prod(s) for s in shapes]
+    eye = np.eye(sum(sizes), dtype=dtype)
+    bounds = np.cumsum([0, *sizes])
+    return [eye[:, a:b].reshape(-1, *s) for a, b, s in zip(bounds, bounds[1:], shapes)]
+
+
+def _block(rows: Node, start: int, count: int, total: int) -> Node:
+    """Rows ``start`` to ``start + count`` of a batch of ``total`` (no node when all)."""
+    return rows if count == total else getitem(rows, slice(start, start + count))
 
 
 def _check_batch_size(batch_size: Any, fn: str) -> None:
@@ -79,63 +106,124 @@ def _check_batch_size(batch_size: Any, fn: str) -> None:
         )
 
 
-def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None) -> Node:
-    """∂y/∂x as one node of shape ``y.shape + x.shape`` (static shapes).
-
-    ``mode="forward"``: one JVP whose tangent is the batch of all x.size basis
-    vectors; ``"reverse"``: one VJP whose cotangent is the batch of all y.size
-    basis vectors; ``"auto"`` picks forward when x has fewer elements than y.
-    Both give the same values, and the graph's size does not depend on the
-    sizes.  ``batch_size=k`` runs the basis k vectors at a time, which bounds
-    the memory of the batched intermediates for large inputs.
-
-        J = jacobian(softmax(x), x)            # (n, n)
-    """
+def _check_mode(mode: Any, fn: str) -> None:
     if mode not in ("auto", "forward", "reverse"):
         raise DifferentiationError(
-            f"jacobian: mode must be 'auto', 'forward' or 'reverse', got {mode!r} "
-            f"({user_location()})"
+            f"{fn}: mode must be 'auto', 'forward' or 'reverse', got {mode!r} ({user_location()})"
         )
+
+
+def jacobian(
+    y: Node, x: Node | Sequence[Node], mode: str = "auto", batch_size: int | None = None
+) -> Any:
+    """∂y/∂x as one node of shape ``y.shape + x.shape`` (static shapes); for a list of
+    inputs ``[x1, x2, ...]`` (JAX's ``argnums``), the list of blocks ∂y/∂xₖ.
+
+    ``mode="forward"``: one JVP whose tangent is the batch of all x.size basis
+    vectors (of all the xₖ together); ``"reverse"``: one VJP whose cotangent is the batch
+    of all y.size basis vectors, giving every block at once; ``"auto"`` picks forward when
+    the inputs have fewer elements than y, all blocks counted.  Both give the same values,
+    and the graph's size does not depend on the sizes.  ``batch_size=k`` runs the basis k
+    vectors at a time, which bounds the memory of the batched intermediates.
+
+        J = jacobian(softmax(x), x)                  # (n, n)
+        Jc, Jp = jacobian(residual(c, p), [c, p])    # (2, 11), (2, 3): 2 VJPs, not 14 JVPs
+    """
+    _check_mode(mode, "jacobian")
     _check_batch_size(batch_size, "jacobian")
     y = check_target(y)
-    _single_x(x, "jacobian")
-    y_shape, x_shape = _static(y, "y", "jacobian"), _static(x, "x", "jacobian")
-    n, m = int(np.prod(x_shape, dtype=np.int64)), int(np.prod(y_shape, dtype=np.int64))
+    xs, single = _inputs(x, "jacobian")
+    (blocks,) = _jacobians([y], xs, mode, batch_size, "jacobian")
+    return blocks[0] if single else blocks
+
+
+def _jacobians(
+    ys: list[Node], xs: list[Node], mode: str, batch_size: int | None, fn: str
+) -> list[list[Node]]:
+    """J[i][k] = ∂yᵢ/∂xₖ, of shape yᵢ.shape + xₖ.shape, from one batched JVP over the joint
+    basis of the xₖ or one batched VJP over the joint basis of the yᵢ."""
+    y_shapes = [_static(y, "y", fn) for y in ys]
+    x_shapes = [_static(x, "x", fn) for x in xs]
+    n_each, m_each = [math.prod(s) for s in x_shapes], [math.prod(s) for s in y_shapes]
+    n, m = sum(n_each), sum(m_each)
     if n == 0 or m == 0:
-        return constant(np.zeros(y_shape + x_shape, dtype=y.dtype))
+        return [
+            [constant(np.zeros(sy + sx, dtype=y.dtype)) for sx in x_shapes]
+            for y, sy in zip(ys, y_shapes)
+        ]
     if mode == "auto":
         mode = "forward" if n < m else "reverse"
     if mode == "forward":
-        t = placeholder("tangent", type=x.type)
-        tangent = jvp(y, x, t)
-        span = band(tangent, t) if x.ndim == 1 and y.ndim == 1 else None
-        if span is not None and span[1] - span[0] + 1 < n:  # banded: w colours, not n
-            compressed = _basis_batch(
-                tangent, t, seeds(n, span[1] - span[0] + 1, x.dtype), batch_size
-            )
-            return decompress(compressed, span, m, n)
-        columns = _basis_batch(tangent, t, _identity(n, x_shape, x.dtype), batch_size)
-        return reshape(matrix_transpose(reshape(columns, (n, m))), y_shape + x_shape)
-    g = placeholder("cotangent", type=y.type)
-    rows = _basis_batch(gradients(y, x, grad_y=g), g, _identity(m, y_shape, y.dtype), batch_size)
-    return reshape(rows, y_shape + x_shape)
+        banded = _banded(ys[0], xs[0], batch_size) if len(ys) == len(xs) == 1 else None
+        if banded is not None:
+            return [[banded]]
+        ts = [placeholder("tangent", type=x.type) for x in xs]
+        basis = _split_basis(x_shapes, xs[0].dtype)
+        columns = _basis_batch(jvp(ys, xs, ts), ts, basis, batch_size)
+        starts = np.cumsum([0, *n_each])
+        return [
+            [
+                reshape(matrix_transpose(_block(reshape(c, (n, m_i)), a, n_k, n)), sy + sx)
+                for a, n_k, sx in zip(starts, n_each, x_shapes)
+            ]
+            for c, m_i, sy in zip(columns, m_each, y_shapes)
+        ]
+    gs = [placeholder("cotangent", type=y.type) for y in ys]
+    if len(ys) == 1:
+        adjoint = gradients(ys[0], xs, grad_y=gs[0])
+    else:  # one sweep from all the ys: the tuple of them, seeded with the tuple of the gs
+        adjoint = gradients(make_tuple(*ys), xs, grad_y=make_tuple(*gs))
+    rows = _basis_batch(adjoint, gs, _split_basis(y_shapes, ys[0].dtype), batch_size)
+    starts = np.cumsum([0, *m_each])
+    return [
+        [reshape(_block(r, a, m_i, m), sy + sx) for r, sx in zip(rows, x_shapes)]
+        for a, m_i, sy in zip(starts, m_each, y_shapes)
+    ]
 
 
-def hessian(y: Node, x: Node, mode: str = "forward", batch_size: int | None = None) -> Node:
-    """∂²y/∂x² for a scalar y, shape ``x.shape + x.shape``.
+def _banded(y: Node, x: Node, batch_size: int | None) -> Node | None:
+    """The forward-mode Jacobian of 1-D y and x from w JVPs when the graph shows it banded
+    with w colours, fewer than x's n entries; else None."""
+    if x.ndim != 1 or y.ndim != 1:
+        return None
+    t = placeholder("tangent", type=x.type)
+    tangent = jvp(y, x, t)
+    span = band(tangent, t)
+    (n,), (m,) = _static(x, "x", "jacobian"), _static(y, "y", "jacobian")
+    if span is None or span[1] - span[0] + 1 >= n:
+        return None
+    width = span[1] - span[0] + 1
+    (compressed,) = _basis_batch([tangent], [t], [seeds(n, width, x.dtype)], batch_size)
+    return decompress(compressed, span, m, n)
+
+
+def hessian(
+    y: Node, x: Node | Sequence[Node], mode: str = "forward", batch_size: int | None = None
+) -> Any:
+    """∂²y/∂x² for a scalar y, shape ``x.shape + x.shape``; for a list of inputs
+    ``[x1, x2, ...]``, the nested list of blocks H[i][k] = ∂²y/∂xᵢ∂xₖ, of shape
+    ``xᵢ.shape + xₖ.shape`` (JAX's ``hessian(argnums=(0, 1))``).
 
     The Jacobian of the gradient graph: by default forward-over-reverse (one JVP of
-    the gradient with the batch of basis vectors as its tangent), ``mode="reverse"``
-    for reverse-over-reverse; ``batch_size`` as in :func:`jacobian`.
+    the gradients with the batch of basis vectors of all the xₖ as its tangent),
+    ``mode="reverse"`` for reverse-over-reverse, ``"auto"`` as :func:`jacobian` picks
+    (reverse: the gradients have as many entries as the inputs); ``batch_size`` as in
+    :func:`jacobian`.
+
+        H = hessian(f, x)                                # (n, n)
+        [[Hww, Hwb], [Hbw, Hbb]] = hessian(loss, [w, b])
     """
-    _single_x(x, "hessian")
+    _check_mode(mode, "hessian")
+    _check_batch_size(batch_size, "hessian")
+    xs, single = _inputs(x, "hessian")
     y = check_target(y)
     if y.shape != ():
         raise DifferentiationError(
             f"hessian: y = {y.name} must be a scalar, got shape {format_shape(y.shape)} "
             f"({user_location()})"
         )
-    return jacobian(gradients(y, x), x, mode=mode, batch_size=batch_size)
+    blocks = _jacobians(gradients(y, xs), xs, mode, batch_size, "hessian")
+    return blocks[0][0] if single else blocks
 
 
 def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
