@@ -17,6 +17,7 @@ from graphad.ir import (
     Chunking,
     Constant,
     DTypeError,
+    GraphError,
     IndexingError,
     Node,
     ShapeError,
@@ -27,6 +28,7 @@ from graphad.ir import (
     format_shape,
     is_static,
     known_shape,
+    normalize_axes,
     shapes_compatible,
     user_location,
 )
@@ -198,7 +200,23 @@ class GetItem(Linear):
         return TensorType(_result_shape(self.items, x, arrays), x.dtype)
 
     def compute(self, x: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
+        axis = self.taken_axis()
+        if axis is not None and isinstance(x, np.ndarray):
+            # x[:, :, i] as np.take lays it out: C-contiguous, where NumPy's indexing puts
+            # the index's dims outermost in memory (strides (8, 200, 12800)), which matrix
+            # products then read without BLAS; and take is faster (4x at 1000 x 200)
+            return np.take(x, arrays[0], axis=axis)
         return x[_decode(self.items, arrays)]
+
+    def taken_axis(self) -> int | None:
+        """k, when the index is k full slices then one index array (``x[:, :, i]``, what
+        ``np.take(x, i, axis=k)`` gives); else None."""
+        items = self.items
+        if not items or items[-1][:2] != ("array", 0) or len(items[-1]) != 2:
+            return None
+        if any(item != _ALL for item in items[:-1]):
+            return None
+        return len(items) - 1
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate"""
@@ -452,8 +470,75 @@ def getitem(x: Any, index: Any) -> Node:
         items, arrays, advanced = _encode(index)
     except IndexingError as e:
         raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None
-    _check_constant_bounds(x, items, arrays)
+    try:
+        _check_constant_bounds(x, items, arrays)
+    except IndexingError as e:
+        raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None
     return GetItem(items, advanced)(x, *arrays)
+
+
+TAKE_MODES = ("raise", "wrap", "clip")
+
+
+def take(a: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> Node:
+    """np.take: the entries of ``a`` at ``indices`` along ``axis`` (of ``a`` raveled when
+    ``axis`` is None), shape ``a.shape[:axis] + indices.shape + a.shape[axis + 1:]``.
+
+    ``mode``: ``"raise"`` (negative indices count from the end; an index out of range is an
+    error, at build time for constant indices), ``"wrap"`` (indices modulo the axis length n)
+    or ``"clip"`` (indices clipped to [0, n - 1], negative ones to 0: NumPy's meaning).  The
+    gather is ``a[:, ..., indices]``, whose adjoint scatter-adds (repeated indices
+    accumulate); it runs as np.take, so the result is C-contiguous.
+
+        rows = take(x, [2, 0, 2], axis=0)            # x[[2, 0, 2]]
+        wrapped = take(v, i, mode="wrap")            # v[i % len(v)]
+    """
+    from graphad.ops.building import ravel  # building builds on indexing
+
+    a = as_node(a)
+    try:
+        if mode not in TAKE_MODES:
+            raise IndexingError(f"mode must be one of {TAKE_MODES}, got {mode!r}")
+        if axis is None:
+            a, ax = ravel(a), 0
+        else:
+            ndim = a.ndim
+            if ndim is None:
+                raise IndexingError("the axis of an array of unknown rank")
+            if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+                raise IndexingError(f"axis must be an int or None, got {axis!r}")
+            (ax,) = normalize_axes(int(axis), ndim)
+        index = _take_index(indices, mode, known_shape(a)[ax], ax)
+        items, arrays, _ = _encode((slice(None),) * ax + (index,))
+        _check_constant_bounds(a, items, arrays)
+    except GraphError as e:
+        raise type(e)(f"take({a.type}): {e} ({user_location()})") from None
+    return GetItem(items, True)(a, *arrays)
+
+
+def _take_index(indices: Any, mode: str, n: int | None, axis: int) -> Any:
+    """The indices ``take`` gathers at: as given for "raise", else wrapped or clipped into
+    [0, n) (NumPy's arithmetic on constants, graph ops on a node)."""
+    if isinstance(indices, Node):
+        if not isinstance(indices.type, TensorType) or indices.dtype.kind not in "iu":
+            raise DTypeError(f"indices must be integer, got {indices.type}")
+    else:
+        array = np.asarray(indices)
+        if array.dtype.kind not in "iu" and not (array.dtype.kind == "f" and array.size == 0):
+            raise DTypeError(f"indices must be integer, got {array.dtype.name}")
+        indices = array.astype(np.int64)
+    if mode == "raise":
+        return indices
+    if n is None:
+        raise ShapeError(f"mode={mode!r} needs the length of axis {axis}, unknown until run time")
+    if n == 0:
+        raise IndexingError(f"cannot take from an empty axis {axis} with mode={mode!r}")
+    if isinstance(indices, Node):
+        from graphad.ops.piecewise import mod  # both build on indexing
+        from graphad.ops.selection import clip
+
+        return mod(indices, n) if mode == "wrap" else clip(indices, 0, n - 1)
+    return np.mod(indices, n) if mode == "wrap" else np.clip(indices, 0, n - 1)
 
 
 def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node]) -> None:
@@ -466,4 +551,4 @@ def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node])
     try:
         dummy[_decode(items, values)]
     except IndexError as e:
-        raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None
+        raise IndexingError(str(e)) from None

@@ -906,7 +906,26 @@ INDICES = [
     ("mask", (3, 4), MASK),
 ]
 
-INDEXING = [case(f"getitem[{tag}]", indexer(i), indexer(i), s) for tag, s, i in INDICES]
+WRAPS = "mode='wrap' and 'clip' wrap or clip the indices by the axis length, known when built"
+
+INDEXING = [case(f"getitem[{tag}]", indexer(i), indexer(i), s) for tag, s, i in INDICES] + [
+    row("take[flat]", "take", (3, 4), indices=[[0, 11], [5, 5]]),
+    row("take[axis0]", "take", (3, 4), indices=[2, 0, 2], axis=0),
+    row("take[axis1_2d]", "take", (2, 3, 5), indices=[[2, 0], [-1, 2], [2, 2]], axis=1),
+    row("take[scalar]", "take", (3, 4), indices=2, axis=-1),
+    row(
+        "take[wrap]", "take", (3, 4), indices=[5, -6, 3, 4], axis=-1, mode="wrap", static_only=WRAPS
+    ),
+    row(
+        "take[clip]",
+        "take",
+        (3, 4),
+        indices=[[-2, 1], [9, 2]],
+        axis=0,
+        mode="clip",
+        static_only=WRAPS,
+    ),
+]
 
 
 # -- linear algebra ------------------------------------------------------------
