@@ -40,6 +40,7 @@ from graphad.ir import (
 from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
+from graphad.ops._kernels import blas_ready
 from graphad.ops._linear import JvpOnly, Multilinear
 from graphad.ops._util import (
     Tangents,
@@ -105,7 +106,7 @@ class MatMul(Multilinear):
         return TensorType(batch + rows + cols, ufunc_dtype(np.matmul, a.dtype, b.dtype))
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.matmul(a, b)
+        return np.matmul(*blas_ready(a, b))
 
     def transpose(self, node: Node, g: Node, k: int) -> Node:
         """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""

@@ -35,6 +35,7 @@ from graphad.ir import (
 )
 from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, rank, shift
+from graphad.ops._kernels import short_sum
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
@@ -299,7 +300,11 @@ class SumTo(Linear):
         axes = tuple(range(lead)) + tuple(
             lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1
         )
-        out = np.sum(g, axis=axes, keepdims=True)
+        # one axis of a few entries (a (p, 2, 3) adjoint of a (p, 2, 1) operand): slice
+        # additions, NumPy's values at a fraction of its reduction's time
+        out = short_sum(g, axes[0], True) if len(axes) == 1 else None
+        if out is None:
+            out = np.sum(g, axis=axes, keepdims=True)
         return out.reshape(shape)
 
     def transpose(self, node: Node, g: Node) -> Node:
