@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from graphad.ops._buffers import empty
+
 SHORT = 8  # NumPy sums this many terms or more pairwise: other roundings
 SUM_MIN_SIZE = 4096  # below it, np.sum's call costs less than k slice additions
 SUMMED = (np.dtype(np.float32), np.dtype(np.float64))  # np.sum keeps these dtypes
@@ -42,7 +44,8 @@ def short_sum(x: Any, axis: int, keepdims: bool) -> np.ndarray | None:
         index[axis] = slice(i, i + 1) if keepdims else i
         return x[tuple(index)]
 
-    total = np.add(part(0), part(1))
+    first = part(0)
+    total = np.add(first, part(1), out=empty(first.shape, x.dtype, like=first))
     for i in range(2, k):
         np.add(total, part(i), out=total)
     return total

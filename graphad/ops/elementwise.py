@@ -55,6 +55,7 @@ from graphad.ir import (
     user_location,
 )
 from graphad.ir.notation import SUM, Term, atom, infix, wrap
+from graphad.ops._buffers import empty
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -469,7 +470,12 @@ class AddN(Elementwise):
         # in the dtype infer declared, whatever the operands' order (in-place += would keep
         # the first pair's dtype); the first sum is fresh, so accumulating into it is safe
         dtype = np.result_type(*xs)
-        total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else xs[0].astype(dtype)
+        if len(xs) > 1 and type(xs[0]) is np.ndarray and type(xs[1]) is np.ndarray:
+            shape = np.broadcast_shapes(xs[0].shape, xs[1].shape)
+            out = empty(shape, dtype, like=xs[0])  # the run's pool, the operands' layout
+            total = np.add(xs[0], xs[1], dtype=dtype, out=out)
+        else:
+            total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else xs[0].astype(dtype)
         for x in xs[2:]:  # a 0-d sum is a NumPy scalar, which has no buffer to add into
             total = np.add(total, x, out=total) if isinstance(total, np.ndarray) else total + x
         return total

@@ -34,6 +34,7 @@ from graphad.ir import (
 )
 from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import rank
+from graphad.ops._buffers import empty, zeros
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
 from graphad.ops.utility import Positions, shape_of
@@ -204,8 +205,15 @@ class GetItem(Linear):
         if axis is not None and isinstance(x, np.ndarray):
             # x[:, :, i] as np.take lays it out: C-contiguous, where NumPy's indexing puts
             # the index's dims outermost in memory (strides (8, 200, 12800)), which matrix
-            # products then read without BLAS; and take is faster (4x at 1000 x 200)
-            return np.take(x, arrays[0], axis=axis)
+            # products then read without BLAS; and take is faster (4x at 1000 x 200, 7x for
+            # rows of a (7776, 3) array).  Into a buffer of the run's pool: take's mode
+            # "wrap" writes there directly ("raise" buffers), the same for indices in
+            # range, which are checked first (out of range: NumPy's own error below)
+            index, n = np.asarray(arrays[0]), x.shape[axis]
+            if not index.size or (index.min() >= -n and index.max() < n):
+                shape = x.shape[:axis] + index.shape + x.shape[axis + 1 :]
+                out = empty(shape, x.dtype, layout="C")  # take writes C order fastest
+                return np.take(x, index, axis=axis, out=out, mode="wrap")
         return x[_decode(self.items, arrays)]
 
     def taken_axis(self) -> int | None:
@@ -267,17 +275,19 @@ class ScatterAdd(Linear):
                 f"update of shape {format_shape(g.shape)} does not fit index result "
                 f"{format_shape(expect)}"
             )
+        if len(rest) == self.n_arrays and not is_static(self.shape):
+            spanned = [] if self.advanced else full_slices(self.items, len(self.shape))
+            if any(d is None and a not in dict(spanned) for a, d in enumerate(self.shape)):
+                raise ShapeError(f"shape {format_shape(self.shape)} without its run-time shape")
         return out
 
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         arrays = rest[: self.n_arrays]
         if len(rest) > self.n_arrays:
             shape = tuple(int(d) for d in rest[self.n_arrays])
-        elif is_static(self.shape):
-            shape = self.shape
-        else:
-            raise ShapeError(f"shape {format_shape(self.shape)} without its run-time shape")
-        out = np.zeros(shape, dtype=g.dtype)
+        else:  # an unknown dim under a full slice is g's (infer checked there is one)
+            shape = spanned_shape(self.shape, [(g, self.items)])
+        out = zeros(shape, g.dtype)
         index = _decode(self.items, arrays)
         if self.advanced:
             np.add.at(out, index, g)
@@ -310,7 +320,7 @@ class ScatterAdd(Linear):
         if not any(batched[1 : 1 + self.n_arrays]):
             g = move_from_front(xs[0], _batch_axis(self.items, arrays))
             shape, extra = (size, *self.shape), given
-            if size is None or given:
+            if given or (size is None and self.advanced):  # (basic: B is g's, at its ':')
                 extra = (concatenate([batch_dim(like), tail]),)
             op = ScatterAdd((_ALL, *self.items), shape, self.advanced, self.n_arrays)
             return op(g, *arrays, *extra)
@@ -334,6 +344,46 @@ class ScatterAdd(Linear):
 
 
 _ALL = ("slice", None, None, None)  # the batch axis's item: all of it
+
+
+def full_slices(items: tuple[Item, ...], ndim: int) -> list[tuple[int, int]]:
+    """(axis of x, axis of x[index]) for each axis that a basic index takes whole (``:``),
+    where the two have one length: an unknown length of x is the indexed value's there."""
+    used = sum(_consumed(item) for item in items)
+    expanded: list[Item] = []
+    for item in items:
+        expanded.extend([_ALL] * (ndim - used) if item[0] == "ellipsis" else [item])
+    if not any(item[0] == "ellipsis" for item in items):
+        expanded.extend([_ALL] * (ndim - used))
+    pairs, axis, out = [], 0, 0
+    for item in expanded:
+        if item[0] == "new":
+            out += 1
+        elif item[0] == "int":
+            axis += 1
+        else:  # a slice
+            if item == _ALL:
+                pairs.append((axis, out))
+            axis += 1
+            out += 1
+    return pairs
+
+
+def spanned_shape(shape: tuple[int | None, ...], updates: Sequence[tuple[Any, Any]]) -> Any:
+    """``shape`` with each unknown dim taken from an update placed there by a full slice:
+    ``updates`` pairs run-time arrays with their basic indices (None: the whole array)."""
+    if is_static(shape):
+        return shape
+    dims = list(shape)
+    for value, items in updates:
+        if items is None:
+            return np.shape(value)
+        for axis, at in full_slices(items, len(shape)):
+            if dims[axis] is None:
+                dims[axis] = np.shape(value)[at]
+    if None in dims:
+        raise ShapeError(f"shape {format_shape(shape)} without its run-time shape")
+    return tuple(dims)
 
 
 def _batch_axis(items: tuple[Item, ...], arrays: Sequence[Node]) -> int:

@@ -29,6 +29,7 @@ from graphad.ir import (
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import rank, shift
+from graphad.ops._buffers import empty
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._kernels import short_sum
 from graphad.ops._linear import Linear
@@ -142,6 +143,15 @@ class Sum(Linear, Reduce):
             total = short_sum(x, axis, self.keepdims)
             if total is not None:
                 return total
+        if type(x) is np.ndarray and x.dtype.kind == "f" and axis is not None:
+            axes = normalize_axes(axis, x.ndim)  # into a buffer of the run's pool
+            shape = tuple(
+                1 if i in axes else d
+                for i, d in enumerate(x.shape)
+                if self.keepdims or i not in axes
+            )
+            out = empty(shape, x.dtype, like=x)
+            return np.sum(x, axis=axes, keepdims=self.keepdims, out=out)
         return super().compute(x)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:

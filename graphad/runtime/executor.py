@@ -86,15 +86,26 @@ class Executor:
 
     ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
     ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
+
+    ``reuse_buffers=True`` (NumPy backend): the large temporaries (256 KiB and more) of a run
+    are kept for the next one instead of being returned to the system and mapped again
+    (:mod:`graphad.ops._buffers`), at the cost of holding about one run's worth of them
+    between runs; never a buffer the caller was handed.
     """
 
     def __init__(
-        self, fetches: Any, optimize: bool = True, debug: bool = False, backend: str = "auto"
+        self,
+        fetches: Any,
+        optimize: bool = True,
+        debug: bool = False,
+        backend: str = "auto",
+        reuse_buffers: bool = True,
     ) -> None:
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
+        self.reuse_buffers = reuse_buffers
         self.backend = backends.check_backend(backend)
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
         with collection_paused():  # large graphs compile faster: see graphad.ir._gc
@@ -112,7 +123,7 @@ class Executor:
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        self._program = Program(self._plan) if generate else None
+        self._program = Program(self._plan, pool=self.reuse_buffers) if generate else None
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
@@ -130,12 +141,14 @@ class Executor:
             "optimize": self.optimized,
             "debug": self.debug,
             "backend": self.backend,
+            "reuse_buffers": self.reuse_buffers,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
         backend = state.get("backend", "auto")
-        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend)
+        reuse = state.get("reuse_buffers", True)
+        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend, reuse)
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:

@@ -28,6 +28,7 @@ def awkward(shape: list[int], dtype: type, layout: int) -> np.ndarray:
     return a
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf: NaN, as meant
 @pytest.mark.parametrize("layout", range(4))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_short_sums_are_numpys_bit_for_bit(dtype: type, layout: int) -> None:
