@@ -362,6 +362,18 @@ LAWS = [
         [lambda: ga.broadcast_to(x, (2, 3))],
     ),
     Law(
+        shapes.broadcast_operand,
+        [
+            lambda: ga.broadcast_to(S, (2, 3)) * m,
+            lambda: m - ga.broadcast_to(ga.reshape(S[0:2], (2, 1)), (2, 3)),
+            lambda: ga.broadcast_to(S, (4, 3)) / a,
+        ],
+        [
+            lambda: ga.broadcast_to(S, (2, 3)) * x,  # x is not of the result's type
+            lambda: ga.broadcast_like(ga.sin(u[0]), u) * u,  # a run-time shape
+        ],
+    ),
+    Law(
         shapes.sum_of_splat,
         [lambda: ga.sum_to(ga.broadcast_to(ga.constant(0.5), (4, 3)), (3,))],
         [
