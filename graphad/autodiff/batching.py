@@ -6,7 +6,7 @@ of the same graph, so a batched graph can be differentiated, drawn, run and
 batched again.  Each op says how it acts on a batch in its ``batch`` rule, one
 per family (elementwise ops broadcast, reductions and shape ops shift their axes,
 matmul/einsum/linalg use their stacked forms, indexing by a batched index adds
-arange(B) beside it); an op without one (a user's op, ``cond``) runs once per
+arange(B) beside it); an op without one (a user's op) runs once per
 example, which needs a static batch size and makes the graph grow with it.
 
 The batch size B may be unknown until run time (a batch placeholder of shape
@@ -22,23 +22,31 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from graphad.ir import (
+    Derivation,
+    DictType,
+    DTypeError,
+    GraphError,
     Node,
+    Origin,
+    Role,
     TensorType,
     TupleType,
     as_node,
-    derivation,
+    pass_origin,
     rebuild,
+    running_transform,
     shapes_compatible,
+    tagged,
     topo_sort,
+    transform,
     user_location,
 )
-from graphad.ops import cast, getitem, make_dict, make_tuple, stack
+from graphad.ops import getitem, make_dict, make_tuple, stack
 from graphad.ops._batching import BatchingError
 from graphad.ops.shape import materialize
 from graphad.ops.structure import get
+from graphad.ops.utility import cast_exact
 
 
 def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
@@ -53,11 +61,41 @@ def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
         per_example = vmap(g, {x: xs, t: ts})            # (B, *w.shape)
     """
     single = isinstance(ys, Node)
-    outputs = [ys] if isinstance(ys, Node) else list(ys)
+    outputs: list[Node] = [ys] if isinstance(ys, Node) else list(ys)
     for i, y in enumerate(outputs):
         if not isinstance(y, Node):
             raise BatchingError(f"vmap: ys[{i}] must be a Node ({user_location()})")
-    new, size = _inputs(batches)
+    inside = running_transform() is not None
+    with transform("vmap"):
+        result = _batched(outputs, batches, inside)
+    return result[0] if single else result
+
+
+def _batched(outputs: list[Node], batches: Mapping[Node, Any], inside: bool) -> list[Node]:
+    """The pass proper.  Called by the user, it is a pass of its own: each batched node is
+    the ``batch`` of the node it batches, in a group per pass and order it batches (the
+    batch of a gradient stays order 1).  Inside another transform (a Jacobian batching its
+    basis), it is that transform's way of running all directions at once: each batched
+    node keeps the origin and roles of the node it batches."""
+    first = Derivation(pass_origin("user", 0))  # what this pass makes comes after
+    origins: dict[tuple[str, int], Origin] = {}
+
+    def origin_of(node: Node) -> Origin:
+        if inside:
+            return node.origin
+        key = (node.origin.kind, node.origin.order)
+        if key not in origins:
+            origins[key] = pass_origin(*key)
+        return origins[key]
+
+    def note(node: Node, batch: Node) -> None:
+        for role in node.roles if inside else (Role("batch", node),):
+            first.note(batch, role)
+
+    with tagged(first.origin):
+        new, size = _inputs(batches)
+    for x, xb in new.items():
+        note(x, xb)
     like = next(iter(new.values()))  # a batched value: B at run time when it is unknown
     same: dict[Node, Node] = {}  # nodes rebuilt on values that are the same for every example
     for node in topo_sort(outputs):
@@ -67,9 +105,8 @@ def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
         if not any(batched) and not any(x in same for x in node.inputs):
             continue
         xs = [new[x] if x in new else same.get(x, x) for x in node.inputs]
-        # the node made here keeps the pass and order that made the node
-        with derivation(node.origin.kind, node.origin.order):
-            if not any(batched):
+        with tagged(origin_of(node)):
+            if not any(batched):  # rebuilt on values that are the same for every example
                 same[node] = rebuild(node, tuple(xs))
                 continue
             out = _batch(node, xs, batched, size)
@@ -77,8 +114,15 @@ def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
             same[node] = out
         else:
             new[node] = out
-    result = [new[y] if y in new else materialize(same.get(y, y), like) for y in outputs]
-    return result[0] if single else result
+            note(node, out)
+    result = []
+    for y in outputs:
+        if y not in new:
+            with tagged(origin_of(y)):
+                new[y] = materialize(same.get(y, y), like)
+            note(y, new[y])
+        result.append(new[y])
+    return result
 
 
 def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
@@ -92,7 +136,10 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
     for x, value in batches.items():
         if not isinstance(x, Node) or not isinstance(x.type, TensorType):
             raise BatchingError(f"vmap: each key must be a tensor node, got {x!r}")
-        xb = value if isinstance(value, Node) else as_node(np.asarray(value))
+        try:
+            xb = as_node(value)
+        except GraphError as e:
+            raise BatchingError(f"vmap: the batch of {x.name}: {e}") from None
         dims = "".join(f", {'?' if d is None else d}" for d in x.shape or ())
         expected = f"(B{dims})" if x.ndim else "(B,)"
         shape, batch_shape = x.shape, xb.shape
@@ -109,7 +156,12 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
             )
         if batch_shape[0] is not None:
             sizes.add(batch_shape[0])
-        new[x] = cast(xb, x.dtype)
+        try:  # as a feed is: a batch that x's dtype cannot hold is refused, not truncated
+            new[x] = cast_exact(xb, x.dtype)
+        except DTypeError as e:
+            raise BatchingError(
+                f"vmap: the batch of {x.name} {e}; {x.name} is {x.dtype.name} ({user_location()})"
+            ) from None
     if len(sizes) > 1:
         raise BatchingError(
             f"vmap: the batches differ in size: {sorted(sizes)} ({user_location()})"
@@ -162,6 +214,11 @@ def _per_example(node: Node, xs: list[Node], batched: list[bool], size: int | No
     return _stacked(examples)
 
 
+# a sparse matrix is batched by its ops' rules (a batch of them is their values, (B, nnz)),
+# never example by example
+_PER_EXAMPLE_SPARSE = "vmap: a sparse matrix value cannot be run once per example"
+
+
 def _example(x: Node, i: int) -> Node:
     """Example i of a batched value: x[i], entry by entry for a structure."""
     t = x.type
@@ -171,6 +228,8 @@ def _example(x: Node, i: int) -> Node:
         return make_tuple(
             *(None if e is None else _example(get(x, k), i) for k, e in enumerate(t.items))
         )
+    if not isinstance(t, DictType):
+        raise BatchingError(_PER_EXAMPLE_SPARSE)
     return make_dict({k: _example(get(x, k), i) for k in t})
 
 
@@ -186,4 +245,6 @@ def _stacked(examples: list[Node]) -> Node:
                 for k, e in enumerate(t.items)
             )
         )
+    if not isinstance(t, DictType):
+        raise BatchingError(_PER_EXAMPLE_SPARSE)
     return make_dict({k: _stacked([get(x, k) for x in examples]) for k in t})

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from graphad.autodiff._checks import check_inputs, derivative_order, node_name
 from graphad.ir import (
     DictType,
     DifferentiationError,
+    DTypeError,
+    GraphError,
     Node,
     Op,
+    Role,
     TensorType,
     as_node,
     derivation,
@@ -20,10 +21,12 @@ from graphad.ir import (
     format_shape,
     shapes_compatible,
     topo_sort,
+    transform,
     user_location,
 )
 from graphad.ops import broadcast_like, cast
 from graphad.ops.structure import densify, is_differentiable, make_dict, make_tuple
+from graphad.ops.utility import cast_exact
 
 
 def fit_tangent(t: Node, node: Node) -> Node:
@@ -46,13 +49,21 @@ def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
     if value is None:
         return None
     if isinstance(t_type, TensorType):
-        t = as_node(value) if isinstance(value, Node) else as_node(np.asarray(value))
+        try:
+            t = as_node(value)
+        except GraphError as e:
+            raise DifferentiationError(f"{where}: {e}") from None
         if not isinstance(t.type, TensorType) or not shapes_compatible(t.shape, t_type.shape):
             raise DifferentiationError(
                 f"{where} is {t.type} but should have shape {format_shape(t_type.shape)} "
                 f"({user_location()})"
             )
-        return cast(t, t_type.dtype)
+        try:  # a tangent x's dtype cannot hold (complex for a real x) is refused, not cut
+            return cast_exact(t, t_type.dtype)
+        except DTypeError as e:
+            raise DifferentiationError(
+                f"{where} {e}; x is {t_type.dtype.name} ({user_location()})"
+            ) from None
     if isinstance(value, Node):
         _check_structure(t_type, value.type, where)
         return value
@@ -71,6 +82,16 @@ def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
         )
     return make_tuple(
         *(as_tangent(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t_type.items, value)))
+    )
+
+
+def no_tangent(fn: str, x: Node) -> DifferentiationError:
+    """The error for a call that gives ``None`` as the one tangent of its one x: a zero
+    tangent asked for by leaving it out reads as a mistake.  (In a list of tangents, one per
+    x, and inside a structure, None stays an entry left out: zero.)"""
+    return DifferentiationError(
+        f"{fn}: the tangent for x = {x.name} is None; give one of x's shape "
+        f"(ga.zeros_like(x) for a zero one) ({user_location()})"
     )
 
 
@@ -108,7 +129,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             f"jvp: ys must be a Node or a list of Nodes, got {type(ys).__name__} "
             f"({user_location()})"
         )
-    outputs = [ys] if isinstance(ys, Node) else list(ys)
+    outputs: list[Node] = [ys] if isinstance(ys, Node) else list(ys)
     for i, y in enumerate(outputs):
         if not isinstance(y, Node):
             raise DifferentiationError(f"jvp: ys[{i}] must be a Node ({user_location()})")
@@ -118,14 +139,24 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             f"jvp: tangents must be a list, one per x, got {type(tangents).__name__} "
             f"({user_location()})"
         )
+    if single_x and tangents is None:
+        raise no_tangent("jvp", inputs[0])
     given = [tangents] if single_x else list(tangents)
     if len(given) != len(inputs):
         raise DifferentiationError(
             f"jvp: {len(inputs)} inputs but {len(given)} tangents ({user_location()})"
         )
+    with transform("jvp"):
+        result = _tangents(outputs, inputs, given)
+    return result[0] if single_y else result
+
+
+def _tangents(outputs: list[Node], inputs: list[Node], given: list[Any]) -> list[Node]:
+    """The pass proper: each node's tangent from its inputs', in topological order; each
+    tangent made records whose it is."""
     order = topo_sort(outputs)
     depends = descendants(order, inputs)
-    with derivation("forward", derivative_order([n for n in order if n in depends])):
+    with derivation("forward", derivative_order([n for n in order if n in depends])) as d:
         tangent: dict[Node, Node] = {}
         for i, (x, t) in enumerate(zip(inputs, given)):
             made = as_tangent(x.type, t, f"jvp: tangents[{i}] (for x = {x.name})")
@@ -146,5 +177,8 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             t = node.op.jvp(node, ts)
             if t is not None:
                 tangent[node] = fit_tangent(t, node)
+        d.note_all("tangent", tangent)
         result = [densify(tangent.get(y), y) for y in outputs]
-    return result[0] if single_y else result
+        for y, t in zip(outputs, result):
+            d.note(t, Role("tangent", y))  # a zero made for a y that depends on no x
+    return result

@@ -18,11 +18,16 @@ from typing import Any
 from graphad.autodiff._checks import check_inputs, check_target, derivative_order, node_name
 from graphad.autodiff.forward import fit_tangent
 from graphad.ir import (
+    Derivation,
     DictType,
     DifferentiationError,
     GraphError,
     Node,
     Op,
+    Origin,
+    Placeholder,
+    Role,
+    SparseType,
     TensorType,
     as_node,
     derivation,
@@ -32,11 +37,13 @@ from graphad.ir import (
     rebuild,
     shapes_compatible,
     substitute,
+    tagged,
     topo_sort,
+    transform,
     user_location,
 )
 from graphad.ir._gc import collection_paused
-from graphad.ops import cast, sum_to
+from graphad.ops import cast, sum_to, zeros_like
 from graphad.ops._linear import JvpOnly
 from graphad.ops._util import is_float
 from graphad.ops.elementwise import Negative, sum_partials
@@ -54,6 +61,7 @@ class Sweep:
     cut: list[tuple[Node, Node]] = field(default_factory=list)  # (consumer, input it cut)
     depends: set[Node] = field(default_factory=set)
     transposing: tuple[Op, ...] = ()  # the JvpOnly ops whose jvp this sweep transposes
+    origin: Origin = field(default_factory=Origin)  # of the nodes the sweep made
 
 
 def unbroadcast(g: Node, x: Node, consumer: Node) -> Node:
@@ -122,6 +130,8 @@ def _seed(y: Node, g: Any) -> Node:
             f"gradients: grad_y has shape {format_shape(gs)} but y = {node_name(y)} has "
             f"shape {format_shape(ys)} ({user_location()})"
         )
+    # a complex seed of a real y keeps its real part: under the real pairing that is its
+    # projection onto y's cotangents, as for any complex adjoint of a real value
     return cast(g, y.dtype)
 
 
@@ -131,11 +141,25 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
     order = topo_sort([y])
     result = Sweep()
     result.depends = descendants(order, xs)
-    with derivation("reverse", derivative_order([n for n in order if n in result.depends])):
+    with derivation("reverse", derivative_order([n for n in order if n in result.depends])) as d:
+        result.origin = d.origin
         seed = _seed(y, g)  # checked even when y depends on no x: a bad seed is an error
         if y in result.depends:
             _backward(order, seed, result)
+        _note_roles(result, d)
     return result
+
+
+def _note_roles(result: Sweep, d: Derivation) -> None:
+    """Record on the nodes the sweep made whose adjoints they are: each total, and each
+    partial where several were summed (a lone partial is its total)."""
+    d.note_all("adjoint", result.adjoint)
+    note = d.note
+    for node, parts in result.partials.items():
+        if len(parts) > 1:
+            for consumer, p in parts:
+                if consumer is not None:
+                    note(p, Role("partial", node, consumer))
 
 
 def _backward(order: list[Node], seed: Node, result: Sweep) -> None:
@@ -279,7 +303,7 @@ def _stand_in(g: Node, name: str) -> tuple[Node, dict[Node, Node]]:
     """A placeholder for the cotangent ``g``, a structure of them for a structured g (absent
     where g has no entry), and the map from each placeholder back to its part of g."""
     t = g.type
-    if isinstance(t, TensorType):
+    if isinstance(t, (TensorType, SparseType)):
         p = placeholder(name, type=t)
         return p, {p: g}
     keys: list[Any] = list(t.keys()) if isinstance(t, DictType) else list(range(len(t.items)))
@@ -331,6 +355,16 @@ def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
     return DifferentiationError(msg + f" ({user_location()})")
 
 
+def _zeros(adjoint: Node | None, x: Node) -> Node:
+    """Zeros for x, or for the entries of x that y skips.  For a placeholder x that y does
+    not depend on, ``zeros_like(x)``: the answer holds x, so x is fed (by node or by name)
+    as when y depends on it, and the compiler folds it to a constant where x's shape is
+    static."""
+    if adjoint is None and isinstance(x.type, TensorType) and isinstance(x.op, Placeholder):
+        return zeros_like(x)
+    return densify(adjoint, x)
+
+
 def gradients(
     y: Node, xs: Node | Sequence[Node], grad_y: Any = None, unconnected: str = "zero"
 ) -> Any:
@@ -366,7 +400,7 @@ def gradients(
             f"differentiate a real function of it such as real(y) or abs(y) ({user_location()})"
         )
     items, single = check_inputs(xs, "gradients")
-    with collection_paused():  # a sweep adds nodes to a graph that all stays alive: see _gc
+    with transform("gradients"), collection_paused():  # a graph that all stays alive: _gc
         result = sweep(y, items, grad_y)
     out: list[Node | None] = []
     for x in items:
@@ -374,7 +408,7 @@ def gradients(
         if adjoint is None and unconnected == "raise":
             raise _unconnected_error(y, x, result)
         if unconnected == "zero" and (adjoint is None or not isinstance(x.type, TensorType)):
-            with derivation("reverse", derivative_order([y])):
-                adjoint = densify(adjoint, x)  # zeros for x, or for the entries of x y skips
+            with tagged(result.origin):
+                adjoint = _zeros(adjoint, x)
         out.append(adjoint)
     return out[0] if single else out

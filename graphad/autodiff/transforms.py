@@ -20,21 +20,37 @@ from typing import Any
 
 import numpy as np
 
-from graphad.autodiff._checks import check_inputs, check_target
+from graphad.autodiff._checks import check_inputs, check_target, pass_order
 from graphad.autodiff.batching import vmap
-from graphad.autodiff.forward import as_tangent, jvp
+from graphad.autodiff.compression import compressed_jacobian, sparse_hessian, sparse_jacobian
+from graphad.autodiff.forward import as_tangent, jvp, no_tangent
 from graphad.autodiff.reverse import gradients, sweep
-from graphad.autodiff.sparsity import band, decompress, seeds
 from graphad.ir import (
+    Derivation,
     DifferentiationError,
     Node,
+    Placeholder,
+    Role,
     constant,
     format_shape,
     is_static,
+    pass_origin,
     placeholder,
+    tagged,
+    topo_sort,
+    transform,
     user_location,
 )
-from graphad.ops import concatenate, getitem, make_tuple, matrix_transpose, reshape
+from graphad.ops import (
+    broadcast_to,
+    cast,
+    concatenate,
+    getitem,
+    make_tuple,
+    matrix_transpose,
+    ones_like,
+    reshape,
+)
 
 
 def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
@@ -64,17 +80,27 @@ def _inputs(x: Any, fn: str) -> tuple[list[Node], bool]:
 
 
 def _basis_batch(
-    outs: list[Node], seeds: Sequence[Node], basis: Sequence[np.ndarray], batch_size: int | None
+    outs: list[Node],
+    seeds: Sequence[Node],
+    basis: Sequence[np.ndarray],
+    batch_size: int | None,
+    d: Derivation,
 ) -> list[Node]:
     """Each of ``outs`` for each vector of the joint basis (``basis[k]`` the k-th seed's part
     of every vector, fed to the placeholder ``seeds[k]``), batch axis first: the whole basis
-    as one batch, or in chunks of ``batch_size``."""
+    as one batch, or in chunks of ``batch_size``; each chunk of a seed's part plays that
+    seed's roles (the tangent of x, the adjoint of y)."""
     count = len(basis[0])
     step = count if batch_size is None else batch_size
-    chunks = [
-        vmap(outs, {s: constant(b[i : i + step]) for s, b in zip(seeds, basis)})
-        for i in range(0, count, step)
-    ]
+    chunks = []
+    for i in range(0, count, step):
+        batches = {}
+        for seed, part in zip(seeds, basis):
+            chunk = constant(part[i : i + step])
+            for role in seed.roles:
+                d.note(chunk, role)
+            batches[seed] = chunk
+        chunks.append(vmap(outs, batches))
     if len(chunks) == 1:
         return list(chunks[0])
     return [concatenate([c[k] for c in chunks], axis=0) for k in range(len(outs))]
@@ -92,6 +118,22 @@ def _split_basis(shapes: Sequence[tuple[int, ...]], dtype: np.dtype) -> list[np.
 def _block(rows: Node, start: int, count: int, total: int) -> Node:
     """Rows ``start`` to ``start + count`` of a batch of ``total`` (no node when all)."""
     return rows if count == total else getitem(rows, slice(start, start + count))
+
+
+def _dense_blocks(
+    out: Node, row_shapes: Sequence[tuple[int, ...]], column_shapes: Sequence[tuple[int, ...]]
+) -> list[list[Node]]:
+    """The (m, n) matrix ``out`` of blocks side by side cut into its blocks, block [i][k] of
+    shape ``row_shapes[i] + column_shapes[k]``."""
+    rows = np.cumsum([0, *(math.prod(s) for s in row_shapes)])
+    columns = np.cumsum([0, *(math.prod(s) for s in column_shapes)])
+    return [
+        [
+            reshape(getitem(out, (slice(a, b), slice(c, e))), sy + sx)
+            for c, e, sx in zip(columns, columns[1:], column_shapes)
+        ]
+        for a, b, sy in zip(rows, rows[1:], row_shapes)
+    ]
 
 
 def _check_batch_size(batch_size: Any, fn: str) -> None:
@@ -114,7 +156,12 @@ def _check_mode(mode: Any, fn: str) -> None:
 
 
 def jacobian(
-    y: Node, x: Node | Sequence[Node], mode: str = "auto", batch_size: int | None = None
+    y: Node,
+    x: Node | Sequence[Node],
+    mode: str = "auto",
+    batch_size: int | None = None,
+    sparse: bool = False,
+    pattern: Any = None,
 ) -> Any:
     """∂y/∂x as one node of shape ``y.shape + x.shape`` (static shapes); for a list of
     inputs ``[x1, x2, ...]`` (JAX's ``argnums``), the list of blocks ∂y/∂xₖ.
@@ -124,26 +171,96 @@ def jacobian(
     of all y.size basis vectors, giving every block at once; ``"auto"`` picks forward when
     the inputs have fewer elements than y, all blocks counted.  Both give the same values,
     and the graph's size does not depend on the sizes.  ``batch_size=k`` runs the basis k
-    vectors at a time, which bounds the memory of the batched intermediates.
+    vectors at a time, which bounds the memory of the batched intermediates.  In forward
+    mode a Jacobian of one x whose pattern the graph shows to need fewer colours than x has
+    entries (a band, a stencil) is computed from that many JVPs
+    (:mod:`~graphad.autodiff.compression`).
+
+    ``sparse=True``: a sparse matrix node of shape (y.size, x.size) (several x: their
+    columns side by side, one matrix) holding the pattern detected from the graph
+    (``pattern=``: a known one, a SciPy sparse matrix or boolean array), evaluated to a
+    ``scipy.sparse.csr_array``; it is computed from one JVP per colour of its columns
+    or one VJP per colour of its rows, whichever needs fewer (``mode`` forces one).  A
+    ``pattern`` without ``sparse``: the dense Jacobian (or its blocks) computed the same way.
 
         J = jacobian(softmax(x), x)                  # (n, n)
         Jc, Jp = jacobian(residual(c, p), [c, p])    # (2, 11), (2, 3): 2 VJPs, not 14 JVPs
+        S = jacobian(x[1:] * x[:-1], x, sparse=True)   # (n-1, n), 2 colours
     """
     _check_mode(mode, "jacobian")
     _check_batch_size(batch_size, "jacobian")
+    if sparse or pattern is not None:
+        out = sparse_jacobian(y, x, mode, batch_size, sparse, pattern)
+        if sparse or isinstance(x, Node):
+            return out
+        xs, _ = _inputs(x, "jacobian")
+        y_shape = _static(y, "y", "jacobian")
+        return _dense_blocks(out, [y_shape], [_static(xk, "x", "jacobian") for xk in xs])[0]
     y = check_target(y)
     xs, single = _inputs(x, "jacobian")
-    (blocks,) = _jacobians([y], xs, mode, batch_size, "jacobian")
+    roles = [[Role("jacobian", y, wrt=xk) for xk in xs]]
+    with transform("jacobian"):
+        (blocks,) = _jacobian([y], xs, mode, batch_size, roles)
     return blocks[0] if single else blocks
 
 
-def _jacobians(
-    ys: list[Node], xs: list[Node], mode: str, batch_size: int | None, fn: str
+def _holding(d: Node, x: Node, shape: tuple[int, ...]) -> Node:
+    """``d``, a derivative with respect to the placeholder ``x`` of static shape ``shape``,
+    as a graph that holds x.
+
+    Where d's value does not depend on x (y linear in x, or not depending on it) its graph
+    would not reach x, and a feed of x by name would be an unknown feed where the same feed
+    by node is accepted.  d·1, with the ones broadcast from x, is exact (-0, inf and NaN
+    stay) and the compiler removes it; the Executor still knows x by name.
+    """
+    if not isinstance(x.op, Placeholder) or any(n is x for n in topo_sort([d])):
+        return d
+    return d * broadcast_to(cast(ones_like(x), d.dtype), shape)
+
+
+def _jacobian(
+    ys: list[Node],
+    xs: list[Node],
+    mode: str,
+    batch_size: int | None,
+    roles: Sequence[Sequence[Role]],
 ) -> list[list[Node]]:
-    """J[i][k] = ∂yᵢ/∂xₖ, of shape yᵢ.shape + xₖ.shape, from one batched JVP over the joint
-    basis of the xₖ or one batched VJP over the joint basis of the yᵢ."""
+    """The Jacobian proper: J[i][k] = ∂yᵢ/∂xₖ, of shape yᵢ.shape + xₖ.shape, from one
+    batched JVP over the joint basis of the xₖ or one batched VJP over the joint basis of
+    the yᵢ.  Every node it makes belongs to its derivative pass (the basis, the batched
+    derivative, the final transposes and reshapes, the ones that hold a placeholder xₖ),
+    and block [i][k] plays ``roles[i][k]`` (the Jacobian of y, or the Hessian of the y whose
+    gradients the ys are)."""
+    fn = "hessian" if roles[0][0].kind == "hessian" else "jacobian"
     y_shapes = [_static(y, "y", fn) for y in ys]
     x_shapes = [_static(x, "x", fn) for x in xs]
+    n = sum(math.prod(s) for s in x_shapes)
+    m = sum(math.prod(s) for s in y_shapes)
+    if mode == "auto":
+        mode = "forward" if n < m else "reverse"
+    kind = "forward" if mode == "forward" else "reverse"
+    d = Derivation(pass_origin(kind, pass_order(ys, xs)))
+    with tagged(d.origin):
+        blocks = _jacobian_of(ys, xs, mode, batch_size, d, (y_shapes, x_shapes))
+        blocks = [
+            [_holding(b, x, sy + sx) for b, x, sx in zip(row, xs, x_shapes)]
+            for row, sy in zip(blocks, y_shapes)
+        ]
+    for row, row_roles in zip(blocks, roles):
+        for b, role in zip(row, row_roles):
+            d.note(b, role)
+    return blocks
+
+
+def _jacobian_of(
+    ys: list[Node],
+    xs: list[Node],
+    mode: str,
+    batch_size: int | None,
+    d: Derivation,
+    shapes: tuple[list[tuple[int, ...]], list[tuple[int, ...]]],
+) -> list[list[Node]]:
+    y_shapes, x_shapes = shapes
     n_each, m_each = [math.prod(s) for s in x_shapes], [math.prod(s) for s in y_shapes]
     n, m = sum(n_each), sum(m_each)
     if n == 0 or m == 0:
@@ -151,15 +268,16 @@ def _jacobians(
             [constant(np.zeros(sy + sx, dtype=y.dtype)) for sx in x_shapes]
             for y, sy in zip(ys, y_shapes)
         ]
-    if mode == "auto":
-        mode = "forward" if n < m else "reverse"
     if mode == "forward":
-        banded = _banded(ys[0], xs[0], batch_size) if len(ys) == len(xs) == 1 else None
-        if banded is not None:
-            return [[banded]]
+        if len(ys) == len(xs) == 1 and n > 2:
+            compressed = compressed_jacobian(ys[0], xs[0], batch_size)
+            if compressed is not None:  # fewer colours than columns: that many JVPs
+                return [[compressed]]
         ts = [placeholder("tangent", type=x.type) for x in xs]
+        for t, x in zip(ts, xs):
+            d.note(t, Role("tangent", x))
         basis = _split_basis(x_shapes, xs[0].dtype)
-        columns = _basis_batch(jvp(ys, xs, ts), ts, basis, batch_size)
+        columns = _basis_batch(jvp(ys, xs, ts), ts, basis, batch_size, d)
         starts = np.cumsum([0, *n_each])
         return [
             [
@@ -169,11 +287,13 @@ def _jacobians(
             for c, m_i, sy in zip(columns, m_each, y_shapes)
         ]
     gs = [placeholder("cotangent", type=y.type) for y in ys]
+    for g, y in zip(gs, ys):
+        d.note(g, Role("adjoint", y))
     if len(ys) == 1:
         adjoint = gradients(ys[0], xs, grad_y=gs[0])
     else:  # one sweep from all the ys: the tuple of them, seeded with the tuple of the gs
         adjoint = gradients(make_tuple(*ys), xs, grad_y=make_tuple(*gs))
-    rows = _basis_batch(adjoint, gs, _split_basis(y_shapes, ys[0].dtype), batch_size)
+    rows = _basis_batch(adjoint, gs, _split_basis(y_shapes, ys[0].dtype), batch_size, d)
     starts = np.cumsum([0, *m_each])
     return [
         [reshape(_block(r, a, m_i, m), sy + sx) for r, sx in zip(rows, x_shapes)]
@@ -181,24 +301,14 @@ def _jacobians(
     ]
 
 
-def _banded(y: Node, x: Node, batch_size: int | None) -> Node | None:
-    """The forward-mode Jacobian of 1-D y and x from w JVPs when the graph shows it banded
-    with w colours, fewer than x's n entries; else None."""
-    if x.ndim != 1 or y.ndim != 1:
-        return None
-    t = placeholder("tangent", type=x.type)
-    tangent = jvp(y, x, t)
-    span = band(tangent, t)
-    (n,), (m,) = _static(x, "x", "jacobian"), _static(y, "y", "jacobian")
-    if span is None or span[1] - span[0] + 1 >= n:
-        return None
-    width = span[1] - span[0] + 1
-    (compressed,) = _basis_batch([tangent], [t], [seeds(n, width, x.dtype)], batch_size)
-    return decompress(compressed, span, m, n)
-
-
 def hessian(
-    y: Node, x: Node | Sequence[Node], mode: str = "forward", batch_size: int | None = None
+    y: Node,
+    x: Node | Sequence[Node],
+    mode: str = "forward",
+    batch_size: int | None = None,
+    sparse: bool = False,
+    pattern: Any = None,
+    coloring: str = "auto",
 ) -> Any:
     """∂²y/∂x² for a scalar y, shape ``x.shape + x.shape``; for a list of inputs
     ``[x1, x2, ...]``, the nested list of blocks H[i][k] = ∂²y/∂xᵢ∂xₖ, of shape
@@ -210,9 +320,22 @@ def hessian(
     (reverse: the gradients have as many entries as the inputs); ``batch_size`` as in
     :func:`jacobian`.
 
+    ``sparse=True``: a sparse matrix node (x.size, x.size) (several x: their entries side
+    by side, one matrix) holding the symmetrised pattern of the gradient graph (or
+    ``pattern=``), one HVP per colour: a star colouring, read back directly, or a column
+    colouring, whichever needs fewer (``coloring="star"`` or ``"column"`` forces one).  A
+    ``pattern`` without ``sparse``: the dense Hessian (or its blocks) computed the same way.
+
         H = hessian(f, x)                                # (n, n)
         [[Hww, Hwb], [Hbw, Hbb]] = hessian(loss, [w, b])
+        H = hessian(energy(u), u, sparse=True)      # a 5-point stencil: 5 or 6 HVPs
     """
+    if sparse or pattern is not None:
+        out = sparse_hessian(y, x, mode, batch_size, sparse, pattern, coloring)
+        if sparse or isinstance(x, Node):
+            return out
+        shapes = [_static(xk, "x", "hessian") for xk in _inputs(x, "hessian")[0]]
+        return _dense_blocks(out, shapes, shapes)
     _check_mode(mode, "hessian")
     _check_batch_size(batch_size, "hessian")
     xs, single = _inputs(x, "hessian")
@@ -222,7 +345,20 @@ def hessian(
             f"hessian: y = {y.name} must be a scalar, got shape {format_shape(y.shape)} "
             f"({user_location()})"
         )
-    blocks = _jacobians(gradients(y, xs), xs, mode, batch_size, "hessian")
+    for xk in xs:
+        _static(xk, "x", "hessian")
+    with transform("hessian"):
+        grads = gradients(y, xs)
+        # a diagonal block is the Hessian of y wrt xᵢ; one off the diagonal the Jacobian of
+        # the gradient wrt xᵢ with respect to xₖ
+        roles = [
+            [
+                Role("hessian", y, wrt=xk) if i == k else Role("jacobian", g, wrt=xk)
+                for k, xk in enumerate(xs)
+            ]
+            for i, g in enumerate(grads)
+        ]
+        blocks = _jacobian(grads, xs, mode, batch_size, roles)
     return blocks[0][0] if single else blocks
 
 
@@ -244,14 +380,16 @@ def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
         raise DifferentiationError(
             f"hvp: vs must be a list of {len(items)}, one per x, got {got} ({user_location()})"
         )
+    if single and vs is None:
+        raise no_tangent("hvp", items[0])
     given = [vs] if single else list(vs)
     # checked here so that a wrong v is reported as hvp's, not as the inner jvp's tangent
     tangents = [
         as_tangent(x.type, v, f"hvp: {'v' if single else f'vs[{i}]'} (for x = {x.name})")
         for i, (x, v) in enumerate(zip(items, given))
     ]
-    grads = gradients(y, items)
-    out = jvp(grads, items, tangents)
+    with transform("hvp"):
+        out = jvp(gradients(y, items), items, tangents)
     return out[0] if single else out
 
 
@@ -261,7 +399,8 @@ def vjp(y: Node, xs: Node | Sequence[Node], v: Any) -> Any:
         raise DifferentiationError(
             f"vjp: a cotangent v of y's shape is required ({user_location()})"
         )
-    return gradients(y, xs, grad_y=v)
+    with transform("vjp"):
+        return gradients(y, xs, grad_y=v)
 
 
 def derivative(y: Node, x: Node, order: int = 1) -> Node:
@@ -281,8 +420,9 @@ def derivative(y: Node, x: Node, order: int = 1) -> Node:
             f"derivative: order must be an int >= 0, got {order!r} ({user_location()})"
         )
     out = check_target(y)
-    for _ in range(order):
-        out = gradients(out, x)
+    with transform("derivative"):
+        for _ in range(order):
+            out = gradients(out, x)
     return out
 
 
@@ -352,6 +492,7 @@ def adjoints(y: Node, xs: Node | Sequence[Node], grad_y: Any = None) -> Adjoints
     """
     y = check_target(y)
     items, _ = check_inputs(xs, "adjoints")
-    result = sweep(y, items, grad_y)
+    with transform("adjoints"):
+        result = sweep(y, items, grad_y)
     order = reversed(list(result.adjoint))  # the sweep filled it consumers first
     return Adjoints({n: Adjoint(n, result.adjoint[n], tuple(result.partials[n])) for n in order})

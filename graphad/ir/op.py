@@ -22,6 +22,11 @@ Rules:
   (the default) means "run it once per example", which ``vmap`` then does (for a B known
   when the graph is built); a result of the node's own rank, not one more, is the same for
   every example (``shape_of`` a batch);
+- ``run_type(types, values)``: the result's type for operands of the concrete ``types``
+  whose values (arrays, possibly lazy) are ``values``; ``infer``'s by default.  An op whose
+  result's shape is an operand's value (a run-time shape operand, as scatter-add's) reads
+  it here, for a backend that must know a shape before the kernel runs (Dask's one-task
+  kernels);
 - ``vjp_wanted(node, g, wanted)``: ``vjp`` when the reverse pass needs only the inputs
   marked in ``wanted``; by default all of ``vjp``, and a family that states its rule per
   input builds only the adjoints asked for.
@@ -33,18 +38,28 @@ in :mod:`graphad.ops` and state one thing: ``Elementwise`` and ``Reduce`` their 
 both rules but the family bases and the ops with sub-graphs
 (``tests/ops/test_derivatives_stated_once.py`` lists them).  A user's op may write both
 rules, as below, or subclass a family (``tests/ir/test_new_elementwise_op.py``).
+- ``sparsity(node, detect) -> tuple``: which entries of each input each output entry
+  depends on, one :class:`~graphad.ir.dependence.Dependence` (or ``None``: no derivative
+  flows) per input; by default the elementwise rule for an ``elementwise`` op and every
+  entry on every entry (``Dense``, reported as "no rule") for any other.
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
-- ``commutative = True``: the kernel gives the same result, bit for bit, for its inputs
-  in any order (CSE then merges ``a*b`` and ``b*a``);
+- ``commutative = True``: the kernel gives the same result, bit for bit, for its two
+  inputs in either order (CSE then merges ``a*b`` and ``b*a``); a node of more inputs is
+  reordered only under ``fast_math``, as ``add_n``'s sum of three in another order is
+  another association (see :mod:`graphad.compiler.cse`);
 - ``elementwise = True``: output entry i depends only on the (broadcast) inputs' entries i
-  (sparsity detection keeps a band through such an op);
+  (the default ``sparsity`` rule says so);
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
   ``{0}, {1}, …`` and the functions of :mod:`graphad.ir.scalar`; generated code runs it in
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
 - ``operator = "+"``: the Python operator that writes the op (``a + b``, ``-a``), for its
   :meth:`Op.notation`;
+- ``code(node, args)``: the kernel on arrays as one Python expression over the operands'
+  expressions (an operator or a method of the array: ``({0} @ {1})``, ``{0}.transpose(…)``),
+  which generated code writes in place of a call of ``compute`` (a loop body runs it once
+  a step, where a call's overhead is most of a small kernel's cost); ``None`` by default;
 - ``chunking``: how a chunked array backend (Dask) may run the kernel: ``"dispatch"``
   (default: its NumPy calls run on the chunked arrays themselves), ``"blocks"`` (it maps
   aligned blocks of its inputs to blocks of its output: run it block by block) or
@@ -55,7 +70,10 @@ Traits, declared as class attributes; the defaults are safe for any op:
   (the compiler's rewrites of them), and ``control`` says how the op runs them, for a
   compiler that lowers them into the code around the op: ``"select"`` runs
   ``branches[0]`` when input 0 is true, else ``branches[1]``, each fed from the inputs
-  after it; ``None``, the op's own ``compute`` runs them.
+  after it; ``"loop"`` runs them over and over as the op's ``form`` describes (a
+  :class:`~graphad.ops.loop.LoopForm`: which inputs are carried, sliced per step or
+  constant; the compiler plans and generates the loop from it, the runtimes step through
+  it); ``None``, the op's own ``compute`` runs them.
 
 ``notation(args)`` writes the op applied to operands written ``args``
 (:mod:`graphad.ir.notation`: Python's syntax, NumPy's names); drawings label nodes with it and
@@ -103,15 +121,16 @@ from collections.abc import Sequence
 from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
+from graphad.ir import dependence
 from graphad.ir.errors import DifferentiationError, GraphError
 from graphad.ir.node import Node, current_origin, make_node, user_location
 from graphad.ir.notation import Term, call, infix, prefix
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
-Control = Literal["select"]
+Control = Literal["select", "loop"]
 # facts about one kernel, not about a family
-KERNEL_TRAITS = ("commutative", "scalar", "operator")
+KERNEL_TRAITS = ("commutative", "scalar", "operator", "code")
 
 
 class SubGraph(Protocol):
@@ -221,9 +240,26 @@ class Op:
         ``None``: run it once per example."""
         return None
 
+    def sparsity(self, node: Node, detect: dependence.Detect) -> dependence.Dependences:
+        """Which entries of each input each entry of ``node`` depends on: entry i on the
+        broadcast inputs' entries i for an ``elementwise`` op; for any other, every entry on
+        every entry (safe, and reported as the op having no rule)."""
+        if self.elementwise:
+            return dependence.elementwise(node)
+        return dependence.dense(node, declared=False)
+
+    def run_type(self, types: Sequence[ValueType], values: Sequence[Any]) -> ValueType:
+        """The result's type for operands of the concrete ``types`` holding ``values``."""
+        return self.infer(*types)
+
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""
         raise GraphError(f"{self.name}: has no sub-graphs whose outputs could be replaced")
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """``compute`` of ``node``'s inputs as one Python expression over ``args`` (the
+        operands' expressions in generated code), or ``None``: call ``compute``."""
+        return None
 
     def scalar_code(self, args: Sequence[str]) -> str:
         """The ``scalar`` formula applied to the operands' expressions ``args``."""

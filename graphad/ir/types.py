@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from graphad.ir.errors import DTypeError, ShapeError
+from graphad.ir.pattern import Pattern
 
 Dims = tuple[int | None, ...]  # a shape of known rank, dims possibly unknown
 Shape = Dims | None
@@ -152,6 +153,38 @@ class DictType:
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in self.items) + "}"
 
 
+@dataclass(frozen=True)
+class SparseType:
+    """A 2-D sparse matrix whose pattern is known when the graph is built.
+
+    Its value is a ``scipy.sparse.csr_array`` holding exactly the entries of ``pattern``
+    (rows sorted, as the pattern's): what ``jacobian(..., sparse=True)`` evaluates to.
+    Dense ops refuse it (their operands must be tensors); ``todense`` and
+    ``sparse_values`` turn it into tensors.
+    """
+
+    pattern: Pattern
+    dtype: np.dtype = _FLOAT64
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pattern.shape
+
+    @property
+    def nnz(self) -> int:
+        return self.pattern.nnz
+
+    @property
+    def is_static(self) -> bool:
+        return True  # a pattern's shape is known
+
+    def __str__(self) -> str:
+        return f"sparse({self.shape[0]}, {self.shape[1]}; {self.nnz} stored):{self.dtype.name}"
+
+
 def _plain(shape: object) -> bool:
     """Already a tuple of non-negative Python ints and None: the common case, kept cheap."""
     if type(shape) is not tuple:
@@ -165,7 +198,7 @@ def _plain(shape: object) -> bool:
 
 def as_type(t: object) -> ValueType | None:
     """A value type from a type, or from a (nested) Python tuple/dict of types."""
-    if t is None or isinstance(t, (TensorType, TupleType, DictType)):
+    if t is None or isinstance(t, (TensorType, TupleType, DictType, SparseType)):
         return t
     if isinstance(t, dict):
         return DictType(tuple(t.items()))
@@ -174,7 +207,7 @@ def as_type(t: object) -> ValueType | None:
     raise TypeError(f"not a value type: {t!r}")
 
 
-ValueType = TensorType | TupleType | DictType
+ValueType = TensorType | TupleType | DictType | SparseType
 
 
 def format_shape(shape: Shape) -> str:
@@ -274,7 +307,7 @@ class Typed(Protocol):
 def known_shape(x: Typed | ValueType | None, what: str = "operand") -> Dims:
     """The shape of the tensor ``x`` (a node or a type), whose rank the caller needs: a
     ShapeError when the rank is unknown, a DTypeError when ``x`` is a structure."""
-    t = x if x is None or isinstance(x, (TensorType, TupleType, DictType)) else x.type
+    t = x if x is None or isinstance(x, (TensorType, TupleType, DictType, SparseType)) else x.type
     if not isinstance(t, TensorType):
         raise DTypeError(f"{what} must be a tensor, got {t}")
     if t.shape is None:
@@ -307,6 +340,26 @@ def shapes_compatible(a: Shape, b: Shape) -> bool:
     if a is None or b is None:
         return True
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
+def fits(array: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether every value of ``array`` is representable in ``dtype``, a target NumPy's
+    ``same_kind`` rule allows (a float narrowed to float32, an int to int8).
+
+    Integer ranges are compared with the target's limits as Python ints; comparing after
+    a round trip through the target would restore a wrapped value (2⁶³ → -2⁶³ → 2⁶³).
+    A float that overflows the narrower type becomes inf, unless it was inf already.
+    """
+    if np.can_cast(array.dtype, dtype, casting="safe") or array.size == 0:
+        return True
+    if dtype.kind in "iu":
+        limits = np.iinfo(dtype)
+        return limits.min <= int(array.min()) and int(array.max()) <= limits.max
+    if dtype.kind in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):
+            narrowed = array.astype(dtype)
+        return bool(np.all(np.isfinite(narrowed) | ~np.isfinite(array)))
+    return True
 
 
 def dims_product(dims: Iterable[int | None]) -> int | None:

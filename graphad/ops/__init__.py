@@ -56,6 +56,7 @@ from graphad.ops.comparison import (
     not_equal,
 )
 from graphad.ops.complex_parts import conj, conjugate, imag, real, real_if_close
+from graphad.ops.decompositions import det
 from graphad.ops.elementwise import (
     abs,
     add,
@@ -89,7 +90,7 @@ from graphad.ops.elementwise import (
     xlogy,
 )
 from graphad.ops.indexing import getitem, take
-from graphad.ops.linalg import det, dot, einsum, inv, matmul, outer, solve, trace
+from graphad.ops.linalg import dot, einsum, inv, matmul, outer, solve, trace
 from graphad.ops.matrices import diag, diagonal, eye, identity, tril, triu
 from graphad.ops.nn import log_softmax, softmax
 from graphad.ops.piecewise import (
@@ -136,6 +137,7 @@ from graphad.ops.shape import (
     transpose,
 )
 from graphad.ops.sorting import argpartition, argsort, partition, sort, take_along_axis
+from graphad.ops.sparse import sparse_values, to_sparse, todense
 from graphad.ops.structure import make_dict, make_tuple
 from graphad.ops.transcendental import (
     angle,
@@ -294,6 +296,7 @@ __all__ = [
     "softmax",
     "solve",
     "sort",
+    "sparse_values",
     "split",
     "sqrt",
     "square",
@@ -311,6 +314,8 @@ __all__ = [
     "tanh",
     "tensordot",
     "tile",
+    "to_sparse",
+    "todense",
     "trace",
     "transpose",
     "tril",

@@ -17,6 +17,7 @@ from graphad.ir import (
     GraphError,
     Node,
     ShapeError,
+    SparseType,
     TensorType,
     TupleType,
     Typed,
@@ -31,7 +32,9 @@ from graphad.ir import (
 def tensor(t: ValueType | None, what: str = "operand") -> TensorType:
     """``t`` as a tensor type, or a DTypeError saying a structure was given."""
     if not isinstance(t, TensorType):
-        raise DTypeError(f"{what} must be a tensor, got {t}")
+        # a sparse matrix (a sparse Jacobian) says how to get a tensor from it
+        hint = "; ga.todense(s) makes a sparse matrix a tensor" if isinstance(t, SparseType) else ""
+        raise DTypeError(f"{what} must be a tensor, got {t}{hint}")
     return t
 
 
@@ -55,8 +58,8 @@ Tangents = Sequence[Node | None]  # one tangent per input of a node; None is a z
 
 
 def is_differentiable(t: ValueType | None) -> bool:
-    """A float tensor, or a structure with a float tensor somewhere inside."""
-    if isinstance(t, TensorType):
+    """A float tensor (or sparse matrix), or a structure with one somewhere inside."""
+    if isinstance(t, (TensorType, SparseType)):
         return t.dtype.kind in "fc"
     if isinstance(t, TupleType):
         return any(is_differentiable(i) for i in t.items)

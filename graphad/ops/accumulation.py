@@ -22,16 +22,27 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    ExecutionError,
     IndexingError,
     Node,
     ShapeError,
     TensorType,
+    ValueType,
     as_node,
     format_shape,
     is_static,
     known_shape,
     result_dtype,
     shapes_compatible,
+)
+from graphad.ir.dependence import (
+    SAME,
+    Dependence,
+    Dependences,
+    Detect,
+    Scatter,
+    carries,
+    numbering,
 )
 from graphad.ir.notation import LOOSE, SUM, Term, shape_text, wrap
 from graphad.ops._buffers import empty, zeros
@@ -96,6 +107,41 @@ class ScatterSum(JointlyLinear):
             if not whole and any(d is None and a not in spanned for a, d in enumerate(self.shape)):
                 raise ShapeError(f"shape {format_shape(self.shape)} without its run-time shape")
         return out
+
+    def run_type(self, types: Sequence[ValueType], values: Sequence[Any]) -> TensorType:
+        """Unknown dims from the run-time shape operand's value, else from the terms placed
+        there by a full slice: a lazy backend knows them before the sum runs."""
+        out = self.infer(*(tensor(t) for t in types))
+        if out.is_static:
+            return out
+        n = len(self.parts)
+        if len(values) > n:
+            shape = values[n]
+            if not isinstance(shape, np.ndarray):  # itself lazy: not known until it computes
+                raise ExecutionError(
+                    f"{self.name}: the shape of the result is not known before it computes"
+                )
+            return TensorType(tuple(int(d) for d in shape), out.dtype)
+        # views of one scalar: the terms' concrete shapes, without their memory
+        stand_ins = [
+            np.broadcast_to(np.zeros((), bool), [int(d or 0) for d in tensor(t).shape or ()])
+            for t in types
+        ]
+        return TensorType(spanned_shape(self.shape, list(zip(stand_ins, self.parts))), out.dtype)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """entry i of a whole term on entry i; each entry of a scattered term into the entry
+        its index sends it to"""
+        result = numbering(node.type)
+        rules: list[Dependence | None] = []
+        for x, part in zip(node.inputs, self.parts):
+            if not carries(x.type):
+                rules.append(None)
+            elif part is None:
+                rules.append(SAME)
+            else:
+                rules.append(Scatter(np.asarray(GetItem(part).compute(result)).ravel()))
+        return (*rules, *(None for _ in node.inputs[len(self.parts) :]))
 
     def compute(self, *values: np.ndarray) -> np.ndarray:
         n = len(self.parts)

@@ -17,11 +17,14 @@ from graphad.ir import (
     Chunking,
     Constant,
     DTypeError,
+    ExecutionError,
     GraphError,
     IndexingError,
     Node,
+    Pattern,
     ShapeError,
     TensorType,
+    ValueType,
     as_node,
     broadcast_shapes,
     constant,
@@ -31,6 +34,17 @@ from graphad.ir import (
     normalize_axes,
     shapes_compatible,
     user_location,
+)
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    Local,
+    dense,
+    entry_count,
+    fills,
+    grouped,
+    numbering,
+    routed,
 )
 from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import rank
@@ -231,6 +245,12 @@ class GetItem(Linear):
         x, *arrays = node.inputs
         return scatter_add(g, self, x, arrays)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is the entry of x the index selects; an index array computed at run
+        time (a sort's) may select any entry along its axis"""
+        extents = _extents(self.items, node.inputs[0].shape)
+        return routed(self, node, (0,), {1 + a: d for a, d in extents.items()})
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """xb[:, index], the batch axis moved back to the front where NumPy moves separated
         advanced indices there; batched index arrays are one more advanced index each, and
@@ -281,6 +301,19 @@ class ScatterAdd(Linear):
                 raise ShapeError(f"shape {format_shape(self.shape)} without its run-time shape")
         return out
 
+    def run_type(self, types: Sequence[ValueType], values: Sequence[Any]) -> TensorType:
+        """The shape operand's value where the shape attribute has unknown dims: a lazy
+        backend knows it (it is the shape of an array it holds) before the update runs."""
+        out = self.infer(*(tensor(t) for t in types))
+        if out.is_static or len(values) <= 1 + self.n_arrays:
+            return out
+        shape = values[1 + self.n_arrays]
+        if not isinstance(shape, np.ndarray):  # itself lazy: not known until it computes
+            raise ExecutionError(
+                f"{self.name}: the shape of the result is not known before it computes"
+            )
+        return TensorType(tuple(int(d) for d in shape), out.dtype)
+
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         arrays = rest[: self.n_arrays]
         if len(rest) > self.n_arrays:
@@ -299,6 +332,24 @@ class ScatterAdd(Linear):
         """ū = g[index] for the update u"""
         arrays = node.inputs[1 : 1 + self.n_arrays]
         return GetItem(self.items, self.advanced)(g, *arrays)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry of the update into the entry the index sends it to (the transpose of
+        a gather); an index array computed at run time may send it anywhere along its axis"""
+        extents = _extents(self.items, self.shape)
+        choices = {1 + a: d for a, d in extents.items() if a < self.n_arrays}
+        runs = fills(node, choices)
+        if runs is None or any(v is None for v in runs[0][1 : 1 + self.n_arrays]):
+            return dense(node, why="scatter_add: an index computed at run time")
+        gather = GetItem(self.items, self.advanced)
+        targets = [gather.compute(numbering(node.type), *v[1 : 1 + self.n_arrays]) for v in runs]
+        if len(targets) == 1:
+            return grouped(targets[0], node)
+        size = targets[0].size
+        into = np.concatenate([t.ravel() for t in targets])
+        updates = np.tile(np.arange(size), len(targets))
+        local = Pattern.from_pairs(into, updates, (entry_count(node.type), size))
+        return (Local(local), *(None for _ in node.inputs[1:]))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it; with
@@ -441,6 +492,20 @@ def _batched_index(
         items = (*items[:first], ("array", len(lifted)), *items[first:])
         lifted.append(steps)
     return items, lifted, axis, block
+
+
+def _extents(items: tuple[Item, ...], shape: Any) -> dict[int, int]:
+    """The length of the axis of x that each index array (by its position) indexes."""
+    used = sum(_consumed(item) for item in items)
+    extents, axis = {}, 0
+    for item in items:
+        if item[0] == "ellipsis":
+            axis += len(shape) - used
+            continue
+        if item[0] == "array":
+            extents[item[1]] = shape[axis]
+        axis += _consumed(item)
+    return extents
 
 
 def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:

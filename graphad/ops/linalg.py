@@ -1,13 +1,14 @@
-"""Linear algebra: matmul, einsum, inv, solve, det, and dot/outer/trace on top.
+"""Linear algebra: matmul, einsum, inv, solve, and dot/outer/trace on top.
 
 Shapes follow NumPy 2: matmul promotes 1-D operands and broadcasts batch
 dims; ``solve(a, b)`` treats ``b`` as a vector exactly when it is 1-D.
 The ``Einsum`` op takes explicit subscripts whose dims agree; ``einsum``
 rewrites NumPy's other notations into that form.
 
-matmul and einsum are multilinear; inv, solve and det state their derivative once, as a
+matmul and einsum are multilinear; inv and solve state their derivative once, as a
 jvp (:class:`~graphad.ops._linear.JvpOnly`), whose transpose the reverse pass builds:
-Ā = -Yᵀ·g·Yᵀ for inv, b̄ = A⁻ᵀ·g and Ā = -b̄·Xᵀ for solve, Ā = g·det(A)·A⁻ᵀ for det.
+Ā = -Yᵀ·g·Yᵀ for inv, b̄ = A⁻ᵀ·g and Ā = -b̄·Xᵀ for solve.  ``det``, whose derivative is
+the adjugate (which exists where A⁻¹ does not), is with the decompositions it is built on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 
 from graphad.ir import (
     Constant,
-    DifferentiationError,
     Dims,
     Node,
     Op,
@@ -37,6 +37,16 @@ from graphad.ir import (
     known_shape,
     normalize_axes,
 )
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    Product,
+    carries,
+    entry_count,
+    known_value,
+    numbering,
+    static_shape,
+)
 from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
@@ -52,21 +62,20 @@ from graphad.ops._util import (
     sole_tangent,
     ufunc_dtype,
 )
+from graphad.ops.comparison import equal
+from graphad.ops.dims import axis_index, broadcast_to_dims, dim
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
-    BroadcastTo,
     ExpandDims,
-    broadcast_like,
-    broadcast_to,
     lift,
     matrix_transpose,
     reshape,
     squeeze,
 )
-from graphad.ops.utility import cast, shape_of
+from graphad.ops.utility import cast
 
 
 def _square(a: TensorType) -> Dims:
@@ -114,6 +123,10 @@ class MatMul(Multilinear):
             return np.matmul(a, b, out=out)
         return np.matmul(a, b)
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """a @ b"""
+        return f"({args[0]} @ {args[1]})"
+
     def transpose(self, node: Node, g: Node, k: int) -> Node:
         """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""
         a, b = node.inputs
@@ -128,6 +141,30 @@ class MatMul(Multilinear):
             return squeeze(ga, -2) if a1 else ga
         gb = matmul(matrix_transpose(a2), g2)
         return squeeze(gb, -1) if b1 else gb
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """out[…, i, j] on a[…, i, :] and b[…, :, j], except where the other operand is a
+        constant zero; over the grid (…, i, k, j), 1-D operands promoted"""
+        a, b = node.inputs
+
+        def grid(x: Node, values: np.ndarray, first: bool) -> np.ndarray:
+            if x.ndim == 1:  # a vector a is one row, a vector b one column
+                values = values[None, :] if first else values[:, None]
+            return values[..., None] if first else values[..., None, :, :]
+
+        sa, sb, shape = static_shape(a.type), static_shape(b.type), static_shape(node.type)
+        rows = sa[-2] if len(sa) > 1 else 1
+        cols = sb[-1] if len(sb) > 1 else 1
+        batch = shape[: len(shape) - (len(sa) > 1) - (len(sb) > 1)]
+        out = numbering(node.type).reshape((*batch, rows, 1, cols))
+        deps: list[Product | None] = []
+        for k, (x, other) in enumerate(((a, b), (b, a))):
+            zeros = known_value(other)
+            mask = None if zeros is None else grid(other, zeros != 0, k == 1)
+            size = (entry_count(node.type), entry_count(x.type))
+            product = Product(out, grid(x, numbering(x.type), k == 0), size, mask)
+            deps.append(product if carries(x.type) else None)
+        return tuple(deps)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A batch against one matrix is one matrix product, the batch folded into the rows
@@ -236,6 +273,26 @@ class Einsum(Multilinear):
         ins, out = _parse(self.subscripts, len(node.inputs))
         return _einsum_adjoint(ins, out, node.inputs, g, k)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """out[o] on xₖ at every index tuple that agrees with o, except where a constant
+        operand is zero at every tuple it takes part in"""
+        ins, out = _parse(self.subscripts, len(node.inputs))
+        sizes = {c: d for s, x in zip(ins, node.inputs) for c, d in zip(s, static_shape(x.type))}
+        deps: list[Product | None] = []
+        for k, x in enumerate(node.inputs):
+            letters = "".join(dict.fromkeys(out + ins[k]))  # the grid's axes
+            mask = None
+            for j, other in enumerate(node.inputs):
+                value = known_value(other)
+                if j != k and value is not None:
+                    zeros = _on_grid((value != 0).astype(np.int8), ins[j], letters, sizes) != 0
+                    mask = zeros if mask is None else mask & zeros
+            target = _on_grid(numbering(node.type), out, letters, sizes)
+            operand = _on_grid(numbering(x.type), ins[k], letters, sizes)
+            size = (entry_count(node.type), entry_count(x.type))
+            deps.append(Product(target, operand, size, mask) if carries(x.type) else None)
+        return tuple(deps)
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """One more letter, on the batched operands and in front of the output"""
         ins, out = _parse(self.subscripts, len(node.inputs))
@@ -243,6 +300,23 @@ class Einsum(Multilinear):
         z = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used)
         specs = [z + s if b else s for s, b in zip(ins, batched)]
         return einsum(",".join(specs) + "->" + z + out, *xs)
+
+
+def _on_grid(values: np.ndarray, spec: str, letters: str, sizes: dict[str, Any]) -> np.ndarray:
+    """An operand with subscripts ``spec`` laid on the grid of ``letters``: its diagonal
+    where a letter repeats, its letters in the grid's order, length-1 axes for the grid's
+    other letters; a letter the grid lacks is reduced away (nonzero anywhere along it).
+    Numbers are laid out the same way for the entries of the output and of an operand."""
+    unique = "".join(dict.fromkeys(spec))
+    kept = "".join(c for c in letters if c in unique)
+    if unique != spec or kept != unique:
+        values = np.einsum(f"{spec}->{unique}", values) if unique != spec else values
+        dropped = tuple(i for i, c in enumerate(unique) if c not in letters)
+        if dropped:
+            values = np.any(values != 0, axis=dropped)
+            unique = "".join(c for c in unique if c in letters)
+        values = np.einsum(f"{unique}->{kept}", values)
+    return values.reshape([sizes[c] if c in kept else 1 for c in letters])
 
 
 def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: int) -> Node:
@@ -257,18 +331,10 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         )
     else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
         adj = g
-    size = dict(zip(spec, known_shape(x)))
+    size = {c: dim(x, spec.index(c)) for c in unique}  # an int, or x's run-time length
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
-        expanded = ExpandDims(tuple(missing))(adj)
-        if unique == spec:  # laid out as xₖ: broadcast to its shape, known at run time
-            return broadcast_like(expanded, x)
-        dims = tuple(size[c] for c in unique)
-        if is_static(dims):
-            adj = broadcast_to(expanded, dims)
-        else:  # each letter's size where it first stands in xₖ's run-time shape
-            first = np.asarray([spec.index(c) for c in unique], np.int64)
-            adj = BroadcastTo(dims)(expanded, getitem(shape_of(x), first))
+        adj = broadcast_to_dims(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
     if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
         return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
@@ -279,9 +345,12 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         if c in seen:
             fresh = next(free)
             n = size[c]
-            if n is None:
-                raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the size of {c!r}")
-            eyes.append(constant(np.eye(n, dtype=x.dtype)))
+            if isinstance(n, int):
+                eyes.append(constant(np.eye(n, dtype=x.dtype)))
+            else:  # the identity of the run-time length
+                r = axis_index(x, spec.index(c), "range")
+                eye = equal(ExpandDims((1,))(r), ExpandDims((0,))(r))
+                eyes.append(cast(eye, x.dtype))
             eye_specs.append(c + fresh)
             target += fresh
         else:
@@ -333,6 +402,19 @@ class Solve(JvpOnly):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, b)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """X[…, :, k] on b[…, :, k] and on all of A[…]: a solution mixes its right-hand
+        side's column and its whole matrix (the grids (…, i, j, k) and (…, i, k, p, q))"""
+        a, b = node.inputs
+        vector = b.ndim == 1
+        out = numbering(node.type)[..., None] if vector else numbering(node.type)
+        rhs = numbering(b.type)[:, None] if vector else numbering(b.type)
+        size = entry_count(node.type)
+        on_b = Product(out[..., :, None, :], rhs[..., None, :, :], (size, entry_count(b.type)))
+        matrix = numbering(a.type)[..., None, None, :, :]
+        on_a = Product(out[..., None, None], matrix, (size, entry_count(a.type)))
+        return (on_a if carries(a.type) else None, on_b if carries(b.type) else None)
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A vector b made a one-column matrix, the batch axis in front of the stack dims"""
         return _batch_matrices(self, node, xs, batched, False, node.inputs[1].ndim == 1)
@@ -353,22 +435,6 @@ class Solve(JvpOnly):
         rhs = -matmul(t[0], x2) if tb is None else tb - matmul(t[0], x2)
         out = solve(a, rhs)
         return squeeze(out, -1) if vector else out
-
-
-@dataclass(frozen=True)
-class Det(JvpOnly, OnMatrices):
-    """np.linalg.det over a stack of square matrices."""
-
-    def infer(self, a: TensorType) -> TensorType:
-        return TensorType(_square(a)[:-2], ufunc_dtype(np.sqrt, a.dtype))
-
-    def compute(self, a: np.ndarray) -> np.ndarray:
-        return np.asarray(np.linalg.det(a))
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
-        a = node.inputs[0]
-        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * sole_tangent(t))
 
 
 # -- public functions ----------------------------------------------------------
@@ -397,11 +463,6 @@ def inv(a: Any) -> Node:
 def solve(a: Any, b: Any) -> Node:
     """x with a·x = b; a (..., M, M), b (M,) or (..., M, K)."""
     return Solve()(*as_nodes(a, b))
-
-
-def det(a: Any) -> Node:
-    """Determinant of a (..., M, M) stack of matrices, shape (...)."""
-    return Det()(as_node(a))
 
 
 def dot(a: Any, b: Any) -> Node:

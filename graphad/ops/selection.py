@@ -65,15 +65,15 @@ class Extremum(Elementwise, Binary):
 
 @dataclass(frozen=True)
 class Maximum(Extremum):
+    # not commutative bit for bit: maximum(-0.0, 0.0) is 0.0, maximum(0.0, -0.0) is -0.0
+    # (NumPy returns the second of equal operands), and 1/y tells them apart
     ufunc = np.maximum
-    commutative = True
     beats = staticmethod(greater)
 
 
 @dataclass(frozen=True)
 class Minimum(Extremum):
-    ufunc = np.minimum
-    commutative = True
+    ufunc = np.minimum  # not commutative bit for bit, as maximum
     beats = staticmethod(less)
 
 

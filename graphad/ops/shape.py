@@ -33,6 +33,15 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ir.dependence import (
+    SAME,
+    Dependences,
+    Detect,
+    grouped,
+    numbering,
+    routed,
+    static_shape,
+)
 from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, rank, shift
 from graphad.ops._buffers import empty
@@ -120,9 +129,17 @@ class Reshape(Linear):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.reshape(x, _run_shape(self.shape, rest))
 
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x.reshape(shape), when the shape is static"""
+        return f"{args[0]}.reshape({self.shape})" if len(args) == 1 else None
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = reshape(g, x.shape)"""
         return reshape_like(g, node.inputs[0])
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """entry i on entry i: the entries keep their order (C order)"""
+        return (SAME, *(None for _ in node.inputs[1:]))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """reshape(xb, (B, *shape)), B (and unknown dims) resolved at run time"""
@@ -159,9 +176,17 @@ class Transpose(Linear):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """x.transpose(axes)"""
+        return f"{args[0]}.transpose({self.axes})"
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = transpose(g, argsort(axes))"""
         return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of x, moved"""
+        return routed(self, node, (0,))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """transpose(xb, (0, *(axes + 1)))"""
@@ -187,9 +212,21 @@ class ExpandDims(Linear):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.expand_dims(x, self.axes)
 
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x[:, None, …]: a new axis of length 1 at each of ``axes``"""
+        if not self.axes:
+            return None
+        axes = normalize_axes(self.axes, rank(node))
+        index = ", ".join("None" if i in axes else ":" for i in range(rank(node)))
+        return f"{args[0]}[{index},]"
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
         return squeeze(g, self.axes)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """entry i on entry i: the entries keep their order (C order)"""
+        return (SAME, *(None for _ in node.inputs[1:]))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """expand_dims(xb, axes + 1), the axes counted in the unbatched result"""
@@ -220,10 +257,21 @@ class Squeeze(Linear):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.squeeze(x, self.axes)
 
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x.reshape(shape), when the result's shape is static"""
+        t = node.type
+        if isinstance(t, TensorType) and t.is_static:
+            return f"{args[0]}.reshape({t.shape})"
+        return None
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = expand_dims(g, axes)"""
         ndim = known_ndim(node.inputs[0])
         return ExpandDims(normalize_axes(self.axes, ndim))(g)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """entry i on entry i: the entries keep their order (C order)"""
+        return (SAME, *(None for _ in node.inputs[1:]))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """squeeze(xb, axes + 1)"""
@@ -261,6 +309,10 @@ class BroadcastTo(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
         return g
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of x, moved"""
+        return routed(self, node, (0,))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """broadcast_to(lift(xb), (B, *shape))"""
@@ -312,6 +364,11 @@ class SumTo(Linear):
         """x̄ = broadcast_to(g, x.shape)"""
         return broadcast_like(g, node.inputs[0])
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry of g into the entry it is summed to (the transpose of a broadcast)"""
+        shape = static_shape(node.inputs[0].type)
+        return grouped(np.broadcast_to(numbering(node.type), shape), node)
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """sum_to(gb, (B, *shape)), the axes it drops moved in front of the batch axis"""
         if self.shape is None:
@@ -361,19 +418,36 @@ class Concatenate(JointlyLinear):
             return np.concatenate(xs, axis=self.axis, out=out)
         return np.concatenate(xs, axis=self.axis)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of one input, moved"""
+        return routed(self, node, range(len(node.inputs)))
+
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
-        """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
+        """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis; one size may be unknown until run
+        time (a pad's operand between two blocks): the pieces after it are sliced from the
+        end, and it takes what lies between"""
         (axis,) = normalize_axes(self.axis, known_ndim(node))
         sizes = [known_shape(x)[axis] for x in node.inputs]
-        outs, start = [], 0
-        for size in sizes:
-            if size is None:
-                raise DifferentiationError(
-                    "concatenate: the adjoint needs the sizes along the axis to be known"
-                )
-            index = (slice(None),) * axis + (slice(start, start + size),)
-            outs.append(getitem(g, index))
-            start += size
+        if sizes.count(None) > 1:
+            raise DifferentiationError(
+                "concatenate: the adjoint needs all but one of the sizes along the axis to be known"
+            )
+        unknown = sizes.index(None) if None in sizes else len(sizes)
+        known = [0 if size is None else size for size in sizes]  # the unknown one: never summed
+        ends = list(itertools.accumulate(known[:unknown], initial=0))  # offsets from the start
+        tails = list(itertools.accumulate(reversed(known[unknown + 1 :]), initial=0))[::-1]
+        outs = []
+        for i in range(len(sizes)):
+            if i < unknown:
+                piece = slice(ends[i], ends[i + 1])
+            elif i == unknown:
+                piece = slice(ends[i], -tails[0] if tails[0] else None)
+            elif known[i] == 0:  # nothing: -0 would count from the start
+                piece = slice(0, 0)
+            else:  # counted from the end: -tail .. -next tail
+                k = i - unknown - 1
+                piece = slice(-tails[k], -tails[k + 1] if tails[k + 1] else None)
+            outs.append(getitem(g, (slice(None),) * axis + (piece,)))
         return tuple(outs)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
@@ -408,6 +482,10 @@ class Stack(JointlyLinear):
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.stack(xs, axis=self.axis)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is one entry of one input, moved"""
+        return routed(self, node, range(len(node.inputs)))
 
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
         """x̄ᵢ = g[..., i, ...] along axis"""

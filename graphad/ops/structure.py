@@ -32,6 +32,7 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ir.dependence import Dependences, Detect, routed
 from graphad.ir.notation import ATOM, Term, atom, wrap
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import Tangents, building
@@ -77,6 +78,10 @@ class MakeTuple(JointlyLinear):
         """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
         return tuple(entry(g, i) for i in self.positions())
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """the entries of the items, one item after another"""
+        return routed(self, node, range(len(node.inputs)))
+
 
 @dataclass(frozen=True)
 class MakeDict(JointlyLinear):
@@ -106,6 +111,10 @@ class MakeDict(JointlyLinear):
         """x̄ₖ = ḡ[k] (nothing where ḡ has no key k)"""
         return tuple(entry(g, k) for k in self.keys)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """the entries of the items, one item after another"""
+        return routed(self, node, range(len(node.inputs)))
+
 
 @dataclass(frozen=True)
 class TupleGet(Linear):
@@ -130,6 +139,10 @@ class TupleGet(Linear):
     def compute(self, t: tuple[Any, ...]) -> Any:
         return t[self.index]
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """t[index]"""
+        return f"{args[0]}[{self.index}]"
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """An entry of a batched structure is batched"""
         return self(xs[0])
@@ -147,6 +160,10 @@ class TupleGet(Linear):
         entries: list[Node | None] = [None] * n
         entries[self.index % n] = g
         return make_tuple(*entries)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is the entry of that item"""
+        return routed(self, node, (0,))
 
 
 @dataclass(frozen=True)
@@ -180,6 +197,10 @@ class DictGet(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """d̄ = {key: g}"""
         return make_dict({self.key: g})
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is the entry of that item"""
+        return routed(self, node, (0,))
 
 
 # -- building and reading structures -------------------------------------------

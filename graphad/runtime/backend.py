@@ -15,7 +15,8 @@ getitem with index arrays) run lazily as **one task** on the whole array: the ke
 called on NumPy arrays inside the Dask graph, on a worker, never in the caller's process.
 An elementwise kernel of several NumPy calls (``"blocks"``) runs whole on each block, one
 Dask layer instead of one per call.  A selecting op (``cond``) evaluates both branches
-lazily and selects with ``where``, as Dask cannot branch on a value it has not computed.
+lazily and selects with ``where``, as Dask cannot branch on a value it has not computed; a
+loop runs step by step, each step's body building graph (:mod:`graphad.runtime.loops`).
 
 Scheduling is Dask's: the threaded default, ``dask.distributed`` (a ``Client`` set up by
 the user) or anything ``dask.compute`` accepts.  Constants and NumPy feeds enter the Dask
@@ -40,13 +41,17 @@ from graphad.ir import (
     FeedError,
     GraphError,
     Node,
+    SparseType,
     TensorType,
     TupleType,
+    fits,
     format_shape,
     user_location,
 )
 from graphad.ops import linalg, shape
 from graphad.ops._util import tensor
+from graphad.ops.loop import Loop
+from graphad.runtime import loops
 
 BACKENDS = ("auto", "numpy", "dask")
 
@@ -132,6 +137,8 @@ def lazy_kernel(node: Node) -> Callable[..., Any]:
     op = node.op
     if op.control == "select":  # cond
         return _LazyCond(op)
+    if op.control == "loop":
+        return _LazyLoop(node)
     chunking = op.chunking
     if chunking == "whole":
         return _OneTask(node)
@@ -218,10 +225,15 @@ class _OneTask:
         da = dask_array()
         op = self.node.op
         types = [_concrete(x.type, v) for x, v in zip(self.node.inputs, inputs)]
-        out = op.infer(*types)
+        try:
+            out = op.run_type(types, inputs)
+        except GraphError as e:
+            raise ExecutionError(f"{e} ({_where(self.node)})") from None
         value = dask.delayed(_Reported(op, _where(self.node)), pure=True)(*inputs)
         if isinstance(out, TensorType):
             return da.from_delayed(value, out.shape, dtype=out.dtype)
+        if isinstance(out, SparseType):  # a SciPy matrix has no Dask array: a lazy object
+            return value
         assert isinstance(out, TupleType)
         return tuple(
             da.from_delayed(value[k], t.shape, dtype=t.dtype)
@@ -283,6 +295,43 @@ class _LazyCond:
         return _select(pred, *results)
 
 
+class _LazyLoop:
+    """A loop stepped through lazily: each step's body builds Dask graph on lazy rows of the
+    xs, the per-step outputs are stacked lazily; a while loop computes its carries once a
+    step (``persist``), as its condition decides whether there is a next step."""
+
+    def __init__(self, node: Node) -> None:
+        assert isinstance(node.op, Loop)  # made for loop nodes only (control == "loop")
+        self.op = node.op
+        self.programs: dict[int, LazyProgram] = {}
+
+    def __call__(self, *values: Any) -> Any:
+        if not any(is_dask(v) for v in values):
+            return self.op.compute(*values)
+        return loops.interpret(self.op, values, self._run, _stack, _persisted)
+
+    def _run(self, body: Any, inputs: list[Any], step: int) -> list[Any]:
+        program = self.programs.get(id(body))
+        if program is None:
+            program = self.programs[id(body)] = LazyProgram(Plan(list(body.outputs)))
+        slots = loops.feed(program.plan, body, inputs)
+        program.run(slots)
+        return [slots[i] for i in program.plan.fetch_slots]
+
+
+def _stack(rows: list[Any], t: TensorType) -> Any:
+    if not rows:
+        return loops.stack_numpy(rows, t)
+    da = dask_array()
+    return da.stack([da.asarray(r) for r in rows])
+
+
+def _persisted(values: list[Any]) -> list[Any]:
+    import dask
+
+    return list(dask.persist(*values))
+
+
 def _select(pred: Any, t: Any, f: Any) -> Any:
     if isinstance(t, tuple):
         return tuple(_select(pred, a, b) for a, b in zip(t, f))
@@ -319,8 +368,39 @@ def conform(t: TensorType, value: Any, where: str) -> Any:
             f"{where} has shape {format_shape(t.shape)} but was fed shape "
             f"{format_shape(shape)} ({user_location()})"
         )
-    # a narrowing cast is lazy: unlike NumPy feeds, its values are not checked to fit
-    return value if value.dtype == t.dtype else value.astype(t.dtype)
+    masked = isinstance(getattr(value, "_meta", None), np.ma.MaskedArray)
+    if value.dtype == t.dtype and not masked:
+        return value
+    # a narrowing cast and a mask are checked lazily, block by block, when the graph computes
+    check = _FeedBlocks(t.dtype, where, user_location())
+    return value.map_blocks(check, dtype=t.dtype, meta=np.empty((0,) * value.ndim, t.dtype))
+
+
+class _FeedBlocks:
+    """A fed Dask array's blocks as the placeholder's dtype, checked as a NumPy feed is: a
+    value the dtype cannot hold, or an entry masked out, is a FeedError naming the feed
+    when the block computes (a cast would wrap 300 to 44 in int8, or overflow to inf).
+
+    Holds the dtype and a description: it travels to workers by pickle."""
+
+    def __init__(self, dtype: np.dtype, where: str, fed_at: str) -> None:
+        self.dtype = dtype
+        self.where = where
+        self.fed_at = fed_at  # the user's line that ran the graph, not the one computing it
+
+    def __call__(self, block: Any) -> np.ndarray:
+        if np.ma.is_masked(block):
+            raise FeedError(
+                f"{self.where} was fed a masked array with entries masked out, whose values "
+                f"would be used as they are; fill or drop them first (fed at {self.fed_at})"
+            )
+        block = np.ma.getdata(block)
+        if not fits(block, self.dtype):
+            raise FeedError(
+                f"{self.where} is {self.dtype.name}: the fed {block.dtype.name} values do not "
+                f"fit in it (fed at {self.fed_at})"
+            )
+        return block.astype(self.dtype, copy=False)
 
 
 def compute(values: Sequence[Any]) -> list[Any]:

@@ -17,21 +17,20 @@ import numpy as np
 
 from graphad.compiler import optimize_nodes
 from graphad.compiler.codegen import Program
-from graphad.compiler.contract import broken_contract, mismatch
-from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
 from graphad.ir import (
-    ExecutionError,
     GraphError,
     Node,
     Placeholder,
     Snapshot,
-    format_shape,
+    flag,
     topo_sort,
     user_location,
 )
 from graphad.ir._gc import collection_paused
 from graphad.runtime import backend as backends
+from graphad.runtime import loops
+from graphad.runtime.checks import kernel_error, run_step
 from graphad.runtime.feeds import FeedChecker
 
 CODEGEN_LIMIT = 20_000
@@ -87,6 +86,11 @@ class Executor:
     ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
     ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
 
+    ``fast_math=True`` lets the optimiser reassociate and factor floating-point sums and
+    products (see :func:`graphad.optimize`): faster or smaller plans whose values may
+    overflow, underflow or cancel where the graph as built does not.  Without it a
+    rewrite changes a value by rounding only.
+
     ``reuse_buffers=True`` (NumPy backend): the large temporaries (256 KiB and more) of a run
     are kept for the next one instead of being returned to the system and mapped again
     (:mod:`graphad.ops._buffers`), at the cost of holding about one run's worth of them
@@ -99,12 +103,18 @@ class Executor:
         optimize: bool = True,
         debug: bool = False,
         backend: str = "auto",
+        fast_math: bool = False,
         reuse_buffers: bool = True,
     ) -> None:
+        optimize = flag(optimize, "Executor: optimize")
+        debug = flag(debug, "Executor: debug")
+        fast_math = flag(fast_math, "Executor: fast_math")
+        reuse_buffers = flag(reuse_buffers, "Executor: reuse_buffers")
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
+        self.fast_math = fast_math
         self.reuse_buffers = reuse_buffers
         self.backend = backends.check_backend(backend)
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
@@ -112,7 +122,7 @@ class Executor:
             self._compile(optimize, debug)
 
     def _compile(self, optimize: bool, debug: bool) -> None:
-        planned = optimize_nodes(self._nodes) if optimize else self._nodes
+        planned = optimize_nodes(self._nodes, self.fast_math) if optimize else self._nodes
         self._plan = Plan(planned)
         self.order = self._plan.order
         self.steps: list[Step] = self._plan.steps
@@ -141,14 +151,17 @@ class Executor:
             "optimize": self.optimized,
             "debug": self.debug,
             "backend": self.backend,
+            "fast_math": self.fast_math,
             "reuse_buffers": self.reuse_buffers,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
-        backend = state.get("backend", "auto")
+        backend, fast_math = state.get("backend", "auto"), state.get("fast_math", False)
         reuse = state.get("reuse_buffers", True)
-        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend, reuse)
+        Executor.__init__(
+            self, fetches, state["optimize"], state["debug"], backend, fast_math, reuse
+        )
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
@@ -157,6 +170,8 @@ class Executor:
         On the Dask backend the fetches are Dask arrays, or NumPy arrays computed in one
         ``dask.compute`` call with ``compute=True`` (on whatever scheduler is active).
         """
+        if compute is not False:
+            compute = flag(compute, "Executor.run: compute")
         fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         slot = self._slot
@@ -196,56 +211,17 @@ class Executor:
             if found is None:
                 raise
             step, inputs = found
-            raise _kernel_error(step, inputs, e) from e
+            raise kernel_error(step, inputs, e) from e
 
     def _interpret(self, slots: list[Any], checks: bool) -> None:
         """The plan node by node; with ``checks``, each result against its type and for
-        NaN/inf (``debug=True``), else only the results of ops defined outside graphad."""
+        NaN/inf (``debug=True``, inside loops too, naming the step), else only the results
+        of ops defined outside graphad."""
         for step in self.steps:
-            inputs = [slots[i] for i in step.ins]
-            try:
-                value = step.fn(*inputs)
-            except GraphError:
-                raise
-            except Exception as e:
-                raise _kernel_error(step, inputs, e) from e
-            if checks or not is_own(step.node):
-                why = mismatch(step.node.type, value)
-                if why is not None:
-                    raise broken_contract(step.node, why)
-            if checks and _not_finite(value) and not any(_not_finite(v) for v in inputs):
-                raise ExecutionError(
-                    f"{step.node.op} made NaN or inf from finite inputs of shape "
-                    f"{_shapes(inputs)} ({_where(step.node)})"
-                )
-            slots[step.out] = value
+            fn = loops.checked(step.node) if checks and step.node.op.control == "loop" else None
+            slots[step.out] = run_step(step, fn or step.fn, [slots[i] for i in step.ins], checks)
             for i in step.frees:
                 slots[i] = None
-
-
-def _shapes(values: list[Any]) -> str:
-    return ", ".join(format_shape(np.shape(v)) for v in values)
-
-
-def _where(node: Node) -> str:
-    origin = node.origin
-    made = "user code" if origin.kind == "user" else f"{origin.kind} pass, order {origin.order}"
-    return f"node {node.name}, {made}, made at {origin.location}"
-
-
-def _kernel_error(step: Step, inputs: list[Any], e: Exception) -> ExecutionError:
-    return ExecutionError(
-        f"{step.node.op} failed on inputs of shape {_shapes(inputs)}: {e} ({_where(step.node)})"
-    )
-
-
-def _not_finite(value: Any) -> bool:
-    if isinstance(value, tuple):
-        return any(_not_finite(v) for v in value)
-    if isinstance(value, dict):
-        return any(_not_finite(v) for v in value.values())
-    array = np.asarray(value)
-    return array.dtype.kind in "fc" and not bool(np.all(np.isfinite(array)))
 
 
 def _owned(value: Any, buffers: set[int]) -> Any:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import graphad as ga
-from graphad.ir import Constant, topo_sort
+from graphad.ir import Constant, Role, topo_sort
 from graphad.numerical import numerical_jacobian
 
 RNG = np.random.default_rng(21)
@@ -141,3 +141,48 @@ def test_bad_lists_of_inputs_are_named() -> None:
         ga.jacobian(y, [x, unknown])
     with pytest.raises(ga.DifferentiationError, match=r"^jacobian: mode must be"):
         ga.jacobian(y, [x], mode="sideways")
+
+
+def test_sparse_is_one_matrix_and_a_pattern_alone_gives_the_dense_blocks() -> None:
+    """sparse=True (issue 19): the inputs' columns side by side in one matrix; a pattern
+    without sparse: the same blocks as the dense jacobian."""
+    y, xs, feeds = model()
+    flat = ga.reshape(y, (-1,))
+    dense = ga.Executor(ga.jacobian(flat, xs)).run(feeds)
+    sparse = ga.Executor(ga.jacobian(flat, xs, sparse=True)).run(feeds)
+    assert sparse.shape == (6, 12 + 4 + 1)
+    side_by_side = np.hstack([b.reshape(6, -1) for b in dense])
+    np.testing.assert_allclose(sparse.toarray(), side_by_side, rtol=1e-13, atol=1e-15)
+    given = ga.jacobian(flat, xs, pattern=np.ones((6, 17), bool))
+    assert [b.shape for b in given] == [(6, 3, 4), (6, 4), (6,)]
+    for got, want in zip(ga.Executor(given).run(feeds), dense):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_sparse_hessian_of_several_inputs_is_their_blocks_side_by_side() -> None:
+    a, b = ga.placeholder("a", (3,)), ga.placeholder("b", (2,))
+    f = ga.sum(a * a * b[0]) + ga.sum(b**3) + a[0] * b[1]
+    feeds = {a: np.array([1.0, 2.0, 3.0]), b: np.array([4.0, 5.0])}
+    blocks = ga.Executor(ga.hessian(f, [a, b])).run(feeds)
+    sparse = ga.Executor(ga.hessian(f, [a, b], sparse=True)).run(feeds)
+    np.testing.assert_allclose(sparse.toarray(), np.block(blocks), rtol=1e-14)
+    given = ga.Executor(ga.hessian(f, [a, b], pattern=np.ones((5, 5), bool))).run(feeds)
+    np.testing.assert_allclose(np.block(given), np.block(blocks), rtol=1e-14)
+
+
+def test_blocks_record_what_they_are() -> None:
+    """Each block plays its role (issue 17): ∂y/∂xₖ for a Jacobian; for a Hessian ∂²y/∂xᵢ²
+    on the diagonal and the Jacobian of xᵢ's gradient with respect to xₖ off it."""
+    y, xs, _ = model()
+    for mode in MODES:
+        for x, block in zip(xs, ga.jacobian(y, xs, mode=mode)):
+            assert block.roles == (Role("jacobian", y, wrt=x),)
+            assert block.origin.transform == "jacobian"
+    a, b = ga.placeholder("a", (3,)), ga.placeholder("b", (2,))
+    f = ga.sum(a * a * b[0])
+    h = ga.hessian(f, [a, b])
+    assert h[0][0].roles == (Role("hessian", f, wrt=a),)
+    assert h[1][1].roles == (Role("hessian", f, wrt=b),)
+    (kind, of, _, wrt), *_ = h[0][1].roles
+    assert (kind, wrt) == ("jacobian", b) and of.roles[0].kind == "adjoint"
+    assert of.roles[0].of is a
