@@ -53,9 +53,31 @@ def test_short_sums_are_numpys_bit_for_bit(dtype: type, layout: int) -> None:
             assert np.all(got[differ] == 0) and np.all(np.signbit(got[differ]))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf - inf: NaN, as meant
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pairwise_sums_of_a_short_last_axis_are_numpys_bit_for_bit(dtype: type) -> None:
+    """8 to 15 entries along the last axis of a C-ordered array: NumPy's pairwise loop (a
+    tree over the first 8, then the rest in order), signs of zeros included."""
+    for k in range(8, 16):
+        for _ in range(6):
+            ndim = int(RNG.integers(1, 4))
+            shape = [int(d) for d in RNG.integers(2, 30, ndim - 1)]
+            shape = [max(2, 4096 // max(1, int(np.prod(shape)) * k) + 1), *shape, k]
+            a = awkward(shape, dtype, 0)
+            for keepdims in (True, False):
+                got = _kernels.short_sum(a, -1, keepdims)
+                expected = np.sum(a, axis=-1, keepdims=keepdims)
+                assert got is not None and got.dtype == expected.dtype
+                np.testing.assert_array_equal(got, expected)
+                same = np.signbit(got) == np.signbit(expected)
+                assert np.all(same | np.isnan(got))
+
+
 def test_short_sums_leave_what_they_do_not_speed_up_to_numpy() -> None:
-    big = RNG.standard_normal((1000, 8))
-    assert _kernels.short_sum(big, 1, True) is None  # 8 terms: NumPy sums pairwise
+    big = RNG.standard_normal((1000, 16))
+    assert _kernels.short_sum(big, 1, True) is None  # 16 terms and more: left to NumPy
+    assert _kernels.short_sum(big[:, :8].T, 0, True) is None  # 8 along a first axis
+    assert _kernels.short_sum(big[:, ::2], 1, True) is None  # 8, not C-ordered
     assert _kernels.short_sum(RNG.standard_normal((10, 3)), 1, True) is None  # small
     assert _kernels.short_sum(np.ones((2000, 3), np.int32), 1, True) is None  # int32 -> int64
     assert _kernels.short_sum(big[:, :1], 1, True) is None  # one term
