@@ -29,6 +29,7 @@ size) does not keep the old ones alive.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import sys
 import threading
@@ -197,8 +198,30 @@ def _array(shape: tuple[int, ...], dt: np.dtype, like: Any, layout: str, filled:
     if layout == "auto" and len(shape) >= 2:
         follows = is_batch_last(like) and like.shape[0] == shape[0] and shape[0] >= BATCH_MIN
         if follows or batch_last(shape):
-            return np.moveaxis(_buffer((*shape[1:], shape[0]), dt, filled), -1, 0)
+            return _first(_buffer((*shape[1:], shape[0]), dt, filled))
     return _buffer(shape, dt, filled)
+
+
+# np.moveaxis checks and normalises its axes on each call (~4 µs, and a derivative of BA
+# makes ~240 such calls a run); these permutations are computed once per rank
+@functools.cache
+def _to_last(ndim: int) -> tuple[int, ...]:
+    return (*range(1, ndim), 0)
+
+
+@functools.cache
+def _to_first(ndim: int) -> tuple[int, ...]:
+    return (ndim - 1, *range(ndim - 1))
+
+
+def _last(a: np.ndarray) -> np.ndarray:
+    """np.moveaxis(a, 0, -1): a view with the first axis last."""
+    return a.transpose(_to_last(a.ndim))
+
+
+def _first(a: np.ndarray) -> np.ndarray:
+    """np.moveaxis(a, -1, 0): a view with the last axis first."""
+    return a.transpose(_to_first(a.ndim))
 
 
 def is_batch_last(a: Any) -> bool:
@@ -224,10 +247,10 @@ def ufunc_into(ufunc: np.ufunc, shape: tuple[int, ...] | None, dtype: np.dtype, 
     for a in args:
         k = np.ndim(a)
         if k == ndim:
-            moved.append(np.moveaxis(a, 0, -1))
+            moved.append(_last(a))
         elif k == 0:
             moved.append(a)
         else:  # aligned with the trailing axes: one more, of length 1, for the first
             moved.append(np.expand_dims(a, -1))
     ufunc(*moved, out=buffer)
-    return np.moveaxis(buffer, -1, 0)
+    return _first(buffer)

@@ -68,7 +68,7 @@ from graphad.ir.dependence import (
     static_shape,
 )
 from graphad.ir.notation import SUM, Term, atom, infix, wrap
-from graphad.ops._buffers import empty
+from graphad.ops._buffers import empty, ufunc_into
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -447,7 +447,11 @@ class MultiplyNoNan(Elementwise, Binary):
     operator = "*"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> Any:  # a NumPy scalar for 0-d x, y
-        out = np.multiply(x, y)
+        if type(x) is np.ndarray and type(y) is np.ndarray:  # as Multiply's code runs it:
+            # into the run's pool, a long batch of short rows laid out batch last
+            out = ufunc_into(np.multiply, None, np.result_type(x, y), x, y)
+        else:
+            out = np.multiply(x, y)
         # 0·inf and 0·NaN are the only products that must change, so most calls end here:
         # out·out summed is NaN exactly where some product is (inf² is inf), and one BLAS
         # dot costs less than isnan and any (a derivative of small arrays makes many)

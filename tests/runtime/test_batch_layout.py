@@ -62,3 +62,35 @@ def test_ufunc_into_lines_operands_of_every_rank_up() -> None:
         got = _buffers.ufunc_into(np.multiply, None, np.dtype(np.float64), a, other)
         np.testing.assert_array_equal(got, a * other)
         assert got.strides[0] == 8  # batch last
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # 0 · inf, then mended
+def test_strong_products_are_laid_out_as_products_are() -> None:
+    """multiply_no_nan (the chain rule's product) runs as multiply does: batch last, and
+    still 0 where a 0 meets an inf."""
+    a = np.arange(800 * 2 * 3, dtype=float).reshape(800, 2, 3)
+    b = np.full((800, 1, 3), 2.0)
+    op = ga.ops.elementwise.MultiplyNoNan()
+    got = op.compute(a, b)
+    assert got.strides[0] == 8  # batch last
+    np.testing.assert_array_equal(got, a * b)
+    b[0, 0, 0] = np.inf
+    mended = op.compute(a, b)  # a[0, 0, 0] is 0
+    assert mended[0, 0, 0] == 0.0
+    np.testing.assert_array_equal(mended[1:], a[1:] * b[1:])
+
+
+def test_a_concatenation_into_long_rows_is_c_ordered() -> None:
+    """Blocks laid out batch last, joined into rows too long to be: C order, which the
+    reshape after it (BA's Jacobian values) reads without a copy."""
+    parts = [np.moveaxis(np.empty((2, k, 3000)), -1, 0) for k in (11, 3, 1)]
+    for k, part in enumerate(parts):
+        part[...] = k + np.arange(part.size).reshape(part.shape)
+        assert _buffers.is_batch_last(part)
+    x = [ga.placeholder(f"x{k}", p.shape) for k, p in enumerate(parts)]
+    joined = ga.ops.shape.Concatenate(2).compute(*parts)
+    assert joined.flags.c_contiguous
+    np.testing.assert_array_equal(joined, np.concatenate([np.array(p) for p in parts], 2))
+    short = ga.ops.shape.Concatenate(2).compute(parts[1], parts[2])  # rows of 8: batch last
+    assert _buffers.is_batch_last(short)
+    assert ga.Executor(ga.concatenate(x, axis=2)).run(dict(zip(x, parts))).shape == (3000, 2, 15)
