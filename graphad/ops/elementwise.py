@@ -491,7 +491,20 @@ class Xdivy(Elementwise, Binary):
     operator = "/"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        out = np.true_divide(x, y)
+        if (
+            type(x) is np.ndarray
+            and type(y) is np.ndarray
+            and x.dtype == y.dtype
+            and x.dtype.kind in "fc"
+        ):  # as Divide's code runs it (the run's pool, batch last); most calls end here:
+            # no x is 0 and no quotient NaN (one BLAS dot says so, as multiply_no_nan's)
+            out = ufunc_into(np.true_divide, None, x.dtype, x, y)
+            flat = out.ravel("K")
+            total = np.dot(flat, flat)
+            if total == total and np.count_nonzero(x) == x.size:
+                return out
+        else:
+            out = np.true_divide(x, y)
         zero = x == 0
         nan = np.isnan(out)  # only ±inf / ±inf (and NaN / ±inf) need the infinite y's zeros
         # a lazy (Dask) array cannot say whether it holds a NaN without computing: mend always

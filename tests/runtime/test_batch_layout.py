@@ -94,3 +94,22 @@ def test_a_concatenation_into_long_rows_is_c_ordered() -> None:
     short = ga.ops.shape.Concatenate(2).compute(parts[1], parts[2])  # rows of 8: batch last
     assert _buffers.is_batch_last(short)
     assert ga.Executor(ga.concatenate(x, axis=2)).run(dict(zip(x, parts))).shape == (3000, 2, 15)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # inf / inf, then mended
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")  # 0 / 0, then mended
+def test_strong_quotients_are_laid_out_as_quotients_are() -> None:
+    """xdivy (the chain rule's quotient) runs as divide does, and is still 0 where x is 0
+    (of either sign) or y is infinite."""
+    a = np.arange(1.0, 800 * 2 * 3 + 1).reshape(800, 2, 3)
+    b = np.full((800, 2, 3), 4.0)
+    op = ga.ops.elementwise.Xdivy()
+    got = op.compute(a, b)
+    assert got.strides[0] == 8  # batch last
+    np.testing.assert_array_equal(got, a / b)
+    a[0, 0, 0], a[0, 0, 1], b[0, 0, 2], a[0, 0, 2] = -0.0, 0.0, np.inf, np.inf
+    b[0, 0, 1] = 0.0
+    mended = op.compute(a, b)
+    assert mended[0, 0, 0] == 0.0 and not np.signbit(mended[0, 0, 0])
+    assert mended[0, 0, 1] == 0.0 and mended[0, 0, 2] == 0.0
+    np.testing.assert_array_equal(mended[1:], a[1:] / b[1:])
