@@ -90,6 +90,11 @@ class Executor:
     products (see :func:`graphad.optimize`): faster or smaller plans whose values may
     overflow, underflow or cancel where the graph as built does not.  Without it a
     rewrite changes a value by rounding only.
+
+    ``reuse_buffers=True`` (NumPy backend): the large temporaries (256 KiB and more) of a run
+    are kept for the next one instead of being returned to the system and mapped again
+    (:mod:`graphad.ops._buffers`), at the cost of holding about one run's worth of them
+    between runs; never a buffer the caller was handed.
     """
 
     def __init__(
@@ -99,15 +104,18 @@ class Executor:
         debug: bool = False,
         backend: str = "auto",
         fast_math: bool = False,
+        reuse_buffers: bool = True,
     ) -> None:
         optimize = flag(optimize, "Executor: optimize")
         debug = flag(debug, "Executor: debug")
         fast_math = flag(fast_math, "Executor: fast_math")
+        reuse_buffers = flag(reuse_buffers, "Executor: reuse_buffers")
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
         self.fast_math = fast_math
+        self.reuse_buffers = reuse_buffers
         self.backend = backends.check_backend(backend)
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
         with collection_paused():  # large graphs compile faster: see graphad.ir._gc
@@ -125,7 +133,7 @@ class Executor:
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        self._program = Program(self._plan) if generate else None
+        self._program = Program(self._plan, pool=self.reuse_buffers) if generate else None
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
@@ -144,12 +152,16 @@ class Executor:
             "debug": self.debug,
             "backend": self.backend,
             "fast_math": self.fast_math,
+            "reuse_buffers": self.reuse_buffers,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
         backend, fast_math = state.get("backend", "auto"), state.get("fast_math", False)
-        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend, fast_math)
+        reuse = state.get("reuse_buffers", True)
+        Executor.__init__(
+            self, fetches, state["optimize"], state["debug"], backend, fast_math, reuse
+        )
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
