@@ -48,7 +48,7 @@ from graphad.ir.dependence import (
 )
 from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import rank
-from graphad.ops._buffers import empty, zeros
+from graphad.ops._buffers import batch_last, empty, zeros
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
 from graphad.ops.utility import Positions, shape_of
@@ -226,6 +226,15 @@ class GetItem(Linear):
             index, n = np.asarray(arrays[0]), x.shape[axis]
             if not index.size or (index.min() >= -n and index.max() < n):
                 shape = x.shape[:axis] + index.shape + x.shape[axis + 1 :]
+                if axis == 0 and index.ndim == 1 and batch_last(shape) and n <= index.size:
+                    # rows of a short-row table gathered for a long batch (BA's cameras and
+                    # points per observation): laid out batch last, as the elementwise chain
+                    # that reads them is, which would otherwise read each column with the
+                    # row's stride and meet the batch-last values it makes in mixed layouts
+                    out = empty(shape, x.dtype)
+                    rows = np.moveaxis(x, 0, -1)  # (..., n): take copies it (n <= batch)
+                    np.take(rows, index, axis=-1, out=np.moveaxis(out, 0, -1), mode="wrap")
+                    return out
                 out = empty(shape, x.dtype, layout="C")  # take writes C order fastest
                 return np.take(x, index, axis=axis, out=out, mode="wrap")
         return x[_decode(self.items, arrays)]

@@ -53,6 +53,29 @@ def test_a_gather_after_slices_is_laid_out_contiguously() -> None:
         np.testing.assert_array_equal(out, xv[:, idx])
 
 
+def test_rows_of_a_table_gathered_for_a_long_batch_are_laid_out_batch_last() -> None:
+    """table[idx] of short rows for a long batch (BA's cameras per observation) is laid out
+    as the elementwise chain that reads it is (batch last), with NumPy's values; a table
+    longer than the batch, or rows too long, stays C-ordered."""
+    table = ga.placeholder("table", (None, 11))
+    idx = ga.placeholder("idx", (None,), np.int64)
+    gather = table[idx]
+    ex = ga.Executor(gather)
+    tv = RNG.standard_normal((49, 11))
+    iv = RNG.integers(-49, 49, 5000)
+    out = ex.run({table: tv, idx: iv})
+    np.testing.assert_array_equal(out, tv[iv])
+    got = gather.op.compute(tv, iv)  # the kernel's own layout
+    assert got.strides[0] == got.itemsize and not got.flags.c_contiguous
+    np.testing.assert_array_equal(got, tv[iv])
+    for shape, n in (((6000, 11), 5000), ((49, 40), 5000)):
+        tv = RNG.standard_normal(shape)
+        iv = RNG.integers(0, shape[0], n)
+        got = gather.op.compute(tv, iv)
+        assert got.flags.c_contiguous
+        np.testing.assert_array_equal(got, tv[iv])
+
+
 def test_batched_indices_gather_per_example() -> None:
     x = ga.placeholder("x", (5, 3))
     i = ga.placeholder("i", (2,), np.int64)
