@@ -51,9 +51,15 @@ Traits, declared as class attributes; the defaults are safe for any op:
   compiler that lowers them into the code around the op: ``"select"`` runs
   ``branches[0]`` when input 0 is true, else ``branches[1]``, each fed from the inputs
   after it; ``None``, the op's own ``compute`` runs them.
+- ``native(node)``: how a native backend (numba) computes a node of an op that is not a
+  scalar formula: a ``Fold`` (a reduction, run inside the loop that computes its operand) or
+  a ``Call`` (one expression in the part of NumPy numba compiles), see
+  :mod:`graphad.ir.native`; ``None`` (the default): the node runs on NumPy between the
+  compiled parts of the plan.
 
-A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``)
-it inherited unless it states them again: they were stated for its base's kernel.
+A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``,
+``native``) it inherited unless it states them again: they were stated for its base's
+kernel.
 
 An op's ``name`` (its class name in snake case: ``LogSoftmax`` is ``log_softmax``) is how
 errors, drawings and node names call it.  An op without attributes is one value, made once
@@ -92,12 +98,13 @@ from dataclasses import fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
 from graphad.ir.errors import DifferentiationError, GraphError
+from graphad.ir.native import Call, Fold
 from graphad.ir.node import Node, current_origin, make_node, user_location
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select"]
-KERNEL_TRAITS = ("commutative", "scalar")  # facts about one kernel, not about a family
+KERNEL_TRAITS = ("commutative", "scalar", "native")  # facts about one kernel, not about a family
 
 
 class SubGraph(Protocol):
@@ -204,6 +211,10 @@ class Op:
         if self.scalar is None:
             raise GraphError(f"{self.name}: no scalar formula")
         return self.scalar.format(*args)
+
+    def native(self, node: Node) -> Fold | Call | None:
+        """How a native backend computes ``node``; ``None``: it runs on NumPy."""
+        return None
 
     def vjp_wanted(self, node: Node, g: Node, wanted: Sequence[bool]) -> Sequence[Node | None]:
         """``vjp`` when the reverse pass needs only the inputs marked in ``wanted`` (those on
