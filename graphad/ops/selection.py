@@ -66,6 +66,8 @@ class Extremum(Elementwise, Binary):
 class Maximum(Extremum):
     ufunc = np.maximum
     commutative = True
+    # NumPy's: b unless a is larger or NaN (maximum(0.0, -0.0) is -0.0, as in NumPy)
+    scalar = "({0} if {0} > {1} or {0} != {0} else {1})"
     beats = staticmethod(greater)
 
 
@@ -73,6 +75,7 @@ class Maximum(Extremum):
 class Minimum(Extremum):
     ufunc = np.minimum
     commutative = True
+    scalar = "({0} if {0} < {1} or {0} != {0} else {1})"
     beats = staticmethod(less)
 
 
