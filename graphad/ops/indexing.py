@@ -28,6 +28,7 @@ from graphad.ir import (
     shapes_compatible,
     user_location,
 )
+from graphad.ir.native import Call
 from graphad.ops._batching import batch_size, rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -54,6 +55,14 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
         else:
             index.append(arrays[item[1]])
     return tuple(index)
+
+
+def _native_item(item: Item) -> str:
+    """An index item as Python's index syntax: ``1``, ``::2``, ``None``, ``...``."""
+    kind = item[0]
+    if kind == "slice":
+        return ":".join("" if v is None else str(v) for v in item[1:])
+    return {"int": str(item[-1]), "new": "None", "ellipsis": "..."}[kind]
 
 
 def _consumed(item: Item) -> int:
@@ -172,6 +181,15 @@ class GetItem(Linear):
 
     def compute(self, x: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
         return x[_decode(self.items, arrays)]
+
+    def native(self, node: Node) -> Call | None:
+        """x[index] of ints, slices, None and ...: a view, or one entry"""
+        if self.advanced or len(node.inputs) > 1 or not node.inputs[0].ndim:
+            return None
+        if not self.items:
+            return Call("{0}", view=True)
+        index = ", ".join(_native_item(item) for item in self.items)
+        return Call(f"{{0}}[{index},]", view=node.ndim != 0)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate"""

@@ -34,6 +34,7 @@ from graphad.ir import (
     is_constant,
     normalize_axes,
 )
+from graphad.ir.native import Call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import JvpOnly, Multilinear
@@ -94,6 +95,13 @@ class MatMul(Multilinear):
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
+
+    def native(self, node: Node) -> Call | None:
+        """np.dot (BLAS) of vectors and matrices of one float dtype"""
+        a, b = node.inputs
+        if not (0 < (a.ndim or 3) <= 2 and 0 < (b.ndim or 3) <= 2):
+            return None
+        return Call("np.dot({0}, {1})") if a.dtype == b.dtype and a.dtype.kind == "f" else None
 
     def transpose(self, node: Node, g: Node, k: int) -> Node:
         """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""

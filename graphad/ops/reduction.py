@@ -24,6 +24,7 @@ from graphad.ir import (
     normalize_axes,
     user_location,
 )
+from graphad.ir.native import MAXIMUM, MEAN, MINIMUM, PRODUCT, SUM, Call, Fold, fold
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import batch_size, rank, shift
@@ -53,6 +54,9 @@ class Reduce(Op):
     axis: int | tuple[int, ...] | None = None
     keepdims: bool = False
     kernel: ClassVar[Any] = None
+    # the fold this reduction is (graphad.ir.native), or None; and its finish
+    fold_step: ClassVar[str | None] = None
+    fold_finish: ClassVar[str] = "{0}"
 
     def axes(self, ndim: int) -> tuple[int, ...]:
         return normalize_axes(self.axis, ndim)
@@ -78,6 +82,14 @@ class Reduce(Op):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """The same reduction of xb over the axes shifted past the batch axis"""
         return replace(self, axis=shift(self.axes(rank(node.inputs[0]))))(xs[0])
+
+    def native(self, node: Node) -> Fold | Call | None:
+        """The reduction as a fold of its float operand (of known rank)"""
+        x = node.inputs[0]
+        if self.fold_step is None or x.ndim is None or x.dtype.kind != "f":
+            return None
+        axes = self.axes(x.ndim)
+        return fold(self.fold_step, axes, axes if self.keepdims else (), self.fold_finish)
 
     def partials(self, node: Node) -> Node:
         """∂y/∂x in x's shape: each entry's share of the output it is reduced into."""
@@ -120,6 +132,7 @@ class Reduce(Op):
 @dataclass(frozen=True)
 class Sum(Linear, Reduce):
     kernel = staticmethod(np.sum)
+    fold_step = SUM
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.sum(np.zeros(1, dtype)).dtype
@@ -132,6 +145,7 @@ class Sum(Linear, Reduce):
 @dataclass(frozen=True)
 class Mean(Linear, Reduce):
     kernel = staticmethod(np.mean)
+    fold_step, fold_finish = SUM, MEAN
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.mean(np.zeros(1, dtype)).dtype
@@ -144,6 +158,7 @@ class Mean(Linear, Reduce):
 @dataclass(frozen=True)
 class Prod(Reduce):
     kernel = staticmethod(np.prod)
+    fold_step = PRODUCT
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.prod(np.zeros(1, dtype)).dtype
@@ -209,6 +224,13 @@ class _Extreme(Reduce):
             raise ShapeError(f"{self.name} of an empty axis has no identity")
         return out
 
+    def native(self, node: Node) -> Fold | Call | None:
+        """The fold, over reduced dims known to be non-empty (NumPy refuses an empty one)"""
+        x = node.inputs[0]
+        if x.ndim is None or any(x.shape[a] is None for a in self.axes(x.ndim)):  # type: ignore[index]
+            return None
+        return super().native(node)
+
     def partials(self, node: Node) -> Node:
         """∂y/∂xᵢ = [xᵢ = max] / #ties: ties share the cotangent equally"""
         x = node.inputs[0]
@@ -219,11 +241,13 @@ class _Extreme(Reduce):
 @dataclass(frozen=True)
 class Max(_Extreme):
     kernel = staticmethod(np.max)
+    fold_step = MAXIMUM
 
 
 @dataclass(frozen=True)
 class Min(_Extreme):
     kernel = staticmethod(np.min)
+    fold_step = MINIMUM
 
 
 @dataclass(frozen=True)

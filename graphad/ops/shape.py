@@ -30,6 +30,7 @@ from graphad.ir import (
     normalize_axes,
     result_dtype,
 )
+from graphad.ir.native import SUM, Call, Fold, fold
 from graphad.ops._batching import BatchingError, batch_size, rank, shift
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
@@ -79,6 +80,18 @@ class Reshape(Linear):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.reshape(x, _run_shape(self.shape, rest))
 
+    def native(self, node: Node) -> Call | None:
+        """x.reshape(shape), of a contiguous copy of x where x is not contiguous (a known
+        shape only)"""
+        if len(node.inputs) > 1 or self.shape is None or None in self.shape:
+            return None
+        shape = tuple(self.shape)
+        if node.inputs[0].ndim == 0:  # a scalar: one entry, in an array of the shape
+            return Call(f"np.full({shape}, {{0}})")
+        if not shape:
+            return Call("np.ascontiguousarray({0}).reshape(1)[0]")
+        return Call(f"np.ascontiguousarray({{0}}).reshape({shape})", view=True)
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = reshape(g, x.shape)"""
         return reshape_like(g, node.inputs[0])
@@ -106,6 +119,10 @@ class Transpose(Linear):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
+    def native(self, node: Node) -> Call | None:
+        """np.transpose(x, axes): a view"""
+        return Call(f"np.transpose({{0}}, {self.axes})", view=True) if self.axes else None
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = transpose(g, argsort(axes))"""
         return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
@@ -129,6 +146,14 @@ class ExpandDims(Linear):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.expand_dims(x, self.axes)
+
+    def native(self, node: Node) -> Call | None:
+        """x[:, None, …]: a view (a scalar x fills an array of ones' shape)"""
+        if node.inputs[0].ndim == 0:
+            return Call(f"np.full({node.shape}, {{0}})")
+        axes = normalize_axes(self.axes, node.ndim)  # type: ignore[arg-type]
+        index = ", ".join("None" if a in axes else ":" for a in range(node.ndim))  # type: ignore[arg-type]
+        return Call(f"{{0}}[{index}]", view=True)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
@@ -158,6 +183,15 @@ class Squeeze(Linear):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.squeeze(x, self.axes)
+
+    def native(self, node: Node) -> Call | None:
+        """x[:, 0, …]: a view, or the one entry"""
+        ndim = node.inputs[0].ndim
+        if not ndim:
+            return None
+        axes = normalize_axes(self.axes, ndim)
+        index = ", ".join("0" if a in axes else ":" for a in range(ndim))
+        return Call(f"{{0}}[{index}]", view=node.ndim != 0)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = expand_dims(g, axes)"""
@@ -192,6 +226,17 @@ class BroadcastTo(Linear):
 
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.broadcast_to(x, _run_shape(self.shape, rest))
+
+    def native(self, node: Node) -> Call | None:
+        """np.broadcast_to(x, shape), a read-only view (a known shape only)"""
+        if len(node.inputs) > 1 or self.shape is None or None in self.shape:
+            return None
+        shape = tuple(self.shape)
+        if not shape:
+            return Call("{0}")
+        if node.inputs[0].ndim == 0:
+            return Call(f"np.full({shape}, {{0}})")
+        return Call(f"np.broadcast_to({{0}}, {shape})", view=True)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
@@ -234,6 +279,21 @@ class SumTo(Linear):
         )
         out = np.sum(g, axis=axes, keepdims=True)
         return out.reshape(shape)
+
+    def native(self, node: Node) -> Fold | None:
+        """The sum over the leading axes and those summed to 1, as a fold (known shapes)"""
+        g = node.inputs[0]
+        if len(node.inputs) > 1 or self.shape is None or not g.type.is_static:  # type: ignore[union-attr]
+            return None
+        if g.dtype.kind != "f":
+            return None
+        lead = g.ndim - len(self.shape)  # type: ignore[operator]
+        kept = tuple(
+            lead + i
+            for i, d in enumerate(self.shape)
+            if d == 1 and g.shape[lead + i] != 1  # type: ignore[index]
+        )
+        return fold(SUM, tuple(range(lead)) + kept, kept)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = broadcast_to(g, x.shape)"""
