@@ -64,11 +64,12 @@ class Call:
         return self.template.format(*args)
 
 
-# the folds graphad's reductions are made of; max and min carry NaN, as NumPy's do
+# the folds graphad's reductions are made of; max and min are np.maximum and np.minimum
+# of the running value and the entry, so a NaN anywhere is the result, as in NumPy
 SUM = "({0} + {1})"
 PRODUCT = "({0} * {1})"
-MAXIMUM = "({1} if {1} > {0} or {1} != {1} else {0})"
-MINIMUM = "({1} if {1} < {0} or {1} != {1} else {0})"
+MAXIMUM = "({0} if {0} > {1} or {0} != {0} else {1})"
+MINIMUM = "({0} if {0} < {1} or {0} != {0} else {1})"
 MEAN = "({0} / {1})"
 START = {SUM: 0.0, PRODUCT: 1.0, MAXIMUM: -math.inf, MINIMUM: math.inf}
 
