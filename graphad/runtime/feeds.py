@@ -100,7 +100,24 @@ class FeedChecker:
         if missing:
             names = ", ".join(f"{p.name!r} {p.type} ({p.origin.location})" for p in missing)
             raise FeedError(f"missing feed(s) for placeholder(s) {names} ({user_location()})")
-        return {p: _conform(p.type, fed[p], f"placeholder {p.name!r}") for p in self.placeholders}
+        out: dict[Node, Any] = {}
+        for p in self.placeholders:
+            value, t = fed[p], p.type
+            # an array of the placeholder's own dtype and shape, the usual feed: only made
+            # read-only (on small graphs the general check was most of a run)
+            if (
+                type(value) is np.ndarray
+                and type(t) is TensorType
+                and value.dtype == t.dtype
+                and value.shape == t.shape
+            ):
+                if value.flags.writeable:
+                    value = value.view()
+                    value.flags.writeable = False
+                out[p] = value
+            else:
+                out[p] = _conform(t, value, f"placeholder {p.name!r}")
+        return out
 
     def _check_concrete(self, fed: dict[Node, np.ndarray]) -> None:
         """With unknown dims, re-infer every type from the fed shapes before any kernel runs."""
