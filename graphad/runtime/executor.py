@@ -10,6 +10,7 @@ state, so many threads may run one at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -84,43 +85,82 @@ class Executor:
     Executor pickles and copies (it is planned again when loaded), so it can be sent to
     worker processes; each returned array is the caller's own.
 
-    ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
-    ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
+    ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"``,
+    ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`)
+    or ``"numba"`` (the plan's compilable regions as native code, the rest on NumPy; see
+    :mod:`graphad.runtime.numba_backend`: ``compile_time``, ``fallbacks`` and
+    ``report()`` say what it compiled; ``cache_dir`` is where compiled code is kept, by
+    default numba's cache directory).
     """
 
     def __init__(
-        self, fetches: Any, optimize: bool = True, debug: bool = False, backend: str = "auto"
+        self,
+        fetches: Any,
+        optimize: bool = True,
+        debug: bool = False,
+        backend: str = "auto",
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
         self.backend = backends.check_backend(backend)
+        self.cache_dir = cache_dir
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
         with collection_paused():  # large graphs compile faster: see graphad.ir._gc
             self._compile(optimize, debug)
 
     def _compile(self, optimize: bool, debug: bool) -> None:
         planned = optimize_nodes(self._nodes) if optimize else self._nodes
-        self._plan = Plan(planned)
-        self.order = self._plan.order
-        self.steps: list[Step] = self._plan.steps
-        self.initial = self._plan.initial
-        self.peak_live = self._plan.peak_live
-        self._slot = self._plan.slot
-        self._fetch_slots = self._plan.fetch_slots
+        # the plan of the graph as optimised: what runs, but on the numba backend, where
+        # it is the reference a failing compiled region is run again on to find the node
+        self._reference = Plan(planned)
+        self._native: Any = None
+        plan = self._reference
+        if self.backend == "numba":
+            lowered = backends.numba_backend().Lowered(planned, self.cache_dir)
+            self._native = lowered
+            plan = Plan(lowered.fetches)
+        self._plan = plan
+        self.order = plan.order
+        self.steps: list[Step] = plan.steps
+        self.initial = plan.initial
+        self.peak_live = plan.peak_live
+        self._slot = plan.slot
+        self._fetch_slots = plan.fetch_slots
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        self._program = Program(self._plan) if generate else None
+        self._program = Program(plan) if generate else None
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
             built = topo_sort(self._nodes)
             self.placeholders = [n for n in built if isinstance(n.op, Placeholder)]
         else:
-            self.placeholders = self._plan.placeholders
-        self._feeds = FeedChecker(self.placeholders, self.order)
+            self.placeholders = self._reference.placeholders
+        self._feeds = FeedChecker(self.placeholders, self._reference.order)
+
+    # -- the numba backend's account of itself ------------------------------------
+    @property
+    def compile_time(self) -> float:
+        """Seconds spent compiling (or loading from numba's cache) this Executor's native
+        code so far; 0 on the other backends."""
+        return 0.0 if self._native is None else float(self._native.compile_time)
+
+    @property
+    def fallbacks(self) -> tuple[Any, ...]:
+        """On the numba backend, the nodes that run on NumPy, each with the reason
+        (``.node``, ``.reason``); empty on the other backends, where everything does."""
+        return () if self._native is None else tuple(self._native.fallbacks)
+
+    def report(self) -> str:
+        """What runs where: on the numba backend each compiled region's ops, every node
+        left to NumPy and why, and the compile time."""
+        if self._native is None:
+            return f"backend {self.backend!r}: {len(self.steps)} steps on NumPy, nothing compiled"
+        return str(self._native.report())
 
     def __getstate__(self) -> dict[str, Any]:
         # the graph as flat records: any depth pickles without recursion; planned again on load
@@ -130,12 +170,13 @@ class Executor:
             "optimize": self.optimized,
             "debug": self.debug,
             "backend": self.backend,
+            "cache_dir": self.cache_dir,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
-        backend = state.get("backend", "auto")
-        self.__init__(fetches, state["optimize"], state["debug"], backend)  # type: ignore[misc]
+        backend, cache_dir = state.get("backend", "auto"), state.get("cache_dir")
+        self.__init__(fetches, state["optimize"], state["debug"], backend, cache_dir)  # type: ignore[misc]
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
@@ -152,13 +193,16 @@ class Executor:
             i = slot.get(p)
             if i is not None:
                 slots[i] = backends.as_dask(value) if to_dask else value
-        if self.backend != "numpy" and (to_dask or backends.any_dask(fed)):
+        if self.backend in ("auto", "dask") and (to_dask or backends.any_dask(fed)):
             return _rebuild(self._template, self._run_lazy(slots, compute))
         with np.errstate(all="ignore"):
-            if self._program is None:
-                self._interpret(slots, checks=self.debug)
-            else:
-                self._execute(slots)
+            try:
+                if self._program is None:
+                    self._interpret(slots, checks=self.debug)
+                else:
+                    self._execute(slots)
+            except _RegionFailed as e:
+                self._find_on_numpy(fed, e)
         buffers: set[int] = set()
         values = [_owned(slots[i], buffers) for i in self._fetch_slots]
         return _rebuild(self._template, values)
@@ -183,31 +227,65 @@ class Executor:
             if found is None:
                 raise
             step, inputs = found
-            raise _kernel_error(step, inputs, e) from e
+            raise self._failure(step, _kernel_error(step, inputs, e)) from e
 
-    def _interpret(self, slots: list[Any], checks: bool) -> None:
+    def _interpret(self, slots: list[Any], checks: bool, steps: list[Step] | None = None) -> None:
         """The plan node by node; with ``checks``, each result against its type and for
         NaN/inf (``debug=True``), else only the results of ops defined outside graphad."""
-        for step in self.steps:
+        for step in self.steps if steps is None else steps:
             inputs = [slots[i] for i in step.ins]
             try:
                 value = step.fn(*inputs)
             except GraphError:
                 raise
             except Exception as e:
-                raise _kernel_error(step, inputs, e) from e
+                raise self._failure(step, _kernel_error(step, inputs, e)) from e
             if checks or not is_own(step.node):
                 why = mismatch(step.node.type, value)
                 if why is not None:
-                    raise broken_contract(step.node, why)
+                    raise self._failure(step, broken_contract(step.node, why))
             if checks and _not_finite(value) and not any(_not_finite(v) for v in inputs):
-                raise ExecutionError(
-                    f"{step.node.op} made NaN or inf from finite inputs of shape "
-                    f"{_shapes(inputs)} ({_where(step.node)})"
+                raise self._failure(
+                    step,
+                    ExecutionError(
+                        f"{step.node.op} made NaN or inf from finite inputs of shape "
+                        f"{_shapes(inputs)} ({_where(step.node)})"
+                    ),
                 )
             slots[step.out] = value
             for i in step.frees:
                 slots[i] = None
+
+    def _failure(self, step: Step, error: ExecutionError) -> Exception:
+        """``error``, or, where a compiled region failed, the signal to find the node on
+        NumPy (a region's error can name only the region)."""
+        if self._native is not None and self._native.is_region(step.node):
+            return _RegionFailed(error)
+        return error
+
+    def _find_on_numpy(self, fed: dict[Node, Any], failed: _RegionFailed) -> None:
+        """Run the reference plan on NumPy, node by node (with ``debug``'s checks when
+        asked): its error names the node and the user's line."""
+        plan = self._reference
+        slots = list(plan.initial)
+        for p, value in fed.items():
+            i = plan.slot.get(p)
+            if i is not None:
+                slots[i] = value
+        self._interpret(slots, checks=self.debug, steps=plan.steps)
+        raise ExecutionError(
+            f"{failed.error}; the same run on NumPy succeeds, so the numba backend "
+            f"disagrees with NumPy here: run with backend='numpy'"
+        ) from failed.error
+
+
+class _RegionFailed(Exception):
+    """A compiled region failed (or made NaN from finite inputs under ``debug``): the
+    reference plan is run to name the node."""
+
+    def __init__(self, error: ExecutionError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _shapes(values: list[Any]) -> str:
@@ -265,7 +343,10 @@ def _buffer(array: np.ndarray) -> Any:
 
 
 def evaluate(
-    fetches: Any, feed_dict: Mapping[Any, Any] | None = None, optimize: bool = True
+    fetches: Any,
+    feed_dict: Mapping[Any, Any] | None = None,
+    optimize: bool = True,
+    backend: str = "auto",
 ) -> Any:
-    """One-shot ``Executor(fetches, optimize=optimize).run(feed_dict)``."""
-    return Executor(fetches, optimize=optimize).run(feed_dict)
+    """One-shot ``Executor(fetches, optimize=optimize, backend=backend).run(feed_dict)``."""
+    return Executor(fetches, optimize=optimize, backend=backend).run(feed_dict)
