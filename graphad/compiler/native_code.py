@@ -122,18 +122,18 @@ class RegionSource:
                 )
                 continue
             rank = len(static)
-            dims: list[Dim] = []
+            known: list[Dim] = []
             for axis, d in enumerate(static):
                 if d is not None:
-                    dims.append(d)
+                    known.append(d)
                     continue
                 unknown: set[tuple[int, int]] = set()
                 for y in x.inputs:
                     k = axis - (rank - len(dims(y)))
                     if k >= 0 and not isinstance(shapes[y][k], int):
                         unknown |= shapes[y][k]  # type: ignore[arg-type]
-                dims.append(frozenset(unknown))
-            shapes[x] = tuple(dims)
+                known.append(frozenset(unknown))
+            shapes[x] = tuple(known)
         return shapes
 
     def nests(self) -> tuple[list[Nest], dict[Node, int]]:
@@ -298,7 +298,7 @@ class RegionSource:
     def _fold_start(self, f: Node, bounds: list[str]) -> None:
         form, axes = self._fold_axes(f)
         k = self.number[f]
-        start = literal(np.array(form.start))
+        start = f"np.float64({literal(np.array(form.start))})"  # float64 under NumPy's rules too
         if not axes:  # the running value is one number
             self.emit(f"t{k} = {start}")
             return

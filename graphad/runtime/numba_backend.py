@@ -64,6 +64,11 @@ def default_cache_dir() -> Path:
     return Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)
 
 
+# one lock for every kernel's compiling (numba compiles one function at a time anyway):
+# kernels of one source share their compiled function, and its switch to compile
+_COMPILING = threading.Lock()
+
+
 class CompileFailure(Exception):
     """numba could not compile a region's function (a backend limit, not a user's error)."""
 
@@ -89,20 +94,24 @@ class Kernel:
         self.compile_time = 0.0
         self.cache_hits = 0
         self.compiled = 0
-        self._lock = threading.Lock()
 
     def __call__(self, *args: Any) -> Any:
         try:
             return self.fn(*args)
-        except TypeError as e:
-            if not str(e).startswith("No matching definition"):
+        except (TypeError, RuntimeError) as e:
+            # new argument types; or another thread's compiling let this call try to
+            # compile too, and the compiler was closed again before its turn
+            message = str(e)
+            if not message.startswith(("No matching definition", "compilation disabled")):
                 raise
         self._compile(args)
         return self.fn(*args)
 
     def _compile(self, args: Sequence[Any]) -> None:
         signature = tuple(numba.typeof(a) for a in args)
-        with self._lock:
+        with _COMPILING:
+            if signature in self.fn.overloads:  # compiled meanwhile, by another thread
+                return
             hits = sum(self.fn.stats.cache_hits.values())
             start = time.perf_counter()
             self.fn._can_compile = True
