@@ -87,10 +87,15 @@ def is_leaf(node: Node) -> bool:
 
 
 def cut(
-    order: Sequence[Node], fetches: Sequence[Node], forms: dict[Node, Form | str]
+    order: Sequence[Node],
+    fetches: Sequence[Node],
+    forms: dict[Node, Form | str],
+    most: int = 2_000,
 ) -> list[Region | Node]:
     """The stages of a plan: regions and, between them, the fallback nodes, in the order
-    they run (``order``: every node, inputs first; ``forms``: each non-leaf node's form)."""
+    they run (``order``: every node, inputs first; ``forms``: each non-leaf node's form).
+    A region holds at most ``most`` nodes (a compiler's time grows faster than a function's
+    size): a larger one is cut into consecutive pieces, in plan order."""
     falls = {n for n in order if not is_leaf(n) and isinstance(forms[n], str)}
     depth: dict[Node, int] = {}
     for node in order:
@@ -105,10 +110,22 @@ def cut(
     stages: list[Region | Node] = []
     for d in range(max(depth.values(), default=-1) + 1):
         members = [n for n in depth if depth[n] == d and n not in falls]
-        if members:
-            inside = set(members)
-            inputs = dict.fromkeys(x for n in members for x in n.inputs if x not in inside)
-            outputs = [n for n in members if n in fetched or readers.get(n, {2 * d}) != {2 * d}]
-            stages.append(Region(tuple(members), tuple(inputs), tuple(outputs)))
+        piece_of = {n: k // most for k, n in enumerate(members)}
+        last_read: dict[Node, int] = {}  # the last piece of this region that reads a value
+        for n in members:
+            for x in n.inputs:
+                last_read[x] = max(last_read.get(x, -1), piece_of[n])
+        for start in range(0, len(members), most):
+            piece = members[start : start + most]
+            inside = set(piece)
+            inputs = dict.fromkeys(x for n in piece for x in n.inputs if x not in inside)
+            outputs = [
+                n
+                for n in piece
+                if n in fetched
+                or readers.get(n, {2 * d}) != {2 * d}
+                or last_read.get(n, -1) > start // most
+            ]
+            stages.append(Region(tuple(piece), tuple(inputs), tuple(outputs)))
         stages.extend(n for n in depth if depth[n] == d and n in falls)
     return stages

@@ -53,6 +53,8 @@ from graphad.ir import Node, Op, TupleType, ValueType, rebuild
 from graphad.ops.structure import entry
 
 OPTIONS = 'cache=True, error_model="numpy", nogil=True'  # no fastmath: IEEE results
+# numba compiles ~500 nodes a second: past this many, a plan stays on NumPy
+NATIVE_LIMIT = 20_000
 
 
 def default_cache_dir() -> Path:
@@ -238,6 +240,13 @@ class Lowered:
         directory = default_cache_dir() / "graphad" if cache_dir is None else Path(cache_dir)
         order = Plan(list(nodes)).order
         forms: dict[Node, Form | str] = {n: form(n) for n in order if not is_leaf(n)}
+        compilable = sum(not isinstance(f, str) for f in forms.values())
+        if compilable > NATIVE_LIMIT:  # an unrolled loop, say: compiling would take minutes
+            too_many = (
+                f"the plan has {compilable} compilable nodes, past the numba backend's "
+                f"limit of {NATIVE_LIMIT}: numba would compile them for minutes"
+            )
+            forms = {n: too_many if not isinstance(f, str) else f for n, f in forms.items()}
         fetched = set(nodes)
         new: dict[Node, Node] = {}
         self.regions: list[Compiled] = []
