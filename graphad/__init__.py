@@ -17,7 +17,8 @@ checks it; README's layout section lists every module)::
     runtime               Executor, feeds, array backends
     control               ops that run sub-graphs (cond, the loops), derived by autodiff
     the top               this package (the public API), linalg, compiled, scipy_minimize,
-                          numerical, viz, explanation, expression, cli, cli_checks, __main__
+                          numerical, viz, formulas, debug_print, explanation, expression,
+                          cli, cli_checks, __main__
 
 The one deliberate upward reach: the operators and NumPy protocols on ``Node`` (``x + y``,
 ``x[i]``, ``np.sum(x)``, a list of nodes taken as an array) are the functions of
@@ -33,13 +34,18 @@ from graphad import linalg
 from graphad.autodiff import (
     Adjoint,
     Adjoints,
+    Coloring,
+    SparsityWarning,
     adjoints,
+    coloring,
     derivative,
     gradients,
     hessian,
+    hessian_sparsity,
     hvp,
     jacobian,
     jvp,
+    sparsity,
     vjp,
     vmap,
 )
@@ -58,7 +64,9 @@ from graphad.ir import (
     Node,
     Op,
     Origin,
+    Pattern,
     ShapeError,
+    SparseType,
     TensorType,
     TupleType,
     constant,
@@ -80,6 +88,8 @@ _LAZY = {
     "to_svg": "graphad.viz",
     "graph_stats": "graphad.viz",
     "explain": "graphad.explanation",
+    "formula": "graphad.formulas",
+    "dprint": "graphad.debug_print",
 }
 
 
@@ -101,6 +111,7 @@ __all__ = [
     "Adjoints",
     "AxisError",
     "BatchingError",
+    "Coloring",
     "DTypeError",
     "DictType",
     "DifferentiationError",
@@ -113,10 +124,14 @@ __all__ = [
     "Node",
     "Op",
     "Origin",
+    "Pattern",
     "ShapeError",
+    "SparseType",
+    "SparsityWarning",
     "TensorType",
     "TupleType",
     "adjoints",
+    "coloring",
     "cond",
     "constant",
     "derivative",
@@ -124,12 +139,14 @@ __all__ = [
     "function",
     "gradients",
     "hessian",
+    "hessian_sparsity",
     "hvp",
     "jacobian",
     "jvp",
     "linalg",
     "minimize",
     "optimize",
+    "sparsity",
     "vjp",
     "vmap",
     "placeholder",

@@ -38,6 +38,7 @@ from graphad.cli_checks import (
     while_drawing,
 )
 from graphad.expression import MAX_DEPTH, MAX_LENGTH, ExpressionError, parse
+from graphad.formulas import formula_lines
 from graphad.ir import topo_sort
 from graphad.numerical import numerical_gradient
 from graphad.viz.labels import subscript
@@ -59,9 +60,11 @@ def _count(nodes: Sequence[ga.Node], forward: set[ga.Node]) -> str:
 def notes_example() -> tuple[ga.Node, ga.Node]:
     """The notes' example: v₂ = exp(v₁), v₃ = v₂ + 1, v₄ = v₂·v₃; returns (v₁, v₄)."""
     v1 = ga.placeholder("v1", shape=())
-    v2 = ga.exp(v1, name="v2")
-    v3 = ga.add(v2, 1.0, name="v3")
-    return v1, ga.multiply(v2, v3, name="v4")
+    # graphad.ops gives its public functions name= when imported (ops._naming), which mypy
+    # cannot see: it checks the functions as defined
+    v2 = ga.exp(v1, name="v2")  # type: ignore[call-arg]
+    v3 = ga.add(v2, 1.0, name="v3")  # type: ignore[call-arg]
+    return v1, ga.multiply(v2, v3, name="v4")  # type: ignore[call-arg]
 
 
 def draw_notes_example(out: Path) -> list[Path]:
@@ -187,7 +190,7 @@ def partial_derivatives(
 
 
 def diff(args: argparse.Namespace) -> int:
-    """Derivatives of an expression up to ``--order``, at ``--at``."""
+    """f and its derivatives up to ``--order`` as formulas, with their values at ``--at``."""
     if not 1 <= args.order <= args.max_order:
         raise CommandError(
             "--order must be 1 or more"
@@ -205,7 +208,7 @@ def diff(args: argparse.Namespace) -> int:
     if unknown:
         raise CommandError(f"--at names {unknown} not in the expression")
     missing = [v for v in variables if v not in at]
-    if missing:
+    if at and missing:
         raise CommandError(f"--at gives no value for {missing}")
     svg = output_file(args.svg, "--svg") if args.svg else None
 
@@ -221,14 +224,16 @@ def diff(args: argparse.Namespace) -> int:
                 "(--max-drawn), which Graphviz lays out in minutes: ask for a lower --order, "
                 "or raise --max-drawn if you mean it"
             )
+    lines = formula_lines(results)  # values the formulas share are named once, first
     feeds = {variables[name]: value for name, value in at.items()}
-    values = ga.evaluate(results, feeds)
-    width = max(map(len, results))
-    for name, value in values.items():
-        print(f"{name:<{width}} = {float(value):.10g}")
+    values = ga.evaluate([line.node for line in lines], feeds) if at else None
+    width = max(len(line.name or "") for line in lines)
+    for k, line in enumerate(lines):
+        text = f"{line.name or '':<{width}} = {line.text}"
+        print(text if values is None else f"{text} = {float(values[k]):.10g}")
     if args.explain:
         print()
-        print(ga.explain(f, xs, values=feeds))
+        print(ga.explain(f, xs, values=feeds or None))
     if svg is not None:
         while_drawing(
             f"--svg {quoted(args.svg)}",
@@ -248,11 +253,17 @@ _EXIT_STATUS = f"""exit status:
   {EXIT_FAILED}  the work failed: a check, the Graphviz renderer, writing a file
   {EXIT_USAGE}  bad usage: a bad expression, option or output path, or a limit exceeded
      (found before anything is printed or written)"""
-_EXPRESSIONS = f"""The expression: numbers, variables, + - * / **, pi, e and functions such
-as sin(x); at most {MAX_LENGTH} characters and {MAX_DEPTH} levels of nesting (a sum of n
-terms is n levels deep); numbers within float64's range.  One that starts with
-a minus sign is written as it is (graphad diff "-x" --at x=1), except "--" and
-a letter, read as an option: put it last, after "--" (... --at x=1 -- --x)."""
+_EXPRESSIONS = f"""The expression: numbers, variables, + - * / % ** (not ^), one comparison
+such as x > 0, pi, e, inf, nan, and graphad's elementwise functions, such as sin(x),
+maximum(x, y), where(x > 0, x, 0), round(x, decimals=1); at most {MAX_LENGTH}
+characters and {MAX_DEPTH} levels of nesting (a sum of n terms is n levels deep);
+numbers within float64's range.  One that starts with a minus sign is written as it
+is (graphad diff "-x"), except "--" and a letter, read as an option: put it last,
+after "--" (... --at x=1 -- --x).
+
+Each line is a formula, simplified as graphad runs it; values several formulas share
+are named once, in lines before them (v1 = ...).  With --at, each line ends with its
+value there."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -282,8 +293,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run_diff = commands.add_parser(
         "diff",
-        help="differentiate an expression and print the derivatives' values",
-        description=f"Print f and its partial derivatives up to --order at --at.\n\n{_EXPRESSIONS}",
+        help="differentiate an expression: the derivatives' formulas (and values --at a point)",
+        description=(
+            "Print f and its partial derivatives up to --order as formulas, and their "
+            f"values at --at.\n\n{_EXPRESSIONS}"
+        ),
         epilog=f"example:\n  {_EXAMPLE} --svg out.svg --explain\n\n{_EXIT_STATUS}",
         formatter_class=raw,
     )
@@ -292,7 +306,9 @@ def _parser() -> argparse.ArgumentParser:
     run_diff.add_argument("--wrt", help="variables, comma-separated (default: all)")
     run_diff.add_argument("--order", type=int, default=1, help="highest order (default 1)")
     run_diff.add_argument(
-        "--at", default="", help="a value for each variable and no other, e.g. x=0.7,y=0.1"
+        "--at",
+        default="",
+        help="the point to evaluate at: a value for each variable and no other, e.g. x=0.7,y=0.1",
     )
     run_diff.add_argument(
         "--svg", metavar="PATH", help="draw f and its derivatives (.svg, .png or .pdf)"

@@ -162,7 +162,9 @@ class Function:
         nodes = state["graph"].nodes()
         inputs, leaves = nodes[: state["inputs"]], iter(nodes[state["inputs"] :])
         outputs = _fill(state["outputs"], leaves)
-        self.__init__(inputs[0] if state["single"] else inputs, outputs, **state["options"])  # type: ignore[misc]
+        Function.__init__(
+            self, inputs[0] if state["single"] else inputs, outputs, **state["options"]
+        )
 
 
 def _shape_of(outputs: Any) -> Any:

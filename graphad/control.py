@@ -34,6 +34,8 @@ from graphad.ir import (
     topo_sort,
     user_location,
 )
+from graphad.ir.dependence import Dependences, Detect, Local
+from graphad.ir.pattern import Pattern
 from graphad.ops._util import Tangents
 from graphad.ops.structure import densify, get, is_differentiable, make_tuple, structure
 
@@ -130,6 +132,18 @@ class Cond(Op):
         for k, i in enumerate(wanted):
             out[1 + i] = get(both, k)
         return tuple(out)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """the union of the two branches' patterns: either may run"""
+        found: dict[int, list[Pattern]] = {}
+        for branch in self.branches:
+            patterns = detect(branch.outputs, branch.params)
+            for slot, pattern in zip(branch.slots, patterns):
+                found.setdefault(1 + slot, []).append(pattern)
+        return tuple(
+            Local(Pattern.union(found[k], found[k][0].shape)) if k in found else None
+            for k in range(len(node.inputs))
+        )
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = cond(pred, JVP of true, JVP of false)"""

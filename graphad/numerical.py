@@ -123,7 +123,8 @@ def numerical_jacobian(
     basis = np.zeros_like(x0)
     for i in np.ndindex(*x0.shape):
         basis[i] = 1.0
-        jac[(..., *i)] = directional_derivative(fn, [x0], [basis], method, eps)
+        column = (..., *i)  # not inline: x[..., *i] is Python 3.11 syntax, and mypy reads it so
+        jac[column] = directional_derivative(fn, [x0], [basis], method, eps)
         basis[i] = 0.0
     return jac
 

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    DictType,
     Node,
     TensorType,
     TupleType,
@@ -46,7 +47,7 @@ def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
         per_example = vmap(g, {x: xs, t: ts})            # (B, *w.shape)
     """
     single = isinstance(ys, Node)
-    outputs = [ys] if single else list(ys)
+    outputs = [ys] if isinstance(ys, Node) else list(ys)
     for i, y in enumerate(outputs):
         if not isinstance(y, Node):
             raise BatchingError(f"vmap: ys[{i}] must be a Node ({user_location()})")
@@ -76,19 +77,20 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
         xb = value if isinstance(value, Node) else as_node(np.asarray(value))
         dims = "".join(f", {'?' if d is None else d}" for d in x.shape or ())
         expected = f"(B{dims})" if x.ndim else "(B,)"
+        shape, batch_shape = x.shape, xb.shape
         if (
             not isinstance(xb.type, TensorType)
-            or xb.ndim is None
-            or x.ndim is None
-            or xb.ndim != x.ndim + 1
-            or not shapes_compatible(xb.shape[1:], x.shape)  # type: ignore[index]
+            or batch_shape is None
+            or shape is None
+            or len(batch_shape) != len(shape) + 1
+            or not shapes_compatible(batch_shape[1:], shape)
         ):
             raise BatchingError(
                 f"vmap: the batch of {x.name} is {xb.type} but should have shape {expected} "
                 f"({user_location()})"
             )
-        if xb.shape[0] is not None:  # type: ignore[index]
-            sizes.add(xb.shape[0])  # type: ignore[index]
+        if batch_shape[0] is not None:
+            sizes.add(batch_shape[0])
         new[x] = cast(xb, x.dtype)
     if len(sizes) > 1:
         raise BatchingError(
@@ -102,15 +104,13 @@ def _batch(node: Node, xs: list[Node], batched: list[bool], size: int | None) ->
     out = node.op.batch(node, xs, batched)
     if out is None:
         out = _per_example(node, xs, batched, size)
-    if (
-        isinstance(node.type, TensorType)
-        and (
-            out.ndim is not None
-            and node.ndim is not None
-            and (out.ndim != node.ndim + 1 or out.shape[1:] != node.shape)  # type: ignore[index]
-            and None not in out.shape[1:]  # type: ignore[index]
-            and None not in node.shape  # type: ignore[operator]
-        )
+    made, shape = out.shape, node.shape
+    if isinstance(node.type, TensorType) and (
+        made is not None
+        and shape is not None
+        and (len(made) != len(shape) + 1 or made[1:] != shape)
+        and None not in made[1:]
+        and None not in shape
     ):
         raise BatchingError(
             f"{node.op.name}: its batch rule made {out.type} for {node.type} "
@@ -133,6 +133,11 @@ def _per_example(node: Node, xs: list[Node], batched: list[bool], size: int | No
     return _stacked(examples)
 
 
+# a sparse matrix is batched by its ops' rules (a batch of them is their values, (B, nnz)),
+# never example by example
+_PER_EXAMPLE_SPARSE = "vmap: a sparse matrix value cannot be run once per example"
+
+
 def _example(x: Node, i: int) -> Node:
     """Example i of a batched value: x[i], entry by entry for a structure."""
     t = x.type
@@ -142,7 +147,9 @@ def _example(x: Node, i: int) -> Node:
         return make_tuple(
             *(None if e is None else _example(get(x, k), i) for k, e in enumerate(t.items))
         )
-    return make_dict({k: _example(get(x, k), i) for k in t})  # type: ignore[union-attr]
+    if not isinstance(t, DictType):
+        raise BatchingError(_PER_EXAMPLE_SPARSE)
+    return make_dict({k: _example(get(x, k), i) for k in t})
 
 
 def _stacked(examples: list[Node]) -> Node:
@@ -157,4 +164,6 @@ def _stacked(examples: list[Node]) -> Node:
                 for k, e in enumerate(t.items)
             )
         )
-    return make_dict({k: _stacked([get(x, k) for x in examples]) for k in t})  # type: ignore[union-attr]
+    if not isinstance(t, DictType):
+        raise BatchingError(_PER_EXAMPLE_SPARSE)
+    return make_dict({k: _stacked([get(x, k) for x in examples]) for k in t})

@@ -31,7 +31,7 @@ def fit_tangent(t: Node, node: Node) -> Node:
     the reverse pass builds a jvp to transpose it)."""
     if not isinstance(node.type, TensorType):
         return t  # structure tangents are assembled entry by entry
-    if not (node.type.is_static and t.shape == node.shape):  # type: ignore[union-attr]
+    if not (node.type.is_static and t.shape == node.shape):
         t = broadcast_like(t, node)
     return cast(t, node.dtype)
 
@@ -108,7 +108,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             f"jvp: ys must be a Node or a list of Nodes, got {type(ys).__name__} "
             f"({user_location()})"
         )
-    outputs = [ys] if single_y else list(ys)
+    outputs = [ys] if isinstance(ys, Node) else list(ys)
     for i, y in enumerate(outputs):
         if not isinstance(y, Node):
             raise DifferentiationError(f"jvp: ys[{i}] must be a Node ({user_location()})")

@@ -23,6 +23,7 @@ from graphad.ir import (
     GraphError,
     Node,
     Op,
+    SparseType,
     TensorType,
     as_node,
     derivation,
@@ -279,10 +280,10 @@ def _stand_in(g: Node, name: str) -> tuple[Node, dict[Node, Node]]:
     """A placeholder for the cotangent ``g``, a structure of them for a structured g (absent
     where g has no entry), and the map from each placeholder back to its part of g."""
     t = g.type
-    if isinstance(t, TensorType):
+    if isinstance(t, (TensorType, SparseType)):
         p = placeholder(name, type=t)
         return p, {p: g}
-    keys: list[Any] = list(t.keys()) if isinstance(t, DictType) else list(range(len(t.items)))  # type: ignore[union-attr]
+    keys: list[Any] = list(t.keys()) if isinstance(t, DictType) else list(range(len(t.items)))
     back: dict[Node, Node] = {}
     parts: dict[Any, Node] = {}
     for k in keys:

@@ -1,90 +1,293 @@
-"""Banded Jacobians: find the band of a JVP graph statically and compress the batch to it.
+"""Sparsity detection: which entries of x each entry of y depends on, read from the graph.
 
-A Jacobian J = ∂y/∂x of 1-D y (m,) and x (n,) is *banded* when J[k, j] = 0
-unless lo ≤ j - k ≤ hi.  Then columns w = hi - lo + 1 apart never share a
-row, so w seed vectors S[c] = Σ_{j ≡ c (mod w)} eⱼ recover all of J from one
-JVP batched over w tangents instead of n (Curtis, Powell and Reid's column
-compression): C[c, k] = Σ_{j ≡ c} J[k, j] holds the one entry of row k in
-colour c, and J[k, j] = C[j mod w, k] inside the band, 0 outside.  The
-batched intermediates are w·n instead of n·n, and a sum of terms each
-touching a few neighbouring variables (Rosenbrock, finite-difference
-stencils, any ``sum`` of elementwise terms of shifted slices) has w ≤ 3 or so.
+Every node between the inputs x₁ … xₖ and the outputs gets a :class:`~graphad.ir.Pattern`
+P (the node's entries × the entries of x₁ … xₖ side by side): P[i, j] is set when entry i
+may depend on entry j.  An input's pattern is the identity; a node's is the union over
+its inputs of the op's local pattern (its ``sparsity`` rule) composed with the input's:
+P(out) = ∪ₖ Lₖ ∘ P(inₖ).  The rules are stated on the op families (elementwise ops
+broadcast, reductions group, shape ops and indexing by constant index arrays move
+entries, matmul and einsum unite over the contracted indices, ``where`` with a constant
+condition selects, ``cond`` unites its branches, an op stated by its JVP has the pattern
+of that graph); nothing depends on values, so the pattern holds at every point.  Only
+derivatives are followed: a comparison, an index or a ``stop_gradient`` carries none.
 
-What is exploited, exactly: the band is found by walking the JVP graph from the
-tangent, conservatively.  An op that declares itself ``elementwise`` (arithmetic,
-selection, ``add_n``, ``cast``, ...) whose tangent-carrying inputs all have its 1-D
-shape keeps the union of their bands; a unit-step slice ``x[a:b]`` shifts the
-band by a and its adjoint (``scatter_add`` into a slice) by -a.  Anything
-else (reductions, matmul, broadcasting, reshapes, gathers, ranks other than 1)
-makes the band unknown, and the Jacobian is built densely, batched over all n
-basis vectors.  Nothing depends on values, so the band holds at every point.
+Cost: each step is a vectorised move or merge of the stored pairs, so detection is linear
+in the graph's size times the patterns' sizes (a merge sorts, O(p log p)), never in the
+square of the entries.  An op that states no rule is taken to make every output entry
+depend on every entry of its inputs (safe: the union of their patterns), and is
+reported (``Detection.no_rule``, and a :class:`SparsityWarning` from the public
+functions), as are rules that could not do better than dense (``fallbacks``: an index
+computed at run time).
+
+The Hessian pattern is the Jacobian pattern of the gradient graph.  That is exact up to
+what the rules cannot see: structural, not numerical, zeros (x - x, or a product by a
+computed zero, count as dependences), an index computed at run time (every entry it
+could select), an op without a rule, and ``cond`` (both branches).  Ops linear in an
+input need no special case: their adjoint is their transpose applied to the cotangent,
+which depends on x only through the cotangent, so a linear op adds no Hessian entries
+(the Hessian of Σ Aᵢⱼ xⱼ is empty), and a product of a linear map by a constant (a matrix
+product, a ``where`` on a constant mask) keeps only the entries where the constant is
+nonzero.  The pattern is symmetrised, P ∪ Pᵀ, as the Hessian is symmetric.
 """
 
 from __future__ import annotations
 
+import itertools
+import warnings
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
-from graphad.ir import Node, constant, descendants, topo_sort
-from graphad.ops import concatenate, getitem, reshape
-from graphad.ops.indexing import GetItem, ScatterAdd
-
-Band = tuple[int, int]  # (lo, hi): the offsets j - k that may be nonzero
-
-
-def band(out: Node, seed: Node) -> Band | None:
-    """(lo, hi) with ∂out[k]/∂seed[j] = 0 unless lo ≤ j - k ≤ hi, for 1-D ``out`` and
-    ``seed``; ``None`` when the graph between them does not show it."""
-    order = topo_sort([out])
-    carries = descendants(order, [seed])
-    bands: dict[Node, Band | None] = {seed: (0, 0)}
-    for node in order:
-        if node in carries and node is not seed:
-            inputs = [(x, bands[x]) for x in node.inputs if x in carries]
-            bands[node] = _band(node, inputs)
-    return bands.get(out)
+from graphad.autodiff._checks import check_inputs, check_target
+from graphad.autodiff.reverse import gradients
+from graphad.ir import (
+    DifferentiationError,
+    GraphError,
+    Node,
+    Op,
+    Pattern,
+    descendants,
+    format_shape,
+    placeholder,
+    user_location,
+)
+from graphad.ir.dependence import Dense, Dependences, Local, carries, dense, entry_count
+from graphad.ir.pattern import INDEX
 
 
-def _band(node: Node, inputs: list[tuple[Node, Band | None]]) -> Band | None:
-    if node.ndim != 1 or node.shape[0] is None or any(b is None for _, b in inputs):  # type: ignore[index]
-        return None
-    spans: list[Band] = [b for _, b in inputs]  # type: ignore[misc]
-    op = node.op
-    if op.elementwise:
-        if any(x.shape != node.shape for x, _ in inputs):
-            return None  # broadcast along the axis: every entry depends on one
-        return min(lo for lo, _ in spans), max(hi for _, hi in spans)
-    if isinstance(op, (GetItem, ScatterAdd)) and len(node.inputs) == 1:
-        start = _unit_slice_start(op.items, node.inputs[0] if isinstance(op, GetItem) else node)
-        if start is None:
+class SparsityWarning(UserWarning):
+    """A pattern is denser than it may be: some op on the way states no sparsity rule."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The pattern found (outputs' entries × inputs' entries) and where it was conservative:
+    ``no_rule`` names the nodes whose op states no rule, ``fallbacks`` the rules that
+    could not do better than dense, and why."""
+
+    pattern: Pattern
+    no_rule: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
+
+
+class TooDense(Exception):
+    """A node's pattern grew past the limit detection was given."""
+
+
+def _where(node: Node) -> str:
+    return f"{node.op.name} (node {node.name}, made at {node.origin.location})"
+
+
+def _walk(outputs: Sequence[Node], stop: Container[Node]) -> list[Node]:
+    """The ancestors of ``outputs``, inputs before consumers, not expanded past ``stop``
+    (nodes of an enclosing graph: they cannot depend on a sub-graph's fresh inputs)."""
+    order: list[Node] = []
+    done: set[Node] = set()
+    stack = [(node, False) for node in reversed(outputs)]
+    while stack:
+        node, expanded = stack.pop()
+        if node in done:
+            continue
+        if expanded or node in stop:
+            done.add(node)
+            order.append(node)
+            continue
+        stack.append((node, True))
+        stack.extend((x, False) for x in reversed(node.inputs) if x not in done)
+    return order
+
+
+class Detector:
+    """Detection over a graph and the sub-graphs its ops run (the ``detect`` given to the
+    rules); collects what was conservative on the way."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.no_rule: dict[Node, None] = {}
+        self.fallbacks: dict[str, None] = {}
+        self.seen: set[Node] = set()  # nodes of graphs walked: no fresh input reaches them
+        self.deriving: set[Op] = set()  # ops whose jvp graph is being read
+        # keyed by the nodes themselves (held, so no other node can take their ids)
+        self.memo: dict[tuple[Node | None, ...], list[Pattern]] = {}
+
+    def pattern(self, outputs: Sequence[Node], inputs: Sequence[Node]) -> Pattern:
+        """The outputs' entries (one output after another) × the inputs' entries."""
+        order = _walk(outputs, self.seen)
+        reached = descendants(order, inputs)
+        sizes = [entry_count(x.type) for x in inputs]
+        total = int(sum(sizes))
+        patterns: dict[Node, Pattern] = {}
+        start = 0
+        for x, size in zip(inputs, sizes):
+            indptr = np.arange(size + 1, dtype=INDEX)
+            patterns[x] = Pattern((size, total), indptr, np.arange(start, start + size))
+            start += size
+        uses: dict[Node, int] = {}
+        for node in order:
+            if node in reached:
+                for x in node.inputs:
+                    uses[x] = uses.get(x, 0) + 1
+        keep = set(outputs)
+        for node in order:
+            if node not in reached or node in patterns:
+                continue
+            if carries(node.type):
+                found = self.step(node, patterns, total)
+                if found is not None:
+                    patterns[node] = found
+            for x in node.inputs:  # a pattern no later node reads is dropped
+                uses[x] -= 1
+                if uses[x] == 0 and x not in keep:
+                    patterns.pop(x, None)
+        self.seen.update(order)
+        rows = [patterns.get(y) or Pattern.empty((entry_count(y.type), total)) for y in outputs]
+        return Pattern.stack_rows(rows, total)
+
+    def step(self, node: Node, patterns: dict[Node, Pattern], total: int) -> Pattern | None:
+        """A node's pattern from its inputs' and its op's rule."""
+        inner = [patterns.get(x) for x in node.inputs]
+        if all(p is None for p in inner):
             return None
-        (lo, hi), shift = spans[0], start if isinstance(op, GetItem) else -start
-        return lo + shift, hi + shift  # y[k] = x[k + a]: offsets grow by a
-    return None
+        try:
+            rows = entry_count(node.type)
+        except DifferentiationError:
+            raise DifferentiationError(
+                f"sparsity: {_where(node)} has type {node.type}: detection needs static "
+                f"shapes ({user_location()})"
+            ) from None
+        deps = node.op.sparsity(node, self)
+        if len(deps) != len(node.inputs):
+            raise DifferentiationError(
+                f"{node.op.name}: its sparsity rule gave {len(deps)} dependences for "
+                f"{len(node.inputs)} inputs ({_where(node)})"
+            )
+        parts = []
+        for p, dep in zip(inner, deps):
+            if p is None or dep is None:
+                continue
+            if isinstance(dep, Dense):
+                if not dep.declared:
+                    self.no_rule[node] = None
+                elif dep.why:
+                    self.fallbacks[f"{_where(node)}: {dep.why}"] = None
+            parts.append(dep.apply(p, rows))
+        found = Pattern.union(parts, (rows, total))
+        if self.limit is not None and found.nnz > self.limit:
+            raise TooDense(node)
+        return found
+
+    # -- the Detect protocol, for the rules of ops with sub-graphs ---------------------
+    def __call__(self, outputs: Sequence[Node], inputs: Sequence[Node]) -> list[Pattern]:
+        key = (*outputs, None, *inputs)
+        if key not in self.memo:
+            whole = self.pattern(outputs, inputs)
+            bounds = np.cumsum([0] + [entry_count(x.type) for x in inputs])
+            self.memo[key] = [whole.columns(lo, hi) for lo, hi in itertools.pairwise(bounds)]
+        return self.memo[key]
+
+    def through_jvp(self, node: Node) -> Dependences:
+        op = node.op
+        if op in self.deriving:  # the op appears in its own jvp (solve in its rhs)
+            return dense(node, why=f"{op.name} within its own jvp")
+        tangents = [
+            placeholder(f"sparsity_tangent_{k}", type=x.type) if carries(x.type) else None
+            for k, x in enumerate(node.inputs)
+        ]
+        try:
+            out = op.jvp(node, tangents)
+        except GraphError as e:
+            return dense(node, why=f"its jvp could not be built: {e}")
+        if out is None:
+            return (None,) * len(node.inputs)
+        given = [t for t in tangents if t is not None]
+        self.deriving.add(op)
+        try:
+            found = iter(self([out], given))
+        finally:
+            self.deriving.discard(op)
+        return tuple(None if t is None else Local(next(found)) for t in tangents)
 
 
-def _unit_slice_start(items: tuple, whole: Node) -> int | None:
-    """a, for an index that is one slice a:b:1 of the 1-D ``whole``."""
-    if len(items) != 1 or items[0][0] != "slice" or items[0][3] not in (None, 1):
-        return None
-    length = whole.shape[0] if whole.ndim == 1 else None  # type: ignore[index]
-    if length is None:
-        return None
-    start = items[0][1] or 0
-    return max(start + length, 0) if start < 0 else min(start, length)
+def detect(ys: Sequence[Node], xs: Sequence[Node], limit: int | None = None) -> Detection:
+    """The pattern of the Jacobian of ``ys`` (entries one output after another) with
+    respect to ``xs`` (entries side by side).  ``limit``: raise :class:`TooDense` as soon
+    as a node's pattern holds more entries."""
+    detector = Detector(limit)
+    pattern = detector.pattern(ys, xs)
+    no_rule = tuple(_where(n) for n in detector.no_rule)
+    return Detection(pattern, no_rule, tuple(detector.fallbacks))
 
 
-def seeds(n: int, width: int, dtype: np.dtype) -> np.ndarray:
-    """The w compressed seed vectors: S[c, j] = 1 where j ≡ c (mod w)."""
-    return (np.arange(n)[None, :] % width == np.arange(width)[:, None]).astype(dtype)
+def warn_conservative(found: Detection, fn: str) -> None:
+    """A :class:`SparsityWarning` naming what made the pattern denser than it may be."""
+    if found.no_rule:
+        warnings.warn(
+            f"{fn}: no sparsity rule for {', '.join(found.no_rule)}: each output entry is "
+            "taken to depend on every input entry there",
+            SparsityWarning,
+            stacklevel=3,
+        )
 
 
-def decompress(compressed: Node, span: Band, m: int, n: int) -> Node:
-    """J (m, n) from C (w, m): J[k, j] = C[j mod w, k] inside the band, 0 outside; one
-    gather from C flattened, with one zero appended for the entries outside the band."""
-    lo, hi = span
-    width = hi - lo + 1
-    cols, rows = np.arange(n)[None, :], np.arange(m)[:, None]
-    inside = (cols - rows >= lo) & (cols - rows <= hi)
-    index = np.where(inside, (cols % width) * m + rows, width * m)
-    zero = constant(np.zeros(1, compressed.dtype))
-    return getitem(concatenate([reshape(compressed, (width * m,)), zero]), index)
+def scipy_sparse(fn: str) -> Any:
+    """``scipy.sparse``, or a clear error naming the optional extra."""
+    try:
+        import scipy.sparse
+    except ImportError:
+        raise ImportError(
+            f"{fn} returns scipy.sparse arrays: pip install 'graphad[scipy]' (or scipy)"
+        ) from None
+    return scipy.sparse
+
+
+def _inputs(x: Any, fn: str) -> list[Node]:
+    items, _ = check_inputs(x, fn)
+    return items
+
+
+def sparsity(y: Node, x: Node | Sequence[Node]) -> Any:
+    """The pattern of ∂y/∂x, read from the graph: a ``scipy.sparse.csr_array`` of bools of
+    shape (y.size, x.size) (several x: their columns side by side), True where an entry
+    may be nonzero at some point.  Static shapes; scipy needed.
+
+        ga.sparsity(x[1:] * x[:-1], x)    # (n-1, n): the diagonals 0 and 1
+    """
+    scipy_sparse("sparsity")
+    y = check_target(y)
+    found = detect([y], _inputs(x, "sparsity"))
+    warn_conservative(found, "sparsity")
+    return found.pattern.to_scipy()
+
+
+def check_scalar(y: Node, fn: str) -> None:
+    if y.shape != ():
+        raise DifferentiationError(
+            f"{fn}: y = {y.name} must be a scalar, got shape {format_shape(y.shape)} "
+            f"({user_location()})"
+        )
+
+
+def hessian_pattern(
+    y: Node, xs: Sequence[Node], fn: str, grads: Sequence[Node] | None = None
+) -> Detection:
+    """The symmetrised Jacobian pattern of the gradient graph of a scalar y (``grads``, when
+    the caller has built it)."""
+    check_scalar(y, fn)
+    found = detect(gradients(y, list(xs)) if grads is None else grads, xs)
+    p = found.pattern
+    return Detection(Pattern.union([p, p.T], p.shape), found.no_rule, found.fallbacks)
+
+
+def hessian_sparsity(y: Node, x: Node | Sequence[Node]) -> Any:
+    """The pattern of ∂²y/∂x² for a scalar y: the Jacobian pattern of its gradient graph,
+    symmetrised, as a ``scipy.sparse.csr_array`` of bools (x.size, x.size).
+
+        ga.hessian_sparsity(ga.sum(x[1:] * x[:-1]), x)    # (n, n): diagonals -1 and 1
+    """
+    scipy_sparse("hessian_sparsity")
+    y = check_target(y)
+    found = hessian_pattern(y, _inputs(x, "hessian_sparsity"), "hessian_sparsity")
+    warn_conservative(found, "hessian_sparsity")
+    return found.pattern.to_scipy()

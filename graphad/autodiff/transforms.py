@@ -21,14 +21,15 @@ import numpy as np
 
 from graphad.autodiff._checks import check_inputs, check_target
 from graphad.autodiff.batching import vmap
+from graphad.autodiff.compression import compressed_jacobian, sparse_hessian, sparse_jacobian
 from graphad.autodiff.forward import as_tangent, jvp
 from graphad.autodiff.reverse import gradients, sweep
-from graphad.autodiff.sparsity import band, decompress, seeds
 from graphad.ir import (
     DifferentiationError,
     Node,
     constant,
     format_shape,
+    is_static,
     placeholder,
     user_location,
 )
@@ -36,13 +37,13 @@ from graphad.ops import concatenate, matrix_transpose, reshape
 
 
 def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
-    t = node.type
-    if not getattr(t, "is_static", False):
+    shape = node.shape
+    if not is_static(shape):
         raise DifferentiationError(
             f"{fn}: {what} = {node.name} needs a fully known shape, got "
-            f"{format_shape(node.shape)} ({user_location()})"
+            f"{format_shape(shape)} ({user_location()})"
         )
-    return t.shape  # type: ignore[union-attr,return-value]
+    return shape
 
 
 def _single_x(x: Any, fn: str) -> None:
@@ -78,7 +79,14 @@ def _check_batch_size(batch_size: Any, fn: str) -> None:
         )
 
 
-def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None) -> Node:
+def jacobian(
+    y: Node,
+    x: Node,
+    mode: str = "auto",
+    batch_size: int | None = None,
+    sparse: bool = False,
+    pattern: Any = None,
+) -> Node:
     """∂y/∂x as one node of shape ``y.shape + x.shape`` (static shapes).
 
     ``mode="forward"``: one JVP whose tangent is the batch of all x.size basis
@@ -86,9 +94,19 @@ def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None
     basis vectors; ``"auto"`` picks forward when x has fewer elements than y.
     Both give the same values, and the graph's size does not depend on the
     sizes.  ``batch_size=k`` runs the basis k vectors at a time, which bounds
-    the memory of the batched intermediates for large inputs.
+    the memory of the batched intermediates for large inputs.  In forward mode a Jacobian
+    whose pattern the graph shows to need fewer colours than x has entries (a band, a
+    stencil) is computed from that many JVPs (:mod:`~graphad.autodiff.compression`).
+
+    ``sparse=True``: a sparse matrix node of shape (y.size, x.size) (several x: their
+    columns side by side) holding the pattern detected from the graph (``pattern=``: a
+    known one, a SciPy sparse matrix or boolean array), evaluated to a
+    ``scipy.sparse.csr_array``; it is computed from one JVP per colour of its columns
+    or one VJP per colour of its rows, whichever needs fewer (``mode`` forces one).  A
+    ``pattern`` without ``sparse``: the dense Jacobian computed the same way.
 
         J = jacobian(softmax(x), x)            # (n, n)
+        S = jacobian(x[1:] * x[:-1], x, sparse=True)   # (n-1, n), 2 colours
     """
     if mode not in ("auto", "forward", "reverse"):
         raise DifferentiationError(
@@ -96,6 +114,8 @@ def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None
             f"({user_location()})"
         )
     _check_batch_size(batch_size, "jacobian")
+    if sparse or pattern is not None:
+        return sparse_jacobian(y, x, mode, batch_size, sparse, pattern)
     y = check_target(y)
     _single_x(x, "jacobian")
     y_shape, x_shape = _static(y, "y", "jacobian"), _static(x, "x", "jacobian")
@@ -105,14 +125,11 @@ def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None
     if mode == "auto":
         mode = "forward" if n < m else "reverse"
     if mode == "forward":
+        compressed = compressed_jacobian(y, x, batch_size) if n > 2 else None
+        if compressed is not None:  # fewer colours than columns: that many JVPs
+            return compressed
         t = placeholder("tangent", type=x.type)
         tangent = jvp(y, x, t)
-        span = band(tangent, t) if x.ndim == 1 and y.ndim == 1 else None
-        if span is not None and span[1] - span[0] + 1 < n:  # banded: w colours, not n
-            compressed = _basis_batch(
-                tangent, t, seeds(n, span[1] - span[0] + 1, x.dtype), batch_size
-            )
-            return decompress(compressed, span, m, n)
         columns = _basis_batch(tangent, t, _identity(n, x_shape, x.dtype), batch_size)
         return reshape(matrix_transpose(reshape(columns, (n, m))), y_shape + x_shape)
     g = placeholder("cotangent", type=y.type)
@@ -120,13 +137,30 @@ def jacobian(y: Node, x: Node, mode: str = "auto", batch_size: int | None = None
     return reshape(rows, y_shape + x_shape)
 
 
-def hessian(y: Node, x: Node, mode: str = "forward", batch_size: int | None = None) -> Node:
+def hessian(
+    y: Node,
+    x: Node,
+    mode: str = "forward",
+    batch_size: int | None = None,
+    sparse: bool = False,
+    pattern: Any = None,
+    coloring: str = "auto",
+) -> Node:
     """∂²y/∂x² for a scalar y, shape ``x.shape + x.shape``.
 
     The Jacobian of the gradient graph: by default forward-over-reverse (one JVP of
     the gradient with the batch of basis vectors as its tangent), ``mode="reverse"``
     for reverse-over-reverse; ``batch_size`` as in :func:`jacobian`.
+
+    ``sparse=True``: a sparse matrix node (x.size, x.size) (several x: their entries side
+    by side) holding the symmetrised pattern of the gradient graph (or ``pattern=``), one
+    HVP per colour: a star colouring, read back directly, or a column colouring, whichever
+    needs fewer (``coloring="star"`` or ``"column"`` forces one).
+
+        H = hessian(energy(u), u, sparse=True)      # a 5-point stencil: 5 or 6 HVPs
     """
+    if sparse or pattern is not None:
+        return sparse_hessian(y, x, mode, batch_size, sparse, pattern, coloring)
     _single_x(x, "hessian")
     y = check_target(y)
     if y.shape != ():

@@ -37,9 +37,9 @@ _programs = itertools.count()
 
 def ufunc_of(node: Node) -> Any:
     """The ufunc a node's kernel is exactly (a unary/binary op that keeps the default compute)."""
-    compute = type(node.op).compute
-    if compute is Unary.compute or compute is Binary.compute:
-        return node.op.ufunc  # type: ignore[attr-defined]
+    op, compute = node.op, type(node.op).compute
+    if isinstance(op, (Unary, Binary)) and (compute is Unary.compute or compute is Binary.compute):
+        return op.ufunc
     return None
 
 
@@ -103,7 +103,7 @@ class Program:
     def _function(self, chunk: Chunk, filename: str) -> Callable[[list[Any]], None]:
         scope: dict[str, Any] = {}
         exec(compile(chunk.source, filename, "exec"), self.namespace, scope)
-        return scope["chunk"]  # type: ignore[no-any-return]
+        return scope["chunk"]
 
     # -- running -----------------------------------------------------------------
     def run(self, slots: list[Any]) -> None:
@@ -198,6 +198,7 @@ class Program:
                 step = plan.steps[k]
                 node = step.node
                 out = step.out
+                call: str | None
                 if out in lowered:
                     args = [arg(i, True) for i in step.ins]
                     call = floats.expression(node, args)

@@ -16,6 +16,7 @@ from graphad.ir import (
     DictType,
     ExecutionError,
     Node,
+    SparseType,
     TensorType,
     TupleType,
     ValueType,
@@ -23,8 +24,11 @@ from graphad.ir import (
 )
 
 
-def mismatch(t: ValueType, value: Any) -> str | None:
-    """Why ``value`` is not of type ``t`` (known dims and dtype), or ``None`` when it is."""
+def mismatch(t: ValueType | None, value: Any) -> str | None:
+    """Why ``value`` is not of type ``t`` (known dims and dtype), or ``None`` when it is
+    (``t`` None: an absent entry of a structure, whose value is None)."""
+    if t is None:
+        return None if value is None else f"{type(value).__name__} where it declared no entry"
     if isinstance(t, TensorType):
         shape, dtype = np.shape(value), getattr(value, "dtype", None)
         if dtype is None:
@@ -42,6 +46,8 @@ def mismatch(t: ValueType, value: Any) -> str | None:
             if why is not None:
                 return f"[{i}]: {why}"
         return None
+    if isinstance(t, SparseType):
+        return _sparse_mismatch(t, value)
     if isinstance(t, DictType):
         if not isinstance(value, dict) or list(value) != list(t.keys()):
             return f"{type(value).__name__} where it declared {t}"
@@ -49,6 +55,18 @@ def mismatch(t: ValueType, value: Any) -> str | None:
             why = mismatch(item, value[k])
             if why is not None:
                 return f"[{k!r}]: {why}"
+    return None
+
+
+def _sparse_mismatch(t: SparseType, value: Any) -> str | None:
+    """A CSR matrix of exactly the pattern's entries, in its order, and of t's dtype."""
+    if getattr(value, "format", None) != "csr" or tuple(value.shape) != t.shape:
+        return f"{type(value).__name__} where it declared {t}"
+    if value.dtype != t.dtype:
+        return f"dtype {value.dtype} where it declared {t.dtype}"
+    p = t.pattern
+    if not (np.array_equal(value.indptr, p.indptr) and np.array_equal(value.indices, p.indices)):
+        return f"a sparse matrix of another pattern ({value.nnz} stored) where it declared {t}"
     return None
 
 

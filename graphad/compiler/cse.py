@@ -21,7 +21,7 @@ def cse_key(node: Node) -> Hashable | None:
     op = node.op
     if type(op) is Placeholder:
         return None
-    cls = type(op)
+    cls: type = type(op)  # (not type[Op]: mypy takes a class object for unhashable)
     ids = tuple([x.id for x in node.inputs])  # a list first: no generator per node
     if op.commutative:
         ids = tuple(sorted(ids))
@@ -33,7 +33,8 @@ def cse_key(node: Node) -> Hashable | None:
 @functools.cache
 def _stateless(cls: type) -> bool:
     fields = getattr(cls, "__dataclass_fields__", None)
-    return fields is not None and not fields and cls.__eq__ is not object.__eq__
+    eq: object = cls.__eq__  # the function, compared by identity with object's own
+    return fields is not None and not fields and eq is not object.__eq__
 
 
 def lookup(table: dict[Hashable, Node], node: Node) -> Node:

@@ -21,18 +21,19 @@ def fold(node: Node) -> Node | None:
     inputs = node.inputs
     if not inputs or type(inputs[0].op) is not Constant:
         return None
-    if not all(type(x.op) is Constant for x in inputs):
+    values = [x.op.value for x in inputs if isinstance(x.op, Constant)]
+    if len(values) < len(inputs):
         return None
-    t = static_type(node)
-    if t is None or t.size > FOLD_LIMIT or not is_own(node):  # type: ignore[operator]
+    t, n = static_type(node), node.size
+    if t is None or n is None or n > FOLD_LIMIT or not is_own(node):
         return None
-    if t.size > max(SMALL, *(x.op.value.size for x in node.inputs)):  # type: ignore[operator]
+    if n > max(SMALL, *(v.size for v in values)):
         return None
     if isinstance(node.op, (Placeholder, Constant)) or node.op.branches:
         return None  # an op with sub-graphs is rewritten inside, not run here
     try:
         with np.errstate(all="ignore"):
-            value = node.op.compute(*(x.op.value for x in node.inputs))
+            value = node.op.compute(*values)
     except Exception:  # the same error will be raised, and reported, when the graph runs
         return None
     if not isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)):

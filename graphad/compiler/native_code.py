@@ -130,8 +130,9 @@ class RegionSource:
                 unknown: set[tuple[int, int]] = set()
                 for y in x.inputs:
                     k = axis - (rank - len(dims(y)))
-                    if k >= 0 and not isinstance(shapes[y][k], int):
-                        unknown |= shapes[y][k]  # type: ignore[arg-type]
+                    dim = shapes[y][k] if k >= 0 else 1
+                    if not isinstance(dim, int):
+                        unknown |= dim
                 known.append(frozenset(unknown))
             shapes[x] = tuple(known)
         return shapes

@@ -37,7 +37,8 @@ def _replace(fetches: Any, new: Mapping[Node, Node]) -> Any:
     if isinstance(fetches, Node):
         return new[fetches]
     if isinstance(fetches, Mapping):
-        return type(fetches)((k, _replace(v, new)) for k, v in fetches.items())
+        # a dict, as an Executor answers: not every Mapping's class is built from pairs
+        return {k: _replace(v, new) for k, v in fetches.items()}
     if isinstance(fetches, tuple) and hasattr(fetches, "_fields"):  # a namedtuple
         return type(fetches)(*(_replace(v, new) for v in fetches))
     if isinstance(fetches, (list, tuple)):

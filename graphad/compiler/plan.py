@@ -57,7 +57,7 @@ class Plan:
         no_frees: tuple[int, ...] = ()
         for i, (node, kind, ins) in enumerate(zip(order, kinds, ins_of)):
             if not ins:
-                if issubclass(kind, Constant):
+                if isinstance(node.op, Constant):
                     self.initial[i] = node.op.value
                     continue
                 if issubclass(kind, Placeholder):

@@ -10,7 +10,8 @@ Glossary (one name per concept, used throughout graphad):
 - **node**: an immutable vertex, ``op`` applied to ``inputs``, with a static ``type``;
 - **op**: what a node computes, a value defined by its class and attributes;
 - **inputs**: the nodes an op is applied to;
-- **type**: ``TensorType(shape, dtype)``, ``TupleType`` or ``DictType``;
+- **type**: ``TensorType(shape, dtype)``, ``TupleType``, ``DictType`` or ``SparseType``
+  (a matrix of known sparsity ``Pattern``);
 - **g**: the incoming cotangent of a node in reverse mode, in every rule and pass; the
   *adjoint* of a node is its total cotangent, the sum of the partial ones its consumers
   send (v̄₂ = v̄₂→₄ + v̄₂→₃).  The public keywords ``gradients(..., grad_y=)`` and
@@ -43,20 +44,28 @@ from graphad.ir.leaves import (
 )
 from graphad.ir.node import Node, Origin, Snapshot, derivation, one_origin, user_location
 from graphad.ir.op import Chunking, Control, Op, SubGraph
+from graphad.ir.pattern import Pattern
 from graphad.ir.types import (
     DictType,
+    Dims,
     Shape,
+    SparseType,
     TensorType,
     TupleType,
+    Typed,
     ValueType,
     as_dtype,
+    as_index,
     as_type,
     broadcast_shapes,
     float_dtype,
     format_shape,
+    is_static,
+    known_shape,
     normalize_axes,
     result_dtype,
     shapes_compatible,
+    static_shape,
 )
 
 __all__ = [
@@ -67,6 +76,7 @@ __all__ = [
     "DTypeError",
     "DictType",
     "DifferentiationError",
+    "Dims",
     "ExecutionError",
     "FeedError",
     "GraphError",
@@ -74,16 +84,20 @@ __all__ = [
     "Node",
     "Op",
     "Origin",
+    "Pattern",
     "Placeholder",
     "Shape",
     "ShapeError",
     "Snapshot",
+    "SparseType",
     "SubGraph",
     "TensorType",
     "TupleType",
+    "Typed",
     "ValueType",
     "adopt",
     "as_dtype",
+    "as_index",
     "as_node",
     "as_nodes",
     "as_type",
@@ -94,12 +108,15 @@ __all__ = [
     "float_dtype",
     "format_shape",
     "is_constant",
+    "is_static",
+    "known_shape",
     "normalize_axes",
     "one_origin",
     "placeholder",
     "rebuild",
     "result_dtype",
     "shapes_compatible",
+    "static_shape",
     "substitute",
     "topo_sort",
     "user_location",

@@ -13,6 +13,7 @@ import numpy as np
 
 from graphad.ir.errors import DTypeError, GraphError, ShapeError
 from graphad.ir.node import Node, Origin, current_origin, make_node, user_location
+from graphad.ir.notation import Term, atom, call, literal, number, shape_text
 from graphad.ir.op import Op
 from graphad.ir.types import (
     DictType,
@@ -41,6 +42,10 @@ class Placeholder(Op):
     def __str__(self) -> str:
         return f"placeholder({self.label!r})"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """its name"""
+        return atom(self.label)
+
 
 # a small constant is checked entry by entry for being one value everywhere; a large one is
 # not (derivative graphs splat scalars, and the check would cost a pass over its memory)
@@ -60,6 +65,9 @@ class Constant(Op):
 
     value: np.ndarray = field(repr=False)
     splat: Any = field(init=False, repr=False, compare=False)
+    # facts of the value, found once in __post_init__ (see there)
+    _type: TensorType = field(init=False, repr=False, compare=False)
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         value = np.array(self.value)  # own copy: a constant never aliases user memory
@@ -85,19 +93,35 @@ class Constant(Op):
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
-        if not isinstance(other, Constant) or self._hash != other._hash:  # type: ignore[attr-defined]
+        if not isinstance(other, Constant) or self._hash != other._hash:
             return False
         a, b = self.value, other.value
         return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
     def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined,no-any-return]
+        return self._hash
 
     def infer(self) -> TensorType:
-        return self._type  # type: ignore[attr-defined,no-any-return]
+        return self._type
 
     def compute(self) -> np.ndarray:
         return self.value
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """``2.0``, ``-1.0``; ``full((3,), 0.5)`` for one value everywhere; ``eye(3)`` for an
+        identity matrix (a Hessian's seed); ``[1.0, 2.0]`` for a few values; else
+        ``array((3, 4), float64)``."""
+        value = self.value
+        if value.ndim == 0:
+            return number(value)
+        if self.splat is not None or (value.size and (value == value.flat[0]).all()):
+            fill = number(value.flat[0]).text
+            return call("full", [atom(shape_text(value.shape)), atom(fill)])
+        n = value.shape[0]
+        square = value.shape == (n, n)  # ones on the diagonal, nothing else: no n×n copy made
+        if square and np.count_nonzero(value) == n and (np.diagonal(value) == 1).all():
+            return call("eye", [atom(str(n))])
+        return atom(literal(value))
 
     def __str__(self) -> str:
         if self.value.size <= 4:

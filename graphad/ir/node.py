@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from types import ModuleType
+from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from graphad.ir.types import TensorType, ValueType, format_shape
@@ -93,7 +93,7 @@ def _user_file(code: Any) -> str | None:
 
 
 def _user_frame() -> tuple[str, int]:
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     files = _code_files
     while frame is not None:
         # the lookup inline, not a call a frame: this loop runs for every node a user makes
@@ -132,7 +132,8 @@ def _listed() -> set[int]:
     """Ids of nodes that a deeper node listed ahead of itself in the pickle being written."""
     if not hasattr(_pickling, "ids"):
         _pickling.ids = set()
-    return _pickling.ids  # type: ignore[no-any-return]
+    ids: set[int] = _pickling.ids
+    return ids
 
 
 class _Unlist:
@@ -167,15 +168,15 @@ class Snapshot:
         roots = list(nodes)
         order = _post_order(roots, lambda n: False)
         index = {id(n): i for i, n in enumerate(order)}
-        self.records = [
+        self.records: list[tuple[Op, tuple[int, ...], ValueType, str, Origin]] = [
             (n.op, tuple(index[id(x)] for x in n.inputs), n.type, n.name, n.origin) for n in order
         ]
         self.roots = [index[id(n)] for n in roots]
 
     def nodes(self) -> list[Node]:
         made: list[Node] = []
-        for op, inputs, *rest in self.records:
-            made.append(_restore(op, tuple(made[i] for i in inputs), *rest))
+        for op, inputs, vtype, name, origin in self.records:
+            made.append(_restore(op, tuple(made[i] for i in inputs), vtype, name, origin))
         return [made[i] for i in self.roots]
 
 
@@ -372,6 +373,8 @@ class Node(_Fields):
         from graphad.ir.types import DictType
 
         if isinstance(self.type, DictType):
+            # a dict node iterates its keys, as a dict does; the annotation says what every
+            # other node yields (entries), which is what callers unpack
             return iter(self.type.keys())  # type: ignore[arg-type]
         return (self[i] for i in range(len(self)))
 
@@ -460,10 +463,11 @@ class Node(_Fields):
     def __abs__(self) -> Node:
         return _fns.abs(self)
 
+    # == and != build nodes, as NumPy's build arrays, where object's return a bool
     def __eq__(self, other: Any) -> Node:  # type: ignore[override]
         return _fns.equal(self, other)
 
-    def __ne__(self, other: Any) -> Node:  # type: ignore[override]
+    def __ne__(self, other: Any) -> Node:  # type: ignore[override]  # a node too, as ==
         return _fns.not_equal(self, other)
 
     def __lt__(self, other: Any) -> Node:
@@ -561,4 +565,4 @@ def make_node(
     node._name = name
     node.origin = origin
     node.__class__ = Node
-    return node  # type: ignore[return-value]
+    return node  # type: ignore[return-value]  # a Node since the line above, unseen by mypy

@@ -30,16 +30,22 @@ in :mod:`graphad.ops` and state one thing: ``Elementwise`` and ``Reduce`` their 
 both rules but the family bases and the ops with sub-graphs
 (``tests/ops/test_derivatives_stated_once.py`` lists them).  A user's op may write both
 rules, as below, or subclass a family (``tests/ir/test_new_elementwise_op.py``).
+- ``sparsity(node, detect) -> tuple``: which entries of each input each output entry
+  depends on, one :class:`~graphad.ir.dependence.Dependence` (or ``None``: no derivative
+  flows) per input; by default the elementwise rule for an ``elementwise`` op and every
+  entry on every entry (``Dense``, reported as "no rule") for any other.
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
 - ``commutative = True``: the kernel gives the same result, bit for bit, for its inputs
   in any order (CSE then merges ``a*b`` and ``b*a``);
 - ``elementwise = True``: output entry i depends only on the (broadcast) inputs' entries i
-  (sparsity detection keeps a band through such an op);
+  (the default ``sparsity`` rule says so);
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
   ``{0}, {1}, …`` and the functions of :mod:`graphad.ir.scalar`; generated code runs it in
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
+- ``operator = "+"``: the Python operator that writes the op (``a + b``, ``-a``), for its
+  :meth:`Op.notation`;
 - ``chunking``: how a chunked array backend (Dask) may run the kernel: ``"dispatch"``
   (default: its NumPy calls run on the chunked arrays themselves), ``"blocks"`` (it maps
   aligned blocks of its inputs to blocks of its output: run it block by block) or
@@ -57,9 +63,15 @@ Traits, declared as class attributes; the defaults are safe for any op:
   :mod:`graphad.ir.native`; ``None`` (the default): the node runs on NumPy between the
   compiled parts of the plan.
 
+``notation(args)`` writes the op applied to operands written ``args``
+(:mod:`graphad.ir.notation`: Python's syntax, NumPy's names); drawings label nodes with it and
+formulas are made of it.  By default the ``operator``, else a call ``name(a, b, axis=1)`` with
+the attributes that differ from their defaults; an op whose call reads poorly writes its own
+(``p[1]``, ``x.T``).
+
 A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``,
-``native``) it inherited unless it states them again: they were stated for its base's
-kernel.
+``operator``, ``native``) it inherited unless it states them again: they were stated for its
+base's kernel.
 
 An op's ``name`` (its class name in snake case: ``LogSoftmax`` is ``log_softmax``) is how
 errors, drawings and node names call it.  An op without attributes is one value, made once
@@ -67,7 +79,8 @@ per class (``Multiply() is Multiply()``).
 
 Rules build their results from graphad ops only, so derivatives can be
 differentiated again.  In a ``match`` statement, ``Op(module.Class)`` matches an op whose
-class is exactly ``Class`` (``Class()`` would match its subclasses too).
+class is exactly ``Class`` (``Class()`` would match its subclasses too); to match its
+attributes too, ``Class(__class__=Class, axes=a)``, which a type checker reads as a Class.
 
 Adding an op is writing one such class; there is nothing to register::
 
@@ -94,17 +107,20 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
+from graphad.ir import dependence
 from graphad.ir.errors import DifferentiationError, GraphError
 from graphad.ir.native import Call, Fold
 from graphad.ir.node import Node, current_origin, make_node, user_location
+from graphad.ir.notation import Term, call, infix, prefix
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select"]
-KERNEL_TRAITS = ("commutative", "scalar", "native")  # facts about one kernel, not about a family
+# facts about one kernel, not about a family
+KERNEL_TRAITS = ("commutative", "scalar", "operator", "native")
 
 
 class SubGraph(Protocol):
@@ -127,6 +143,14 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _same(value: Any, default: Any) -> bool:
+    """Whether an attribute holds its default (an array or odd value compares unequal)."""
+    try:
+        return type(value) is type(default) and bool(value == default)
+    except (TypeError, ValueError):
+        return False
+
+
 _SINGLES: dict[type, Any] = {}  # the one instance of each attributeless op class
 _WITH_ATTRIBUTES: set[type] = set()  # the op classes found not to be
 
@@ -146,6 +170,7 @@ class Op:
     commutative: ClassVar[bool] = False
     elementwise: ClassVar[bool] = False
     scalar: ClassVar[str | None] = None
+    operator: ClassVar[str | None] = None
     control: ClassVar[Control | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -185,7 +210,10 @@ class Op:
     def name(self) -> str:
         return _snake(type(self).__name__)
 
-    def infer(self, *types: ValueType) -> ValueType:
+    def infer(self, *types: Any) -> ValueType:
+        """The output type from one ``ValueType`` per input.  Each op states its own arity
+        and which types it takes (``infer(self, a: TensorType, b: TensorType)``, checking
+        them with ``tensor()``), which one signature here cannot say: ``Any`` is that."""
         raise NotImplementedError(f"{self.name}: no shape rule")
 
     def compute(self, *values: Any) -> Any:
@@ -201,6 +229,14 @@ class Op:
         """The op on a batch (``xs[i]`` has a leading batch axis where ``batched[i]``), or
         ``None``: run it once per example."""
         return None
+
+    def sparsity(self, node: Node, detect: dependence.Detect) -> dependence.Dependences:
+        """Which entries of each input each entry of ``node`` depends on: entry i on the
+        broadcast inputs' entries i for an ``elementwise`` op; for any other, every entry on
+        every entry (safe, and reported as the op having no rule)."""
+        if self.elementwise:
+            return dependence.elementwise(node)
+        return dependence.dense(node, declared=False)
 
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""
@@ -227,6 +263,30 @@ class Op:
         if not is_dataclass(self):
             return {}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+
+    def changed_attributes(self) -> dict[str, Any]:
+        """The attributes whose values differ from their defaults (``axis=1``, not
+        ``keepdims=False``): what a reader needs to tell this op from its plain form."""
+        if not is_dataclass(self):
+            return {}
+        changed = {}
+        for f in fields(self):
+            if not f.repr:
+                continue
+            value = getattr(self, f.name)
+            if f.default is MISSING or not _same(value, f.default):
+                changed[f.name] = value
+        return changed
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """The op applied to operands written ``args``, in Python's syntax with NumPy's names:
+        ``a + b`` for an op with an ``operator``, else ``name(a, b, axis=1)`` with the
+        attributes that differ from their defaults (see :mod:`graphad.ir.notation`)."""
+        if self.operator is not None and len(args) == 2:
+            return infix(self.operator, args[0], args[1])
+        if self.operator is not None and len(args) == 1:
+            return prefix(self.operator, args[0])
+        return call(self.name, args, **self.changed_attributes())
 
     def __str__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attributes().items())

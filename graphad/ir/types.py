@@ -11,17 +11,21 @@ import math
 import operator
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Protocol, SupportsIndex, TypeGuard, cast, overload
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from graphad.ir.errors import DTypeError, ShapeError
+from graphad.ir.pattern import Pattern
 
-Shape = tuple[int | None, ...] | None
+Dims = tuple[int | None, ...]  # a shape of known rank, dims possibly unknown
+Shape = Dims | None
 _FLOAT64 = np.dtype(np.float64)
 _NUMERIC = "biufc"  # bool, signed and unsigned integers, floats, complex
 
 
-def as_dtype(dtype: object) -> np.dtype:
+def as_dtype(dtype: DTypeLike) -> np.dtype:
     """``dtype`` as a NumPy dtype graphad computes with: bool, integer, float or complex.
 
     The one dtype check behind placeholders, constants, casts and ``TensorType``: object,
@@ -30,7 +34,7 @@ def as_dtype(dtype: object) -> np.dtype:
     if isinstance(dtype, np.dtype) and dtype.kind in _NUMERIC:  # the common case, kept cheap
         return dtype
     try:
-        dt = np.dtype(dtype)  # type: ignore[call-overload]
+        dt = np.dtype(dtype)
     except (TypeError, ValueError):
         raise DTypeError(f"unknown dtype {dtype!r}") from None
     if dt.kind not in _NUMERIC:
@@ -79,7 +83,8 @@ class TensorType:
     def size(self) -> int | None:
         # math.prod of the int dims: np.prod of a tuple costs microseconds, and rules ask this
         # of every node they look at
-        return math.prod(self.shape) if self.is_static else None
+        shape = self.shape
+        return math.prod(shape) if is_static(shape) else None
 
     @property
     def is_float(self) -> bool:
@@ -148,6 +153,38 @@ class DictType:
         return "{" + ", ".join(f"{k!r}: {v}" for k, v in self.items) + "}"
 
 
+@dataclass(frozen=True)
+class SparseType:
+    """A 2-D sparse matrix whose pattern is known when the graph is built.
+
+    Its value is a ``scipy.sparse.csr_array`` holding exactly the entries of ``pattern``
+    (rows sorted, as the pattern's): what ``jacobian(..., sparse=True)`` evaluates to.
+    Dense ops refuse it (their operands must be tensors); ``todense`` and
+    ``sparse_values`` turn it into tensors.
+    """
+
+    pattern: Pattern
+    dtype: np.dtype = _FLOAT64
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "dtype", as_dtype(self.dtype))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.pattern.shape
+
+    @property
+    def nnz(self) -> int:
+        return self.pattern.nnz
+
+    @property
+    def is_static(self) -> bool:
+        return True  # a pattern's shape is known
+
+    def __str__(self) -> str:
+        return f"sparse({self.shape[0]}, {self.shape[1]}; {self.nnz} stored):{self.dtype.name}"
+
+
 def _plain(shape: object) -> bool:
     """Already a tuple of non-negative Python ints and None: the common case, kept cheap."""
     if type(shape) is not tuple:
@@ -161,7 +198,7 @@ def _plain(shape: object) -> bool:
 
 def as_type(t: object) -> ValueType | None:
     """A value type from a type, or from a (nested) Python tuple/dict of types."""
-    if t is None or isinstance(t, (TensorType, TupleType, DictType)):
+    if t is None or isinstance(t, (TensorType, TupleType, DictType, SparseType)):
         return t
     if isinstance(t, dict):
         return DictType(tuple(t.items()))
@@ -170,7 +207,7 @@ def as_type(t: object) -> ValueType | None:
     raise TypeError(f"not a value type: {t!r}")
 
 
-ValueType = TensorType | TupleType | DictType
+ValueType = TensorType | TupleType | DictType | SparseType
 
 
 def format_shape(shape: Shape) -> str:
@@ -181,6 +218,10 @@ def format_shape(shape: Shape) -> str:
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
 
 
+@overload
+def broadcast_shapes(*shapes: Dims) -> Dims: ...
+@overload
+def broadcast_shapes(*shapes: Shape) -> Shape: ...
 def broadcast_shapes(*shapes: Shape) -> Shape:
     """NumPy broadcasting over partly known shapes.
 
@@ -195,18 +236,19 @@ def broadcast_shapes(*shapes: Shape) -> Shape:
             return a
         if not a:
             return b
-    elif any(s is None for s in shapes):
+    ranked = [s for s in shapes if s is not None]
+    if len(ranked) < len(shapes):
         return None
-    if all(s == shapes[0] for s in shapes[1:]):  # the common case: nothing to broadcast
-        return shapes[0]
-    ndim = max((len(s) for s in shapes), default=0)
+    if all(s == ranked[0] for s in ranked[1:]):  # the common case: nothing to broadcast
+        return ranked[0] if ranked else ()
+    ndim = max((len(s) for s in ranked), default=0)
     result: list[int | None] = []
     for axis in range(-ndim, 0):
-        dims = [s[axis] for s in shapes if len(s) >= -axis]
+        dims = [s[axis] for s in ranked if len(s) >= -axis]
         known = {d for d in dims if d is not None and d != 1}
         if len(known) > 1:
             raise ShapeError(
-                "shapes " + ", ".join(format_shape(s) for s in shapes) + " do not broadcast"
+                "shapes " + ", ".join(format_shape(s) for s in ranked) + " do not broadcast"
             )
         if known:
             result.append(known.pop())
@@ -224,20 +266,62 @@ def normalize_axes(axis: int | Sequence[int] | None, ndim: int) -> tuple[int, ..
     if axis is None:
         return tuple(range(ndim))
     # one axis unless a sequence of them: a float or a string is one bad axis, named below
-    many = isinstance(axis, (Sequence, np.ndarray)) and not isinstance(axis, str)
-    axes = tuple(axis) if many else (axis,)  # type: ignore[arg-type]
+    axes: tuple[object, ...]
+    if isinstance(axis, (Sequence, np.ndarray)) and not isinstance(axis, str):
+        axes = tuple(axis)
+    else:
+        axes = (axis,)
     out = []
-    for a in axes:
-        try:
-            a = operator.index(a)
-        except TypeError:
-            raise AxisError(f"axis must be an int, got {a!r}") from None
+    for entry in axes:
+        a = as_index(entry, "axis", AxisError)
         if not -ndim <= a < ndim:
             raise AxisError(f"axis {a} is out of range for rank {ndim}")
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise AxisError(f"repeated axis in {axes}")
     return tuple(sorted(out))
+
+
+def as_index(value: object, what: str, error: type[Exception] = TypeError) -> int:
+    """``value`` as a Python int (``operator.index``: ints and NumPy integers, never floats
+    or strings), or ``error`` saying that ``what`` must be an int."""
+    try:
+        # the cast states what operator.index checks: a value without __index__ raises
+        return operator.index(cast(SupportsIndex, value))
+    except TypeError:
+        raise error(f"{what} must be an int, got {value!r}") from None
+
+
+def is_static(shape: Shape) -> TypeGuard[tuple[int, ...]]:
+    """Whether ``shape`` is fully known: its rank and every dimension."""
+    return shape is not None and None not in shape
+
+
+class Typed(Protocol):
+    """Anything with a value type: a node."""
+
+    @property
+    def type(self) -> ValueType: ...
+
+
+def known_shape(x: Typed | ValueType | None, what: str = "operand") -> Dims:
+    """The shape of the tensor ``x`` (a node or a type), whose rank the caller needs: a
+    ShapeError when the rank is unknown, a DTypeError when ``x`` is a structure."""
+    t = x if x is None or isinstance(x, (TensorType, TupleType, DictType, SparseType)) else x.type
+    if not isinstance(t, TensorType):
+        raise DTypeError(f"{what} must be a tensor, got {t}")
+    if t.shape is None:
+        raise ShapeError(f"{what} needs a known rank, got shape (...)")
+    return t.shape
+
+
+def static_shape(x: Typed | ValueType | None, what: str = "operand") -> tuple[int, ...]:
+    """The shape of the tensor ``x``, every dimension of which the caller needs when the
+    node is built: a ShapeError naming the unknown ones otherwise."""
+    shape = known_shape(x, what)
+    if not is_static(shape):
+        raise ShapeError(f"{what} needs a static shape, got {format_shape(shape)}")
+    return shape
 
 
 def result_dtype(*dtypes: np.dtype | type) -> np.dtype:

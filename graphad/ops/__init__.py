@@ -136,6 +136,7 @@ from graphad.ops.shape import (
     transpose,
 )
 from graphad.ops.sorting import argpartition, argsort, partition, sort, take_along_axis
+from graphad.ops.sparse import sparse_values, to_sparse, todense
 from graphad.ops.structure import make_dict, make_tuple
 from graphad.ops.transcendental import (
     angle,
@@ -294,6 +295,7 @@ __all__ = [
     "softmax",
     "solve",
     "sort",
+    "sparse_values",
     "split",
     "sqrt",
     "square",
@@ -310,6 +312,8 @@ __all__ = [
     "tanh",
     "tensordot",
     "tile",
+    "to_sparse",
+    "todense",
     "trace",
     "transpose",
     "tril",

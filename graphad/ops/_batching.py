@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from graphad.ir import GraphError, Node, Op
+from graphad.ir import GraphError, Node, Op, known_shape
 
 
 class BatchingError(GraphError):
@@ -20,7 +20,7 @@ class BatchingError(GraphError):
 
 def batch_size(xs: Sequence[Node], batched: Sequence[bool]) -> int | None:
     """B, from the first batched input (None when unknown until run time)."""
-    return next(x.shape[0] for x, b in zip(xs, batched) if b)  # type: ignore[index]
+    return next(known_shape(x, "a batched input")[0] for x, b in zip(xs, batched) if b)
 
 
 def rank(node: Node) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from graphad.ir import Node, Op
+from graphad.ir.dependence import Dependences, Detect
 from graphad.ops._util import Tangents
 
 
@@ -24,3 +25,7 @@ class ZeroDerivative(Op):
     def jvp(self, node: Node, t: Tangents) -> None:
         """ẏ = 0"""
         return None
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """no entry depends on any input (its derivative is zero)"""
+        return (None,) * len(node.inputs)

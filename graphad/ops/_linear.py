@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from graphad.ir import Node, Op
+from graphad.ir.dependence import Dependences, Detect
 from graphad.ops._util import Tangents, is_differentiable
 
 
@@ -113,3 +114,7 @@ class JvpOnly(Op):
     def transpose(self, node: Node, g: Node, k: int) -> Node:
         """The transpose of xₖ ↦ op(…, xₖ, …) for an input k in ``linear``, applied to g."""
         raise NotImplementedError(f"{self.name}: no transpose in input {k}")
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """the pattern of the jvp's graph, from the tangents to the output tangent"""
+        return detect.through_jvp(node)

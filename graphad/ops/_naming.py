@@ -66,5 +66,6 @@ def named(fn: Callable[..., Any]) -> Callable[..., Any]:
         parameters.insert(-1, keyword)
     else:
         parameters.append(keyword)
+    # inspect.signature reads __signature__ (PEP 362), which typeshed does not declare
     build.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return build

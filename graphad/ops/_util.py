@@ -3,41 +3,44 @@
 from __future__ import annotations
 
 import contextlib
-import operator
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from graphad.ir import (
     AxisError,
     DictType,
+    DifferentiationError,
     DTypeError,
     GraphError,
     Node,
     ShapeError,
+    SparseType,
     TensorType,
     TupleType,
+    Typed,
     ValueType,
+    as_index,
+    known_shape,
     normalize_axes,
     user_location,
 )
 
 
-def tensor(t: ValueType, what: str = "operand") -> TensorType:
+def tensor(t: ValueType | None, what: str = "operand") -> TensorType:
     """``t`` as a tensor type, or a DTypeError saying a structure was given."""
     if not isinstance(t, TensorType):
-        raise DTypeError(f"{what} must be a tensor, got {t}")
+        # a sparse matrix (a sparse Jacobian) says how to get a tensor from it
+        hint = "; ga.todense(s) makes a sparse matrix a tensor" if isinstance(t, SparseType) else ""
+        raise DTypeError(f"{what} must be a tensor, got {t}{hint}")
     return t
 
 
-def known_ndim(t: ValueType, what: str = "operand") -> int:
+def known_ndim(t: ValueType | Typed, what: str = "operand") -> int:
     """The rank of ``t``; ops whose rule depends on it need it statically."""
-    tt = tensor(t, what)
-    if tt.ndim is None:
-        raise ShapeError(f"{what} needs a known rank, got shape (...)")
-    return tt.ndim
+    return len(known_shape(t, what))
 
 
 @lru_cache(maxsize=1024)
@@ -55,8 +58,8 @@ Tangents = Sequence[Node | None]  # one tangent per input of a node; None is a z
 
 
 def is_differentiable(t: ValueType | None) -> bool:
-    """A float tensor, or a structure with a float tensor somewhere inside."""
-    if isinstance(t, TensorType):
+    """A float tensor (or sparse matrix), or a structure with one somewhere inside."""
+    if isinstance(t, (TensorType, SparseType)):
         return t.dtype.kind in "fc"
     if isinstance(t, TupleType):
         return any(is_differentiable(i) for i in t.items)
@@ -77,14 +80,15 @@ def is_float(t: ValueType) -> bool:
     return isinstance(t, TensorType) and t.is_float
 
 
-def as_int(value: Any, what: str) -> int:
+def as_int(value: object, what: str) -> int:
     """``value`` as a Python int, refusing floats and strings as NumPy does."""
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise AxisError(f"{what} must be an int, got {value!r}") from None
+    return as_index(value, what, AxisError)
 
 
+@overload
+def axes_tuple(axis: None) -> None: ...
+@overload
+def axes_tuple(axis: int | Sequence[int]) -> tuple[int, ...] | int: ...
 def axes_tuple(axis: int | Sequence[int] | None) -> tuple[int, ...] | int | None:
     """A hashable form of an ``axis`` argument (int, tuple of ints or None), so ops stay values."""
     if axis is None:
@@ -105,9 +109,18 @@ def building(name: str, *operands: Any) -> Iterator[None]:
         raise type(e)(f"{name}({types}): {e} ({user_location()})") from None
 
 
+def sole_tangent(t: Tangents) -> Node:
+    """The tangent of a one-input op's input: the forward pass calls a rule only when some
+    input's tangent is not zero, so for one input it never is."""
+    (tangent,) = t
+    if tangent is None:
+        raise DifferentiationError("jvp called with a zero tangent for the one input")
+    return tangent
+
+
 def static_dim(x: Node, axis: int, name: str) -> int:
     """The length of ``x`` along ``axis``, which ``name`` needs when the node is built."""
-    d = x.shape[axis]  # type: ignore[index]
+    d = known_shape(x, name)[axis]
     if d is None:
         raise ShapeError(f"{name} needs the length of axis {axis} when the node is built")
     return d

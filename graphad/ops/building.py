@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from graphad.ir import (
     as_node,
     as_nodes,
     constant,
+    known_shape,
     normalize_axes,
 )
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, one_axis, static_dim
@@ -32,6 +33,7 @@ from graphad.ops.indexing import getitem
 from graphad.ops.piecewise import floor
 from graphad.ops.selection import where
 from graphad.ops.shape import (
+    BroadcastTo,
     broadcast_to,
     concatenate,
     expand_dims,
@@ -39,7 +41,7 @@ from graphad.ops.shape import (
     split,
     transpose,
 )
-from graphad.ops.utility import cast, zeros_like
+from graphad.ops.utility import cast, shape_of, zeros_like
 
 
 def along(x: Node, index: Any, axis: int) -> Node:
@@ -160,12 +162,12 @@ def tile(A: Any, reps: int | Sequence[int]) -> Node:
     with building("tile", A):
         r = (
             (as_int(reps, "reps"),)
-            if np.ndim(reps) == 0
+            if isinstance(reps, (int, np.integer)) or np.ndim(reps) == 0
             else tuple(as_int(k, "reps") for k in reps)
         )
         n = builtins.max(known_ndim(A.type), len(r))
         r = (1,) * (n - len(r)) + r
-        x = reshape(A, (1,) * (n - A.ndim) + A.shape) if A.ndim < n else A  # type: ignore[operator]
+        x = reshape(A, (1,) * (n - A.ndim) + A.shape) if A.ndim < n else A
         dims = [static_dim(x, i, "tile") for i in range(n)]
     if all(k == 1 for k in r):
         return x
@@ -184,7 +186,33 @@ def _pad_widths(pad_width: Any, ndim: int) -> np.ndarray:
         raise ShapeError(f"pad widths {pad_width!r} do not fit rank {ndim}") from None
 
 
-_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+PadMode = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
+_PAD_MODES: tuple[PadMode, ...] = get_args(PadMode)
+
+
+def _pad_mode(mode: object) -> PadMode:
+    """``mode`` as one of the pad modes graphad has, or a ShapeError listing them."""
+    for known in _PAD_MODES:
+        if mode == known:
+            return known
+    raise ShapeError(f"mode must be one of {', '.join(_PAD_MODES)}, got {mode!r}")
+
+
+def _block(x: Node, axis: int, width: int, value: Any) -> Node:
+    """``value`` in the shape of ``x`` with ``width`` along ``axis``: a block that pads it
+    (x's other dims may be known only at run time)."""
+    shape = list(known_shape(x))
+    shape[axis] = width
+    value = cast(value, x.dtype)
+    dims = [d for d in shape if d is not None]
+    if len(dims) == len(shape):
+        return broadcast_to(value, dims)
+    run = shape_of(x)  # x's run-time shape, with the block's width along axis
+    width_node = constant(np.array([width], np.int64))
+    run = concatenate(
+        [getitem(run, slice(0, axis)), width_node, getitem(run, slice(axis + 1, None))]
+    )
+    return BroadcastTo(tuple(shape))(value, run)
 
 
 def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Node:
@@ -196,8 +224,7 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
     """
     x = as_node(array)
     with building("pad", x):
-        if mode not in _PAD_MODES:
-            raise ShapeError(f"mode must be one of {', '.join(_PAD_MODES)}, got {mode!r}")
+        kind = _pad_mode(mode)
         ndim = known_ndim(x.type)
         widths = _pad_widths(pad_width, ndim)
         fills = None
@@ -210,14 +237,12 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
             if mode != "constant":
                 if n == 0 or (mode == "reflect" and n == 1 and (before or after)):
                     raise ShapeError(f"cannot pad an axis of length {n} in mode {mode!r}")
-                x = along(x, np.pad(np.arange(n), (before, after), mode=mode), axis)
+                x = along(x, np.pad(np.arange(n), (before, after), mode=kind), axis)
                 continue
             blocks = []
             for k, width in enumerate((before, after)):
-                shape = list(x.shape)  # type: ignore[arg-type]
-                shape[axis] = int(width)
                 value = constant_values if fills is None else constant(fills[axis, k], x.dtype)
-                blocks.append(broadcast_to(cast(value, x.dtype), shape))
+                blocks.append(_block(x, axis, int(width), value))
             x = concatenate([blocks[0], x, blocks[1]], axis=axis)
     return x
 
@@ -227,7 +252,7 @@ def roll(a: Any, shift: int | Sequence[int], axis: int | Sequence[int] | None = 
     a = as_node(a)
     with building("roll", a):
         if axis is None:
-            return reshape(roll(ravel(a), shift, 0), a.shape)  # type: ignore[arg-type]
+            return reshape(roll(ravel(a), shift, 0), a.shape)
         shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
         x = a
         for s, ax in zip(shifts.ravel(), axes.ravel()):
@@ -376,7 +401,7 @@ def linspace(
         num = as_int(num, "num")
         if num < 0:
             raise ShapeError(f"num must be non-negative, got {num}")
-        if not start.type.is_float:  # type: ignore[union-attr]
+        if not start.type.is_float:
             start = cast(start, np.result_type(start.dtype, stop.dtype, float))
         div = (num - 1) if endpoint else num
         delta = stop - start

@@ -25,36 +25,42 @@ class Compare(ZeroDerivative, Binary):
 class Equal(Compare):
     ufunc = np.equal
     scalar = "({0} == {1})"
+    operator = "=="
 
 
 @dataclass(frozen=True)
 class NotEqual(Compare):
     ufunc = np.not_equal
     scalar = "({0} != {1})"
+    operator = "!="
 
 
 @dataclass(frozen=True)
 class Less(Compare):
     ufunc = np.less
     scalar = "({0} < {1})"
+    operator = "<"
 
 
 @dataclass(frozen=True)
 class LessEqual(Compare):
     ufunc = np.less_equal
     scalar = "({0} <= {1})"
+    operator = "<="
 
 
 @dataclass(frozen=True)
 class Greater(Compare):
     ufunc = np.greater
     scalar = "({0} > {1})"
+    operator = ">"
 
 
 @dataclass(frozen=True)
 class GreaterEqual(Compare):
     ufunc = np.greater_equal
     scalar = "({0} >= {1})"
+    operator = ">="
 
 
 @dataclass(frozen=True)

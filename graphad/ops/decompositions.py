@@ -25,8 +25,9 @@ Where the derivative exists, and nowhere else:
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
@@ -40,7 +41,9 @@ from graphad.ir import (
     as_node,
     constant,
     format_shape,
+    known_shape,
 )
+from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices
 from graphad.ops._constant import ZeroDerivative
@@ -51,6 +54,8 @@ from graphad.ops._util import (
     axes_tuple,
     building,
     known_ndim,
+    sole_tangent,
+    static_dim,
     ufunc_dtype,
 )
 from graphad.ops.building import moveaxis
@@ -89,11 +94,12 @@ class SlogdetResult(NamedTuple):
 
 def _matrices(a: TensorType, square: bool = False) -> tuple[int, int]:
     """The static (M, N) of a (..., M, N) stack, which the rules' masks need."""
-    if known_ndim(a) < 2:
+    shape = known_shape(a)
+    if len(shape) < 2:
         raise ShapeError(f"expected a (..., M, N) stack of matrices, got {format_shape(a.shape)}")
     if a.dtype.kind == "c":  # the rules below transpose where complex ones conjugate too
         raise DTypeError("complex matrices are not supported yet")
-    m, n = a.shape[-2:]  # type: ignore[index]
+    m, n = shape[-2:]
     if m is None or n is None:
         raise ShapeError("the matrix dims must be known when the node is built")
     if square and m != n:
@@ -150,8 +156,8 @@ class Cholesky(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """L̇ = L·Φ(L⁻¹·Ȧₛ·L⁻ᵀ)"""
-        n = node.shape[-1]  # type: ignore[index]
-        x = solve(node, mT(solve(node, _symmetric_tangent(t[0]))))  # type: ignore[arg-type]
+        n = static_dim(node, -1, "cholesky")
+        x = solve(node, mT(solve(node, _symmetric_tangent(sole_tangent(t)))))
         return matmul(node, self._phi(x, n))
 
 
@@ -169,8 +175,8 @@ class Eigh(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         _matrices(a, square=True)
-        dtype = _float(a)
-        return TupleType((TensorType(a.shape[:-1], dtype), TensorType(a.shape, dtype)))  # type: ignore[index]
+        shape, dtype = known_shape(a), _float(a)
+        return TupleType((TensorType(shape[:-1], dtype), TensorType(shape, dtype)))
 
     def compute(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         w, v = np.linalg.eigh(a)
@@ -179,8 +185,8 @@ class Eigh(JvpOnly, OnMatrices):
     def jvp(self, node: Node, t: Tangents) -> Node:
         """K = Vᵀ·Ȧₛ·V; ẇ = diag(K), V̇ = V·(F∘K), F = 1/(wⱼ - wᵢ) off the diagonal"""
         w, v = get(node, 0), get(node, 1)
-        k = matmul(mT(v), matmul(_symmetric_tangent(t[0]), v))  # type: ignore[arg-type]
-        return make_tuple(_diag_part(k), matmul(v, _gaps(w, v.shape[-1]) * k))  # type: ignore[index]
+        k = matmul(mT(v), matmul(_symmetric_tangent(sole_tangent(t)), v))
+        return make_tuple(_diag_part(k), matmul(v, _gaps(w, static_dim(v, -1, "eigh")) * k))
 
 
 def _hermitian_input(a: Any, UPLO: str) -> Node:
@@ -209,7 +215,7 @@ class Svd(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         m, n = _matrices(a)
-        k, batch, dtype = builtins.min(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
+        k, batch, dtype = builtins.min(m, n), known_shape(a)[:-2], _float(a)
         return TupleType(
             (
                 TensorType((*batch, m, k), dtype),
@@ -229,11 +235,11 @@ class Svd(JvpOnly, OnMatrices):
         likewise): five matrix products, each computed once by the transpose (the vjp) too;
         S⁻¹ is one reciprocal of s, so both modes scale by products, not divisions"""
         u, s, vh = get(node, 0), get(node, 1), get(node, 2)
-        v, da = mT(vh), t[0]
-        f = _gaps(s * s, s.shape[-1])  # type: ignore[index]
+        v, da = mT(vh), sole_tangent(t)
+        f = _gaps(s * s, static_dim(s, -1, "svd"))
         rows, cols = expand_dims(s, -1), expand_dims(s, -2)  # S·X scales rows, X·S columns
         inv_cols = 1.0 / cols
-        av, atu = matmul(da, v), matmul(mT(da), u)  # type: ignore[arg-type]
+        av, atu = matmul(da, v), matmul(mT(da), u)
         p = matmul(mT(u), av)
         pt = mT(p)
         du = matmul(u, f * (p * cols + rows * pt) - p * inv_cols) + av * inv_cols
@@ -241,6 +247,18 @@ class Svd(JvpOnly, OnMatrices):
         return make_tuple(du, _diag_part(p), mT(dv))
 
 
+@overload
+def svd(
+    a: Any, full_matrices: bool = ..., compute_uv: Literal[True] = ..., hermitian: bool = ...
+) -> SVDResult: ...
+@overload
+def svd(
+    a: Any, full_matrices: bool = ..., *, compute_uv: Literal[False], hermitian: bool = ...
+) -> Node: ...
+@overload
+def svd(
+    a: Any, full_matrices: bool = ..., compute_uv: bool = ..., hermitian: bool = ...
+) -> SVDResult | Node: ...
 def svd(
     a: Any, full_matrices: bool = True, compute_uv: bool = True, hermitian: bool = False
 ) -> SVDResult | Node:
@@ -249,7 +267,7 @@ def svd(
     non-zero singular values."""
     a = as_node(a)
     with building("svd", a):
-        m, n = _matrices(a.type)  # type: ignore[arg-type]
+        m, n = _matrices(a.type)
         if compute_uv and full_matrices and m != n:
             raise ShapeError(
                 "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
@@ -263,7 +281,7 @@ def svd(
 
 def svdvals(x: Any, /) -> Node:
     """np.linalg.svdvals: the singular values (..., K), descending."""
-    return svd(x, compute_uv=False)  # type: ignore[return-value]
+    return svd(x, compute_uv=False)
 
 
 # -- qr -------------------------------------------------------------------------------
@@ -273,7 +291,7 @@ class Qr(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         m, n = _matrices(a)
-        k, batch, dtype = builtins.min(m, n), a.shape[:-2], _float(a)  # type: ignore[index]
+        k, batch, dtype = builtins.min(m, n), known_shape(a)[:-2], _float(a)
         return TupleType((TensorType((*batch, m, k), dtype), TensorType((*batch, k, n), dtype)))
 
     def compute(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,7 +300,8 @@ class Qr(JvpOnly, OnMatrices):
 
     @staticmethod
     def _tall(node: Node) -> None:
-        m, n = node.inputs[0].shape[-2:]  # type: ignore[index]
+        a = node.inputs[0]
+        m, n = static_dim(a, -2, "qr"), static_dim(a, -1, "qr")
         if m < n:
             raise DifferentiationError(f"qr: derivatives need M ≥ N, got {m}x{n}")
 
@@ -291,7 +310,7 @@ class Qr(JvpOnly, OnMatrices):
         Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X = Ȧ·R⁻¹ - Q·(X - Ω)"""
         self._tall(node)
         q, r = get(node, 0), get(node, 1)
-        ar = _right_solve(t[0], r)  # type: ignore[arg-type]
+        ar = _right_solve(sole_tangent(t), r)
         x = matmul(mT(q), ar)
         lower = tril(x, -1)
         rotated = x - (lower - mT(lower))
@@ -313,6 +332,10 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
 class LogAbsDet(JvpOnly, OnMatrices):
     """log|det A| over a stack of square matrices."""
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """slogdet(a)[1], the name NumPy gives it"""
+        return atom(call("slogdet", args).text + "[1]")
+
     def infer(self, a: TensorType) -> TensorType:
         if a.dtype.kind == "c":  # d log|det| = Re tr(A⁻¹·dA) there: not this rule
             raise DTypeError("complex matrices are not supported yet")
@@ -323,12 +346,16 @@ class LogAbsDet(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = tr(A⁻¹·Ȧ)"""
-        return Sum((-2, -1))(mT(inv(node.inputs[0])) * t[0])
+        return Sum((-2, -1))(mT(inv(node.inputs[0])) * sole_tangent(t))
 
 
 @dataclass(frozen=True)
 class DetSign(ZeroDerivative, OnMatrices):
     """The sign of det A (-1, 0 or 1): piecewise constant, no derivative flows."""
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """slogdet(a)[0], the name NumPy gives it"""
+        return atom(call("slogdet", args).text + "[0]")
 
     def infer(self, a: TensorType) -> TensorType:
         return Det().infer(a)
@@ -352,18 +379,18 @@ class Pinv(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TensorType:
         m, n = _matrices(a)
-        return TensorType((*a.shape[:-2], n, m), _float(a))  # type: ignore[index]
+        return TensorType((*known_shape(a)[:-2], n, m), _float(a))
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.linalg.pinv(a) if self.rcond is None else np.linalg.pinv(a, self.rcond)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """Ṗ = -P·Ȧ·P + P·Pᵀ·Ȧᵀ·(I - A·P) + (I - P·A)·Ȧᵀ·Pᵀ·P"""
-        a, p, da = node.inputs[0], node, t[0]
-        pt_p, dat = matmul(mT(p), p), mT(da)  # type: ignore[arg-type]
+        a, p, da = node.inputs[0], node, sole_tangent(t)
+        pt_p, dat = matmul(mT(p), p), mT(da)
         dat_left = matmul(dat, pt_p)
         return (
-            -matmul(p, matmul(da, p))  # type: ignore[arg-type]
+            -matmul(p, matmul(da, p))
             + matmul(matmul(p, mT(p)), dat - matmul(matmul(dat, a), p))
             + dat_left
             - matmul(p, matmul(a, dat_left))
@@ -384,7 +411,7 @@ def matrix_power(a: Any, n: int) -> Node:
     a = as_node(a)
     with building("matrix_power", a):
         n = as_int(n, "n")
-        size, _ = _matrices(a.type, square=True)  # type: ignore[arg-type]
+        size, _ = _matrices(a.type, square=True)
     if n == 0:
         return zeros_like(a) + constant(np.eye(size, dtype=a.dtype))
     base = inv(a) if n < 0 else a
@@ -395,7 +422,8 @@ def matrix_power(a: Any, n: int) -> Node:
         k >>= 1
         if k:
             base = matmul(base, base)
-    return result  # type: ignore[return-value]
+    assert result is not None  # n != 0: k had a bit set
+    return result
 
 
 def _abs_squared(x: Node) -> Node:

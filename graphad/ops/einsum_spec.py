@@ -19,7 +19,7 @@ import string
 from collections.abc import Sequence
 from typing import Any
 
-from graphad.ir import Node, ShapeError, as_nodes
+from graphad.ir import Node, ShapeError, as_nodes, known_shape
 from graphad.ops._util import known_ndim
 from graphad.ops.indexing import getitem
 
@@ -77,7 +77,7 @@ def _unbroadcast(ins: list[str], xs: list[Node]) -> tuple[list[str], list[Node]]
     """Drop a letter's size-1 dims from the operands where another operand has it larger."""
     sizes: dict[str, set[int]] = {}
     for spec, x in zip(ins, xs):
-        for c, d in zip(spec, x.shape):  # type: ignore[arg-type]
+        for c, d in zip(spec, known_shape(x)):
             if d is not None:
                 sizes.setdefault(c, set()).add(d)
     stretched = {c for c, ds in sizes.items() if 1 in ds and len(ds) > 1}
@@ -85,7 +85,9 @@ def _unbroadcast(ins: list[str], xs: list[Node]) -> tuple[list[str], list[Node]]
         return ins, xs
     out_ins, out_xs = [], []
     for spec, x in zip(ins, xs):
-        drop = [i for i, (c, d) in enumerate(zip(spec, x.shape)) if c in stretched and d == 1]  # type: ignore[arg-type]
+        drop = [
+            i for i, (c, d) in enumerate(zip(spec, known_shape(x))) if c in stretched and d == 1
+        ]
         if drop:
             x = getitem(x, tuple(0 if i in drop else slice(None) for i in range(len(spec))))
             spec = "".join(c for i, c in enumerate(spec) if i not in drop)

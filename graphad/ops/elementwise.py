@@ -39,6 +39,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphad.ir import (
+    Constant,
     DictType,
     DifferentiationError,
     DTypeError,
@@ -50,10 +51,18 @@ from graphad.ir import (
     ValueType,
     as_nodes,
     broadcast_shapes,
-    is_constant,
     shapes_compatible,
     user_location,
 )
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    elementwise,
+    known_value,
+    only,
+    static_shape,
+)
+from graphad.ir.notation import SUM, Term, atom, infix, wrap
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -249,7 +258,9 @@ def sum_partials(terms: Iterable[Node | None], like: ValueType | None = None) ->
         )
     if isinstance(first, DictType):
         known = dict((like if isinstance(like, DictType) else first).items)
-        keys = dict.fromkeys([*known, *(k for p in present for k in p.type)])  # type: ignore[union-attr]
+        keys = dict.fromkeys(
+            [*known, *(k for p in present if isinstance(p.type, DictType) for k in p.type)]
+        )
         sums = {k: sum_partials([entry(p, k) for p in present], known.get(k)) for k in keys}
         return make_dict({k: s for k, s in sums.items() if s is not None})
     if all(p.type == first for p in present):
@@ -297,12 +308,22 @@ class Where(Elementwise):
         c = node.inputs[0]
         return None, Pick(c), Pick(c, 0, 1)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """elementwise; a constant condition says which of a and b each entry takes"""
+        deps = elementwise(node)
+        c = known_value(node.inputs[0])
+        if c is None:
+            return deps
+        taken = np.broadcast_to(c, static_shape(node.type))
+        return None, only(deps[1], taken), only(deps[2], ~taken)
+
 
 # -- arithmetic ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Add(Elementwise, Binary):
     ufunc = np.add
     commutative = True
+    operator = "+"
     scalar = "({0} + {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
@@ -313,6 +334,7 @@ class Add(Elementwise, Binary):
 @dataclass(frozen=True)
 class Subtract(Elementwise, Binary):
     ufunc = np.subtract
+    operator = "-"
     scalar = "({0} - {1})"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
@@ -325,6 +347,7 @@ class Multiply(Elementwise, Binary):
     ufunc = np.multiply
     commutative = True
     scalar = "({0} * {1})"
+    operator = "*"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = b, ∂/∂b = a"""
@@ -337,6 +360,7 @@ class Divide(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1})"
+    operator = "/"
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = 1/b, ∂/∂b = -(a/b)/b"""
@@ -347,9 +371,9 @@ class Divide(Elementwise, Binary):
 def _constant_exponent(node: Node) -> float | None:
     """p of x**p when p is a constant scalar, as a Python float of x's dtype."""
     p = node.inputs[1]
-    if not is_constant(p) or p.shape != () or p.dtype.kind not in "fiu":
+    if not isinstance(p.op, Constant) or p.shape != () or p.dtype.kind not in "fiu":
         return None
-    return float(p.op.value)  # type: ignore[attr-defined]
+    return float(p.op.value)
 
 
 def _safe_log(x: Node) -> Node:
@@ -361,11 +385,13 @@ def _safe_log(x: Node) -> Node:
 class Power(Elementwise, Binary):
     ufunc = np.power
     singular = True
+    operator = "**"
     scalar = "pow({0}, {1})"
 
     def is_singular(self, node: Node) -> bool:
         """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
-        return _constant_exponent(node) is None or _constant_exponent(node) < 1  # type: ignore[operator]
+        p = _constant_exponent(node)
+        return p is None or p < 1
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = p·x^(p-1), ∂/∂p = x^p·log(x)   (log 0 taken as 0)"""
@@ -388,6 +414,9 @@ class MultiplyNoNan(Elementwise, Binary):
     commutative = True
     # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
     scalar = "({0} * {1} if {0} and {1} else 0.0)"
+    # written x*y: the product it is, except where a 0 meets an inf or a NaN (0 there, NaN
+    # in x*y); formulas of derivatives read as the maths does (see graphad.formulas)
+    operator = "*"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, y)
@@ -411,6 +440,9 @@ class Xdivy(Elementwise, Binary):
     ufunc = np.true_divide
     singular = True
     scalar = "({0} / {1} if {0} else 0.0)"
+    # written x/y: the quotient it is, except where x is 0 and y is 0 or NaN (0 there, NaN
+    # in x/y); formulas of derivatives read as the maths does (see graphad.formulas)
+    operator = "/"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.true_divide(x, y)
@@ -465,6 +497,13 @@ class AddN(Elementwise):
         """(x₁ + x₂ + … + xₙ), summed left to right as ``compute`` sums"""
         return "(" + " + ".join(args) + ")"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x₁ + x₂ + … + xₙ"""
+        if len(args) == 1:
+            return args[0]
+        terms = [wrap(a, SUM + 1) if i else wrap(a, SUM) for i, a in enumerate(args)]
+        return Term(" + ".join(terms), SUM)
+
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂/∂xᵢ = 1"""
         return (1,) * len(node.inputs)
@@ -477,6 +516,7 @@ class AddN(Elementwise):
 @dataclass(frozen=True)
 class Negative(Elementwise, Unary):
     ufunc = np.negative
+    operator = "-"
     scalar = "(-{0})"
 
     def partials(self, node: Node) -> tuple[Partial]:
@@ -543,6 +583,10 @@ class Square(Elementwise, Unary):
     ufunc = np.square
     scalar = "({0} * {0})"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x**2 (computed as x·x: the same number up to rounding)"""
+        return infix("**", args[0], atom("2"))
+
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 2x"""
         return (2 * node.inputs[0],)
@@ -571,6 +615,10 @@ class Sign(Elementwise, Unary):
                 f"instead ({user_location()})"
             )
         return (0,)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """none: the derivative is 0"""
+        return (None,)
 
 
 @dataclass(frozen=True)

@@ -19,16 +19,30 @@ from graphad.ir import (
     DTypeError,
     IndexingError,
     Node,
+    Pattern,
     ShapeError,
     TensorType,
     as_node,
     broadcast_shapes,
     constant,
     format_shape,
+    is_static,
     shapes_compatible,
     user_location,
 )
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    Local,
+    dense,
+    entry_count,
+    fills,
+    grouped,
+    numbering,
+    routed,
+)
 from graphad.ir.native import Call
+from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import batch_size, rank
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -57,12 +71,23 @@ def _decode(items: tuple[Item, ...], arrays: Sequence[Any]) -> tuple[Any, ...]:
     return tuple(index)
 
 
-def _native_item(item: Item) -> str:
-    """An index item as Python's index syntax: ``1``, ``::2``, ``None``, ``...``."""
-    kind = item[0]
-    if kind == "slice":
-        return ":".join("" if v is None else str(v) for v in item[1:])
-    return {"int": str(item[-1]), "new": "None", "ellipsis": "..."}[kind]
+def index_text(items: tuple[Item, ...], arrays: Sequence[Term]) -> str:
+    """``1, :, None`` for the items of an index, index arrays written as ``arrays`` are."""
+    parts = []
+    for item in items:
+        kind = item[0]
+        if kind == "int":
+            parts.append(str(item[1]))
+        elif kind == "slice":
+            start, stop, step = ("" if v is None else str(v) for v in item[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        elif kind == "new":
+            parts.append("None")
+        elif kind == "ellipsis":
+            parts.append("...")
+        else:
+            parts.append(arrays[item[1]].text if item[1] < len(arrays) else "?")
+    return ", ".join(parts)
 
 
 def _consumed(item: Item) -> int:
@@ -125,10 +150,11 @@ def _result_shape(
         where.append(pos)
     if not has_arrays:
         return tuple(out)
-    if any(a is None for a in advanced):
+    ranked = [a for a in advanced if a is not None]
+    if len(ranked) < len(advanced):
         return None
     try:
-        block = broadcast_shapes(*advanced)
+        block = broadcast_shapes(*ranked)
     except ShapeError:
         shapes = " ".join(format_shape(a) for a in advanced)
         raise IndexingError(
@@ -137,8 +163,8 @@ def _result_shape(
     at = out.index(_ADVANCED)
     rest = (*out[:at], *out[at + 1 :])
     if where != list(range(where[0], where[0] + len(where))):  # not adjacent: in front
-        return (*block, *rest)  # type: ignore[misc]
-    return (*out[:at], *block, *out[at + 1 :])  # type: ignore[misc]
+        return (*block, *rest)
+    return (*out[:at], *block, *out[at + 1 :])
 
 
 _ADVANCED = object()  # where the broadcast shape of the advanced items goes in the result
@@ -172,6 +198,10 @@ class GetItem(Linear):
         n-d fancy indexing)."""
         return "whole" if self.advanced else "dispatch"
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x[1, :, i]"""
+        return atom(f"{wrap(args[0], ATOM)}[{index_text(self.items, args[1:])}]")
+
     def infer(self, x: TensorType, *arrays: TensorType) -> TensorType:
         tensor(x)
         for a in arrays:
@@ -188,13 +218,18 @@ class GetItem(Linear):
             return None
         if not self.items:
             return Call("{0}", view=True)
-        index = ", ".join(_native_item(item) for item in self.items)
-        return Call(f"{{0}}[{index},]", view=node.ndim != 0)
+        return Call(f"{{0}}[{index_text(self.items, [])},]", view=node.ndim != 0)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = scatter_add(zeros_like(x), index, g): repeated indices accumulate"""
         x, *arrays = node.inputs
         return scatter_add(g, self, x, arrays)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is the entry of x the index selects; an index array computed at run
+        time (a sort's) may select any entry along its axis"""
+        extents = _extents(self.items, node.inputs[0].shape)
+        return routed(self, node, (0,), {1 + a: d for a, d in extents.items()})
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """xb[:, index], the batch axis moved back to the front where NumPy moves separated
@@ -227,6 +262,11 @@ class ScatterAdd(Linear):
     advanced: bool = False
     n_arrays: int = 0
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """scatter g into (2, 2) at [:, 0]: zeros of that shape, g added at the index"""
+        at = index_text(self.items, args[1 : 1 + self.n_arrays])
+        return Term(f"scatter {wrap(args[0], SUM)} into {shape_text(self.shape)} at [{at}]", LOOSE)
+
     def infer(self, g: TensorType, *rest: TensorType) -> TensorType:
         out = TensorType(self.shape, tensor(g).dtype)
         expect = _result_shape(self.items, out, rest[: self.n_arrays])
@@ -239,7 +279,12 @@ class ScatterAdd(Linear):
 
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         arrays = rest[: self.n_arrays]
-        shape = tuple(rest[self.n_arrays]) if len(rest) > self.n_arrays else self.shape
+        if len(rest) > self.n_arrays:
+            shape = tuple(int(d) for d in rest[self.n_arrays])
+        elif is_static(self.shape):
+            shape = self.shape
+        else:
+            raise ShapeError(f"shape {format_shape(self.shape)} without its run-time shape")
         out = np.zeros(shape, dtype=g.dtype)
         index = _decode(self.items, arrays)
         if self.advanced:
@@ -252,6 +297,24 @@ class ScatterAdd(Linear):
         """ū = g[index] for the update u"""
         arrays = node.inputs[1 : 1 + self.n_arrays]
         return GetItem(self.items, self.advanced)(g, *arrays)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry of the update into the entry the index sends it to (the transpose of
+        a gather); an index array computed at run time may send it anywhere along its axis"""
+        extents = _extents(self.items, self.shape)
+        choices = {1 + a: d for a, d in extents.items() if a < self.n_arrays}
+        runs = fills(node, choices)
+        if runs is None or any(v is None for v in runs[0][1 : 1 + self.n_arrays]):
+            return dense(node, why="scatter_add: an index computed at run time")
+        gather = GetItem(self.items, self.advanced)
+        targets = [gather.compute(numbering(node.type), *v[1 : 1 + self.n_arrays]) for v in runs]
+        if len(targets) == 1:
+            return grouped(targets[0], node)
+        size = targets[0].size
+        into = np.concatenate([t.ravel() for t in targets])
+        updates = np.tile(np.arange(size), len(targets))
+        local = Pattern.from_pairs(into, updates, (entry_count(node.type), size))
+        return (Local(local), *(None for _ in node.inputs[1:]))
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """zeros((B, *shape))[:, index] += gb, gb's batch axis where getitem puts it; with
@@ -285,7 +348,7 @@ def _batch_axis(items: tuple[Item, ...], arrays: Sequence[Node]) -> int:
     advanced = [i for i, item in enumerate(items) if item[0] in ("array", "int")]
     if advanced[-1] - advanced[0] == len(advanced) - 1:
         return 0
-    return max(a.ndim for a in arrays)  # type: ignore[type-var]
+    return max(rank(a) for a in arrays)
 
 
 def _batched_index(
@@ -307,9 +370,10 @@ def _batched_index(
     """
     from graphad.ops.shape import lift  # shape builds on getitem
 
-    if any(a.ndim is None for a in arrays) or (x_batched and size is None):
+    ranks = [d for a in arrays if (d := a.ndim) is not None]
+    if len(ranks) < len(arrays) or (x_batched and size is None):
         return None
-    r = max(a.ndim - b for a, b in zip(arrays, batched))  # type: ignore[operator]
+    r = max(d - b for d, b in zip(ranks, batched))
     lifted = [lift(a, r) if b else a for a, b in zip(arrays, batched)]
     advanced = [i for i, item in enumerate(items) if item[0] in ("array", "int")]
     first = advanced[0]
@@ -321,11 +385,25 @@ def _batched_index(
         block += step
     if advanced[-1] - advanced[0] != len(advanced) - 1:  # separated: NumPy puts them first
         block = 0
-    if x_batched:
-        steps = np.arange(size).reshape((-1,) + (1,) * r).astype(np.int64)  # type: ignore[arg-type]
+    if x_batched and size is not None:  # (known when x is batched, asked above)
+        steps = np.arange(size).reshape((-1,) + (1,) * r).astype(np.int64)
         items = (*items[:first], ("array", len(lifted)), *items[first:])
         lifted.append(constant(steps))
     return items, lifted, axis, block
+
+
+def _extents(items: tuple[Item, ...], shape: Any) -> dict[int, int]:
+    """The length of the axis of x that each index array (by its position) indexes."""
+    used = sum(_consumed(item) for item in items)
+    extents, axis = {}, 0
+    for item in items:
+        if item[0] == "ellipsis":
+            axis += len(shape) - used
+            continue
+        if item[0] == "array":
+            extents[item[1]] = shape[axis]
+        axis += _consumed(item)
+    return extents
 
 
 def scatter_add(g: Node, index: GetItem, like: Node, arrays: Sequence[Node]) -> Node:
@@ -411,12 +489,12 @@ def getitem(x: Any, index: Any) -> Node:
 
 def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node]) -> None:
     """Index arrays that are constants are checked against x's known shape now, not at run."""
-    if not arrays or not all(isinstance(a.op, Constant) for a in arrays):
+    values = [a.op.value for a in arrays if isinstance(a.op, Constant)]
+    shape = x.shape
+    if not arrays or len(values) < len(arrays) or not is_static(shape):
         return
-    if not isinstance(x.type, TensorType) or not x.type.is_static:
-        return
-    dummy = np.broadcast_to(np.empty((), np.int8), x.type.shape)  # type: ignore[arg-type]
+    dummy = np.broadcast_to(np.empty((), np.int8), shape)
     try:
-        dummy[_decode(items, [a.op.value for a in arrays])]  # type: ignore[attr-defined]
+        dummy[_decode(items, values)]
     except IndexError as e:
         raise IndexingError(f"getitem({x.type}): {e} ({user_location()})") from None

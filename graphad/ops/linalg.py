@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    Constant,
     DifferentiationError,
+    Dims,
     Node,
     Op,
     ShapeError,
@@ -31,10 +33,22 @@ from graphad.ir import (
     broadcast_shapes,
     constant,
     format_shape,
-    is_constant,
+    is_static,
+    known_shape,
     normalize_axes,
 )
+from graphad.ir.dependence import (
+    Dependences,
+    Detect,
+    Product,
+    carries,
+    entry_count,
+    known_value,
+    numbering,
+    static_shape,
+)
 from graphad.ir.native import Call
+from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
 from graphad.ops._linear import JvpOnly, Multilinear
@@ -44,6 +58,7 @@ from graphad.ops._util import (
     as_int,
     building,
     known_ndim,
+    sole_tangent,
     ufunc_dtype,
 )
 from graphad.ops.einsum_spec import explicit
@@ -52,6 +67,7 @@ from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
+    broadcast_like,
     broadcast_to,
     lift,
     matrix_transpose,
@@ -61,13 +77,15 @@ from graphad.ops.shape import (
 from graphad.ops.utility import cast
 
 
-def _square(a: TensorType) -> None:
-    ndim = known_ndim(a)
-    if ndim < 2:
+def _square(a: TensorType) -> Dims:
+    """The shape of ``a``, a (..., M, M) stack of square matrices, or a ShapeError."""
+    shape = known_shape(a)
+    if len(shape) < 2:
         raise ShapeError(f"expected a (..., M, M) stack of matrices, got {format_shape(a.shape)}")
-    m, n = a.shape[-2:]  # type: ignore[index]
+    m, n = shape[-2:]
     if m is not None and n is not None and m != n:
         raise ShapeError(f"matrices must be square, got {m}x{n}")
+    return shape
 
 
 @dataclass(frozen=True)
@@ -75,23 +93,26 @@ class MatMul(Multilinear):
     """a @ b with NumPy's rules for 1-D and batched operands."""
 
     name = "matmul"
+    operator = "@"
 
     def describe(self, types: Sequence[ValueType]) -> str:
-        if not all(isinstance(t, TensorType) for t in types):
+        tensors = [t for t in types if isinstance(t, TensorType)]
+        if len(tensors) < len(types):
             return super().describe(types)
-        return "matmul: " + " @ ".join(format_shape(t.shape) for t in types)  # type: ignore[union-attr]
+        return "matmul: " + " @ ".join(format_shape(t.shape) for t in tensors)
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
-        na, nb = known_ndim(a), known_ndim(b)
+        sa, sb = known_shape(a), known_shape(b)
+        na, nb = len(sa), len(sb)
         if na == 0 or nb == 0:
             raise ShapeError("matmul does not take scalars (use multiply)")
-        ka, kb = a.shape[-1], b.shape[-2 if nb > 1 else 0]  # type: ignore[index]
+        ka, kb = sa[-1], sb[-2 if nb > 1 else 0]
         if ka is not None and kb is not None and ka != kb:
             raise ShapeError(f"inner dimensions {ka} and {kb} differ")
-        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])  # type: ignore[index]
-        rows = a.shape[-2:-1] if na > 1 else ()  # type: ignore[index]
-        cols = b.shape[-1:] if nb > 1 else ()  # type: ignore[index]
-        return TensorType(batch + rows + cols, ufunc_dtype(np.matmul, a.dtype, b.dtype))  # type: ignore[operator]
+        batch = broadcast_shapes(sa[:-2], sb[:-2])
+        rows = sa[-2:-1] if na > 1 else ()
+        cols = sb[-1:] if nb > 1 else ()
+        return TensorType(batch + rows + cols, ufunc_dtype(np.matmul, a.dtype, b.dtype))
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.matmul(a, b)
@@ -109,7 +130,7 @@ class MatMul(Multilinear):
         a1, b1 = a.ndim == 1, b.ndim == 1
         a2 = ExpandDims((0,))(a) if a1 else a
         b2 = ExpandDims((1,))(b) if b1 else b
-        rank = node.ndim + a1 + b1  # type: ignore[operator]
+        rank = known_ndim(node) + a1 + b1
         inserted = ((rank - 2,) if a1 else ()) + ((rank - 1,) if b1 else ())
         g2 = ExpandDims(inserted)(g) if inserted else g
         if k == 0:
@@ -117,6 +138,30 @@ class MatMul(Multilinear):
             return squeeze(ga, -2) if a1 else ga
         gb = matmul(matrix_transpose(a2), g2)
         return squeeze(gb, -1) if b1 else gb
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """out[…, i, j] on a[…, i, :] and b[…, :, j], except where the other operand is a
+        constant zero; over the grid (…, i, k, j), 1-D operands promoted"""
+        a, b = node.inputs
+
+        def grid(x: Node, values: np.ndarray, first: bool) -> np.ndarray:
+            if x.ndim == 1:  # a vector a is one row, a vector b one column
+                values = values[None, :] if first else values[:, None]
+            return values[..., None] if first else values[..., None, :, :]
+
+        sa, sb, shape = static_shape(a.type), static_shape(b.type), static_shape(node.type)
+        rows = sa[-2] if len(sa) > 1 else 1
+        cols = sb[-1] if len(sb) > 1 else 1
+        batch = shape[: len(shape) - (len(sa) > 1) - (len(sb) > 1)]
+        out = numbering(node.type).reshape((*batch, rows, 1, cols))
+        deps: list[Product | None] = []
+        for k, (x, other) in enumerate(((a, b), (b, a))):
+            zeros = known_value(other)
+            mask = None if zeros is None else grid(other, zeros != 0, k == 1)
+            size = (entry_count(node.type), entry_count(x.type))
+            product = Product(out, grid(x, numbering(x.type), k == 0), size, mask)
+            deps.append(product if carries(x.type) else None)
+        return tuple(deps)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A batch against one matrix is one matrix product, the batch folded into the rows
@@ -134,9 +179,10 @@ class MatMul(Multilinear):
 
 def _is_identity(x: Node) -> bool:
     """x is a constant identity matrix."""
-    if not is_constant(x) or x.ndim != 2 or x.shape[0] != x.shape[1]:  # type: ignore[index]
+    op, shape = x.op, x.shape
+    if not isinstance(op, Constant) or shape is None or len(shape) != 2 or shape[0] != shape[1]:
         return False
-    value = x.op.value  # type: ignore[attr-defined]
+    value = op.value
     return bool(np.array_equal(value, np.eye(len(value), dtype=value.dtype)))
 
 
@@ -146,13 +192,15 @@ def _fold_rows(a: Node, b: Node, vector: bool) -> Node:
     A batch that is the identity (the basis a Jacobian pushes through) selects b's rows:
     I @ b = b, with the basis's zeros strong, as a zero tangent's are (an inf in b stays
     in its own row instead of making NaN of the others, 0·inf)."""
-    if _is_identity(a) and a.dtype == b.dtype and a.shape[-1] == b.shape[0]:  # type: ignore[index]
+    shape = known_shape(a)
+    if _is_identity(a) and a.dtype == b.dtype and shape[-1] == known_shape(b)[0]:
         return b
-    if vector or a.ndim == 2 or not a.type.is_static:  # type: ignore[union-attr]
+    if vector or len(shape) == 2 or not is_static(shape):
         return matmul(a, b)  # (B, k) @ (k, m) is one product already
-    lead = a.shape[:-1]  # type: ignore[index]
+    lead = shape[:-1]
     rows = int(np.prod(lead))
-    return reshape(matmul(reshape(a, (rows, a.shape[-1])), b), (*lead, b.shape[-1]))  # type: ignore[index,misc]
+    cols = known_shape(b)[-1]  # unknown until run time: -1 (a batch of none needs it known)
+    return reshape(matmul(reshape(a, (rows, shape[-1])), b), (*lead, -1 if cols is None else cols))
 
 
 def _batch_matrices(
@@ -194,13 +242,18 @@ class Einsum(Multilinear):
 
     subscripts: str
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """einsum('ij,jk->ik', a, b)"""
+        return call("einsum", [atom(repr(self.subscripts)), *args])
+
     def infer(self, *xs: TensorType) -> TensorType:
         ins, out = _parse(self.subscripts, len(xs))
         sizes: dict[str, int | None] = {}
         for spec, x in zip(ins, xs):
-            if known_ndim(x) != len(spec):
-                raise ShapeError(f"operand {spec!r} has shape {format_shape(x.shape)}")
-            for c, d in zip(spec, x.shape):  # type: ignore[arg-type]
+            shape = known_shape(x)
+            if len(shape) != len(spec):
+                raise ShapeError(f"operand {spec!r} has shape {format_shape(shape)}")
+            for c, d in zip(spec, shape):
                 if sizes.get(c) is None:
                     sizes[c] = d
                 elif d is not None and d != sizes[c]:
@@ -217,6 +270,26 @@ class Einsum(Multilinear):
         ins, out = _parse(self.subscripts, len(node.inputs))
         return _einsum_adjoint(ins, out, node.inputs, g, k)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """out[o] on xₖ at every index tuple that agrees with o, except where a constant
+        operand is zero at every tuple it takes part in"""
+        ins, out = _parse(self.subscripts, len(node.inputs))
+        sizes = {c: d for s, x in zip(ins, node.inputs) for c, d in zip(s, static_shape(x.type))}
+        deps: list[Product | None] = []
+        for k, x in enumerate(node.inputs):
+            letters = "".join(dict.fromkeys(out + ins[k]))  # the grid's axes
+            mask = None
+            for j, other in enumerate(node.inputs):
+                value = known_value(other)
+                if j != k and value is not None:
+                    zeros = _on_grid((value != 0).astype(np.int8), ins[j], letters, sizes) != 0
+                    mask = zeros if mask is None else mask & zeros
+            target = _on_grid(numbering(node.type), out, letters, sizes)
+            operand = _on_grid(numbering(x.type), ins[k], letters, sizes)
+            size = (entry_count(node.type), entry_count(x.type))
+            deps.append(Product(target, operand, size, mask) if carries(x.type) else None)
+        return tuple(deps)
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """One more letter, on the batched operands and in front of the output"""
         ins, out = _parse(self.subscripts, len(node.inputs))
@@ -224,6 +297,23 @@ class Einsum(Multilinear):
         z = next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in used)
         specs = [z + s if b else s for s, b in zip(ins, batched)]
         return einsum(",".join(specs) + "->" + z + out, *xs)
+
+
+def _on_grid(values: np.ndarray, spec: str, letters: str, sizes: dict[str, Any]) -> np.ndarray:
+    """An operand with subscripts ``spec`` laid on the grid of ``letters``: its diagonal
+    where a letter repeats, its letters in the grid's order, length-1 axes for the grid's
+    other letters; a letter the grid lacks is reduced away (nonzero anywhere along it).
+    Numbers are laid out the same way for the entries of the output and of an operand."""
+    unique = "".join(dict.fromkeys(spec))
+    kept = "".join(c for c in letters if c in unique)
+    if unique != spec or kept != unique:
+        values = np.einsum(f"{spec}->{unique}", values) if unique != spec else values
+        dropped = tuple(i for i, c in enumerate(unique) if c not in letters)
+        if dropped:
+            values = np.any(values != 0, axis=dropped)
+            unique = "".join(c for c in unique if c in letters)
+        values = np.einsum(f"{unique}->{kept}", values)
+    return values.reshape([sizes[c] if c in kept else 1 for c in letters])
 
 
 def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: int) -> Node:
@@ -238,12 +328,16 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         )
     else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
         adj = g
-    size = dict(zip(spec, x.shape))  # type: ignore[arg-type]
+    size = dict(zip(spec, known_shape(x)))
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
-        if any(size[unique[i]] is None for i in missing):
+        expanded = ExpandDims(tuple(missing))(adj)
+        if unique == spec:  # laid out as xₖ: broadcast to its shape, known at run time
+            return broadcast_like(expanded, x)
+        dims = [d for c in unique if (d := size[c]) is not None]
+        if len(dims) < len(unique):
             raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
-        adj = broadcast_to(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
+        adj = broadcast_to(expanded, dims)
     if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
         return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
@@ -253,9 +347,10 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
     for c in spec:
         if c in seen:
             fresh = next(free)
-            if size[c] is None:
+            n = size[c]
+            if n is None:
                 raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the size of {c!r}")
-            eyes.append(constant(np.eye(size[c], dtype=x.dtype)))  # type: ignore[arg-type]
+            eyes.append(constant(np.eye(n, dtype=x.dtype)))
             eye_specs.append(c + fresh)
             target += fresh
         else:
@@ -277,7 +372,7 @@ class Inv(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """Ẏ = -Y·Ȧ·Y"""
-        return -matmul(node, matmul(t[0], node))  # type: ignore[arg-type]
+        return -matmul(node, matmul(sole_tangent(t), node))
 
 
 @dataclass(frozen=True)
@@ -290,22 +385,35 @@ class Solve(JvpOnly):
     chunking = "whole"  # LAPACK: Dask's solve needs one chunk
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
-        _square(a)
-        nb = known_ndim(b)
-        m = a.shape[-1]  # type: ignore[index]
-        rows = b.shape[0] if nb == 1 else (b.shape[-2] if nb >= 2 else None)  # type: ignore[index]
+        sa, sb = _square(a), known_shape(b)
+        nb = len(sb)
+        m = sa[-1]
+        rows = sb[0] if nb == 1 else (sb[-2] if nb >= 2 else None)
         if nb == 0 or (m is not None and rows is not None and m != rows):
             raise ShapeError(
                 f"b of shape {format_shape(b.shape)} does not fit a of {format_shape(a.shape)}"
             )
         dtype = ufunc_dtype(np.sqrt, np.result_type(a.dtype, b.dtype))
         if nb == 1:
-            return TensorType(a.shape[:-1], dtype)  # type: ignore[index]
-        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])  # type: ignore[index]
-        return TensorType(batch + b.shape[-2:], dtype)  # type: ignore[operator,index]
+            return TensorType(sa[:-1], dtype)
+        batch = broadcast_shapes(sa[:-2], sb[:-2])
+        return TensorType(batch + sb[-2:], dtype)
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.linalg.solve(a, b)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """X[…, :, k] on b[…, :, k] and on all of A[…]: a solution mixes its right-hand
+        side's column and its whole matrix (the grids (…, i, j, k) and (…, i, k, p, q))"""
+        a, b = node.inputs
+        vector = b.ndim == 1
+        out = numbering(node.type)[..., None] if vector else numbering(node.type)
+        rhs = numbering(b.type)[:, None] if vector else numbering(b.type)
+        size = entry_count(node.type)
+        on_b = Product(out[..., :, None, :], rhs[..., None, :, :], (size, entry_count(b.type)))
+        matrix = numbering(a.type)[..., None, None, :, :]
+        on_a = Product(out[..., None, None], matrix, (size, entry_count(a.type)))
+        return (on_a if carries(a.type) else None, on_b if carries(b.type) else None)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A vector b made a one-column matrix, the batch axis in front of the stack dims"""
@@ -334,8 +442,7 @@ class Det(JvpOnly, OnMatrices):
     """np.linalg.det over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
-        _square(a)
-        return TensorType(a.shape[:-2], ufunc_dtype(np.sqrt, a.dtype))  # type: ignore[index]
+        return TensorType(_square(a)[:-2], ufunc_dtype(np.sqrt, a.dtype))
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a))
@@ -343,7 +450,7 @@ class Det(JvpOnly, OnMatrices):
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
         a = node.inputs[0]
-        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * t[0])
+        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * sole_tangent(t))
 
 
 # -- public functions ----------------------------------------------------------
@@ -414,7 +521,7 @@ def trace(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1, dtype: Any = 
         (i,), (j,) = normalize_axes(axis1, ndim), normalize_axes(axis2, ndim)
         if i == j:
             raise ShapeError(f"axis1 and axis2 are both {i}")
-    n, m = a.shape[i], a.shape[j]  # type: ignore[index]
+    n, m = a.shape[i], a.shape[j]
     if n is not None and m is not None and n != m:  # as NumPy: the leading square block's
         index = [slice(None)] * ndim
         index[i] = index[j] = slice(0, min(n, m))

@@ -16,7 +16,7 @@ from graphad.ir import Node, TensorType, as_node, normalize_axes
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import rank
 from graphad.ops._linear import JvpOnly
-from graphad.ops._util import Tangents, as_int, building, known_ndim
+from graphad.ops._util import Tangents, as_int, building, known_ndim, sole_tangent
 from graphad.ops.reduction import Sum
 
 
@@ -46,7 +46,8 @@ class Softmax(_Normalize):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = y·(ẋ - Σ y·ẋ)"""
-        return node * (t[0] - Sum(self.axis, True)(node * t[0]))  # type: ignore[operator]
+        dx = sole_tangent(t)
+        return node * (dx - Sum(self.axis, True)(node * dx))
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class LogSoftmax(_Normalize):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = ẋ - Σ softmax(x)·ẋ"""
-        return t[0] - Sum(self.axis, True)(ew.exp(node) * t[0])  # type: ignore[operator]
+        dx = sole_tangent(t)
+        return dx - Sum(self.axis, True)(ew.exp(node) * dx)
 
 
 def softmax(x: Any, axis: int = -1) -> Node:

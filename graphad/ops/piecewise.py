@@ -77,6 +77,7 @@ class Remainder(_Remainder):
     """a mod b = a - floor(a/b)·b, the sign of b (Python's %)"""
 
     ufunc = np.remainder
+    operator = "%"
     rounding = Floor
 
 

@@ -76,8 +76,8 @@ def kron(a: Any, b: Any) -> Node:
     a, b = as_nodes(a, b)
     with building("kron", a, b):
         n = max(known_ndim(a.type), known_ndim(b.type))
-        a = reshape(a, (1,) * (n - a.ndim) + a.shape) if a.ndim < n else a  # type: ignore[operator]
-        b = reshape(b, (1,) * (n - b.ndim) + b.shape) if b.ndim < n else b  # type: ignore[operator]
+        a = reshape(a, (1,) * (n - a.ndim) + a.shape) if a.ndim < n else a
+        b = reshape(b, (1,) * (n - b.ndim) + b.shape) if b.ndim < n else b
         da = [static_dim(a, i, "kron") for i in range(n)]
         db = [static_dim(b, i, "kron") for i in range(n)]
         spread_a = reshape(a, [k for d in da for k in (d, 1)])
@@ -98,7 +98,7 @@ def cross(
         b = moveaxis(b, axisb, -1)
         if static_dim(a, -1, "cross") != 3 or static_dim(b, -1, "cross") != 3:
             raise ShapeError(
-                f"takes 3-vectors, got {a.shape[-1]} and {b.shape[-1]} "  # type: ignore[index]
+                f"takes 3-vectors, got {a.shape[-1]} and {b.shape[-1]} "
                 "(NumPy 2 deprecates 2-vectors)"
             )
         x: Sequence[Node] = [getitem(a, (Ellipsis, i)) for i in range(3)]
@@ -107,4 +107,5 @@ def cross(
             [x[(i + 1) % 3] * y[(i + 2) % 3] - x[(i + 2) % 3] * y[(i + 1) % 3] for i in range(3)],
             axis=-1,
         )
-        return moveaxis(c, -1, axisc) if normalize_axes(axisc, c.ndim)[0] != c.ndim - 1 else c  # type: ignore[arg-type]
+        ndim = known_ndim(c)
+        return moveaxis(c, -1, axisc) if normalize_axes(axisc, ndim)[0] != ndim - 1 else c

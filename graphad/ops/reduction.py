@@ -8,6 +8,7 @@ do), so it is the average of the one-sided derivatives.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
@@ -21,16 +22,28 @@ from graphad.ir import (
     ShapeError,
     TensorType,
     as_node,
+    is_static,
+    known_shape,
     normalize_axes,
     user_location,
 )
+from graphad.ir.dependence import Dependences, Detect, grouped, static_shape
 from graphad.ir.native import MAXIMUM, MEAN, MINIMUM, PRODUCT, SUM, Call, Fold, fold
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import batch_size, rank, shift
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
-from graphad.ops._util import Tangents, as_array, as_int, axes_tuple, building, known_ndim, tensor
+from graphad.ops._util import (
+    Tangents,
+    as_array,
+    as_int,
+    axes_tuple,
+    building,
+    known_ndim,
+    sole_tangent,
+    tensor,
+)
 from graphad.ops.comparison import equal
 from graphad.ops.complex_parts import conj, real_tangent
 from graphad.ops.indexing import getitem
@@ -67,19 +80,18 @@ class Reduce(Op):
     def infer(self, x: TensorType) -> TensorType:
         if tensor(x).ndim is None and self.axis is None:  # a full reduction needs no rank
             return TensorType(None if self.keepdims else (), self.out_dtype(x.dtype))
-        ndim = known_ndim(x, "with an axis, the operand")
-        axes = self.axes(ndim)
-        dims = x.shape  # type: ignore[union-attr]
+        dims = known_shape(x, "with an axis, the operand")
+        axes = self.axes(len(dims))
         if self.keepdims:
-            shape = tuple(1 if i in axes else d for i, d in enumerate(dims))  # type: ignore[arg-type]
+            shape = tuple(1 if i in axes else d for i, d in enumerate(dims))
         else:
-            shape = tuple(d for i, d in enumerate(dims) if i not in axes)  # type: ignore[arg-type]
+            shape = tuple(d for i, d in enumerate(dims) if i not in axes)
         return TensorType(shape, self.out_dtype(x.dtype))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return as_array(self.kernel(x, axis=self.axis, keepdims=self.keepdims))
 
-    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """The same reduction of xb over the axes shifted past the batch axis"""
         return replace(self, axis=shift(self.axes(rank(node.inputs[0]))))(xs[0])
 
@@ -91,18 +103,26 @@ class Reduce(Op):
         axes = self.axes(x.ndim)
         return fold(self.fold_step, axes, axes if self.keepdims else (), self.fold_finish)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each output entry on the entries reduced into it"""
+        shape = static_shape(node.inputs[0].type)
+        axes = self.axes(len(shape))
+        kept = tuple(1 if i in axes else d for i, d in enumerate(shape))
+        numbers = np.arange(math.prod(kept)).reshape(kept)
+        return grouped(np.broadcast_to(numbers, shape), node)
+
     def partials(self, node: Node) -> Node:
         """∂y/∂x in x's shape: each entry's share of the output it is reduced into."""
         raise NotImplementedError(f"{self.name}: no partials")
 
-    def vjp(self, node: Node, g: Node) -> tuple[Node]:
+    def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """x̄ = g·∂y/∂x, g spread back over the reduced axes"""
         return (self.keep(node, g) * self.partials(node),)
 
-    def jvp(self, node: Node, t: Tangents) -> Node:
+    def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σ ẋ·∂y/∂x over the reduced axes (its real part for a real y of a complex x)"""
-        tangent = Sum(self.axis, self.keepdims)(t[0] * self.partials(node))  # type: ignore[operator]
-        return real_tangent(node, tangent)  # type: ignore[return-value]
+        tangent = Sum(self.axis, self.keepdims)(sole_tangent(t) * self.partials(node))
+        return real_tangent(node, tangent)
 
     # helpers shared by the rules
     def keep(self, node: Node, g: Node) -> Node:
@@ -110,7 +130,7 @@ class Reduce(Op):
         x = node.inputs[0]
         if self.keepdims or (x.ndim is None and self.axis is None):
             return g  # already broadcastable: keepdims, or a scalar
-        return ExpandDims(self.axes(x.ndim))(g)  # type: ignore[arg-type]
+        return ExpandDims(self.axes(known_ndim(x)))(g)
 
     def spread(self, node: Node, g: Node) -> Node:
         """``g`` broadcast back over the reduced axes, to the operand's shape."""
@@ -119,12 +139,13 @@ class Reduce(Op):
     def count(self, node: Node) -> Node | int:
         """How many entries each output reduces over (a node when dims are unknown)."""
         x = node.inputs[0]
-        if x.ndim is None:  # a full reduction of unknown rank: the size of x
+        shape = x.shape
+        if shape is None:  # a full reduction of unknown rank: the size of x
             return cast(Prod(None)(shape_of(x)), x.dtype)
-        axes = self.axes(x.ndim)
-        dims = [x.shape[a] for a in axes]  # type: ignore[index]
-        if None not in dims:
-            return int(np.prod(dims, dtype=np.int64))
+        axes = self.axes(len(shape))
+        size = dims_product(shape[a] for a in axes)
+        if size is not None:
+            return size
         n = Prod(None)(getitem(shape_of(x), list(axes)))
         return cast(n, x.dtype)
 
@@ -166,16 +187,17 @@ class Prod(Reduce):
     def partials(self, node: Node) -> Node:
         """∂y/∂xᵢ = ∏_{j≠i} xⱼ, by products only, so exact at zeros to every order."""
         x = node.inputs[0]
-        if x.ndim is None:
+        shape = x.shape
+        if shape is None:
             return self.partials_by_division(node)
-        axes = self.axes(x.ndim)
-        n = dims_product(x.shape[a] for a in axes)  # type: ignore[index]
+        axes = self.axes(len(shape))
+        n = dims_product(shape[a] for a in axes)
         if n is None:
             return self.partials_by_division(node)
-        kept = tuple(a for a in range(x.ndim) if a not in axes)  # type: ignore[arg-type]
+        kept = tuple(a for a in range(len(shape)) if a not in axes)
         perm = axes + kept
         moved = x if perm == tuple(range(len(perm))) else Transpose(perm)(x)
-        rows = dims_product(x.shape[a] for a in kept)  # type: ignore[index]
+        rows = dims_product(shape[a] for a in kept)
         others = _exclusive_products(reshape(moved, (n, -1 if rows is None else rows)), n)
         others = reshape_like(others, moved)
         back = tuple(int(i) for i in np.argsort(perm))
@@ -220,14 +242,15 @@ class _Extreme(Reduce):
 
     def infer(self, x: TensorType) -> TensorType:
         out = super().infer(x)
-        if x.is_static and any(x.shape[a] == 0 for a in self.axes(x.ndim)):  # type: ignore[index,arg-type]
+        shape = x.shape
+        if is_static(shape) and any(shape[a] == 0 for a in self.axes(len(shape))):
             raise ShapeError(f"{self.name} of an empty axis has no identity")
         return out
 
     def native(self, node: Node) -> Fold | Call | None:
         """The fold, over reduced dims known to be non-empty (NumPy refuses an empty one)"""
-        x = node.inputs[0]
-        if x.ndim is None or any(x.shape[a] is None for a in self.axes(x.ndim)):  # type: ignore[index]
+        shape = node.inputs[0].shape
+        if shape is None or any(shape[a] is None for a in self.axes(len(shape))):
             return None
         return super().native(node)
 
@@ -409,7 +432,7 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: float = 0) -> No
     return _reduce(Std, x, axis, keepdims, ddof=_ddof(ddof, "std"))
 
 
-def _arg(cls: type[ArgMax], x: Any, axis: int | None, keepdims: bool) -> Node:
+def _arg(cls: type[_ArgExtreme], x: Any, axis: int | None, keepdims: bool) -> Node:
     x = as_node(x)
     with building(cls().name, x):
         index = None if axis is None else as_int(axis, "axis")

@@ -16,10 +16,28 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, ShapeError, TensorType, as_node, constant, normalize_axes
+from graphad.ir import (
+    Node,
+    ShapeError,
+    TensorType,
+    as_node,
+    constant,
+    known_shape,
+    normalize_axes,
+)
+from graphad.ir.dependence import Dependences, Detect, Product, numbering
+from graphad.ir.notation import Term, atom, call
 from graphad.ops._batching import rank, shift
 from graphad.ops._linear import Linear
-from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
+from graphad.ops._util import (
+    as_int,
+    building,
+    is_float,
+    known_ndim,
+    one_axis,
+    static_dim,
+    tensor,
+)
 from graphad.ops.building import along, moveaxis, ravel
 from graphad.ops.shape import broadcast_to, concatenate, reshape, reshape_like, stack
 from graphad.ops.utility import cast, ones_like
@@ -31,6 +49,14 @@ class CumSum(Linear):
 
     axis: int
     reverse: bool = False
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """cumsum(x, axis=0); the sums from the end flip(cumsum(flip(x, 0), axis=0), 0)"""
+        if not self.reverse:
+            return call("cumsum", args, axis=self.axis)
+        axis = atom(str(self.axis))
+        flipped = call("flip", [args[0], axis])
+        return call("flip", [call("cumsum", [flipped], axis=self.axis), axis])
 
     def infer(self, x: TensorType) -> TensorType:
         ndim = known_ndim(x)
@@ -46,6 +72,16 @@ class CumSum(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ᵢ = Σ_{k≥i} gₖ: the scan in the other direction"""
         return replace(self, reverse=not self.reverse)(g)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """yᵢ on x₀ … xᵢ along the axis (on xᵢ … x₋₁ for the reverse scan)"""
+        numbers = np.moveaxis(numbering(node.type), self.axis, -1)
+        length = numbers.shape[-1]
+        out, into = np.tril_indices(length)
+        if self.reverse:
+            out, into = length - 1 - out, length - 1 - into
+        size = numbers.size
+        return (Product(numbers[..., out], numbers[..., into], (size, size)),)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """The same scan of xb along the axis shifted past the batch axis"""
@@ -102,11 +138,12 @@ def _edge(x: Node, axis: int, before: Any, what: str) -> Node:
     """``before`` (a scalar or an array) as a block to join to ``x`` along ``axis``."""
     value = as_node(before, [x])
     if value.ndim == 0:
-        shape = list(x.shape)  # type: ignore[arg-type]
+        shape = list(known_shape(x))
         shape[axis] = 1
-        if None in shape:
+        dims = [d for d in shape if d is not None]
+        if len(dims) < len(shape):
             raise ShapeError(f"a scalar {what} needs the other dims when the node is built")
-        return broadcast_to(cast(value, np.result_type(value.dtype, x.dtype)), shape)
+        return broadcast_to(cast(value, np.result_type(value.dtype, x.dtype)), dims)
     return value
 
 
@@ -139,9 +176,9 @@ def _gradient_along(f: Node, axis: int, spacing: Any, edge_order: int) -> Node:
             f"axis {axis} of length {n} is too short for edge_order={edge_order} "
             f"(needs {edge_order + 1})"
         )
-    dtype = f.dtype if f.type.is_float else np.dtype(np.float64)  # type: ignore[union-attr]
+    dtype = f.dtype if is_float(f.type) else np.dtype(np.float64)
     f = cast(f, dtype)
-    trailing = (1,) * (f.ndim - axis - 1)  # type: ignore[operator]
+    trailing = (1,) * (known_ndim(f) - axis - 1)
 
     def part(start: int | None, stop: int | None) -> Node:
         return along(f, slice(start, stop), axis)
@@ -196,10 +233,10 @@ def gradient(
         ndim = known_ndim(f.type)
         if axis is None:
             axes = list(range(ndim))
-        elif np.ndim(axis) == 0:
+        elif isinstance(axis, int) or np.ndim(axis) == 0:
             axes = [one_axis(f, axis)]
         else:
-            axes = [one_axis(f, a) for a in axis]  # type: ignore[union-attr]
+            axes = [one_axis(f, a) for a in axis]
         if edge_order not in (1, 2):
             raise ShapeError(f"edge_order must be 1 or 2, got {edge_order}")
         if any(isinstance(v, Node) for v in varargs):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from graphad.ir import (
     broadcast_shapes,
     user_location,
 )
+from graphad.ir.notation import Term, atom, call
 from graphad.ops._batching import BatchingError
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._ufunc import Binary, batch_elementwise, binary
@@ -108,6 +109,10 @@ class Clip(Elementwise):
 
     lower: bool = True
     upper: bool = True
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """clip(x, lo, hi), None for a missing bound"""
+        return call("clip", [atom("None") if t is None else t for t in self.bounds(args)])
 
     def attributes(self) -> dict[str, Any]:
         """Only a missing bound is worth naming: ``clip`` or ``clip(lower=False)``."""
@@ -209,6 +214,10 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Node:
     return Clip(lo is not None, hi is not None)(*as_nodes(x, *bounds))
 
 
+@overload
+def where(condition: Any) -> tuple[Node, ...]: ...
+@overload
+def where(condition: Any, x: Any, y: Any) -> Node: ...
 def where(condition: Any, x: Any = None, y: Any = None) -> Node | tuple[Node, ...]:
     """np.where(condition, x, y) for a bool ``condition``: x where it holds, else y,
     broadcasting; no adjoint reaches the untaken branch.  With only ``condition``,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from graphad.ir import Node, ShapeError, TensorType, as_node, normalize_axes
+from graphad.ir import Node, ShapeError, TensorType, as_node, known_shape, normalize_axes
 from graphad.ops._batching import rank, shift
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._util import as_int, building, known_ndim, one_axis, static_dim, tensor
@@ -65,7 +65,7 @@ class ArgPartition(_Ordering):
 
     def infer(self, x: TensorType) -> TensorType:
         out = super().infer(x)
-        n = x.shape[self.axis]  # type: ignore[index]
+        n = known_shape(x)[self.axis]
         if n is not None and any(not -n <= k < n for k in self.kth):
             raise ShapeError(f"kth {self.kth} is out of range for an axis of length {n}")
         return out

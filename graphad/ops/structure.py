@@ -26,15 +26,16 @@ from graphad.ir import (
     GraphError,
     IndexingError,
     Node,
-    Op,
     TensorType,
     TupleType,
     ValueType,
     as_node,
     user_location,
 )
+from graphad.ir.dependence import Dependences, Detect, routed
+from graphad.ir.notation import ATOM, Term, atom, wrap
 from graphad.ops._linear import JointlyLinear, Linear
-from graphad.ops._util import Tangents
+from graphad.ops._util import Tangents, building
 from graphad.ops._util import is_differentiable as is_differentiable  # the passes ask it here
 from graphad.ops.shape import all_batched, full_like
 
@@ -44,6 +45,12 @@ class MakeTuple(JointlyLinear):
     """(x₀, x₁, …); ``present`` marks which positions have an input (others are absent)."""
 
     present: tuple[bool, ...]
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """(a, b), None where an entry is absent"""
+        it = iter(args)
+        entries = [next(it).text if p else "None" for p in self.present]
+        return atom(f"({entries[0]},)" if len(entries) == 1 else f"({', '.join(entries)})")
 
     def infer(self, *xs: ValueType) -> TupleType:
         it = iter(xs)
@@ -71,12 +78,20 @@ class MakeTuple(JointlyLinear):
         """x̄ᵢ = ḡ[i] (nothing where ḡ has no entry i)"""
         return tuple(entry(g, i) for i in self.positions())
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """the entries of the items, one item after another"""
+        return routed(self, node, range(len(node.inputs)))
+
 
 @dataclass(frozen=True)
 class MakeDict(JointlyLinear):
     """{k₀: x₀, k₁: x₁, …}"""
 
     keys: tuple[str, ...]
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """{'a': a, 'b': b}"""
+        return atom("{" + ", ".join(f"{k!r}: {a.text}" for k, a in zip(self.keys, args)) + "}")
 
     def infer(self, *xs: ValueType) -> DictType:
         return DictType(tuple(zip(self.keys, xs)))
@@ -96,12 +111,20 @@ class MakeDict(JointlyLinear):
         """x̄ₖ = ḡ[k] (nothing where ḡ has no key k)"""
         return tuple(entry(g, k) for k in self.keys)
 
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """the entries of the items, one item after another"""
+        return routed(self, node, range(len(node.inputs)))
+
 
 @dataclass(frozen=True)
 class TupleGet(Linear):
     """t[index] for a tuple-valued t."""
 
     index: int
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """t[0]"""
+        return atom(f"{wrap(args[0], ATOM)}[{self.index}]")
 
     def infer(self, t: ValueType) -> ValueType:
         if not isinstance(t, TupleType):
@@ -126,10 +149,17 @@ class TupleGet(Linear):
 
     def transpose(self, node: Node, g: Node) -> Node:
         """t̄ = (∅, …, g at index, …, ∅)"""
-        n = len(node.inputs[0].type.items)  # type: ignore[union-attr]
+        t = node.inputs[0].type
+        if not isinstance(t, TupleType):  # infer asked it of the input
+            raise DTypeError(f"expected a tuple, got {t}")
+        n = len(t.items)
         entries: list[Node | None] = [None] * n
         entries[self.index % n] = g
         return make_tuple(*entries)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is the entry of that item"""
+        return routed(self, node, (0,))
 
 
 @dataclass(frozen=True)
@@ -137,6 +167,10 @@ class DictGet(Linear):
     """d[key] for a dict-valued d."""
 
     key: str
+
+    def notation(self, args: Sequence[Term]) -> Term:
+        """d['key']"""
+        return atom(f"{wrap(args[0], ATOM)}[{self.key!r}]")
 
     def infer(self, d: ValueType) -> ValueType:
         if not isinstance(d, DictType):
@@ -159,6 +193,10 @@ class DictGet(Linear):
     def transpose(self, node: Node, g: Node) -> Node:
         """d̄ = {key: g}"""
         return make_dict({self.key: g})
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """each entry is the entry of that item"""
+        return routed(self, node, (0,))
 
 
 # -- building and reading structures -------------------------------------------
@@ -224,11 +262,11 @@ def entry(s: Node, key: int | str) -> Node | None:
             return s.inputs[s.op.positions().index(key % len(t.items))]
         return TupleGet(key)(s)
     if isinstance(t, DictType):
-        if key not in t:
+        if not isinstance(key, str) or key not in t:
             return None
         if isinstance(s.op, MakeDict):
-            return s.inputs[s.op.keys.index(key)]  # type: ignore[arg-type]
-        return DictGet(key)(s)  # type: ignore[arg-type]
+            return s.inputs[s.op.keys.index(key)]
+        return DictGet(key)(s)
     return None
 
 
@@ -238,8 +276,14 @@ def get(s: Node, key: int | str) -> Node:
     if isinstance(s.type, TupleType) and not isinstance(key, (int, np.integer)):
         raise IndexingError(f"tuple {s.name} is indexed by ints, got {key!r} ({user_location()})")
     # always a lookup node, even on make_dict: gradients(y, d) must see y depend on d
-    op: Op = TupleGet(int(key)) if isinstance(s.type, TupleType) else DictGet(key)  # type: ignore[arg-type]
-    return op(s)  # infer reports a bad key or index with the user's line
+    if isinstance(s.type, TupleType):
+        return TupleGet(int(key))(s)  # infer reports a bad index with the user's line
+    if not isinstance(key, str):  # no dict has it: the keys are strings
+        with building("dict_get", s):
+            if isinstance(s.type, DictType):
+                raise IndexingError(f"no key {key!r}; the keys are {list(s.type.keys())}")
+            raise DTypeError(f"expected a dict, got {s.type}")
+    return DictGet(key)(s)  # infer reports a bad key with the user's line
 
 
 # -- sparse adjoints -----------------------------------------------------------
@@ -250,14 +294,19 @@ def densify(adjoint: Node | None, x: Node) -> Node:
         return adjoint if adjoint is not None else full_like(x, 0)
     if isinstance(t, TupleType):
         items = [
-            densify(None if adjoint is None else entry(adjoint, i), entry(x, i))  # type: ignore[arg-type]
+            densify(None if adjoint is None else entry(adjoint, i), _present(x, i))
             for i in range(len(t.items))
         ]
         return make_tuple(*items)
     assert isinstance(t, DictType)
     return make_dict(
-        {
-            k: densify(None if adjoint is None else entry(adjoint, k), entry(x, k))  # type: ignore[arg-type]
-            for k in t
-        }
+        {k: densify(None if adjoint is None else entry(adjoint, k), _present(x, k)) for k in t}
     )
+
+
+def _present(x: Node, key: int | str) -> Node:
+    """``x[key]``, an entry the value ``x`` has (only an adjoint leaves entries out)."""
+    found = entry(x, key)
+    if found is None:
+        raise GraphError(f"{x.name} has no entry {key!r} ({x.type})")
+    return found

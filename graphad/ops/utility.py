@@ -20,8 +20,10 @@ from graphad.ir import (
     ValueType,
     as_dtype,
     as_node,
+    known_shape,
     user_location,
 )
+from graphad.ir.notation import ATOM, Term, atom, call, wrap
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
@@ -82,6 +84,10 @@ class Cast(Linear):
 
     dtype: np.dtype
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """x.astype(float32)"""
+        return atom(f"{wrap(args[0], ATOM)}.astype({self.dtype.name})")
+
     def infer(self, x: TensorType) -> TensorType:
         return TensorType(tensor(x).shape, self.dtype)
 
@@ -104,8 +110,12 @@ class ShapeOf(ZeroDerivative):
     """The run-time shape of the operand as an int64 vector (resolves unknown dims); it does
     not depend on the values, so no derivative flows."""
 
+    def notation(self, args: Sequence[Term]) -> Term:
+        """shape(x)"""
+        return call("shape", args)
+
     def infer(self, x: TensorType) -> TensorType:
-        return TensorType((tensor(x).ndim,), np.int64)
+        return TensorType((tensor(x).ndim,), np.dtype(np.int64))
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.shape(x), dtype=np.int64)
@@ -149,19 +159,19 @@ def shape_from_operands(node: Node, shape: Callable[[Node], Node]) -> Node | Non
     xs = node.inputs
     if not isinstance(node.type, TensorType) or node.ndim is None:
         return None
-    if not xs or any(not isinstance(x.type, TensorType) or x.ndim is None for x in xs):
+    types = tuple(t for x in xs if isinstance(t := x.type, TensorType) and t.ndim is not None)
+    if not xs or len(types) < len(xs):
         return None
     # is the rule static given static operands?  Asked with the unknown dims set to 1 (which
     # broadcasts), to each dim the operands know (which an unknown one may have to equal)
-    known = sorted({d for x in xs for d in x.shape if d is not None})  # type: ignore[union-attr]
+    known = sorted({d for t in types for d in known_shape(t) if d is not None})
     for probe in (1, *known, 7):
         try:
-            out = node.op.infer(*(_probed(x.type, probe) for x in xs))  # type: ignore[arg-type]
+            out = node.op.infer(*(_probed(t, probe) for t in types))
         except GraphError:
             continue
         if isinstance(out, TensorType) and out.is_static:
-            types = tuple(x.type for x in xs)
-            return InferredShape(node.op, types)(*(shape(x) for x in xs))  # type: ignore[arg-type]
+            return InferredShape(node.op, types)(*(shape(x) for x in xs))
         break
     last = xs[-1]
     if isinstance(last.op, ShapeOf) and last.shape == (node.ndim,) and len(xs) > 1:
@@ -170,7 +180,7 @@ def shape_from_operands(node: Node, shape: Callable[[Node], Node]) -> Node | Non
 
 
 def _probed(t: TensorType, size: int) -> TensorType:
-    return TensorType(tuple(size if d is None else d for d in t.shape), t.dtype)  # type: ignore[union-attr]
+    return TensorType(tuple(size if d is None else d for d in known_shape(t)), t.dtype)
 
 
 def zeros_like(x: Any) -> Node:

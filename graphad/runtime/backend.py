@@ -40,12 +40,14 @@ from graphad.ir import (
     FeedError,
     GraphError,
     Node,
+    SparseType,
     TensorType,
     TupleType,
     format_shape,
     user_location,
 )
 from graphad.ops import linalg, shape
+from graphad.ops._util import tensor
 
 BACKENDS = ("auto", "numpy", "dask", "numba")
 
@@ -167,7 +169,7 @@ class _Blockwise:
 
     def __init__(self, node: Node) -> None:
         self.op = node.op
-        self.dtype = node.type.dtype  # type: ignore[union-attr]
+        self.dtype = tensor(node.type).dtype
         self.kernel = _Reported(node.op, _where(node))
 
     def __call__(self, *xs: Any) -> Any:
@@ -236,10 +238,12 @@ class _OneTask:
         value = dask.delayed(_Reported(op, _where(self.node)), pure=True)(*inputs)
         if isinstance(out, TensorType):
             return da.from_delayed(value, out.shape, dtype=out.dtype)
+        if isinstance(out, SparseType):  # a SciPy matrix has no Dask array: a lazy object
+            return value
         assert isinstance(out, TupleType)
         return tuple(
-            da.from_delayed(value[k], t.shape, dtype=t.dtype)  # type: ignore[union-attr]
-            for k, t in enumerate(out.items)
+            da.from_delayed(value[k], t.shape, dtype=t.dtype)
+            for k, t in enumerate(tensor(t, f"{op.name}'s entry") for t in out.items)
         )
 
 

@@ -176,7 +176,7 @@ class Executor:
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
         backend, cache_dir = state.get("backend", "auto"), state.get("cache_dir")
-        self.__init__(fetches, state["optimize"], state["debug"], backend, cache_dir)  # type: ignore[misc]
+        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend, cache_dir)
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:

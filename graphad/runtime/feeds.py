@@ -175,17 +175,19 @@ def _all_static(t: Any) -> bool:
     return True
 
 
-def _type_of(value: Any) -> ValueType | None:
-    """The concrete type of a fed value."""
+def _type_of(value: Any) -> ValueType:
+    """The concrete type of a fed value, conformed (arrays, and tuples and dicts of them)."""
     if isinstance(value, tuple):
         return TupleType(tuple(_type_of(v) for v in value))
     if isinstance(value, dict):
         return DictType(tuple((k, _type_of(v)) for k, v in value.items()))
-    return None if value is None else TensorType(value.shape, value.dtype)
+    return TensorType(value.shape, value.dtype)
 
 
-def _conform(t: ValueType, value: Any, where: str) -> Any:
+def _conform(t: ValueType | None, value: Any, where: str) -> Any:
     """Check a fed value against a placeholder's type, key by key; arrays come back read-only."""
+    if t is None:  # placeholder() refuses types with absent entries
+        raise FeedError(f"{where} is an absent entry, which cannot be fed ({user_location()})")
     if isinstance(t, DictType):
         if not isinstance(value, Mapping):
             raise FeedError(

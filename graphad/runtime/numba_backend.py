@@ -59,8 +59,10 @@ NATIVE_LIMIT = 20_000
 
 def default_cache_dir() -> Path:
     """numba's cache directory: ``NUMBA_CACHE_DIR`` when set, else its user-wide one."""
-    if numba_config.CACHE_DIR:
-        return Path(numba_config.CACHE_DIR)
+    # numba's settings are set at run time from the environment: read, not declared, names
+    directory = getattr(numba_config, "CACHE_DIR", "")
+    if directory:
+        return Path(directory)
     from numba.misc.appdirs import AppDirs
 
     return Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)
@@ -86,7 +88,7 @@ class Kernel:
         text = module_source(body, f"@numba.njit({OPTIONS})")
         digest = hashlib.sha256(text.encode()).hexdigest()[:24]
         # numba's own switch: with NUMBA_DISABLE_JIT the function runs as Python
-        self.jit = not numba_config.DISABLE_JIT
+        self.jit = not getattr(numba_config, "DISABLE_JIT", False)
         self.name = f"graphad_numba_{digest}" + ("" if self.jit else "_python")
         self.source = text
         module = sys.modules.get(self.name) or _load(self.name, text, directory)

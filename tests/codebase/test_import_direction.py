@@ -39,6 +39,8 @@ LAYERS: dict[str, int] = {
             "numerical",
             "viz",
             "explanation",
+            "formulas",
+            "debug_print",
             "expression",
             "cli",
             "cli_checks",

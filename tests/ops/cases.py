@@ -1280,6 +1280,33 @@ UTILITY = [
     ),
 ]
 
+# -- sparse matrices: made from their stored values (to_sparse), read back as a dense array or
+# as their values; to_sparse's own result is sparse, so it is checked through these rows
+SPARSE_PATTERN = np.array([[1, 0, 1, 0], [0, 1, 0, 0], [1, 1, 0, 1]], dtype=bool)
+
+
+def sparse_of(d: Any) -> Any:
+    return ga.to_sparse(d, SPARSE_PATTERN)
+
+
+def np_scattered(d: np.ndarray) -> np.ndarray:
+    """The dense matrix of SPARSE_PATTERN whose stored entries, row by row, are d."""
+    out = np.zeros(SPARSE_PATTERN.shape, d.dtype)
+    out[SPARSE_PATTERN] = d
+    return out
+
+
+SPARSE = [
+    case("todense", lambda d: ga.todense(sparse_of(d)), np_scattered, (6,)),
+    case(
+        "todense[tanh]",
+        lambda d: ga.tanh(ga.todense(sparse_of(d * d))),
+        lambda d: np.tanh(np_scattered(d * d)),
+        (6,),
+    ),
+    case("sparse_values", lambda d: ga.sparse_values(sparse_of(ga.exp(d))), np.exp, (6,)),
+]
+
 
 # every row above: real inputs
 REAL: list[Case] = (
@@ -1295,6 +1322,7 @@ REAL: list[Case] = (
     + DECOMPOSITIONS
     + NN
     + UTILITY
+    + SPARSE
 )
 
 

@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 
 import graphad as ga
-from graphad.ir import TensorType, TupleType, topo_sort
+from graphad.compiler.contract import mismatch
+from graphad.ir import SparseType, TensorType, TupleType, topo_sort
 from graphad.numerical import directional_derivative
 
 from .cases import CASES, Case
@@ -135,6 +136,10 @@ def mismatched_types(nodes: Sequence[ga.Node], values: Sequence[Any]) -> list[st
     """
     bad = []
     for node, value in zip(nodes, values):
+        if isinstance(node.type, SparseType):  # a sparse matrix: its pattern, shape and dtype
+            why = mismatch(node.type, value)
+            bad += [] if why is None else [f"{node.op} ({node.origin.kind}): {why}"]
+            continue
         # a tuple-valued node (a decomposition) is checked entry by entry
         entries = (
             zip(node.type.items, value)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphad.compiler.patterns import Uses, filled, rule, same, splat, static_type
-from graphad.ir import Node, Op
+from graphad.compiler.patterns import Uses, filled, rule, same, size, splat, static_type
+from graphad.ir import Node, Op, known_shape
 from graphad.ops import linalg as la
 from graphad.ops import shape as sh
 from graphad.ops.utility import Cast, StopGradient
@@ -57,11 +57,17 @@ def matrix_vector(node: Node, uses: Uses) -> Node | None:
     1-D matmul makes it: the vjp of a vector operand builds the column form)"""
     match node:
         case Node(
-            op=Op(sh.Squeeze, axes=(-1,) | (1,)),
+            op=sh.Squeeze(__class__=sh.Squeeze, axes=(-1,) | (1,)),
             inputs=(
                 Node(
                     op=Op(la.MatMul),
-                    inputs=(m, Node(op=Op(sh.ExpandDims, axes=(-1,) | (1,)), inputs=(v,))),
+                    inputs=(
+                        m,
+                        Node(
+                            op=sh.ExpandDims(__class__=sh.ExpandDims, axes=(-1,) | (1,)),
+                            inputs=(v,),
+                        ),
+                    ),
                 ) as product,
             ),
         ) if m.ndim == 2 and v.ndim == 1 and product.ndim == 2:
@@ -96,10 +102,10 @@ def sum_of_splat(node: Node, uses: Uses) -> Node | None:
     """sum_to(broadcast_to(c, s), t) -> broadcast_to(c · |s|/|t|, t)   for a splat c"""
     match node.inputs:
         case (x,) if (c := splat(x)) is not None and x.dtype.kind in "fc":
-            tx, t = static_type(x), static_type(node)
-            if tx is None or t is None:
+            nx, n = size(x), size(node)
+            if nx is None or n is None:
                 return None
-            count = tx.size // max(t.size, 1)  # type: ignore[operator]  # static sizes
+            count = nx // max(n, 1)
             return filled(np.multiply(c, count, dtype=x.dtype), node)
     return None
 
@@ -111,8 +117,8 @@ def transpose_of_transpose(node: Node, uses: Uses) -> Node | None:
     identity)"""
     match node:
         case Node(
-            op=Op(sh.Transpose, axes=outer),
-            inputs=(Node(op=Op(sh.Transpose, axes=inner), inputs=(x,)),),
+            op=sh.Transpose(__class__=sh.Transpose, axes=outer),
+            inputs=(Node(op=sh.Transpose(__class__=sh.Transpose, axes=inner), inputs=(x,)),),
         ):
             composed = tuple(inner[i] for i in outer)
             return x if composed == tuple(range(len(composed))) else sh.Transpose(composed)(x)
@@ -123,7 +129,9 @@ def transpose_of_transpose(node: Node, uses: Uses) -> Node | None:
 def identity_transpose(node: Node, uses: Uses) -> Node | None:
     """transpose(x, (0, 1, …)) -> x"""
     match node:
-        case Node(op=Op(sh.Transpose, axes=axes), inputs=(x,)) if axes == tuple(range(len(axes))):
+        case Node(op=sh.Transpose(__class__=sh.Transpose, axes=axes), inputs=(x,)) if axes == tuple(
+            range(len(axes))
+        ):
             return x
     return None
 
@@ -133,8 +141,10 @@ def transpose_of_units(node: Node, uses: Uses) -> Node | None:
     """transpose(x, p) -> reshape(x, s)   when p moves only axes of length 1 (the others
     keep their order, so the elements keep theirs: the reshapes around it then merge)"""
     match node:
-        case Node(op=Op(sh.Transpose, axes=axes), inputs=(x,)) if static_type(x) is not None:
-            kept = [a for a in axes if x.shape[a] != 1]  # type: ignore[index]  # static
+        case Node(op=sh.Transpose(__class__=sh.Transpose, axes=axes), inputs=(x,)) if (
+            static_type(x) is not None
+        ):
+            kept = [a for a in axes if known_shape(x)[a] != 1]
             return sh.Reshape(node.shape)(x) if kept == sorted(kept) else None
     return None
 
