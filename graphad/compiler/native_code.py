@@ -245,7 +245,7 @@ class RegionSource:
                 dims = ", ".join(bounds)
                 self.emit(
                     f"v{self.number[m]} = np.empty(({dims}{',' if dims else ''}), "
-                    f"np.{m.dtype.name})"
+                    f"{CASTS[m.dtype.name]})"
                 )
         for f in nest.folds:
             self._fold_start(f, bounds)
@@ -336,16 +336,17 @@ class RegionSource:
         if form.finish == "{0}" and f.dtype == np.float64:
             self.emit(f"v{k} = t{k}")
             return
-        self.emit(f"v{k} = np.empty(t{k}.shape, np.{f.dtype.name})")
+        self.emit(f"v{k} = np.empty(t{k}.shape, {CASTS[f.dtype.name]})")
         self.emit(f"w{k} = v{k}.reshape(t{k}.size)")
         self.emit(f"x{k} = t{k}.reshape(t{k}.size)")
         self.emit(f"for j in range(t{k}.size):")
         self.emit(f"w{k}[j] = {cast}({form.finish.format(f'x{k}[j]', count)})", 2)
 
 
-def module_source(body: str, decorator: str) -> str:
+def module_source(body: str, decorator: str, numpy: str = "numpy") -> str:
     """A module around a region's function (under ``decorator``, numba's ``njit``): the
     functions its formulas call, as :mod:`graphad.ir.scalar` names them (C's, which are
-    :mod:`math`'s), and NumPy."""
+    :mod:`math`'s), and as ``np`` the module ``numpy`` names (NumPy, or a module of the same
+    functions that a compiler prefers)."""
     names = ", ".join(sorted(FUNCTIONS))
-    return f"import numba\nimport numpy as np\nfrom math import {names}\n\n\n{decorator}\n{body}"
+    return f"import numba\nimport {numpy} as np\nfrom math import {names}\n\n\n{decorator}\n{body}"

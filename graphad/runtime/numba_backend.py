@@ -44,7 +44,7 @@ from typing import Any
 import numba
 import numpy as np
 from numba.core import config as numba_config
-from numba.core.errors import NumbaError, NumbaPerformanceWarning
+from numba.core.errors import NumbaPerformanceWarning
 
 from graphad.compiler.native_code import KERNEL, RegionSource, module_source
 from graphad.compiler.plan import Plan
@@ -85,10 +85,11 @@ class Kernel:
     """
 
     def __init__(self, body: str, directory: Path) -> None:
-        text = module_source(body, f"@numba.njit({OPTIONS})")
-        digest = hashlib.sha256(text.encode()).hexdigest()[:24]
-        # numba's own switch: with NUMBA_DISABLE_JIT the function runs as Python
+        # numba's own switch: with NUMBA_DISABLE_JIT the function runs as Python, on NumPy
         self.jit = not getattr(numba_config, "DISABLE_JIT", False)
+        numpy = "graphad.runtime.numba_numpy" if self.jit else "numpy"
+        text = module_source(body, f"@numba.njit({OPTIONS})", numpy)
+        digest = hashlib.sha256(text.encode()).hexdigest()[:24]
         self.name = f"graphad_numba_{digest}" + ("" if self.jit else "_python")
         self.source = text
         module = sys.modules.get(self.name) or _load(self.name, text, directory)
@@ -123,8 +124,9 @@ class Kernel:
                 with warnings.catch_warnings():  # np.dot of a strided view: slower, not wrong
                     warnings.simplefilter("ignore", NumbaPerformanceWarning)
                     self.fn.compile(signature)
-            except NumbaError as e:
-                raise CompileFailure(str(e).strip().splitlines()[0]) from e
+            except Exception as e:  # a typing error, or numba's own failing on the source
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                raise CompileFailure(reason) from e
             finally:
                 self.fn._can_compile = False
             self.compile_time += time.perf_counter() - start
