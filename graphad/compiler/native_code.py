@@ -96,17 +96,6 @@ class RegionSource:
         """The scalar or array ``x`` is outside a nest: a literal or ``v<k>``."""
         return self.literals.get(x) or f"v{self.number[x]}"
 
-    def dim(self, d: Dim) -> str:
-        """Code for a dim's length: an unknown one from the input shapes it broadcasts."""
-        if isinstance(d, int):
-            return str(d)
-        sizes = sorted(d)
-        code = f"v{sizes[0][0]}.shape[{sizes[0][1]}]"
-        for k, axis in sizes[1:]:
-            other = f"v{k}.shape[{axis}]"
-            code = f"({other} if {code} == 1 else {code})"
-        return code
-
     def is_scalar(self, x: Node) -> bool:
         return isinstance(self.forms.get(x), Scalar) and x in self.inside
 
@@ -182,7 +171,7 @@ class RegionSource:
                     continue
                 form = self.forms[n]
                 if isinstance(form, Fold):
-                    self._standalone_fold(n, form)
+                    self._standalone_fold(n)
                 else:
                     assert isinstance(form, Call)
                     names = [self.name(x) for x in n.inputs]
@@ -291,7 +280,7 @@ class RegionSource:
         float64, so no rounding to the node's dtype is needed (one cast fewer to compile)."""
         return m.dtype == np.float64 and all(x.dtype == np.float64 for x in m.inputs)
 
-    def _standalone_fold(self, f: Node, form: Fold) -> None:
+    def _standalone_fold(self, f: Node) -> None:
         """A fold of a value no nest here computes: a nest of its own over that value."""
         x = f.inputs[0]
         nest = Nest(0, self.shapes[x], [], [f])

@@ -2,8 +2,9 @@
 
 The fetches are optimised (:func:`graphad.compiler.optimize`, unless ``optimize=False``),
 planned (each needed node runs exactly once per run; a value is released right after its
-last consumer) and lowered to generated Python.  ``debug=True`` interprets the plan node
-by node instead, checking every result against its node's type and for NaN and inf.
+last consumer) and lowered to generated Python (on the numba backend, its regions
+compiled to native code first).  ``debug=True`` interprets the plan node by node instead,
+checking every result against its node's type and for NaN and inf.
 Feeds are validated completely before any kernel runs.  An Executor keeps no per-run
 state, so many threads may run one at once.
 """
@@ -90,7 +91,9 @@ class Executor:
     or ``"numba"`` (the plan's compilable regions as native code, the rest on NumPy; see
     :mod:`graphad.runtime.numba_backend`: ``compile_time``, ``fallbacks`` and
     ``report()`` say what it compiled; ``cache_dir`` is where compiled code is kept, by
-    default numba's cache directory).
+    default numba's cache directory).  On numba, ``debug=True`` runs the regions one by
+    one and checks what each returns; a region that fails, or makes NaN or inf from finite
+    inputs, is run again on NumPy node by node, to name the node.
     """
 
     def __init__(
@@ -195,17 +198,24 @@ class Executor:
                 slots[i] = backends.as_dask(value) if to_dask else value
         if self.backend in ("auto", "dask") and (to_dask or backends.any_dask(fed)):
             return _rebuild(self._template, self._run_lazy(slots, compute))
-        with np.errstate(all="ignore"):
-            try:
-                if self._program is None:
-                    self._interpret(slots, checks=self.debug)
-                else:
-                    self._execute(slots)
-            except _RegionFailed as e:
-                self._find_on_numpy(fed, e)
+        if self._native is not None and not self._native.fallbacks:
+            self._steps(slots, fed)  # native code only: no NumPy warning to silence (~1 µs)
+        else:
+            with np.errstate(all="ignore"):
+                self._steps(slots, fed)
         buffers: set[int] = set()
         values = [_owned(slots[i], buffers) for i in self._fetch_slots]
         return _rebuild(self._template, values)
+
+    def _steps(self, slots: list[Any], fed: dict[Node, Any]) -> None:
+        try:
+            if self._program is None:
+                self._interpret(slots, checks=self.debug)
+            else:
+                self._execute(slots)
+        except _RegionFailed as e:
+            with np.errstate(all="ignore"):
+                self._find_on_numpy(fed, e)
 
     def _run_lazy(self, slots: list[Any], compute: bool) -> list[Any]:
         if self._lazy is None:

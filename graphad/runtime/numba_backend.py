@@ -49,7 +49,7 @@ from numba.core.errors import NumbaPerformanceWarning
 from graphad.compiler.native_code import KERNEL, RegionSource, module_source
 from graphad.compiler.plan import Plan
 from graphad.compiler.regions import Form, Region, cut, form, is_leaf
-from graphad.ir import Node, Op, TupleType, ValueType, rebuild
+from graphad.ir import Constant, Node, Op, TupleType, ValueType, rebuild
 from graphad.ops.structure import entry
 
 OPTIONS = 'cache=True, error_model="numpy", nogil=True'  # no fastmath: IEEE results
@@ -200,10 +200,12 @@ class Compiled:
     def _on_numpy(self, *args: Any) -> tuple[Any, ...]:
         values: dict[Node, Any] = dict(zip(self.arguments, args))
         for x in self.region.inputs:
-            if x not in values:
-                values[x] = x.op.value  # type: ignore[attr-defined]  # a scalar constant
-        for n in self.region.nodes:
-            values[n] = n.op.compute(*(values[x] for x in n.inputs))
+            if x not in values:  # a scalar constant, written into the source as a literal
+                assert isinstance(x.op, Constant)
+                values[x] = x.op.value
+        with np.errstate(all="ignore"):  # as on the NumPy backend: inf and NaN are values
+            for n in self.region.nodes:
+                values[n] = n.op.compute(*(values[x] for x in n.inputs))
         return tuple(values[o] for o in self.region.outputs)
 
 
