@@ -24,6 +24,7 @@ from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
 from graphad.ir import (
     ExecutionError,
+    FeedError,
     GraphError,
     Node,
     Placeholder,
@@ -198,6 +199,11 @@ class Executor:
                 slots[i] = backends.as_dask(value) if to_dask else value
         if self.backend in ("auto", "dask") and (to_dask or backends.any_dask(fed)):
             return _rebuild(self._template, self._run_lazy(slots, compute))
+        if self._native is not None and backends.any_dask(fed):
+            raise FeedError(
+                f"Executor: backend='numba' computes NumPy arrays, but was fed Dask arrays; "
+                f"use backend='dask' (or 'auto') for them ({user_location()})"
+            )
         if self._native is not None and not self._native.fallbacks:
             self._steps(slots, fed)  # native code only: no NumPy warning to silence (~1 µs)
         else:

@@ -265,6 +265,17 @@ def test_a_region_numba_cannot_compile_runs_on_numpy_and_says_so(cache: Path) ->
     np.testing.assert_array_equal(ex.run({x: xv}), want)  # and keeps running on NumPy
 
 
+def test_the_graph_as_built_compiles_too_and_dask_feeds_are_refused(cache: Path) -> None:
+    x = ga.placeholder("x", (4,))
+    y = ga.sum(x * 1.0 + 0.0) * ga.exp(x)  # as built: the laws would fold * 1 and + 0
+    want, got, ex = both(y, {x: np.arange(4.0)}, cache, optimize=False)
+    np.testing.assert_allclose(got, want, rtol=1e-15)
+    assert {n.op.name for r in ex._native.regions for n in r.region.nodes} >= {"add", "sum"}
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(ga.FeedError, match="backend='numba' computes NumPy arrays"):
+        ex.run({x: da.arange(4.0, chunks=2)})
+
+
 # -- the options through function, evaluate, minimize; pickling; threads ----------------
 def test_function_evaluate_and_minimize_take_the_backend(cache: Path) -> None:
     x = ga.placeholder("x", (3,))
