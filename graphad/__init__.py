@@ -51,7 +51,7 @@ from graphad.autodiff import (
 )
 from graphad.compiled import Function, function
 from graphad.compiler import optimize
-from graphad.control import cond
+from graphad.control import cond, fori_loop, scan, while_loop
 from graphad.ir import (
     AxisError,
     DictType,
@@ -136,6 +136,7 @@ __all__ = [
     "constant",
     "derivative",
     "evaluate",
+    "fori_loop",
     "function",
     "gradients",
     "hessian",
@@ -147,8 +148,10 @@ __all__ = [
     "minimize",
     "optimize",
     "sparsity",
+    "scan",
     "vjp",
     "vmap",
+    "while_loop",
     "placeholder",
     *_ops_all,
     *_LAZY,

@@ -86,6 +86,10 @@ def _values(nodes: list[Node], values: Mapping[Any, Any] | None) -> dict[Node, A
 
 
 def _number(value: Any) -> str:
+    if isinstance(value, tuple):  # a structure's value (a loop's, a cond's): entry by entry
+        return "(" + ", ".join("∅" if v is None else _number(v) for v in value) + ")"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k!r}: {_number(v)}" for k, v in value.items()) + "}"
     array = np.asarray(value)
     if array.ndim == 0:
         return f"{array.item():.6g}"

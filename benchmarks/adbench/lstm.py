@@ -11,10 +11,10 @@ One time step t, input x = s_t, target y = s_{t+1}:
     ŷ = x ⊙ extra₁ + extra₂,   loss_t = Σ_k y_k (ŷ_k − logsumexp ŷ)
 
 and the objective is −Σ_{t=0}^{c−2} loss_t / ((c − 1)·b), differentiated with respect to
-main and extra (reverse mode).  ``step`` is one time step, (state, (x, y)) → (state, loss_t):
-graphad unrolls it with a Python loop today (the loops issue adds ``ga.scan``; the loop in
-``objective`` then becomes ``ga.scan(step, state, (seq[:-1], seq[1:]))``); JAX runs it under
-``lax.scan``.
+main and extra (reverse mode).  ``step`` is one time step, (state, (x, y)) → (state, loss_t),
+run two ways: unrolled by a Python loop (``objective``: a graph of c − 1 copies of the step),
+and as one loop node, ``ga.scan(step, state, (seq[:-1], seq[1:]))`` (``scanned``: a graph
+the size of one step, whose gradient is a backward scan); JAX runs it under ``lax.scan``.
 
 Data as ADBench's generator draws them: main, extra and state ~ U(0, 1); the sequence is
 text, one row of bits per character, b = ⌈log₂ max code⌉ = 14.  ADBench reads a text file;
@@ -98,16 +98,26 @@ def objective(xp: Any, main: Any, extra: Any, state: Any, sequence: Any) -> Any:
     """−Σ_t loss_t / ((c − 1)·b), the steps unrolled in Python."""
     chars, bits = sequence.shape
     total = 0.0
-    # loops issue: unrolled until ga.scan exists; then the loop is
-    # ga.scan(step, state, (sequence[:-1], sequence[1:])) and the sum of its losses
     for t in range(chars - 1):
         state, loss = step(xp, main, extra, state, (sequence[t], sequence[t + 1]))
         total = total + loss
     return -total / ((chars - 1) * bits)
 
 
-def workload(layers: int, chars: int) -> Workload:
-    """D-LSTM with ``layers`` layers over ``chars`` characters."""
+def scanned(main: Any, extra: Any, state: Any, sequence: Any) -> Any:
+    """−Σ_t loss_t / ((c − 1)·b), the steps one ``ga.scan`` over (sᵗ, sᵗ⁺¹)."""
+    chars, bits = sequence.shape
+
+    def body(s: Any, xy: Any) -> Any:
+        return step(ga, main, extra, s, xy)
+
+    _, losses = ga.scan(body, state, (sequence[:-1], sequence[1:]))
+    return -ga.sum(losses) / ((chars - 1) * bits)
+
+
+def workload(layers: int, chars: int, loop: str = "unrolled") -> Workload:
+    """D-LSTM with ``layers`` layers over ``chars`` characters; ``loop="scan"`` builds the
+    graph with ``ga.scan`` instead of unrolling the steps."""
     inputs, state_value, sequence = generate(layers, chars)
 
     def reference(values: Arrays) -> float:
@@ -118,7 +128,10 @@ def workload(layers: int, chars: int) -> Workload:
         extra = ga.placeholder("extra", shape=inputs["extra"].shape)
         state = ga.placeholder("state", shape=state_value.shape)
         seq = ga.placeholder("sequence", shape=sequence.shape)
-        f = objective(ga, main, extra, state, seq)
+        if loop == "scan":
+            f = scanned(main, extra, state, seq)
+        else:
+            f = objective(ga, main, extra, state, seq)
         grads = ga.gradients(f, [main, extra])
         feeds = {main: inputs["main"], extra: inputs["extra"], state: state_value, seq: sequence}
         return Graphs(f, grads, feeds)
@@ -147,7 +160,7 @@ def workload(layers: int, chars: int) -> Workload:
 
     return Workload(
         family="D-LSTM",
-        size=f"l{layers} c{chars} (b={sequence.shape[1]})",
+        size=f"l{layers} c{chars} (b={sequence.shape[1]})" + (" scan" if loop == "scan" else ""),
         inputs=inputs,
         objective=reference,
         build=build,
@@ -156,14 +169,18 @@ def workload(layers: int, chars: int) -> Workload:
     )
 
 
-QUICK = [(2, 5)]
-FULL = [(2, 1024)]
+QUICK = [(2, 5, "unrolled"), (2, 5, "scan")]
+FULL = [(2, 1024, "unrolled"), (2, 1024, "scan")]
 
 
 def workloads(quick: bool, sizes: list[str] | None = None) -> list[Workload]:
-    """The sizes to run; ``sizes`` names them like l2:c1024."""
+    """The sizes to run; ``sizes`` names them like l2:c1024 (both ways) or l2:c1024:scan."""
     if sizes:
-        specs = [(int(a.lstrip("l")), int(c.lstrip("c"))) for a, c in (s.split(":") for s in sizes)]
+        specs = []
+        for size in sizes:
+            layers, chars, *how = size.split(":")
+            loops = how or ["unrolled", "scan"]
+            specs += [(int(layers.lstrip("l")), int(chars.lstrip("c")), loop) for loop in loops]
     else:
         specs = QUICK if quick else FULL
     return [workload(*spec) for spec in specs]

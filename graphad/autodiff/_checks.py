@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from graphad.ir import DifferentiationError, Node, user_location
+from graphad.ir import DifferentiationError, Node, descendants, topo_sort, user_location
 from graphad.ops._util import is_float
 from graphad.ops.structure import is_differentiable
 
@@ -18,6 +18,14 @@ def node_name(node: Node) -> str:
 def derivative_order(nodes: Sequence[Node]) -> int:
     """The order of a pass over ``nodes``: one more than the highest order among them."""
     return 1 + max((n.origin.order for n in nodes), default=0)
+
+
+def pass_order(y: Node, x: Node) -> int:
+    """The order of a pass from ``x`` to ``y``: one more than the highest order among the
+    nodes on a path between them (what ``gradients(y, x)`` and ``jvp(y, x, t)`` make)."""
+    order = topo_sort([y])
+    between = descendants(order, [x])
+    return derivative_order([n for n in order if n in between])
 
 
 def check_target(y: Any, what: str = "y") -> Node:

@@ -19,14 +19,20 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    Derivation,
     DictType,
     Node,
+    Origin,
+    Role,
     TensorType,
     TupleType,
     as_node,
-    derivation,
+    pass_origin,
+    running_transform,
     shapes_compatible,
+    tagged,
     topo_sort,
+    transform,
     user_location,
 )
 from graphad.ops import cast, getitem, make_dict, make_tuple, stack
@@ -47,20 +53,57 @@ def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
         per_example = vmap(g, {x: xs, t: ts})            # (B, *w.shape)
     """
     single = isinstance(ys, Node)
-    outputs = [ys] if isinstance(ys, Node) else list(ys)
+    outputs: list[Node] = [ys] if isinstance(ys, Node) else list(ys)
     for i, y in enumerate(outputs):
         if not isinstance(y, Node):
             raise BatchingError(f"vmap: ys[{i}] must be a Node ({user_location()})")
-    new, size = _inputs(batches)
+    inside = running_transform() is not None
+    with transform("vmap"):
+        result = _batched(outputs, batches, inside)
+    return result[0] if single else result
+
+
+def _batched(outputs: list[Node], batches: Mapping[Node, Any], inside: bool) -> list[Node]:
+    """The pass proper.  Called by the user, it is a pass of its own: each batched node is
+    the ``batch`` of the node it batches, in a group per pass and order it batches (the
+    batch of a gradient stays order 1).  Inside another transform (a Jacobian batching its
+    basis), it is that transform's way of running all directions at once: each batched
+    node keeps the origin and roles of the node it batches."""
+    first = Derivation(pass_origin("user", 0))  # what this pass makes comes after
+    origins: dict[tuple[str, int], Origin] = {}
+
+    def origin_of(node: Node) -> Origin:
+        if inside:
+            return node.origin
+        key = (node.origin.kind, node.origin.order)
+        if key not in origins:
+            origins[key] = pass_origin(*key)
+        return origins[key]
+
+    def note(node: Node, batch: Node) -> None:
+        for role in node.roles if inside else (Role("batch", node),):
+            first.note(batch, role)
+
+    with tagged(first.origin):
+        new, size = _inputs(batches)
+    for x, xb in new.items():
+        note(x, xb)
     for node in topo_sort(outputs):
         if node in new:
             continue
         batched = [x in new for x in node.inputs]
-        if any(batched):  # the batched node keeps the pass and order that made the node
-            with derivation(node.origin.kind, node.origin.order):
+        if any(batched):
+            with tagged(origin_of(node)):
                 new[node] = _batch(node, [new.get(x, x) for x in node.inputs], batched, size)
-    result = [new[y] if y in new else materialize(y, size) for y in outputs]
-    return result[0] if single else result
+            note(node, new[node])
+    result = []
+    for y in outputs:
+        if y not in new:
+            with tagged(origin_of(y)):
+                new[y] = materialize(y, size)
+            note(y, new[y])
+        result.append(new[y])
+    return result
 
 
 def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:

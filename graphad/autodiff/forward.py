@@ -13,6 +13,7 @@ from graphad.ir import (
     DifferentiationError,
     Node,
     Op,
+    Role,
     TensorType,
     as_node,
     derivation,
@@ -20,6 +21,7 @@ from graphad.ir import (
     format_shape,
     shapes_compatible,
     topo_sort,
+    transform,
     user_location,
 )
 from graphad.ops import broadcast_like, cast
@@ -108,7 +110,7 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             f"jvp: ys must be a Node or a list of Nodes, got {type(ys).__name__} "
             f"({user_location()})"
         )
-    outputs = [ys] if isinstance(ys, Node) else list(ys)
+    outputs: list[Node] = [ys] if isinstance(ys, Node) else list(ys)
     for i, y in enumerate(outputs):
         if not isinstance(y, Node):
             raise DifferentiationError(f"jvp: ys[{i}] must be a Node ({user_location()})")
@@ -123,9 +125,17 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
         raise DifferentiationError(
             f"jvp: {len(inputs)} inputs but {len(given)} tangents ({user_location()})"
         )
+    with transform("jvp"):
+        result = _tangents(outputs, inputs, given)
+    return result[0] if single_y else result
+
+
+def _tangents(outputs: list[Node], inputs: list[Node], given: list[Any]) -> list[Node]:
+    """The pass proper: each node's tangent from its inputs', in topological order; each
+    tangent made records whose it is."""
     order = topo_sort(outputs)
     depends = descendants(order, inputs)
-    with derivation("forward", derivative_order([n for n in order if n in depends])):
+    with derivation("forward", derivative_order([n for n in order if n in depends])) as d:
         tangent: dict[Node, Node] = {}
         for i, (x, t) in enumerate(zip(inputs, given)):
             made = as_tangent(x.type, t, f"jvp: tangents[{i}] (for x = {x.name})")
@@ -146,5 +156,8 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             t = node.op.jvp(node, ts)
             if t is not None:
                 tangent[node] = fit_tangent(t, node)
+        d.note_all("tangent", tangent)
         result = [densify(tangent.get(y), y) for y in outputs]
-    return result[0] if single_y else result
+        for y, t in zip(outputs, result):
+            d.note(t, Role("tangent", y))  # a zero made for a y that depends on no x
+    return result

@@ -18,11 +18,14 @@ from typing import Any
 from graphad.autodiff._checks import check_inputs, check_target, derivative_order, node_name
 from graphad.autodiff.forward import fit_tangent
 from graphad.ir import (
+    Derivation,
     DictType,
     DifferentiationError,
     GraphError,
     Node,
     Op,
+    Origin,
+    Role,
     SparseType,
     TensorType,
     as_node,
@@ -33,7 +36,9 @@ from graphad.ir import (
     rebuild,
     shapes_compatible,
     substitute,
+    tagged,
     topo_sort,
+    transform,
     user_location,
 )
 from graphad.ir._gc import collection_paused
@@ -55,6 +60,7 @@ class Sweep:
     cut: list[tuple[Node, Node]] = field(default_factory=list)  # (consumer, input it cut)
     depends: set[Node] = field(default_factory=set)
     transposing: tuple[Op, ...] = ()  # the JvpOnly ops whose jvp this sweep transposes
+    origin: Origin = field(default_factory=Origin)  # of the nodes the sweep made
 
 
 def unbroadcast(g: Node, x: Node, consumer: Node) -> Node:
@@ -132,11 +138,25 @@ def sweep(y: Node, xs: Sequence[Node], g: Any = None) -> Sweep:
     order = topo_sort([y])
     result = Sweep()
     result.depends = descendants(order, xs)
-    with derivation("reverse", derivative_order([n for n in order if n in result.depends])):
+    with derivation("reverse", derivative_order([n for n in order if n in result.depends])) as d:
+        result.origin = d.origin
         seed = _seed(y, g)  # checked even when y depends on no x: a bad seed is an error
         if y in result.depends:
             _backward(order, seed, result)
+        _note_roles(result, d)
     return result
+
+
+def _note_roles(result: Sweep, d: Derivation) -> None:
+    """Record on the nodes the sweep made whose adjoints they are: each total, and each
+    partial where several were summed (a lone partial is its total)."""
+    d.note_all("adjoint", result.adjoint)
+    note = d.note
+    for node, parts in result.partials.items():
+        if len(parts) > 1:
+            for consumer, p in parts:
+                if consumer is not None:
+                    note(p, Role("partial", node, consumer))
 
 
 def _backward(order: list[Node], seed: Node, result: Sweep) -> None:
@@ -367,7 +387,7 @@ def gradients(
             f"differentiate a real function of it such as real(y) or abs(y) ({user_location()})"
         )
     items, single = check_inputs(xs, "gradients")
-    with collection_paused():  # a sweep adds nodes to a graph that all stays alive: see _gc
+    with transform("gradients"), collection_paused():  # a graph that all stays alive: _gc
         result = sweep(y, items, grad_y)
     out: list[Node | None] = []
     for x in items:
@@ -375,7 +395,7 @@ def gradients(
         if adjoint is None and unconnected == "raise":
             raise _unconnected_error(y, x, result)
         if unconnected == "zero" and (adjoint is None or not isinstance(x.type, TensorType)):
-            with derivation("reverse", derivative_order([y])):
-                adjoint = densify(adjoint, x)  # zeros for x, or for the entries of x y skips
+            with tagged(result.origin):  # zeros for x, or for the entries of x y skips
+                adjoint = densify(adjoint, x)
         out.append(adjoint)
     return out[0] if single else out

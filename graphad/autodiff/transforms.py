@@ -19,18 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from graphad.autodiff._checks import check_inputs, check_target
+from graphad.autodiff._checks import check_inputs, check_target, pass_order
 from graphad.autodiff.batching import vmap
 from graphad.autodiff.compression import compressed_jacobian, sparse_hessian, sparse_jacobian
 from graphad.autodiff.forward import as_tangent, jvp
 from graphad.autodiff.reverse import gradients, sweep
 from graphad.ir import (
+    Derivation,
     DifferentiationError,
     Node,
+    Role,
     constant,
     format_shape,
     is_static,
+    pass_origin,
     placeholder,
+    tagged,
+    transform,
     user_location,
 )
 from graphad.ops import concatenate, matrix_transpose, reshape
@@ -55,11 +60,19 @@ def _single_x(x: Any, fn: str) -> None:
     check_inputs(x, fn)
 
 
-def _basis_batch(out: Node, seed: Node, basis: np.ndarray, batch_size: int | None) -> Node:
+def _basis_batch(
+    out: Node, seed: Node, basis: np.ndarray, batch_size: int | None, d: Derivation
+) -> Node:
     """``out`` for each vector of ``basis`` fed to the placeholder ``seed``, batch axis
-    first: the whole basis as one batch, or in chunks of ``batch_size``."""
+    first: the whole basis as one batch, or in chunks of ``batch_size``; each chunk of the
+    basis plays the seed's roles (the tangent of x, the adjoint of y)."""
     step = len(basis) if batch_size is None else batch_size
-    chunks = [vmap(out, {seed: constant(basis[i : i + step])}) for i in range(0, len(basis), step)]
+    chunks = []
+    for i in range(0, len(basis), step):
+        chunk = constant(basis[i : i + step])
+        for role in seed.roles:
+            d.note(chunk, role)
+        chunks.append(vmap(out, {seed: chunk}))
     return chunks[0] if len(chunks) == 1 else concatenate(chunks, axis=0)
 
 
@@ -118,22 +131,51 @@ def jacobian(
         return sparse_jacobian(y, x, mode, batch_size, sparse, pattern)
     y = check_target(y)
     _single_x(x, "jacobian")
-    y_shape, x_shape = _static(y, "y", "jacobian"), _static(x, "x", "jacobian")
+    with transform("jacobian"):
+        return _jacobian(y, x, mode, batch_size, Role("jacobian", y, wrt=x))
+
+
+def _jacobian(y: Node, x: Node, mode: str, batch_size: int | None, role: Role) -> Node:
+    """The Jacobian proper.  Every node it makes belongs to its derivative pass (the
+    basis, the batched derivative, the final transpose and reshape), and the result plays
+    ``role`` (the Jacobian of y, or the Hessian of the y whose gradient y is)."""
+    fn = "hessian" if role.kind == "hessian" else "jacobian"
+    y_shape, x_shape = _static(y, "y", fn), _static(x, "x", fn)
     n, m = int(np.prod(x_shape, dtype=np.int64)), int(np.prod(y_shape, dtype=np.int64))
-    if n == 0 or m == 0:
-        return constant(np.zeros(y_shape + x_shape, dtype=y.dtype))
     if mode == "auto":
         mode = "forward" if n < m else "reverse"
+    kind = "forward" if mode == "forward" else "reverse"
+    d = Derivation(pass_origin(kind, pass_order(y, x)))
+    with tagged(d.origin):
+        out = _jacobian_of(y, x, mode, batch_size, d, (n, m, y_shape, x_shape))
+    d.note(out, role)
+    return out
+
+
+def _jacobian_of(
+    y: Node,
+    x: Node,
+    mode: str,
+    batch_size: int | None,
+    d: Derivation,
+    sizes: tuple[int, int, tuple[int, ...], tuple[int, ...]],
+) -> Node:
+    n, m, y_shape, x_shape = sizes
+    if n == 0 or m == 0:
+        return constant(np.zeros(y_shape + x_shape, dtype=y.dtype))
     if mode == "forward":
         compressed = compressed_jacobian(y, x, batch_size) if n > 2 else None
         if compressed is not None:  # fewer colours than columns: that many JVPs
             return compressed
         t = placeholder("tangent", type=x.type)
+        d.note(t, Role("tangent", x))
         tangent = jvp(y, x, t)
-        columns = _basis_batch(tangent, t, _identity(n, x_shape, x.dtype), batch_size)
+        columns = _basis_batch(tangent, t, _identity(n, x_shape, x.dtype), batch_size, d)
         return reshape(matrix_transpose(reshape(columns, (n, m))), y_shape + x_shape)
     g = placeholder("cotangent", type=y.type)
-    rows = _basis_batch(gradients(y, x, grad_y=g), g, _identity(m, y_shape, y.dtype), batch_size)
+    d.note(g, Role("adjoint", y))
+    gx = gradients(y, x, grad_y=g)
+    rows = _basis_batch(gx, g, _identity(m, y_shape, y.dtype), batch_size, d)
     return reshape(rows, y_shape + x_shape)
 
 
@@ -168,7 +210,15 @@ def hessian(
             f"hessian: y = {y.name} must be a scalar, got shape {format_shape(y.shape)} "
             f"({user_location()})"
         )
-    return jacobian(gradients(y, x), x, mode=mode, batch_size=batch_size)
+    if mode not in ("auto", "forward", "reverse"):
+        raise DifferentiationError(
+            f"hessian: mode must be 'forward', 'reverse' or 'auto', got {mode!r} "
+            f"({user_location()})"
+        )
+    _check_batch_size(batch_size, "hessian")
+    _static(x, "x", "hessian")
+    with transform("hessian"):
+        return _jacobian(gradients(y, x), x, mode, batch_size, Role("hessian", y, wrt=x))
 
 
 def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
@@ -195,8 +245,8 @@ def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
         as_tangent(x.type, v, f"hvp: {'v' if single else f'vs[{i}]'} (for x = {x.name})")
         for i, (x, v) in enumerate(zip(items, given))
     ]
-    grads = gradients(y, items)
-    out = jvp(grads, items, tangents)
+    with transform("hvp"):
+        out = jvp(gradients(y, items), items, tangents)
     return out[0] if single else out
 
 
@@ -206,7 +256,8 @@ def vjp(y: Node, xs: Node | Sequence[Node], v: Any) -> Any:
         raise DifferentiationError(
             f"vjp: a cotangent v of y's shape is required ({user_location()})"
         )
-    return gradients(y, xs, grad_y=v)
+    with transform("vjp"):
+        return gradients(y, xs, grad_y=v)
 
 
 def derivative(y: Node, x: Node, order: int = 1) -> Node:
@@ -226,8 +277,9 @@ def derivative(y: Node, x: Node, order: int = 1) -> Node:
             f"derivative: order must be an int >= 0, got {order!r} ({user_location()})"
         )
     out = check_target(y)
-    for _ in range(order):
-        out = gradients(out, x)
+    with transform("derivative"):
+        for _ in range(order):
+            out = gradients(out, x)
     return out
 
 
@@ -297,6 +349,7 @@ def adjoints(y: Node, xs: Node | Sequence[Node], grad_y: Any = None) -> Adjoints
     """
     y = check_target(y)
     items, _ = check_inputs(xs, "adjoints")
-    result = sweep(y, items, grad_y)
+    with transform("adjoints"):
+        result = sweep(y, items, grad_y)
     order = reversed(list(result.adjoint))  # the sweep filled it consumers first
     return Adjoints({n: Adjoint(n, result.adjoint[n], tuple(result.partials[n])) for n in order})

@@ -7,8 +7,10 @@ function of 10⁵ statements slowly); values crossing a chunk boundary go throug
 list.  0-d float64 regions become Python float arithmetic and ``math`` calls, each op's
 ``scalar`` formula (see :mod:`~graphad.compiler.floats`); an elementwise ufunc writes into
 the buffer of an operand that dies at that step when nothing else can see that buffer
-(``out=``).  An op whose ``control`` is ``"select"`` (``cond``) becomes an ``if``/``else``
-over its branches' own code; any other op with sub-graphs runs its own kernel.
+(``out=``), and an op that writes its kernel as an expression (``Op.code``: ``a @ b``, a
+transpose or reshape as the array's method) is written out rather than called.  An op whose
+``control`` is ``"select"`` (``cond``) becomes an ``if``/``else`` over its branches' own
+code; any other op with sub-graphs runs its own kernel (a loop's is a generated loop).
 
 A failing line is mapped back to its step, so an error names the node and its user line.
 """
@@ -246,6 +248,10 @@ class Program:
             self.namespace.setdefault(name, ufunc)
             extra = f", out=v{reuse}" if reuse is not None else ""
             return f"{name}({', '.join(args)}{extra})"
+        if is_own(node):  # a user's op's results are checked against its type: called
+            written = node.op.code(node, args)
+            if written is not None:
+                return written
         self.namespace[kernel] = step.fn if is_own(node) else Checked(step.fn, node)
         return f"{kernel}({', '.join(args)})"
 

@@ -4,7 +4,8 @@ One pass walks the graph from the fetches in topological order (so a dead node i
 visited, and is gone from the result: dead-node elimination).  Each node is rebuilt on
 its inputs' replacements, then folded or simplified until no law applies, then merged
 with an equal node seen before.  Passes repeat until one changes nothing, at most
-``MAX_PASSES`` times; a pass that would leave more nodes than it found is not taken.
+``MAX_PASSES`` times; a pass that would leave more nodes than it found is not taken (a
+sub-graph's operations counted twice: see ``size``).
 A replacement made by a rule takes the name and origin of the node it replaces.
 
 The rules tried on a node are read from :mod:`~graphad.compiler.rules` once per rewrite
@@ -30,11 +31,14 @@ _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds 
 def simplify(node: Node, uses: Uses, rules: Sequence[Apply]) -> Node | None:
     """The first of folding and ``rules`` (those of the node's op class) that applies to
     ``node``, given the consumers of each value (``uses``), or ``None``."""
-    if node.op.branches:
-        return rewrite_branches(node)
-    folded = fold(node)
-    if folded is not None:
-        return folded
+    if node.op.branches:  # its sub-graphs first; an op that runs them is not folded
+        inside = rewrite_branches(node)
+        if inside is not None:
+            return inside
+    else:
+        folded = fold(node)
+        if folded is not None:
+            return folded
     for apply in rules:
         out = apply(node, uses)
         if out is not None and out is not node:
@@ -163,6 +167,20 @@ class Rewriter:
         return changed
 
 
+def size(order: Sequence[Node]) -> int:
+    """The size a pass must not grow: the nodes of ``order``, and twice the operations of
+    the sub-graphs of each op that runs them (a ``control``: a loop's body runs many times,
+    so a value moved out of it, as hoisting does, makes the graph smaller)."""
+    total = len(order)
+    for node in order:
+        if node.op.control is None:  # a class attribute, cheap to ask of 10⁵ nodes
+            continue
+        for branch in node.op.branches:
+            inner = topo_sort(list(branch.outputs))
+            total += 2 * (size(inner) - sum(1 for n in inner if not n.inputs))
+    return total
+
+
 def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]:
     """``outputs`` rewritten to a fixpoint of CSE, folding and the rules (at most
     ``max_passes`` passes); nodes that need no change are returned as they are."""
@@ -179,7 +197,7 @@ def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]
         reopened = False
         result = [new[o] for o in current]
         result_order = topo_sort(result)
-        if len(result_order) > len(order):
+        if size(result_order) > size(order):
             break  # never grow the graph: keep what this pass started from
         current, order = result, result_order
         if rewriter.settled(order):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from graphad.compiler.driver import rewrite
+from graphad.compiler.loop_fusion import fuse_loops, prune_loops
 from graphad.ir import GraphError, Node, one_origin, user_location
 from graphad.ir._gc import collection_paused
 
@@ -54,7 +55,13 @@ def optimize_nodes(nodes: list[Node]) -> list[Node]:
     # nodes it makes take the origins of those they replace: the user's line that called
     # it is looked up once, not once per node made
     with collection_paused(), one_origin():
-        return rewrite(nodes)
+        # loops: twins fused while they still share their bodies' nodes, then pruned to what
+        # is read before and after the rewrites (which may leave fewer entries read)
+        nodes = prune_loops(fuse_loops(nodes))
+        rewritten = rewrite(nodes)
+        pruned = prune_loops(fuse_loops(rewritten))
+        unchanged = all(a is b for a, b in zip(pruned, rewritten))
+        return rewritten if unchanged else rewrite(pruned)
 
 
 def optimize(fetches: Any) -> Any:

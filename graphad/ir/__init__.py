@@ -19,7 +19,10 @@ Glossary (one name per concept, used throughout graphad):
 - **t**: a tangent in forward mode (``None`` means zero);
 - **vjp** / **jvp**: an op's reverse and forward rules;
 - **gradients** / **jvp**: the passes that call those rules over a graph;
-- **origin**: which pass (user, reverse, forward) and derivative order made a node.
+- **origin**: which pass (user, reverse, forward) and derivative order made a node, inside
+  which transform the user called;
+- **role**: what a node made by a transform is: the adjoint, partial adjoint, tangent or batch
+  of which node (``node.roles``).
 """
 
 from graphad.ir.errors import (
@@ -42,7 +45,21 @@ from graphad.ir.leaves import (
     is_constant,
     placeholder,
 )
-from graphad.ir.node import Node, Origin, Snapshot, derivation, one_origin, user_location
+from graphad.ir.node import (
+    Derivation,
+    Node,
+    Origin,
+    Role,
+    Snapshot,
+    derivation,
+    one_origin,
+    pass_origin,
+    running_transform,
+    tagged,
+    transform,
+    user_location,
+)
+from graphad.ir.notation import Term
 from graphad.ir.op import Chunking, Control, Op, SubGraph
 from graphad.ir.pattern import Pattern
 from graphad.ir.types import (
@@ -74,6 +91,7 @@ __all__ = [
     "Constant",
     "Control",
     "DTypeError",
+    "Derivation",
     "DictType",
     "DifferentiationError",
     "Dims",
@@ -86,12 +104,14 @@ __all__ = [
     "Origin",
     "Pattern",
     "Placeholder",
+    "Role",
     "Shape",
     "ShapeError",
     "Snapshot",
     "SparseType",
     "SubGraph",
     "TensorType",
+    "Term",
     "TupleType",
     "Typed",
     "ValueType",
@@ -112,12 +132,16 @@ __all__ = [
     "known_shape",
     "normalize_axes",
     "one_origin",
+    "pass_origin",
     "placeholder",
     "rebuild",
     "result_dtype",
+    "running_transform",
     "shapes_compatible",
     "static_shape",
     "substitute",
+    "tagged",
     "topo_sort",
+    "transform",
     "user_location",
 ]

@@ -51,7 +51,7 @@ def descendants(order: Iterable[Node], sources: Iterable[Node]) -> set[Node]:
 
 def adopt(new: Node, old: Node, known: Container[Node]) -> Node:
     """Give ``new``, and every node under it not in ``known``, the origin of ``old``;
-    ``new`` also takes its name (unless it is itself known).  A rebuilt node stands for
+    ``new`` also takes its name and roles (unless it is itself known).  A rebuilt node stands for
     the node it replaces: a derivative node stays one (drawings colour by ``origin``),
     and errors name the user's line that made the original.  Only nodes nobody else has
     seen yet are touched.
@@ -68,11 +68,12 @@ def adopt(new: Node, old: Node, known: Container[Node]) -> Node:
                 seen.add(x)
                 stack.append(x)
     object.__setattr__(new, "name", old.name)
+    object.__setattr__(new, "_roles", old._roles)
     return new
 
 
 def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
-    """``node.op`` applied to new ``inputs``, keeping the node's name and origin.
+    """``node.op`` applied to new ``inputs``, keeping the node's name, origin and roles.
 
     The type is inferred again only when an input's type changed.
     """
@@ -85,10 +86,13 @@ def rebuild(node: Node, inputs: tuple[Node, ...]) -> Node:
         # kept as it is held (a default one as the number it was made with: same op, same
         # name), not spelled out for each node rebuilt
         name = node._name
-        return _restore(node.op, inputs, node.type, node.id if name is None else name, node.origin)
+        return _restore(
+            node.op, inputs, node.type, node.id if name is None else name, node.origin, node._roles
+        )
     new = node.op(*inputs)
     object.__setattr__(new, "name", node.name)
     object.__setattr__(new, "origin", node.origin)
+    object.__setattr__(new, "_roles", node._roles)
     return new
 
 

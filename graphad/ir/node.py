@@ -1,5 +1,24 @@
 """``Node``: one immutable vertex of the graph, and where it came from.
 
+Provenance, what graphad's transforms record on the nodes they make (the API that drawings,
+``explain`` and formulas read):
+
+- ``node.origin``: an :class:`Origin`, one value shared by every node of one pass: ``kind``
+  (``"user"``, ``"reverse"``, ``"forward"``), derivative ``order``, the user's ``location``
+  that started it and the ``transform`` the user called (``"gradients"``, ``"hessian"``,
+  ``"vmap"``, ...; ``""`` for the user's own nodes).  Equal values are one group: a
+  Hessian's gradient pass is ``Origin("reverse", 1, "f.py:3", "hessian")``, its forward
+  pass and its own final reshapes ``Origin("forward", 2, "f.py:3", "hessian")``;
+- ``node.roles``: the :class:`Role` s a node plays, recorded by the pass that made it:
+  the ``adjoint`` of a node, the ``partial`` adjoint a ``consumer`` sent it, the
+  ``tangent`` of a node, the ``batch`` of a node (``vmap``), the ``jacobian`` or
+  ``hessian`` of a node ``wrt`` another.  Empty for every other node (the user's, and a
+  pass's intermediate values).  One node may play several (``v̄₃`` is also ``v̄₂→₃`` when
+  ``v₃ = v₂ + 1``); the total comes first.
+
+Both are set when the pass makes the node and never change afterwards; rewrites
+(``rebuild``, ``adopt``), pickling and ``copy.deepcopy`` keep them.
+
 Operators on nodes are sugar for the functions in :mod:`graphad.ops`.  They
 are resolved when first called (``_fns``), not imported here, so that ``ir`` stays
 the bottom layer: ``ops`` builds on ``ir`` and ``ir`` never imports ``ops``
@@ -16,10 +35,10 @@ import itertools
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from graphad.ir.types import TensorType, ValueType, format_shape
 
@@ -32,23 +51,138 @@ _ids = itertools.count()
 
 @dataclass(frozen=True)
 class Origin:
-    """Which pass made a node: ``"user"`` (order 0), ``"reverse"`` or ``"forward"`` (order k)."""
+    """Which pass made a node: ``"user"`` (order 0), ``"reverse"`` or ``"forward"`` (order k),
+    at the user's ``location``, inside the ``transform`` the user called (``""``: none)."""
 
     kind: str = "user"
     order: int = 0
     location: str = "<unknown>"
+    transform: str = ""
+
+
+class Role(NamedTuple):
+    """What a node made by a transform is (see the module docstring): the ``kind``
+    (``"adjoint"``, ``"partial"``, ``"tangent"``, ``"batch"``, ``"jacobian"``,
+    ``"hessian"``) ``of`` a node, sent by ``consumer`` (a partial), with respect to ``wrt``
+    (a Jacobian or Hessian).  Compared by the identity of its nodes (``Node.__eq__``
+    builds a node)."""
+
+    kind: str
+    of: Node
+    consumer: Node | None = None
+    wrt: Node | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Role)
+            and self.kind == other.kind
+            and self.of is other.of
+            and self.consumer is other.consumer
+            and self.wrt is other.wrt
+        )
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self.kind, id(self.of), id(self.consumer), id(self.wrt)))
 
 
 _derivation: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
     "graphad_derivation", default=None
 )
+# the transform the user called, and the user's line that called it, while it runs
+_transform: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+    "graphad_transform", default=None
+)
 
 
 @contextlib.contextmanager
-def derivation(kind: str, order: int) -> Iterator[None]:
+def transform(name: str) -> Iterator[None]:
+    """Run the block as the user's call of transform ``name`` (``"gradients"``,
+    ``"hessian"``, ...): the passes inside record it, and the user's line found here, in
+    their origins.  Inside another transform (hessian's gradients), the outer one's."""
+    if _transform.get() is not None:
+        yield
+        return
+    token = _transform.set((name, user_location()))
+    try:
+        yield
+    finally:
+        _transform.reset(token)
+
+
+def running_transform() -> str | None:
+    """The name of the transform the user called that is running now, if any."""
+    found = _transform.get()
+    return None if found is None else found[0]
+
+
+_OWN_KIND = {"reverse": "adjoint", "forward": "tangent"}  # the role a pass's nodes mostly play
+
+
+class Derivation:
+    """One pass of a transform, while it runs: the ``origin`` of the nodes it makes, and
+    :meth:`note`, which records the role a node plays on nodes this pass made."""
+
+    __slots__ = ("first", "origin")
+
+    def __init__(self, origin: Origin) -> None:
+        self.origin = origin
+        self.first = next(_ids)  # every node made from here on has a larger id
+
+    def made(self, node: Node) -> bool:
+        """Whether this pass made ``node`` (the user's and earlier passes' nodes are left
+        as they are, whatever role they play here)."""
+        return node.id > self.first
+
+    def note(self, node: Node, role: Role) -> None:
+        """Record that ``node``, if this pass made it, plays ``role`` (once)."""
+        if node.id > self.first:
+            roles = node.roles
+            if role not in roles:
+                _set_roles(node, (*roles, role))
+
+    def note_all(self, kind: str, made: Mapping[Node, Node]) -> None:
+        """Record that each value of ``made`` this pass made plays ``Role(kind, key)``: a
+        sweep's adjoints, a pass's tangents (each key once, so no role twice).  A sweep pays
+        this once per node, so a role of the pass's own kind (the adjoint of ``of`` for a
+        reverse pass, its tangent for a forward one) is stored as ``of`` alone, and made a
+        Role when asked for (``Node.roles``)."""
+        first = self.first
+        own = kind == _OWN_KIND.get(self.origin.kind)
+        for of, node in made.items():
+            if node.id > first:
+                _set_roles(node, (*node._roles, of if own else Role(kind, of)))
+
+
+def pass_origin(kind: str, order: int) -> Origin:
+    """The origin of a pass ``kind`` at ``order`` started now: inside a transform, its name
+    and the user's line that called it; else the user's line and no transform."""
+    running = _transform.get()
+    if running is None:
+        return _origin(kind, order, user_location(), "")
+    return _origin(kind, order, running[1], running[0])
+
+
+@contextlib.contextmanager
+def derivation(kind: str, order: int) -> Iterator[Derivation]:
     """Tag every node made inside the block as made by pass ``kind`` at ``order``, at the
-    user's line that started the pass (found once, not once per node)."""
-    token = _derivation.set(_origin(kind, order, *_user_frame()))
+    user's line that started the pass (found once, not once per node); the
+    :class:`Derivation` yielded records the roles of the nodes the pass makes."""
+    record = Derivation(pass_origin(kind, order))
+    token = _derivation.set(record.origin)
+    try:
+        yield record
+    finally:
+        _derivation.reset(token)
+
+
+@contextlib.contextmanager
+def tagged(origin: Origin) -> Iterator[None]:
+    """Tag every node made inside the block with ``origin`` (a transform's own nodes made
+    after its pass, such as a Hessian's final reshape, belong to that pass)."""
+    token = _derivation.set(origin)
     try:
         yield
     finally:
@@ -61,11 +195,8 @@ def one_origin() -> Iterator[None]:
     running pass's, or the user's line): one stack walk for the block, not one per node.
     For graphad's own passes, between whose frames no user code makes nodes, so that each
     node gets the origin its own walk would have found."""
-    token = _derivation.set(current_origin())
-    try:
+    with tagged(current_origin()):
         yield
-    finally:
-        _derivation.reset(token)
 
 
 _CONTEXTLIB = os.path.abspath(contextlib.__file__)
@@ -114,14 +245,19 @@ def user_location() -> str:
 
 
 @functools.lru_cache(maxsize=65536)
-def _origin(kind: str, order: int, name: str, line: int) -> Origin:
+def _origin(kind: str, order: int, location: str, transform: str = "") -> Origin:
     # one Origin per place and pass: a loop that builds 10⁵ nodes on one line shares one
-    return Origin(kind, order, f"{name}:{line}" if line else name)
+    return Origin(kind, order, location, transform)
+
+
+@functools.lru_cache(maxsize=65536)
+def _user_origin(name: str, line: int) -> Origin:
+    return _origin("user", 0, f"{name}:{line}" if line else name)
 
 
 def current_origin() -> Origin:
     tag = _derivation.get()
-    return tag if tag is not None else _origin("user", 0, *_user_frame())
+    return tag if tag is not None else _user_origin(*_user_frame())
 
 
 _SHALLOW = 64  # ancestors a node may have and still pickle by plain recursion
@@ -149,10 +285,19 @@ class _Unlist:
 
 
 def _restore(
-    op: Op, inputs: tuple[Node, ...], type: ValueType, name: str | int, origin: Origin
+    op: Op,
+    inputs: tuple[Node, ...],
+    type: ValueType,
+    name: str | int,
+    origin: Origin,
+    roles: tuple[Role | Node, ...] = (),
 ) -> Node:
-    """A loaded or copied node: same op, inputs, type, name and origin; a fresh id."""
-    return make_node(op, inputs, type, name, origin)
+    """A loaded or copied node: same op, inputs, type, name, origin and roles (as the slot
+    holds them); a fresh id."""
+    node = make_node(op, inputs, type, name, origin)
+    if roles:
+        _set_roles(node, roles)  # made here, not yet seen by anyone
+    return node
 
 
 def _restore_after(ancestors: tuple[Node, ...], _unlisted: tuple[()], *record: Any) -> Node:
@@ -175,8 +320,8 @@ class Snapshot:
 
     def nodes(self) -> list[Node]:
         made: list[Node] = []
-        for op, inputs, vtype, name, origin in self.records:
-            made.append(_restore(op, tuple(made[i] for i in inputs), vtype, name, origin))
+        for op, inputs, value_type, name, origin in self.records:
+            made.append(_restore(op, tuple(made[i] for i in inputs), value_type, name, origin))
         return [made[i] for i in self.roots]
 
 
@@ -238,13 +383,16 @@ class _Fields:
     """The storage of a node, writable: ``make_node`` fills one in with plain attribute
     stores and then makes it a ``Node``, whose ``__setattr__`` refuses every write."""
 
-    __slots__ = ("__weakref__", "_name", "id", "inputs", "op", "origin", "type")
+    __slots__ = ("__weakref__", "_name", "_roles", "id", "inputs", "op", "origin", "type")
     op: Op
     inputs: tuple[Node, ...]
     type: ValueType
     origin: Origin
     id: int
     _name: str | int | None  # see Node.name
+    # see Node.roles; a node in it stands for Role(<its pass's own kind>, node): see
+    # Derivation.note_all
+    _roles: tuple[Role | Node, ...]
 
 
 class Node(_Fields):
@@ -276,6 +424,7 @@ class Node(_Fields):
         set_(self, "id", next(_ids))
         set_(self, "_name", name)
         set_(self, "origin", origin if origin is not None else current_origin())
+        set_(self, "_roles", ())
 
     @property
     def name(self) -> str:
@@ -294,6 +443,17 @@ class Node(_Fields):
         # takes the name of the node a rewrite replaces; ``node.name = ...`` raises
         object.__setattr__(self, "_name", name)
 
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        """What this node is, as the transform that made it recorded: ``(Role("adjoint",
+        x),)`` for ``gradients(y, x)``; empty for the user's nodes and a pass's intermediate
+        values (see the module docstring)."""
+        found = self._roles
+        if not found:
+            return ()
+        own = _OWN_KIND.get(self.origin.kind, "")
+        return tuple(r if isinstance(r, Role) else Role(own, r) for r in found)
+
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError(f"Node is immutable (tried to set {key!r})")
 
@@ -304,7 +464,9 @@ class Node(_Fields):
     # lists its ancestors, inputs before consumers, so that each of them finds its own inputs
     # already stored and a 10⁵-node chain pickles without deep recursion.
     def __reduce__(self) -> tuple[Any, ...]:
-        record = (self.op, self.inputs, self.type, self.name, self.origin)
+        record: tuple[Any, ...] = (self.op, self.inputs, self.type, self.name, self.origin)
+        if self._roles:
+            record += (self._roles,)
         marks = _listed()
         if id(self) in marks:  # listed by a deeper node: its inputs are stored already
             marks.discard(id(self))
@@ -322,9 +484,20 @@ class Node(_Fields):
     def __deepcopy__(self, memo: dict[int, Any]) -> Node:
         """A new graph of the same ops and types; what ``memo`` holds already is reused."""
         for node in _post_order([self], lambda n: id(n) in memo):
+            if id(node) in memo:  # copied meanwhile, as what a role of another node names
+                continue
             inputs = tuple(memo[id(x)] for x in node.inputs)
             op = copy.deepcopy(node.op, memo)  # a placeholder's op: a new, distinct input
-            memo[id(node)] = _restore(op, inputs, node.type, node.name, node.origin)
+            roles = tuple(
+                Role(
+                    r.kind,
+                    copy.deepcopy(r.of, memo),
+                    None if r.consumer is None else copy.deepcopy(r.consumer, memo),
+                    None if r.wrt is None else copy.deepcopy(r.wrt, memo),
+                )
+                for r in node.roles
+            )
+            memo[id(node)] = _restore(op, inputs, node.type, node.name, node.origin, roles)
         return memo[id(self)]
 
     def __delattr__(self, key: str) -> None:
@@ -334,6 +507,44 @@ class Node(_Fields):
 
     def __repr__(self) -> str:
         return f"<Node {self.name} {self.type}>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view of a node: what it computes, its type, where it came from, whose
+        derivative it is, and the size of the graph behind it (``ga.to_dot`` draws it)."""
+        import html
+
+        from graphad.ir.notation import atom
+
+        expression = self.op.notation([atom(x.name) for x in self.inputs]).text
+        origin = self.origin
+        made = "your code" if origin.kind == "user" else f"{origin.kind} pass, order {origin.order}"
+        if origin.transform:
+            made += f" of {origin.transform}"
+        roles = "; ".join(
+            f"{r.kind} of {r.of.name}"
+            + (f" sent by {r.consumer.name}" if r.consumer is not None else "")
+            + (f" with respect to {r.wrt.name}" if r.wrt is not None else "")
+            for r in self.roles
+        )
+        behind = _post_order([self], lambda n: False)
+        derived = sum(n.origin.kind != "user" for n in behind)
+        rows = [
+            ("computes", expression),
+            ("type", str(self.type)),
+            ("made by", f"{made} at {origin.location}"),
+            *([("is the", roles)] if roles else []),
+            (
+                "graph",
+                f"{len(behind):,} nodes, {derived:,} made by differentiation; ga.to_dot draws it",
+            ),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'><code>{html.escape(v)}</code></td></tr>"
+            for k, v in rows
+        )
+        title = html.escape(self.name)
+        return f"<table><caption style='text-align:left'><b>{title}</b></caption>{cells}</table>"
 
     def __bool__(self) -> bool:
         from graphad.ir.errors import GraphError
@@ -564,5 +775,10 @@ def make_node(
     node.id = next(_ids)
     node._name = name
     node.origin = origin
+    node._roles = ()
     node.__class__ = Node
     return node  # type: ignore[return-value]  # a Node since the line above, unseen by mypy
+
+
+# the slot's own setter, a third of object.__setattr__'s cost (mypy does not model slots)
+_set_roles = _Fields._roles.__set__  # type: ignore[attr-defined,misc]

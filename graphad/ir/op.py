@@ -46,6 +46,10 @@ Traits, declared as class attributes; the defaults are safe for any op:
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
 - ``operator = "+"``: the Python operator that writes the op (``a + b``, ``-a``), for its
   :meth:`Op.notation`;
+- ``code(node, args)``: the kernel on arrays as one Python expression over the operands'
+  expressions (an operator or a method of the array: ``({0} @ {1})``, ``{0}.transpose(…)``),
+  which generated code writes in place of a call of ``compute`` (a loop body runs it once
+  a step, where a call's overhead is most of a small kernel's cost); ``None`` by default;
 - ``chunking``: how a chunked array backend (Dask) may run the kernel: ``"dispatch"``
   (default: its NumPy calls run on the chunked arrays themselves), ``"blocks"`` (it maps
   aligned blocks of its inputs to blocks of its output: run it block by block) or
@@ -56,7 +60,10 @@ Traits, declared as class attributes; the defaults are safe for any op:
   (the compiler's rewrites of them), and ``control`` says how the op runs them, for a
   compiler that lowers them into the code around the op: ``"select"`` runs
   ``branches[0]`` when input 0 is true, else ``branches[1]``, each fed from the inputs
-  after it; ``None``, the op's own ``compute`` runs them.
+  after it; ``"loop"`` runs them over and over as the op's ``form`` describes (a
+  :class:`~graphad.ops.loop.LoopForm`: which inputs are carried, sliced per step or
+  constant; the compiler plans and generates the loop from it, the runtimes step through
+  it); ``None``, the op's own ``compute`` runs them.
 - ``native(node)``: how a native backend (numba) computes a node of an op that is not a
   scalar formula: a ``Fold`` (a reduction, run inside the loop that computes its operand) or
   a ``Call`` (one expression in the part of NumPy numba compiles), see
@@ -70,8 +77,8 @@ the attributes that differ from their defaults; an op whose call reads poorly wr
 (``p[1]``, ``x.T``).
 
 A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``,
-``operator``, ``native``) it inherited unless it states them again: they were stated for its
-base's kernel.
+``operator``, ``code``, ``native``) it inherited unless it states them again: they were stated
+for its base's kernel.
 
 An op's ``name`` (its class name in snake case: ``LogSoftmax`` is ``log_softmax``) is how
 errors, drawings and node names call it.  An op without attributes is one value, made once
@@ -118,9 +125,9 @@ from graphad.ir.notation import Term, call, infix, prefix
 from graphad.ir.types import ValueType
 
 Chunking = Literal["dispatch", "blocks", "whole"]
-Control = Literal["select"]
+Control = Literal["select", "loop"]
 # facts about one kernel, not about a family
-KERNEL_TRAITS = ("commutative", "scalar", "operator", "native")
+KERNEL_TRAITS = ("commutative", "scalar", "operator", "code", "native")
 
 
 class SubGraph(Protocol):
@@ -241,6 +248,11 @@ class Op:
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""
         raise GraphError(f"{self.name}: has no sub-graphs whose outputs could be replaced")
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """``compute`` of ``node``'s inputs as one Python expression over ``args`` (the
+        operands' expressions in generated code), or ``None``: call ``compute``."""
+        return None
 
     def scalar_code(self, args: Sequence[str]) -> str:
         """The ``scalar`` formula applied to the operands' expressions ``args``."""

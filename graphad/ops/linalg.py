@@ -124,6 +124,10 @@ class MatMul(Multilinear):
             return None
         return Call("np.dot({0}, {1})") if a.dtype == b.dtype and a.dtype.kind == "f" else None
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """a @ b"""
+        return f"({args[0]} @ {args[1]})"
+
     def transpose(self, node: Node, g: Node, k: int) -> Node:
         """ā = g·bᵀ, b̄ = aᵀ·g (1-D operands promoted, then squeezed back)"""
         a, b = node.inputs

@@ -120,6 +120,10 @@ class Reshape(Linear):
             return Call("np.ascontiguousarray({0}).reshape(1)[0]")
         return Call(f"np.ascontiguousarray({{0}}).reshape({shape})", view=True)
 
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x.reshape(shape), when the shape is static"""
+        return f"{args[0]}.reshape({self.shape})" if len(args) == 1 else None
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = reshape(g, x.shape)"""
         return reshape_like(g, node.inputs[0])
@@ -164,6 +168,10 @@ class Transpose(Linear):
             return Call("{0}.T", view=True)
         return Call(f"np.transpose({{0}}, {self.axes})", view=True)
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """x.transpose(axes)"""
+        return f"{args[0]}.transpose({self.axes})"
+
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = transpose(g, argsort(axes))"""
         return Transpose(tuple(int(i) for i in np.argsort(self.axes)))(g)
@@ -204,6 +212,14 @@ class ExpandDims(Linear):
         axes = normalize_axes(self.axes, ndim)
         index = ", ".join("None" if a in axes else ":" for a in range(ndim))
         return Call(f"{{0}}[{index}]", view=True)
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x[:, None, …]: a new axis of length 1 at each of ``axes``"""
+        if not self.axes:
+            return None
+        axes = normalize_axes(self.axes, rank(node))
+        index = ", ".join("None" if i in axes else ":" for i in range(rank(node)))
+        return f"{args[0]}[{index},]"
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = squeeze(g, axes)"""
@@ -250,6 +266,13 @@ class Squeeze(Linear):
         axes = normalize_axes(self.axes, ndim)
         index = ", ".join("0" if a in axes else ":" for a in range(ndim))
         return Call(f"{{0}}[{index}]", view=node.ndim != 0)
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x.reshape(shape), when the result's shape is static"""
+        t = node.type
+        if isinstance(t, TensorType) and t.is_static:
+            return f"{args[0]}.reshape({t.shape})"
+        return None
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = expand_dims(g, axes)"""

@@ -139,6 +139,10 @@ class TupleGet(Linear):
     def compute(self, t: tuple[Any, ...]) -> Any:
         return t[self.index]
 
+    def code(self, node: Node, args: Sequence[str]) -> str:
+        """t[index]"""
+        return f"{args[0]}[{self.index}]"
+
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """An entry of a batched structure is batched"""
         return self(xs[0])

@@ -15,7 +15,8 @@ getitem with index arrays) run lazily as **one task** on the whole array: the ke
 called on NumPy arrays inside the Dask graph, on a worker, never in the caller's process.
 An elementwise kernel of several NumPy calls (``"blocks"``) runs whole on each block, one
 Dask layer instead of one per call.  A selecting op (``cond``) evaluates both branches
-lazily and selects with ``where``, as Dask cannot branch on a value it has not computed.
+lazily and selects with ``where``, as Dask cannot branch on a value it has not computed; a
+loop runs step by step, each step's body building graph (:mod:`graphad.runtime.loops`).
 
 Scheduling is Dask's: the threaded default, ``dask.distributed`` (a ``Client`` set up by
 the user) or anything ``dask.compute`` accepts.  Constants and NumPy feeds enter the Dask
@@ -48,6 +49,8 @@ from graphad.ir import (
 )
 from graphad.ops import linalg, shape
 from graphad.ops._util import tensor
+from graphad.ops.loop import Loop
+from graphad.runtime import loops
 
 BACKENDS = ("auto", "numpy", "dask", "numba")
 
@@ -148,6 +151,8 @@ def lazy_kernel(node: Node) -> Callable[..., Any]:
     op = node.op
     if op.control == "select":  # cond
         return _LazyCond(op)
+    if op.control == "loop":
+        return _LazyLoop(node)
     chunking = op.chunking
     if chunking == "whole":
         return _OneTask(node)
@@ -299,6 +304,43 @@ class _LazyCond:
             program.run(slots)
             results.append(slots[plan.fetch_slots[0]])
         return _select(pred, *results)
+
+
+class _LazyLoop:
+    """A loop stepped through lazily: each step's body builds Dask graph on lazy rows of the
+    xs, the per-step outputs are stacked lazily; a while loop computes its carries once a
+    step (``persist``), as its condition decides whether there is a next step."""
+
+    def __init__(self, node: Node) -> None:
+        assert isinstance(node.op, Loop)  # made for loop nodes only (control == "loop")
+        self.op = node.op
+        self.programs: dict[int, LazyProgram] = {}
+
+    def __call__(self, *values: Any) -> Any:
+        if not any(is_dask(v) for v in values):
+            return self.op.compute(*values)
+        return loops.interpret(self.op, values, self._run, _stack, _persisted)
+
+    def _run(self, body: Any, inputs: list[Any], step: int) -> list[Any]:
+        program = self.programs.get(id(body))
+        if program is None:
+            program = self.programs[id(body)] = LazyProgram(Plan(list(body.outputs)))
+        slots = loops.feed(program.plan, body, inputs)
+        program.run(slots)
+        return [slots[i] for i in program.plan.fetch_slots]
+
+
+def _stack(rows: list[Any], t: TensorType) -> Any:
+    if not rows:
+        return loops.stack_numpy(rows, t)
+    da = dask_array()
+    return da.stack([da.asarray(r) for r in rows])
+
+
+def _persisted(values: list[Any]) -> list[Any]:
+    import dask
+
+    return list(dask.persist(*values))
 
 
 def _select(pred: Any, t: Any, f: Any) -> Any:

@@ -19,8 +19,6 @@ import numpy as np
 
 from graphad.compiler import optimize_nodes
 from graphad.compiler.codegen import Program
-from graphad.compiler.contract import broken_contract, mismatch
-from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
 from graphad.ir import (
     ExecutionError,
@@ -29,12 +27,13 @@ from graphad.ir import (
     Node,
     Placeholder,
     Snapshot,
-    format_shape,
     topo_sort,
     user_location,
 )
 from graphad.ir._gc import collection_paused
 from graphad.runtime import backend as backends
+from graphad.runtime import loops
+from graphad.runtime.checks import kernel_error, run_step
 from graphad.runtime.feeds import FeedChecker
 
 CODEGEN_LIMIT = 20_000
@@ -243,31 +242,18 @@ class Executor:
             if found is None:
                 raise
             step, inputs = found
-            raise self._failure(step, _kernel_error(step, inputs, e)) from e
+            raise self._failure(step, kernel_error(step, inputs, e)) from e
 
     def _interpret(self, slots: list[Any], checks: bool, steps: list[Step] | None = None) -> None:
         """The plan node by node; with ``checks``, each result against its type and for
-        NaN/inf (``debug=True``), else only the results of ops defined outside graphad."""
+        NaN/inf (``debug=True``, inside loops too, naming the step), else only the results
+        of ops defined outside graphad."""
         for step in self.steps if steps is None else steps:
-            inputs = [slots[i] for i in step.ins]
+            fn = loops.checked(step.node) if checks and step.node.op.control == "loop" else None
             try:
-                value = step.fn(*inputs)
-            except GraphError:
-                raise
-            except Exception as e:
-                raise self._failure(step, _kernel_error(step, inputs, e)) from e
-            if checks or not is_own(step.node):
-                why = mismatch(step.node.type, value)
-                if why is not None:
-                    raise self._failure(step, broken_contract(step.node, why))
-            if checks and _not_finite(value) and not any(_not_finite(v) for v in inputs):
-                raise self._failure(
-                    step,
-                    ExecutionError(
-                        f"{step.node.op} made NaN or inf from finite inputs of shape "
-                        f"{_shapes(inputs)} ({_where(step.node)})"
-                    ),
-                )
+                value = run_step(step, fn or step.fn, [slots[i] for i in step.ins], checks)
+            except ExecutionError as e:
+                raise self._failure(step, e) from e
             slots[step.out] = value
             for i in step.frees:
                 slots[i] = None
@@ -302,31 +288,6 @@ class _RegionFailed(Exception):
     def __init__(self, error: ExecutionError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def _shapes(values: list[Any]) -> str:
-    return ", ".join(format_shape(np.shape(v)) for v in values)
-
-
-def _where(node: Node) -> str:
-    origin = node.origin
-    made = "user code" if origin.kind == "user" else f"{origin.kind} pass, order {origin.order}"
-    return f"node {node.name}, {made}, made at {origin.location}"
-
-
-def _kernel_error(step: Step, inputs: list[Any], e: Exception) -> ExecutionError:
-    return ExecutionError(
-        f"{step.node.op} failed on inputs of shape {_shapes(inputs)}: {e} ({_where(step.node)})"
-    )
-
-
-def _not_finite(value: Any) -> bool:
-    if isinstance(value, tuple):
-        return any(_not_finite(v) for v in value)
-    if isinstance(value, dict):
-        return any(_not_finite(v) for v in value.values())
-    array = np.asarray(value)
-    return array.dtype.kind in "fc" and not bool(np.all(np.isfinite(array)))
 
 
 def _owned(value: Any, buffers: set[int]) -> Any:

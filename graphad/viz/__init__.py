@@ -1,8 +1,10 @@
 """Drawing graphs: Graphviz DOT/SVG, labels that say whose derivative a node is, and data.
 
 Forward nodes and derivative nodes are told apart by fill colour, one per
-derivative order (0: the user's graph, 1: first derivatives, ...), and by
-border per pass (solid: reverse mode, dashed: forward mode); a legend says so.
+derivative order (0: the user's graph, 1: first derivatives, ...), by border
+(dashed: forward mode) and by box (one per pass); a legend shows each mark used.
+What ``to_dot`` and ``to_svg`` return displays itself in Jupyter, through the
+system's ``dot`` or Graphviz compiled to WebAssembly.
 
 A top layer: it reads graphs and the passes' origins (:mod:`graphad.ir`,
 :mod:`graphad.autodiff`); nothing in the layers below imports it.
@@ -16,14 +18,17 @@ from typing import Any
 
 from graphad.ir import Node
 from graphad.viz.analysis import GraphStats, attributes, graph_stats, to_networkx
-from graphad.viz.dot import ORDER_COLOURS, to_dot
+from graphad.viz.display import SVG, Drawing
+from graphad.viz.dot import to_dot
 from graphad.viz.labels import Namer, roles
 from graphad.viz.render import choose_renderer, pipe
+from graphad.viz.style import ORDER_COLOURS
 
 
-def to_svg(outputs: Node | Sequence[Node], title: str | None = None, **options: Any) -> str:
-    """The drawing as SVG text (for ``IPython.display.SVG``); ``options`` are :func:`to_dot`'s."""
-    return pipe(to_dot(outputs, title, **options).source, "svg").decode()
+def to_svg(outputs: Node | Sequence[Node], title: str | None = None, **options: Any) -> SVG:
+    """The drawing as SVG text, a ``str`` that Jupyter shows as the drawing; ``options`` are
+    :func:`to_dot`'s."""
+    return to_dot(outputs, title, **options).svg()
 
 
 def render(
@@ -44,6 +49,8 @@ def render(
 
 __all__ = [
     "ORDER_COLOURS",
+    "SVG",
+    "Drawing",
     "GraphStats",
     "Namer",
     "attributes",

@@ -11,6 +11,7 @@ import networkx as nx
 
 from graphad.ir import Constant, Node, Placeholder, topo_sort
 from graphad.viz.dot import as_nodes
+from graphad.viz.loops import body_nodes
 
 
 def attributes(node: Node) -> dict[str, Any]:
@@ -47,17 +48,23 @@ class GraphStats:
     by_op: dict[str, int] = field(default_factory=dict)
     by_pass: dict[str, int] = field(default_factory=dict)
     by_order: dict[int, int] = field(default_factory=dict)
+    loops: int = 0  # loop nodes, those inside loop bodies included
+    body_nodes: int = 0  # nodes of the loops' sub-graphs, each counted once (not per step)
 
 
 def graph_stats(fetches: Node | Iterable[Node]) -> GraphStats:
     """Node counts of the graph behind ``fetches``, e.g. to plot its growth per order::
 
     [graph_stats(ga.derivative(f, x, order=k)).nodes for k in range(1, 5)]
+
+    A loop is one node of ``nodes`` whatever its trip count; its body's nodes are counted
+    once, apart, in ``body_nodes`` (and the loops, nested ones too, in ``loops``).
     """
     order = topo_sort(as_nodes(fetches, "graph_stats"))
     level: dict[Node, int] = {}
     for node in order:
         level[node] = 1 + max((level[x] for x in node.inputs), default=-1)
+    loops, inside = body_nodes(order)
     return GraphStats(
         nodes=len(order),
         depth=max(level.values(), default=0),
@@ -66,4 +73,6 @@ def graph_stats(fetches: Node | Iterable[Node]) -> GraphStats:
         by_op=dict(sorted(Counter(n.op.name for n in order).items())),
         by_pass=dict(sorted(Counter(n.origin.kind for n in order).items())),
         by_order=dict(sorted(Counter(n.origin.order for n in order).items())),
+        loops=loops,
+        body_nodes=inside,
     )

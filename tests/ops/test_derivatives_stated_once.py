@@ -14,7 +14,7 @@ import importlib
 import pkgutil
 
 import graphad as ga
-from graphad.control import Cond
+from graphad.control import Cond, LoopOp
 from graphad.ops._constant import ZeroDerivative
 from graphad.ops._linear import JointlyLinear, JvpOnly, Linear, Multilinear
 from graphad.ops.elementwise import Elementwise
@@ -29,6 +29,8 @@ EXCEPTIONS: dict[type, str] = {
     Multilinear: "the family base: jvp sums the op on each tangent, vjp its transposes",
     ZeroDerivative: "the family base: no derivative flows in either mode",
     Cond: "sub-graphs: both rules are conds over the branches' adjoint and tangent graphs",
+    LoopOp: "sub-graphs: the vjp is a backward loop over the body's sweep, the jvp a loop "
+    "over (carry, tangent): each a loop of one pass, as cond's rules are",
 }
 
 

@@ -13,7 +13,8 @@ The families, in the order their rules are tried (within one, in the order defin
 - :mod:`.constants`: operands known to be one value everywhere, static shapes;
 - :mod:`.sums`: add, subtract, negative and add_n;
 - :mod:`.products`: multiply, divide, the strong-zero products and powers;
-- :mod:`.shapes`: reshapes, broadcasts, sums to a shape, transposes, casts.
+- :mod:`.shapes`: reshapes, broadcasts, sums to a shape, transposes, casts;
+- :mod:`.loops`: work moved across a loop's boundary (loop-invariant values hoisted).
 
 Nothing is registered when they are imported: :func:`all_rules` reads the modules when a
 rewrite asks.
@@ -22,10 +23,10 @@ rewrite asks.
 from __future__ import annotations
 
 from graphad.compiler.patterns import Rule
-from graphad.compiler.rules import constants, products, shapes, sums
+from graphad.compiler.rules import constants, loops, products, shapes, sums
 from graphad.ir import Node
 
-FAMILIES = (constants, sums, products, shapes)
+FAMILIES = (constants, sums, products, shapes, loops)
 
 
 def all_rules() -> tuple[Rule, ...]:
