@@ -41,6 +41,7 @@ from graphad.ir.scalar import FUNCTIONS
 Dim = int | frozenset[tuple[int, int]]
 KERNEL = "kernel"
 CASTS = {"float64": "np.float64", "float32": "np.float32", "bool": "np.bool_"}
+CASTS.update({t: f"np.{t}" for t in ("int64", "int32", "int16", "int8")})  # a step index
 
 
 def dims(x: Node) -> tuple[int | None, ...]:
@@ -152,10 +153,10 @@ class RegionSource:
     def emit(self, line: str, depth: int = 1) -> None:
         self.lines.append("    " * depth + line)
 
-    def source(self) -> str:
-        """``def kernel(...)``: the region's function."""
+    def source(self, name: str = KERNEL) -> str:
+        """``def kernel(...)``: the region's function (called ``name``)."""
         args = ", ".join(f"a{self.number[x]}" for x in self.arguments)
-        self.lines = [f"def {KERNEL}({args}):"]
+        self.lines = [f"def {name}({args}):"]
         for x in self.arguments:
             cast = CASTS[x.dtype.name] if x.shape == () else ""
             self.emit(f"v{self.number[x]} = {cast}(a{self.number[x]})")
@@ -178,8 +179,11 @@ class RegionSource:
                     self.emit(f"v{self.number[n]} = {form.code(names)}")
         outs = []
         for o in self.region.outputs:
-            form = self.forms[o]
-            copy = o in self.fresh and isinstance(form, Call) and form.view and o.shape != ()
+            # a fresh output shares no memory: a view is copied, and so is an input handed
+            # straight back (a loop body's carry that does not change)
+            made = self.forms.get(o)
+            view = (isinstance(made, Call) and made.view) or o not in self.inside
+            copy = o in self.fresh and view and o.shape != () and o not in self.literals
             outs.append(self.name(o) + (".copy()" if copy else ""))
         self.emit(f"return ({', '.join(outs)},)")
         return "\n".join(self.lines) + "\n"
@@ -333,9 +337,12 @@ class RegionSource:
 
 
 def module_source(body: str, decorator: str, numpy: str = "numpy") -> str:
-    """A module around a region's function (under ``decorator``, numba's ``njit``): the
-    functions its formulas call, as :mod:`graphad.ir.scalar` names them (C's, which are
+    """A module around a region's functions (each under ``decorator``, numba's ``njit``):
+    the functions its formulas call, as :mod:`graphad.ir.scalar` names them (C's, which are
     :mod:`math`'s), and as ``np`` the module ``numpy`` names (NumPy, or a module of the same
     functions that a compiler prefers)."""
     names = ", ".join(sorted(FUNCTIONS))
-    return f"import numba\nimport {numpy} as np\nfrom math import {names}\n\n\n{decorator}\n{body}"
+    functions = "\n".join(
+        f"{decorator}\n{line}" if line.startswith("def ") else line for line in body.splitlines()
+    )
+    return f"import numba\nimport {numpy} as np\nfrom math import {names}\n\n\n{functions}\n"

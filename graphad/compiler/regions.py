@@ -75,11 +75,9 @@ def form(node: Node) -> Form | str:
 
 
 def _operand_dtype(x: Node) -> bool:
-    """An operand a compiled loop can read: of a computed dtype, or a scalar constant (a
-    literal in the code, like the integer exponent of ``x ** 2``)."""
-    return x.dtype in DTYPES or (
-        isinstance(x.op, Constant) and x.shape == () and x.dtype.kind in "iu"
-    )
+    """An operand a compiled loop can read: of a computed dtype, or an integer scalar (the
+    exponent of ``x ** 2``, a loop's step index), which formulas take as Python takes it."""
+    return x.dtype in DTYPES or (x.shape == () and x.dtype.kind in "iu")
 
 
 def is_leaf(node: Node) -> bool:

@@ -28,128 +28,24 @@ This module imports numba; nothing imports it until a numba backend is asked for
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import os
-import sys
-import tempfile
-import threading
-import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numba
 import numpy as np
-from numba.core import config as numba_config
-from numba.core.errors import NumbaPerformanceWarning
 
-from graphad.compiler.native_code import KERNEL, RegionSource, module_source
+from graphad.compiler.native_code import RegionSource
 from graphad.compiler.plan import Plan
 from graphad.compiler.regions import Form, Region, cut, form, is_leaf
 from graphad.ir import Constant, Node, Op, TupleType, ValueType, rebuild
+from graphad.ops.loop import Loop
 from graphad.ops.structure import entry
+from graphad.runtime.numba_kernel import CompileFailure, Kernel, default_cache_dir
+from graphad.runtime.numba_loops import NumbaLoop, native_loop
 
-OPTIONS = 'cache=True, error_model="numpy", nogil=True'  # no fastmath: IEEE results
 # numba compiles ~500 nodes a second: past this many, a plan stays on NumPy
 NATIVE_LIMIT = 20_000
-
-
-def default_cache_dir() -> Path:
-    """numba's cache directory: ``NUMBA_CACHE_DIR`` when set, else its user-wide one."""
-    # numba's settings are set at run time from the environment: read, not declared, names
-    directory = getattr(numba_config, "CACHE_DIR", "")
-    if directory:
-        return Path(directory)
-    from numba.misc.appdirs import AppDirs
-
-    return Path(AppDirs(appname="numba", appauthor=False).user_cache_dir)
-
-
-# one lock for every kernel's compiling (numba compiles one function at a time anyway):
-# kernels of one source share their compiled function, and its switch to compile
-_COMPILING = threading.Lock()
-
-
-class CompileFailure(Exception):
-    """numba could not compile a region's function (a backend limit, not a user's error)."""
-
-
-class Kernel:
-    """A region's compiled function, loaded from (or written to) the cache directory.
-
-    Called as the function itself; the first call with new argument types compiles (or
-    loads from numba's cache) that specialisation, timed into ``compile_time``.
-    """
-
-    def __init__(self, body: str, directory: Path) -> None:
-        # numba's own switch: with NUMBA_DISABLE_JIT the function runs as Python, on NumPy
-        self.jit = not getattr(numba_config, "DISABLE_JIT", False)
-        numpy = "graphad.runtime.numba_numpy" if self.jit else "numpy"
-        text = module_source(body, f"@numba.njit({OPTIONS})", numpy)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:24]
-        self.name = f"graphad_numba_{digest}" + ("" if self.jit else "_python")
-        self.source = text
-        module = sys.modules.get(self.name) or _load(self.name, text, directory)
-        self.fn: Any = getattr(module, KERNEL)
-        if self.jit:
-            self.fn._can_compile = False  # new types come through _compile, which times it
-        self.compile_time = 0.0
-        self.cache_hits = 0
-        self.compiled = 0
-
-    def __call__(self, *args: Any) -> Any:
-        try:
-            return self.fn(*args)
-        except (TypeError, RuntimeError) as e:
-            # new argument types; or another thread's compiling let this call try to
-            # compile too, and the compiler was closed again before its turn
-            message = str(e)
-            if not message.startswith(("No matching definition", "compilation disabled")):
-                raise
-        self._compile(args)
-        return self.fn(*args)
-
-    def _compile(self, args: Sequence[Any]) -> None:
-        signature = tuple(numba.typeof(a) for a in args)
-        with _COMPILING:
-            if signature in self.fn.overloads:  # compiled meanwhile, by another thread
-                return
-            hits = sum(self.fn.stats.cache_hits.values())
-            start = time.perf_counter()
-            self.fn._can_compile = True
-            try:
-                with warnings.catch_warnings():  # np.dot of a strided view: slower, not wrong
-                    warnings.simplefilter("ignore", NumbaPerformanceWarning)
-                    self.fn.compile(signature)
-            except Exception as e:  # a typing error, or numba's own failing on the source
-                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-                raise CompileFailure(reason) from e
-            finally:
-                self.fn._can_compile = False
-            self.compile_time += time.perf_counter() - start
-            self.compiled += 1
-            self.cache_hits += sum(self.fn.stats.cache_hits.values()) - hits
-
-
-def _load(name: str, text: str, directory: Path) -> Any:
-    """The module of ``text``, from its file in ``directory`` (written first if new)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{name}.py"
-    if not path.exists() or path.read_text() != text:
-        # written whole or not at all: another process may be loading the same file
-        fd, temp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(temp, path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -247,22 +143,32 @@ class Lowered:
         order = Plan(list(nodes)).order
         forms: dict[Node, Form | str] = {n: form(n) for n in order if not is_leaf(n)}
         compilable = sum(not isinstance(f, str) for f in forms.values())
-        if compilable > NATIVE_LIMIT:  # an unrolled loop, say: compiling would take minutes
-            too_many = (
+        too_many = compilable > NATIVE_LIMIT
+        if too_many:  # an unrolled loop, say: compiling would take minutes
+            why = (
                 f"the plan has {compilable} compilable nodes, past the numba backend's "
                 f"limit of {NATIVE_LIMIT}: numba would compile them for minutes"
             )
-            forms = {n: too_many if not isinstance(f, str) else f for n, f in forms.items()}
+            forms = {n: why if not isinstance(f, str) else f for n, f in forms.items()}
         fetched = set(nodes)
         new: dict[Node, Node] = {}
         self.regions: list[Compiled] = []
+        self.loops: list[Node] = []  # loop nodes rebuilt to run native step functions
         self._fallbacks: list[Fallback] = []
         for stage in cut(order, nodes, forms):
             if isinstance(stage, Node):
+                inputs = tuple(new.get(x, x) for x in stage.inputs)
                 reason = forms[stage]
                 assert isinstance(reason, str)
+                if isinstance(stage.op, Loop) and not too_many:
+                    loop = native_loop(stage, inputs, directory)
+                    if isinstance(loop, Node):
+                        self.loops.append(loop)
+                        new[stage] = loop
+                        continue
+                    reason = f"{stage.op.name}'s loop stays in Python: {loop}"
                 self._fallbacks.append(Fallback(stage, reason))
-                new[stage] = rebuild(stage, tuple(new.get(x, x) for x in stage.inputs))
+                new[stage] = rebuild(stage, inputs)
                 continue
             source = RegionSource(stage, forms, {o for o in stage.outputs if o in fetched})
             compiled = Compiled(Kernel(source.source(), directory), stage, tuple(source.arguments))
@@ -280,28 +186,46 @@ class Lowered:
 
     @property
     def fallbacks(self) -> tuple[Fallback, ...]:
-        """The nodes that run on NumPy: those without a native form, and the nodes of
-        regions numba could not compile."""
+        """The nodes that run on NumPy: those without a native form, the nodes of regions
+        numba could not compile, and loops whose steps it could not compile."""
         failed = [Fallback(n, c.failure) for c in self.regions if c.failure for n in c.region.nodes]
+        failed += [Fallback(n, s.failure) for n in self.loops for s in _steps(n) if s.failure]
         return (*self._fallbacks, *failed)
 
     @property
+    def kernels(self) -> list[Kernel]:
+        """The compiled functions: each region's, each loop's step functions."""
+        return [c.kernel for c in self.regions] + [s.kernel for n in self.loops for s in _steps(n)]
+
+    @property
     def compile_time(self) -> float:
-        return sum(c.kernel.compile_time for c in self.regions)
+        return sum(k.compile_time for k in self.kernels)
 
     def report(self) -> str:
-        """What compiled and what did not: each region's ops, each fallback and why."""
+        """What compiled and what did not: each region's ops, each native loop, each
+        fallback and why."""
         lines = [
-            f"numba backend: {len(self.regions)} compiled region(s), "
-            f"{len(self.fallbacks)} node(s) on NumPy; compile time {self.compile_time:.3f} s "
-            f"({sum(c.kernel.cache_hits for c in self.regions)} loaded from the cache)"
+            f"numba backend: {len(self.regions)} compiled region(s), {len(self.loops)} native "
+            f"loop(s), {len(self.fallbacks)} node(s) on NumPy; compile time "
+            f"{self.compile_time:.3f} s ({sum(k.cache_hits for k in self.kernels)} loaded "
+            "from the cache)"
         ]
         for k, c in enumerate(self.regions):
             ops = sorted({n.op.name for n in c.region.nodes})
             state = f" [on NumPy: {c.failure}]" if c.failure else ""
             lines.append(f"  region {k}: {len(c.region.nodes)} node(s): {', '.join(ops)}{state}")
+        for n in self.loops:
+            failed = [s.failure for s in _steps(n) if s.failure]
+            state = f" [steps in Python: {failed[0]}]" if failed else ""
+            lines.append(f"  loop {n.name}: native steps, made at {n.origin.location}{state}")
         for f in self.fallbacks:
             lines.append(
                 f"  on NumPy: {f.node.name} ({f.reason}), made at {f.node.origin.location}"
             )
         return "\n".join(lines)
+
+
+def _steps(node: Node) -> list[Any]:
+    """A native loop's step functions (its own and its replayed loop's)."""
+    op = node.op
+    return op.steps if isinstance(op, NumbaLoop) else []

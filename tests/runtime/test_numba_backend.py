@@ -54,7 +54,7 @@ def test_an_elementwise_chain_and_its_gradient_are_one_loop(cache: Path) -> None
     source = region.kernel.source
     assert source.count("for i0 in") == 1  # one pass over memory: value, sum and gradient
     assert source.count("np.empty(") == 1  # the gradient's array; no temporaries
-    assert "1 compiled region(s), 0 node(s) on NumPy" in ex.report()
+    assert "1 compiled region(s), 0 native loop(s), 0 node(s) on NumPy" in ex.report()
 
 
 def test_ops_without_a_native_form_run_on_numpy_between_regions(cache: Path) -> None:
@@ -68,7 +68,7 @@ def test_ops_without_a_native_form_run_on_numpy_between_regions(cache: Path) -> 
     assert reasons == [("logsumexp", "logsumexp has no native form")]
     assert len(ex._native.regions) == 2  # before the logsumexp and after it
     report = ex.report()
-    assert "2 compiled region(s), 1 node(s) on NumPy" in report
+    assert "2 compiled region(s), 0 native loop(s), 1 node(s) on NumPy" in report
     assert "logsumexp has no native form" in report and "test_numba_backend.py" in report
 
 
