@@ -8,8 +8,11 @@ graphad and written by hand in NumPy (forward and backward), in this process; th
 are checked to agree, then both are timed in alternating batches: the per-call times of
 the neighbouring pair whose ratio graphad / hand is the median, that ratio, the build
 time (graph + derivatives + optimise + plan + code generation) and the node counts
-before and after optimisation.  JAX (``jit``), PyTorch, autograd and PyTensor
-get columns where they are installed; none is required.
+before and after optimisation.  The ``fast_math`` columns are the same fetches planned
+with ``Executor(..., fast_math=True)`` (laws inexact in floating point allowed), timed the
+same way in the same run: its ratio to hand-written NumPy and its node count.  JAX
+(``jit``), PyTorch, autograd and PyTensor get columns where they are installed; none is
+required.
 
 With numba installed, graphad's ``backend="numba"`` gets three columns: its ratio to the
 hand-written NumPy (timed against it in the same alternating way), its first compile
@@ -104,6 +107,13 @@ def run(case: workloads.Case) -> dict[str, Any]:
     if not agree(ours(), case.by_hand(), case.rtol):
         raise AssertionError(f"{case.name}: graphad and hand-written NumPy disagree")
     t_ours, t_hand, ratio = compare(ours, case.by_hand)
+    fast = ga.Executor(fetches, fast_math=True)
+
+    def ours_fast() -> Any:
+        return fast.run(case.feeds)
+
+    if not agree(ours_fast(), case.by_hand(), case.rtol):
+        raise AssertionError(f"{case.name}: graphad (fast_math) and hand-written NumPy disagree")
     row = {
         "name": case.name,
         "graphad": t_ours,
@@ -112,6 +122,8 @@ def run(case: workloads.Case) -> dict[str, Any]:
         "build": build,
         "before": before,
         "after": after,
+        "fast_ratio": compare(ours_fast, case.by_hand)[2],
+        "fast_after": len(fast.order),
     }
     if NUMBA:
         row.update(numba_columns(case, fetches))
@@ -165,7 +177,7 @@ def main(names: list[str]) -> None:
     found = peers.available()
     print("peers:", ", ".join(found) if found else "none installed")
     head = f"{'workload':44s} {'hand':>12s} {'graphad':>12s} {'ratio':>7s} {'build':>9s}"
-    head += f" {'nodes':>13s}"
+    head += f" {'nodes':>13s} {'fast_math':>9s} {'nodes':>5s}"
     extra = ["numba", "compile", "cached"] if NUMBA else []
     print(head + "".join(f" {p:>10s}" for p in [*extra, *found]))
     for case in workloads.cases(names):
@@ -173,7 +185,8 @@ def main(names: list[str]) -> None:
         line = (
             f"{row['name']:44s} {_fmt_time(row['hand'])} {_fmt_time(row['graphad'])} "
             f"{row['ratio']:6.2f}x {row['build'] * 1e3:7.0f}ms "
-            f"{row['before']:6d}->{row['after']:<6d}"
+            f"{row['before']:6d}->{row['after']:<6d} "
+            f"{row['fast_ratio']:8.2f}x {row['fast_after']:5d}"
         )
         for p in ["numba"] if NUMBA else []:
             v = row.get(p, "-")

@@ -24,6 +24,7 @@ integer, is refused). Whatever passes them builds, differentiates and runs.
 from __future__ import annotations
 
 import ast
+import inspect
 import io
 import math
 import re
@@ -274,8 +275,10 @@ def _call(node: ast.Call, operands: list[Node], source: _Source) -> Node:
     keywords = {k.arg: _setting(k.value)[1] for k in node.keywords if k.arg is not None}
     assert isinstance(node.func, ast.Name)  # the whitelist admits calls of names only
     name = node.func.id
-    try:
-        out = FUNCTIONS[name](*args, **keywords)
+    fn = FUNCTIONS[name]
+    try:  # the arity, checked here: the function's own error would name the parser's line
+        inspect.signature(fn).bind(*args, **keywords)
+        out = fn(*args, **keywords)
     except TypeError as e:
         raise source.fail(node, f"{name}: {e}") from None
     except GraphError as e:  # without "(file.py:12)": the line that made the node is ours

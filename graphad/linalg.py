@@ -1,8 +1,9 @@
 """``ga.linalg``: the linear algebra of ``np.linalg``, differentiable, re-exported.
 
-The ops live in :mod:`graphad.ops.linalg` (matmul, inv, solve, det) and
+The ops live in :mod:`graphad.ops.linalg` (matmul, inv, solve) and
 :mod:`graphad.ops.decompositions` (the factorisations and what is built on
-them, with the conditions under which each derivative exists).
+them, det and its derivative the adjugate among them, with the conditions under which
+each derivative exists).
 """
 
 from graphad.ops.decompositions import (
@@ -11,6 +12,7 @@ from graphad.ops.decompositions import (
     SlogdetResult,
     SVDResult,
     cholesky,
+    det,
     eigh,
     eigvalsh,
     matrix_power,
@@ -21,7 +23,7 @@ from graphad.ops.decompositions import (
     svd,
     svdvals,
 )
-from graphad.ops.linalg import det, inv, matmul, solve
+from graphad.ops.linalg import inv, matmul, solve
 from graphad.ops.products import tensordot
 from graphad.ops.shape import matrix_transpose
 
@@ -47,3 +49,10 @@ __all__ = [
     "svdvals",
     "tensordot",
 ]
+
+from graphad.ops._naming import named as _named
+
+# every function takes name= and has its arguments checked, as graphad.ops' do
+globals().update(
+    {_fn: _named(globals()[_fn]) for _fn in __all__ if not isinstance(globals()[_fn], type)}
+)

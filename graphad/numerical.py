@@ -19,11 +19,13 @@ from graphad.ir import (
     GraphError,
     Node,
     Placeholder,
+    as_array,
     constant,
     descendants,
     placeholder,
     substitute,
     topo_sort,
+    user_location,
 )
 from graphad.ops import add_n, multiply
 from graphad.ops import sum as reduce_sum
@@ -40,7 +42,7 @@ def default_eps(method: str, dtype: Any = np.float64) -> float:
         return eps**0.5
     if method == "central":
         return eps ** (1 / 3)
-    raise ValueError(f"method must be 'central' or 'forward', got {method!r}")
+    raise GraphError(f"method must be 'central' or 'forward', got {method!r} ({user_location()})")
 
 
 def directional_derivative(
@@ -76,31 +78,70 @@ def _least_precise(*dtypes: Any) -> np.dtype:
 
 
 def _as_function(
-    f: Fn | Node, x: Any, feed_dict: Mapping[Any, Any] | None, method: str, eps: float | None
-) -> tuple[Fn, Any, float | None]:
+    f: Fn | Node,
+    x: Any,
+    feed_dict: Mapping[Any, Any] | None,
+    method: str,
+    eps: float | None,
+    who: str,
+) -> tuple[Fn, np.ndarray, float | None]:
     """A NumPy function of x's value, that value, and the step, for a callable or a graph node.
 
-    A graph runs in its own dtype, so its default step is that of its least precise end.
+    For a graph, ``x`` is one of its placeholders, by node or by name (as an Executor takes
+    feeds), and its value comes from ``feed_dict``.  A graph runs in its own dtype, so its
+    default step is that of its least precise end.  ``who`` names the caller in errors.
     """
+    default_eps(method)  # a bad method is reported before anything runs
     if not isinstance(f, Node):
-        return f, x, eps
-
+        if not callable(f):
+            raise GraphError(
+                f"{who}: f must be a graph node or a function of one array, got "
+                f"{type(f).__name__} ({user_location()})"
+            )
+        return f, _point(x, who, "x"), eps
+    placeholders = {n.name: n for n in topo_sort([f]) if isinstance(n.op, Placeholder)}
+    if isinstance(x, str):
+        if x not in placeholders:
+            known = ", ".join(map(repr, placeholders)) or "none"
+            raise GraphError(
+                f"{who}: f has no placeholder named {x!r}; its placeholders are {known} "
+                f"({user_location()})"
+            )
+        x = placeholders[x]
     if not isinstance(x, Node) or not isinstance(x.op, Placeholder):
-        raise GraphError("numerical differentiation of a graph needs x to be a placeholder")
+        raise GraphError(
+            f"{who}: with a graph f, x must be one of its placeholders (a node or a name), got "
+            f"{x!r} ({user_location()})"
+        )
     feeds = dict(feed_dict or {})
     # `k == x.name` on a node key would build an equal() node, so compare names as strings
     key = next((k for k in feeds if k is x or (isinstance(k, str) and k == x.name)), None)
     if key is None:
-        raise GraphError(f"feed_dict has no value for x = {x.name!r}")
-    value = feeds.pop(key)
+        raise GraphError(f"{who}: feed_dict has no value for x = {x.name!r} ({user_location()})")
+    value = _point(feeds.pop(key), who, f"the value of x = {x.name!r}")
     ex = Executor(f)
+    node = x
 
     def fn(v: np.ndarray) -> Any:
-        return ex.run({**feeds, x: v})
+        return ex.run({**feeds, node: v})
 
     if eps is None:
         eps = default_eps(method, _least_precise(f.dtype, x.dtype))
-    return fn, np.asarray(value, dtype=float), eps
+    return fn, value, eps
+
+
+def _point(value: Any, who: str, what: str) -> np.ndarray:
+    """The point to differentiate at, as a float64 array, or an error naming ``what``."""
+    try:
+        array = as_array(value)
+    except GraphError as e:
+        raise GraphError(f"{who}: {what} is not an array: {e} ({user_location()})") from None
+    if array.dtype.kind not in "biuf":
+        raise GraphError(
+            f"{who}: {what} must be real numbers, got {value!r} of dtype {array.dtype} "
+            f"({user_location()})"
+        )
+    return array.astype(float)
 
 
 def numerical_jacobian(
@@ -113,11 +154,11 @@ def numerical_jacobian(
     """∂f/∂x by finite differences, shape ``f(x).shape + x.shape``.
 
     ``f`` is a NumPy function of one array, or a graph node with ``x`` one of
-    its placeholders (then the other placeholders come from ``feed_dict``);
+    its placeholders, by node or by name (then the other placeholders come from
+    ``feed_dict``);
     a graph's default step is that of the less precise of ``f``'s and ``x``'s dtypes.
     """
-    fn, x0, eps = _as_function(f, x, feed_dict, method, eps)
-    x0 = np.asarray(x0, dtype=float)
+    fn, x0, eps = _as_function(f, x, feed_dict, method, eps, "numerical_jacobian")
     out_shape = np.shape(fn(x0))
     jac = np.empty(out_shape + x0.shape)
     basis = np.zeros_like(x0)
@@ -137,7 +178,7 @@ def numerical_gradient(
     eps: float | None = None,
 ) -> np.ndarray:
     """∂ sum(f)/∂x by finite differences, shape ``x.shape`` (see ``numerical_jacobian``)."""
-    fn, x0, eps = _as_function(f, x, feed_dict, method, eps)
+    fn, x0, eps = _as_function(f, x, feed_dict, method, eps, "numerical_gradient")
 
     def total(v: np.ndarray) -> float:
         return float(np.sum(fn(v)))
@@ -184,8 +225,13 @@ def _feeds(y: Node, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
     for key, value in feed_dict.items():
         node = by_name.get(key) if isinstance(key, str) else key
         if not isinstance(node, Node):
-            raise GraphError(f"check_gradients: unknown feed {key!r}")
-        feeds[node] = np.asarray(value)
+            raise GraphError(f"check_gradients: unknown feed {key!r} ({user_location()})")
+        try:
+            feeds[node] = as_array(value)
+        except GraphError as e:
+            raise type(e)(
+                f"check_gradients: the feed of {node.name!r}: {e} ({user_location()})"
+            ) from None
     return feeds
 
 

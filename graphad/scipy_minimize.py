@@ -24,6 +24,7 @@ from graphad.ir import (
     Placeholder,
     ShapeError,
     TensorType,
+    as_array,
     format_shape,
     placeholder,
     user_location,
@@ -267,9 +268,10 @@ def _start(x0: Any, nodes: list[Node], keys: list[Any] | None, kind: str) -> lis
                 f"minimize: {what} (for {p.name!r}) is a node; give its starting values as "
                 f"an array ({user_location()})"
             )
-        try:
-            array = np.asarray(value)
-        except (TypeError, ValueError) as e:
+        try:  # a masked array through as_array, whose mask np.asarray would drop
+            masked = isinstance(value, np.ma.MaskedArray)
+            array = as_array(value) if masked else np.asarray(value)
+        except (TypeError, ValueError, GraphError) as e:
             raise GraphError(
                 f"minimize: {what} (for {p.name!r}): {e} ({user_location()})"
             ) from None

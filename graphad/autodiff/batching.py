@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from graphad.ir import (
     Derivation,
     DictType,
+    DTypeError,
+    GraphError,
     Node,
     Origin,
     Role,
@@ -35,10 +35,11 @@ from graphad.ir import (
     transform,
     user_location,
 )
-from graphad.ops import cast, getitem, make_dict, make_tuple, stack
+from graphad.ops import getitem, make_dict, make_tuple, stack
 from graphad.ops._batching import BatchingError
 from graphad.ops.shape import materialize
 from graphad.ops.structure import get
+from graphad.ops.utility import cast_exact
 
 
 def vmap(ys: Node | Sequence[Node], batches: Mapping[Node, Any]) -> Any:
@@ -117,7 +118,10 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
     for x, value in batches.items():
         if not isinstance(x, Node) or not isinstance(x.type, TensorType):
             raise BatchingError(f"vmap: each key must be a tensor node, got {x!r}")
-        xb = value if isinstance(value, Node) else as_node(np.asarray(value))
+        try:
+            xb = as_node(value)
+        except GraphError as e:
+            raise BatchingError(f"vmap: the batch of {x.name}: {e}") from None
         dims = "".join(f", {'?' if d is None else d}" for d in x.shape or ())
         expected = f"(B{dims})" if x.ndim else "(B,)"
         shape, batch_shape = x.shape, xb.shape
@@ -134,7 +138,12 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
             )
         if batch_shape[0] is not None:
             sizes.add(batch_shape[0])
-        new[x] = cast(xb, x.dtype)
+        try:  # as a feed is: a batch that x's dtype cannot hold is refused, not truncated
+            new[x] = cast_exact(xb, x.dtype)
+        except DTypeError as e:
+            raise BatchingError(
+                f"vmap: the batch of {x.name} {e}; {x.name} is {x.dtype.name} ({user_location()})"
+            ) from None
     if len(sizes) > 1:
         raise BatchingError(
             f"vmap: the batches differ in size: {sorted(sizes)} ({user_location()})"

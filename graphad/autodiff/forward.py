@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from graphad.autodiff._checks import check_inputs, derivative_order, node_name
 from graphad.ir import (
     DictType,
     DifferentiationError,
+    DTypeError,
+    GraphError,
     Node,
     Op,
     Role,
@@ -26,6 +26,7 @@ from graphad.ir import (
 )
 from graphad.ops import broadcast_like, cast
 from graphad.ops.structure import densify, is_differentiable, make_dict, make_tuple
+from graphad.ops.utility import cast_exact
 
 
 def fit_tangent(t: Node, node: Node) -> Node:
@@ -48,13 +49,21 @@ def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
     if value is None:
         return None
     if isinstance(t_type, TensorType):
-        t = as_node(value) if isinstance(value, Node) else as_node(np.asarray(value))
+        try:
+            t = as_node(value)
+        except GraphError as e:
+            raise DifferentiationError(f"{where}: {e}") from None
         if not isinstance(t.type, TensorType) or not shapes_compatible(t.shape, t_type.shape):
             raise DifferentiationError(
                 f"{where} is {t.type} but should have shape {format_shape(t_type.shape)} "
                 f"({user_location()})"
             )
-        return cast(t, t_type.dtype)
+        try:  # a tangent x's dtype cannot hold (complex for a real x) is refused, not cut
+            return cast_exact(t, t_type.dtype)
+        except DTypeError as e:
+            raise DifferentiationError(
+                f"{where} {e}; x is {t_type.dtype.name} ({user_location()})"
+            ) from None
     if isinstance(value, Node):
         _check_structure(t_type, value.type, where)
         return value
@@ -73,6 +82,16 @@ def as_tangent(t_type: Any, value: Any, where: str) -> Node | None:
         )
     return make_tuple(
         *(as_tangent(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t_type.items, value)))
+    )
+
+
+def no_tangent(fn: str, x: Node) -> DifferentiationError:
+    """The error for a call that gives ``None`` as the one tangent of its one x: a zero
+    tangent asked for by leaving it out reads as a mistake.  (In a list of tangents, one per
+    x, and inside a structure, None stays an entry left out: zero.)"""
+    return DifferentiationError(
+        f"{fn}: the tangent for x = {x.name} is None; give one of x's shape "
+        f"(ga.zeros_like(x) for a zero one) ({user_location()})"
     )
 
 
@@ -120,6 +139,8 @@ def jvp(ys: Node | Sequence[Node], xs: Node | Sequence[Node], tangents: Any) -> 
             f"jvp: tangents must be a list, one per x, got {type(tangents).__name__} "
             f"({user_location()})"
         )
+    if single_x and tangents is None:
+        raise no_tangent("jvp", inputs[0])
     given = [tangents] if single_x else list(tangents)
     if len(given) != len(inputs):
         raise DifferentiationError(

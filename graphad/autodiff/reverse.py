@@ -25,6 +25,7 @@ from graphad.ir import (
     Node,
     Op,
     Origin,
+    Placeholder,
     Role,
     SparseType,
     TensorType,
@@ -42,7 +43,7 @@ from graphad.ir import (
     user_location,
 )
 from graphad.ir._gc import collection_paused
-from graphad.ops import cast, sum_to
+from graphad.ops import cast, sum_to, zeros_like
 from graphad.ops._linear import JvpOnly
 from graphad.ops._util import is_float
 from graphad.ops.elementwise import Negative, sum_partials
@@ -129,6 +130,8 @@ def _seed(y: Node, g: Any) -> Node:
             f"gradients: grad_y has shape {format_shape(gs)} but y = {node_name(y)} has "
             f"shape {format_shape(ys)} ({user_location()})"
         )
+    # a complex seed of a real y keeps its real part: under the real pairing that is its
+    # projection onto y's cotangents, as for any complex adjoint of a real value
     return cast(g, y.dtype)
 
 
@@ -352,6 +355,16 @@ def _unconnected_error(y: Node, x: Node, result: Sweep) -> DifferentiationError:
     return DifferentiationError(msg + f" ({user_location()})")
 
 
+def _zeros(adjoint: Node | None, x: Node) -> Node:
+    """Zeros for x, or for the entries of x that y skips.  For a placeholder x that y does
+    not depend on, ``zeros_like(x)``: the answer holds x, so x is fed (by node or by name)
+    as when y depends on it, and the compiler folds it to a constant where x's shape is
+    static."""
+    if adjoint is None and isinstance(x.type, TensorType) and isinstance(x.op, Placeholder):
+        return zeros_like(x)
+    return densify(adjoint, x)
+
+
 def gradients(
     y: Node, xs: Node | Sequence[Node], grad_y: Any = None, unconnected: str = "zero"
 ) -> Any:
@@ -395,7 +408,7 @@ def gradients(
         if adjoint is None and unconnected == "raise":
             raise _unconnected_error(y, x, result)
         if unconnected == "zero" and (adjoint is None or not isinstance(x.type, TensorType)):
-            with tagged(result.origin):  # zeros for x, or for the entries of x y skips
-                adjoint = densify(adjoint, x)
+            with tagged(result.origin):
+                adjoint = _zeros(adjoint, x)
         out.append(adjoint)
     return out[0] if single else out

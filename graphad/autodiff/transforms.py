@@ -22,12 +22,13 @@ import numpy as np
 from graphad.autodiff._checks import check_inputs, check_target, pass_order
 from graphad.autodiff.batching import vmap
 from graphad.autodiff.compression import compressed_jacobian, sparse_hessian, sparse_jacobian
-from graphad.autodiff.forward import as_tangent, jvp
+from graphad.autodiff.forward import as_tangent, jvp, no_tangent
 from graphad.autodiff.reverse import gradients, sweep
 from graphad.ir import (
     Derivation,
     DifferentiationError,
     Node,
+    Placeholder,
     Role,
     constant,
     format_shape,
@@ -35,10 +36,11 @@ from graphad.ir import (
     pass_origin,
     placeholder,
     tagged,
+    topo_sort,
     transform,
     user_location,
 )
-from graphad.ops import concatenate, matrix_transpose, reshape
+from graphad.ops import broadcast_to, cast, concatenate, matrix_transpose, ones_like, reshape
 
 
 def _static(node: Node, what: str, fn: str) -> tuple[int, ...]:
@@ -135,10 +137,25 @@ def jacobian(
         return _jacobian(y, x, mode, batch_size, Role("jacobian", y, wrt=x))
 
 
+def _holding(d: Node, x: Node, shape: tuple[int, ...]) -> Node:
+    """``d``, a derivative with respect to the placeholder ``x`` of static shape ``shape``,
+    as a graph that holds x.
+
+    Where d's value does not depend on x (y linear in x, or not depending on it) its graph
+    would not reach x, and a feed of x by name would be an unknown feed where the same feed
+    by node is accepted.  d·1, with the ones broadcast from x, is exact (-0, inf and NaN
+    stay) and the compiler removes it; the Executor still knows x by name.
+    """
+    if not isinstance(x.op, Placeholder) or any(n is x for n in topo_sort([d])):
+        return d
+    return d * broadcast_to(cast(ones_like(x), d.dtype), shape)
+
+
 def _jacobian(y: Node, x: Node, mode: str, batch_size: int | None, role: Role) -> Node:
     """The Jacobian proper.  Every node it makes belongs to its derivative pass (the
-    basis, the batched derivative, the final transpose and reshape), and the result plays
-    ``role`` (the Jacobian of y, or the Hessian of the y whose gradient y is)."""
+    basis, the batched derivative, the final transpose and reshape, the ones that hold a
+    placeholder x), and the result plays ``role`` (the Jacobian of y, or the Hessian of the
+    y whose gradient y is)."""
     fn = "hessian" if role.kind == "hessian" else "jacobian"
     y_shape, x_shape = _static(y, "y", fn), _static(x, "x", fn)
     n, m = int(np.prod(x_shape, dtype=np.int64)), int(np.prod(y_shape, dtype=np.int64))
@@ -148,6 +165,7 @@ def _jacobian(y: Node, x: Node, mode: str, batch_size: int | None, role: Role) -
     d = Derivation(pass_origin(kind, pass_order(y, x)))
     with tagged(d.origin):
         out = _jacobian_of(y, x, mode, batch_size, d, (n, m, y_shape, x_shape))
+        out = _holding(out, x, y_shape + x_shape)
     d.note(out, role)
     return out
 
@@ -239,6 +257,8 @@ def hvp(y: Node, xs: Node | Sequence[Node], vs: Any) -> Any:
         raise DifferentiationError(
             f"hvp: vs must be a list of {len(items)}, one per x, got {got} ({user_location()})"
         )
+    if single and vs is None:
+        raise no_tangent("hvp", items[0])
     given = [vs] if single else list(vs)
     # checked here so that a wrong v is reported as hvp's, not as the inner jvp's tangent
     tangents = [

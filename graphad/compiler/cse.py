@@ -2,9 +2,12 @@
 
 The key of a node is its op (a value: class and attributes; a constant by its bytes,
 hashed once) and the identities of its inputs, which CSE has already made canonical
-bottom-up.  For ops that declare themselves ``commutative`` the inputs are keyed as a
-multiset, so ``a*b`` and ``b*a`` merge (IEEE addition and multiplication are commutative,
-bit for bit; ``add_n`` of the same terms in another order agrees to rounding).
+bottom-up.  For ops that declare themselves ``commutative`` the two inputs of a node are
+keyed as a set, so ``a*b`` and ``b*a`` merge (IEEE addition and multiplication are
+commutative, bit for bit).  More inputs are keyed as a multiset only under ``fast_math``:
+``add_n`` sums from the left, and the same terms in another order are another
+association, which rounds differently and can overflow where the other does not
+(1e308 + 1e308 - 1e308 is inf, -1e308 + 1e308 + 1e308 is 1e308).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Hashable
 from graphad.ir import Node, Placeholder
 
 
-def cse_key(node: Node) -> Hashable | None:
+def cse_key(node: Node, fast_math: bool = False) -> Hashable | None:
     """What makes ``node`` equal to another, or ``None`` when it must stay distinct
     (placeholders; ops whose attributes cannot be hashed)."""
     op = node.op
@@ -23,7 +26,7 @@ def cse_key(node: Node) -> Hashable | None:
         return None
     cls: type = type(op)  # (not type[Op]: mypy takes a class object for unhashable)
     ids = tuple([x.id for x in node.inputs])  # a list first: no generator per node
-    if op.commutative:
+    if op.commutative and (len(ids) == 2 or fast_math):
         ids = tuple(sorted(ids))
     # an op without attributes equals every op of its class: key on the class, which
     # hashes in C, rather than on the op, whose dataclass __hash__ and __eq__ run Python
@@ -37,9 +40,9 @@ def _stateless(cls: type) -> bool:
     return fields is not None and not fields and eq is not object.__eq__
 
 
-def lookup(table: dict[Hashable, Node], node: Node) -> Node:
+def lookup(table: dict[Hashable, Node], node: Node, fast_math: bool = False) -> Node:
     """The first node seen with ``node``'s key (recording ``node`` if it is the first)."""
-    key = cse_key(node)
+    key = cse_key(node, fast_math)
     if key is None:
         return node
     try:

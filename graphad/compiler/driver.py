@@ -11,6 +11,9 @@ A replacement made by a rule takes the name and origin of the node it replaces.
 The rules tried on a node are read from :mod:`~graphad.compiler.rules` once per rewrite
 for each op class and operand classes seen (those of its op class whose operands it has);
 what they ask beyond the node (how many consumers each value has) is passed to them.
+Laws that are not exact in floating point (``Rule.fast_math``) are tried on float nodes
+only when the rewrite is asked for ``fast_math``, and so is CSE's reordering of the
+operands of a sum of more than two (see :mod:`~graphad.compiler.cse`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from operator import is_
 
 from graphad.compiler.cse import lookup
 from graphad.compiler.fold import fold
-from graphad.compiler.patterns import Apply, Uses
+from graphad.compiler.patterns import Apply, Uses, exact_ring
 from graphad.compiler.rules import all_rules, rules_tried_on
 from graphad.ir import Node, adopt, rebuild, topo_sort
 
@@ -28,11 +31,13 @@ MAX_PASSES = 16
 _MAX_STEPS_PER_NODE = 32  # each law shrinks or canonicalises; this only bounds a bad rule
 
 
-def simplify(node: Node, uses: Uses, rules: Sequence[Apply]) -> Node | None:
+def simplify(
+    node: Node, uses: Uses, rules: Sequence[Apply], fast_math: bool = False
+) -> Node | None:
     """The first of folding and ``rules`` (those of the node's op class) that applies to
     ``node``, given the consumers of each value (``uses``), or ``None``."""
     if node.op.branches:  # its sub-graphs first; an op that runs them is not folded
-        inside = rewrite_branches(node)
+        inside = rewrite_branches(node, fast_math)
         if inside is not None:
             return inside
     else:
@@ -46,7 +51,7 @@ def simplify(node: Node, uses: Uses, rules: Sequence[Apply]) -> Node | None:
     return None
 
 
-def rewrite_branches(node: Node) -> Node | None:
+def rewrite_branches(node: Node, fast_math: bool = False) -> Node | None:
     """op(…; f, g) -> op(…; rewrite(f), rewrite(g)): rewrites see inside sub-graphs.
 
     An op with sub-graphs (``cond``'s branches, a loop's body) offers ``branches``, each
@@ -54,7 +59,7 @@ def rewrite_branches(node: Node) -> Node | None:
     """
     op = node.op
     branches = op.branches
-    outputs = [tuple(rewrite(list(b.outputs))) for b in branches]
+    outputs = [tuple(rewrite(list(b.outputs), fast_math=fast_math)) for b in branches]
     if all(all(map(is_, new, b.outputs)) for new, b in zip(outputs, branches)):
         return None
     return op.with_outputs(outputs)(*node.inputs)
@@ -67,10 +72,12 @@ class Rewriter:
     from the same inputs, whether or not the entry is still used.  So a later pass only
     looks again at nodes whose inputs changed."""
 
-    def __init__(self) -> None:
+    def __init__(self, fast_math: bool = False) -> None:
+        self.fast_math = fast_math
         self.rules = all_rules()
-        # the rules tried on a node, by its op class and its inputs' op classes
-        self.by_kind: dict[tuple[type, ...], tuple[Apply, ...]] = {}
+        # the rules tried on a node, by whether laws inexact in floating point may apply to
+        # it, its op class and its inputs' op classes
+        self.by_kind: dict[tuple[object, ...], tuple[Apply, ...]] = {}
         self.stable: set[Node] = set()
         self.canonical: set[Node] = set()  # nodes that are their key's entry
         self.table: dict[Hashable, Node] = {}
@@ -110,11 +117,14 @@ class Rewriter:
         return new, changed
 
     def rules_of(self, node: Node) -> tuple[Apply, ...]:
-        """The rules tried on ``node``, in order."""
-        kind = (type(node.op), *[type(x.op) for x in node.inputs])
+        """The rules tried on ``node``, in order (those not exact in floating point only
+        under ``fast_math`` or for integers)."""
+        loose = self.fast_math or exact_ring(node)
+        kind = (loose, type(node.op), *[type(x.op) for x in node.inputs])
         found = self.by_kind.get(kind)
         if found is None:
-            found = tuple(r.apply for r in rules_tried_on(node, self.rules))
+            tried = rules_tried_on(node, self.rules)
+            found = tuple(r.apply for r in tried if loose or not r.fast_math)
             self.by_kind[kind] = found
         return found
 
@@ -122,8 +132,8 @@ class Rewriter:
         """Whether a pass over ``order`` would change nothing: every node was simplified
         already (and is stable) and is the entry of its CSE key.  The walk then maps each
         node to itself, so rules never run and no input changes."""
-        canonical, stable, table = self.canonical, self.stable, self.table
-        return all(n in canonical or (n in stable and lookup(table, n) is n) for n in order)
+        canonical, stable, table, loose = self.canonical, self.stable, self.table, self.fast_math
+        return all(n in canonical or (n in stable and lookup(table, n, loose) is n) for n in order)
 
     def _walk(
         self,
@@ -146,7 +156,7 @@ class Rewriter:
             if current not in canonical:
                 if current not in stable:
                     for _ in range(_MAX_STEPS_PER_NODE):
-                        out = simplify(current, uses, rules_of(current))
+                        out = simplify(current, uses, rules_of(current), self.fast_math)
                         if out is None:
                             break
                         current = adopt(out, current, known)
@@ -156,7 +166,7 @@ class Rewriter:
                     shared = tuple(x for x in current.inputs if uses.get(x, 0) > 1)
                     if shared:
                         self.shared[current] = shared
-                merged = lookup(self.table, current)
+                merged = lookup(self.table, current, self.fast_math)
                 if merged is current:
                     canonical.add(current)
                 else:
@@ -181,12 +191,19 @@ def size(order: Sequence[Node]) -> int:
     return total
 
 
-def rewrite(outputs: Sequence[Node], max_passes: int = MAX_PASSES) -> list[Node]:
+def rewrite(
+    outputs: Sequence[Node],
+    max_passes: int = MAX_PASSES,
+    fast_math: bool = False,
+    order: Sequence[Node] | None = None,
+) -> list[Node]:
     """``outputs`` rewritten to a fixpoint of CSE, folding and the rules (at most
-    ``max_passes`` passes); nodes that need no change are returned as they are."""
+    ``max_passes`` passes; with ``fast_math``, the laws inexact in floating point too);
+    nodes that need no change are returned as they are.  ``order``: the outputs'
+    topological order, when the caller has it already."""
     current = list(outputs)
-    order = topo_sort(current)
-    rewriter, reopened = Rewriter(), False
+    order = topo_sort(current) if order is None else list(order)
+    rewriter, reopened = Rewriter(fast_math), False
     for _ in range(max_passes):
         new, changed = rewriter.run_pass(order)
         if not changed:

@@ -1,33 +1,61 @@
 """Constant folding: an op of graphad's own whose inputs are all constants becomes a constant.
 
-Folding reuses the op's ``compute``, so it cannot disagree with running the graph.  It is
-bounded: a result of more than ``FOLD_LIMIT`` entries stays a node, so that a broadcast
-of a scalar is never turned into a large array stored in the graph.
+Folding reuses the op's ``compute``, so it cannot disagree with running the graph.  An
+input may also be a constant broadcast to a static shape (a seed of ones, a scale): the
+kernel gets the broadcast view, as it would at run time.  Folding is bounded: a result of
+more than ``FOLD_LIMIT`` entries, or of more than the constants it is made from hold
+(``SMALL`` at least), stays a node, so that a broadcast of a scalar is never turned into a
+large array stored in the graph.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from graphad.compiler.patterns import is_own, static_type
-from graphad.ir import Constant, Node, Placeholder, constant
+from graphad.ir import Constant, Node, Placeholder, constant, static_shape
+from graphad.ops.shape import BroadcastTo
 
 FOLD_LIMIT = 1 << 16
 SMALL = 64
 
 
+def _known(x: Node) -> np.ndarray | None:
+    """x's value when it is a constant, or a constant broadcast to a static shape."""
+    op = x.op
+    if type(op) is Constant:
+        return op.value
+    if type(op) is BroadcastTo:
+        source = x.inputs[0].op
+        if type(source) is Constant and static_type(x) is not None:
+            return np.broadcast_to(source.value, static_shape(x))
+    return None
+
+
+def _stored(x: Node) -> int:
+    """How many entries the constant behind x holds (one for a broadcast scalar)."""
+    source = x.op if type(x.op) is Constant else x.inputs[0].op
+    assert isinstance(source, Constant)  # x is a constant or a broadcast of one (_known)
+    return int(source.value.size)
+
+
 def fold(node: Node) -> Node | None:
     """op(c₁, …, cₙ) -> constant(op.compute(c₁, …, cₙ))   (graphad's ops, small results)"""
     inputs = node.inputs
-    if not inputs or type(inputs[0].op) is not Constant:
+    if not inputs:
         return None
-    values = [x.op.value for x in inputs if isinstance(x.op, Constant)]
-    if len(values) < len(inputs):
-        return None
+    values: list[Any] = []
+    for x in inputs:  # most inputs are not constants: ask the first, then the rest
+        v = _known(x)
+        if v is None:
+            return None
+        values.append(v)
     t, n = static_type(node), node.size
     if t is None or n is None or n > FOLD_LIMIT or not is_own(node):
         return None
-    if n > max(SMALL, *(v.size for v in values)):
+    if n > max(SMALL, *(_stored(x) for x in inputs)):
         return None
     if isinstance(node.op, (Placeholder, Constant)) or node.op.branches:
         return None  # an op with sub-graphs is rewritten inside, not run here

@@ -47,12 +47,19 @@ class Rule:
     """A law, ``apply(node, uses) -> replacement | None``, tried on nodes whose op's class
     is exactly one of ``ops`` (with ``family``, on every graphad op of a subclass of one:
     for a law that only runs the op's own kernel, as constant folding does) and, when
-    ``operands`` are given, one of whose inputs has an op of exactly one of those classes."""
+    ``operands`` are given, one of whose inputs has an op of exactly one of those classes.
+
+    ``fast_math``: the law is not exact in floating point (it reassociates or factors
+    products and sums, which can turn a finite value into inf or NaN, or back): it is
+    applied to float and complex nodes only under the opt-in (``Executor(...,
+    fast_math=True)``), and always to integer nodes, whose wrapping arithmetic is a ring
+    where it is exact."""
 
     apply: Apply
     ops: tuple[type[Op], ...]
     operands: tuple[type[Op], ...] = ()
     family: bool = False
+    fast_math: bool = False
 
     def __call__(self, node: Node, uses: Uses) -> Node | None:
         return self.apply(node, uses)
@@ -80,16 +87,27 @@ class Rule:
 
 
 def rule(
-    *ops: type[Op], operands: tuple[type[Op], ...] = (), family: bool = False
+    *ops: type[Op],
+    operands: tuple[type[Op], ...] = (),
+    family: bool = False,
+    fast_math: bool = False,
 ) -> Callable[[Apply], Rule]:
     """Make the function below a :class:`Rule` for nodes of the op classes ``ops`` (with an
-    operand of one of the classes ``operands``, when given).  Nothing is registered: the
-    rule modules are read when a rewrite first needs them."""
+    operand of one of the classes ``operands``, when given; only under the opt-in for
+    floats, with ``fast_math``).  Nothing is registered: the rule modules are read when a
+    rewrite first needs them."""
 
     def make(apply: Apply) -> Rule:
-        return Rule(apply, ops, operands, family)
+        return Rule(apply, ops, operands, family, fast_math)
 
     return make
+
+
+def exact_ring(node: Node) -> bool:
+    """Whether ``node`` holds integers, whose wrapping arithmetic (modulo 2ⁿ) is associative
+    and distributive: reassociating or factoring its sums and products changes nothing."""
+    dtype = node.dtype
+    return dtype is not None and dtype.kind in "iu"
 
 
 def is_own_class(cls: type) -> bool:

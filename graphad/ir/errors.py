@@ -9,7 +9,14 @@ from __future__ import annotations
 
 
 class GraphError(Exception):
-    """Base class of every error graphad raises on purpose."""
+    """Base class of every error graphad raises on purpose.
+
+    ``operand``, set only on an error about a value given where an array or a node was
+    expected (``None``, a ragged list): that value, so that the public function it was
+    given to can name the argument that held it.
+    """
+
+    operand: object
 
 
 class ShapeError(GraphError, ValueError):

@@ -203,6 +203,13 @@ def constant(value: Any, dtype: Any = None, name: str | None = None) -> Node:
     return make_node(op, (), op.infer(), name, current_origin())
 
 
+def as_array(value: Any) -> np.ndarray:
+    """``value`` as a numeric NumPy array, or a typed error saying why it is not one (None,
+    a ragged list, strings, a node, a masked array with entries masked out): the one check
+    of a value given where an array is expected, outside a feed (which has its own)."""
+    return _array(value)
+
+
 def _array(value: Any, dtype: Any = None) -> np.ndarray:
     """``value`` as a numeric array, or a typed error saying why it is not one."""
     if isinstance(value, Node):
@@ -210,7 +217,13 @@ def _array(value: Any, dtype: Any = None) -> np.ndarray:
             f"{value.name} is a node, not a value; pass the node itself where a node is "
             "expected, or evaluate it first"
         )
+    if value is None:
+        raise DTypeError("None is not a value: give an array, a number or a node")
     dt = None if dtype is None else as_dtype(dtype)
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):  # np.asarray: no mask
+        raise GraphError(
+            "a masked array with entries masked out has no value there; fill or drop them first"
+        )
     try:
         array = np.asarray(value, dtype=dt)
     except OverflowError as e:  # np.asarray(1000, "int8"): NumPy's own words, typed
@@ -242,7 +255,7 @@ def as_node(value: Any, like: Sequence[Node] = (), *, origin: Origin | None = No
         try:
             op = _scalar_constant(kind, value, sign, dtypes)
         except GraphError as e:
-            raise type(e)(f"{e} ({user_location()})") from None
+            raise _operand_error(e, value) from None
         return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)
     if isinstance(value, (list, tuple)) and _holds_node(value):
         from graphad.ops.shape import stack  # ops build on ir: resolved when called
@@ -257,8 +270,16 @@ def as_node(value: Any, like: Sequence[Node] = (), *, origin: Origin | None = No
     try:
         op = Constant(_array(value, dtype))
     except GraphError as e:
-        raise type(e)(f"{e} ({user_location()})") from None
+        raise _operand_error(e, value) from None
     return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)
+
+
+def _operand_error(e: GraphError, value: Any) -> GraphError:
+    """``e`` with the user's line, marked as about the operand ``value`` (GraphError's
+    ``operand``), for the public function that was given it to name the argument."""
+    error = type(e)(f"{e} ({user_location()})")
+    error.operand = value
+    return error
 
 
 _SCALARS = frozenset({bool, int, float})  # exactly these: NumPy's scalars are not weak

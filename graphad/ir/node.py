@@ -38,7 +38,9 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import FrameType, ModuleType
-from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, NoReturn
+
+import numpy as np
 
 from graphad.ir.types import TensorType, ValueType, format_shape
 
@@ -200,13 +202,19 @@ def one_origin() -> Iterator[None]:
 
 
 _CONTEXTLIB = os.path.abspath(contextlib.__file__)
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
 
 
 @functools.lru_cache(maxsize=4096)
 def _in_package(filename: str) -> bool:
-    # contextlib's frames belong to graphad's own `with` blocks, never to the user's line
+    # contextlib's frames belong to graphad's own `with` blocks, and NumPy's to the NumPy
+    # function the user called on a node (np.sum([x, None])): never the user's line
     path = os.path.abspath(filename)
-    return path.startswith(_PACKAGE_DIR + os.sep) or path == _CONTEXTLIB
+    return (
+        path.startswith(_PACKAGE_DIR + os.sep)
+        or path.startswith(_NUMPY_DIR + os.sep)
+        or path == _CONTEXTLIB
+    )
 
 
 # Every node made outside a pass walks the stack to the user's frame; per code object,
@@ -242,6 +250,16 @@ def user_location() -> str:
     """``file.py:12`` of the innermost stack frame outside the graphad package."""
     name, line = _user_frame()
     return f"{name}:{line}" if line else name
+
+
+def flag(value: Any, what: str) -> bool:
+    """``value`` as a switch, which must be True or False (NumPy's bool too): a string such
+    as ``"no"`` would read as true and turn on what it meant to turn off."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    from graphad.ir.errors import GraphError
+
+    raise GraphError(f"{what} must be True or False, got {value!r} ({user_location()})")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -551,8 +569,28 @@ class Node(_Fields):
 
         raise GraphError(
             f"the truth value of node {self.name} is not known until the graph runs; "
-            "use ga.where or ga.cond instead of Python if/and/or"
+            f"use ga.where or ga.cond instead of Python if/and/or ({user_location()})"
         )
+
+    def _no_value(self, what: str) -> NoReturn:
+        from graphad.ir.errors import GraphError
+
+        raise GraphError(
+            f"{what}: node {self.name} has no value until the graph runs; evaluate it with "
+            f"ga.evaluate or an Executor ({user_location()})"
+        )
+
+    def __float__(self) -> float:
+        self._no_value("float(node)")
+
+    def __int__(self) -> int:
+        self._no_value("int(node)")
+
+    def __complex__(self) -> complex:
+        self._no_value("complex(node)")
+
+    def __index__(self) -> int:
+        self._no_value("a node used as a Python int")
 
     # -- static facts ---------------------------------------------------------
     @property
@@ -604,9 +642,11 @@ class Node(_Fields):
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """``np.sin(node)`` and ``array * node`` build graph nodes, like ``ga.sin``/``*``."""
         fn = getattr(_ops(), self._UFUNC_NAMES.get(ufunc.__name__, ufunc.__name__), None)
-        if method != "__call__" or kwargs or fn is None:
-            return NotImplemented
-        return fn(*inputs)
+        if method == "__call__" and not kwargs and fn is not None:
+            return fn(*inputs)
+        from graphad.ops.protocol import array_ufunc  # methods, keywords, what is missing
+
+        return array_ufunc(ufunc, method, fn, inputs, kwargs)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         """``np.sum(node)``, ``np.concatenate([a, b])``: graphad's function of that name."""
@@ -615,12 +655,7 @@ class Node(_Fields):
         return array_function(func, types, args, kwargs)
 
     def __array__(self, *args: Any, **kwargs: Any) -> Any:
-        from graphad.ir.errors import GraphError
-
-        raise GraphError(
-            f"node {self.name} has no value until the graph runs; evaluate it with "
-            "ga.evaluate or an Executor"
-        )
+        self._no_value("np.asarray(node)")
 
     # -- NumPy-style operators (sugar for graphad.ops) -------------------------
     def __add__(self, other: Any) -> Node:

@@ -19,6 +19,11 @@ Rules:
 - ``batch(node, xs, batched) -> node | None``: the op on inputs ``xs`` of which those
   with ``batched[i]`` carry an extra leading batch axis; ``None`` (the default) means
   "run it once per example", which ``vmap`` then does;
+- ``run_type(types, values)``: the result's type for operands of the concrete ``types``
+  whose values (arrays, possibly lazy) are ``values``; ``infer``'s by default.  An op whose
+  result's shape is an operand's value (a run-time shape operand, as scatter-add's) reads
+  it here, for a backend that must know a shape before the kernel runs (Dask's one-task
+  kernels);
 - ``vjp_wanted(node, g, wanted)``: ``vjp`` when the reverse pass needs only the inputs
   marked in ``wanted``; by default all of ``vjp``, and a family that states its rule per
   input builds only the adjoints asked for.
@@ -37,8 +42,10 @@ rules, as below, or subclass a family (``tests/ir/test_new_elementwise_op.py``).
 
 Traits, declared as class attributes; the defaults are safe for any op:
 
-- ``commutative = True``: the kernel gives the same result, bit for bit, for its inputs
-  in any order (CSE then merges ``a*b`` and ``b*a``);
+- ``commutative = True``: the kernel gives the same result, bit for bit, for its two
+  inputs in either order (CSE then merges ``a*b`` and ``b*a``); a node of more inputs is
+  reordered only under ``fast_math``, as ``add_n``'s sum of three in another order is
+  another association (see :mod:`graphad.compiler.cse`);
 - ``elementwise = True``: output entry i depends only on the (broadcast) inputs' entries i
   (the default ``sparsity`` rule says so);
 - ``scalar = "exp({0})"``: the kernel on Python scalars, a formula over the operands
@@ -244,6 +251,10 @@ class Op:
         if self.elementwise:
             return dependence.elementwise(node)
         return dependence.dense(node, declared=False)
+
+    def run_type(self, types: Sequence[ValueType], values: Sequence[Any]) -> ValueType:
+        """The result's type for operands of the concrete ``types`` holding ``values``."""
+        return self.infer(*types)
 
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""

@@ -342,6 +342,26 @@ def shapes_compatible(a: Shape, b: Shape) -> bool:
     return len(a) == len(b) and all(x is None or y is None or x == y for x, y in zip(a, b))
 
 
+def fits(array: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether every value of ``array`` is representable in ``dtype``, a target NumPy's
+    ``same_kind`` rule allows (a float narrowed to float32, an int to int8).
+
+    Integer ranges are compared with the target's limits as Python ints; comparing after
+    a round trip through the target would restore a wrapped value (2⁶³ → -2⁶³ → 2⁶³).
+    A float that overflows the narrower type becomes inf, unless it was inf already.
+    """
+    if np.can_cast(array.dtype, dtype, casting="safe") or array.size == 0:
+        return True
+    if dtype.kind in "iu":
+        limits = np.iinfo(dtype)
+        return limits.min <= int(array.min()) and int(array.max()) <= limits.max
+    if dtype.kind in "fc":
+        with np.errstate(over="ignore", invalid="ignore"):
+            narrowed = array.astype(dtype)
+        return bool(np.all(np.isfinite(narrowed) | ~np.isfinite(array)))
+    return True
+
+
 def dims_product(dims: Iterable[int | None]) -> int | None:
     total = 1
     for d in dims:

@@ -56,6 +56,7 @@ from graphad.ops.comparison import (
     not_equal,
 )
 from graphad.ops.complex_parts import conj, conjugate, imag, real, real_if_close
+from graphad.ops.decompositions import det
 from graphad.ops.elementwise import (
     abs,
     add,
@@ -89,7 +90,7 @@ from graphad.ops.elementwise import (
     xlogy,
 )
 from graphad.ops.indexing import getitem
-from graphad.ops.linalg import det, dot, einsum, inv, matmul, outer, solve, trace
+from graphad.ops.linalg import dot, einsum, inv, matmul, outer, solve, trace
 from graphad.ops.matrices import diag, diagonal, eye, identity, tril, triu
 from graphad.ops.nn import log_softmax, softmax
 from graphad.ops.piecewise import (

@@ -5,7 +5,9 @@ called so (a list or tuple of nodes, as ``split`` returns, gets ``name_0``,
 ``name_1``, ...).  A name is part of making a node, so it is written while the node is
 still only the call's own: a node made by this very call, which nothing else
 can hold yet.  A call that makes no node (``add_n(x)`` returns ``x``) has
-nothing to name and says so rather than rename the user's node.
+nothing to name and says so rather than rename the user's node.  The call itself goes
+through :func:`graphad.ops._arguments.call`, which checks the arguments (NumPy's keywords
+among them) in one place.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from graphad.ir import GraphError, Node, user_location
+from graphad.ops._arguments import call, failure
 
 
 def _newest(args: Any) -> int:
@@ -44,14 +47,22 @@ def named(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def build(*args: Any, name: str | None = None, **kwargs: Any) -> Any:
+        if name is None and not kwargs:  # the common call, with its checks on failure only
+            try:
+                return fn(*args)
+            except (GraphError, TypeError) as e:
+                error = failure(fn, args, kwargs, e)
+                if error is e:
+                    raise
+                raise error from None
         if name is None:
-            return fn(*args, **kwargs)
+            return call(fn, args, kwargs)
         if not isinstance(name, str) or not name:
             raise GraphError(
                 f"{fn.__name__}: name must be a non-empty string, got {name!r} ({user_location()})"
             )
         newest = _newest((*args, *kwargs.values()))
-        out = fn(*args, **kwargs)
+        out = call(fn, args, kwargs)
         if isinstance(out, list | tuple):
             for i, node in enumerate(out):
                 _name(node, f"{name}_{i}", newest, fn.__name__)

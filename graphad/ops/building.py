@@ -4,9 +4,10 @@ Every function here is a composition of existing linear ops (reshape,
 transpose, concatenate, broadcast_to, getitem, where), so each is exact, its
 derivatives of every order come from rules already checked, and it batches
 wherever they do.  Each one moves or copies entries without arithmetic, at
-the cost of one or a few NumPy copies: what NumPy itself pays.  Their shapes
-are decided when the node is built, so most need the dims they rearrange to
-be known then; an unknown one is a ShapeError naming the function.
+the cost of one or a few NumPy copies: what NumPy itself pays.  Where a dim they
+rearrange is unknown until run time, pad, roll, tile and repeat take its length
+then (:mod:`graphad.ops.dims`: a run-time shape or gather index, a run-time check);
+the splits into sections still need it when the node is built.
 """
 
 from __future__ import annotations
@@ -29,19 +30,25 @@ from graphad.ir import (
     normalize_axes,
 )
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, one_axis, static_dim
+from graphad.ops.dims import (
+    axis_index,
+    broadcast_to_dims,
+    checked,
+    dim,
+    product,
+    reshape_to,
+)
 from graphad.ops.indexing import getitem
 from graphad.ops.piecewise import floor
 from graphad.ops.selection import where
 from graphad.ops.shape import (
-    BroadcastTo,
-    broadcast_to,
     concatenate,
     expand_dims,
     reshape,
     split,
     transpose,
 )
-from graphad.ops.utility import cast, shape_of, zeros_like
+from graphad.ops.utility import cast, zeros_like
 
 
 def along(x: Node, index: Any, axis: int) -> Node:
@@ -138,26 +145,39 @@ def append(arr: Any, values: Any, axis: int | None = None) -> Node:
 
 def repeat(a: Any, repeats: Any, axis: int | None = None) -> Node:
     """np.repeat: each entry ``repeats`` times along ``axis`` (raveled when None);
-    ``repeats`` an int or one count per entry.  A gather: its adjoint sums the copies."""
+    ``repeats`` an int or one count per entry.  One count: a broadcast then a reshape, on
+    any length; counts per entry: a gather, the axis checked to have one entry per count.
+    Either way the adjoint sums the copies."""
     a = as_node(a)
     with building("repeat", a):
         if axis is None:
             a, ax = ravel(a), 0
         else:
             ax = one_axis(a, axis)
-        n = static_dim(a, ax, "repeat")
         counts = np.asarray(repeats)
         if counts.dtype.kind not in "iu" or counts.ndim > 1 or np.any(counts < 0):
             raise ShapeError(f"repeats must be non-negative ints, got {repeats!r}")
-        if counts.ndim == 1 and counts.size not in (1, n):
+        if counts.ndim == 0 or counts.size == 1:
+            return _repeat_each(a, ax, int(counts.reshape(-1)[0]))
+        n = a.shape[ax]
+        if n is not None and counts.size != n:
             raise ShapeError(f"{counts.size} repeats for an axis of length {n}")
-        index = np.repeat(np.arange(n), counts)
+        a = checked(a, ax, f"repeat: {counts.size} repeats", equal=counts.size)
+        index = np.repeat(np.arange(counts.size), counts)
     return along(a, index, ax)
+
+
+def _repeat_each(a: Node, ax: int, k: int) -> Node:
+    """Each entry k times along ``ax``: (…, n, …) -> (…, n, k, …) -> (…, n·k, …)."""
+    dims = [dim(a, i) for i in range(known_ndim(a.type))]
+    spread = broadcast_to_dims(expand_dims(a, ax + 1), [*dims[: ax + 1], k, *dims[ax + 1 :]])
+    return reshape_to(spread, [*dims[:ax], product(dims[ax], k), *dims[ax + 1 :]])
 
 
 def tile(A: Any, reps: int | Sequence[int]) -> Node:
     """np.tile: ``A`` repeated ``reps`` times along each axis (leading 1s added to the
-    shorter of A's shape and reps).  A broadcast then a reshape: its adjoint sums the tiles."""
+    shorter of A's shape and reps).  A broadcast then a reshape, on any lengths: its
+    adjoint sums the tiles."""
     A = as_node(A)
     with building("tile", A):
         r = (
@@ -165,15 +185,17 @@ def tile(A: Any, reps: int | Sequence[int]) -> Node:
             if isinstance(reps, (int, np.integer)) or np.ndim(reps) == 0
             else tuple(as_int(k, "reps") for k in reps)
         )
+        if any(k < 0 for k in r):
+            raise ShapeError(f"reps must be non-negative, got {reps!r}")
         n = builtins.max(known_ndim(A.type), len(r))
         r = (1,) * (n - len(r)) + r
-        x = reshape(A, (1,) * (n - A.ndim) + A.shape) if A.ndim < n else A
-        dims = [static_dim(x, i, "tile") for i in range(n)]
+        x = expand_dims(A, tuple(range(n - A.ndim))) if A.ndim < n else A
     if all(k == 1 for k in r):
         return x
-    spread = reshape(x, [k for d in dims for k in (1, d)])
-    tiled = broadcast_to(spread, [k for pair in zip(r, dims) for k in pair])
-    return reshape(tiled, [k * d for k, d in zip(r, dims)])
+    dims = [dim(x, i) for i in range(n)]
+    spread = expand_dims(x, tuple(range(0, 2 * n, 2)))  # (1, d₀, 1, d₁, …)
+    tiled = broadcast_to_dims(spread, [k for pair in zip(r, dims) for k in pair])
+    return reshape_to(tiled, [product(d, k) for k, d in zip(r, dims)])
 
 
 def _pad_widths(pad_width: Any, ndim: int) -> np.ndarray:
@@ -198,29 +220,14 @@ def _pad_mode(mode: object) -> PadMode:
     raise ShapeError(f"mode must be one of {', '.join(_PAD_MODES)}, got {mode!r}")
 
 
-def _block(x: Node, axis: int, width: int, value: Any) -> Node:
-    """``value`` in the shape of ``x`` with ``width`` along ``axis``: a block that pads it
-    (x's other dims may be known only at run time)."""
-    shape = list(known_shape(x))
-    shape[axis] = width
-    value = cast(value, x.dtype)
-    dims = [d for d in shape if d is not None]
-    if len(dims) == len(shape):
-        return broadcast_to(value, dims)
-    run = shape_of(x)  # x's run-time shape, with the block's width along axis
-    width_node = constant(np.array([width], np.int64))
-    run = concatenate(
-        [getitem(run, slice(0, axis)), width_node, getitem(run, slice(axis + 1, None))]
-    )
-    return BroadcastTo(tuple(shape))(value, run)
-
-
 def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any = 0) -> Node:
     """np.pad with mode 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'.
 
     Index modes gather x at the indices NumPy's own pad of ``arange(n)`` gives, so they
-    are NumPy's rule exactly (the adjoint sums the copies back); 'constant' joins
-    constant blocks (``constant_values`` may be a node: it receives the blocks' adjoint).
+    are NumPy's rule exactly (the adjoint sums the copies back), computed when values
+    arrive where n is unknown until then; 'constant' joins constant blocks of the other
+    dims' (run-time) lengths (``constant_values`` may be a node: it receives the blocks'
+    adjoint).
     """
     x = as_node(array)
     with building("pad", x):
@@ -233,32 +240,40 @@ def pad(array: Any, pad_width: Any, mode: str = "constant", constant_values: Any
         for axis, (before, after) in enumerate(widths):
             if before == after == 0:
                 continue
-            n = static_dim(x, axis, "pad")
-            if mode != "constant":
-                if n == 0 or (mode == "reflect" and n == 1 and (before or after)):
-                    raise ShapeError(f"cannot pad an axis of length {n} in mode {mode!r}")
-                x = along(x, np.pad(np.arange(n), (before, after), mode=kind), axis)
+            if mode != "constant":  # a length NumPy can pad from, checked when values arrive
+                if known_shape(x)[axis] is None:
+                    least = 2 if mode == "reflect" else 1
+                    x = checked(x, axis, f"pad: mode {mode!r}", at_least=least)
+                x = along(x, axis_index(x, axis, "pad", int(before), int(after), kind), axis)
                 continue
             blocks = []
             for k, width in enumerate((before, after)):
+                dims = [dim(x, i) for i in range(ndim)]
+                dims[axis] = int(width)
                 value = constant_values if fills is None else constant(fills[axis, k], x.dtype)
-                blocks.append(_block(x, axis, int(width), value))
+                blocks.append(broadcast_to_dims(cast(value, x.dtype), dims))
             x = concatenate([blocks[0], x, blocks[1]], axis=axis)
     return x
 
 
 def roll(a: Any, shift: int | Sequence[int], axis: int | Sequence[int] | None = None) -> Node:
-    """np.roll: entries shifted cyclically, by two slices joined in swapped order."""
+    """np.roll: entries shifted cyclically, by two slices joined in swapped order; a gather
+    at NumPy's own roll of ``arange(n)`` where n is unknown until run time."""
     a = as_node(a)
     with building("roll", a):
         if axis is None:
-            return reshape(roll(ravel(a), shift, 0), a.shape)
+            flat = roll(ravel(a), shift, 0)
+            return reshape_to(flat, [dim(a, i) for i in range(known_ndim(a.type))])
         shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
         x = a
         for s, ax in zip(shifts.ravel(), axes.ravel()):
             ax = one_axis(a, ax)  # int() would take axis 1.7 as 1
-            n = static_dim(a, ax, "roll")
-            cut = (n - as_int(s, "shift") % n) % n if n else 0
+            s = as_int(s, "shift")
+            n = a.shape[ax]
+            if n is None:
+                x = along(x, axis_index(x, ax, "roll", s), ax)
+                continue
+            cut = (n - s % n) % n if n else 0
             if cut:
                 head = along(x, slice(cut, None), ax)
                 x = concatenate([head, along(x, slice(0, cut), ax)], axis=ax)

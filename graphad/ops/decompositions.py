@@ -33,6 +33,7 @@ import numpy as np
 
 from graphad.ir import (
     DifferentiationError,
+    Dims,
     DTypeError,
     Node,
     ShapeError,
@@ -55,15 +56,16 @@ from graphad.ops._util import (
     building,
     known_ndim,
     sole_tangent,
-    static_dim,
     ufunc_dtype,
 )
 from graphad.ops.building import moveaxis
-from graphad.ops.complex_parts import imag, real
-from graphad.ops.linalg import Det, einsum, inv, matmul, solve
+from graphad.ops.comparison import equal, logical_or
+from graphad.ops.complex_parts import conj, imag, real, real_dtype
+from graphad.ops.dims import axis_index, checked
+from graphad.ops.linalg import einsum, inv, matmul, solve
 from graphad.ops.matrices import tril
-from graphad.ops.reduction import Sum, max, min, sum
-from graphad.ops.selection import where
+from graphad.ops.reduction import Sum, max, min, prod, sum
+from graphad.ops.scan import cumsum
 from graphad.ops.shape import expand_dims, matrix_transpose, squeeze
 from graphad.ops.structure import get, make_tuple
 from graphad.ops.utility import cast, ones_like, zeros_like
@@ -92,27 +94,69 @@ class SlogdetResult(NamedTuple):
     logabsdet: Node
 
 
-def _matrices(a: TensorType, square: bool = False) -> tuple[int, int]:
-    """The static (M, N) of a (..., M, N) stack, which the rules' masks need."""
+def _matrices(
+    a: TensorType, square: bool = False, complex: bool = False
+) -> tuple[int | None, int | None]:
+    """The (M, N) of a (..., M, N) stack, None where unknown until run time (then checked
+    with the fed shapes, before any kernel runs, as every shape rule is); complex matrices
+    only where the caller takes them."""
     shape = known_shape(a)
     if len(shape) < 2:
         raise ShapeError(f"expected a (..., M, N) stack of matrices, got {format_shape(a.shape)}")
-    if a.dtype.kind == "c":  # the rules below transpose where complex ones conjugate too
+    if a.dtype.kind == "c" and not complex:  # the rules transpose where complex ones conjugate
         raise DTypeError("complex matrices are not supported yet")
     m, n = shape[-2:]
-    if m is None or n is None:
-        raise ShapeError("the matrix dims must be known when the node is built")
-    if square and m != n:
+    if square and m is not None and n is not None and m != n:
         raise ShapeError(f"matrices must be square, got {m}x{n}")
     return m, n
+
+
+def _unfinished(a: np.ndarray) -> np.ndarray:
+    """Which matrices of the stack hold an inf or a NaN, (..., M, N) -> (...)."""
+    return ~np.isfinite(a).all(axis=(-2, -1))
+
+
+def _svd(a: np.ndarray, full_matrices: bool = False) -> tuple[np.ndarray, ...]:
+    """np.linalg.svd, but a matrix holding inf or NaN gets NaN factors: LAPACK's divide and
+    conquer (gesdd) never returns on an infinite entry (OpenBLAS loops) and fails on a NaN
+    one, where eigh and svdvals give NaN."""
+    bad = _unfinished(a)
+    if not bad.any():
+        return tuple(np.linalg.svd(a, full_matrices=full_matrices))
+    factors = np.linalg.svd(np.where(bad[..., None, None], 0, a), full_matrices=full_matrices)
+    return tuple(
+        np.where(np.reshape(bad, bad.shape + (1,) * (f.ndim - bad.ndim)), np.nan, f)
+        for f in factors
+    )
+
+
+def _square(a: TensorType) -> Dims:
+    """a's shape, a (..., M, M) stack (its dims may be unknown until run time)."""
+    shape = known_shape(a)
+    if len(shape) < 2:
+        raise ShapeError(f"expected a (..., M, M) stack of matrices, got {format_shape(a.shape)}")
+    m, n = shape[-2:]
+    if m is not None and n is not None and m != n:
+        raise ShapeError(f"matrices must be square, got {m}x{n}")
+    return shape
+
+
+def _smaller(m: int | None, n: int | None) -> int | None:
+    """K = min(M, N), when both are known."""
+    return None if m is None or n is None else builtins.min(m, n)
 
 
 def _float(a: TensorType) -> np.dtype:
     return ufunc_dtype(np.sqrt, a.dtype)
 
 
-def _eye(n: int) -> Node:
-    return constant(np.eye(n, dtype=bool))
+def _eye(x: Node) -> Node:
+    """The (n, n) identity mask of x's last axis, of its run-time length if unknown."""
+    n = known_shape(x)[-1]
+    if n is not None:
+        return constant(np.eye(n, dtype=bool))
+    positions = axis_index(x, -1, "range")
+    return equal(expand_dims(positions, -1), expand_dims(positions, -2))
 
 
 def _diag_part(x: Node) -> Node:
@@ -120,11 +164,11 @@ def _diag_part(x: Node) -> Node:
     return einsum("...ii->...i", x)
 
 
-def _gaps(w: Node, n: int) -> Node:
+def _gaps(w: Node) -> Node:
     """F with F[i, j] = 1 / (w[j] - w[i]) off the diagonal and 0 on it."""
-    eye = _eye(n)
+    eye = _eye(w)
     d = expand_dims(w, -2) - expand_dims(w, -1)
-    return where(eye, zeros_like(d), 1.0 / where(eye, ones_like(d), d))
+    return ew.Where()(eye, zeros_like(d), 1.0 / ew.Where()(eye, ones_like(d), d))
 
 
 def _symmetric_tangent(t: Node) -> Node:
@@ -150,15 +194,14 @@ class Cholesky(JvpOnly, OnMatrices):
         return np.linalg.cholesky(a)
 
     @staticmethod
-    def _phi(x: Node, n: int) -> Node:
-        """Φ(X): the lower triangle of X with its diagonal halved"""
-        return where(_eye(n), 0.5 * x, tril(x))
+    def _phi(x: Node, like: Node) -> Node:
+        """Φ(X): the lower triangle of X with its diagonal halved (X of ``like``'s shape)"""
+        return ew.Where()(_eye(like), 0.5 * x, tril(x))
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """L̇ = L·Φ(L⁻¹·Ȧₛ·L⁻ᵀ)"""
-        n = static_dim(node, -1, "cholesky")
         x = solve(node, mT(solve(node, _symmetric_tangent(sole_tangent(t)))))
-        return matmul(node, self._phi(x, n))
+        return matmul(node, self._phi(x, node))
 
 
 def cholesky(a: Any, /, *, upper: bool = False) -> Node:
@@ -186,7 +229,7 @@ class Eigh(JvpOnly, OnMatrices):
         """K = Vᵀ·Ȧₛ·V; ẇ = diag(K), V̇ = V·(F∘K), F = 1/(wⱼ - wᵢ) off the diagonal"""
         w, v = get(node, 0), get(node, 1)
         k = matmul(mT(v), matmul(_symmetric_tangent(sole_tangent(t)), v))
-        return make_tuple(_diag_part(k), matmul(v, _gaps(w, static_dim(v, -1, "eigh")) * k))
+        return make_tuple(_diag_part(k), matmul(v, _gaps(w) * k))
 
 
 def _hermitian_input(a: Any, UPLO: str) -> Node:
@@ -214,18 +257,18 @@ class Svd(JvpOnly, OnMatrices):
     """np.linalg.svd(full_matrices=False): (U (..., M, K), S (..., K), Vh (..., K, N))."""
 
     def infer(self, a: TensorType) -> TupleType:
-        m, n = _matrices(a)
-        k, batch, dtype = builtins.min(m, n), known_shape(a)[:-2], _float(a)
+        m, n = _matrices(a, complex=True)  # the values: svd() refuses complex a for users
+        k, batch, dtype = _smaller(m, n), known_shape(a)[:-2], _float(a)
         return TupleType(
             (
                 TensorType((*batch, m, k), dtype),
-                TensorType((*batch, k), dtype),
+                TensorType((*batch, k), real_dtype(dtype)),
                 TensorType((*batch, k, n), dtype),
             )
         )
 
     def compute(self, a: np.ndarray) -> tuple[np.ndarray, ...]:
-        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        u, s, vh = _svd(a)
         return u, s, vh
 
     def jvp(self, node: Node, t: Tangents) -> Node:
@@ -234,9 +277,11 @@ class Svd(JvpOnly, OnMatrices):
         Uᵀ·Ȧ·V is P and Vᵀ·Ȧᵀ·U is Pᵀ, so U̇ = U·(F∘(P·S + S·Pᵀ) - P·S⁻¹) + Ȧ·V·S⁻¹ (and V̇
         likewise): five matrix products, each computed once by the transpose (the vjp) too;
         S⁻¹ is one reciprocal of s, so both modes scale by products, not divisions"""
+        if node.inputs[0].dtype.kind == "c":  # taken by adjugate's rule, at one order more
+            raise DifferentiationError("svd: the derivative of a complex SVD is not supported")
         u, s, vh = get(node, 0), get(node, 1), get(node, 2)
         v, da = mT(vh), sole_tangent(t)
-        f = _gaps(s * s, static_dim(s, -1, "svd"))
+        f = _gaps(s * s)
         rows, cols = expand_dims(s, -1), expand_dims(s, -2)  # S·X scales rows, X·S columns
         inv_cols = 1.0 / cols
         av, atu = matmul(da, v), matmul(mT(da), u)
@@ -268,11 +313,14 @@ def svd(
     a = as_node(a)
     with building("svd", a):
         m, n = _matrices(a.type)
-        if compute_uv and full_matrices and m != n:
-            raise ShapeError(
-                "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
-                "have no derivative; pass full_matrices=False"
-            )
+        full = (
+            "full_matrices=True pads U or Vh with arbitrary orthonormal columns, which "
+            "have no derivative; pass full_matrices=False"
+        )
+        if compute_uv and full_matrices:
+            if m is not None and n is not None and m != n:
+                raise ShapeError(full)
+            a = checked(a, -1, f"svd: {full}", equal_axis=-2)  # square, when values arrive
     node = Svd()(a)
     if not compute_uv:
         return get(node, 1)
@@ -291,7 +339,7 @@ class Qr(JvpOnly, OnMatrices):
 
     def infer(self, a: TensorType) -> TupleType:
         m, n = _matrices(a)
-        k, batch, dtype = builtins.min(m, n), known_shape(a)[:-2], _float(a)
+        k, batch, dtype = _smaller(m, n), known_shape(a)[:-2], _float(a)
         return TupleType((TensorType((*batch, m, k), dtype), TensorType((*batch, k, n), dtype)))
 
     def compute(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -299,18 +347,19 @@ class Qr(JvpOnly, OnMatrices):
         return q, r
 
     @staticmethod
-    def _tall(node: Node) -> None:
-        a = node.inputs[0]
-        m, n = static_dim(a, -2, "qr"), static_dim(a, -1, "qr")
-        if m < n:
+    def _tall(node: Node, t: Node) -> Node:
+        """The tangent, once A is known to have M ≥ N: now, or when values arrive."""
+        m, n = known_shape(node.inputs[0])[-2:]
+        if m is not None and n is not None and m < n:
             raise DifferentiationError(f"qr: derivatives need M ≥ N, got {m}x{n}")
+        return checked(t, -2, "qr: derivatives need M ≥ N", at_least_axis=-1)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """X = Qᵀ·Ȧ·R⁻¹, Ω = X₋ - X₋ᵀ (X₋ strictly lower); Ṙ = (X - Ω)·R,
         Q̇ = Q·Ω + Ȧ·R⁻¹ - Q·X = Ȧ·R⁻¹ - Q·(X - Ω)"""
-        self._tall(node)
+        da = self._tall(node, sole_tangent(t))
         q, r = get(node, 0), get(node, 1)
-        ar = _right_solve(sole_tangent(t), r)
+        ar = _right_solve(da, r)
         x = matmul(mT(q), ar)
         lower = tril(x, -1)
         rotated = x - (lower - mT(lower))
@@ -325,6 +374,96 @@ def qr(a: Any, mode: str = "reduced") -> QRResult:
             raise ShapeError(f"only mode='reduced' is supported, got {mode!r}")
     node = Qr()(a)
     return QRResult(get(node, 0), get(node, 1))
+
+
+# -- det and the adjugate -------------------------------------------------------------
+def _products_but_one(s: np.ndarray) -> np.ndarray:
+    """pᵢ = Πⱼ≠ᵢ sⱼ along the last axis, by products before and after i (no division, so
+    exact where some sⱼ is 0)."""
+    ones = np.ones_like(s[..., :1])
+    before = np.cumprod(np.concatenate([ones, s[..., :-1]], -1), -1)
+    after = np.cumprod(np.concatenate([ones, s[..., :0:-1]], -1), -1)[..., ::-1]
+    return before * after
+
+
+def _but_two(s: Node, k: Node, on_diagonal: Node) -> Node:
+    """Q with Qᵢⱼ = Πₘ∉{i,j} sₘ off the diagonal and 0 on it, (..., n) -> (..., n, n), from
+    k = 1, 2, …, n (built from s's run-time shape: the masks fold to constants where the
+    shape is static)."""
+    i, j, m = expand_dims(k, (-1, -2)), expand_dims(k, (-3, -1)), expand_dims(k, (-3, -2))
+    left_out = logical_or(equal(m, i), equal(m, j))
+    q = prod(ew.Where()(left_out, ones_like(m), expand_dims(s, (-3, -2))), axis=-1)
+    return ew.Where()(on_diagonal, zeros_like(q), q)
+
+
+@dataclass(frozen=True)
+class Adjugate(JvpOnly, OnMatrices):
+    """adj(A), the transposed cofactor matrix, over a stack of square matrices: det(A)·A⁻¹
+    where A is invertible, and defined (a polynomial in A's entries) where it is not.
+
+    From the SVD A = U·S·Vᴴ: adj(A) = adj(Vᴴ)·adj(S)·adj(U) = c·V·diag(p)·Uᴴ, c = det(U)·
+    det(Vᴴ) (of modulus 1), pᵢ = Πⱼ≠ᵢ sⱼ: no inverse, no division, exact at rank n - 1
+    (one sⱼ is 0: adj has rank 1) and rank ≤ n - 2 (adj is 0)."""
+
+    def infer(self, a: TensorType) -> TensorType:
+        _square(a)
+        return TensorType(a.shape, _float(a))
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        u, s, vh = _svd(a, full_matrices=True)
+        c = np.linalg.det(u) * np.linalg.det(vh)
+        v, uh = np.conj(np.swapaxes(vh, -1, -2)), np.conj(np.swapaxes(u, -1, -2))
+        p = _products_but_one(s)
+        adj = c[..., None, None] * ((v * p[..., None, :]) @ uh)
+        return np.asarray(adj, dtype=ufunc_dtype(np.sqrt, a.dtype))
+
+    def jvp(self, node: Node, t: Tangents) -> Node:
+        """adj(A + Ȧ) = c·V·adj(S + F)·Uᴴ with F = Uᴴ·Ȧ·V, and to first order adj(S + F) -
+        adj(S) = diag(Q·diag F) - Q∘F, Qᵢⱼ = Πₖ∉{i,j} sₖ (0 on the diagonal): the
+        derivative at every A, singular ones too, from products of singular values"""
+        u, s, vh = (get(Svd()(node.inputs[0]), i) for i in range(3))
+        uh, v = _adjoint(u), _adjoint(vh)
+        c = expand_dims(Det()(u) * Det()(vh), (-2, -1))
+        f = matmul(uh, matmul(t[0], v))
+        k = cumsum(ones_like(s), axis=-1)  # 1, 2, …, n
+        on_diagonal = equal(expand_dims(k, -1), expand_dims(k, -2))
+        q = _but_two(s, k, on_diagonal)
+        diagonal = sum(q * expand_dims(sum(ew.Where()(on_diagonal, f, zeros_like(f)), -1), -2), -1)
+        change = ew.Where()(on_diagonal, expand_dims(diagonal, -1), -(q * f))
+        return c * matmul(v, matmul(change, uh))
+
+
+def _adjoint(x: Node) -> Node:
+    """xᴴ, the conjugate transpose (xᵀ for real x)."""
+    return conj(mT(x)) if x.dtype.kind == "c" else mT(x)
+
+
+def adjugate(a: Any) -> Node:
+    """adj(A) of a (..., M, M) stack: det(A)·A⁻¹ where A is invertible, and defined where it
+    is not (det's derivative: ∂det/∂A = adj(A)ᵀ)."""
+    return Adjugate()(as_node(a))
+
+
+@dataclass(frozen=True)
+class Det(JvpOnly, OnMatrices):
+    """np.linalg.det over a stack of square matrices."""
+
+    def infer(self, a: TensorType) -> TensorType:
+        return TensorType(_square(a)[:-2], _float(a))
+
+    def compute(self, a: np.ndarray) -> np.ndarray:
+        return np.asarray(np.linalg.det(a))
+
+    def jvp(self, node: Node, t: Tangents) -> Node:
+        """ḋ = tr(adj(A)·Ȧ) (Jacobi's formula with the adjugate, which exists where A⁻¹ does
+        not: at a singular A too)"""
+        return Sum((-2, -1))(ew.chain(sole_tangent(t), mT(Adjugate()(node.inputs[0]))))
+
+
+def det(a: Any) -> Node:
+    """Determinant of a (..., M, M) stack of matrices, shape (...); differentiable
+    everywhere (its gradient is the adjugate's transpose, singular matrices included)."""
+    return Det()(as_node(a))
 
 
 # -- slogdet --------------------------------------------------------------------------
@@ -346,7 +485,7 @@ class LogAbsDet(JvpOnly, OnMatrices):
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """ẏ = tr(A⁻¹·Ȧ)"""
-        return Sum((-2, -1))(mT(inv(node.inputs[0])) * sole_tangent(t))
+        return Sum((-2, -1))(ew.chain(sole_tangent(t), mT(inv(node.inputs[0]))))
 
 
 @dataclass(frozen=True)
@@ -382,7 +521,10 @@ class Pinv(JvpOnly, OnMatrices):
         return TensorType((*known_shape(a)[:-2], n, m), _float(a))
 
     def compute(self, a: np.ndarray) -> np.ndarray:
-        return np.linalg.pinv(a) if self.rcond is None else np.linalg.pinv(a, self.rcond)
+        bad = _unfinished(a)  # NaN, where NumPy's SVD would never return (see _svd)
+        safe = np.where(bad[..., None, None], 0, a) if bad.any() else a
+        p = np.linalg.pinv(safe) if self.rcond is None else np.linalg.pinv(safe, self.rcond)
+        return np.where(bad[..., None, None], np.nan, p) if bad.any() else p
 
     def jvp(self, node: Node, t: Tangents) -> Node:
         """Ṗ = -P·Ȧ·P + P·Pᵀ·Ȧᵀ·(I - A·P) + (I - P·A)·Ȧᵀ·Pᵀ·P"""
@@ -411,9 +553,9 @@ def matrix_power(a: Any, n: int) -> Node:
     a = as_node(a)
     with building("matrix_power", a):
         n = as_int(n, "n")
-        size, _ = _matrices(a.type, square=True)
+        _matrices(a.type, square=True)
     if n == 0:
-        return zeros_like(a) + constant(np.eye(size, dtype=a.dtype))
+        return ew.Where()(_eye(a), ones_like(a), zeros_like(a))
     base = inv(a) if n < 0 else a
     result, k = None, abs(n)
     while k:

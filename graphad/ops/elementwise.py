@@ -12,16 +12,21 @@ complex parts (and the complex convention) in :mod:`~graphad.ops.complex_parts`.
 ``Where`` is defined here, not in selection, because it is the product that indicator
 partials are built with.
 
-Strong zeros, in one place: a zero cotangent or tangent stays an exact zero.
-Ops whose partial can be infinite (log, sqrt, divide, power, arcsin, arccos,
-and the strong-zero products themselves) are ``singular``: both rules
-multiply by the partial with ``multiply_no_nan``, so 0·∞ is 0, not NaN, in
-reverse mode, in forward mode and at every order.  That is the answer to the
-classic ``where`` NaN problem: the untaken branch of ``where(x > 0, log(x), 0)``
-receives a zero adjoint (or tangent), and ``log`` keeps it 0 at x = 0.  A plain
-product keeps NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.
-An indicator partial (a ``Pick``) is applied with ``where``, so what v holds where the
-indicator is 0 (inf, NaN) never reaches the result.
+Strong zeros, in one place (:class:`Products`), the one rule of both modes: a product of a
+derivative and a partial is 0 where either is 0, whatever the other holds (inf, NaN).
+Both rules multiply by the partial with ``multiply_no_nan`` and divide by a quotient's
+denominator with ``xdivy``, so 0·∞ is 0, not NaN, in reverse mode, in forward mode and at
+every order, for every op: a partial is infinite where the derivative is (log, sqrt and
+divide at 0), but also where it overflows (exp at 1000, x² at 1e200) or meets an infinite
+input (cos ∞ is NaN).  That is the answer to the classic ``where`` NaN problem: the
+untaken branch of ``where(x > 0, log(x), 0)`` or ``where(x < 100, exp(x), 0)`` receives a
+zero adjoint (or tangent), and ``log`` or ``exp`` keeps it 0.  Because the zero may sit on
+either side, the two modes agree: ``norm(x)`` at 0 sends an infinite cotangent from sqrt
+into x²'s zero partial 2x in reverse mode, a zero tangent from x² into sqrt's infinite
+partial in forward mode, and both give 0.  A plain product in the user's graph keeps
+NumPy's 0·inf = NaN (and its speed): write x·log(x) as ``xlogy(x, x)``.  An indicator
+partial (a ``Pick``) is applied with ``where``, so what v holds where the indicator is 0
+(inf, NaN) never reaches the result.
 
 Tie rule: ``abs``, ``relu`` and ``sign`` use 0 as the derivative at 0.
 
@@ -34,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
@@ -75,8 +80,8 @@ from graphad.ops.utility import zeros_like
 @dataclass(frozen=True)
 class Over:
     """The partial ±num/den, stated as a quotient so that v·∂ is built as ±(v/den)·num: one
-    division that sibling partials over the same den share (``xdivy`` where singular, which
-    keeps a zero v an exact 0), and no reciprocal node."""
+    division that sibling partials over the same den share (``xdivy``, which keeps a zero
+    v an exact 0), and no reciprocal node."""
 
     den: Node
     num: Node | None = None
@@ -97,6 +102,16 @@ class Pick:
     otherwise: Partial = 0
 
 
+def _finite_nonzero(d: Node) -> bool:
+    """d is a constant of one finite, nonzero value (the c of x·c): v·d is 0 exactly where v
+    is, so the plain product has the strong zeros already."""
+    op = d.op
+    if not isinstance(op, Constant):
+        return False
+    c = op.splat
+    return c is not None and bool(np.isfinite(c) and c != 0)
+
+
 # A local partial derivative ∂y/∂xᵢ: a float node (a factor), a bool node (the indicator
 # ``Pick(node)``), a ``Pick``, a number (1, -1, 0.5, 0: a constant factor, built without a
 # node where it can be), an ``Over`` (a quotient) or None (no derivative flows into that
@@ -110,21 +125,22 @@ def as_pick(d: Partial) -> Partial:
 
 
 class Products:
-    """The products v·∂ that one rule builds, with the op's strong zeros (``singular``), and
+    """The products v·∂ that one rule builds, with strong zeros (0 where v or ∂ is 0), and
     the quotients v/den and constant multiples v·c that sibling partials share (keyed by the
     nodes' identities).  Made once per rule call, so kept light (the 10⁵-node chains)."""
 
-    __slots__ = ("shared", "singular")
+    __slots__ = ("shared",)
 
-    def __init__(self, singular: bool) -> None:
-        self.singular = singular
+    def __init__(self) -> None:
         self.shared: dict[tuple[int, Any], Node] = {}
 
     def times(self, v: Node, d: Partial) -> Node | None:
-        """v·∂; None where it is an exact zero (no partial, a constant 0, a pick of zeros)."""
+        """v·∂; None where it is an exact zero (no partial, a constant 0, a pick of zeros).
+        A constant factor c (±1, 2, 0.5: finite, not 0) is a plain product, as v·c is 0
+        exactly where v is."""
         if isinstance(d, Node):
             if d.dtype.kind != "b":  # a factor: most partials
-                return multiply_no_nan(v, d) if self.singular else v * d
+                return v * d if _finite_nonzero(d) else multiply_no_nan(v, d)
             d = Pick(d)
         if d is None:
             return None
@@ -132,9 +148,9 @@ class Products:
             return self.pick(d.cond, self.times(v, d.then), self.times(v, d.otherwise))
         if isinstance(d, Over):
             den, num = d.den, d.num
-            q = self.share(v, id(den), lambda: xdivy(v, den) if self.singular else v / den)
+            q = self.share(v, id(den), lambda: xdivy(v, den))
             if num is not None:
-                q = multiply_no_nan(q, num) if self.singular else q * num
+                q = multiply_no_nan(q, num)
             return -q if d.negate else q
         if d == 1:
             return v
@@ -198,17 +214,12 @@ class Elementwise(Op):
     """An elementwise op whose derivative is stated once, by ``partials``.
 
     vjp: x̄ᵢ = g·∂ᵢ;  jvp: ẏ = Σᵢ ẋᵢ·∂ᵢ (its real part for a real y of complex inputs, whose
-    ∂ is ∂y/∂Re x - i·∂y/∂Im x: see :mod:`~graphad.ops.complex_parts`).  ``singular``: some
-    ∂ᵢ can be infinite, so both products go through ``multiply_no_nan`` (a zero g or ẋ stays 0).
+    ∂ is ∂y/∂Re x - i·∂y/∂Im x: see :mod:`~graphad.ops.complex_parts`), both with strong
+    zeros: 0 where g (ẋ) or ∂ᵢ is 0, whatever the other holds (see :class:`Products`).
     """
 
-    singular: ClassVar[bool] = False
     elementwise = True
     chunking = "blocks"  # a kernel of several NumPy calls runs whole on each block
-
-    def is_singular(self, node: Node) -> bool:
-        """Whether some partial of ``node`` can be infinite (the class's ``singular``)."""
-        return self.singular
 
     def partials(self, node: Node) -> tuple[Partial, ...]:
         """∂y/∂xᵢ for each input, in the output's (broadcast) shape or broadcastable to it."""
@@ -225,7 +236,7 @@ class Elementwise(Op):
         return self._vjp(node, g, wanted)
 
     def _vjp(self, node: Node, g: Node, wanted: Sequence[bool]) -> tuple[Node | None, ...]:
-        products = Products(self.is_singular(node))
+        products = Products()
         adjoints: list[Node | None] = []
         for d, w in zip(self.partials(node), wanted):
             gx = products.times(g, d) if w else None
@@ -235,7 +246,16 @@ class Elementwise(Op):
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σᵢ ẋᵢ·∂ᵢ"""
         pairs = [(ti, d) for ti, d in zip(t, self.partials(node)) if ti is not None]
-        return real_tangent(node, Products(self.is_singular(node)).total(pairs))
+        return real_tangent(node, Products().total(pairs))
+
+
+def chain(v: Node, d: Node) -> Node:
+    """v·∂ for a derivative v (a cotangent or a tangent) and a partial ∂ stated as a node,
+    with the strong zeros of :class:`Products` (0 where either is 0): the chain rule's
+    product for families that state partials outside :class:`Elementwise` (reductions)."""
+    product = Products().times(v, d)
+    assert product is not None, "a node partial always makes a product"
+    return product
 
 
 def sum_partials(terms: Iterable[Node | None], like: ValueType | None = None) -> Node | None:
@@ -358,7 +378,6 @@ class Multiply(Elementwise, Binary):
 @dataclass(frozen=True)
 class Divide(Elementwise, Binary):
     ufunc = np.true_divide
-    singular = True
     scalar = "({0} / {1})"
     operator = "/"
 
@@ -383,22 +402,32 @@ def _safe_log(x: Node) -> Node:
 
 @dataclass(frozen=True)
 class Power(Elementwise, Binary):
-    ufunc = np.power
-    singular = True
-    operator = "**"
-    scalar = "pow({0}, {1})"
+    """x ** p, where p = 0.5 is a square root (-inf ** 0.5 is NaN, -0.0 ** 0.5 is -0.0) as
+    NumPy takes a scalar or broadcast exponent of 0.5, whatever the exponent's layout: an
+    exponent array of its own goes through C's pow, whose -inf ** 0.5 is inf, and a rewrite
+    that folds a broadcast exponent into an array must not change the answer."""
 
-    def is_singular(self, node: Node) -> bool:
-        """x^(p-1) is finite for a constant p ≥ 1: then plain products will do"""
-        p = _constant_exponent(node)
-        return p is None or p < 1
+    ufunc = np.power
+    operator = "**"
+    scalar = "(sqrt({0}) if {1} == 0.5 else pow({0}, {1}))"
+
+    def compute(self, x: np.ndarray, p: np.ndarray) -> np.ndarray:
+        out = np.power(x, p)
+        if np.ndim(p) == 0 or np.result_type(out).kind != "f":
+            return out  # a scalar exponent of 0.5 is a square root already
+        # where pow and sqrt differ: -inf and -0.0 to the power 0.5
+        odd = np.equal(p, 0.5) & (np.equal(x, -np.inf) | np.equal(x, 0))
+        if isinstance(odd, np.ndarray) and not odd.any():
+            return out
+        return np.where(odd, np.sqrt(np.asarray(x, out.dtype)), out)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = p·x^(p-1), ∂/∂p = x^p·log(x)   (log 0 taken as 0)"""
         x, p = node.inputs
         c = _constant_exponent(node)
         if c is not None:  # x**2, x**0.5: the exponent's arithmetic done once, here
-            dx = 1 if c == 1 else (c * x if c == 2 else c * x ** (c - 1))
+            # x**0 is 1 everywhere: its derivative is 0 at x = 0 too (not 0·0⁻¹ = NaN)
+            dx = 0 if c == 0 else 1 if c == 1 else (c * x if c == 2 else c * x ** (c - 1))
             return dx, None
         # p·x^(p-1) with 0·x^(-1) = 0: once the exponent of x**2 has fallen to 0, the next
         # order multiplies (p-1) = 0 by 0^(-1) = inf, which must stay 0, not NaN
@@ -410,22 +439,30 @@ class MultiplyNoNan(Elementwise, Binary):
     """x·y, but exactly 0 wherever x or y is 0 (even if the other is inf or NaN)."""
 
     ufunc = np.multiply
-    singular = True
     commutative = True
-    # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test
-    scalar = "({0} * {1} if {0} and {1} else 0.0)"
+    # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test; a
+    # product with a zero keeps its sign (-0.0·5 is -0.0) unless it is NaN, as compute does
+    scalar = "({0} * {1} if {0} and {1} else 0.0 if {0} * {1} != {0} * {1} else {0} * {1})"
     # written x*y: the product it is, except where a 0 meets an inf or a NaN (0 there, NaN
     # in x*y); formulas of derivatives read as the maths does (see graphad.formulas)
     operator = "*"
 
-    def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def compute(self, x: np.ndarray, y: np.ndarray) -> Any:  # a NumPy scalar for 0-d x, y
         out = np.multiply(x, y)
-        nan = np.isnan(out)  # 0·inf and 0·NaN are the only products that must change
+        # 0·inf and 0·NaN are the only products that must change, so most calls end here:
+        # out·out summed is NaN exactly where some product is (inf² is inf), and one BLAS
+        # dot costs less than isnan and any (a derivative of small arrays makes many)
+        if type(out) is np.ndarray:
+            flat = out.ravel("K")  # a view in the order of memory (an F-ordered out is not C)
+            total = np.dot(flat, flat)
+            if total == total:
+                return out
+        elif isinstance(out, np.generic) and out == out:
+            return out
         # a lazy (Dask) array cannot say whether it holds a NaN without computing: mend always
-        if not isinstance(nan, (np.ndarray, np.generic)) or nan.any():
-            zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
-            out = np.where(nan & zero, np.zeros((), out.dtype), out)
-        return out
+        nan = np.isnan(out)
+        zero = np.broadcast_to((x == 0) | (y == 0), out.shape)
+        return np.where(nan & zero, np.zeros((), out.dtype), out)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = y, ∂/∂y = x, with the same strong zeros"""
@@ -435,18 +472,29 @@ class MultiplyNoNan(Elementwise, Binary):
 
 @dataclass(frozen=True)
 class Xdivy(Elementwise, Binary):
-    """x / y, but exactly 0 wherever x is 0 (even where y is 0)."""
+    """x / y, but exactly 0 wherever x is 0 (even where y is 0) or y is infinite (even where
+    x is): x·(1/y) with strong zeros, the quotient of the chain rule.  (TensorFlow's xdivy
+    has the first zeros only: its inf / inf is NaN.)"""
 
     ufunc = np.true_divide
-    singular = True
-    scalar = "({0} / {1} if {0} else 0.0)"
-    # written x/y: the quotient it is, except where x is 0 and y is 0 or NaN (0 there, NaN
-    # in x/y); formulas of derivatives read as the maths does (see graphad.formulas)
+    # as compute: 0.0 where x is ±0, or where x/y is NaN with y beyond the largest float
+    # (±inf), else x/y, the sign of a zero quotient kept (1 / -inf is -0.0)
+    scalar = (
+        "(0.0 if not {0} else 0.0 if {0} / {1} != {0} / {1} "
+        "and fabs({1}) > 1.7976931348623157e308 else {0} / {1})"
+    )
+    # written x/y: the quotient it is, except where x is 0 and y is 0, NaN or inf (0 there,
+    # NaN in x/y); formulas of derivatives read as the maths does (see graphad.formulas)
     operator = "/"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.true_divide(x, y)
-        return np.where(x == 0, np.zeros((), out.dtype), out)
+        zero = x == 0
+        nan = np.isnan(out)  # only ±inf / ±inf (and NaN / ±inf) need the infinite y's zeros
+        # a lazy (Dask) array cannot say whether it holds a NaN without computing: mend always
+        if not isinstance(nan, (np.ndarray, np.generic)) or nan.any():
+            zero = zero | (nan & np.isinf(y))
+        return np.where(zero, np.zeros((), out.dtype), out)
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂x = 1/y, ∂/∂y = -(x/y)/y, 0 where x is 0"""
@@ -459,7 +507,6 @@ class Xlogy(Elementwise, Binary):
     """x·log(y), but exactly 0 wherever x is 0 (as in SciPy and TensorFlow)."""
 
     ufunc = np.true_divide  # the dtype rule of a float function of two operands
-    singular = True
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         out = np.multiply(x, np.log(y))
@@ -539,7 +586,6 @@ class Exp(Elementwise, FloatUnary):
 class Log(Elementwise, FloatUnary):
     ufunc = np.log
     scalar = "log({0})"
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/x"""
@@ -550,7 +596,6 @@ class Log(Elementwise, FloatUnary):
 class Log1p(Elementwise, FloatUnary):
     ufunc = np.log1p
     scalar = "log1p({0})"
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(1 + x)"""
@@ -571,7 +616,6 @@ class Expm1(Elementwise, FloatUnary):
 class Sqrt(Elementwise, FloatUnary):
     ufunc = np.sqrt
     scalar = "sqrt({0})"
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(2·sqrt(x))"""
@@ -655,7 +699,6 @@ class Tan(Elementwise, FloatUnary):
 class Arcsin(Elementwise, FloatUnary):
     ufunc = np.arcsin
     scalar = "asin({0})"
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/sqrt(1 - x²)"""
@@ -666,7 +709,6 @@ class Arcsin(Elementwise, FloatUnary):
 class Arccos(Elementwise, FloatUnary):
     ufunc = np.arccos
     scalar = "acos({0})"
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = -1/sqrt(1 - x²)"""
@@ -735,10 +777,12 @@ class Sigmoid(Elementwise, FloatUnary):
 
 @dataclass(frozen=True)
 class Relu(Elementwise, Unary):
+    """maximum(x, 0); complex values in NumPy's lexicographic order, as maximum's."""
+
     scalar = "({0} if {0} > 0.0 or {0} != {0} else 0.0)"  # np.maximum(x, 0), NaN kept
 
     def infer(self, x: TensorType) -> TensorType:
-        if tensor(x).dtype.kind in "bc":
+        if tensor(x).dtype.kind == "b":
             raise DTypeError(f"relu is not defined on {x.dtype.name}")
         return x
 
@@ -788,7 +832,8 @@ def multiply_no_nan(x: Any, y: Any) -> Node:
 
 
 def xdivy(x: Any, y: Any) -> Node:
-    """x / y with 0 / anything = 0, as TensorFlow's ``xdivy``."""
+    """x / y with 0 / anything = 0, as TensorFlow's ``xdivy``, and anything / ±inf = 0 (the
+    strong-zero quotient: x·(1/y) where 1/y is 0)."""
     return binary(Xdivy(), x, y)
 
 

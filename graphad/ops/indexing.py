@@ -17,11 +17,13 @@ from graphad.ir import (
     Chunking,
     Constant,
     DTypeError,
+    ExecutionError,
     IndexingError,
     Node,
     Pattern,
     ShapeError,
     TensorType,
+    ValueType,
     as_node,
     broadcast_shapes,
     constant,
@@ -276,6 +278,19 @@ class ScatterAdd(Linear):
                 f"{format_shape(expect)}"
             )
         return out
+
+    def run_type(self, types: Sequence[ValueType], values: Sequence[Any]) -> TensorType:
+        """The shape operand's value where the shape attribute has unknown dims: a lazy
+        backend knows it (it is the shape of an array it holds) before the update runs."""
+        out = self.infer(*(tensor(t) for t in types))
+        if out.is_static or len(values) <= 1 + self.n_arrays:
+            return out
+        shape = values[1 + self.n_arrays]
+        if not isinstance(shape, np.ndarray):  # itself lazy: not known until it computes
+            raise ExecutionError(
+                f"{self.name}: the shape of the result is not known before it computes"
+            )
+        return TensorType(tuple(int(d) for d in shape), out.dtype)
 
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         arrays = rest[: self.n_arrays]

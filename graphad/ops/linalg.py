@@ -1,13 +1,14 @@
-"""Linear algebra: matmul, einsum, inv, solve, det, and dot/outer/trace on top.
+"""Linear algebra: matmul, einsum, inv, solve, and dot/outer/trace on top.
 
 Shapes follow NumPy 2: matmul promotes 1-D operands and broadcasts batch
 dims; ``solve(a, b)`` treats ``b`` as a vector exactly when it is 1-D.
 The ``Einsum`` op takes explicit subscripts whose dims agree; ``einsum``
 rewrites NumPy's other notations into that form.
 
-matmul and einsum are multilinear; inv, solve and det state their derivative once, as a
+matmul and einsum are multilinear; inv and solve state their derivative once, as a
 jvp (:class:`~graphad.ops._linear.JvpOnly`), whose transpose the reverse pass builds:
-Ā = -Yᵀ·g·Yᵀ for inv, b̄ = A⁻ᵀ·g and Ā = -b̄·Xᵀ for solve, Ā = g·det(A)·A⁻ᵀ for det.
+Ā = -Yᵀ·g·Yᵀ for inv, b̄ = A⁻ᵀ·g and Ā = -b̄·Xᵀ for solve.  ``det``, whose derivative is
+the adjugate (which exists where A⁻¹ does not), is with the decompositions it is built on.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import numpy as np
 
 from graphad.ir import (
     Constant,
-    DifferentiationError,
     Dims,
     Node,
     Op,
@@ -61,14 +61,14 @@ from graphad.ops._util import (
     sole_tangent,
     ufunc_dtype,
 )
+from graphad.ops.comparison import equal
+from graphad.ops.dims import axis_index, broadcast_to_dims, dim
 from graphad.ops.einsum_spec import explicit
 from graphad.ops.indexing import getitem
 from graphad.ops.matrices import diagonal
 from graphad.ops.reduction import Sum
 from graphad.ops.shape import (
     ExpandDims,
-    broadcast_like,
-    broadcast_to,
     lift,
     matrix_transpose,
     reshape,
@@ -332,16 +332,10 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         )
     else:  # g is laid out as kept already ('ii->i' sends back g itself): no copy
         adj = g
-    size = dict(zip(spec, known_shape(x)))
+    size = {c: dim(x, spec.index(c)) for c in unique}  # an int, or x's run-time length
     missing = [i for i, c in enumerate(unique) if c not in reachable]
     if missing:  # letters summed inside xₖ alone: their derivative is a broadcast
-        expanded = ExpandDims(tuple(missing))(adj)
-        if unique == spec:  # laid out as xₖ: broadcast to its shape, known at run time
-            return broadcast_like(expanded, x)
-        dims = [d for c in unique if (d := size[c]) is not None]
-        if len(dims) < len(unique):
-            raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the sizes of its dims")
-        adj = broadcast_to(expanded, dims)
+        adj = broadcast_to_dims(ExpandDims(tuple(missing))(adj), [size[c] for c in unique])
     if unique == spec:  # no letter repeats, so adj is laid out as xₖ already
         return adj
     # repeated letters (a diagonal, as in 'ii->'): x̄[i, i'] = adj[i]·δ(i, i')
@@ -352,9 +346,12 @@ def _einsum_adjoint(ins: list[str], out: str, xs: Sequence[Node], g: Node, k: in
         if c in seen:
             fresh = next(free)
             n = size[c]
-            if n is None:
-                raise DifferentiationError(f"einsum: adjoint of {spec!r} needs the size of {c!r}")
-            eyes.append(constant(np.eye(n, dtype=x.dtype)))
+            if isinstance(n, int):
+                eyes.append(constant(np.eye(n, dtype=x.dtype)))
+            else:  # the identity of the run-time length
+                r = axis_index(x, spec.index(c), "range")
+                eye = equal(ExpandDims((1,))(r), ExpandDims((0,))(r))
+                eyes.append(cast(eye, x.dtype))
             eye_specs.append(c + fresh)
             target += fresh
         else:
@@ -441,22 +438,6 @@ class Solve(JvpOnly):
         return squeeze(out, -1) if vector else out
 
 
-@dataclass(frozen=True)
-class Det(JvpOnly, OnMatrices):
-    """np.linalg.det over a stack of square matrices."""
-
-    def infer(self, a: TensorType) -> TensorType:
-        return TensorType(_square(a)[:-2], ufunc_dtype(np.sqrt, a.dtype))
-
-    def compute(self, a: np.ndarray) -> np.ndarray:
-        return np.asarray(np.linalg.det(a))
-
-    def jvp(self, node: Node, t: Tangents) -> Node:
-        """ḋ = det(A)·tr(A⁻¹·Ȧ)"""
-        a = node.inputs[0]
-        return node * Sum((-2, -1))(matrix_transpose(inv(a)) * sole_tangent(t))
-
-
 # -- public functions ----------------------------------------------------------
 def matmul(a: Any, b: Any) -> Node:
     """a @ b: (..., n, k) @ (..., k, m) -> (..., n, m); 1-D operands as in NumPy."""
@@ -483,11 +464,6 @@ def inv(a: Any) -> Node:
 def solve(a: Any, b: Any) -> Node:
     """x with a·x = b; a (..., M, M), b (M,) or (..., M, K)."""
     return Solve()(*as_nodes(a, b))
-
-
-def det(a: Any) -> Node:
-    """Determinant of a (..., M, M) stack of matrices, shape (...)."""
-    return Det()(as_node(a))
 
 
 def dot(a: Any, b: Any) -> Node:

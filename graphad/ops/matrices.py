@@ -3,8 +3,10 @@
 ``eye``/``identity`` are constants.  The others are exact compositions of
 linear ops: ``diagonal`` gathers (``getitem`` with index arrays, whose adjoint
 scatters back onto the diagonal), ``tril``/``triu`` and ``diag`` of a vector
-select with a constant mask (``where``), so an inf on the diagonal stays inf
-and never turns the zeros beside it into NaN as a product by 0 would.
+select with a mask (``where``), so an inf on the diagonal stays inf and never
+turns the zeros beside it into NaN as a product by 0 would.  The masks and
+indices are constants where the dims are static, else made from the run-time
+dims (:mod:`graphad.ops.dims`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import Node, ShapeError, as_dtype, as_node, constant, normalize_axes
-from graphad.ops._util import as_int, building, known_ndim, static_dim
+from graphad.ops._util import as_int, building, known_ndim
 from graphad.ops.building import moveaxis, pad
+from graphad.ops.comparison import equal, greater_equal, less_equal
+from graphad.ops.dims import axis_index
 from graphad.ops.indexing import getitem
 from graphad.ops.selection import where
 from graphad.ops.shape import broadcast_to, expand_dims
@@ -47,11 +51,9 @@ def diagonal(a: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Node:
         if i == j:
             raise ShapeError(f"axis1 and axis2 are both {i}")
         offset = as_int(offset, "offset")
-        n, m = static_dim(a, i, "diagonal"), static_dim(a, j, "diagonal")
-        length = max(0, min(n + min(offset, 0), m - max(offset, 0)))
-        rows = np.arange(length) + max(-offset, 0)
-        cols = np.arange(length) + max(offset, 0)
         x = moveaxis(a, [i, j], [-2, -1])
+        rows = axis_index(x, -2, "diagonal", offset, "rows")  # of the run-time dims if unknown
+        cols = axis_index(x, -2, "diagonal", offset, "cols")
     return getitem(x, (Ellipsis, rows, cols))
 
 
@@ -61,10 +63,15 @@ def _triangle(name: str, m: Any, k: int, lower: bool) -> Node:
         ndim = known_ndim(m.type)
         if ndim < 2:  # NumPy treats a vector as the rows of a square-broadcast matrix
             raise ShapeError("needs rank ≥ 2")
-        n, cols = static_dim(m, -2, name), static_dim(m, -1, name)
+        n, cols = m.shape[-2], m.shape[-1]
         k = as_int(k, "k")
-        mask = np.tri(n, cols, k if lower else k - 1, dtype=bool)
-        keep = constant(mask if lower else ~mask)
+        if n is not None and cols is not None:
+            mask = np.tri(n, cols, k if lower else k - 1, dtype=bool)
+            keep = constant(mask if lower else ~mask)
+        else:  # j - i ≤ k (lower) or ≥ k (upper), on the run-time dims
+            i = expand_dims(axis_index(m, -2, "range"), -1)
+            j = expand_dims(axis_index(m, -1, "range"), 0)
+            keep = (less_equal if lower else greater_equal)(j - i, k)
     return where(keep, m, zeros_like(m))
 
 
@@ -88,9 +95,15 @@ def diag(v: Any, k: int = 0) -> Node:
             return diagonal(v, k)
         if ndim != 1:
             raise ShapeError("takes a vector or a matrix")
-        n = static_dim(v, 0, "diag")
+        n = v.shape[0]
         k = as_int(k, "k")
-        square = where(constant(np.eye(n, dtype=bool)), broadcast_to(expand_dims(v, 0), (n, n)), 0)
+        if n is not None:
+            row = broadcast_to(expand_dims(v, 0), (n, n))
+            square = where(constant(np.eye(n, dtype=bool)), row, 0)
+        else:  # the identity mask of the run-time length; where broadcasts v's row over it
+            positions = axis_index(v, 0, "range")
+            eye = equal(expand_dims(positions, -1), expand_dims(positions, 0))
+            square = where(eye, expand_dims(v, 0), 0)
         if k == 0:
             return square
         return pad(square, ((0, k), (k, 0)) if k > 0 else ((-k, 0), (0, -k)))

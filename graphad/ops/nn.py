@@ -1,7 +1,9 @@
 """Neural-network ops: softmax and log_softmax, numerically stable along an axis.
 
 Both state their derivative once, as a jvp linear in ẋ (:class:`~graphad.ops._linear.JvpOnly`);
-the reverse pass transposes it into x̄ = y·(g - Σ g·y) and x̄ = g - softmax(x)·Σ g.
+the reverse pass transposes it into x̄ = y·(g - Σ g·y) and x̄ = g - softmax(x)·Σ g.  Their
+products of a derivative and y have strong zeros (:func:`~graphad.ops.elementwise.chain`),
+as every rule's do, so both modes agree where y underflows to 0 and ẋ or g is infinite.
 """
 
 from __future__ import annotations
@@ -45,9 +47,9 @@ class Softmax(_Normalize):
         return e / np.sum(e, axis=self.axis, keepdims=True)
 
     def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = y·(ẋ - Σ y·ẋ)"""
+        """ẏ = y·(ẋ - Σ y·ẋ)   (the products with y have strong zeros, as in every rule)"""
         dx = sole_tangent(t)
-        return node * (dx - Sum(self.axis, True)(node * dx))
+        return ew.chain(dx - Sum(self.axis, True)(ew.chain(dx, node)), node)
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,9 @@ class LogSoftmax(_Normalize):
         return shifted - np.log(np.sum(np.exp(shifted), axis=self.axis, keepdims=True))
 
     def jvp(self, node: Node, t: Tangents) -> Node:
-        """ẏ = ẋ - Σ softmax(x)·ẋ"""
+        """ẏ = ẋ - Σ softmax(x)·ẋ   (the product with softmax(x) has strong zeros)"""
         dx = sole_tangent(t)
-        return dx - Sum(self.axis, True)(ew.exp(node) * dx)
+        return dx - Sum(self.axis, True)(ew.chain(dx, ew.exp(node)))
 
 
 def softmax(x: Any, axis: int = -1) -> Node:

@@ -16,11 +16,12 @@ import numpy as np
 
 from graphad.ir import Node, ShapeError, as_nodes, normalize_axes
 from graphad.ops import elementwise as ew
-from graphad.ops._util import as_int, building, known_ndim, static_dim
+from graphad.ops._util import as_int, building, known_ndim
 from graphad.ops.building import moveaxis
+from graphad.ops.dims import checked, dim, product, reshape_to
 from graphad.ops.indexing import getitem
 from graphad.ops.linalg import einsum
-from graphad.ops.shape import reshape, stack
+from graphad.ops.shape import expand_dims, stack
 
 
 def _axes_pair(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
@@ -76,13 +77,12 @@ def kron(a: Any, b: Any) -> Node:
     a, b = as_nodes(a, b)
     with building("kron", a, b):
         n = max(known_ndim(a.type), known_ndim(b.type))
-        a = reshape(a, (1,) * (n - a.ndim) + a.shape) if a.ndim < n else a
-        b = reshape(b, (1,) * (n - b.ndim) + b.shape) if b.ndim < n else b
-        da = [static_dim(a, i, "kron") for i in range(n)]
-        db = [static_dim(b, i, "kron") for i in range(n)]
-        spread_a = reshape(a, [k for d in da for k in (d, 1)])
-        spread_b = reshape(b, [k for d in db for k in (1, d)])
-        return reshape(spread_a * spread_b, [p * q for p, q in zip(da, db)])
+        a = expand_dims(a, tuple(range(n - a.ndim))) if a.ndim < n else a
+        b = expand_dims(b, tuple(range(n - b.ndim))) if b.ndim < n else b
+        spread_a = expand_dims(a, tuple(range(1, 2 * n, 2)))  # (a₀, 1, a₁, 1, …)
+        spread_b = expand_dims(b, tuple(range(0, 2 * n, 2)))  # (1, b₀, 1, b₁, …)
+        dims = [product(dim(a, i), dim(b, i)) for i in range(n)]  # run-time where unknown
+        return reshape_to(spread_a * spread_b, dims)
 
 
 def cross(
@@ -96,11 +96,13 @@ def cross(
             axisa = axisb = axisc = axis
         a = moveaxis(a, axisa, -1)
         b = moveaxis(b, axisb, -1)
-        if static_dim(a, -1, "cross") != 3 or static_dim(b, -1, "cross") != 3:
+        if {a.shape[-1], b.shape[-1]} - {3, None}:
             raise ShapeError(
                 f"takes 3-vectors, got {a.shape[-1]} and {b.shape[-1]} "
                 "(NumPy 2 deprecates 2-vectors)"
             )
+        a = checked(a, -1, "cross: 3-vectors", equal=3)  # when values arrive, if unknown
+        b = checked(b, -1, "cross: 3-vectors", equal=3)
         x: Sequence[Node] = [getitem(a, (Ellipsis, i)) for i in range(3)]
         y: Sequence[Node] = [getitem(b, (Ellipsis, i)) for i in range(3)]
         c = stack(

@@ -116,12 +116,13 @@ class Reduce(Op):
         raise NotImplementedError(f"{self.name}: no partials")
 
     def vjp(self, node: Node, g: Node) -> tuple[Node | None, ...]:
-        """x̄ = g·∂y/∂x, g spread back over the reduced axes"""
-        return (self.keep(node, g) * self.partials(node),)
+        """x̄ = g·∂y/∂x, g spread back over the reduced axes (with strong zeros, as every
+        product of a derivative and a partial: see :func:`~graphad.ops.elementwise.chain`)"""
+        return (ew.chain(self.keep(node, g), self.partials(node)),)
 
     def jvp(self, node: Node, t: Tangents) -> Node | None:
         """ẏ = Σ ẋ·∂y/∂x over the reduced axes (its real part for a real y of a complex x)"""
-        tangent = Sum(self.axis, self.keepdims)(sole_tangent(t) * self.partials(node))
+        tangent = Sum(self.axis, self.keepdims)(ew.chain(sole_tangent(t), self.partials(node)))
         return real_tangent(node, tangent)
 
     # helpers shared by the rules
@@ -192,21 +193,31 @@ class Prod(Reduce):
             return self.partials_by_division(node)
         axes = self.axes(len(shape))
         n = dims_product(shape[a] for a in axes)
-        if n is None:
-            return self.partials_by_division(node)
         kept = tuple(a for a in range(len(shape)) if a not in axes)
         perm = axes + kept
         moved = x if perm == tuple(range(len(perm))) else Transpose(perm)(x)
         rows = dims_product(shape[a] for a in kept)
-        others = _exclusive_products(reshape(moved, (n, -1 if rows is None else rows)), n)
-        others = reshape_like(others, moved)
+        if n is None:  # reduced dims known only at run time: from two cumprods
+            from graphad.ops.dims import dim, reshape_to
+            from graphad.ops.scan import exclusive_products
+
+            def length(of: tuple[int, ...]) -> Any:
+                total: Any = 1
+                for a in of:
+                    total = total * dim(x, a)
+                return total
+
+            flat = reshape_to(moved, [length(axes), length(kept)])
+            others = reshape_like(exclusive_products(flat, 0), moved)
+        else:
+            others = _exclusive_products(reshape(moved, (n, -1 if rows is None else rows)), n)
+            others = reshape_like(others, moved)
         back = tuple(int(i) for i in np.argsort(perm))
         return others if moved is x else Transpose(back)(others)
 
     def partials_by_division(self, node: Node) -> Node:
         """∏_{j≠i} xⱼ as ∏ x / xᵢ, with the zeros handled apart: the values are exact at
-        zeros but the derivatives there are not (for a rank or reduced dims unknown until
-        run time)."""
+        zeros but the derivatives there are not (for a rank unknown until run time)."""
         x = node.inputs[0]
         zero = equal(x, 0)
         nonzero_prod = self.keep(node, Prod(self.axis, self.keepdims)(where(zero, 1, x)))

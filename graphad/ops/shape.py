@@ -444,18 +444,31 @@ class Concatenate(JointlyLinear):
         return routed(self, node, range(len(node.inputs)))
 
     def transpose(self, node: Node, g: Node) -> tuple[Node, ...]:
-        """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis"""
+        """x̄ᵢ = g[offsetᵢ : offsetᵢ + nᵢ] along axis; one size may be unknown until run
+        time (a pad's operand between two blocks): the pieces after it are sliced from the
+        end, and it takes what lies between"""
         (axis,) = normalize_axes(self.axis, known_ndim(node))
         sizes = [known_shape(x)[axis] for x in node.inputs]
-        outs, start = [], 0
-        for size in sizes:
-            if size is None:
-                raise DifferentiationError(
-                    "concatenate: the adjoint needs the sizes along the axis to be known"
-                )
-            index = (slice(None),) * axis + (slice(start, start + size),)
-            outs.append(getitem(g, index))
-            start += size
+        if sizes.count(None) > 1:
+            raise DifferentiationError(
+                "concatenate: the adjoint needs all but one of the sizes along the axis to be known"
+            )
+        unknown = sizes.index(None) if None in sizes else len(sizes)
+        known = [0 if size is None else size for size in sizes]  # the unknown one: never summed
+        ends = list(itertools.accumulate(known[:unknown], initial=0))  # offsets from the start
+        tails = list(itertools.accumulate(reversed(known[unknown + 1 :]), initial=0))[::-1]
+        outs = []
+        for i in range(len(sizes)):
+            if i < unknown:
+                piece = slice(ends[i], ends[i + 1])
+            elif i == unknown:
+                piece = slice(ends[i], -tails[0] if tails[0] else None)
+            elif known[i] == 0:  # nothing: -0 would count from the start
+                piece = slice(0, 0)
+            else:  # counted from the end: -tail .. -next tail
+                k = i - unknown - 1
+                piece = slice(-tails[k], -tails[k + 1] if tails[k + 1] else None)
+            outs.append(getitem(g, (slice(None),) * axis + (piece,)))
         return tuple(outs)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:

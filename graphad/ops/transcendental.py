@@ -43,7 +43,6 @@ LN10 = math.log(10.0)
 @dataclass(frozen=True)
 class Log2(Elementwise, FloatUnary):
     ufunc = np.log2
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(x·ln 2)"""
@@ -53,7 +52,6 @@ class Log2(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Log10(Elementwise, FloatUnary):
     ufunc = np.log10
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(x·ln 10)"""
@@ -81,7 +79,6 @@ class Arcsinh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Arccosh(Elementwise, FloatUnary):
     ufunc = np.arccosh
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/sqrt(x² - 1)"""
@@ -91,7 +88,6 @@ class Arccosh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Arctanh(Elementwise, FloatUnary):
     ufunc = np.arctanh
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial]:
         """∂/∂x = 1/(1 - x²)"""
@@ -101,7 +97,6 @@ class Arctanh(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Arctan2(Elementwise, Binary):
     ufunc = np.arctan2
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂y = x/(x² + y²), ∂/∂x = -y/(x² + y²); both 0 at the origin"""
@@ -113,7 +108,6 @@ class Arctan2(Elementwise, Binary):
 @dataclass(frozen=True)
 class Hypot(Elementwise, Binary):
     ufunc = np.hypot
-    singular = True
 
     def partials(self, node: Node) -> tuple[Partial, Partial]:
         """∂/∂a = a/hypot, ∂/∂b = b/hypot; both 0 at the origin"""

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir import (
+    Constant,
     DTypeError,
     ExecutionError,
     GraphError,
@@ -20,6 +21,7 @@ from graphad.ir import (
     ValueType,
     as_dtype,
     as_node,
+    fits,
     known_shape,
     user_location,
 )
@@ -214,6 +216,24 @@ def cast(x: Any, dtype: Any) -> Node:
     if isinstance(x.type, TensorType) and x.type.dtype == dt:
         return x
     return Cast(dt)(x)
+
+
+def cast_exact(value: Any, dtype: np.dtype) -> Node:
+    """``value`` (a node or an array-like) as a node of ``dtype``, as a feed of that dtype
+    would be: cast where NumPy's ``same_kind`` rule allows it and, for a value given as an
+    array, every entry fits; else a DTypeError saying what would be lost (an imaginary part,
+    a fraction, a value out of range).  For arguments that stand for a placeholder's value
+    or tangent (a ``vmap`` batch, a tangent, a seed), where ``cast`` would drop the
+    imaginary part in silence."""
+    x = as_node(value)
+    if not isinstance(x.type, TensorType):
+        raise DTypeError(f"is a structure {x.type}, not a tensor of {dtype.name}")
+    if not np.can_cast(x.dtype, dtype, casting="same_kind"):
+        why = "would drop its imaginary part" if x.dtype.kind == "c" else "is not same_kind"
+        raise DTypeError(f"is {x.dtype.name}, but a cast to {dtype.name} {why}")
+    if isinstance(x.op, Constant) and not fits(x.op.value, dtype):
+        raise DTypeError(f"holds {x.dtype.name} values that do not fit in {dtype.name}")
+    return cast(x, dtype)
 
 
 def shape_of(x: Any) -> Node:

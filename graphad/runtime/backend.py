@@ -44,6 +44,7 @@ from graphad.ir import (
     SparseType,
     TensorType,
     TupleType,
+    fits,
     format_shape,
     user_location,
 )
@@ -239,7 +240,10 @@ class _OneTask:
         da = dask_array()
         op = self.node.op
         types = [_concrete(x.type, v) for x, v in zip(self.node.inputs, inputs)]
-        out = op.infer(*types)
+        try:
+            out = op.run_type(types, inputs)
+        except GraphError as e:
+            raise ExecutionError(f"{e} ({_where(self.node)})") from None
         value = dask.delayed(_Reported(op, _where(self.node)), pure=True)(*inputs)
         if isinstance(out, TensorType):
             return da.from_delayed(value, out.shape, dtype=out.dtype)
@@ -379,8 +383,39 @@ def conform(t: TensorType, value: Any, where: str) -> Any:
             f"{where} has shape {format_shape(t.shape)} but was fed shape "
             f"{format_shape(shape)} ({user_location()})"
         )
-    # a narrowing cast is lazy: unlike NumPy feeds, its values are not checked to fit
-    return value if value.dtype == t.dtype else value.astype(t.dtype)
+    masked = isinstance(getattr(value, "_meta", None), np.ma.MaskedArray)
+    if value.dtype == t.dtype and not masked:
+        return value
+    # a narrowing cast and a mask are checked lazily, block by block, when the graph computes
+    check = _FeedBlocks(t.dtype, where, user_location())
+    return value.map_blocks(check, dtype=t.dtype, meta=np.empty((0,) * value.ndim, t.dtype))
+
+
+class _FeedBlocks:
+    """A fed Dask array's blocks as the placeholder's dtype, checked as a NumPy feed is: a
+    value the dtype cannot hold, or an entry masked out, is a FeedError naming the feed
+    when the block computes (a cast would wrap 300 to 44 in int8, or overflow to inf).
+
+    Holds the dtype and a description: it travels to workers by pickle."""
+
+    def __init__(self, dtype: np.dtype, where: str, fed_at: str) -> None:
+        self.dtype = dtype
+        self.where = where
+        self.fed_at = fed_at  # the user's line that ran the graph, not the one computing it
+
+    def __call__(self, block: Any) -> np.ndarray:
+        if np.ma.is_masked(block):
+            raise FeedError(
+                f"{self.where} was fed a masked array with entries masked out, whose values "
+                f"would be used as they are; fill or drop them first (fed at {self.fed_at})"
+            )
+        block = np.ma.getdata(block)
+        if not fits(block, self.dtype):
+            raise FeedError(
+                f"{self.where} is {self.dtype.name}: the fed {block.dtype.name} values do not "
+                f"fit in it (fed at {self.fed_at})"
+            )
+        return block.astype(self.dtype, copy=False)
 
 
 def compute(values: Sequence[Any]) -> list[Any]:

@@ -27,6 +27,7 @@ from graphad.ir import (
     Node,
     Placeholder,
     Snapshot,
+    flag,
     topo_sort,
     user_location,
 )
@@ -94,6 +95,11 @@ class Executor:
     default numba's cache directory).  On numba, ``debug=True`` runs the regions one by
     one and checks what each returns; a region that fails, or makes NaN or inf from finite
     inputs, is run again on NumPy node by node, to name the node.
+
+    ``fast_math=True`` lets the optimiser reassociate and factor floating-point sums and
+    products (see :func:`graphad.optimize`): faster or smaller plans whose values may
+    overflow, underflow or cancel where the graph as built does not.  Without it a
+    rewrite changes a value by rounding only.
     """
 
     def __init__(
@@ -102,12 +108,17 @@ class Executor:
         optimize: bool = True,
         debug: bool = False,
         backend: str = "auto",
+        fast_math: bool = False,
         cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        optimize = flag(optimize, "Executor: optimize")
+        debug = flag(debug, "Executor: debug")
+        fast_math = flag(fast_math, "Executor: fast_math")
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
+        self.fast_math = fast_math
         self.backend = backends.check_backend(backend)
         self.cache_dir = cache_dir
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
@@ -115,7 +126,7 @@ class Executor:
             self._compile(optimize, debug)
 
     def _compile(self, optimize: bool, debug: bool) -> None:
-        planned = optimize_nodes(self._nodes) if optimize else self._nodes
+        planned = optimize_nodes(self._nodes, self.fast_math) if optimize else self._nodes
         # the plan of the graph as optimised: what runs, but on the numba backend, where
         # it is the reference a failing compiled region is run again on to find the node
         self._reference = Plan(planned)
@@ -173,13 +184,21 @@ class Executor:
             "optimize": self.optimized,
             "debug": self.debug,
             "backend": self.backend,
+            "fast_math": self.fast_math,
             "cache_dir": self.cache_dir,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
-        backend, cache_dir = state.get("backend", "auto"), state.get("cache_dir")
-        Executor.__init__(self, fetches, state["optimize"], state["debug"], backend, cache_dir)
+        Executor.__init__(
+            self,
+            fetches,
+            state["optimize"],
+            state["debug"],
+            state.get("backend", "auto"),
+            state.get("fast_math", False),
+            state.get("cache_dir"),
+        )
 
     # -- running ---------------------------------------------------------------
     def run(self, feed_dict: Mapping[Any, Any] | None = None, compute: bool = False) -> Any:
@@ -188,6 +207,8 @@ class Executor:
         On the Dask backend the fetches are Dask arrays, or NumPy arrays computed in one
         ``dask.compute`` call with ``compute=True`` (on whatever scheduler is active).
         """
+        if compute is not False:
+            compute = flag(compute, "Executor.run: compute")
         fed = self._feeds.check({} if feed_dict is None else feed_dict)
         slots = list(self.initial)
         slot = self._slot

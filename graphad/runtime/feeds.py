@@ -25,6 +25,7 @@ from graphad.ir import (
     TensorType,
     TupleType,
     ValueType,
+    fits,
     format_shape,
     user_location,
 )
@@ -99,7 +100,16 @@ class FeedChecker:
         missing = [p for p in self.placeholders if p not in fed]
         if missing:
             names = ", ".join(f"{p.name!r} {p.type} ({p.origin.location})" for p in missing)
-            raise FeedError(f"missing feed(s) for placeholder(s) {names} ({user_location()})")
+            others = {p.name for p in fed if p not in self._needed}
+            namesakes = [p.name for p in missing if p.name in others]
+            hint = (
+                f"; a different placeholder of the same name was fed for {namesakes}: a node "
+                "is its own placeholder, not one of its name (an unpickled or copied graph has "
+                "new ones), so feed the node these fetches were built from, or feed by name"
+                if namesakes
+                else ""
+            )
+            raise FeedError(f"missing feed(s) for placeholder(s) {names}{hint} ({user_location()})")
         out: dict[Node, Any] = {}
         for p in self.placeholders:
             value, t = fed[p], p.type
@@ -145,24 +155,6 @@ class FeedChecker:
             self._concrete_checked[key] = None
             if len(self._concrete_checked) > _CHECKED_SIGNATURES:
                 self._concrete_checked.popitem(last=False)
-
-
-def _fits(array: np.ndarray, dtype: np.dtype) -> bool:
-    """Whether every value of ``array`` is representable in ``dtype`` (a same-kind target).
-
-    Integer ranges are compared with the target's limits as Python ints; comparing after
-    a round trip through the target would restore a wrapped value (2⁶³ → -2⁶³ → 2⁶³).
-    """
-    if np.can_cast(array.dtype, dtype, casting="safe") or array.size == 0:
-        return True
-    if dtype.kind in "iu":
-        limits = np.iinfo(dtype)
-        return limits.min <= int(array.min()) and int(array.max()) <= limits.max
-    if dtype.kind in "fc":  # a float that overflows the narrower type becomes inf
-        with np.errstate(over="ignore", invalid="ignore"):
-            narrowed = array.astype(dtype)
-        return bool(np.all(np.isfinite(narrowed) | ~np.isfinite(array)))
-    return True
 
 
 def _all_static(t: Any) -> bool:
@@ -218,6 +210,11 @@ def _conform(t: ValueType | None, value: Any, where: str) -> Any:
         )
     if type(value) is not np.ndarray and is_dask(value):  # checked by metadata, not computed
         return conform_lazy(t, value, where)
+    if isinstance(value, np.ma.MaskedArray) and np.ma.is_masked(value):  # np.asarray: no mask
+        raise FeedError(
+            f"{where} was fed a masked array with entries masked out, whose values would be "
+            f"used as they are; fill or drop them first ({user_location()})"
+        )
     try:
         array = np.asarray(value)
     except (TypeError, ValueError) as e:
@@ -232,7 +229,7 @@ def _conform(t: ValueType | None, value: Any, where: str) -> Any:
             f"{format_shape(array.shape)} ({user_location()})"
         )
     if array.dtype != t.dtype:
-        if not _fits(array, t.dtype):
+        if not fits(array, t.dtype):
             raise FeedError(
                 f"{where} is {t.dtype.name}: the fed {array.dtype.name} values do "
                 f"not fit in it ({user_location()})"

@@ -679,4 +679,6 @@ def test_a_hessians_optimised_graph_does_not_grow_with_n() -> None:
 def test_the_sixth_derivative_optimises_to_a_few_hundred_nodes() -> None:
     x = ga.placeholder("x", shape=())
     d6 = ga.derivative(ga.sin(x) * ga.exp(x) / (1 + x * x), x, order=6)
-    assert len(topo_sort([ga.optimize(d6)])) < 300  # 1400 before quotient partials
+    # 1400 before quotient partials; sums kept in their order (IEEE), or regrouped
+    assert len(topo_sort([ga.optimize(d6)])) < 600
+    assert len(topo_sort([ga.optimize(d6, fast_math=True)])) < 300

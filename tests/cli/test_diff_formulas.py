@@ -28,7 +28,8 @@ def test_without_at_each_derivative_is_printed_as_its_formula(capsys) -> None:
         "f        = sin(x)*y",
         "∂f/∂x    = y*cos(x)",
         "∂f/∂y    = sin(x)",
-        "∂²f/∂x∂x = -f",  # f, named for the lines that use it
+        # the chain rule's strong-zero product y·sin(x): not f, which is NaN where 0 meets inf
+        "∂²f/∂x∂x = -(y*sin(x))",
         "∂²f/∂x∂y = cos(x)",
         "∂²f/∂y∂y = 0.0",
     ]

@@ -36,6 +36,7 @@ from graphad.ops.utility import Cast
 x = ga.placeholder("x", (3,))
 y = ga.placeholder("y", (3,))
 z = ga.placeholder("z", (3,))
+zc = ga.placeholder("zc", (3,), "complex128")
 xi = ga.placeholder("xi", (3,), "int64")
 m = ga.placeholder("m", (2, 3))
 m2 = ga.placeholder("m2", (2, 3))
@@ -49,6 +50,7 @@ FEEDS = {
     x: np.array([1.5, -2.0, 0.25]),
     y: np.array([0.5, 3.0, -1.25]),
     z: np.array([-0.75, 1.25, 2.0]),
+    zc: np.array([complex(np.inf, 0.0), 1 - 2j, 0.5j]),  # 2 / (inf+0j) is NaN, xdivy's 0
     xi: np.array([1, -2, 3]),
     m: RNG.standard_normal((2, 3)),
     m2: RNG.standard_normal((2, 3)),
@@ -156,14 +158,28 @@ LAWS = [
     ),
     Law(sums.add_n_of_one, [lambda: AddN()(x), lambda: AddN()(u)], [lambda: ga.add_n(x, y)]),
     Law(
+        sums.add_n_leading_repeats,
+        [lambda: ga.add_n(x, x, y), lambda: ga.add_n(S, S), lambda: ga.add_n(S, S, S, x, S)],
+        [lambda: ga.add_n(y, x, x), lambda: ga.add_n(x, y, x), lambda: ga.add_n(xi, xi)],
+    ),
+    Law(
         sums.add_n_repeated,
-        [lambda: ga.add_n(x, x, y), lambda: ga.add_n(S, S)],
+        [lambda: ga.add_n(x, x, y), lambda: ga.add_n(S, S), lambda: ga.add_n(x, y, x)],
         [lambda: ga.add_n(x, y, S), lambda: ga.add_n(xi, xi)],
     ),
     Law(
         sums.add_n_flatten,
         [lambda: ga.add_n(ga.add_n(x, y), S)],
-        [lambda: ga.add_n(x, y, S), lambda: (ga.add_n(i := ga.add_n(x, y), S), [i * 2.0])],
+        [
+            lambda: ga.add_n(x, y, S),
+            lambda: ga.add_n(S, ga.add_n(x, y)),
+            lambda: (ga.add_n(i := ga.add_n(x, y), S), [i * 2.0]),
+        ],
+    ),
+    Law(
+        sums.add_n_regroup,
+        [lambda: ga.add_n(ga.add_n(x, y), S), lambda: ga.add_n(S, ga.add_n(x, y))],
+        [lambda: ga.add_n(x, y, S), lambda: (ga.add_n(S, i := ga.add_n(x, y)), [i * 2.0])],
     ),
     Law(
         sums.add_n_all_negated,
@@ -172,6 +188,20 @@ LAWS = [
             lambda: ga.add_n(neg(x), y),
             lambda: (ga.add_n(n := neg(x), neg(y)), [n * 2.0]),
             lambda: ga.add_n(neg(x), MyNegative()(y)),
+        ],
+    ),
+    Law(
+        sums.add_n_last_negated,
+        [
+            lambda: ga.add_n(x, neg(y)),
+            lambda: ga.add_n(neg(y), x),
+            lambda: ga.add_n(x, z, neg(y)),
+            lambda: ga.add_n(x, neg(z), neg(y)),
+        ],
+        [
+            lambda: ga.add_n(x, neg(y), z),
+            lambda: ga.add_n(neg(x), y, z),
+            lambda: (ga.add_n(x, n := neg(y)), [n * 2.0]),
         ],
     ),
     Law(
@@ -227,7 +257,7 @@ LAWS = [
     Law(
         products.xdivy_by_nonzero,
         [lambda: ga.xdivy(2.0, x)],
-        [lambda: ga.xdivy(x, 2.0), lambda: ga.xdivy(0.0, x)],
+        [lambda: ga.xdivy(x, 2.0), lambda: ga.xdivy(0.0, x), lambda: ga.xdivy(2.0, zc)],
     ),
     Law(
         products.mul_no_nan_by_finite,
@@ -241,7 +271,26 @@ LAWS = [
     ),
     Law(
         products.scale_of_scaled,
-        [lambda: (x * 2.0) * 3.0, lambda: 3.0 * (2.0 * x)],
+        [
+            lambda: (x * 2.0) * 3.0,
+            lambda: 3.0 * (2.0 * x),
+            lambda: (x * 0.5) * 0.25,
+            lambda: (x * -1.0) * 0.1,  # |-1| scales neither way
+            lambda: (xi * 3) * 5,
+        ],
+        [
+            lambda: (x * y) * 3.0,
+            lambda: (x * 2.0) * np.full((2, 3), 3.0),
+            lambda: (x * 1e300) * 1e-300,  # the two scale opposite ways
+            lambda: (x * 2.0) * 0.5,
+            lambda: (x * 0.1) * 0.1,  # 0.1·0.1 rounds
+            lambda: (x * 1e200) * 1e200,  # overflows
+            lambda: (x * np.inf) * 2.0,
+        ],
+    ),
+    Law(
+        products.reassociate_scales,
+        [lambda: (x * 1e300) * 1e-300, lambda: (x * 0.1) * 0.1],
         [lambda: (x * y) * 3.0, lambda: (x * 2.0) * np.full((2, 3), 3.0)],
     ),
     Law(
@@ -274,16 +323,21 @@ LAWS = [
     ),
     Law(
         products.neg_of_small_scale,
-        [lambda: neg(m * x), lambda: neg(x * m)],
+        [lambda: neg(m * x), lambda: neg(x * m), lambda: neg(ga.multiply_no_nan(m, x))],
         [lambda: neg(x * y), lambda: neg(m * 2.0), lambda: (neg(p := m * x), [p * 2.0])],
     ),
     Law(
         products.reassociate_small,
-        [lambda: (m * x) * y, lambda: y * (x * m)],
+        [
+            lambda: (m * x) * y,
+            lambda: y * (x * m),
+            lambda: ga.multiply_no_nan(ga.multiply_no_nan(m, x), y),
+        ],
         [
             lambda: (m * x) * m2,  # m2 is not small
             lambda: ((p := m * x) * y, [p * 2.0]),
             lambda: (x * y) * z,
+            lambda: ga.multiply_no_nan(m * x, y),  # two kinds of product
         ],
     ),
     Law(
@@ -446,3 +500,83 @@ def test_a_rule_is_a_value_with_its_law_and_ops() -> None:
     )
     assert rule in rules_for(ga.ops.elementwise.MultiplyNoNan)
     assert rules_for(MyNegative) == ()
+
+
+# -- IEEE semantics: which laws are exact (issue 16, item 1) ---------------------------
+HUGE, TINY = 1e300, 1e-300
+# a fast_math law is not exact: here it turns a finite value into inf or NaN, or back
+NOT_EXACT: dict[str, Callable[[], tuple[Node, dict[Node, Any]]]] = {
+    "reassociate_scales": lambda: ((x * HUGE) * TINY, {x: [1e10, 1.0, 2.0]}),
+    "reassociate_small": lambda: (
+        (m * x) * y,
+        {m: np.full((2, 3), 1e10), x: [HUGE] * 3, y: [TINY] * 3},
+    ),
+    "xdivy_of_xdivy": lambda: (
+        ga.xdivy(ga.xdivy(x, y), z),
+        {x: [TINY] * 3, y: [1e-200] * 3, z: [1e-200] * 3},
+    ),
+    "add_n_repeated": lambda: (ga.add_n(x, y, x), {x: [1e308] * 3, y: [-1e308] * 3}),
+    "add_n_regroup": lambda: (
+        ga.add_n(x, ga.add_n(y, z)),
+        {x: [1e308] * 3, y: [1e308] * 3, z: [-1e308] * 3},
+    ),
+    "add_n_negated_terms": lambda: (
+        ga.add_n(x, neg(y), neg(z), x),
+        {x: [1e308] * 3, y: [1e308] * 3, z: [1e308] * 3},
+    ),
+    "common_factor": lambda: (
+        ga.add_n(y * x, z * x),
+        {x: [HUGE] * 3, y: [1e200] * 3, z: [-1e200] * 3},
+    ),
+}
+
+
+def finite(v: Any) -> np.ndarray:
+    return np.isfinite(np.asarray(v, dtype=float))
+
+
+def test_every_law_is_exact_or_a_fast_math_law() -> None:
+    """The laws not exact in floating point are those marked fast_math, each with a case
+    where it changes finiteness; every other law keeps inf, NaN and finite values."""
+    assert {r.name for r in all_rules() if r.fast_math} == set(NOT_EXACT)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_EXACT))
+def test_a_fast_math_law_can_change_finiteness(name: str) -> None:
+    rule = next(r for r in all_rules() if r.name == name)
+    node, feeds = NOT_EXACT[name]()
+    node, out = apply(rule, node)
+    assert out is not None, f"{name} did not fire"
+    with np.errstate(all="ignore"):
+        before = ga.evaluate(node, feeds, optimize=False)
+        after = ga.evaluate(out, feeds, optimize=False)
+    assert not np.array_equal(finite(before), finite(after)), (before, after)
+    default = ga.Executor(node).run(feeds)  # not applied without the opt-in
+    np.testing.assert_array_equal(finite(default), finite(before))
+
+
+def test_fast_math_laws_apply_to_floats_only_with_the_opt_in_and_to_integers_always() -> None:
+    floats = (m * x) * y
+    assert ga.optimize(floats) is floats
+    assert ga.optimize(floats, fast_math=True).inputs[0] is m
+    ints = ga.placeholder("mi", (2, 3), "int64")
+    product = (ints * xi) * xi  # wrapping integer products are associative
+    assert ga.optimize(product).inputs[0] is ints
+    sums = ga.add_n(x, ga.add_n(y, z))
+    assert [n.op.name for n in topo_sort([ga.optimize(sums)]) if n.inputs] == ["add_n"] * 2
+    flat = ga.optimize(sums, fast_math=True)
+    assert [n.op.name for n in topo_sort([flat]) if n.inputs] == ["add_n"]
+
+
+def test_cse_reorders_a_sum_of_three_only_under_fast_math() -> None:
+    """add_n sums from the left: (a + b) + c and (c + b) + a are different associations."""
+    one, other = ga.add_n(x, y, z), ga.add_n(z, y, x)
+    kept = ga.optimize([one, other])
+    assert kept[0] is not kept[1]
+    merged = ga.optimize([one, other], fast_math=True)
+    assert merged[0] is merged[1]
+    pair = ga.optimize([x + y, y + x])  # two operands commute bit for bit
+    assert pair[0] is pair[1]
+    big = {x: [1e308] * 3, y: [1e308] * 3, z: [-1e308] * 3}
+    a, b = ga.evaluate(kept, big)
+    assert np.all(np.isinf(a)) and np.all(b == 1e308)  # as built: each its own order

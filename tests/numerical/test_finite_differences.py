@@ -50,7 +50,7 @@ def test_default_eps_is_sqrt_eps_forward_and_cbrt_eps_central() -> None:
 
 
 def test_default_eps_rejects_an_unknown_method() -> None:
-    with pytest.raises(ValueError, match="sideways"):
+    with pytest.raises(ga.GraphError, match="sideways"):
         default_eps("sideways")
 
 

@@ -398,10 +398,6 @@ REDUCTION = [
 ]
 
 # rows of one zero (0), none (1) and two zeros (2); columns of one zero (0, 1, 3) and none (2)
-# with reduced dims unknown until run time, prod falls back to ∏x / xᵢ: exact values and
-# first derivatives at zeros, but not second ones
-DIVISION = "prod's second derivative at zeros needs the reduced dims statically"
-
 ZEROS_34 = with_zeros(signed(0.6, 1.4), (0, 1), (2, 0), (2, 3))
 
 DDOF = [
@@ -434,7 +430,6 @@ REDUCTION += [
         partial(np.prod, axis=1),
         (3, 4),
         domain=ZEROS_34,
-        static_only=DIVISION,
     ),
     case(
         "prod[cols_with_zeros]",
@@ -442,7 +437,6 @@ REDUCTION += [
         partial(np.prod, axis=0),
         (3, 4),
         domain=ZEROS_34,
-        static_only=DIVISION,
     ),
     case(
         "prod[one_zero]",
@@ -450,7 +444,6 @@ REDUCTION += [
         np.prod,
         (3, 4),
         domain=with_zeros(signed(0.6, 1.4), (1, 2)),
-        static_only=DIVISION,
     ),
     case(
         "prod[two_zeros]",
@@ -458,7 +451,6 @@ REDUCTION += [
         np.prod,
         (3, 4),
         domain=with_zeros(signed(0.6, 1.4), (1, 2), (2, 0)),
-        static_only=DIVISION,
     ),
     case("sum[vector]", ga.sum, np.sum, (5,)),
     case(
@@ -634,7 +626,7 @@ SHAPE = [
 
 
 # -- building and rearranging --------------------------------------------------
-BUILT = "the gather index or the pieces are decided from the dims when the node is built"
+BUILT = "a split's pieces are decided from the dims when the node is built"
 
 
 def both(name: str, **kw: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -690,36 +682,32 @@ BUILDING = [
     row("atleast_3d[1d]", "atleast_3d", (4,)),
     row("atleast_3d[2d]", "atleast_3d", (3, 4)),
     row("atleast_3d[3d]", "atleast_3d", (2, 3, 4)),
-    listrow("vstack[1d]", "vstack", (4,), (4,)),
+    listrow("vstack[1d]", "vstack", (4,), (4,), static_only=""),
     listrow("vstack[2d]", "vstack", (2, 4), (3, 4)),
-    listrow("row_stack", "vstack", (4,), (2, 4)),
+    listrow("row_stack", "vstack", (4,), (2, 4), static_only=""),
     listrow("hstack[1d]", "hstack", (3,), (4,)),
     listrow("hstack[2d]", "hstack", (3, 2), (3, 4)),
-    listrow("dstack", "dstack", (3, 4), (3, 4)),
-    listrow("dstack[1d]", "dstack", (4,), (4,)),
-    listrow("column_stack", "column_stack", (3,), (3, 2)),
+    listrow("dstack", "dstack", (3, 4), (3, 4), static_only=""),
+    listrow("dstack[1d]", "dstack", (4,), (4,), static_only=""),
+    listrow("column_stack", "column_stack", (3,), (3, 2), static_only=""),
     row("append[flat]", "append", (2, 3), (4,), static_only=SIZES),
     row("append[axis-1]", "append", (3, 2), (3, 4), static_only=SIZES, axis=-1),
-    row("repeat[flat]", "repeat", (2, 3), static_only=BUILT, repeats=2),
-    row(
-        "repeat[counts_axis-1]", "repeat", (3, 4), static_only=BUILT, repeats=[1, 0, 2, 3], axis=-1
-    ),
-    row("repeat[axis0]", "repeat", (3, 4), static_only=BUILT, repeats=2, axis=0),
+    row("repeat[flat]", "repeat", (2, 3), repeats=2),
+    row("repeat[counts_axis-1]", "repeat", (3, 4), repeats=[1, 0, 2, 3], axis=-1),
+    row("repeat[axis0]", "repeat", (3, 4), repeats=2, axis=0),
     case(
         "repeat[method]",
         lambda x: x.repeat(3, axis=1),
         lambda x: x.repeat(3, axis=1),
         (2, 3),
-        static_only=BUILT,
     ),
-    row("tile[rank_up]", "tile", (3, 4), static_only=BUILT, reps=(2, 1, 3)),
-    row("tile[vector]", "tile", (4,), static_only=BUILT, reps=2),
-    row("tile[short_reps]", "tile", (2, 3, 4), static_only=BUILT, reps=(2, 1)),
+    row("tile[rank_up]", "tile", (3, 4), reps=(2, 1, 3)),
+    row("tile[vector]", "tile", (4,), reps=2),
+    row("tile[short_reps]", "tile", (2, 3, 4), reps=(2, 1)),
     row(
         "pad[constant]",
         "pad",
         (3, 4),
-        static_only=BUILT,
         pad_width=((1, 2), (0, 3)),
         constant_values=1.5,
     ),
@@ -727,19 +715,16 @@ BUILDING = [
         "pad[constant_pairs]",
         "pad",
         (3, 4),
-        static_only=BUILT,
         pad_width=1,
         constant_values=((1, 2), (3, 4)),
     ),
-    row("pad[edge]", "pad", (3, 4), static_only=BUILT, pad_width=((2, 1), (1, 0)), mode="edge"),
-    row(
-        "pad[reflect]", "pad", (3, 4), static_only=BUILT, pad_width=((2, 1), (3, 5)), mode="reflect"
-    ),
-    row("pad[symmetric]", "pad", (2, 3, 4), static_only=BUILT, pad_width=(1, 2), mode="symmetric"),
-    row("pad[wrap]", "pad", (3, 4), static_only=BUILT, pad_width=((4, 1), (1, 2)), mode="wrap"),
-    row("roll[flat]", "roll", (3, 4), static_only=BUILT, shift=5),
-    row("roll[axes]", "roll", (3, 4), static_only=BUILT, shift=(1, -3), axis=(0, -1)),
-    row("roll[negative_axis]", "roll", (2, 3, 4), static_only=BUILT, shift=7, axis=-2),
+    row("pad[edge]", "pad", (3, 4), pad_width=((2, 1), (1, 0)), mode="edge"),
+    row("pad[reflect]", "pad", (3, 4), pad_width=((2, 1), (3, 5)), mode="reflect"),
+    row("pad[symmetric]", "pad", (2, 3, 4), pad_width=(1, 2), mode="symmetric"),
+    row("pad[wrap]", "pad", (3, 4), pad_width=((4, 1), (1, 2)), mode="wrap"),
+    row("roll[flat]", "roll", (3, 4), shift=5),
+    row("roll[axes]", "roll", (3, 4), shift=(1, -3), axis=(0, -1)),
+    row("roll[negative_axis]", "roll", (2, 3, 4), shift=7, axis=-2),
     row("flip[all]", "flip", (2, 3, 4)),
     row("flip[axis-1]", "flip", (2, 3, 4), axis=-1),
     row("flip[axes]", "flip", (2, 3, 4), axis=(0, 2)),
@@ -794,45 +779,41 @@ SCANS = [
     row("cumsum[axis-1]", "cumsum", (2, 3, 4), axis=-1),
     row("cumsum[axis0]", "cumsum", (3, 4), axis=0),
     case("cumsum[method]", lambda x: x.cumsum(1), lambda x: x.cumsum(1), (3, 4)),
-    row("cumprod[flat]", "cumprod", (2, 3), domain=signed(0.6, 1.4), static_only=BUILT),
-    row("cumprod[axis1]", "cumprod", (2, 5, 3), domain=signed(0.6, 1.4), static_only=BUILT, axis=1),
-    row("cumprod[axis-1]", "cumprod", (3, 7), domain=signed(0.6, 1.4), static_only=BUILT, axis=-1),
-    row("cumprod[zeros]", "cumprod", (3, 4, 5), domain=ZEROS_345, static_only=BUILT, axis=-1),
-    row("cumprod[zeros_axis0]", "cumprod", (3, 4, 5), domain=ZEROS_345, static_only=BUILT, axis=0),
+    row("cumprod[flat]", "cumprod", (2, 3), domain=signed(0.6, 1.4)),
+    row("cumprod[axis1]", "cumprod", (2, 5, 3), domain=signed(0.6, 1.4), axis=1),
+    row("cumprod[axis-1]", "cumprod", (3, 7), domain=signed(0.6, 1.4), axis=-1),
+    row("cumprod[zeros]", "cumprod", (3, 4, 5), domain=ZEROS_345, axis=-1),
+    row("cumprod[zeros_axis0]", "cumprod", (3, 4, 5), domain=ZEROS_345, axis=0),
     row("diff", "diff", (3, 5)),
     row("diff[n2_axis0]", "diff", (4, 3), n=2, axis=0),
     row("diff[n3_axis-2]", "diff", (2, 5, 3), n=3, axis=-2),
-    row("diff[prepend_append]", "diff", (3, 4), static_only=BUILT, prepend=0.5, append=-1.0),
+    row("diff[prepend_append]", "diff", (3, 4), prepend=0.5, append=-1.0),
     case("diff[prepend_node]", diff_prepended, diff_prepended, (3, 4), (2, 4), static_only=SIZES),
-    case("gradient[1d]", gradient_stack(), gradient_stack(), (6,), static_only=BUILT),
-    case("gradient[2d]", gradient_stack(), gradient_stack(), (4, 5), static_only=BUILT),
+    case("gradient[1d]", gradient_stack(), gradient_stack(), (6,)),
+    case("gradient[2d]", gradient_stack(), gradient_stack(), (4, 5)),
     case(
         "gradient[spacing_axis-1]",
         gradient_stack(varargs=(0.5,), axis=-1),
         gradient_stack(varargs=(0.5,), axis=-1),
         (3, 5),
-        static_only=BUILT,
     ),
     case(
         "gradient[edge_order2]",
         gradient_stack(varargs=(0.3, 2.0), edge_order=2),
         gradient_stack(varargs=(0.3, 2.0), edge_order=2),
         (3, 4),
-        static_only=BUILT,
     ),
     case(
         "gradient[coordinates]",
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 1.75, 3.0]),), axis=1),
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 1.75, 3.0]),), axis=1),
         (3, 5),
-        static_only=BUILT,
     ),
     case(
         "gradient[coordinates_edge_order2]",
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 3.0]),), axis=0, edge_order=2),
         gradient_stack(varargs=(np.array([0.0, 0.5, 1.5, 3.0]),), axis=0, edge_order=2),
         (4, 3),
-        static_only=BUILT,
     ),
 ]
 
@@ -854,17 +835,16 @@ def sort_method_free(x: Any) -> Any:
 
 
 SORTING = [
-    row("sort", "sort", (3, 4), domain=distinct, static_only=BUILT),
-    row("sort[axis0]", "sort", (3, 4), domain=distinct, static_only=BUILT, axis=0),
-    row("sort[axis-2]", "sort", (2, 5, 3), domain=distinct, static_only=BUILT, axis=-2),
-    row("sort[flat]", "sort", (3, 4), domain=distinct, static_only=BUILT, axis=None),
-    row("partition", "partition", (3, 7), domain=distinct, static_only=BUILT, kth=3),
+    row("sort", "sort", (3, 4), domain=distinct),
+    row("sort[axis0]", "sort", (3, 4), domain=distinct, axis=0),
+    row("sort[axis-2]", "sort", (2, 5, 3), domain=distinct, axis=-2),
+    row("sort[flat]", "sort", (3, 4), domain=distinct, axis=None),
+    row("partition", "partition", (3, 7), domain=distinct, kth=3),
     row(
         "partition[kths_axis0]",
         "partition",
         (6, 4),
         domain=distinct,
-        static_only=BUILT,
         kth=[0, -2],
         axis=0,
     ),
@@ -874,9 +854,8 @@ SORTING = [
         sort_method_free,
         (4, 3),
         domain=distinct,
-        static_only=BUILT,
     ),
-    case("take_along_axis", take_rows, take_rows, (3, 4), static_only=BUILT),
+    case("take_along_axis", take_rows, take_rows, (3, 4)),
 ]
 
 
@@ -917,7 +896,7 @@ def trace_last_two(x: Any) -> Any:
 
 
 # an operand's adjoint broadcasts over letters only it has, or puts it on a diagonal
-EINSUM_SIZES = "einsum's adjoint needs the sizes of letters summed or repeated in one operand"
+EINSUM_SIZES = "einsum broadcasts a size-1 dim against another only when both are static"
 
 RECTANGLE = "the trace of a non-square block needs both dims statically"
 
@@ -933,6 +912,27 @@ def einsum_case(subscripts: str, *shapes: Shape, static_only: str = "") -> Case:
 
 
 MATRIX = well_conditioned
+
+
+def rank_deficient(drop: int) -> Domain:
+    """(..., n, n) matrices of rank n - ``drop``: singular values 1, 1.5, … and ``drop``
+    zeros (det is 0; its gradient, the adjugate, has rank 1 for one zero and is 0 for
+    more, and its second derivative is not 0)."""
+
+    def draw(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+        n = shape[-1]
+        q1, _ = np.linalg.qr(rng.standard_normal(shape))
+        q2, _ = np.linalg.qr(rng.standard_normal(shape))
+        s = 1.0 + 0.5 * np.arange(n)
+        s[:drop] = 0.0
+        return (q1 * s) @ np.swapaxes(q2, -1, -2)
+
+    return draw
+
+
+RANK_2, RANK_1 = rank_deficient(1), rank_deficient(2)  # of 3x3 matrices
+# the adjugate's derivative reads the SVD, whose op needs the matrix dims (issue 16 item 18)
+ADJUGATE = "det's second derivative (the adjugate's, from the SVD) needs static matrix dims"
 
 LINALG = [
     case("matmul[1d@1d]", ga.matmul, np.matmul, (4,), (4,)),
@@ -952,8 +952,8 @@ LINALG = [
     case("dot[2d@3d]", ga.dot, np.dot, (3, 4), (2, 4, 5)),
     case("outer", ga.outer, np.outer, (3,), (4,)),
     case("outer[flattens]", ga.outer, np.outer, (2, 3), (4,)),
-    case("trace", ga.trace, np.trace, (4, 4), static_only=EINSUM_SIZES),
-    case("trace[axes12]", trace_last_two, trace_last_two, (2, 3, 3), static_only=EINSUM_SIZES),
+    case("trace", ga.trace, np.trace, (4, 4)),
+    case("trace[axes12]", trace_last_two, trace_last_two, (2, 3, 3)),
     case("trace[rectangular]", ga.trace, np.trace, (3, 5), static_only=RECTANGLE),
     case(
         "trace[rectangular_axes12]",
@@ -962,18 +962,18 @@ LINALG = [
         (2, 4, 3),
         static_only=RECTANGLE,
     ),
-    einsum_case("ii->", (4, 4), static_only=EINSUM_SIZES),
-    einsum_case("ii->i", (4, 4), static_only=EINSUM_SIZES),
-    einsum_case("ij->i", (3, 4), static_only=EINSUM_SIZES),
+    einsum_case("ii->", (4, 4)),
+    einsum_case("ii->i", (4, 4)),
+    einsum_case("ij->i", (3, 4)),
     einsum_case("ij->ji", (3, 4)),
-    einsum_case("ij->", (3, 4), static_only=EINSUM_SIZES),
+    einsum_case("ij->", (3, 4)),
     einsum_case("i,i->", (4,), (4,)),
     einsum_case("i,j->ij", (3,), (4,)),
     einsum_case("ij,jk->ik", (2, 3), (3, 4)),
     einsum_case("ij,ij->", (3, 4), (3, 4)),
     einsum_case("bij,bjk->bik", (2, 3, 4), (2, 4, 5)),
     einsum_case("ij,jk,kl->il", (2, 3), (3, 4), (4, 5)),
-    einsum_case("iij->j", (3, 3, 4), static_only=EINSUM_SIZES),
+    einsum_case("iij->j", (3, 3, 4)),
     einsum_case("ijk,j->ki", (2, 3, 4), (3,)),
     case("inv", ga.inv, np.linalg.inv, (3, 3), domain=MATRIX),
     case("inv[batched]", ga.inv, np.linalg.inv, (2, 4, 4), domain=MATRIX),
@@ -989,13 +989,14 @@ LINALG = [
         (3,),
         domain=(MATRIX, real),
     ),
-    case("det", ga.det, np.linalg.det, (3, 3), domain=MATRIX),
-    case("det[batched]", ga.det, np.linalg.det, (2, 4, 4), domain=MATRIX),
+    case("det", ga.det, np.linalg.det, (3, 3), domain=MATRIX, static_only=ADJUGATE),
+    case("det[batched]", ga.det, np.linalg.det, (2, 4, 4), domain=MATRIX, static_only=ADJUGATE),
+    case("det[singular]", ga.det, np.linalg.det, (3, 3), domain=RANK_2, static_only=ADJUGATE),
+    case("det[rank_1]", ga.det, np.linalg.det, (2, 3, 3), domain=RANK_1, static_only=ADJUGATE),
 ]
 
 
 # -- tensor products and matrix structure -------------------------------------------
-VECTOR = "cross needs the length (3) of the vector axes statically"
 STRETCH = "einsum broadcasts a size-1 dim only where the sizes are known statically"
 
 
@@ -1025,23 +1026,22 @@ PRODUCTS = [
     row("inner[vectors]", "inner", (4,), (4,)),
     row("inner[nd]", "inner", (2, 3, 4), (5, 4)),
     row("inner[scalar]", "inner", (), (3, 4)),
-    row("kron", "kron", (2, 3), (4, 5), static_only=BUILT),
-    row("kron[ranks]", "kron", (3,), (2, 4, 1), static_only=BUILT),
-    row("cross", "cross", (4, 3), (4, 3), static_only=VECTOR),
-    row("cross[broadcast]", "cross", (2, 1, 3), (5, 3), static_only=VECTOR),
-    row("cross[axes]", "cross", (3, 4), (2, 4, 3), static_only=VECTOR, axisa=0, axisb=-1, axisc=-2),
-    row("cross[axis]", "cross", (3, 2), (3, 2), static_only=VECTOR, axis=0),
-    row("diag[vector]", "diag", (4,), static_only=BUILT),
-    row("diag[vector_k2]", "diag", (3,), static_only=BUILT, k=2),
-    row("diag[vector_k-1]", "diag", (3,), static_only=BUILT, k=-1),
-    row("diag[matrix]", "diag", (3, 5), static_only=BUILT),
-    row("diag[matrix_k-1]", "diag", (4, 3), static_only=BUILT, k=-1),
-    row("diagonal", "diagonal", (3, 4), static_only=BUILT),
+    row("kron", "kron", (2, 3), (4, 5)),
+    row("kron[ranks]", "kron", (3,), (2, 4, 1)),
+    row("cross", "cross", (4, 3), (4, 3)),
+    row("cross[broadcast]", "cross", (2, 1, 3), (5, 3)),
+    row("cross[axes]", "cross", (3, 4), (2, 4, 3), axisa=0, axisb=-1, axisc=-2),
+    row("cross[axis]", "cross", (3, 2), (3, 2), axis=0),
+    row("diag[vector]", "diag", (4,)),
+    row("diag[vector_k2]", "diag", (3,), k=2),
+    row("diag[vector_k-1]", "diag", (3,), k=-1),
+    row("diag[matrix]", "diag", (3, 5)),
+    row("diag[matrix_k-1]", "diag", (4, 3), k=-1),
+    row("diagonal", "diagonal", (3, 4)),
     row(
         "diagonal[offset_axes]",
         "diagonal",
         (2, 3, 4),
-        static_only=BUILT,
         offset=1,
         axis1=-1,
         axis2=0,
@@ -1050,7 +1050,6 @@ PRODUCTS = [
         "diagonal[negative_offset]",
         "diagonal",
         (5, 3, 2),
-        static_only=BUILT,
         offset=-2,
         axis1=0,
         axis2=1,
@@ -1060,22 +1059,21 @@ PRODUCTS = [
         lambda x: x.diagonal(1),
         lambda x: x.diagonal(1),
         (3, 4),
-        static_only=BUILT,
     ),
-    row("tril", "tril", (3, 4), static_only=BUILT),
-    row("tril[k_batched]", "tril", (2, 4, 3), static_only=BUILT, k=-1),
-    row("triu", "triu", (4, 3), static_only=BUILT),
-    row("triu[k2]", "triu", (2, 3, 5), static_only=BUILT, k=2),
+    row("tril", "tril", (3, 4)),
+    row("tril[k_batched]", "tril", (2, 4, 3), k=-1),
+    row("triu", "triu", (4, 3)),
+    row("triu[k2]", "triu", (2, 3, 5), k=2),
     case("eye", times_eye, times_eye, (3, 4)),
     case("identity", plus_identity, plus_identity, (2, 3, 3)),
-    row("trace[offset]", "trace", (3, 5), static_only=BUILT, offset=2),
-    row("trace[offset_axes]", "trace", (2, 4, 3), static_only=BUILT, offset=-1, axis1=-1, axis2=1),
-    case("trace[method]", lambda x: x.trace(1), lambda x: x.trace(1), (4, 3), static_only=BUILT),
+    row("trace[offset]", "trace", (3, 5), offset=2),
+    row("trace[offset_axes]", "trace", (2, 4, 3), offset=-1, axis1=-1, axis2=1),
+    case("trace[method]", lambda x: x.trace(1), lambda x: x.trace(1), (4, 3)),
     einsum_case("...j,jk", (2, 3, 4), (4, 5)),
     einsum_case("ij,jk", (2, 3), (3, 4)),
     einsum_case("ba,bc", (3, 2), (3, 4)),
     einsum_case("i...,...->...", (2, 1, 4), (3, 1), static_only=EINSUM_SIZES),
-    einsum_case("...ii->...i", (2, 3, 3), static_only=EINSUM_SIZES),
+    einsum_case("...ii->...i", (2, 3, 3)),
     einsum_case("ij,ij->i", (3, 4), (1, 4), static_only=STRETCH),
     einsum_case("ijk,kj->i", (2, 3, 4), (4, 1), static_only=EINSUM_SIZES),
     case("einsum[sublists]", einsum_sublists, einsum_sublists, (2, 3, 4), (3, 5)),
@@ -1083,7 +1081,6 @@ PRODUCTS = [
 
 
 # -- ga.linalg: decompositions and what is built on them ---------------------------
-FACTORED = "decompositions need the matrix dims statically (their rules build masks)"
 
 
 def orthonormal(rng: np.random.Generator, shape: Shape) -> np.ndarray:
@@ -1145,7 +1142,7 @@ def la(
     id: str, name: str, *shapes: Shape, domain: Any, pick: Any = None, post: Any = None, **kw: Any
 ) -> Case:
     f = linalg_fn(name, pick, post, **kw)
-    return case(id, f, f, *shapes, domain=domain, static_only=FACTORED)
+    return case(id, f, f, *shapes, domain=domain)
 
 
 def svd_row(id: str, shape: Shape, pick: int) -> Case:
@@ -1200,7 +1197,6 @@ DECOMPOSITIONS = [
         signed_det,
         (2, 3, 3),
         domain=well_conditioned,
-        static_only=FACTORED,
     ),
     la("pinv[tall]", "pinv", (4, 3), domain=singular_spread),
     la("pinv[wide_batched]", "pinv", (2, 3, 5), domain=singular_spread),
@@ -1472,6 +1468,11 @@ ORDERED = [
     "max[all]",
     "min[all]",
     "where",
+    "relu",
+    "sort",
+    "sort[axis0]",
+    "partition",
+    "take_along_axis[argsort]",
 ]
 CUT_FREE = {
     "arccosh": uniform(1.2, 3.0),

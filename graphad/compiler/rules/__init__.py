@@ -5,8 +5,11 @@ Node | None`` with its law as docstring, made a rule, with the op classes it app
 where it is defined.  A rule returns the node that replaces ``node`` (an existing one or
 new graph) or ``None`` when its law does not apply.  No rule changes a value beyond
 floating-point rounding and the sign of a zero (``-0.0 + 0.0`` is ``+0.0`` in IEEE, so
-``x + 0 -> x`` may turn a ``+0.0`` into the ``-0.0`` that x held).  A rule that would change
-a shape or dtype (``x * 1`` where the 1 broadcasts x, or casts it) does not fire.
+``x + 0 -> x`` may turn a ``+0.0`` into the ``-0.0`` that x held): none turns a finite value
+into inf or NaN or back.  A law that would, for some values, because it reassociates or
+factors floating-point arithmetic, is a ``fast_math`` rule: tried on float nodes only under
+that opt-in (on integer nodes always).  A rule that would change a shape or dtype (``x * 1``
+where the 1 broadcasts x, or casts it) does not fire.
 
 The families, in the order their rules are tried (within one, in the order defined):
 

@@ -1,9 +1,17 @@
 """Laws of products and quotients: factors of one, minus one and zero, the strong-zero
 products (``multiply_no_nan``, ``xdivy``), scales that combine, negations that rise out
-of products, small powers, and small factors multiplied before a large one."""
+of products, small powers, and small factors multiplied before a large one.
+
+Negation is exact in IEEE arithmetic, and rounding is symmetric, so negations move freely.
+Reassociating products is not exact: ``(x·1e300)·1e-300`` is inf at x = 1e10 where
+``x·(1e300·1e-300)`` is 1e10.  Scales combine only when their product is exact and both
+scale the same way (|c| ≥ 1, or ≤ 1); other reassociations are ``fast_math`` laws.
+"""
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -20,7 +28,7 @@ from graphad.compiler.patterns import (
     splat,
     static_type,
 )
-from graphad.ir import Node, Op, constant
+from graphad.ir import Constant, Node, Op, constant
 from graphad.ops import elementwise as ew
 
 
@@ -99,9 +107,11 @@ def div_by_one(node: Node, uses: Uses) -> Node | None:
 
 @rule(ew.Xdivy)
 def xdivy_by_nonzero(node: Node, uses: Uses) -> Node | None:
-    """xdivy(c, y) -> c / y   for a nonzero splat c (xdivy differs from / only where x is 0)"""
+    """xdivy(c, y) -> c / y   for a finite nonzero splat c and a real y (xdivy differs from /
+    only where x is 0, or both are infinite; a complex y with an infinite part can make c / y
+    NaN where xdivy gives 0)"""
     match node.inputs:
-        case (c, y) if (v := splat(c)) is not None and v != 0:
+        case (c, y) if y.dtype.kind != "c" and _finite_nonzero(c):
             return ew.Divide()(c, y)
     return None
 
@@ -135,10 +145,60 @@ def negation_scaled(node: Node, uses: Uses) -> Node | None:
     return None
 
 
+def exact_scale(c1: Any, c2: Any, dtype: np.dtype) -> Any:
+    """c₁·c₂ in ``dtype`` when (x·c₁)·c₂ and x·(c₁·c₂) agree for every x up to one rounding,
+    else ``None``: integers always (their wrapping product is associative); real floats
+    when c₁·c₂ is exact (not rounded), finite, and both scale the same way (|c| ≥ 1, or
+    ≤ 1), so that neither order overflows, underflows or makes 0·inf where the other does
+    not.  ``(x·1e300)·1e-300`` is inf at x = 1e10, ``x·(1e300·1e-300)`` is not."""
+    with np.errstate(all="ignore"):  # an overflow is found below, and refused
+        product = np.multiply(c1, c2, dtype=dtype)
+    if dtype.kind in "iu":
+        return product
+    if dtype.kind != "f":
+        return None
+    a, b, p = float(c1), float(c2), float(product)
+    if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(p)):
+        return None
+    if Fraction(a) * Fraction(b) != Fraction(p):
+        return None
+    growing, shrinking = abs(a) >= 1 and abs(b) >= 1, abs(a) <= 1 and abs(b) <= 1
+    return product if growing or shrinking else None
+
+
+def _same_for(x: Node, c1: Any, c2: Any, c: Any) -> bool:
+    """x is a constant on which (x·c₁)·c₂ and x·c give the same bits (an identity matrix
+    halved and doubled)."""
+    if type(x.op) is not Constant:
+        return False
+    v = x.op.value
+    with np.errstate(all="ignore"):
+        twice = np.multiply(np.multiply(v, c1, dtype=x.dtype), c2, dtype=x.dtype)
+        return bool(twice.tobytes() == np.multiply(v, c, dtype=x.dtype).tobytes())
+
+
 @rule(ew.Multiply, operands=(ew.Multiply,))
 def scale_of_scaled(node: Node, uses: Uses) -> Node | None:
-    """(x · c₁) · c₂ -> x · (c₁·c₂)   for splats c that broadcast nothing (a seed of ones
-    broadcast and scaled twice becomes x · 1, then x)"""
+    """(x · c₁) · c₂ -> x · (c₁·c₂)   for splats c that broadcast nothing, whose product is
+    exact and which scale the same way (``exact_scale``), or for a constant x on which both
+    give the same values (a seed of ones broadcast and scaled twice becomes x · 1, then x)"""
+    match _scaled(node):
+        case (Node(op=Op(ew.Multiply)) as inner, c2) if (found := _scaled(inner)) is not None:
+            x, c1 = found
+            c = exact_scale(c1, c2, node.dtype)
+            if c is None:
+                with np.errstate(all="ignore"):
+                    c = np.multiply(c1, c2, dtype=node.dtype)
+                if not _same_for(x, c1, c2, c):
+                    return None
+            return ew.Multiply()(x, constant(c))
+    return None
+
+
+@rule(ew.Multiply, operands=(ew.Multiply,), fast_math=True)
+def reassociate_scales(node: Node, uses: Uses) -> Node | None:
+    """(x · c₁) · c₂ -> x · (c₁·c₂)   for any splats c that broadcast nothing (fast_math:
+    ``(x·1e300)·1e-300`` overflows where ``x·1`` does not)"""
     match _scaled(node):
         case (Node(op=Op(ew.Multiply)) as inner, c2) if (found := _scaled(inner)) is not None:
             x, c1 = found
@@ -202,39 +262,44 @@ def neg_of_scaled(node: Node, uses: Uses) -> Node | None:
     return None
 
 
-@rule(ew.Negative, operands=(ew.Multiply,))
+@rule(ew.Negative, operands=(ew.Multiply, ew.MultiplyNoNan))
 def neg_of_small_scale(node: Node, uses: Uses) -> Node | None:
     """-(V · a) -> V · (-a)   where a is smaller than V and V has the result's type (the
-    negation runs over the small factor; IEEE negation is exact)"""
+    negation runs over the small factor; IEEE negation is exact; multiply_no_nan too, as
+    -a is 0 where a is)"""
     match node.inputs:
-        case (Node(op=Op(ew.Multiply), inputs=(p, q)) as x,) if single_use(x, uses):
+        case (Node(op=Op(ew.Multiply | ew.MultiplyNoNan) as op, inputs=(p, q)) as x,) if single_use(
+            x, uses
+        ):
             for v, a in ((p, q), (q, p)):
                 if same(v, node) and smaller(a, v) and splat(a) is None:
-                    return ew.Multiply()(v, ew.Negative()(a))
+                    return type(op)()(v, ew.Negative()(a))
     return None
 
 
 # -- reassociation and quotients of quotients --------------------------------------
-@rule(ew.Multiply, operands=(ew.Multiply,))
+@rule(ew.Multiply, ew.MultiplyNoNan, operands=(ew.Multiply, ew.MultiplyNoNan), fast_math=True)
 def reassociate_small(node: Node, uses: Uses) -> Node | None:
     """(V · a) · b -> V · (a · b)   where a and b are smaller than V and the result keeps
-    V's type: the small factors multiply once (equal up to rounding; inf/NaN stay so)"""
+    V's type: the small factors multiply once (both products of one kind, plain or strong:
+    0 stays 0 either way; fast_math: a·b may overflow or underflow where (V·a)·b does not)"""
+    kind = type(node.op)
     for i in (0, 1):
         inner, b = node.inputs[i], node.inputs[1 - i]
-        match inner:
-            case Node(op=Op(ew.Multiply), inputs=(p, q)) if single_use(inner, uses) and same(
-                inner, node
-            ):
-                for v, a in ((p, q), (q, p)):
-                    if same(v, node) and smaller(a, v) and smaller(b, v):
-                        return ew.Multiply()(v, ew.Multiply()(a, b))
+        if type(inner.op) is not kind or not single_use(inner, uses) or not same(inner, node):
+            continue
+        p, q = inner.inputs
+        for v, a in ((p, q), (q, p)):
+            if same(v, node) and smaller(a, v) and smaller(b, v):
+                return kind()(v, kind()(a, b))
     return None
 
 
-@rule(ew.Xdivy, operands=(ew.Xdivy,))
+@rule(ew.Xdivy, operands=(ew.Xdivy,), fast_math=True)
 def xdivy_of_xdivy(node: Node, uses: Uses) -> Node | None:
     """xdivy(xdivy(a, b), c) -> xdivy(a, b·c)   (both 0 exactly where a is; the inner
-    quotient used nowhere else; repeated divisors then share their products)"""
+    quotient used nowhere else; repeated divisors then share their products; fast_math:
+    b·c may overflow to inf, or underflow to 0, where (a/b)/c is finite)"""
     match node.inputs:
         case (Node(op=Op(ew.Xdivy), inputs=(a, b)) as inner, c) if (
             single_use(inner, uses) and same(inner, node) and b.type == c.type == node.type

@@ -99,14 +99,16 @@ def broadcast_of_broadcast(node: Node, uses: Uses) -> Node | None:
 
 @rule(sh.SumTo)
 def sum_of_splat(node: Node, uses: Uses) -> Node | None:
-    """sum_to(broadcast_to(c, s), t) -> broadcast_to(c · |s|/|t|, t)   for a splat c"""
+    """sum_to(broadcast_to(c, s), t) -> broadcast_to(c · |s|/|t|, t)   for a splat c
+    (a sum of k equal terms is k·c up to rounding: the partial sums grow in one direction,
+    so it overflows where k·c does; the sum of none is 0, even of an infinite c)"""
     match node.inputs:
         case (x,) if (c := splat(x)) is not None and x.dtype.kind in "fc":
             nx, n = size(x), size(node)
             if nx is None or n is None:
                 return None
             count = nx // max(n, 1)
-            return filled(np.multiply(c, count, dtype=x.dtype), node)
+            return filled(np.multiply(c, count, dtype=x.dtype) if count else 0, node)
     return None
 
 

@@ -1,5 +1,12 @@
 """Laws of sums and negations: zeros that add nothing, negations that cancel or become
-subtractions, and the terms of ``add_n`` (zeros, repeats, nested sums, signs, factors)."""
+subtractions, and the terms of ``add_n`` (zeros, repeats, nested sums, signs, factors).
+
+``add_n`` sums its terms from the left, and floating-point addition is not associative:
+1e308 + 1e308 - 1e308 is inf, 1e308 - 1e308 + 1e308 is 1e308.  So a law that keeps the
+order of the additions is exact (a leading run of one term, a leading inner sum, one
+negated term at the end); one that regroups terms is a ``fast_math`` law, and so is
+factoring (``a·f + b·f`` is NaN where ``(a + b)·f`` is 0 when both products overflow).
+"""
 
 from __future__ import annotations
 
@@ -113,18 +120,37 @@ def add_n_of_one(node: Node, uses: Uses) -> Node | None:
     return None
 
 
+def _times(x: Node, k: int) -> Node:
+    return ew.Multiply()(x, constant(np.asarray(k, dtype=x.dtype)))
+
+
 @rule(ew.AddN)
+def add_n_leading_repeats(node: Node, uses: Uses) -> Node | None:
+    """add_n(x, x, …, x, y, …) -> add_n(x · k, y, …)   for a leading run of k copies of x
+    (x + x is 2x exactly, 2x + x rounds as 3x does: the additions after it keep their
+    order)"""
+    terms = node.inputs
+    x = terms[0]
+    k = 1
+    while k < len(terms) and terms[k] is x:
+        k += 1
+    if k == 1 or node.dtype is None or node.dtype.kind not in "fc" or not same(x, node):
+        return None
+    if k == len(terms):
+        return _times(x, k)
+    return ew.AddN()(_times(x, k), *terms[k:])
+
+
+@rule(ew.AddN, fast_math=True)
 def add_n_repeated(node: Node, uses: Uses) -> Node | None:
-    """add_n(x, x, y) -> add_n(x · 2, y)   (a term that occurs k times is scaled by k)"""
+    """add_n(x, y, x) -> add_n(x · 2, y)   (a term that occurs k times is scaled by k;
+    fast_math: the sum is regrouped)"""
     counts: dict[Node, int] = {}
     for x in node.inputs:
         counts[x] = counts.get(x, 0) + 1
     if len(counts) == len(node.inputs) or node.dtype is None or node.dtype.kind not in "fc":
         return None
-    terms = [
-        x if k == 1 else ew.Multiply()(x, constant(np.asarray(k, dtype=x.dtype)))
-        for x, k in counts.items()
-    ]
+    terms = [x if k == 1 else _times(x, k) for x, k in counts.items()]
     if len(terms) > 1:
         return ew.AddN()(*terms)
     return terms[0] if same(terms[0], node) else None
@@ -132,7 +158,20 @@ def add_n_repeated(node: Node, uses: Uses) -> Node | None:
 
 @rule(ew.AddN, operands=(ew.AddN,))
 def add_n_flatten(node: Node, uses: Uses) -> Node | None:
-    """add_n(add_n(a, b), c) -> add_n(a, b, c)   (inner sums with no other consumer)"""
+    """add_n(add_n(a, b), c) -> add_n(a, b, c)   (a leading inner sum with no other
+    consumer: (a + b) + c is the order add_n sums in)"""
+    match node.inputs:
+        case (Node(op=Op(ew.AddN), inputs=terms) as inner, *rest) if single_use(
+            inner, uses
+        ) and same(inner, node):
+            return ew.AddN()(*terms, *rest)
+    return None
+
+
+@rule(ew.AddN, operands=(ew.AddN,), fast_math=True)
+def add_n_regroup(node: Node, uses: Uses) -> Node | None:
+    """add_n(a, add_n(b, c)) -> add_n(a, b, c)   (inner sums anywhere, with no other
+    consumer; fast_math: a + (b + c) becomes (a + b) + c)"""
     flat: list[Node] = []
     for x in node.inputs:
         match x:
@@ -153,9 +192,27 @@ def add_n_all_negated(node: Node, uses: Uses) -> Node | None:
 
 
 @rule(ew.AddN, operands=(ew.Negative,))
+def add_n_last_negated(node: Node, uses: Uses) -> Node | None:
+    """add_n(a, …, -b) -> add_n(a, …) - b,  add_n(-b, a) -> a - b   (one negation with no
+    other consumer, the last term or one of two: the additions keep their order)"""
+    terms = node.inputs
+    last = negated(terms[-1], uses)
+    if last is not None:
+        rest = terms[:-1]
+        if last.type == node.type and all(t.type == node.type for t in rest):
+            return ew.Subtract()(rest[0] if len(rest) == 1 else ew.AddN()(*rest), last)
+    if len(terms) == 2:
+        first = negated(terms[0], uses)
+        if first is not None and last is None and first.type == terms[1].type == node.type:
+            return ew.Subtract()(terms[1], first)
+    return None
+
+
+@rule(ew.AddN, operands=(ew.Negative,), fast_math=True)
 def add_n_negated_terms(node: Node, uses: Uses) -> Node | None:
     """add_n(a, …, -b, -c, …) -> add_n(a, …) - add_n(b, c, …)   (negations with no other
-    consumer: two or more of them, or one beside one other term)"""
+    consumer: two or more of them, or one beside one other term; fast_math: the terms
+    are regrouped)"""
     plus: list[Node] = []
     minus: list[Node] = []
     for x in node.inputs:
@@ -173,10 +230,11 @@ def add_n_negated_terms(node: Node, uses: Uses) -> Node | None:
     return ew.Subtract()(positive, negative)
 
 
-@rule(ew.AddN, operands=(ew.Multiply,))
+@rule(ew.AddN, operands=(ew.Multiply,), fast_math=True)
 def common_factor(node: Node, uses: Uses) -> Node | None:
     """add_n(a·f, b·f, c) -> add_n((a + b)·f, c)   (plain products of node's type that have
-    no other consumer; equal up to rounding, and inf/NaN stay inf/NaN)"""
+    no other consumer; fast_math: a·f + b·f is NaN where both products overflow and
+    (a + b)·f may be finite, and the terms are regrouped)"""
     products: list[Node] = []
     for x in node.inputs:
         match x:
