@@ -149,8 +149,8 @@ def numba_columns(case: workloads.Case, fetches: Any) -> dict[str, Any]:
     ex = ga.Executor(fetches, backend="numba", cache_dir=directory)
     ex.run(case.feeds)
     first = time.perf_counter() - start
-    for region in ex._native.regions:  # forget them here: loaded from disk next time
-        sys.modules.pop(region.kernel.name, None)
+    for kernel in ex._native.kernels:  # forget them here: loaded from disk next time
+        sys.modules.pop(kernel.name, None)
     start = time.perf_counter()
     again = ga.Executor(fetches, backend="numba", cache_dir=directory)
     again.run(case.feeds)

@@ -44,8 +44,12 @@ class LoopSource:
     constants: tuple[Node, ...]
 
 
-def _sub_graph(body: Body, name: str, forms: dict[Node, Form | str]) -> RegionSource | str:
-    """A sub-graph of the loop as a region function, or why it has none."""
+def _sub_graph(
+    body: Body, name: str, forms: dict[Node, Form | str], carries: int = 0
+) -> RegionSource | str:
+    """A sub-graph of the loop as a region function, or why it has none.  Its first
+    ``carries`` outputs are the next carries, fresh arrays of one layout every step; the
+    others are copied into the stacked outputs' rows at once, so they may be views."""
     plan = Plan(list(body.outputs))
     nodes = tuple(n for n in plan.order if not is_leaf(n))
     for n in nodes:
@@ -62,7 +66,7 @@ def _sub_graph(body: Body, name: str, forms: dict[Node, Form | str]) -> RegionSo
     used |= {o for o in body.outputs if isinstance(o.op, Constant)}
     inputs = (*body.params, *sorted(used, key=lambda c: c.id))
     region = Region(nodes, inputs, tuple(body.outputs))
-    return RegionSource(region, forms, set(body.outputs))
+    return RegionSource(region, forms, set(body.outputs[:carries]))
 
 
 def loop_source(form_: LoopForm) -> LoopSource | str:
@@ -70,7 +74,7 @@ def loop_source(form_: LoopForm) -> LoopSource | str:
     if any(not is_static(y.shape) for y in form_.per_step()):
         return "a per-step output's shape is known only at run time"
     forms: dict[Node, Form | str] = {}
-    body = _sub_graph(form_.body, "body", forms)
+    body = _sub_graph(form_.body, "body", forms, form_.carries)
     if isinstance(body, str):
         return body
     cond = None if form_.cond is None else _sub_graph(form_.cond, "condition", forms)

@@ -37,8 +37,55 @@ __all__ = [
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
 
+# a product of at most this many multiplications is a loop: BLAS's call costs more there
+# (about 0.1 µs, and numba's checks of the operands' layout), as in a loop step h = W·h
+SMALL_DOT = 1024
+
+
 @jit
 def dot(a: Any, b: Any) -> Any:
+    """``numpy.dot`` of vectors and matrices; small products as loops.  Each entry is the
+    sum of its products from the first, as BLAS's may differ from it only by rounding."""
+    # a.ndim and b.ndim are constants to numba: each signature compiles one branch
+    if a.ndim == 1 and b.ndim == 1:
+        k = a.shape[0]
+        if 0 < k <= SMALL_DOT:
+            s = a[0] * b[0]
+            for p in range(1, k):
+                s += a[p] * b[p]
+            return s
+    elif a.ndim == 2 and b.ndim == 1:
+        m, k = a.shape
+        if k > 0 and m * k <= SMALL_DOT:
+            v = numpy.empty(m, a.dtype)
+            for i in range(m):
+                s = a[i, 0] * b[0]
+                for p in range(1, k):
+                    s += a[i, p] * b[p]
+                v[i] = s
+            return v
+    elif a.ndim == 1 and b.ndim == 2:
+        k, n = b.shape
+        if k > 0 and k * n <= SMALL_DOT:
+            v = numpy.empty(n, a.dtype)
+            for j in range(n):
+                v[j] = a[0] * b[0, j]
+            for p in range(1, k):
+                for j in range(n):
+                    v[j] += a[p] * b[p, j]
+            return v
+    elif a.ndim == 2 and b.ndim == 2:
+        m, k = a.shape
+        n = b.shape[1]
+        if k > 0 and m * k * n <= SMALL_DOT:
+            c = numpy.empty((m, n), a.dtype)
+            for i in range(m):
+                for j in range(n):
+                    c[i, j] = a[i, 0] * b[0, j]
+                for p in range(1, k):
+                    for j in range(n):
+                        c[i, j] += a[i, p] * b[p, j]
+            return c
     return numpy.dot(a, b)
 
 

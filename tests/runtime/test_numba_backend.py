@@ -333,3 +333,26 @@ def test_without_numba_the_numba_backend_is_a_graph_error_saying_what_to_install
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
     )
     assert "backend='numba' needs numba: pip install 'graphad[numba]'" in out.stdout
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_small_products_are_loops_that_agree_with_blas(dtype: str, cache: Path) -> None:
+    """numba_numpy.dot: products of at most SMALL_DOT multiplications run as loops (every
+    rank pair, F-ordered operands, an empty inner dim, inf and NaN), larger ones on BLAS."""
+    from graphad.runtime.numba_numpy import SMALL_DOT, dot
+
+    rng = np.random.default_rng(3)
+    pairs = [((5,), (5,)), ((4, 5), (5,)), ((5,), (5, 3)), ((4, 5), (5, 3)), ((8, 1), (1, 8))]
+    pairs += [((0,), (0,)), ((3, 0), (0, 2)), ((40, 40), (40, 40))]
+    assert 40**3 > SMALL_DOT >= 4 * 5 * 3
+    rtol = 1e-5 if dtype == "float32" else 1e-13
+    for sa, sb in pairs:
+        a, b = (rng.normal(size=s).astype(dtype) for s in (sa, sb))
+        for x in (a, np.asfortranarray(a)):
+            got, want = dot(x, b), np.dot(a, b)
+            assert np.shape(got) == np.shape(want)
+            assert np.ndim(got) == 0 or got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-6)
+    special = np.array([[np.inf, 0.0], [np.nan, 1.0], [-np.inf, np.inf]], dtype)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(dot(special, np.ones(2, dtype)), special @ np.ones(2, dtype))
