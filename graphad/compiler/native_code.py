@@ -63,6 +63,17 @@ def literal(value: np.ndarray) -> str:
     return text if value.dtype == np.float64 else f"{CASTS[value.dtype.name]}({text})"
 
 
+@dataclass(frozen=True)
+class Scratch:
+    """A buffer a loop body writes a value into: one for all steps, or two the loop
+    alternates between (``alternate``: the value is a next carry)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    alternate: bool
+
+
 @dataclass
 class Nest:
     """Elementwise nodes computed in one loop nest, and the folds of them it runs."""
@@ -77,10 +88,22 @@ class RegionSource:
     """The source of ``region``'s function; ``arguments``: the inputs it takes, in order
     (scalar constants are literals in the source, not arguments)."""
 
-    def __init__(self, region: Region, forms: dict[Node, Form | str], fresh: set[Node]) -> None:
+    def __init__(
+        self,
+        region: Region,
+        forms: dict[Node, Form | str],
+        fresh: set[Node],
+        scratch: str = "",
+    ) -> None:
         self.region = region
         self.forms = forms
         self.fresh = fresh  # outputs that must not share memory with anything
+        # with a prefix (a loop body's), arrays of known shape are written into buffers the
+        # caller passes (``scratches``: name, shape, dtype, fresh), made once for all steps;
+        # a fresh one (a next carry) is one of two the caller alternates between steps, so
+        # the step reading the carry never writes into it
+        self.prefix = scratch
+        self.scratches: list[Scratch] = []
         self.inside = set(region.nodes)
         self.number = {v: k for k, v in enumerate((*region.inputs, *region.nodes))}
         self.literals = {
@@ -154,9 +177,10 @@ class RegionSource:
         self.lines.append("    " * depth + line)
 
     def source(self, name: str = KERNEL) -> str:
-        """``def kernel(...)``: the region's function (called ``name``)."""
-        args = ", ".join(f"a{self.number[x]}" for x in self.arguments)
-        self.lines = [f"def {name}({args}):"]
+        """``def kernel(...)``: the region's function (called ``name``); its scratch
+        buffers, if any, are its last arguments."""
+        self.lines = [""]
+        self.scratches = []
         for x in self.arguments:
             cast = CASTS[x.dtype.name] if x.shape == () else ""
             self.emit(f"v{self.number[x]} = {cast}(a{self.number[x]})")
@@ -176,7 +200,8 @@ class RegionSource:
                 else:
                     assert isinstance(form, Call)
                     names = [self.name(x) for x in n.inputs]
-                    self.emit(f"v{self.number[n]} = {form.code(names)}")
+                    buffer = self._scratch(n) if form.into is not None else None
+                    self.emit(f"v{self.number[n]} = {form.code(names, buffer)}")
         outs = []
         for o in self.region.outputs:
             # a fresh output shares no memory: a view is copied, and so is an input handed
@@ -186,7 +211,20 @@ class RegionSource:
             copy = o in self.fresh and view and o.shape != () and o not in self.literals
             outs.append(self.name(o) + (".copy()" if copy else ""))
         self.emit(f"return ({', '.join(outs)},)")
+        args = [f"a{self.number[x]}" for x in self.arguments] + [s.name for s in self.scratches]
+        self.lines[0] = f"def {name}({', '.join(args)}):"
         return "\n".join(self.lines) + "\n"
+
+    def _scratch(self, n: Node) -> str | None:
+        """The buffer ``n``'s array is written into, where the caller gives buffers and n's
+        shape is known; None: a new array."""
+        shape = n.shape
+        if not self.prefix or not shape or shape is None or None in shape:
+            return None
+        name = f"{self.prefix}{self.number[n]}"
+        static = tuple(d for d in shape if d is not None)
+        self.scratches.append(Scratch(name, static, CASTS[n.dtype.name], n in self.fresh))
+        return name
 
     def _stored(self, nests: list[Nest]) -> set[Node]:
         """The elementwise nodes read outside their nest (or returned): stored to arrays."""
@@ -236,6 +274,10 @@ class RegionSource:
         for m in nest.members:
             if m in stored and bounds:  # a 0-d one is its scalar
                 dims = ", ".join(bounds)
+                buffer = self._scratch(m)
+                if buffer is not None:
+                    self.emit(f"v{self.number[m]} = {buffer}")
+                    continue
                 self.emit(
                     f"v{self.number[m]} = np.empty(({dims}{',' if dims else ''}), "
                     f"{CASTS[m.dtype.name]})"
@@ -336,13 +378,19 @@ class RegionSource:
         self.emit(f"w{k}[j] = {cast}({form.finish.format(f'x{k}[j]', count)})", 2)
 
 
-def module_source(body: str, decorator: str, numpy: str = "numpy") -> str:
-    """A module around a region's functions (each under ``decorator``, numba's ``njit``):
-    the functions its formulas call, as :mod:`graphad.ir.scalar` names them (C's, which are
+def module_source(body: str, options: str, numpy: str = "numpy") -> str:
+    """A module around a region's functions (each under numba's ``njit(options)``): the
+    functions its formulas call, as :mod:`graphad.ir.scalar` names them (C's, which are
     :mod:`math`'s), and as ``np`` the module ``numpy`` names (NumPy, or a module of the same
-    functions that a compiler prefers)."""
+    functions that a compiler prefers).  Functions other than ``kernel`` (a loop's body and
+    condition) are inlined into it: a call per step, with its arrays' reference counts,
+    costs more than a small body's arithmetic."""
     names = ", ".join(sorted(FUNCTIONS))
-    functions = "\n".join(
-        f"{decorator}\n{line}" if line.startswith("def ") else line for line in body.splitlines()
-    )
+    lines = []
+    for line in body.splitlines():
+        if line.startswith("def "):
+            inline = "" if line.startswith(f"def {KERNEL}(") else ', inline="always"'
+            lines.append(f"@numba.njit({options}{inline})")
+        lines.append(line)
+    functions = "\n".join(lines)
     return f"import numba\nimport {numpy} as np\nfrom math import {names}\n\n\n{functions}\n"

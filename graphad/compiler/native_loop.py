@@ -66,7 +66,7 @@ def _sub_graph(
     used |= {o for o in body.outputs if isinstance(o.op, Constant)}
     inputs = (*body.params, *sorted(used, key=lambda c: c.id))
     region = Region(nodes, inputs, tuple(body.outputs))
-    return RegionSource(region, forms, set(body.outputs[:carries]))
+    return RegionSource(region, forms, set(body.outputs[:carries]), scratch=f"{name[0]}s")
 
 
 def loop_source(form_: LoopForm) -> LoopSource | str:
@@ -107,6 +107,10 @@ def _kernel(
         # an array carry is the loop's own copy: C-ordered and writable, as the body gives
         # its new value back, so the variable has one type every step
         lines.append(f"    c{i} = a{i}.copy()" if dims(p) else f"    c{i} = a{i}")
+    scratches = [*body.scratches, *(cond.scratches if cond is not None else [])]
+    for s in scratches:  # the regions' buffers, made once a call (two for a next carry)
+        for name in (f"{s.name}_0", f"{s.name}_1") if s.alternate else (s.name,):
+            lines.append(f"    {name} = np.empty({s.shape}, {s.dtype})")
     step = "np.int64(n)" if cond is not None else "np.int64(base + j)"
     named: dict[Node, str] = {p: f"c{i}" for i, p in enumerate(form.carry_params())}
     named.update({p: f"X{i}[j]" for i, p in enumerate(form.x_params())})
@@ -114,8 +118,14 @@ def _kernel(
     named.update(dict.fromkeys(form.step_params(), step))
     named.update(dict(zip(constants, consts)))
 
+    parity = "n" if cond is not None else "j"
+
     def call(region: RegionSource, fn: str) -> str:
-        return f"{fn}({', '.join(named[x] for x in region.arguments)})"
+        args = [named[x] for x in region.arguments]
+        for s in region.scratches:
+            two = f"({s.name}_0 if {parity} % 2 == 0 else {s.name}_1)"
+            args.append(two if s.alternate else s.name)
+        return f"{fn}({', '.join(args)})"
 
     row = "n" if cond is not None else "j"
     indent = "        "
@@ -129,8 +139,19 @@ def _kernel(
         back = ", ".join(f"c{i}" for i in range(c))
         lines.append(f"{indent}    return False, ({back}{',' if c == 1 else ''}), n")
     lines.append(f"{indent}o = {call(body, 'body')}")
-    for i in range(form.outputs):
-        lines.append(f"{indent}Y{i}[{row}] = o[{c + i}]")
+    for i, y in enumerate(form.per_step()):
+        shape = dims(y)
+        if not shape:
+            lines.append(f"{indent}Y{i}[{row}] = o[{c + i}]")
+            continue
+        # the row copied entry by entry: numba's slice assignment costs more at this size
+        lines += [f"{indent}y{i} = Y{i}[{row}]", f"{indent}p{i} = o[{c + i}]"]
+        depth = indent
+        for axis, d in enumerate(shape):
+            lines.append(f"{depth}for i{axis} in range({d}):")
+            depth += "    "
+        at = ", ".join(f"i{a}" for a in range(len(shape)))
+        lines.append(f"{depth}y{i}[{at}] = p{i}[{at}]")
     for i in range(c):
         lines.append(f"{indent}c{i} = o[{i}]")
     back = ", ".join(f"c{i}" for i in range(c))

@@ -70,6 +70,9 @@ def form(node: Node) -> Form | str:
         return native if node.inputs[0].dtype.kind == "f" else f"{op.name} folds no floats"
     if isinstance(native, Call):
         check_call(native.template, len(node.inputs))
+        if native.into is not None:  # {out} as one operand more
+            arity = len(node.inputs)
+            check_call(native.into.replace("{out}", f"{{{arity}}}"), arity + 1)
         return native
     return f"{op.name} has no native form"
 

@@ -13,7 +13,9 @@ elementwise ops around it.  Any other op may declare one with ``Op.native(node)`
   part of NumPy that numba compiles: ``np.dot({0}, {1})``, ``{0}[1:, None]``.  The
   expression gives an array of the node's shape and dtype, or a scalar when the node is
   0-d; 0-d operands are given as scalars.  ``view``: the result may share memory with an
-  operand (a transpose, a slice), so a backend copies it before handing it out.
+  operand (a transpose, a slice), so a backend copies it before handing it out.  ``into``:
+  the same kernel writing its result into ``{out}``, an array of the node's shape and
+  dtype that it returns, so a loop step can reuse one buffer instead of making an array.
 
 A form is a promise that the backend's result equals ``compute``'s to rounding, for the
 node it was asked of (its types, attributes and known shapes): an op returns ``None`` where
@@ -59,9 +61,14 @@ class Call:
 
     template: str
     view: bool = False
+    into: str | None = None
 
-    def code(self, args: list[str]) -> str:
-        return self.template.format(*args)
+    def code(self, args: list[str], out: str | None = None) -> str:
+        """The expression on ``args``; written into ``out`` where given (``into``)."""
+        if out is None:
+            return self.template.format(*args)
+        assert self.into is not None
+        return self.into.format(*args, out=out)
 
 
 # the folds graphad's reductions are made of; max and min are np.maximum and np.minimum

@@ -122,7 +122,9 @@ class MatMul(Multilinear):
         a, b = node.inputs
         if not (0 < (a.ndim or 3) <= 2 and 0 < (b.ndim or 3) <= 2):
             return None
-        return Call("np.dot({0}, {1})") if a.dtype == b.dtype and a.dtype.kind == "f" else None
+        if a.dtype != b.dtype or a.dtype.kind != "f":
+            return None
+        return Call("np.dot({0}, {1})", into="np.dot({0}, {1}, {out})")
 
     def code(self, node: Node, args: Sequence[str]) -> str:
         """a @ b"""

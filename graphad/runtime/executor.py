@@ -224,7 +224,7 @@ class Executor:
                 f"Executor: backend='numba' computes NumPy arrays, but was fed Dask arrays; "
                 f"use backend='dask' (or 'auto') for them ({user_location()})"
             )
-        if self._native is not None and not self._native.fallbacks:
+        if self._native is not None and self._native.all_native:
             self._steps(slots, fed)  # native code only: no NumPy warning to silence (~1 µs)
         else:
             with np.errstate(all="ignore"):

@@ -193,6 +193,13 @@ class Lowered:
         return (*self._fallbacks, *failed)
 
     @property
+    def all_native(self) -> bool:
+        """Whether every node runs as native code (``fallbacks`` is empty), asked every run."""
+        if self._fallbacks or any(c.failure for c in self.regions):
+            return False
+        return not any(s.failure for n in self.loops for s in _steps(n))
+
+    @property
     def kernels(self) -> list[Kernel]:
         """The compiled functions: each region's, each loop's step functions."""
         return [c.kernel for c in self.regions] + [s.kernel for n in self.loops for s in _steps(n)]

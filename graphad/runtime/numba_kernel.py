@@ -27,7 +27,7 @@ from typing import Any
 
 import numba
 from numba.core import config as numba_config
-from numba.core.errors import NumbaPerformanceWarning
+from numba.core.errors import NumbaIRAssumptionWarning, NumbaPerformanceWarning
 
 from graphad.compiler.native_code import KERNEL, module_source
 
@@ -65,7 +65,7 @@ class Kernel:
         # numba's own switch: with NUMBA_DISABLE_JIT the function runs as Python, on NumPy
         self.jit = not getattr(numba_config, "DISABLE_JIT", False)
         numpy = "graphad.runtime.numba_numpy" if self.jit else "numpy"
-        text = module_source(body, f"@numba.njit({OPTIONS})", numpy)
+        text = module_source(body, OPTIONS, numpy)
         digest = hashlib.sha256(text.encode()).hexdigest()[:24]
         self.name = f"graphad_numba_{digest}" + ("" if self.jit else "_python")
         self.source = text
@@ -98,8 +98,11 @@ class Kernel:
             start = time.perf_counter()
             self.fn._can_compile = True
             try:
-                with warnings.catch_warnings():  # np.dot of a strided view: slower, not wrong
+                with warnings.catch_warnings():
+                    # np.dot of a strided view: slower, not wrong; and numba's own pedantic
+                    # check of variables' scopes in inlined code (numba_numpy.dot's loops)
                     warnings.simplefilter("ignore", NumbaPerformanceWarning)
+                    warnings.simplefilter("ignore", NumbaIRAssumptionWarning)
                     self.fn.compile(signature)
             except Exception as e:  # a typing error, or numba's own failing on the source
                 reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

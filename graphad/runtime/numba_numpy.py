@@ -17,6 +17,8 @@ from typing import Any
 
 import numba
 import numpy
+from numba.core import types
+from numba.extending import overload
 from numpy import bool_, empty, float32, float64, full, inf, nan
 
 __all__ = [
@@ -43,50 +45,90 @@ SMALL_DOT = 1024
 
 
 @jit
-def dot(a: Any, b: Any) -> Any:
-    """``numpy.dot`` of vectors and matrices; small products as loops.  Each entry is the
-    sum of its products from the first, as BLAS's may differ from it only by rounding."""
-    # a.ndim and b.ndim are constants to numba: each signature compiles one branch
-    if a.ndim == 1 and b.ndim == 1:
-        k = a.shape[0]
-        if 0 < k <= SMALL_DOT:
-            s = a[0] * b[0]
-            for p in range(1, k):
-                s += a[p] * b[p]
-            return s
-    elif a.ndim == 2 and b.ndim == 1:
-        m, k = a.shape
-        if k > 0 and m * k <= SMALL_DOT:
-            v = numpy.empty(m, a.dtype)
-            for i in range(m):
-                s = a[i, 0] * b[0]
+def _blas_dot(a: Any, b: Any, out: Any) -> Any:
+    """``numpy.dot(a, b[, out])``: BLAS, compiled once a signature on a machine."""
+    if out is None:
+        return numpy.dot(a, b)
+    return numpy.dot(a, b, out)
+
+
+def dot(a: Any, b: Any, out: Any = None) -> Any:
+    """``numpy.dot(a, b[, out])`` of vectors and matrices.  Compiled (:func:`_dot`), small
+    products are loops inlined into the caller: a call to a function compiled apart costs
+    about 60 ns (its arrays' reference counts, no inlining across it), as much as the loop
+    of an 8 x 8 product.  ``out``: a C-ordered array of the result's shape and dtype."""
+    return numpy.dot(a, b) if out is None else numpy.dot(a, b, out)
+
+
+@overload(dot, inline="always")
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    """The compiled dot for the operands' ranks (known when numba types the call): each
+    entry the sum of its products from the first, as BLAS's may differ from it only by
+    rounding; BLAS past SMALL_DOT multiplications or for an empty inner dim."""
+    fresh = out is None or isinstance(out, (types.NoneType, types.Omitted))
+    ranks = (a.ndim, b.ndim)
+    # one return at the end of each: numba's inlining checks variables' scopes across returns
+    if ranks == (1, 1):
+
+        def vv(a: Any, b: Any, out: Any = None) -> Any:
+            k = a.shape[0]
+            if k == 0 or k > SMALL_DOT:
+                total = _blas_dot(a, b, None)
+            else:
+                total = a[0] * b[0]
                 for p in range(1, k):
-                    s += a[i, p] * b[p]
-                v[i] = s
+                    total += a[p] * b[p]
+            return total
+
+        return vv
+    if ranks == (2, 1):
+
+        def mv(a: Any, b: Any, out: Any = None) -> Any:
+            m, k = a.shape
+            if k == 0 or m * k > SMALL_DOT:
+                v = _blas_dot(a, b, out)
+            else:
+                v = numpy.empty(m, a.dtype) if fresh else out
+                for i in range(m):
+                    v[i] = a[i, 0] * b[0]
+                    for p in range(1, k):
+                        v[i] += a[i, p] * b[p]
             return v
-    elif a.ndim == 1 and b.ndim == 2:
-        k, n = b.shape
-        if k > 0 and k * n <= SMALL_DOT:
-            v = numpy.empty(n, a.dtype)
-            for j in range(n):
-                v[j] = a[0] * b[0, j]
-            for p in range(1, k):
+
+        return mv
+    if ranks == (1, 2):
+
+        def vm(a: Any, b: Any, out: Any = None) -> Any:
+            k, n = b.shape
+            if k == 0 or k * n > SMALL_DOT:
+                v = _blas_dot(a, b, out)
+            else:
+                v = numpy.empty(n, a.dtype) if fresh else out
                 for j in range(n):
-                    v[j] += a[p] * b[p, j]
+                    v[j] = a[0] * b[0, j]
+                for p in range(1, k):
+                    for j in range(n):
+                        v[j] += a[p] * b[p, j]
             return v
-    elif a.ndim == 2 and b.ndim == 2:
+
+        return vm
+
+    def mm(a: Any, b: Any, out: Any = None) -> Any:
         m, k = a.shape
         n = b.shape[1]
-        if k > 0 and m * k * n <= SMALL_DOT:
-            c = numpy.empty((m, n), a.dtype)
+        if k == 0 or m * k * n > SMALL_DOT:
+            c = _blas_dot(a, b, out)
+        else:
+            c = numpy.empty((m, n), a.dtype) if fresh else out
             for i in range(m):
                 for j in range(n):
                     c[i, j] = a[i, 0] * b[0, j]
                 for p in range(1, k):
                     for j in range(n):
                         c[i, j] += a[i, p] * b[p, j]
-            return c
-    return numpy.dot(a, b)
+        return c
+
+    return mm
 
 
 @jit

@@ -337,9 +337,19 @@ def test_without_numba_the_numba_backend_is_a_graph_error_saying_what_to_install
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_small_products_are_loops_that_agree_with_blas(dtype: str, cache: Path) -> None:
-    """numba_numpy.dot: products of at most SMALL_DOT multiplications run as loops (every
-    rank pair, F-ordered operands, an empty inner dim, inf and NaN), larger ones on BLAS."""
-    from graphad.runtime.numba_numpy import SMALL_DOT, dot
+    """numba_numpy.dot compiled: products of at most SMALL_DOT multiplications run as loops
+    (every rank pair, F-ordered operands, an empty inner dim, inf and NaN, written into a
+    given array or a new one), larger ones on BLAS."""
+    from graphad.runtime.numba_numpy import SMALL_DOT
+    from graphad.runtime.numba_numpy import dot as numba_dot
+
+    @numba.njit
+    def dot(a: Any, b: Any) -> Any:
+        return numba_dot(a, b)
+
+    @numba.njit
+    def dot_into(a: Any, b: Any, out: Any) -> Any:
+        return numba_dot(a, b, out)
 
     rng = np.random.default_rng(3)
     pairs = [((5,), (5,)), ((4, 5), (5,)), ((5,), (5, 3)), ((4, 5), (5, 3)), ((8, 1), (1, 8))]
@@ -353,6 +363,10 @@ def test_small_products_are_loops_that_agree_with_blas(dtype: str, cache: Path) 
             assert np.shape(got) == np.shape(want)
             assert np.ndim(got) == 0 or got.dtype == want.dtype
             np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-6)
+            if np.ndim(want):
+                out = np.empty_like(want)
+                assert np.shares_memory(dot_into(x, b, out), out)
+                np.testing.assert_allclose(out, want, rtol=rtol, atol=1e-6)
     special = np.array([[np.inf, 0.0], [np.nan, 1.0], [-np.inf, np.inf]], dtype)
     with np.errstate(invalid="ignore"):
         np.testing.assert_array_equal(dot(special, np.ones(2, dtype)), special @ np.ones(2, dtype))

@@ -62,6 +62,20 @@ def test_a_scan_and_its_backward_loop_run_native(checkpoint: Any, cache: Path) -
     assert "2 native loop(s)" in ex.report()
 
 
+def test_a_step_makes_no_array_its_buffers_are_made_once(cache: Path) -> None:
+    """The steps write into buffers the kernel makes once (two, alternating, for a next
+    carry); small products are loops inlined into the step, with no call per step."""
+    inputs, fetches = recurrence(9)
+    want, got, ex = both(fetches, feeds_of(inputs, 9), cache)
+    agree(got, want)
+    for n in ex._native.loops:
+        (steps,) = n.op.steps
+        source = steps.kernel.source
+        body = source[source.index("def body(") : source.index("def kernel(")]
+        assert "np.empty(" not in body and ".copy()" not in body
+        assert "_0 if j % 2 == 0 else " in source  # the next carry's two buffers
+
+
 def test_a_reversed_scan_with_no_xs_and_the_jvp_loop(cache: Path) -> None:
     x0 = ga.placeholder("x0", (3,))
     a = ga.placeholder("a", ())
