@@ -40,6 +40,7 @@ from graphad.ir.scalar import FUNCTIONS
 # an unknown dim: the broadcast of the unknown input dims in the set, by (value, axis)
 Dim = int | frozenset[tuple[int, int]]
 KERNEL = "kernel"
+GROUP = 24  # a loop body's arguments in tuples of this many (numba inlines calls of <= 30)
 CASTS = {"float64": "np.float64", "float32": "np.float32", "bool": "np.bool_"}
 CASTS.update({t: f"np.{t}" for t in ("int64", "int32", "int16", "int8")})  # a step index
 
@@ -99,7 +100,7 @@ class RegionSource:
         self.forms = forms
         self.fresh = fresh  # outputs that must not share memory with anything
         # with a prefix (a loop body's), arrays of known shape are written into buffers the
-        # caller passes (``scratches``: name, shape, dtype, fresh), made once for all steps;
+        # caller passes in one tuple (``scratches``: name, shape, dtype, fresh), made once;
         # a fresh one (a next carry) is one of two the caller alternates between steps, so
         # the step reading the carry never writes into it
         self.prefix = scratch
@@ -211,9 +212,37 @@ class RegionSource:
             copy = o in self.fresh and view and o.shape != () and o not in self.literals
             outs.append(self.name(o) + (".copy()" if copy else ""))
         self.emit(f"return ({', '.join(outs)},)")
-        args = [f"a{self.number[x]}" for x in self.arguments] + [s.name for s in self.scratches]
+        # a loop body's arguments come in tuples: numba inlines no call of more than 30
+        args = [f"a{self.number[x]}" for x in self.arguments]
+        unpack: list[str] = []
+        if self.prefix:
+            groups = self.grouped(args)
+            if len(groups) < len(args):
+                for g, group in enumerate(self._groups(args)):
+                    unpack += [f"    {a} = {self.prefix}_args{g}[{k}]" for k, a in enumerate(group)]
+                args = [f"{self.prefix}_args{g}" for g in range(len(groups))]
+        if self.scratches:
+            args.append(self.buffers)
+            unpack += [f"    {s.name} = {self.buffers}[{k}]" for k, s in enumerate(self.scratches)]
+        self.lines[1:1] = unpack
         self.lines[0] = f"def {name}({', '.join(args)}):"
         return "\n".join(self.lines) + "\n"
+
+    @staticmethod
+    def _groups(args: list[str]) -> list[list[str]]:
+        return [args[k : k + GROUP] for k in range(0, len(args), GROUP)]
+
+    def grouped(self, args: list[str]) -> list[str]:
+        """A loop body's arguments as its caller passes them: as they are, or, past
+        ``GROUP`` of them, in tuples of ``GROUP``."""
+        if not self.prefix or len(args) <= GROUP:
+            return args
+        return [f"({', '.join(group)},)" for group in self._groups(args)]
+
+    @property
+    def buffers(self) -> str:
+        """The name of the tuple of scratch buffers, the function's last argument."""
+        return f"{self.prefix}_buffers"
 
     def _scratch(self, n: Node) -> str | None:
         """The buffer ``n``'s array is written into, where the caller gives buffers and n's

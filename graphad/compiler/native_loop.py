@@ -107,10 +107,15 @@ def _kernel(
         # an array carry is the loop's own copy: C-ordered and writable, as the body gives
         # its new value back, so the variable has one type every step
         lines.append(f"    c{i} = a{i}.copy()" if dims(p) else f"    c{i} = a{i}")
-    scratches = [*body.scratches, *(cond.scratches if cond is not None else [])]
-    for s in scratches:  # the regions' buffers, made once a call (two for a next carry)
-        for name in (f"{s.name}_0", f"{s.name}_1") if s.alternate else (s.name,):
-            lines.append(f"    {name} = np.empty({s.shape}, {s.dtype})")
+    for region in (body, cond):  # the regions' buffers, made once a call (two for a carry)
+        if region is None or not region.scratches:
+            continue
+        for s in region.scratches:
+            for name in (f"{s.name}_0", f"{s.name}_1") if s.alternate else (s.name,):
+                lines.append(f"    {name} = np.empty({s.shape}, {s.dtype})")
+        for parity in (0, 1):
+            names = [f"{s.name}_{parity}" if s.alternate else s.name for s in region.scratches]
+            lines.append(f"    {region.buffers}_{parity} = ({', '.join(names)},)")
     step = "np.int64(n)" if cond is not None else "np.int64(base + j)"
     named: dict[Node, str] = {p: f"c{i}" for i, p in enumerate(form.carry_params())}
     named.update({p: f"X{i}[j]" for i, p in enumerate(form.x_params())})
@@ -119,16 +124,17 @@ def _kernel(
     named.update(dict(zip(constants, consts)))
 
     parity = "n" if cond is not None else "j"
+    indent = "        "
 
     def call(region: RegionSource, fn: str) -> str:
-        args = [named[x] for x in region.arguments]
-        for s in region.scratches:
-            two = f"({s.name}_0 if {parity} % 2 == 0 else {s.name}_1)"
-            args.append(two if s.alternate else s.name)
+        args = region.grouped([named[x] for x in region.arguments])
+        if region.scratches:  # the even or the odd steps' buffers, chosen before the call
+            b = region.buffers
+            lines.append(f"{indent}{b} = {b}_0 if {parity} % 2 == 0 else {b}_1")
+            args.append(b)
         return f"{fn}({', '.join(args)})"
 
     row = "n" if cond is not None else "j"
-    indent = "        "
     if cond is None:
         loop = "range(n - 1, -1, -1)" if form.reverse else "range(n)"
         lines.append(f"    for j in {loop}:")

@@ -36,6 +36,8 @@ from graphad.ir.errors import GraphError
 # what a Call expression may call, as np.<name>: functions numba compiles as NumPy does
 NUMPY = frozenset(
     {"dot", "transpose", "reshape", "broadcast_to", "ascontiguousarray", "full", "empty"}
+    | {"zeros", "concatenate", "stack", "exp", "log", "sum", "max", "isfinite"}
+    | {"float64", "float32"}
 )
 # methods of the operand arrays a Call may use
 METHODS = frozenset({"reshape", "copy", "transpose", "T"})

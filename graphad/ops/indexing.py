@@ -308,6 +308,40 @@ class ScatterAdd(Linear):
             out[index] = g
         return out
 
+    def native(self, node: Node) -> Call | None:
+        """g between zeros along the one axis the index picks from (an int, or a slice of
+        step 1; the other axes whole), joined by np.concatenate (a known shape only)"""
+        g = node.inputs[0]
+        shape = self.shape
+        if self.advanced or len(node.inputs) > 1 or not is_static(shape) or g.ndim is None:
+            return None
+        whole = {("slice", None, None, None), ("slice", None, None, 1)}
+        picked = [(a, item) for a, item in enumerate(self.items) if tuple(item) not in whole]
+        if len(picked) != 1 or picked[0][1][0] not in ("int", "slice") or g.dtype.kind != "f":
+            return None
+        axis, item = picked[0]
+        dims = [int(d) for d in shape if d is not None]  # is_static: every dim an int
+        n = dims[axis]
+        if item[0] == "int":
+            k = item[1] + n if item[1] < 0 else item[1]
+            lo, hi = k, k + 1
+            lifted = (*dims[:axis], 1, *dims[axis + 1 :])
+            piece = f"np.ascontiguousarray({{0}}).reshape({lifted})"
+        else:
+            if item[3] not in (None, 1):
+                return None
+            lo, hi, _ = slice(item[1], item[2]).indices(n)
+            piece = "{0}"
+        dtype = f"np.{g.dtype.name}"
+        parts = [piece]
+        if lo > 0:
+            parts.insert(0, f"np.zeros({(*dims[:axis], lo, *dims[axis + 1 :])}, {dtype})")
+        if hi < n:
+            parts.append(f"np.zeros({(*dims[:axis], n - hi, *dims[axis + 1 :])}, {dtype})")
+        if len(parts) == 1:
+            return Call(piece, view=True)
+        return Call(f"np.concatenate(({', '.join(parts)}), {axis})")
+
     def transpose(self, node: Node, g: Node) -> Node:
         """ū = g[index] for the update u"""
         arrays = node.inputs[1 : 1 + self.n_arrays]

@@ -300,6 +300,15 @@ class LogSumExp(Reduce):
             out = np.squeeze(out, axis=self.axes(x.ndim))
         return out.astype(self.out_dtype(x.dtype), copy=False)
 
+    def native(self, node: Node) -> Call | None:
+        """compute's formula over the whole of a float64 array, the max as m (0 where it
+        is not finite), recomputed where it is read (small arrays: a step's)"""
+        x = node.inputs[0]
+        if x.dtype != np.float64 or not x.ndim or node.ndim != 0:
+            return None
+        m = "(np.max({0}) if np.isfinite(np.max({0})) else 0.0)"
+        return Call(f"np.log(np.sum(np.exp({{0}} - {m}))) + {m}")
+
     def partials(self, node: Node) -> Node:
         """∂y/∂x = softmax(x) along the axes, from the output: exp(x - lse)"""
         return ew.exp(node.inputs[0] - self.keep(node, node))

@@ -439,6 +439,10 @@ class Concatenate(JointlyLinear):
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.concatenate(xs, axis=self.axis)
 
+    def native(self, node: Node) -> Call | None:
+        """np.concatenate of arrays of the result's dtype"""
+        return _joined("concatenate", node, self.axis)
+
     def sparsity(self, node: Node, detect: Detect) -> Dependences:
         """each entry is one entry of one input, moved"""
         return routed(self, node, range(len(node.inputs)))
@@ -503,6 +507,10 @@ class Stack(JointlyLinear):
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.stack(xs, axis=self.axis)
+
+    def native(self, node: Node) -> Call | None:
+        """np.stack of arrays of the result's dtype"""
+        return _joined("stack", node, self.axis)
 
     def sparsity(self, node: Node, detect: Detect) -> Dependences:
         """each entry is one entry of one input, moved"""
@@ -746,3 +754,13 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
     return [
         getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in itertools.pairwise(bounds)
     ]
+
+
+def _joined(function: str, node: Node, axis: int) -> Call | None:
+    """``np.<function>((x0, x1, ...), axis)`` where every operand is an array of the
+    result's dtype (numba joins only arrays of one dtype and rank)."""
+    xs = node.inputs
+    if not xs or any(not x.ndim or x.dtype != node.dtype for x in xs):
+        return None
+    operands = ", ".join(f"{{{i}}}" for i in range(len(xs)))
+    return Call(f"np.{function}(({operands},), {axis})")

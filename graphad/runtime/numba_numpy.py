@@ -6,9 +6,10 @@ it, in every process, and some cost seconds: ``np.dot`` about one for each new s
 (it is the region's ``np``): each is a numba function of its own, cached by numba beside
 this file (or in ``NUMBA_CACHE_DIR``), so its compiled code is made once for each signature
 on a machine and loaded from disk by every process after that.  The other names a region
-uses (dtypes, ``empty``, ``full``, ``inf``, ``nan``) are NumPy's, which numba compiles
-quickly.  The regions' own source does not change: with numba's ``DISABLE_JIT`` these are
-NumPy's functions run as Python.
+uses (dtypes, ``empty``, ``full``, ``zeros``, ``concatenate``, ``stack``, ``inf``,
+``nan`` and the functions of logsumexp's form) are NumPy's, which numba compiles quickly.
+The regions' own source does not change: with numba's ``DISABLE_JIT`` these are NumPy's
+functions run as Python.
 """
 
 from __future__ import annotations
@@ -19,21 +20,45 @@ import numba
 import numpy
 from numba.core import types
 from numba.extending import overload
-from numpy import bool_, empty, float32, float64, full, inf, nan
+from numpy import (
+    bool_,
+    concatenate,
+    empty,
+    exp,
+    float32,
+    float64,
+    full,
+    inf,
+    isfinite,
+    log,
+    nan,
+    stack,
+    zeros,
+)
+from numpy import max as max  # as np.max in a region's source
+from numpy import sum as sum  # as np.sum
 
 __all__ = [
     "ascontiguousarray",
     "bool_",
     "broadcast_shapes",
     "broadcast_to",
+    "concatenate",
     "dot",
     "empty",
+    "exp",
     "float32",
     "float64",
     "full",
     "inf",
+    "isfinite",
+    "log",
+    "max",
     "nan",
+    "stack",
+    "sum",
     "transpose",
+    "zeros",
 ]
 
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
