@@ -113,9 +113,9 @@ def _kernel(
         for s in region.scratches:
             for name in (f"{s.name}_0", f"{s.name}_1") if s.alternate else (s.name,):
                 lines.append(f"    {name} = np.empty({s.shape}, {s.dtype})")
-        for parity in (0, 1):
-            names = [f"{s.name}_{parity}" if s.alternate else s.name for s in region.scratches]
-            lines.append(f"    {region.buffers}_{parity} = ({', '.join(names)},)")
+        for even in (0, 1):
+            names = [f"{s.name}_{even}" if s.alternate else s.name for s in region.scratches]
+            lines.append(f"    {region.buffers}_{even} = ({', '.join(names)},)")
     step = "np.int64(n)" if cond is not None else "np.int64(base + j)"
     named: dict[Node, str] = {p: f"c{i}" for i, p in enumerate(form.carry_params())}
     named.update({p: f"X{i}[j]" for i, p in enumerate(form.x_params())})
