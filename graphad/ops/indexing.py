@@ -326,7 +326,10 @@ class ScatterAdd(Linear):
             k = item[1] + n if item[1] < 0 else item[1]
             lo, hi = k, k + 1
             lifted = (*dims[:axis], 1, *dims[axis + 1 :])
-            piece = f"np.ascontiguousarray({{0}}).reshape({lifted})"
+            if g.ndim == 0:  # a 0-d g comes as a scalar: an array of it
+                piece = f"np.full({lifted}, {{0}})"
+            else:
+                piece = f"np.ascontiguousarray({{0}}).reshape({lifted})"
         else:
             if item[3] not in (None, 1):
                 return None

@@ -371,3 +371,18 @@ def test_small_products_are_loops_that_agree_with_blas(dtype: str, cache: Path) 
     special = np.array([[np.inf, 0.0], [np.nan, 1.0], [-np.inf, np.inf]], dtype)
     with np.errstate(invalid="ignore"):
         np.testing.assert_array_equal(dot(special, np.ones(2, dtype)), special @ np.ones(2, dtype))
+
+
+def test_the_reverse_pass_of_ints_and_slices_compiles(cache: Path) -> None:
+    """scatter_add of an int (a 0-d or a row update) or a slice on one axis: g between
+    zeros, joined by np.concatenate, in a compiled region."""
+    x = ga.placeholder("x", (4,))
+    m = ga.placeholder("m", (3, 4))
+    y = ga.sum(ga.sin(x[2]) * x[1:3]) + x[-1] * 2.0
+    y = y + ga.sum(m[1] * 3.0) + ga.sum(ga.exp(m[:, 1:]))
+    xv, mv = np.linspace(0.1, 0.9, 4), np.linspace(-1, 1, 12).reshape(3, 4)
+    want, got, ex = both([y, *ga.gradients(y, [x, m])], {x: xv, m: mv}, cache)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-15)
+    assert ex.fallbacks == ()
+    assert "scatter_add" in ex.report()
