@@ -221,9 +221,11 @@ class RegionSource:
                 for g, group in enumerate(self._groups(args)):
                     unpack += [f"    {a} = {self.prefix}_args{g}[{k}]" for k, a in enumerate(group)]
                 args = [f"{self.prefix}_args{g}" for g in range(len(groups))]
-        if self.scratches:
+        if self.packs_buffers:
             args.append(self.buffers)
             unpack += [f"    {s.name} = {self.buffers}[{k}]" for k, s in enumerate(self.scratches)]
+        else:  # apart: a tuple of them is copied and unpacked every step
+            args += [s.name for s in self.scratches]
         self.lines[1:1] = unpack
         self.lines[0] = f"def {name}({', '.join(args)}):"
         return "\n".join(self.lines) + "\n"
@@ -238,6 +240,14 @@ class RegionSource:
         if not self.prefix or len(args) <= GROUP:
             return args
         return [f"({', '.join(group)},)" for group in self._groups(args)]
+
+    @property
+    def packs_buffers(self) -> bool:
+        """Whether the scratch buffers come in one tuple (the arguments would be too many
+        for numba to inline the call) rather than one argument each."""
+        count = len(self.arguments)
+        calls = count if count <= GROUP else -(-count // GROUP)
+        return bool(self.scratches) and calls + len(self.scratches) > GROUP
 
     @property
     def buffers(self) -> str:

@@ -113,7 +113,7 @@ def _kernel(
         for s in region.scratches:
             for name in (f"{s.name}_0", f"{s.name}_1") if s.alternate else (s.name,):
                 lines.append(f"    {name} = np.empty({s.shape}, {s.dtype})")
-        for even in (0, 1):
+        for even in (0, 1) if region.packs_buffers else ():
             names = [f"{s.name}_{even}" if s.alternate else s.name for s in region.scratches]
             lines.append(f"    {region.buffers}_{even} = ({', '.join(names)},)")
     step = "np.int64(n)" if cond is not None else "np.int64(base + j)"
@@ -128,10 +128,17 @@ def _kernel(
 
     def call(region: RegionSource, fn: str) -> str:
         args = region.grouped([named[x] for x in region.arguments])
-        if region.scratches:  # the even or the odd steps' buffers, chosen before the call
+        # the even or the odd steps' buffers, chosen before the call (numba inlines no call
+        # with control flow among its arguments)
+        if region.packs_buffers:
             b = region.buffers
             lines.append(f"{indent}{b} = {b}_0 if {parity} % 2 == 0 else {b}_1")
             args.append(b)
+            return f"{fn}({', '.join(args)})"
+        for s in region.scratches:
+            if s.alternate:
+                lines.append(f"{indent}{s.name} = {s.name}_0 if {parity} % 2 == 0 else {s.name}_1")
+            args.append(s.name)
         return f"{fn}({', '.join(args)})"
 
     row = "n" if cond is not None else "j"

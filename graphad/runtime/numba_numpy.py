@@ -92,18 +92,18 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
     rounding; BLAS past SMALL_DOT multiplications or for an empty inner dim."""
     fresh = out is None or isinstance(out, (types.NoneType, types.Omitted))
     ranks = (a.ndim, b.ndim)
-    # one return at the end of each: numba's inlining checks variables' scopes across returns
+    # sums in a local and BLAS by an early return: a store per product, or one return for
+    # both ways, cost as much again (numba cannot tell the result from the operands)
     if ranks == (1, 1):
 
         def vv(a: Any, b: Any, out: Any = None) -> Any:
             k = a.shape[0]
             if k == 0 or k > SMALL_DOT:
-                total = _blas_dot(a, b, None)
-            else:
-                total = a[0] * b[0]
-                for p in range(1, k):
-                    total += a[p] * b[p]
-            return total
+                return _blas_dot(a, b, None)
+            s = a[0] * b[0]
+            for p in range(1, k):
+                s += a[p] * b[p]
+            return s
 
         return vv
     if ranks == (2, 1):
@@ -111,13 +111,13 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         def mv(a: Any, b: Any, out: Any = None) -> Any:
             m, k = a.shape
             if k == 0 or m * k > SMALL_DOT:
-                v = _blas_dot(a, b, out)
-            else:
-                v = numpy.empty(m, a.dtype) if fresh else out
-                for i in range(m):
-                    v[i] = a[i, 0] * b[0]
-                    for p in range(1, k):
-                        v[i] += a[i, p] * b[p]
+                return _blas_dot(a, b, out)
+            v = numpy.empty(m, a.dtype) if fresh else out
+            for i in range(m):
+                s = a[i, 0] * b[0]
+                for p in range(1, k):
+                    s += a[i, p] * b[p]
+                v[i] = s
             return v
 
         return mv
@@ -126,14 +126,13 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         def vm(a: Any, b: Any, out: Any = None) -> Any:
             k, n = b.shape
             if k == 0 or k * n > SMALL_DOT:
-                v = _blas_dot(a, b, out)
-            else:
-                v = numpy.empty(n, a.dtype) if fresh else out
-                for j in range(n):
-                    v[j] = a[0] * b[0, j]
+                return _blas_dot(a, b, out)
+            v = numpy.empty(n, a.dtype) if fresh else out
+            for j in range(n):
+                s = a[0] * b[0, j]
                 for p in range(1, k):
-                    for j in range(n):
-                        v[j] += a[p] * b[p, j]
+                    s += a[p] * b[p, j]
+                v[j] = s
             return v
 
         return vm
@@ -142,15 +141,14 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         m, k = a.shape
         n = b.shape[1]
         if k == 0 or m * k * n > SMALL_DOT:
-            c = _blas_dot(a, b, out)
-        else:
-            c = numpy.empty((m, n), a.dtype) if fresh else out
-            for i in range(m):
-                for j in range(n):
-                    c[i, j] = a[i, 0] * b[0, j]
+            return _blas_dot(a, b, out)
+        c = numpy.empty((m, n), a.dtype) if fresh else out
+        for i in range(m):
+            for j in range(n):
+                s = a[i, 0] * b[0, j]
                 for p in range(1, k):
-                    for j in range(n):
-                        c[i, j] += a[i, p] * b[p, j]
+                    s += a[i, p] * b[p, j]
+                c[i, j] = s
         return c
 
     return mm
