@@ -9,7 +9,7 @@ so a plain import does not pay for Graphviz and NetworkX.
 The layers, bottom up, and the one direction of imports: at module level a module imports
 only from its own package and from the layers below it; peers on one line do not import each
 other, and the top layer sits freely on everything (``tests/codebase/test_import_direction.py``
-checks it; README's layout section lists every module)::
+checks it; docs/layout.md lists every module)::
 
     ir                    Node, types, the op contract (Op), errors, placeholders, constants
     ops                   the op families and the NumPy-named functions that build nodes

@@ -1,5 +1,5 @@
 """Regenerate what is committed with outputs: the notebooks (run by a real kernel, saved with
-their outputs) and the README's drawing of the notes' example (docs/notes_example.svg).
+their outputs) and docs/drawing.md's drawing of the notes' example (docs/notes_example.svg).
 
     python scripts/regenerate.py            # from the repository root
 """
@@ -23,7 +23,7 @@ import graphad as ga  # noqa: E402 - this checkout's graphad, whatever is instal
 from graphad.cli import notes_example  # noqa: E402
 
 
-def readme_drawing() -> Path:
+def notes_drawing() -> Path:
     v1, v4 = notes_example()
     adj = ga.adjoints(v4, v1)
     return ga.render(
@@ -50,7 +50,7 @@ def run_notebook(path: Path, timeout_s: int = 300) -> nbformat.NotebookNode:
 
 
 def main() -> None:
-    print(f"wrote {readme_drawing()}")
+    print(f"wrote {notes_drawing()}")
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         start = time.perf_counter()
         nbformat.write(run_notebook(path), path)

@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from operator import is_
 
+import numpy as np
+
 from graphad.compiler.cse import lookup
-from graphad.compiler.fold import fold
+from graphad.compiler.fold import fold_on
 from graphad.compiler.patterns import Apply, Uses, exact_ring
 from graphad.compiler.rules import all_rules, rules_tried_on
 from graphad.ir import Node, adopt, rebuild, topo_sort
@@ -35,13 +37,14 @@ def simplify(
     node: Node, uses: Uses, rules: Sequence[Apply], fast_math: bool = False
 ) -> Node | None:
     """The first of folding and ``rules`` (those of the node's op class) that applies to
-    ``node``, given the consumers of each value (``uses``), or ``None``."""
+    ``node``, given the consumers of each value (``uses``), or ``None``.  Floating-point
+    warnings of folding are silenced by the pass (see ``Rewriter.run_pass``)."""
     if node.op.branches:  # its sub-graphs first; an op that runs them is not folded
         inside = rewrite_branches(node, fast_math)
         if inside is not None:
             return inside
     else:
-        folded = fold(node)
+        folded = fold_on(node, node.inputs)
         if folded is not None:
             return folded
     for apply in rules:
@@ -75,9 +78,11 @@ class Rewriter:
     def __init__(self, fast_math: bool = False) -> None:
         self.fast_math = fast_math
         self.rules = all_rules()
-        # the rules tried on a node, by whether laws inexact in floating point may apply to
-        # it, its op class and its inputs' op classes
-        self.by_kind: dict[tuple[object, ...], tuple[Apply, ...]] = {}
+        # the rules tried on a node, by its op class and its inputs' op classes: the laws exact
+        # in floating point, and all of them (None when all are exact, so that the dtype is
+        # asked only of nodes of a kind that has an inexact law)
+        self.by_kind: dict[tuple[type, ...], tuple[tuple[Apply, ...], tuple[Apply, ...] | None]]
+        self.by_kind = {}
         self.stable: set[Node] = set()
         self.canonical: set[Node] = set()  # nodes that are their key's entry
         self.table: dict[Hashable, Node] = {}
@@ -113,20 +118,26 @@ class Rewriter:
                 consumers[x] = consumers.get(x, 0) + 1
         uses: dict[Node, int] = {}  # consumers of each replacement, as rules see them
         new: dict[Node, Node] = {}
-        changed = self._walk(order, new, consumers, uses)
+        # folding runs kernels on constants: an overflow there is met, and reported, when the
+        # graph runs; silenced once for the pass, not entered and left once per node
+        with np.errstate(all="ignore"):
+            changed = self._walk(order, new, consumers, uses)
         return new, changed
 
     def rules_of(self, node: Node) -> tuple[Apply, ...]:
         """The rules tried on ``node``, in order (those not exact in floating point only
         under ``fast_math`` or for integers)."""
-        loose = self.fast_math or exact_ring(node)
-        kind = (loose, type(node.op), *[type(x.op) for x in node.inputs])
+        kind = (type(node.op), *[type(x.op) for x in node.inputs])
         found = self.by_kind.get(kind)
         if found is None:
             tried = rules_tried_on(node, self.rules)
-            found = tuple(r.apply for r in tried if loose or not r.fast_math)
-            self.by_kind[kind] = found
-        return found
+            strict = tuple(r.apply for r in tried if not r.fast_math)
+            every = tuple(r.apply for r in tried)
+            found = self.by_kind[kind] = (strict, None if every == strict else every)
+        exact, loose = found
+        if loose is not None and (self.fast_math or exact_ring(node)):
+            return loose
+        return exact
 
     def settled(self, order: Sequence[Node]) -> bool:
         """Whether a pass over ``order`` would change nothing: every node was simplified
@@ -150,7 +161,13 @@ class Rewriter:
             if node.inputs:
                 inputs = tuple([new[x] for x in node.inputs])
                 if not all(map(is_, inputs, node.inputs)):
-                    current = rebuild(node, inputs)
+                    # folded on its new inputs when they are constants, as simplify would
+                    # fold it rebuilt: not made only to be thrown away
+                    folded = fold_on(node, inputs)
+                    if folded is None:
+                        current = rebuild(node, inputs)
+                    else:
+                        current = adopt(folded, node, known)
                     known.add(current)
                     changed = True
             if current not in canonical:

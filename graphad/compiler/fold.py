@@ -43,7 +43,21 @@ def _stored(x: Node) -> int:
 
 def fold(node: Node) -> Node | None:
     """op(c₁, …, cₙ) -> constant(op.compute(c₁, …, cₙ))   (graphad's ops, small results)"""
-    inputs = node.inputs
+    with np.errstate(all="ignore"):
+        return fold_on(node, node.inputs)
+
+
+def fold_on(node: Node, inputs: tuple[Node, ...]) -> Node | None:
+    """``node``'s op on ``inputs`` folded to a constant, or ``None``: the constant
+    ``fold`` would make of ``node`` rebuilt on ``inputs``, without rebuilding it.
+
+    The rewrite asks this of a node whose inputs it has just replaced, before rebuilding
+    it, so that a chain of constant products (an adjoint chain's seed times one scale a
+    step) does not make each product only to fold it away.  ``inputs`` must have the types
+    of ``node``'s inputs (so that ``node.type`` is the result's); when one differs, or the
+    op may not be folded, the answer is ``None`` and the caller rebuilds.  Floating-point
+    warnings are the caller's to silence (one ``np.errstate`` for a whole pass, not one per
+    node): the same overflow is met, and reported, when the graph runs."""
     if not inputs:
         return None
     values: list[Any] = []
@@ -52,6 +66,9 @@ def fold(node: Node) -> Node | None:
         if v is None:
             return None
         values.append(v)
+    for a, b in zip(inputs, node.inputs):
+        if a.type is not b.type and a.type != b.type:
+            return None
     t, n = static_type(node), node.size
     if t is None or n is None or n > FOLD_LIMIT or not is_own(node):
         return None
@@ -60,8 +77,7 @@ def fold(node: Node) -> Node | None:
     if isinstance(node.op, (Placeholder, Constant)) or node.op.branches:
         return None  # an op with sub-graphs is rewritten inside, not run here
     try:
-        with np.errstate(all="ignore"):
-            value = node.op.compute(*values)
+        value = node.op.compute(*values)
     except Exception:  # the same error will be raised, and reported, when the graph runs
         return None
     if not isinstance(value, (np.ndarray, np.generic, int, float, complex, bool)):

@@ -26,6 +26,7 @@ into it as literals.
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -343,6 +344,10 @@ class RegionSource:
                     args.append(read[x])
             k = self.number[m]
             value = m.op.scalar_code(args)
+            if ":=" in value:  # numba cannot type a name bound inside an expression
+                value, values = hoisted(value, f"_{k}")
+                for name, expression in values:
+                    self.emit(f"{name} = {expression}", depth)
             if not self._exact(m):
                 value = f"{CASTS[m.dtype.name]}({value})"
             self.emit(f"e{k} = {value}", depth)
@@ -415,6 +420,27 @@ class RegionSource:
         self.emit(f"x{k} = t{k}.reshape(t{k}.size)")
         self.emit(f"for j in range(t{k}.size):")
         self.emit(f"w{k}[j] = {cast}({form.finish.format(f'x{k}[j]', count)})", 2)
+
+
+def hoisted(formula: str, suffix: str) -> tuple[str, list[tuple[str, str]]]:
+    """``formula`` with each value it names (``(_p := x * y)``) computed first, as
+    ``[(name, expression)]`` in the order Python evaluates them, its names made unique
+    with ``suffix``.  The same value in every case: formulas are pure arithmetic, so a value
+    computed where a branch would not have needed it changes nothing."""
+    bound: list[tuple[str, str]] = []
+
+    class Hoist(ast.NodeTransformer):
+        def visit_NamedExpr(self, node: ast.NamedExpr) -> ast.AST:
+            value = self.visit(node.value)  # names bound inside it come first
+            name = node.target.id + suffix
+            bound.append((name, ast.unparse(value)))
+            return ast.Name(name, ast.Load())
+
+        def visit_Name(self, node: ast.Name) -> ast.AST:
+            return ast.Name(node.id + suffix, node.ctx) if node.id.startswith("_") else node
+
+    tree = Hoist().visit(ast.parse(formula, mode="eval"))
+    return ast.unparse(tree), bound
 
 
 def module_source(body: str, options: str, numpy: str = "numpy") -> str:

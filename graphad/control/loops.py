@@ -4,7 +4,8 @@ Both are :class:`~graphad.ops.loop.Loop` ops: a frozen dataclass of one field, t
 :class:`~graphad.ops.loop.LoopForm` that describes the loop, so the compiler types,
 rewrites, plans and generates them from the form alone.  What this module adds is what
 needs the passes: their kernel (the compiled loop, made once per op), and their rules,
-which :mod:`.loop_vjp`, :mod:`.loop_jvp` and :mod:`.loop_batch` build as loops again:
+which :mod:`.loop_vjp`, :mod:`.loop_jvp` and :mod:`.loop_batch` build as loops again, and
+their sparsity, which :mod:`.loop_sparsity` reads from the body step after step:
 
 - vjp: a scan running backwards over the per-step values the forward loop saved (its
   *residuals*), whose body is the reverse sweep of the forward body (see ``loop_vjp``);
@@ -23,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphad.compiler.loop_run import LoopProgram
-from graphad.control import loop_batch, loop_jvp, loop_vjp
+from graphad.control import loop_batch, loop_jvp, loop_sparsity, loop_vjp
 from graphad.ir import Node
+from graphad.ir.dependence import Dependences, Detect
 from graphad.ops._util import Tangents
 from graphad.ops.loop import Loop, LoopForm
 
@@ -63,6 +65,11 @@ class LoopOp(Loop):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """the loop over the batched body"""
         return loop_batch.batch(node, xs, batched)
+
+    def sparsity(self, node: Node, detect: Detect) -> Dependences:
+        """the body's pattern carried step by step (a scan of known length), or to its
+        fixpoint (a while loop, a trip count known at run time)"""
+        return loop_sparsity.sparsity(node, detect)
 
 
 @dataclass(frozen=True, eq=False)

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from graphad.ir.errors import DTypeError, GraphError, ShapeError
-from graphad.ir.node import Node, Origin, current_origin, make_node, user_location
+from graphad.ir.node import Node, Origin, current_origin, make_node, user_location, users_own
 from graphad.ir.notation import Term, atom, call, literal, number, shape_text
 from graphad.ir.op import Op
 from graphad.ir.types import (
@@ -256,7 +256,7 @@ def as_node(value: Any, like: Sequence[Node] = (), *, origin: Origin | None = No
             op = _scalar_constant(kind, value, sign, dtypes)
         except GraphError as e:
             raise _operand_error(e, value) from None
-        return make_node(op, (), op.infer(), None, current_origin() if origin is None else origin)
+        return _scalar_node(op, current_origin() if origin is None else origin)
     if isinstance(value, (list, tuple)) and _holds_node(value):
         from graphad.ops.shape import stack  # ops build on ir: resolved when called
 
@@ -292,6 +292,31 @@ def _scalar_constant(kind: type, value: Any, sign: float, dtypes: tuple[np.dtype
     dtypes: ``h * 1.0001`` in a loop shares one read-only op instead of making a new array,
     hash and type per step.  Ops are values, so sharing one is not observable."""
     return Constant(_array(value, np.result_type(*dtypes, value) if dtypes else None))
+
+
+# the last node made of each shared scalar op (see _scalar_node); cleared when it holds as many
+# as _scalar_constant keeps ops, so it stays a few hundred leaf nodes at most
+_scalar_nodes: dict[Constant, Node] = {}
+
+
+def _scalar_node(op: Constant, origin: Origin) -> Node:
+    """The constant node of a Python number an op was given on the user's line ``origin``:
+    one node for the number and the line while the user builds, so that ``h * 1.0001 +
+    0.1`` in a loop of 10⁵ steps makes two constant nodes, not 2·10⁵ that every rewrite
+    walks and merges into two (and rebuilds every consumer of).  The node is a leaf, and
+    immutable: sharing it is CSE done where it costs nothing.  Inside graphad's own passes
+    (derivations, rewrites) each use gets a node of its own, as every node those passes
+    make is theirs alone to name and to record a role on."""
+    if users_own():
+        node = _scalar_nodes.get(op)
+        if node is not None and node.origin is origin:
+            return node
+    node = make_node(op, (), op.infer(), None, origin)
+    if users_own():
+        if len(_scalar_nodes) >= 1024:
+            _scalar_nodes.clear()
+        _scalar_nodes[op] = node
+    return node
 
 
 def _holds_node(value: Sequence[Any]) -> bool:

@@ -278,6 +278,12 @@ def current_origin() -> Origin:
     return tag if tag is not None else _user_origin(*_user_frame())
 
 
+def users_own() -> bool:
+    """Whether the nodes made now are the user's own (no graphad pass, derivation or
+    rewrite, is tagging them with an origin of its own)."""
+    return _derivation.get() is None
+
+
 _SHALLOW = 64  # ancestors a node may have and still pickle by plain recursion
 _pickling = threading.local()
 

@@ -5,7 +5,11 @@ which ``{0}``, ``{1}``, … stand for the operands (``str.format`` fills them) a
 function called is one of :data:`FUNCTIONS`::
 
     scalar = "exp({0})"
-    scalar = "({0} * {1} if {0} and {1} else 0.0)"     # multiply_no_nan's strong zeros
+    scalar = "(_p if (_p := {0} * {1}) == _p else 0.0 if not {0} or not {1} else _p)"
+
+A formula may name an intermediate value with ``:=`` (``_p`` above, multiply_no_nan's
+product: computed once, and NaN-tested by ``_p == _p``, cheaper than testing both operands
+first); such a name starts with an underscore, which no name of generated code does.
 
 The names are C99's ``<math.h>`` functions, which Python's :mod:`math` wraps and native
 compilers provide, so a code generator binds each name to its own implementation (the
@@ -57,10 +61,13 @@ def functions_of(template: str, arity: int) -> frozenset[str]:
     calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
     called = {f.id for f in calls if isinstance(f, ast.Name)}
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    unknown = sorted(called - FUNCTIONS.keys()) + sorted(names - called - operands)
+    # names the formula binds itself (``_p := …``): its own, if generated code cannot use them
+    bound = {n.target.id for n in ast.walk(tree) if isinstance(n, ast.NamedExpr)}
+    own = {b for b in bound if b.startswith("_") and b not in operands}
+    unknown = sorted(called - FUNCTIONS.keys()) + sorted(names - called - operands - own)
     if unknown:
         raise GraphError(
             f"scalar formula {template!r} uses {', '.join(unknown)}; a formula may call "
-            f"only {', '.join(FUNCTIONS)} on its operands"
+            f"only {', '.join(FUNCTIONS)} on its operands (and name values _like_this with :=)"
         )
     return frozenset(called)

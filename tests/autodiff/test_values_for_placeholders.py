@@ -1,7 +1,7 @@
 """Values given for a placeholder outside a feed (a ``vmap`` batch, a tangent) are held to a
 feed's rules: a dtype that cannot hold them (complex for a real x, int8 for 300) is refused
 by name, never cast in silence; what a feed accepts is accepted.  A seed is a cotangent,
-whose complex part the real pairing projects away, as the README says."""
+whose complex part the real pairing projects away, as docs/conventions.md says."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""README's layout section lists every module of graphad, one line each, and nothing else.
+"""docs/layout.md lists every module of graphad, one line each, and nothing else.
 
-The section's code block holds a tree: ``graphad/`` and, indented two spaces a level, each
+The page's first code block holds a tree: ``graphad/`` and, indented two spaces a level, each
 package (``name/``) and module (``name.py``) with a description of what it is for on the same
 line.  A package's line stands for its ``__init__.py``.  A module added without a line, or a
 line left behind by a module removed or moved, fails here, naming the line to add or remove.
@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 ENTRY = re.compile(r"(?P<indent> *)(?P<name>[\w.]+/?)(?: {2,}(?P<what>\S.*))?")
 
 
-def layout_block(readme: str) -> list[str]:
-    """The lines of the code block under ``## Layout``."""
-    section = readme.split("\n## Layout\n", 1)
-    assert len(section) == 2, "README.md has no '## Layout' section"
-    body = section[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", body, flags=re.MULTILINE | re.DOTALL)
-    assert blocks, "README.md's layout section has no code block"
+PAGE = "docs/layout.md"
+
+
+def layout_block(page: str) -> list[str]:
+    """The lines of the first code block of the layout page, which starts ``# Layout``."""
+    assert page.startswith("# Layout\n"), f"{PAGE} does not start with '# Layout'"
+    blocks = re.findall(r"^```[^\n]*\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL)
+    assert blocks, f"{PAGE} has no code block"
     return str(blocks[0]).splitlines()
 
 
@@ -38,13 +39,13 @@ def listed(lines: list[str]) -> dict[str, str]:
         if number > start and not line.startswith(" "):
             break  # the next top-level entry (tests/, examples/, ...) ends the tree
         assert match and match["what"], (
-            f"README.md's layout line {line!r} is not 'name  what it is for' (one line each)"
+            f"{PAGE}: the line {line!r} is not 'name  what it is for' (one line each)"
         )
         depth, rest = divmod(len(match["indent"]), 2)
-        assert not rest and depth <= len(parents), f"README.md's layout: bad indent in {line!r}"
+        assert not rest and depth <= len(parents), f"{PAGE}: bad indent in {line!r}"
         del parents[depth:]
         path = "".join(parents) + match["name"]
-        assert match["name"].endswith(("/", ".py")), f"README.md's layout: {path}?"
+        assert match["name"].endswith(("/", ".py")), f"{PAGE}: {path}?"
         entries[path] = match["what"]
         if match["name"].endswith("/"):
             parents.append(match["name"])
@@ -69,13 +70,13 @@ def missing_and_stale(entries: dict[str, str], found: set[str]) -> tuple[list[st
 
 
 def test_the_layout_lists_every_module_and_only_modules() -> None:
-    entries = listed(layout_block((ROOT / "README.md").read_text()))
+    entries = listed(layout_block((ROOT / PAGE).read_text(encoding="utf-8")))
     missing, stale = missing_and_stale(entries, modules(ROOT))
     messages = [
-        f"{p} has no line in README.md's layout section: add one under "
+        f"{p} has no line in {PAGE}: add one under "
         f"{p.rsplit('/', 1)[0]}/, '{p.rsplit('/', 1)[1]}  what it is for'"
         for p in missing
-    ] + [f"README.md's layout section lists {p}, which is not there: remove it" for p in stale]
+    ] + [f"{PAGE} lists {p}, which is not there: remove it" for p in stale]
     assert not messages, "\n".join(messages)
 
 
@@ -110,12 +111,18 @@ tests/          tests
 def test_the_check_finds_missing_and_stale_lines(
     files: set[str], missing: list[str], stale: list[str]
 ) -> None:
-    entries = listed(layout_block(f"# x\n\n## Layout\n\n{BLOCK}\n## Next\n"))
+    page = f"# Layout\n\nSome words.\n\n{BLOCK}\nMore words.\n\n```\nnot the tree\n```\n"
+    entries = listed(layout_block(page))
     assert "graphad/" in entries and "tests/" not in entries
     assert missing_and_stale(entries, files) == (missing, stale)
 
 
 @pytest.mark.parametrize("line", ["  node.py", "   node.py   nodes", "  node.txt   notes"])
 def test_a_line_without_a_description_or_out_of_the_tree_shape_is_refused(line: str) -> None:
-    with pytest.raises(AssertionError, match=r"README\.md's layout"):
+    with pytest.raises(AssertionError, match=r"docs/layout\.md"):
         listed(["graphad/   the package", line])
+
+
+def test_a_page_that_is_not_the_layout_is_refused() -> None:
+    with pytest.raises(AssertionError, match=r"does not start with '# Layout'"):
+        layout_block(f"# Drawing\n\n{BLOCK}")

@@ -1,8 +1,12 @@
-"""What a user copies must run: every notebook, every example script, the README's Python.
+"""What a user copies must run: every notebook, every example script, every Python block of
+the README and of docs/*.md.
 
 Notebooks run under a real Jupyter kernel (nbclient + ipykernel), as
 ``scripts/regenerate.py`` runs them to save their outputs.  Examples run as scripts in a
-fresh interpreter from the repository root.
+fresh interpreter from the repository root.  Each ```` ```python ```` block of a page is a
+program of its own: it runs alone, in a namespace of its own, in an empty temporary folder
+(what it writes lands there), so a block that leans on an import or a value of the block
+before it fails here.  A block that is not meant to run is not marked ``python``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 TIMEOUT_S = 120
@@ -79,8 +84,50 @@ def test_example_runs(path: Path) -> None:
     )
 
 
-def test_readme_python_blocks_run() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"^```python\n(.*?)^```", readme, flags=re.DOTALL | re.MULTILINE)
-    assert blocks, "README.md has no ```python block"
-    run_cells([(f"README.md[block {i}]", code) for i, code in enumerate(blocks)], ROOT)
+FENCE = re.compile(r"^```python\n(.*?)^```", flags=re.DOTALL | re.MULTILINE)
+DRAWS = re.compile(r"\b(render|to_svg|to_dot)\(")
+
+
+def python_blocks(page: str) -> list[tuple[int, str]]:
+    """``(line, code)`` of each ```` ```python ```` block of a Markdown page, its line the
+    fence's (1-based)."""
+    return [(page.count("\n", 0, m.start()) + 1, m[1]) for m in FENCE.finditer(page)]
+
+
+def block_cases() -> list[pytest.param]:
+    cases = []
+    for path in PAGES:
+        name = path.relative_to(ROOT).as_posix()
+        for line, code in python_blocks(path.read_text(encoding="utf-8")):
+            marks = [pytest.mark.render] if DRAWS.search(code) else []
+            cases.append(pytest.param(f"{name}:{line}", code, marks=marks, id=f"{name}:{line}"))
+    return cases
+
+
+def test_the_readme_and_the_docs_have_python_to_run() -> None:
+    assert python_blocks((ROOT / "README.md").read_text(encoding="utf-8")), "README.md: no python"
+    assert len(PAGES) > 1, "docs/ has no .md page"
+
+
+LINK = re.compile(r"\]\((?!https?:|#)([^)#\s]+)")
+
+
+@pytest.mark.parametrize("path", PAGES, ids=[p.relative_to(ROOT).as_posix() for p in PAGES])
+def test_every_relative_link_of_a_page_points_at_a_file(path: Path) -> None:
+    targets = LINK.findall(path.read_text(encoding="utf-8"))
+    broken = [t for t in targets if not (path.parent / t).exists()]
+    assert not broken, f"{path.relative_to(ROOT)} links to what is not there: {broken}"
+
+
+@pytest.mark.parametrize(("label", "code"), block_cases())
+def test_python_block_runs_on_its_own(label: str, code: str, tmp_path: Path) -> None:
+    run_cells([(label, code)], tmp_path)
+
+
+def test_a_block_that_leans_on_the_one_before_fails() -> None:
+    page = "# p\n\n```python\nimport numpy as np\n```\n\ntext\n\n```python\nnp.ones(2)\n```\n"
+    (first, one), (second, two) = python_blocks(page)
+    assert (first, second) == (3, 9)
+    run_cells([("p:3", one)], ROOT)
+    with pytest.raises(NameError, match="np"):
+        run_cells([("p:9", two)], ROOT)

@@ -239,3 +239,13 @@ def test_nothing_asks_a_class_its_name_or_looks_traits_up_by_string() -> None:
                 asked = node.args[1].value
                 found.append(f"{path.name}:{node.lineno}: {node.func.id}(..., {asked!r})")
     assert found == []
+
+
+def test_a_formula_may_name_its_own_values_with_an_underscore_only() -> None:
+    """``_p := …`` names a value the formula computes once (multiply_no_nan's product); a
+    name without the underscore could be one of the generated code's, and is refused."""
+    assert functions_of("(_p if (_p := {0} * {1}) == _p else 0.0)", 2) == frozenset()
+    with pytest.raises(GraphError, match=r"uses p; .* _like_this with :="):
+        functions_of("(p if (p := {0} * {1}) == p else 0.0)", 2)
+    with pytest.raises(GraphError, match=r"uses _q"):
+        functions_of("(_p if (_p := {0}) == _q else 0.0)", 1)

@@ -100,3 +100,20 @@ def test_band_and_scipy() -> None:
     assert Pattern.of(s) == p  # and back; explicitly stored zeros are not entries
     with pytest.raises(ValueError, match="expected"):
         Pattern.of(s, (5, 3))
+
+
+def test_a_large_composition_by_scipys_product_is_the_sorted_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from graphad.ir import pattern as module
+
+    rng = np.random.default_rng(7)
+    for m, k, n in [(50, 80, 30), (200, 7, 300), (1, 40, 1)]:
+        a = Pattern.from_pairs(rng.integers(0, m, 400), rng.integers(0, k, 400), (m, k))
+        b = Pattern.from_pairs(rng.integers(0, k, 900), rng.integers(0, n, 900), (k, n))
+        monkeypatch.setattr(module, "SPGEMM_PAIRS", 1 << 62)
+        sorted_pairs = a.compose(b)
+        monkeypatch.setattr(module, "SPGEMM_PAIRS", 0)
+        product = a.compose(b)
+        assert product == sorted_pairs and product.indices.dtype == np.int64
+        np.testing.assert_array_equal(product.to_dense(), (a.to_dense() @ b.to_dense()) > 0)

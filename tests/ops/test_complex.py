@@ -1,4 +1,4 @@
-"""Complex numbers under JAX's and autograd's convention, at the points the README states:
+"""Complex numbers under JAX's and autograd's convention, at the points docs/conventions.md states:
 the adjoint is the transpose under Re Σ a·b, so the gradient of a real f of z is
 ∂f/∂Re z - i·∂f/∂Im z.  The op table checks every complex row against finite differences
 in both modes and at second order; these are the closed forms and the errors."""

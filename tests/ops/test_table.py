@@ -90,7 +90,7 @@ class Problem:
 
     def pairing(self, left: Sequence[np.ndarray], right: Sequence[np.ndarray]) -> float:
         """Σᵢ Re Σ leftᵢ·rightᵢ over the inputs: the real pairing under which a complex
-        adjoint is the transpose (the README's convention; no conjugate)."""
+        adjoint is the transpose (docs/conventions.md; no conjugate)."""
         return float(sum(real_pairing(a, b) for a, b in zip(left, right)))
 
     def inner(self, nodes: Sequence[ga.Node], weights: Sequence[np.ndarray]) -> ga.Node:

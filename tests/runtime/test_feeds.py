@@ -150,3 +150,18 @@ def test_feeding_a_node_as_a_value_says_so() -> None:
         ga.evaluate(x, {x: z})
     message = str(info.value)
     assert "'x'" in message and "node z" in message and f"{HERE}:{line}" in message
+
+
+def test_feeds_of_the_placeholders_own_type_take_the_short_path_and_stay_protected() -> None:
+    """An array of the placeholder's dtype and shape, or a Python float for a 0-d float64,
+    skips the general checks: it still reaches kernels read-only, the user's array as it was."""
+    from graphad.runtime.feeds import FeedChecker
+
+    x, s = ga.placeholder("x", (3,)), ga.placeholder("s", ())
+    mine = np.arange(3.0)
+    fed = FeedChecker([x, s], [x, s]).check({x: mine, s: 0.5})
+    assert not fed[x].flags.writeable and not fed[s].flags.writeable
+    assert mine.flags.writeable and np.shares_memory(fed[x], mine)
+    assert fed[s].dtype == np.float64 and fed[s].shape == () and float(fed[s]) == 0.5
+    with pytest.raises(ga.FeedError, match="has shape"):
+        FeedChecker([x], [x]).check({x: np.arange(4.0)})

@@ -19,7 +19,8 @@ def chain(steps: int) -> tuple[ga.Node, ga.Node]:
     x = ga.placeholder("x", shape=(3,))
     v = x
     for i in range(steps):
-        v = ga.sin(v) if i % 2 else v * 0.5
+        # a constant node a step (a Python scalar would make one node for the line)
+        v = ga.sin(v) if i % 2 else v * ga.constant(0.5)
     return x, v
 
 
