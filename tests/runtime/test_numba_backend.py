@@ -359,12 +359,14 @@ def test_small_products_are_loops_that_agree_with_blas(dtype: str, cache: Path) 
     rtol = 1e-5 if dtype == "float32" else 1e-13
     for sa, sb in pairs:
         a, b = (rng.normal(size=s).astype(dtype) for s in (sa, sb))
-        for x in (a, np.asfortranarray(a)):
+        # each layout and rank is a signature to compile: the other layouts in float64 only
+        layouts = (a, np.asfortranarray(a)) if dtype == "float64" and a.ndim == 2 else (a,)
+        for x in layouts:
             got, want = dot(x, b), np.dot(a, b)
             assert np.shape(got) == np.shape(want)
             assert np.ndim(got) == 0 or got.dtype == want.dtype
             np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-6)
-            if np.ndim(want):
+            if np.ndim(want) and dtype == "float64":
                 out = np.empty_like(want)
                 assert np.shares_memory(dot_into(x, b, out), out)
                 np.testing.assert_allclose(out, want, rtol=rtol, atol=1e-6)
