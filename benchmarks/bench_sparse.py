@@ -268,12 +268,16 @@ def ba_rows(size: str) -> list[Row]:
     inputs, obs, feats = ba.generate(n, m, p)
     name = f"BA {size} (n={n} m={m} p={p})"
 
+    def one_residual(z1: ga.Node, m1: ga.Node) -> ga.Node:
+        """One observation's residual of z = [c (11), X (3), w (1)], one input."""
+        return ba.residual(ga, z1[0:11], z1[11:14], z1[14:15], m1)
+
     def objective() -> tuple[list[ga.Node], ga.Node, ga.Node]:
         holders = [ga.placeholder(k, shape=v.shape) for k, v in inputs.items()]
         feat = ga.placeholder("feats", shape=feats.shape)
         z = ba._gathered(ga, dict(zip(inputs, holders)), obs)
         w = holders[2]
-        f = ga.concatenate([ga.reshape(ba.residual(ga, z, feat), (-1,)), 1 - w * w])
+        f = ga.concatenate([ga.reshape(ba.residual(ga, *z, feat), (-1,)), 1 - w * w])
         return holders, feat, f
 
     def fed(made: tuple[list[ga.Node], ga.Node]) -> dict[ga.Node, np.ndarray]:
@@ -294,14 +298,14 @@ def ba_rows(size: str) -> list[Row]:
         z = ba._gathered(ga, dict(zip(inputs, holders)), obs)
         z1, m1 = ga.placeholder("z1", (15,)), ga.placeholder("m1", (2,))
         # forward mode: 15 tangents, 14 once compressed (x₀'s two columns share no row)
-        block = ga.jacobian(ba.residual(ga, z1, m1), z1, mode="forward")
-        blocks = ga.vmap(block, {z1: z, m1: feat})
+        block = ga.jacobian(one_residual(z1, m1), z1, mode="forward")
+        blocks = ga.vmap(block, {z1: ga.concatenate(z, axis=1), m1: feat})
         w = holders[2]
         return ga.concatenate([ga.reshape(blocks, (-1,)), -2 * w]), (holders, feat)
 
     row, value = graphad_row(name, "graphad sparse=True", sparse, fed, coloring.count, detection)
     z1, m1 = ga.placeholder("z1", (15,)), ga.placeholder("m1", (2,))
-    tangents = ga.coloring(ba.residual(ga, z1, m1), z1, mode="forward").count
+    tangents = ga.coloring(one_residual(z1, m1), z1, mode="forward").count
     ref_row, reference = graphad_row(
         name, "graphad vmap(forward jacobian)", per_observation, fed, tangents
     )

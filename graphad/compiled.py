@@ -197,9 +197,10 @@ def function(inputs: Node | Sequence[Node], outputs: Any, **executor_options: An
     are converted and checked as :class:`Executor` feeds are (array-likes and Python
     scalars become arrays of the placeholder's dtype; a wrong shape or dtype is a
     ``FeedError`` before anything runs; a structured placeholder takes a tuple or dict).
-    ``executor_options`` (``optimize``, ``debug``, ``backend``, ``fast_math``) go to the
-    Executor, which is ``.executor``.  Shapes are the placeholders': with ``x`` of shape
-    (n,) and ``W`` of shape (n, m) below, ``y`` is () and the gradients are (n,) and (n, m)::
+    ``executor_options`` (``optimize``, ``debug``, ``backend``, ``fast_math``,
+    ``reuse_buffers``) go to the Executor, which is ``.executor``.  Shapes are the
+    placeholders': with ``x`` of shape (n,) and ``W`` of shape (n, m) below, ``y`` is () and
+    the gradients are (n,) and (n, m)::
 
         x, W = ga.placeholder("x", (3,)), ga.placeholder("W", (3, 4))
         y = ga.sum(ga.tanh(x @ W) ** 2)

@@ -13,9 +13,11 @@ The Jacobian has 3p rows (2 per observation, then 1 per weight) and 11n + 3m + p
 (11 per camera, 3 per point, 1 per weight); a reprojection row has 15 entries (its camera,
 point and weight), a weight row 1.  It is computed, as ADBench's tools do, from the 2 × 15
 Jacobian of one observation's residual with respect to its [c, X, w], batched over the
-observations (graphad: ``vmap`` of ``jacobian``; JAX: ``vmap(jacrev)``), and laid out in
-CSR: the structure (row pointers, columns) depends on the observations only and is made
-once; the values are one array, computed in the graph.
+observations (graphad: ``vmap`` of ``jacobian`` with respect to [c, X, w]; JAX:
+``vmap(jacrev(argnums=(0, 1, 2)))``), and laid out in CSR: the structure (row pointers,
+columns) depends on the observations only and is made once; the values are one array,
+computed in the graph.  graphad's graph has every size unknown (placeholders of shape
+(None, ...), the observations fed as an index): one graph serves every instance.
 
 Data: ADBench's sizes (ba1 … ba20: n, m, p) and its observation pattern (observation k sees
 camera k mod n and point k mod m).  ADBench's files hold one camera, one point, one weight
@@ -32,6 +34,7 @@ ADBench's published J/obj (the paper's table; ``published.py``):
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -82,12 +85,11 @@ def generate(n: int, m: int, p: int, seed: int = 0) -> tuple[Arrays, np.ndarray,
     return inputs, obs, rng.normal(0.0, 100.0, (p, 2))
 
 
-def residual(xp: Any, z: Any, feat: Any) -> Any:
-    """w·(project(c, X) − m) for z = [c (11), X (3), w] along the last axis (any leading
-    axes: one observation or all of them)."""
-    rot, centre = z[..., 0:3], z[..., 3:6]
-    focal, x0, kappa = z[..., 6:7], z[..., 7:9], z[..., 9:11]
-    point, weight = z[..., 11:14], z[..., 14:15]
+def residual(xp: Any, cam: Any, point: Any, weight: Any, feat: Any) -> Any:
+    """w·(project(c, X) − m) for a camera c (11), a point X (3), a weight w (1) and a feature
+    m (2) along the last axis (any leading axes: one observation or all of them)."""
+    rot, centre = cam[..., 0:3], cam[..., 3:6]
+    focal, x0, kappa = cam[..., 6:7], cam[..., 7:9], cam[..., 9:11]
     y = point - centre
     theta = xp.sqrt(xp.sum(rot * rot, axis=-1, keepdims=True))
     # ADBench's branch for θ = 0 (y + r × y) is never taken on these data (|r| > 0)
@@ -124,26 +126,28 @@ def workload(name: str) -> Workload:
     row_of = np.repeat(np.arange(3 * p), np.diff(rows))
 
     def objective(values: Arrays) -> np.ndarray:
-        z = _gathered(np, values, obs)
-        return np.concatenate([residual(np, z, feats).ravel(), 1 - values["w"] ** 2])
+        e = residual(np, *_gathered(np, values, obs), feats)
+        return np.concatenate([e.ravel(), 1 - values["w"] ** 2])
 
     def build() -> Graphs:
-        holders = {k: ga.placeholder(k, shape=v.shape) for k, v in inputs.items()}
-        feat = ga.placeholder("feats", shape=feats.shape)
-        z = _gathered(ga, holders, obs)  # (p, 15)
+        # every size unknown until run time: one graph serves every instance (vmap over a
+        # batch of unknown size, gathers by an index fed at run time)
+        holders = {k: ga.placeholder(k, shape=(None, *v.shape[1:])) for k, v in inputs.items()}
+        observed = ga.placeholder("obs", shape=(None, 2), dtype=np.int64)
+        feat = ga.placeholder("feats", shape=(None, 2))
+        gathered = _gathered(ga, holders, observed)  # each observation's c, X, w
         w = holders["w"]
-        f = ga.concatenate([ga.reshape(residual(ga, z, feat), (-1,)), 1 - w * w])
-        # issue 21 item 2: jacobian takes one input, so one observation's camera, point and
-        # weight are one vector z1 of 15, sliced in ``residual``
-        z1 = ga.placeholder("z1", shape=(15,))
+        f = ga.concatenate([ga.reshape(residual(ga, *gathered, feat), (-1,)), 1 - w * w])
+        # one observation's residual and its 2 x 15 Jacobian: reverse mode, 2 cotangents
+        one = [ga.placeholder(k, shape=s) for k, s in (("c1", (11,)), ("x1", (3,)), ("w1", (1,)))]
         m1 = ga.placeholder("m1", shape=(2,))
-        block = ga.jacobian(residual(ga, z1, m1), z1)  # (2, 15), reverse mode: 2 < 15
-        # issue 21 item 2: vmap needs a static batch size, so this graph is for p only
-        blocks = ga.vmap(block, {z1: z, m1: feat})  # (p, 2, 15)
+        block = ga.concatenate(ga.jacobian(residual(ga, *one, m1), one), axis=1)
+        batch = dict(zip(one, gathered)) | {m1: feat}
+        blocks = ga.vmap(block, batch)  # (p, 2, 15), p unknown until run time
         # w's error 1 − w² depends on its own weight only: the diagonal is its gradient
         (dw,) = ga.gradients(ga.sum(1 - w * w), [w])
         vals = ga.concatenate([ga.reshape(blocks, (-1,)), dw])
-        feeds = {holders[k]: v for k, v in inputs.items()} | {feat: feats}
+        feeds = {holders[k]: v for k, v in inputs.items()} | {feat: feats, observed: obs}
         return Graphs(f, vals, feeds)
 
     def directional(vals: np.ndarray, v: Arrays) -> np.ndarray:
@@ -155,13 +159,13 @@ def workload(name: str) -> Workload:
         import jax.numpy as jnp
 
         def f(params: tuple, fv: Any) -> Any:
-            z = _gathered(jnp, dict(zip(inputs, params)), obs)
-            w = params[2]
-            return jnp.concatenate([residual(jnp, z, fv).ravel(), 1 - w * w])
+            e = residual(jnp, *_gathered(jnp, dict(zip(inputs, params)), obs), fv)
+            return jnp.concatenate([e.ravel(), 1 - params[2] * params[2]])
 
         def jac(params: tuple, fv: Any) -> Any:
-            z = _gathered(jnp, dict(zip(inputs, params)), obs)
-            blocks = jax.vmap(jax.jacrev(lambda z1, m1: residual(jnp, z1, m1)))(z, fv)
+            gathered = _gathered(jnp, dict(zip(inputs, params)), obs)
+            per = jax.vmap(jax.jacrev(partial(residual, jnp), argnums=(0, 1, 2)))
+            blocks = jnp.concatenate(per(*gathered, fv), axis=2)  # (p, 2, 15)
             return jnp.concatenate([blocks.ravel(), -2 * params[2]])
 
         return JaxFunctions(f, jac, (tuple(inputs.values()), feats), "vmap(jacrev)")
@@ -179,11 +183,9 @@ def workload(name: str) -> Workload:
     )
 
 
-def _gathered(xp: Any, values: Any, obs: np.ndarray) -> Any:
-    """[c_j, X_i, w_k] of every observation k, (p, 15): each observation's own inputs."""
-    return xp.concatenate(
-        [values["cams"][obs[:, 0]], values["x"][obs[:, 1]], values["w"][:, None]], axis=1
-    )
+def _gathered(xp: Any, values: Any, obs: Any) -> tuple[Any, Any, Any]:
+    """c_j (p, 11), X_i (p, 3) and w_k (p, 1) of every observation k: its own inputs."""
+    return values["cams"][obs[:, 0]], values["x"][obs[:, 1]], values["w"][:, None]
 
 
 QUICK = ["tiny"]

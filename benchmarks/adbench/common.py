@@ -110,13 +110,18 @@ def fd_error(work: Workload, derivative: Any, count: int = 3, seed: int = 7) -> 
     return worst
 
 
-def timed(fns: dict[str, Callable[[], Any]], repeat: int, sample: float) -> dict[str, float]:
+def timed(
+    fns: dict[str, Callable[[], Any]], repeat: int, sample: float, clock: str = "wall"
+) -> dict[str, float]:
     """Median seconds per call of each function, sampled in interleaved rounds.
 
     Each function is first called once (warm), then given a batch size so that one sample
     takes about ``sample`` seconds; the rounds call every function's batch in turn, so a
-    change of the machine's load during the run touches all of them alike.
+    change of the machine's load during the run touches all of them alike.  ``clock``:
+    ``"wall"`` (time.perf_counter) or ``"cpu"`` (time.process_time: the process's CPU time,
+    all its threads, which waiting for a busy machine's cores does not inflate).
     """
+    now = time.process_time if clock == "cpu" else time.perf_counter
     batch = {}
     for name, fn in fns.items():
         start = time.perf_counter()
@@ -126,8 +131,8 @@ def timed(fns: dict[str, Callable[[], Any]], repeat: int, sample: float) -> dict
     samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(max(1, repeat)):
         for name, fn in fns.items():
-            start = time.perf_counter()
+            start = now()
             for _ in range(batch[name]):
                 fn()
-            samples[name].append((time.perf_counter() - start) / batch[name])
+            samples[name].append((now() - start) / batch[name])
     return {name: statistics.median(s) for name, s in samples.items()}

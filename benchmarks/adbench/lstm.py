@@ -169,12 +169,15 @@ def workload(layers: int, chars: int, loop: str = "unrolled") -> Workload:
     )
 
 
+# the table runs the scan (79 nodes, built in tens of ms); the unrolled port (164,692 nodes,
+# built in 7-32 s) only when named (l2:c1024:unrolled), its tiny size checked in --quick
 QUICK = [(2, 5, "unrolled"), (2, 5, "scan")]
-FULL = [(2, 1024, "unrolled"), (2, 1024, "scan")]
+FULL = [(2, 1024, "scan")]
 
 
 def workloads(quick: bool, sizes: list[str] | None = None) -> list[Workload]:
-    """The sizes to run; ``sizes`` names them like l2:c1024 (both ways) or l2:c1024:scan."""
+    """The sizes to run; ``sizes`` names them like l2:c1024 (both ways), l2:c1024:scan or
+    l2:c1024:unrolled."""
     if sizes:
         specs = []
         for size in sizes:

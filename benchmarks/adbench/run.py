@@ -4,6 +4,7 @@
     python benchmarks/adbench/run.py                          # the default table (minutes)
     python benchmarks/adbench/run.py --only gmm,ba --repeat 9
     python benchmarks/adbench/run.py --sizes gmm:1k:d64:K50,ba:ba4,lstm:l2:c1024
+    python benchmarks/adbench/run.py --clock cpu              # CPU time: a loaded machine
 
 For each workload and size, in one process: graphad's build time (graph, derivative,
 optimisation, plan and code generation) and graph size (nodes built, nodes after
@@ -19,11 +20,15 @@ machines, and the header says so.
 Timing: one BLAS thread (set below, before NumPy is imported) and one XLA thread; each
 time is the median of ``--repeat`` samples taken in interleaved rounds (graphad objective,
 graphad derivative, JAX objective, JAX derivative, then again), each sample a batch of calls
-lasting about ``--sample`` seconds.  ADBench itself reports the minimum of its samples.
+lasting about ``--sample`` seconds, on the wall clock or (``--clock cpu``) the process's CPU
+time, which a machine shared with other work inflates far less.  ADBench itself reports the
+minimum of its samples.
 The large GMM and BA sizes make temporaries of 10⁷–10⁸ bytes, which glibc maps afresh for
-each run and returns after it; the page faults can be half of the time (NumPy's and
-graphad's alike).  ``MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296``
-in the environment keeps them mapped; the header says which setting ran.
+each run and returns after it; the page faults were up to half of the time.  graphad's
+Executor keeps its large temporaries for its next run (``reuse_buffers=True``); the NumPy
+reference does not, and ``MALLOC_MMAP_THRESHOLD_=1073741824
+MALLOC_TRIM_THRESHOLD_=4294967296`` in the environment keeps everything mapped; the header
+says which setting ran.
 
 ADBench's published J/obj is printed beside each size where it has one (``published.py``):
 GMM 1k d10: Manual C++ 2.9–3.1, Tapenade 7.4–8.3, Theano (vector) 3.5–3.8; GMM 1k d64:
@@ -121,7 +126,12 @@ def header(use_jax: bool) -> list[str]:
 
 
 def measure(
-    work: Workload, repeat: int, sample: float, use_jax: bool, use_numba: bool = False
+    work: Workload,
+    repeat: int,
+    sample: float,
+    use_jax: bool,
+    clock: str = "wall",
+    use_numba: bool = False,
 ) -> dict[str, Any]:
     """Build, check and time one workload; the row of the table as a dict."""
     start = time.perf_counter()
@@ -169,7 +179,7 @@ def measure(
         fns["numba derivative"] = lambda: run_numba.run(feeds)
     row["errors"] = errors
     row["ok"] = all(errors[k] <= TOLERANCE[k] for k in errors)
-    row |= timed(fns, repeat, sample)
+    row |= timed(fns, repeat, sample, clock)
     row["published"] = work.published
     return row
 
@@ -253,6 +263,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--sample", type=float, default=None, help="seconds per sample")
     parser.add_argument("--no-jax", action="store_true", help="no JAX even where installed")
     parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="wall time, or the process's CPU time (steadier on a loaded machine)",
+    )
+    parser.add_argument(
         "--numba", action="store_true", help="graphad's numba backend too (where installed)"
     )
     args = parser.parse_args(argv)
@@ -267,7 +283,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for line in header(use_jax):
         print(line)
     print(
-        f"times: median of {repeat} interleaved samples of ~{sample:g} s; ms per call; "
+        f"times ({args.clock} clock): median of {repeat} interleaved samples of ~{sample:g} s; "
+        "ms per call; "
         "J/obj = derivative / objective; vs JAX = graphad derivative / JAX derivative; "
         "compile = JAX's first derivative call, s"
     )
@@ -285,7 +302,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     print(columns + "  ADBench J/obj (published)", flush=True)
     rows = []
     for work in selected(args):
-        row = measure(work, repeat, sample, use_jax, use_numba)
+        row = measure(work, repeat, sample, use_jax, args.clock, use_numba)
         rows.append(row)
         print(format_row(row), flush=True)
     failed = [r["name"] for r in rows if not r["ok"]]

@@ -20,11 +20,12 @@ def derivative_order(nodes: Sequence[Node]) -> int:
     return 1 + max((n.origin.order for n in nodes), default=0)
 
 
-def pass_order(y: Node, x: Node) -> int:
-    """The order of a pass from ``x`` to ``y``: one more than the highest order among the
-    nodes on a path between them (what ``gradients(y, x)`` and ``jvp(y, x, t)`` make)."""
-    order = topo_sort([y])
-    between = descendants(order, [x])
+def pass_order(y: Node | Sequence[Node], x: Node | Sequence[Node]) -> int:
+    """The order of a pass from ``x`` to ``y`` (or from several to several): one more than
+    the highest order among the nodes on a path between them (what ``gradients(y, x)`` and
+    ``jvp(y, x, t)`` make)."""
+    order = topo_sort([y] if isinstance(y, Node) else list(y))
+    between = descendants(order, [x] if isinstance(x, Node) else list(x))
     return derivative_order([n for n in order if n in between])
 
 

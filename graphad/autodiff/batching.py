@@ -6,9 +6,15 @@ of the same graph, so a batched graph can be differentiated, drawn, run and
 batched again.  Each op says how it acts on a batch in its ``batch`` rule, one
 per family (elementwise ops broadcast, reductions and shape ops shift their axes,
 matmul/einsum/linalg use their stacked forms, indexing by a batched index adds
-arange(B) beside it); an op without one (a user's op, ``cond``) runs once per
-example, which needs a
-static batch size and makes the graph grow with it.
+arange(B) beside it); an op without one (a user's op) runs once per
+example, which needs a static batch size and makes the graph grow with it.
+
+The batch size B may be unknown until run time (a batch placeholder of shape
+``(None, ...)``): the rules then take it from the batched values' run-time shapes, so one
+graph serves every batch size.  A rule may answer a value of the node's own rank: the same
+for every example (``shape_of`` a batched value is its shape without the batch axis); the
+nodes built on such values are rebuilt, not batched, and an output of that kind is
+repeated over the batch.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from graphad.ir import (
     TupleType,
     as_node,
     pass_origin,
+    rebuild,
     running_transform,
     shapes_compatible,
     tagged,
@@ -89,19 +96,30 @@ def _batched(outputs: list[Node], batches: Mapping[Node, Any], inside: bool) -> 
         new, size = _inputs(batches)
     for x, xb in new.items():
         note(x, xb)
+    like = next(iter(new.values()))  # a batched value: B at run time when it is unknown
+    same: dict[Node, Node] = {}  # nodes rebuilt on values that are the same for every example
     for node in topo_sort(outputs):
         if node in new:
             continue
         batched = [x in new for x in node.inputs]
-        if any(batched):
-            with tagged(origin_of(node)):
-                new[node] = _batch(node, [new.get(x, x) for x in node.inputs], batched, size)
-            note(node, new[node])
+        if not any(batched) and not any(x in same for x in node.inputs):
+            continue
+        xs = [new[x] if x in new else same.get(x, x) for x in node.inputs]
+        with tagged(origin_of(node)):
+            if not any(batched):  # rebuilt on values that are the same for every example
+                same[node] = rebuild(node, tuple(xs))
+                continue
+            out = _batch(node, xs, batched, size)
+        if _unbatched(out, node):
+            same[node] = out
+        else:
+            new[node] = out
+            note(node, out)
     result = []
     for y in outputs:
         if y not in new:
             with tagged(origin_of(y)):
-                new[y] = materialize(y, size)
+                new[y] = materialize(same.get(y, y), like)
             note(y, new[y])
         result.append(new[y])
     return result
@@ -151,18 +169,29 @@ def _inputs(batches: Mapping[Node, Any]) -> tuple[dict[Node, Node], int | None]:
     return new, sizes.pop() if sizes else None
 
 
+def _unbatched(out: Node, node: Node) -> bool:
+    """Whether a rule answered a value of the node's own rank: the same for every example."""
+    made, shape = out.shape, node.shape
+    return (
+        isinstance(node.type, TensorType)
+        and made is not None
+        and shape is not None
+        and len(made) == len(shape)
+    )
+
+
 def _batch(node: Node, xs: list[Node], batched: list[bool], size: int | None) -> Node:
     """``node`` for the batch: its op's batch rule, or the op run once per example."""
     out = node.op.batch(node, xs, batched)
     if out is None:
         out = _per_example(node, xs, batched, size)
     made, shape = out.shape, node.shape
-    if isinstance(node.type, TensorType) and (
-        made is not None
+    if (
+        isinstance(node.type, TensorType)
+        and made is not None
         and shape is not None
-        and (len(made) != len(shape) + 1 or made[1:] != shape)
-        and None not in made[1:]
-        and None not in shape
+        and not (len(made) == len(shape) + 1 and shapes_compatible(made[1:], shape))
+        and not (len(made) == len(shape) and shapes_compatible(made, shape))
     ):
         raise BatchingError(
             f"{node.op.name}: its batch rule made {out.type} for {node.type} "

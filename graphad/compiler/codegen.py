@@ -18,6 +18,7 @@ A failing line is mapped back to its step, so an error names the node and its us
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ from graphad.compiler import floats
 from graphad.compiler.contract import Checked
 from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
-from graphad.ir import Constant, Node, Placeholder, SubGraph, TensorType
+from graphad.ir import Constant, Node, Placeholder, SubGraph, TensorType, static_shape
+from graphad.ops import _buffers as buffers
 from graphad.ops._ufunc import Binary, Unary
 
 _ARG_NAME = re.compile(r"^\w+\((\w+)\)$")  # as_f64(v3) -> v3: the value behind an argument
@@ -74,9 +76,14 @@ class Program:
     version as fallback).
     """
 
-    def __init__(self, plan: Plan, specialise: bool = True) -> None:
+    def __init__(self, plan: Plan, specialise: bool = True, pool: bool = True) -> None:
         self.plan = plan
-        self.namespace: dict[str, Any] = {"as_f64": np.float64, **floats.NAMESPACE}
+        self.pooled = pool
+        self.namespace: dict[str, Any] = {
+            "as_f64": np.float64,
+            "ufunc_into": buffers.ufunc_into,
+            **floats.NAMESPACE,
+        }
         self.general = self._generate(plan, lower=False)
         lowered = specialise and any(floats.lowers(s.node) for s in plan.steps)
         # a re-run must have no side effects: the float version calls no kernel of a user's
@@ -87,13 +94,18 @@ class Program:
 
     # -- pickling: code objects are not kept, they are made again -------------------
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_fn")}
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_fn")}
+        state["namespace"] = {k: v for k, v in self.namespace.items() if k not in _POOL_NAMES}
+        state.pop("pool", None)
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._compile()
 
     def _compile(self) -> None:
+        self.pool = buffers.BufferPool()  # each program its own, made again when unpickled
+        self.namespace["give"] = self.pool.give
         tag = f"<graphad program {next(_programs)}>"
         self._fn_general = [self._function(c, f"{tag} {i}") for i, c in enumerate(self.general)]
         self._fn_fast = (
@@ -110,6 +122,14 @@ class Program:
     # -- running -----------------------------------------------------------------
     def run(self, slots: list[Any]) -> None:
         """Run every step on ``slots`` (constants and feeds filled in)."""
+        if not self.pooled:
+            self._run(slots)
+            return
+        self.pool.start_run()
+        with buffers.running(self.pool):
+            self._run(slots)
+
+    def _run(self, slots: list[Any]) -> None:
         if self._fn_fast is not None:
             saved = list(slots)
             try:
@@ -207,7 +227,10 @@ class Program:
                 else:
                     args = [arg(i, False) for i in step.ins]
                     reuse = self._reusable(step, users, fetched, ufuncs, lowered, order)
-                    call = self._call(step, args, f"k{out}", reuse)
+                    into = None
+                    if reuse is None and out not in fetched:
+                        into = self._into(step, args)
+                    call = into or self._call(step, args, f"k{out}", reuse)
                 if call is None:  # a selecting op: an if over its branches' code
                     self._branches(step, args, f"v{out}", f"b{out}_", "    ", Code(lines, info))
                 else:
@@ -215,16 +238,19 @@ class Program:
                     info.append((step, args))
                 local.add(out)
                 for i in step.frees:
+                    if i in loaded:  # first, so that the pool sees the local's reference only
+                        lines.append(f"    slots[{i}] = None")
+                        info.append(None)
                     if i in local:
                         local.discard(i)
                         if i not in lowered:  # a Python float is not worth a line to free
+                            if self.pooled and _may_be_large(order[i]):
+                                lines.append(f"    give(v{i})")
+                                info.append(None)
                             lines.append(f"    del v{i}")
                             info.append(None)
                     if i in floated:
                         floated.discard(i)
-                    if i in loaded:
-                        lines.append(f"    slots[{i}] = None")
-                        info.append(None)
             for i in sorted(local):
                 if last_chunk.get(i, -1) > c or i in fetched:
                     # a float crossing into the next chunk stays a float; a fetch is NumPy's
@@ -238,7 +264,7 @@ class Program:
 
     def _call(self, step: Step, args: list[str], kernel: str, reuse: int | None) -> str | None:
         """The expression running ``step`` on ``args`` (``None`` for a selecting op, whose
-        branches are inlined)."""
+        branches are inlined), into the buffer of operand ``reuse`` when given."""
         node = step.node
         if node.op.control == "select":
             return None
@@ -296,6 +322,23 @@ class Program:
                     code.emit(f"{indent}del {names[i]}")
         code.emit(f"{indent}{out} = {names[plan.fetch_slots[0]]}")
 
+    def _into(self, step: Step, args: list[str]) -> str | None:
+        """A ufunc's result that may be large, written into a buffer of the program's pool
+        laid out as :func:`~graphad.ops._buffers.batch_last` says, when its dtype is its
+        operands' (``out=`` then casts nothing)."""
+        node = step.node
+        t = node.type
+        ufunc = ufunc_of(node)
+        if ufunc is None or not isinstance(t, TensorType) or not _may_be_large(node):
+            return None
+        if any(not isinstance(x.type, TensorType) or x.dtype != t.dtype for x in node.inputs):
+            return None
+        name, dtype = f"np_{ufunc.__name__}", f"dt_{t.dtype.name}"
+        self.namespace.setdefault(name, ufunc)
+        self.namespace.setdefault(dtype, t.dtype)
+        shape = repr(t.shape) if t.is_static else "None"
+        return f"ufunc_into({name}, {shape}, {dtype}, {', '.join(args)})"
+
     @staticmethod
     def _reusable(
         step: Step,
@@ -311,6 +354,8 @@ class Program:
         t = step.node.type
         if not isinstance(t, TensorType) or not t.is_static or not t.shape:
             return None
+        if buffers.batch_last(static_shape(t)):  # ufunc_into lays it out and runs it faster
+            return None
         for i in step.ins:
             if (
                 i in step.frees
@@ -323,6 +368,21 @@ class Program:
             ):
                 return i
         return None
+
+
+def _may_be_large(node: Node) -> bool:
+    """Whether the node's value may reach the pool's ``MIN_BYTES`` or be laid out batch last:
+    a tensor of unknown dims, or of a static shape that does."""
+    t = node.type
+    if not isinstance(t, TensorType) or t.shape is None:
+        return False
+    if not t.is_static:
+        return True
+    shape = static_shape(t)
+    return math.prod(shape) * t.dtype.itemsize >= buffers.MIN_BYTES or buffers.batch_last(shape)
+
+
+_POOL_NAMES = ("give",)  # the pool's functions in a namespace: not pickled
 
 
 def make_program(plan: Plan, specialise: bool = True) -> Program:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphad.autodiff import jvp
+from graphad.autodiff import jvp, vmap
 from graphad.autodiff.reverse import sweep
 from graphad.compiler.plan import Plan
 from graphad.ir import (
@@ -37,6 +37,8 @@ from graphad.ir import (
 from graphad.ir.dependence import Dependences, Detect, Local
 from graphad.ir.pattern import Pattern
 from graphad.ops._util import Tangents
+from graphad.ops.selection import where
+from graphad.ops.shape import lift, materialize
 from graphad.ops.structure import densify, get, is_differentiable, make_tuple, structure
 
 
@@ -108,6 +110,25 @@ class Cond(Op):
         """The sub-graphs (true, false): what planners lower and rewrites optimise."""
         return self.true, self.false
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
+        """An unbatched predicate: a cond over the two branches batched (the taken one runs
+        for the whole batch); a batched one: both branches batched and selected entry by
+        entry, where(pred, true, false), as JAX's vmap turns a cond into a select (the
+        untaken branch's values are computed and dropped; graphad's strong zeros keep its
+        NaNs out of the derivatives)"""
+        values, flags = xs[1:], batched[1:]
+        if any(f and not isinstance(v.type, TensorType) for v, f in zip(values, flags)):
+            return None  # a batched structure: run once per example
+        like = next(x for x, b in zip(xs, batched) if b)
+        if not batched[0]:
+            true, false = (_batched_branch(b, values, flags) for b in self.branches)
+            return Cond(true, false)(xs[0], *values)
+        out = self.true.output.type
+        if not isinstance(out, TensorType) or out.ndim is None:
+            return None
+        on, off = (_batched_inline(b, values, flags, like) for b in self.branches)
+        return where(lift(xs[0], out.ndim), on, off)
+
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Cond:
         """The same cond with its branches' outputs replaced (rewritten sub-graphs)."""
         (true,), (false,) = outputs
@@ -155,6 +176,37 @@ class Cond(Op):
         # fed to placeholders of the operands' full types: pad sparse structured tangents
         dense = [densify(tangents[i], values[i]) for i in given]
         return Cond(*branches)(node.inputs[0], *values, *dense)
+
+
+def _batched_branch(branch: Branch, values: Sequence[Node], flags: Sequence[bool]) -> Branch:
+    """``branch`` over its operands batched where ``flags`` says: a parameter of the batched
+    type for each batched operand, the output batched (repeated over the batch when it
+    depends on no batched operand, whose length a parameter then brings in)."""
+    params, slots = list(branch.params), list(branch.slots)
+    batches: dict[Node, Node] = {}
+    for k, (p, s) in enumerate(zip(branch.params, branch.slots)):
+        if flags[s]:
+            params[k] = batches[p] = placeholder(p.name, type=values[s].type)
+    if batches:
+        output = vmap(branch.output, batches)
+    else:  # the batch's length from a batched operand the branch does not read
+        s = flags.index(True)
+        params.append(placeholder("cond_batch", type=values[s].type))
+        slots.append(s)
+        output = materialize(branch.output, params[-1])
+    return Branch(tuple(params), tuple(slots), output)
+
+
+def _batched_inline(
+    branch: Branch, values: Sequence[Node], flags: Sequence[bool], like: Node
+) -> Node:
+    """``branch``'s output for the batch, inlined in the graph around it (its parameters
+    replaced by the operands: the batched ones through vmap)."""
+    pairs = list(zip(branch.params, branch.slots))
+    batches = {p: values[s] for p, s in pairs if flags[s]}
+    output = vmap(branch.output, batches) if batches else materialize(branch.output, like)
+    (output,) = substitute([output], {p: values[s] for p, s in pairs if not flags[s]})
+    return output
 
 
 def _params(values: Sequence[Node], tag: str) -> list[Node]:

@@ -46,7 +46,8 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
             f"{op.name}: the trip count differs between the examples of the batch; vmap a "
             f"while_loop instead, which runs each example until it is done ({user_location()})"
         )
-    size = next((known_shape(x)[0] for x, b in zip(xs, batched) if b), None)
+    like = next(x for x, b in zip(xs, batched) if b)  # B, statically or at run time
+    size = known_shape(like)[0]
     carry_in, xs_in, const_in = form.carry_inputs(), form.xs_inputs(), form.const_inputs()
     carry_params, x_params = form.carry_params(), form.x_params()
     const_params = form.const_params()
@@ -69,7 +70,7 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
         if o in depends:
             found: Node = vmap(o, {p: stand[p] for p in sources})
             return found
-        return materialize(o, size)
+        return materialize(o, stand[sources[0]])  # a batched value of the body
 
     new_carries: list[Node] = []
     for k, new in enumerate(form.new_carries()):
@@ -112,7 +113,7 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
     inputs = list(node.inputs)
     for k, i in enumerate(carry_in):
         if k in moving and not batched[i]:
-            inputs[i] = materialize(xs[i], size)
+            inputs[i] = materialize(xs[i], like)
         elif batched[i]:
             inputs[i] = xs[i]
     for i in xs_in:
@@ -123,16 +124,16 @@ def batch(node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | Non
     entries = [get(loop, k) for k in range(form.carries)]
     for k in range(form.carries):
         if k not in moving:
-            entries[k] = materialize(entries[k], size)
+            entries[k] = materialize(entries[k], like)
     for j, b in enumerate(ys_batched):
         y = get(loop, form.carries + j)
-        entries.append(swapaxes(y, 0, 1) if b else materialize(y, size))
+        entries.append(swapaxes(y, 0, 1) if b else materialize(y, like))
     for k in form.checkpoint_outputs():
         cp = get(loop, k)
         moved = (k - form.carries - form.outputs) in moving
-        entries.append(swapaxes(cp, 0, 1) if moved else materialize(cp, size))
+        entries.append(swapaxes(cp, 0, 1) if moved else materialize(cp, like))
     if form.cond is not None:
-        entries.append(materialize(get(loop, form.size - 1), size))
+        entries.append(materialize(get(loop, form.size - 1), like))
     return make_tuple(*entries)
 
 

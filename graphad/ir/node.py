@@ -772,6 +772,7 @@ class Node(_Fields):
     trace = _numpy_method("trace")
     diagonal = _numpy_method("diagonal")
     argsort = _numpy_method("argsort")
+    take = _numpy_method("take")
 
     def flatten(self, order: str = "C") -> Node:
         """A 1-D copy, as ``ndarray.flatten`` (nodes are immutable, so the same as ravel)."""

@@ -17,8 +17,11 @@ Rules:
 - ``jvp(node, tangents) -> node | None``: the output tangent, given one
   tangent per input (``None`` meaning zero);
 - ``batch(node, xs, batched) -> node | None``: the op on inputs ``xs`` of which those
-  with ``batched[i]`` carry an extra leading batch axis; ``None`` (the default) means
-  "run it once per example", which ``vmap`` then does;
+  with ``batched[i]`` carry an extra leading batch axis (of a length B that may be unknown
+  until run time: a rule then takes it from the batched values' run-time shapes); ``None``
+  (the default) means "run it once per example", which ``vmap`` then does (for a B known
+  when the graph is built); a result of the node's own rank, not one more, is the same for
+  every example (``shape_of`` a batch);
 - ``run_type(types, values)``: the result's type for operands of the concrete ``types``
   whose values (arrays, possibly lazy) are ``values``; ``infer``'s by default.  An op whose
   result's shape is an operand's value (a run-time shape operand, as scatter-add's) reads

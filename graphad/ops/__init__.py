@@ -89,7 +89,7 @@ from graphad.ops.elementwise import (
     xdivy,
     xlogy,
 )
-from graphad.ops.indexing import getitem
+from graphad.ops.indexing import getitem, take
 from graphad.ops.linalg import dot, einsum, inv, matmul, outer, solve, trace
 from graphad.ops.matrices import diag, diagonal, eye, identity, tril, triu
 from graphad.ops.nn import log_softmax, softmax
@@ -308,6 +308,7 @@ __all__ = [
     "sum",
     "sum_to",
     "swapaxes",
+    "take",
     "take_along_axis",
     "tan",
     "tanh",

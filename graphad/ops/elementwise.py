@@ -68,6 +68,7 @@ from graphad.ir.dependence import (
     static_shape,
 )
 from graphad.ir.notation import SUM, Term, atom, infix, wrap
+from graphad.ops._buffers import empty, ufunc_into
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -450,7 +451,11 @@ class MultiplyNoNan(Elementwise, Binary):
     operator = "*"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> Any:  # a NumPy scalar for 0-d x, y
-        out = np.multiply(x, y)
+        if type(x) is np.ndarray and type(y) is np.ndarray:  # as Multiply's code runs it:
+            # into the run's pool, a long batch of short rows laid out batch last
+            out = ufunc_into(np.multiply, None, np.result_type(x, y), x, y)
+        else:
+            out = np.multiply(x, y)
         # 0·inf and 0·NaN are the only products that must change, so most calls end here:
         # out·out summed is NaN exactly where some product is (inf² is inf), and one BLAS
         # dot costs less than isnan and any (a derivative of small arrays makes many)
@@ -490,7 +495,20 @@ class Xdivy(Elementwise, Binary):
     operator = "/"
 
     def compute(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        out = np.true_divide(x, y)
+        if (
+            type(x) is np.ndarray
+            and type(y) is np.ndarray
+            and x.dtype == y.dtype
+            and x.dtype.kind in "fc"
+        ):  # as Divide's code runs it (the run's pool, batch last); most calls end here:
+            # no x is 0 and no quotient NaN (one BLAS dot says so, as multiply_no_nan's)
+            out = ufunc_into(np.true_divide, None, x.dtype, x, y)
+            flat = out.ravel("K")
+            total = np.dot(flat, flat)
+            if total == total and np.count_nonzero(x) == x.size:
+                return out
+        else:
+            out = np.true_divide(x, y)
         zero = x == 0
         nan = np.isnan(out)  # only ±inf / ±inf (and NaN / ±inf) need the infinite y's zeros
         # a lazy (Dask) array cannot say whether it holds a NaN without computing: mend always
@@ -537,7 +555,12 @@ class AddN(Elementwise):
         # in the dtype infer declared, whatever the operands' order (in-place += would keep
         # the first pair's dtype); the first sum is fresh, so accumulating into it is safe
         dtype = np.result_type(*xs)
-        total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else xs[0].astype(dtype)
+        if len(xs) > 1 and type(xs[0]) is np.ndarray and type(xs[1]) is np.ndarray:
+            shape = np.broadcast_shapes(xs[0].shape, xs[1].shape)
+            out = empty(shape, dtype, like=xs[0])  # the run's pool, the operands' layout
+            total = np.add(xs[0], xs[1], dtype=dtype, out=out)
+        else:
+            total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else xs[0].astype(dtype)
         for x in xs[2:]:  # a 0-d sum is a NumPy scalar, which has no buffer to add into
             total = np.add(total, x, out=total) if isinstance(total, np.ndarray) else total + x
         return total

@@ -51,6 +51,8 @@ from graphad.ir.native import Call
 from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
+from graphad.ops._buffers import empty
+from graphad.ops._kernels import blas_ready
 from graphad.ops._linear import JvpOnly, Multilinear
 from graphad.ops._util import (
     Tangents,
@@ -115,6 +117,11 @@ class MatMul(Multilinear):
         return TensorType(batch + rows + cols, ufunc_dtype(np.matmul, a.dtype, b.dtype))
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = blas_ready(a, b)
+        if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim >= 2 and b.ndim >= 2:
+            shape = (*np.broadcast_shapes(a.shape[:-2], b.shape[:-2]), a.shape[-2], b.shape[-1])
+            out = empty(shape, np.result_type(a, b), layout="C")  # the run's pool, for BLAS
+            return np.matmul(a, b, out=out)
         return np.matmul(a, b)
 
     def native(self, node: Node) -> Call | None:

@@ -31,8 +31,10 @@ from graphad.ir.dependence import Dependences, Detect, grouped, static_shape
 from graphad.ir.native import MAXIMUM, MEAN, MINIMUM, PRODUCT, SUM, Call, Fold, fold
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
-from graphad.ops._batching import batch_size, rank, shift
+from graphad.ops._batching import rank, shift
+from graphad.ops._buffers import empty
 from graphad.ops._constant import ZeroDerivative
+from graphad.ops._kernels import short_sum
 from graphad.ops._linear import Linear
 from graphad.ops._util import (
     Tangents,
@@ -54,6 +56,7 @@ from graphad.ops.shape import (
     broadcast_like,
     concatenate,
     reshape,
+    reshape_batch,
     reshape_like,
     stack,
 )
@@ -155,6 +158,27 @@ class Reduce(Op):
 class Sum(Linear, Reduce):
     kernel = staticmethod(np.sum)
     fold_step = SUM
+    # its compute is np.sum's into the run's pool, or NumPy's own short sums: the same fold
+    native = Reduce.native
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        axis = self.axis
+        if isinstance(axis, tuple) and len(axis) == 1:
+            axis = axis[0]
+        if isinstance(axis, int):  # an axis of a few entries: slice additions, NumPy's values
+            total = short_sum(x, axis, self.keepdims)
+            if total is not None:
+                return total
+        if type(x) is np.ndarray and x.dtype.kind == "f" and axis is not None:
+            axes = normalize_axes(axis, x.ndim)  # into a buffer of the run's pool
+            shape = tuple(
+                1 if i in axes else d
+                for i, d in enumerate(x.shape)
+                if self.keepdims or i not in axes
+            )
+            out = empty(shape, x.dtype, like=x)
+            return np.sum(x, axis=axes, keepdims=self.keepdims, out=out)
+        return super().compute(x)
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.sum(np.zeros(1, dtype)).dtype
@@ -377,11 +401,8 @@ class _ArgExtreme(ZeroDerivative, Reduce):
         ndim = rank(node.inputs[0])
         if self.axis is not None:
             return replace(self, axis=shift(normalize_axes(self.axis, ndim))[0])(xs[0])
-        size = batch_size(xs, batched)
-        if size is None:
-            return None
-        flat = replace(self, axis=1, keepdims=False)(reshape(xs[0], (size, -1)))
-        return reshape(flat, (size,) + (1,) * ndim) if self.keepdims else flat
+        flat = replace(self, axis=1, keepdims=False)(reshape_batch(xs[0], (-1,)))
+        return reshape_batch(flat, (1,) * ndim) if self.keepdims else flat
 
 
 @dataclass(frozen=True)

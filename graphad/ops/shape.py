@@ -44,7 +44,9 @@ from graphad.ir.dependence import (
 )
 from graphad.ir.native import SUM, Call, Fold, fold
 from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
-from graphad.ops._batching import BatchingError, batch_size, rank, shift
+from graphad.ops._batching import BatchingError, rank, shift
+from graphad.ops._buffers import batch_last, empty
+from graphad.ops._kernels import short_sum
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
@@ -68,13 +70,33 @@ def _run_shape(static: Dims | None, rest: Sequence[np.ndarray]) -> tuple[int, ..
     return static
 
 
-def _static_batch(shape: Dims | None, xs: Sequence[Node], batched: Sequence[bool]) -> Dims | None:
-    """(B, *shape), for a batch rule that needs B and a static target ``shape`` (no run-time
-    shape input); None sends the op to the per-example loop."""
-    if len(xs) > 1 or shape is None:
-        return None
-    size = batch_size(xs, batched)
-    return None if size is None else (size, *shape)
+def _batched_target(
+    shape: Dims | None, xb: Node, rest: Sequence[Node]
+) -> tuple[Dims | None, tuple[Node, ...]]:
+    """The target (B, *shape) of a shape op on the batch ``xb``: what is known of it
+    statically, and the run-time shape input it needs when that is not everything: B from
+    ``xb``'s run-time shape, the rest from ``rest`` (the op's own run-time shape input, the
+    same for every example) or from ``shape``."""
+    size = known_shape(xb, "a batched operand")[0]
+    dims = None if shape is None else (size, *shape)
+    if not rest and is_static(dims):
+        return dims, ()
+    if rest:
+        tail = rest[0]
+    elif shape is not None and is_static(shape):
+        tail = constant(np.asarray(shape, dtype=np.int64))
+    else:  # an op without a shape input has a static shape
+        raise BatchingError(f"a target shape {format_shape(shape)} without its run-time shape")
+    return dims, (concatenate([batch_dim(xb), tail]),)
+
+
+def batch_dim(xb: Node) -> Node:
+    """B as an int64 vector of one entry: a constant when it is known, else ``xb``'s run-time
+    shape's first entry."""
+    size = known_shape(xb, "a batched operand")[0]
+    if size is not None:
+        return constant(np.asarray([size], dtype=np.int64))
+    return getitem(shape_of(xb), slice(0, 1))
 
 
 def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
@@ -132,10 +154,18 @@ class Reshape(Linear):
         """entry i on entry i: the entries keep their order (C order)"""
         return (SAME, *(None for _ in node.inputs[1:]))
 
-    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
-        """reshape(xb, (B, *shape)); a run-time shape falls back to the per-example loop"""
-        shape = _static_batch(self.shape, xs, batched)
-        return None if shape is None else Reshape(shape)(xs[0])
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """reshape(xb, (B, *shape)), B (and unknown dims) resolved at run time"""
+        xb, shape = xs[0], self.shape
+        if (
+            len(xs) == 1
+            and known_shape(xb, "a batched operand")[0] is None
+            and is_static(shape)
+            and math.prod(shape) > 0
+        ):  # -1 stands for B: no run-time shape to compute
+            return Reshape((None, *shape))(xb, constant(np.asarray((-1, *shape), np.int64)))
+        dims, extra = _batched_target(shape, xb, xs[1:])
+        return Reshape(dims)(xb, *extra)
 
 
 @dataclass(frozen=True)
@@ -337,8 +367,10 @@ class BroadcastTo(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """broadcast_to(lift(xb), (B, *shape))"""
-        shape = _static_batch(self.shape, xs, batched)
-        return None if shape is None else BroadcastTo(shape)(lift(xs[0], len(shape) - 1))
+        if self.shape is None:
+            return None  # of unknown rank: the operand cannot be lifted
+        dims, extra = _batched_target(self.shape, xs[0], xs[1:])
+        return BroadcastTo(dims)(lift(xs[0], len(self.shape)), *extra)
 
 
 @dataclass(frozen=True)
@@ -372,7 +404,11 @@ class SumTo(Linear):
         axes = tuple(range(lead)) + tuple(
             lead + i for i, d in enumerate(shape) if d == 1 and g.shape[lead + i] != 1
         )
-        out = np.sum(g, axis=axes, keepdims=True)
+        # one axis of a few entries (a (p, 2, 3) adjoint of a (p, 2, 1) operand): slice
+        # additions, NumPy's values at a fraction of its reduction's time
+        out = short_sum(g, axes[0], True) if len(axes) == 1 else None
+        if out is None:
+            out = np.sum(g, axis=axes, keepdims=True)
         return out.reshape(shape)
 
     def native(self, node: Node) -> Fold | None:
@@ -398,11 +434,11 @@ class SumTo(Linear):
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """sum_to(gb, (B, *shape)), the axes it drops moved in front of the batch axis"""
-        shape = _static_batch(self.shape, xs, batched)
-        if shape is None:
-            return None
-        lead = rank(xs[0]) - len(shape)
-        return SumTo(shape)(move_from_front(xs[0], lead))
+        if self.shape is None:
+            return None  # of unknown rank: which axes it drops is not known
+        dims, extra = _batched_target(self.shape, xs[0], xs[1:])
+        lead = rank(xs[0]) - 1 - len(self.shape)
+        return SumTo(dims)(move_from_front(xs[0], lead), *extra)
 
 
 @dataclass(frozen=True)
@@ -437,6 +473,17 @@ class Concatenate(JointlyLinear):
         return TensorType(tuple(out), result_dtype(*(x.dtype for x in xs)))
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
+        if all(type(x) is np.ndarray for x in xs):  # into a buffer of the run's pool
+            first, axis = xs[0], self.axis % xs[0].ndim
+            shape = list(first.shape)
+            shape[axis] = sum(x.shape[axis] for x in xs)
+            # batch last only where the result's own shape asks for it: a batch of long rows
+            # (BA's (p, 2, 15) Jacobian blocks) is read in C order next (a reshape, a
+            # product), and writing it so here costs 0.6 ms where the reshape's copy out of
+            # the batch-last layout cost 2 ms
+            layout = "auto" if batch_last(tuple(shape)) else "C"
+            out = empty(tuple(shape), np.result_type(*xs), like=first, layout=layout)
+            return np.concatenate(xs, axis=self.axis, out=out)
         return np.concatenate(xs, axis=self.axis)
 
     def native(self, node: Node) -> Call | None:
@@ -535,20 +582,39 @@ def lift(x: Node, ndim: int) -> Node:
     return ExpandDims(tuple(range(1, 1 + missing)))(x) if missing > 0 else x
 
 
-def materialize(x: Node, size: int | None) -> Node:
-    """An unbatched ``x`` repeated along a new batch axis of length ``size``."""
-    shape = x.shape
-    if size is None or not is_static(shape):
+def materialize(x: Node, like: Node) -> Node:
+    """An unbatched ``x`` repeated along the batch axis of the batched ``like`` (of a length
+    known statically or at run time)."""
+    shape, size = x.shape, known_shape(like, "a batched operand")[0]
+    if shape is None:
         raise BatchingError(
-            f"{x.name}: broadcasting an unbatched value over the batch needs static shapes"
+            f"{x.name}: broadcasting an unbatched value over the batch needs its rank"
         )
-    return BroadcastTo((size, *shape))(ExpandDims((0,))(x))
+    expanded = ExpandDims((0,))(x)
+    if size is not None and is_static(shape):
+        return BroadcastTo((size, *shape))(expanded)
+    tail = constant(np.asarray(shape, np.int64)) if is_static(shape) else shape_of(x)
+    return BroadcastTo((size, *shape))(expanded, concatenate([batch_dim(like), tail]))
+
+
+def reshape_batch(xb: Node, shape: Sequence[int]) -> Node:
+    """The batch ``xb`` reshaped to (B, *shape), ``shape`` static but for at most one -1,
+    B known statically or not."""
+    size = known_shape(xb, "a batched operand")[0]
+    if size is not None:
+        return reshape(xb, (size, *shape))
+    if -1 not in shape and math.prod(shape) > 0:
+        return reshape(xb, (-1, *shape))
+    # B from the run-time shape; NumPy resolves the -1 (a batch of none cannot)
+    tail = constant(np.asarray(shape, np.int64))
+    target = (None, *(None if d == -1 else d for d in shape))
+    return Reshape(target)(xb, concatenate([batch_dim(xb), tail]))
 
 
 def all_batched(xs: Sequence[Node], batched: Sequence[bool]) -> list[Node]:
     """Every input batched: the unbatched ones repeated over the batch."""
-    size = batch_size(xs, batched)
-    return [x if b else materialize(x, size) for x, b in zip(xs, batched)]
+    like = next(x for x, b in zip(xs, batched) if b)
+    return [x if b else materialize(x, like) for x, b in zip(xs, batched)]
 
 
 def move_to_front(x: Node, axis: int) -> Node:

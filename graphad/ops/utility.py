@@ -122,6 +122,34 @@ class ShapeOf(ZeroDerivative):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(np.shape(x), dtype=np.int64)
 
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """shape(xb)[1:]: every example has the same shape, so the result is not batched"""
+        from graphad.ops.indexing import getitem  # indexing builds on this module
+
+        return getitem(self(xs[0]), slice(1, None))
+
+
+@dataclass(frozen=True)
+class Positions(ZeroDerivative):
+    """np.arange(n) for n the run-time length of the operand's axis ``axis``, laid along the
+    first of ``ndim`` axes (the others of length 1, to broadcast): the index of each entry
+    along an axis whose length is known only at run time."""
+
+    axis: int
+    ndim: int = 1
+
+    def infer(self, x: TensorType) -> TensorType:
+        n = known_shape(x)[self.axis]
+        return TensorType((n,) + (1,) * (self.ndim - 1), np.dtype(np.int64))
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        n = np.shape(x)[self.axis]
+        return np.arange(n, dtype=np.int64).reshape((n,) + (1,) * (self.ndim - 1))
+
+    def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
+        """positions along axis + 1 of xb: the same for every example, so not batched"""
+        return Positions(self.axis + 1, self.ndim)(xs[0])
+
 
 @dataclass(frozen=True)
 class InferredShape(ZeroDerivative):

@@ -100,6 +100,11 @@ class Executor:
     products (see :func:`graphad.optimize`): faster or smaller plans whose values may
     overflow, underflow or cancel where the graph as built does not.  Without it a
     rewrite changes a value by rounding only.
+
+    ``reuse_buffers=True`` (NumPy backend): the large temporaries (256 KiB and more) of a run
+    are kept for the next one instead of being returned to the system and mapped again
+    (:mod:`graphad.ops._buffers`), at the cost of holding about one run's worth of them
+    between runs; never a buffer the caller was handed.
     """
 
     def __init__(
@@ -109,16 +114,19 @@ class Executor:
         debug: bool = False,
         backend: str = "auto",
         fast_math: bool = False,
+        reuse_buffers: bool = True,
         cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         optimize = flag(optimize, "Executor: optimize")
         debug = flag(debug, "Executor: debug")
         fast_math = flag(fast_math, "Executor: fast_math")
+        reuse_buffers = flag(reuse_buffers, "Executor: reuse_buffers")
         self._nodes: list[Node] = []
         self._template = _flatten(fetches, self._nodes)
         self.optimized = optimize
         self.debug = debug
         self.fast_math = fast_math
+        self.reuse_buffers = reuse_buffers
         self.backend = backends.check_backend(backend)
         self.cache_dir = cache_dir
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
@@ -146,7 +154,7 @@ class Executor:
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        self._program = Program(plan) if generate else None
+        self._program = Program(plan, pool=self.reuse_buffers) if generate else None
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
@@ -185,6 +193,7 @@ class Executor:
             "debug": self.debug,
             "backend": self.backend,
             "fast_math": self.fast_math,
+            "reuse_buffers": self.reuse_buffers,
             "cache_dir": self.cache_dir,
         }
 
@@ -197,6 +206,7 @@ class Executor:
             state["debug"],
             state.get("backend", "auto"),
             state.get("fast_math", False),
+            state.get("reuse_buffers", True),
             state.get("cache_dir"),
         )
 

@@ -105,6 +105,22 @@ def neg(v: Node) -> Node:
 
 
 S, C = ga.sin(x), ga.cos(x)  # operands that are neither constants nor placeholders
+
+
+def at(g: Node, index: tuple[Any, ...], shape: tuple[int | None, ...] = (3,)) -> Node:
+    """g scattered into zeros of ``shape`` at a basic ``index``: getitem's transpose."""
+    from graphad.ops.indexing import ScatterAdd, _encode
+
+    return ScatterAdd(_encode(index)[0], shape)(g)
+
+
+def advanced() -> Node:
+    """An index array's scatter (repeats add up: np.add.at), not a basic index's."""
+    g = ga.gradients(ga.sum(x[[0, 0]] * y[0:2]), x)
+    assert g.op.name == "scatter_add" and g.op.advanced
+    return g
+
+
 LAWS = [
     # -- constants
     Law(
@@ -225,6 +241,21 @@ LAWS = [
             lambda: ga.add_n(ga.multiply_no_nan(S, z), ga.multiply_no_nan(C, z)),
             lambda: (ga.add_n(p := S * z, C * z), [p * 2.0]),
             lambda: ga.add_n(m * z, m2 * z),  # z is broadcast: not of the sum's type
+        ],
+    ),
+    Law(
+        sums.scatters_into_one,
+        [
+            lambda: ga.add_n(at(S[0:2], (slice(0, 2),)), at(C[2], (2,))),
+            lambda: ga.add_n(z, at(S[0:2], (slice(0, 2),)), y, at(C[1:], (slice(1, 3),))),
+            lambda: ga.add_n(ga.add_n(z, at(S[0:2], (slice(0, 2),))), at(C[0], (0,))),
+            lambda: ga.add_n(at(S[0:2] * 2.0, (slice(0, 2),)), at(C[1], (1,)), y),
+            lambda: ga.add_n(at(u * 2.0, (slice(None),), (None,)), w),  # unknown dims
+        ],
+        [
+            lambda: ga.add_n(x, y),
+            lambda: (ga.add_n(s := at(S[0:2], (slice(0, 2),)), y), [s * 2.0]),
+            lambda: ga.add_n(advanced(), y),
         ],
     ),
     # -- products
@@ -386,6 +417,18 @@ LAWS = [
         shapes.broadcast_of_broadcast,
         [lambda: ga.broadcast_to(ga.broadcast_to(x, (2, 3)), (4, 2, 3))],
         [lambda: ga.broadcast_to(x, (2, 3))],
+    ),
+    Law(
+        shapes.broadcast_operand,
+        [
+            lambda: ga.broadcast_to(S, (2, 3)) * m,
+            lambda: m - ga.broadcast_to(ga.reshape(S[0:2], (2, 1)), (2, 3)),
+            lambda: ga.broadcast_to(S, (4, 3)) / a,
+        ],
+        [
+            lambda: ga.broadcast_to(S, (2, 3)) * x,  # x is not of the result's type
+            lambda: ga.broadcast_like(ga.sin(u[0]), u) * u,  # a run-time shape
+        ],
     ),
     Law(
         shapes.sum_of_splat,

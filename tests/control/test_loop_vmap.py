@@ -66,6 +66,27 @@ def test_per_example_gradients_through_a_loop() -> None:
     )
 
 
+@pytest.mark.parametrize("which", ["xs", "h0", "w", "all"])
+def test_one_graph_serves_a_batch_of_any_size(which: str) -> None:
+    """A batch of unknown size (issue 21): the loop's unbatched carries and outputs are
+    repeated over the batch its batched values have at run time."""
+    w, h0, xs, h, ys = rnn()
+    loss = ga.sum(h * h) + ga.sum(ys)
+    g = ga.gradients(loss, w)
+    values = {w: RNG.normal(size=(3, 3)) * 0.5, h0: RNG.normal(size=3), xs: RNG.normal(size=(4, 3))}
+    chosen = [w, h0, xs] if which == "all" else [{"xs": xs, "h0": h0, "w": w}[which]]
+    holders = {p: ga.placeholder(f"{p.name}_b", (None, *p.shape)) for p in chosen}
+    ex = ga.Executor(ga.vmap([h, ys, g], holders))
+    fixed = {p: v for p, v in values.items() if p not in holders}
+    for size in (1, B, 5):
+        batched = {p: RNG.normal(size=(size, *values[p].shape)) for p in chosen}
+        got = ex.run(fixed | {holders[p]: v for p, v in batched.items()})
+        for value, fetch in zip(got, [h, ys, g]):
+            ex1 = ga.Executor(fetch)
+            rows = [ex1.run(fixed | {p: v[b] for p, v in batched.items()}) for b in range(size)]
+            np.testing.assert_allclose(value, np.stack(rows), rtol=1e-12)
+
+
 @pytest.mark.parametrize("mode", ["forward", "reverse"])
 def test_jacobian_through_a_loop(mode: str) -> None:
     w, h0, xs, _h, ys = rnn()

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import graphad as ga
+from graphad.ops.accumulation import scatter_sum
 
 Shape = tuple[int, ...]
 Domain = Callable[[np.random.Generator, Shape], np.ndarray]
@@ -885,7 +886,41 @@ INDICES = [
     ("mask", (3, 4), MASK),
 ]
 
-INDEXING = [case(f"getitem[{tag}]", indexer(i), indexer(i), s) for tag, s, i in INDICES]
+WRAPS = "mode='wrap' and 'clip' wrap or clip the indices by the axis length, known when built"
+
+
+def scattered(a: Any, b: Any, c: Any) -> Any:
+    """a at [:, 0:2] + b + c at [:, 3] into (3, 4): the sum the compiler makes of many
+    scatters into one array (scatter_sum), the terms in their order."""
+    if isinstance(a, ga.Node):
+        index = (slice(None), slice(0, 2))
+        return scatter_sum([(a, index), (b, None), (c, (slice(None), 3))], (3, 4))
+    out = np.zeros((3, 4), np.result_type(a, b, c))
+    out[:, 0:2] += a
+    out += b
+    out[:, 3] += c
+    return out
+
+
+INDEXING = [case(f"getitem[{tag}]", indexer(i), indexer(i), s) for tag, s, i in INDICES] + [
+    row("take[flat]", "take", (3, 4), indices=[[0, 11], [5, 5]]),
+    row("take[axis0]", "take", (3, 4), indices=[2, 0, 2], axis=0),
+    row("take[axis1_2d]", "take", (2, 3, 5), indices=[[2, 0], [-1, 2], [2, 2]], axis=1),
+    row("take[scalar]", "take", (3, 4), indices=2, axis=-1),
+    row(
+        "take[wrap]", "take", (3, 4), indices=[5, -6, 3, 4], axis=-1, mode="wrap", static_only=WRAPS
+    ),
+    row(
+        "take[clip]",
+        "take",
+        (3, 4),
+        indices=[[-2, 1], [9, 2]],
+        axis=0,
+        mode="clip",
+        static_only=WRAPS,
+    ),
+    case("scatter_sum", scattered, scattered, (3, 2), (3, 4), (3,)),
+]
 
 
 # -- linear algebra ------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 
 from graphad.compiler.patterns import Uses, filled, rule, same, size, splat, static_type
 from graphad.ir import Node, Op, known_shape
+from graphad.ops import elementwise as ew
 from graphad.ops import linalg as la
 from graphad.ops import shape as sh
 from graphad.ops.utility import Cast, StopGradient
@@ -94,6 +95,24 @@ def broadcast_of_broadcast(node: Node, uses: Uses) -> Node | None:
     match node.inputs:
         case (Node(op=Op(sh.BroadcastTo), inputs=(x,)),) if static_type(node) is not None:
             return sh.BroadcastTo(node.shape)(x)
+    return None
+
+
+@rule(ew.Add, ew.Subtract, ew.Multiply, ew.Divide, operands=(sh.BroadcastTo,))
+def broadcast_operand(node: Node, uses: Uses) -> Node | None:
+    """a ∘ broadcast_to(x, s) -> a ∘ x,  broadcast_to(x, s) ∘ a -> x ∘ a   when a has the
+    result's type (NumPy's broadcasting makes the same operand, and the laws that move small
+    factors see x's size; the values are the same)"""
+    for i in (0, 1):
+        b, a = node.inputs[i], node.inputs[1 - i]
+        match b:
+            case Node(op=Op(sh.BroadcastTo), inputs=(x,)) if (
+                static_type(node) is not None
+                and same(a, node)
+                and x.ndim is not None
+                and x.ndim <= len(node.shape or ())
+            ):
+                return type(node.op)()(*((a, x) if i else (x, a)))
     return None
 
 

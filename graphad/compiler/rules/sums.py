@@ -24,7 +24,9 @@ from graphad.compiler.patterns import (
     static_type,
 )
 from graphad.ir import Node, Op, constant
+from graphad.ops import accumulation as acc
 from graphad.ops import elementwise as ew
+from graphad.ops import indexing as ix
 
 
 # -- add, subtract, negative -------------------------------------------------------
@@ -255,3 +257,38 @@ def common_factor(node: Node, uses: Uses) -> Node | None:
     summed = ew.Multiply()(ew.AddN()(*rest), factor)
     others = [x for x in node.inputs if not any(x is p for p in group)]
     return ew.AddN()(summed, *others) if others else summed
+
+
+@rule(ew.AddN, operands=(ix.ScatterAdd, acc.ScatterSum))
+def scatters_into_one(node: Node, uses: Uses) -> Node | None:
+    """add_n(a, scatter(g at i), scatter(h at j), …) -> a + g at i + h at j + … in one buffer
+    (scatter_sum: each scattered term added where it lands, the terms in their order; the
+    scatters at basic indices into node's shape, with no other consumer; a leading
+    scatter_sum of that shape with no other consumer is taken apart)"""
+    shape: tuple[int | None, ...] | None = None
+    extra: tuple[Node, ...] | None = None  # the scatters' run-time shape input, if any
+    terms: list[tuple[Node, acc.Part]] = []
+    scattered = 0
+    for k, x in enumerate(node.inputs):
+        op = x.op
+        found: list[tuple[Node, acc.Part]] | None = None
+        if type(op) is ix.ScatterAdd and not op.advanced and single_use(x, uses):
+            found, parts, rest = [(x.inputs[0], op.items)], op.shape, x.inputs[1:]
+        elif type(op) is acc.ScatterSum and k == 0 and single_use(x, uses):
+            n = len(op.parts)
+            found, parts, rest = list(zip(x.inputs[:n], op.parts)), op.shape, x.inputs[n:]
+        if found is None or x.type != node.type or (shape is not None and parts != shape):
+            if x.type != node.type:
+                return None  # a term that broadcasts or casts: add_n's own business
+            terms.append((x, None))
+            continue
+        if extra is not None and rest != extra:
+            terms.append((x, None))  # another run-time shape: keep it a term of its own
+            continue
+        shape, extra = parts, rest
+        terms.extend(found)
+        scattered += 1
+    if shape is None or extra is None or scattered < 1:
+        return None
+    out = acc.ScatterSum(tuple(p for _, p in terms), shape)(*(t for t, _ in terms), *extra)
+    return out if out.type == node.type else None
