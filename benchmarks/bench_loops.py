@@ -19,10 +19,15 @@ gradient with respect to W.  For each trip count T:
   ``checkpoint="sqrt"`` (about √T checkpoints and √T recomputed steps held at once), and
   the time the checkpointed run takes against the default one.
 
+With ``--numba`` (where numba is installed), graphad's ``backend="numba"`` too: the loops
+compile to native code (issue 20), timed against the hand loop in the same way, its first
+compile (lowering, numba compiling the forward and backward loops, the first run), its
+ratio to JAX's time, and the checkpointed run on numba.
+
 The issue's targets are checked at the end: graph size and build time independent of T
 (≤ 0.3 s), per call ≤ 1.0× the hand loop at T = 10³ and 10⁴, and with ``"sqrt"`` at
-T = 10⁵ at most 10 % of the memory in at most 2.5× the time.  BLAS and XLA run on one
-thread.
+T = 10⁵ at most 10 % of the memory in at most 2.5× the time; with ``--numba``, the numba
+backend within 2× JAX at T = 10³ and 10⁴.  BLAS and XLA run on one thread.
 """
 
 from __future__ import annotations
@@ -148,7 +153,7 @@ def jax_runner(w: np.ndarray, h0: np.ndarray, xs: np.ndarray) -> tuple[Callable[
     return call, compile_time
 
 
-def measure(steps: int, repeat: int, use_jax: bool) -> dict[str, Any]:
+def measure(steps: int, repeat: int, use_jax: bool, use_numba: bool = False) -> dict[str, Any]:
     w, h0, xs = data(steps)
     start = time.perf_counter()
     inputs, fetches = graph(steps)
@@ -172,6 +177,14 @@ def measure(steps: int, repeat: int, use_jax: bool) -> dict[str, Any]:
         _, jax_grad = call()
         assert np.allclose(jax_grad, want_grad, rtol=1e-9)
         row["jax"] = compare(call, lambda: by_hand(w, h0, xs), repeat)[0]
+    if use_numba:
+        start = time.perf_counter()
+        native = ga.Executor(fetches, backend="numba")
+        got = native.run(feeds)
+        row["numba compile"] = time.perf_counter() - start
+        assert np.allclose(got[1], want_grad, rtol=1e-9), "numba disagrees"
+        row["numba"] = compare(lambda: native.run(feeds), lambda: by_hand(w, h0, xs), repeat)[0]
+        row["numba loops"] = len(native._native.loops)
     sqrt_inputs, sqrt_fetches = graph(steps, checkpoint="sqrt")
     sqrt = ga.Executor(sqrt_fetches)
     sqrt_feeds = dict(zip(sqrt_inputs, (w, h0, xs)))
@@ -180,6 +193,12 @@ def measure(steps: int, repeat: int, use_jax: bool) -> dict[str, Any]:
     row["memory"] = peak(lambda: ex.run(feeds))
     row["memory sqrt"] = peak(lambda: sqrt.run(sqrt_feeds))
     row["sqrt time"] = compare(lambda: sqrt.run(sqrt_feeds), lambda: ex.run(feeds), repeat)[2]
+    if use_numba:
+        native_sqrt = ga.Executor(sqrt_fetches, backend="numba")
+        assert np.allclose(native_sqrt.run(sqrt_feeds)[1], want_grad, rtol=1e-9)
+        row["numba sqrt"] = compare(
+            lambda: native_sqrt.run(sqrt_feeds), lambda: by_hand(w, h0, xs), repeat
+        )[0]
     return row
 
 
@@ -193,6 +212,8 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
         f"{'graphad':>12s} {'hand NumPy':>12s} {'ratio':>6s} {'JAX jit':>12s} {'compile':>8s} "
         f"{'memory':>10s} {'sqrt mem':>10s} {'mem %':>6s} {'sqrt time':>9s}"
     )
+    if any("numba" in r for r in rows):
+        head += f" {'numba':>12s} {'vs JAX':>7s} {'compile':>8s} {'numba sqrt':>12s}"
     lines = [head]
     for r in rows:
         jax_cols = (
@@ -204,6 +225,9 @@ def report(rows: list[dict[str, Any]]) -> list[str]:
             f"{jax_cols} {r['memory'] / 2**20:8.2f}MB {r['memory sqrt'] / 2**20:8.2f}MB "
             f"{100 * r['memory sqrt'] / r['memory']:5.1f}% {r['sqrt time']:8.2f}x"
         )
+        if "numba" in r:
+            vs = f"{r['numba'] / r['jax']:6.2f}x" if "jax" in r else f"{'-':>7s}"
+            lines[-1] += f" {_t(r['numba'])} {vs} {r['numba compile']:7.2f}s {_t(r['numba sqrt'])}"
     return lines
 
 
@@ -220,6 +244,11 @@ def targets(rows: list[dict[str, Any]]) -> list[tuple[str, bool]]:
             checks.append(
                 (f"per call <= 1.0x the hand loop at T={steps} ({ratio:.2f}x)", ratio <= 1.0)
             )
+    for steps in (1_000, 10_000):
+        r = by_steps.get(steps, {})
+        if "numba" in r and "jax" in r:
+            ratio = r["numba"] / r["jax"]
+            checks.append((f"numba <= 2x JAX at T={steps} ({ratio:.2f}x)", ratio <= 2.0))
     if 100_000 in by_steps:
         r = by_steps[100_000]
         share = r["memory sqrt"] / r["memory"]
@@ -235,9 +264,11 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--steps", type=int, nargs="*", default=list(STEPS))
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--no-jax", action="store_true")
+    parser.add_argument("--numba", action="store_true", help="the numba backend too")
     args = parser.parse_args(argv)
     use_jax = not args.no_jax and importlib.util.find_spec("jax") is not None
-    rows = [measure(steps, args.repeat, use_jax) for steps in args.steps]
+    use_numba = args.numba and importlib.util.find_spec("numba") is not None
+    rows = [measure(steps, args.repeat, use_jax, use_numba) for steps in args.steps]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"h in R^{N}, one BLAS thread, {os.cpu_count()} cores, load average {load}")
     print("per call: CPU seconds of one run of the loss and its gradient (median pair)")

@@ -13,6 +13,12 @@ with ``Executor(..., fast_math=True)`` (laws inexact in floating point allowed),
 same way in the same run: its ratio to hand-written NumPy and its node count.  JAX
 (``jit``), PyTorch, autograd and PyTensor get columns where they are installed; none is
 required.
+
+With numba installed, graphad's ``backend="numba"`` gets three columns: its ratio to the
+hand-written NumPy (timed against it in the same alternating way), its first compile
+(lowering, numba compiling every region, the first run; into a fresh cache directory) and
+its load from numba's disk cache (the same Executor made again with the compiled modules
+dropped from this process, so numba reads them back from disk, as a new process would).
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ import numpy as np  # noqa: E402 - after pinning BLAS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import importlib.util  # noqa: E402 - after pinning BLAS
+import tempfile  # noqa: E402 - after pinning BLAS
 
 import peers  # noqa: E402
 import workloads  # noqa: E402
@@ -116,6 +125,8 @@ def run(case: workloads.Case) -> dict[str, Any]:
         "fast_ratio": compare(ours_fast, case.by_hand)[2],
         "fast_after": len(fast.order),
     }
+    if NUMBA:
+        row.update(numba_columns(case, fetches))
     for peer, fn in peers.runners(case).items():
         try:
             if not agree(fn(), case.by_hand(), case.rtol):
@@ -125,6 +136,32 @@ def run(case: workloads.Case) -> dict[str, Any]:
         except Exception as e:  # a peer that cannot compile a workload is a result too
             row[peer] = f"fails ({type(e).__name__})"
     return row
+
+
+NUMBA = importlib.util.find_spec("numba") is not None
+
+
+def numba_columns(case: workloads.Case, fetches: Any) -> dict[str, Any]:
+    """backend="numba": the ratio to hand-written NumPy, the first compile and the load of
+    the compiled code from numba's disk cache (seconds)."""
+    directory = tempfile.mkdtemp(prefix="graphad-bench-numba-")
+    start = time.perf_counter()
+    ex = ga.Executor(fetches, backend="numba", cache_dir=directory)
+    ex.run(case.feeds)
+    first = time.perf_counter() - start
+    for kernel in ex._native.kernels:  # forget them here: loaded from disk next time
+        sys.modules.pop(kernel.name, None)
+    start = time.perf_counter()
+    again = ga.Executor(fetches, backend="numba", cache_dir=directory)
+    again.run(case.feeds)
+    cached = time.perf_counter() - start
+
+    def ours() -> Any:
+        return ex.run(case.feeds)
+
+    if not agree(ours(), case.by_hand(), case.rtol):
+        return {"numba": "disagrees"}
+    return {"numba": compare(ours, case.by_hand)[2], "compile": first, "cached": cached}
 
 
 def _fmt_time(t: float) -> str:
@@ -141,7 +178,8 @@ def main(names: list[str]) -> None:
     print("peers:", ", ".join(found) if found else "none installed")
     head = f"{'workload':44s} {'hand':>12s} {'graphad':>12s} {'ratio':>7s} {'build':>9s}"
     head += f" {'nodes':>13s} {'fast_math':>9s} {'nodes':>5s}"
-    print(head + "".join(f" {p:>10s}" for p in found))
+    extra = ["numba", "compile", "cached"] if NUMBA else []
+    print(head + "".join(f" {p:>10s}" for p in [*extra, *found]))
     for case in workloads.cases(names):
         row = run(case)
         line = (
@@ -150,6 +188,11 @@ def main(names: list[str]) -> None:
             f"{row['before']:6d}->{row['after']:<6d} "
             f"{row['fast_ratio']:8.2f}x {row['fast_after']:5d}"
         )
+        for p in ["numba"] if NUMBA else []:
+            v = row.get(p, "-")
+            line += f" {v:9.2f}x" if isinstance(v, float) else f" {v:>10s}"
+            for key in ("compile", "cached"):
+                line += f" {row[key]:9.2f}s" if key in row else f" {'-':>10s}"
         for p in found:
             v = row.get(p, "-")
             line += f" {v:9.2f}x" if isinstance(v, float) else f" {v:>10s}"

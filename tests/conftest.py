@@ -20,6 +20,15 @@ def shared_graph() -> tuple[ga.Node, ga.Node, ga.Node, ga.Node]:
     return x, shared, y, ga.gradients(y, x)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--numba-table",
+        action="store_true",
+        help="compile every op-table case with numba (tests/ops/test_numba_table.py), not "
+        "only a sample of every native form: ten minutes",
+    )
+
+
 MODES = ["optimized", "as built", "debug", "dask"]
 
 

@@ -73,7 +73,13 @@ FAMILIES = {"gmm": gmm, "ba": ba, "hand": hand, "lstm": lstm}
 MALLOC = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_ARENA_MAX")
 
 # a check passes below these relative errors (largest error / largest reference entry)
-TOLERANCE = {"objective": 1e-12, "fd": 1e-5, "jax objective": 1e-12, "jax derivative": 1e-10}
+TOLERANCE = {
+    "objective": 1e-12,
+    "fd": 1e-5,
+    "jax objective": 1e-12,
+    "jax derivative": 1e-10,
+    "numba derivative": 1e-10,  # against graphad's NumPy backend
+}
 
 
 def has_jax() -> bool:
@@ -120,7 +126,12 @@ def header(use_jax: bool) -> list[str]:
 
 
 def measure(
-    work: Workload, repeat: int, sample: float, use_jax: bool, clock: str = "wall"
+    work: Workload,
+    repeat: int,
+    sample: float,
+    use_jax: bool,
+    clock: str = "wall",
+    use_numba: bool = False,
 ) -> dict[str, Any]:
     """Build, check and time one workload; the row of the table as a dict."""
     start = time.perf_counter()
@@ -159,6 +170,13 @@ def measure(
 
         fns["jax objective"] = jax_call(jit_objective)
         fns["jax derivative"] = jax_call(jit_derivative)
+    if use_numba:
+        start = time.perf_counter()
+        run_numba = ga.Executor(graphs.derivative, backend="numba")
+        errors["numba derivative"] = relative_error(run_numba.run(feeds), derivative)
+        row["numba compile"] = time.perf_counter() - start
+        row["numba fallbacks"] = len(run_numba.fallbacks)
+        fns["numba derivative"] = lambda: run_numba.run(feeds)
     row["errors"] = errors
     row["ok"] = all(errors[k] <= TOLERANCE[k] for k in errors)
     row |= timed(fns, repeat, sample, clock)
@@ -189,6 +207,16 @@ def format_row(row: dict[str, Any]) -> str:
     else:
         text += f" {'-':>7s} {'ok' if row['ok'] else 'FAIL':4s}"
         text += f" {'-':>9s} {'-':>9s} {'-':>6s} {'-':>7s} {'-':>7s}"
+    if "numba derivative" in row:
+        vs = (
+            f"{row['numba derivative'] / row['jax derivative']:6.2f}x"
+            if "jax derivative" in row
+            else f"{'-':>7s}"
+        )
+        text += (
+            f" {_ms(row['numba derivative'])} {vs} {row['numba compile']:7.2f}"
+            f" {row['numba fallbacks']:5d}"
+        )
     quoted = ", ".join(f"{k} {v:.2f}" for k, v in row["published"].items())
     return text + (f"  {quoted}" if quoted else "")
 
@@ -197,8 +225,8 @@ COLUMNS = (
     f"{'workload':38s} {'build ms':>8s} {'nodes->optimised':>14s} {'obj ms':>9s} {'der ms':>9s}"
     f" {'J/obj':>6s}  {'obj err':>7s} {'fd err':>7s} {'JAX err':>7s} {'chk':4s}"
     f" {'JAX obj':>9s} {'JAX der':>9s} {'J/obj':>6s} {'vs JAX':>7s} {'compile':>7s}"
-    "  ADBench J/obj (published)"
 )
+NUMBA_COLUMNS = f" {'numba der':>9s} {'vs JAX':>7s} {'nb comp':>7s} {'on np':>5s}"
 
 
 def selected(args: argparse.Namespace) -> list[Workload]:
@@ -240,10 +268,14 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         default="wall",
         help="wall time, or the process's CPU time (steadier on a loaded machine)",
     )
+    parser.add_argument(
+        "--numba", action="store_true", help="graphad's numba backend too (where installed)"
+    )
     args = parser.parse_args(argv)
     repeat = args.repeat or (3 if args.quick else 7)
     sample = args.sample if args.sample is not None else (0.0 if args.quick else 0.1)
     use_jax = has_jax() and not args.no_jax
+    use_numba = args.numba and importlib.util.find_spec("numba") is not None
     if use_jax:
         import jax
 
@@ -261,10 +293,16 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         "reference, fd err = J·v vs central differences (3 directions), JAX err = objective "
         f"and derivative vs JAX; chk: all within {TOLERANCE}"
     )
-    print(COLUMNS, flush=True)
+    if use_numba:
+        print(
+            "numba: graphad's derivative on backend='numba' (ms), over JAX's, its first "
+            "compile (s, lowering and the first run) and its nodes left on NumPy"
+        )
+    columns = COLUMNS + (NUMBA_COLUMNS if use_numba else "")
+    print(columns + "  ADBench J/obj (published)", flush=True)
     rows = []
     for work in selected(args):
-        row = measure(work, repeat, sample, use_jax, args.clock)
+        row = measure(work, repeat, sample, use_jax, args.clock, use_numba)
         rows.append(row)
         print(format_row(row), flush=True)
     failed = [r["name"] for r in rows if not r["ok"]]

@@ -16,7 +16,7 @@ loaded.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,16 +26,40 @@ from graphad.ir import ExecutionError, GraphError, Node, TensorType, format_shap
 from graphad.ops.loop import LoopForm, segments
 
 
+class StepFunctions(Protocol):
+    """What the driver asks of a loop's step functions (a :class:`Stepper`'s, or a native
+    backend's with the same arguments): the float version to try first, if any, the
+    general one, both in order, and the body's node a failure came from."""
+
+    @property
+    def _fn_fast(self) -> list[Callable[..., Any]] | None: ...
+
+    @property
+    def _fn_general(self) -> list[Callable[..., Any]]: ...
+
+    @property
+    def functions(self) -> list[Callable[..., Any]]: ...
+
+    def failed_step(self, error: BaseException) -> tuple[Any, list[Any]] | None: ...
+
+
 class LoopProgram:
     """A loop op's kernel: ``program(*inputs)`` is the loop's value (a tuple).
 
-    ``where`` in errors is the loop's own description (its op and the user's line)."""
+    ``where`` in errors is the loop's own description (its op and the user's line).
+    ``make`` makes a form's step functions (generated Python by default; a native backend
+    gives its own, with the same arguments)."""
 
-    def __init__(self, form: LoopForm, name: str = "loop") -> None:
+    def __init__(
+        self,
+        form: LoopForm,
+        name: str = "loop",
+        make: Callable[[LoopForm], StepFunctions] = Stepper,
+    ) -> None:
         self.form = form
         self.name = name
-        self.stepper = Stepper(form)
-        self.replay = None if form.replay is None else Stepper(form.replay)
+        self.stepper = make(form)
+        self.replay = None if form.replay is None else make(form.replay)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (LoopProgram, (self.form, self.name))

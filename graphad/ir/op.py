@@ -74,6 +74,11 @@ Traits, declared as class attributes; the defaults are safe for any op:
   :class:`~graphad.ops.loop.LoopForm`: which inputs are carried, sliced per step or
   constant; the compiler plans and generates the loop from it, the runtimes step through
   it); ``None``, the op's own ``compute`` runs them.
+- ``native(node)``: how a native backend (numba) computes a node of an op that is not a
+  scalar formula: a ``Fold`` (a reduction, run inside the loop that computes its operand) or
+  a ``Call`` (one expression in the part of NumPy numba compiles), see
+  :mod:`graphad.ir.native`; ``None`` (the default): the node runs on NumPy between the
+  compiled parts of the plan.
 
 ``notation(args)`` writes the op applied to operands written ``args``
 (:mod:`graphad.ir.notation`: Python's syntax, NumPy's names); drawings label nodes with it and
@@ -82,7 +87,8 @@ the attributes that differ from their defaults; an op whose call reads poorly wr
 (``p[1]``, ``x.T``).
 
 A class that overrides ``compute`` loses the kernel traits (``commutative``, ``scalar``,
-``operator``) it inherited unless it states them again: they were stated for its base's kernel.
+``operator``, ``code``, ``native``) it inherited unless it states them again: they were stated
+for its base's kernel.
 
 An op's ``name`` (its class name in snake case: ``LogSoftmax`` is ``log_softmax``) is how
 errors, drawings and node names call it.  An op without attributes is one value, made once
@@ -123,6 +129,7 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from graphad.ir import dependence
 from graphad.ir.errors import DifferentiationError, GraphError
+from graphad.ir.native import Call, Fold
 from graphad.ir.node import Node, current_origin, make_node, user_location
 from graphad.ir.notation import Term, call, infix, prefix
 from graphad.ir.types import ValueType
@@ -130,7 +137,7 @@ from graphad.ir.types import ValueType
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select", "loop"]
 # facts about one kernel, not about a family
-KERNEL_TRAITS = ("commutative", "scalar", "operator", "code")
+KERNEL_TRAITS = ("commutative", "scalar", "operator", "code", "native")
 
 
 class SubGraph(Protocol):
@@ -266,6 +273,10 @@ class Op:
         if self.scalar is None:
             raise GraphError(f"{self.name}: no scalar formula")
         return self.scalar.format(*args)
+
+    def native(self, node: Node) -> Fold | Call | None:
+        """How a native backend computes ``node``; ``None``: it runs on NumPy."""
+        return None
 
     def vjp_wanted(self, node: Node, g: Node, wanted: Sequence[bool]) -> Sequence[Node | None]:
         """``vjp`` when the reverse pass needs only the inputs marked in ``wanted`` (those on

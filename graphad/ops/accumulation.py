@@ -44,6 +44,7 @@ from graphad.ir.dependence import (
     carries,
     numbering,
 )
+from graphad.ir.native import Call
 from graphad.ir.notation import LOOSE, SUM, Term, shape_text, wrap
 from graphad.ops._buffers import empty, zeros
 from graphad.ops._linear import JointlyLinear
@@ -57,6 +58,7 @@ from graphad.ops.indexing import (
     _result_shape,
     full_slices,
     index_text,
+    placed_text,
     spanned_shape,
 )
 from graphad.ops.shape import _batched_target, materialize
@@ -161,6 +163,31 @@ class ScatterSum(JointlyLinear):
         for term, part in zip(terms[1:], self.parts[1:]):
             _add(out, term, part)
         return out
+
+    def native(self, node: Node) -> Call | None:
+        """each term placed in an array of the result's shape by np.concatenate and the
+        arrays added in order: the first between zeros (+ 0.0, as compute adds it into
+        zeros), the others between -0.0, which adds nothing, not even to a -0.0 (float
+        terms of known shapes, each index picking along one axis)"""
+        n = len(self.parts)
+        if len(node.inputs) != n or not is_static(self.shape) or not self.shape:
+            return None
+        dims = tuple(int(d) for d in self.shape if d is not None)  # is_static: all ints
+        terms = []
+        for k, (x, part) in enumerate(zip(node.inputs, self.parts)):
+            if x.ndim is None or x.dtype != node.dtype or x.dtype.kind != "f":
+                return None
+            items = () if part is None else part
+            if part is None and x.shape != node.shape:  # a whole term broadcast: not here
+                return None
+            dtype = x.dtype.name
+            text = placed_text(items, dims, x.ndim, dtype, f"{{{k}}}", "0.0" if k == 0 else "-0.0")
+            if text is None:
+                return None
+            terms.append(f"({text} + 0.0)" if k == 0 and part is not None else text)
+        if terms == ["{0}"]:
+            return Call("{0}", view=True)
+        return Call(f"({' + '.join(terms)})")
 
     def transpose(self, node: Node, g: Node) -> tuple[Node | None, ...]:
         """t̄ₖ = g[indexₖ] (g itself for a whole term); no adjoint for the run-time shape"""

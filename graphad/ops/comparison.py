@@ -24,52 +24,61 @@ class Compare(ZeroDerivative, Binary):
 @dataclass(frozen=True)
 class Equal(Compare):
     ufunc = np.equal
+    scalar = "({0} == {1})"
     operator = "=="
 
 
 @dataclass(frozen=True)
 class NotEqual(Compare):
     ufunc = np.not_equal
+    scalar = "({0} != {1})"
     operator = "!="
 
 
 @dataclass(frozen=True)
 class Less(Compare):
     ufunc = np.less
+    scalar = "({0} < {1})"
     operator = "<"
 
 
 @dataclass(frozen=True)
 class LessEqual(Compare):
     ufunc = np.less_equal
+    scalar = "({0} <= {1})"
     operator = "<="
 
 
 @dataclass(frozen=True)
 class Greater(Compare):
     ufunc = np.greater
+    scalar = "({0} > {1})"
     operator = ">"
 
 
 @dataclass(frozen=True)
 class GreaterEqual(Compare):
     ufunc = np.greater_equal
+    scalar = "({0} >= {1})"
     operator = ">="
 
 
 @dataclass(frozen=True)
 class LogicalAnd(Compare):
     ufunc = np.logical_and
+    scalar = "({0} != 0 and {1} != 0)"
 
 
 @dataclass(frozen=True)
 class LogicalOr(Compare):
     ufunc = np.logical_or
+    scalar = "({0} != 0 or {1} != 0)"
 
 
 @dataclass(frozen=True)
 class LogicalNot(ZeroDerivative, Unary):
     ufunc = np.logical_not
+    scalar = "({0} == 0)"
 
 
 # -- public functions ----------------------------------------------------------

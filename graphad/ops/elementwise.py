@@ -314,6 +314,8 @@ class Where(Elementwise):
         shape = broadcast_shapes(c.shape, tensor(a).shape, tensor(b).shape)
         return TensorType(shape, np.result_type(a.dtype, b.dtype))
 
+    scalar = "({1} if {0} else {2})"
+
     def compute(self, c: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(c, a, b)
 
@@ -780,6 +782,12 @@ class Tanh(Elementwise, FloatUnary):
 
 @dataclass(frozen=True)
 class Sigmoid(Elementwise, FloatUnary):
+    # compute's two branches: exp(-|x|) never overflows
+    scalar = (
+        "(1.0 / (1.0 + exp(-fabs({0}))) if {0} >= 0.0 "
+        "else exp(-fabs({0})) / (1.0 + exp(-fabs({0}))))"
+    )
+
     def compute(self, x: np.ndarray) -> np.ndarray:
         if x.dtype.kind == "c":  # no order to branch on: the formula itself
             return 1 / (1 + np.exp(-x))
@@ -795,6 +803,8 @@ class Sigmoid(Elementwise, FloatUnary):
 @dataclass(frozen=True)
 class Relu(Elementwise, Unary):
     """maximum(x, 0); complex values in NumPy's lexicographic order, as maximum's."""
+
+    scalar = "({0} if {0} > 0.0 or {0} != {0} else 0.0)"  # np.maximum(x, 0), NaN kept
 
     def infer(self, x: TensorType) -> TensorType:
         if tensor(x).dtype.kind == "b":

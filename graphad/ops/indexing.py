@@ -46,6 +46,7 @@ from graphad.ir.dependence import (
     numbering,
     routed,
 )
+from graphad.ir.native import Call
 from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import rank
 from graphad.ops._buffers import batch_last, empty, zeros
@@ -239,6 +240,14 @@ class GetItem(Linear):
                 return np.take(x, index, axis=axis, out=out, mode="wrap")
         return x[_decode(self.items, arrays)]
 
+    def native(self, node: Node) -> Call | None:
+        """x[index] of ints, slices, None and ...: a view, or one entry"""
+        if self.advanced or len(node.inputs) > 1 or not node.inputs[0].ndim:
+            return None
+        if not self.items:
+            return Call("{0}", view=True)
+        return Call(f"{{0}}[{index_text(self.items, [])},]", view=node.ndim != 0)
+
     def taken_axis(self) -> int | None:
         """k, when the index is k full slices then one index array (``x[:, :, i]``, what
         ``np.take(x, i, axis=k)`` gives); else None."""
@@ -336,6 +345,20 @@ class ScatterAdd(Linear):
         else:  # basic indexing never selects an element twice
             out[index] = g
         return out
+
+    def native(self, node: Node) -> Call | None:
+        """g between zeros along the one axis the index picks from (an int, or a slice of
+        step 1; the other axes whole), joined by np.concatenate (a known shape only)"""
+        g = node.inputs[0]
+        if self.advanced or len(node.inputs) > 1 or not is_static(self.shape):
+            return None
+        if g.ndim is None or g.dtype.kind != "f":
+            return None
+        dims = tuple(int(d) for d in self.shape if d is not None)  # is_static: all ints
+        placed = placed_text(self.items, dims, g.ndim, g.dtype.name, "{0}", "0.0")
+        if placed is None:
+            return None
+        return Call(placed, view=placed == "{0}")
 
     def transpose(self, node: Node, g: Node) -> Node:
         """ū = g[index] for the update u"""
@@ -676,3 +699,41 @@ def _check_constant_bounds(x: Node, items: tuple[Item, ...], arrays: list[Node])
         dummy[_decode(items, values)]
     except IndexError as e:
         raise IndexingError(str(e)) from None
+
+
+def placed_text(
+    items: tuple[Item, ...], dims: tuple[int, ...], ndim: int, dtype: str, operand: str, fill: str
+) -> str | None:
+    """A native expression: an array of shape ``dims`` holding ``operand`` (of rank
+    ``ndim``; a scalar when 0-d) at the basic index ``items`` and ``fill`` elsewhere, the
+    pieces joined by np.concatenate; None where the index picks along more than one axis,
+    or by a step, None or ``...``."""
+    whole = {("slice", None, None, None), ("slice", None, None, 1)}
+    picked = [(a, item) for a, item in enumerate(items) if tuple(item) not in whole]
+    if not picked:
+        return operand if ndim == len(dims) else None
+    if len(picked) != 1 or picked[0][1][0] not in ("int", "slice"):
+        return None
+    axis, item = picked[0]
+    n = dims[axis]
+    if item[0] == "int":
+        k = item[1] + n if item[1] < 0 else item[1]
+        lo, hi = k, k + 1
+        lifted = (*dims[:axis], 1, *dims[axis + 1 :])
+        if ndim == 0:  # a 0-d operand comes as a scalar: an array of it
+            piece = f"np.full({lifted}, {operand})"
+        else:
+            piece = f"np.ascontiguousarray({operand}).reshape({lifted})"
+    else:
+        if item[3] not in (None, 1):
+            return None
+        lo, hi, _ = slice(item[1], item[2]).indices(n)
+        piece = operand
+    parts = [piece]
+    if lo > 0:
+        parts.insert(0, f"np.full({(*dims[:axis], lo, *dims[axis + 1 :])}, {fill}, np.{dtype})")
+    if hi < n:
+        parts.append(f"np.full({(*dims[:axis], n - hi, *dims[axis + 1 :])}, {fill}, np.{dtype})")
+    if len(parts) == 1:
+        return piece
+    return f"np.concatenate(({', '.join(parts)}), {axis})"

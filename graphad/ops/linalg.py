@@ -47,6 +47,7 @@ from graphad.ir.dependence import (
     numbering,
     static_shape,
 )
+from graphad.ir.native import Call
 from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
@@ -122,6 +123,15 @@ class MatMul(Multilinear):
             out = empty(shape, np.result_type(a, b), layout="C")  # the run's pool, for BLAS
             return np.matmul(a, b, out=out)
         return np.matmul(a, b)
+
+    def native(self, node: Node) -> Call | None:
+        """np.dot (BLAS) of vectors and matrices of one float dtype"""
+        a, b = node.inputs
+        if not (0 < (a.ndim or 3) <= 2 and 0 < (b.ndim or 3) <= 2):
+            return None
+        if a.dtype != b.dtype or a.dtype.kind != "f":
+            return None
+        return Call("np.dot({0}, {1})", into="np.dot({0}, {1}, {out})")
 
     def code(self, node: Node, args: Sequence[str]) -> str:
         """a @ b"""

@@ -28,6 +28,7 @@ from graphad.ir import (
     user_location,
 )
 from graphad.ir.dependence import Dependences, Detect, grouped, static_shape
+from graphad.ir.native import MAXIMUM, MEAN, MINIMUM, PRODUCT, SUM, Call, Fold, fold
 from graphad.ir.types import dims_product
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import rank, shift
@@ -69,6 +70,9 @@ class Reduce(Op):
     axis: int | tuple[int, ...] | None = None
     keepdims: bool = False
     kernel: ClassVar[Any] = None
+    # the fold this reduction is (graphad.ir.native), or None; and its finish
+    fold_step: ClassVar[str | None] = None
+    fold_finish: ClassVar[str] = "{0}"
 
     def axes(self, ndim: int) -> tuple[int, ...]:
         return normalize_axes(self.axis, ndim)
@@ -93,6 +97,14 @@ class Reduce(Op):
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node | None:
         """The same reduction of xb over the axes shifted past the batch axis"""
         return replace(self, axis=shift(self.axes(rank(node.inputs[0]))))(xs[0])
+
+    def native(self, node: Node) -> Fold | Call | None:
+        """The reduction as a fold of its float operand (of known rank)"""
+        x = node.inputs[0]
+        if self.fold_step is None or x.ndim is None or x.dtype.kind != "f":
+            return None
+        axes = self.axes(x.ndim)
+        return fold(self.fold_step, axes, axes if self.keepdims else (), self.fold_finish)
 
     def sparsity(self, node: Node, detect: Detect) -> Dependences:
         """each output entry on the entries reduced into it"""
@@ -145,6 +157,9 @@ class Reduce(Op):
 @dataclass(frozen=True)
 class Sum(Linear, Reduce):
     kernel = staticmethod(np.sum)
+    fold_step = SUM
+    # its compute is np.sum's into the run's pool, or NumPy's own short sums: the same fold
+    native = Reduce.native
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         axis = self.axis
@@ -176,6 +191,7 @@ class Sum(Linear, Reduce):
 @dataclass(frozen=True)
 class Mean(Linear, Reduce):
     kernel = staticmethod(np.mean)
+    fold_step, fold_finish = SUM, MEAN
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.mean(np.zeros(1, dtype)).dtype
@@ -188,6 +204,7 @@ class Mean(Linear, Reduce):
 @dataclass(frozen=True)
 class Prod(Reduce):
     kernel = staticmethod(np.prod)
+    fold_step = PRODUCT
 
     def out_dtype(self, dtype: np.dtype) -> np.dtype:
         return np.prod(np.zeros(1, dtype)).dtype
@@ -265,6 +282,13 @@ class _Extreme(Reduce):
             raise ShapeError(f"{self.name} of an empty axis has no identity")
         return out
 
+    def native(self, node: Node) -> Fold | Call | None:
+        """The fold, over reduced dims known to be non-empty (NumPy refuses an empty one)"""
+        shape = node.inputs[0].shape
+        if shape is None or any(shape[a] is None for a in self.axes(len(shape))):
+            return None
+        return super().native(node)
+
     def partials(self, node: Node) -> Node:
         """∂y/∂xᵢ = [xᵢ = max] / #ties: ties share the cotangent equally"""
         x = node.inputs[0]
@@ -275,11 +299,13 @@ class _Extreme(Reduce):
 @dataclass(frozen=True)
 class Max(_Extreme):
     kernel = staticmethod(np.max)
+    fold_step = MAXIMUM
 
 
 @dataclass(frozen=True)
 class Min(_Extreme):
     kernel = staticmethod(np.min)
+    fold_step = MINIMUM
 
 
 @dataclass(frozen=True)
@@ -297,6 +323,15 @@ class LogSumExp(Reduce):
         if not self.keepdims:
             out = np.squeeze(out, axis=self.axes(x.ndim))
         return out.astype(self.out_dtype(x.dtype), copy=False)
+
+    def native(self, node: Node) -> Call | None:
+        """compute's formula over the whole of a float64 array, the max as m (0 where it
+        is not finite), recomputed where it is read (small arrays: a step's)"""
+        x = node.inputs[0]
+        if x.dtype != np.float64 or not x.ndim or node.ndim != 0:
+            return None
+        m = "(np.max({0}) if np.isfinite(np.max({0})) else 0.0)"
+        return Call(f"np.log(np.sum(np.exp({{0}} - {m}))) + {m}")
 
     def partials(self, node: Node) -> Node:
         """∂y/∂x = softmax(x) along the axes, from the output: exp(x - lse)"""

@@ -68,12 +68,15 @@ class Maximum(Extremum):
     # not commutative bit for bit: maximum(-0.0, 0.0) is 0.0, maximum(0.0, -0.0) is -0.0
     # (NumPy returns the second of equal operands), and 1/y tells them apart
     ufunc = np.maximum
+    # NumPy's: b unless a is larger or NaN (maximum(0.0, -0.0) is -0.0, as in NumPy)
+    scalar = "({0} if {0} > {1} or {0} != {0} else {1})"
     beats = staticmethod(greater)
 
 
 @dataclass(frozen=True)
 class Minimum(Extremum):
     ufunc = np.minimum  # not commutative bit for bit, as maximum
+    scalar = "({0} if {0} < {1} or {0} != {0} else {1})"
     beats = staticmethod(less)
 
 

@@ -42,6 +42,7 @@ from graphad.ir.dependence import (
     routed,
     static_shape,
 )
+from graphad.ir.native import SUM, Call, Fold, fold
 from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, rank, shift
 from graphad.ops._buffers import batch_last, empty
@@ -129,6 +130,18 @@ class Reshape(Linear):
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.reshape(x, _run_shape(self.shape, rest))
 
+    def native(self, node: Node) -> Call | None:
+        """x.reshape(shape), of a contiguous copy of x where x is not contiguous (a known
+        shape only)"""
+        if len(node.inputs) > 1 or self.shape is None or None in self.shape:
+            return None
+        shape = tuple(self.shape)
+        if node.inputs[0].ndim == 0:  # a scalar: one entry, in an array of the shape
+            return Call(f"np.full({shape}, {{0}})")
+        if not shape:
+            return Call("np.ascontiguousarray({0}).reshape(1)[0]")
+        return Call(f"np.ascontiguousarray({{0}}).reshape({shape})", view=True)
+
     def code(self, node: Node, args: Sequence[str]) -> str | None:
         """x.reshape(shape), when the shape is static"""
         return f"{args[0]}.reshape({self.shape})" if len(args) == 1 else None
@@ -176,6 +189,15 @@ class Transpose(Linear):
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.transpose(x, self.axes)
 
+    def native(self, node: Node) -> Call | None:
+        """np.transpose(x, axes): a view (x.T for the reversal, which numba compiles in a
+        tenth of the time its transpose with axes takes)"""
+        if not self.axes:
+            return None
+        if self.axes == tuple(reversed(range(len(self.axes)))):
+            return Call("{0}.T", view=True)
+        return Call(f"np.transpose({{0}}, {self.axes})", view=True)
+
     def code(self, node: Node, args: Sequence[str]) -> str:
         """x.transpose(axes)"""
         return f"{args[0]}.transpose({self.axes})"
@@ -211,6 +233,15 @@ class ExpandDims(Linear):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.expand_dims(x, self.axes)
+
+    def native(self, node: Node) -> Call | None:
+        """x[:, None, …]: a view (a scalar x fills an array of ones' shape)"""
+        if node.inputs[0].ndim == 0:
+            return Call(f"np.full({node.shape}, {{0}})")
+        ndim = known_ndim(node)
+        axes = normalize_axes(self.axes, ndim)
+        index = ", ".join("None" if a in axes else ":" for a in range(ndim))
+        return Call(f"{{0}}[{index}]", view=True)
 
     def code(self, node: Node, args: Sequence[str]) -> str | None:
         """x[:, None, …]: a new axis of length 1 at each of ``axes``"""
@@ -256,6 +287,15 @@ class Squeeze(Linear):
 
     def compute(self, x: np.ndarray) -> np.ndarray:
         return np.squeeze(x, self.axes)
+
+    def native(self, node: Node) -> Call | None:
+        """x[:, 0, …]: a view, or the one entry"""
+        ndim = node.inputs[0].ndim
+        if not ndim:
+            return None
+        axes = normalize_axes(self.axes, ndim)
+        index = ", ".join("0" if a in axes else ":" for a in range(ndim))
+        return Call(f"{{0}}[{index}]", view=node.ndim != 0)
 
     def code(self, node: Node, args: Sequence[str]) -> str | None:
         """x.reshape(shape), when the result's shape is static"""
@@ -305,6 +345,17 @@ class BroadcastTo(Linear):
 
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         return np.broadcast_to(x, _run_shape(self.shape, rest))
+
+    def native(self, node: Node) -> Call | None:
+        """np.broadcast_to(x, shape), a read-only view (a known shape only)"""
+        if len(node.inputs) > 1 or self.shape is None or None in self.shape:
+            return None
+        shape = tuple(self.shape)
+        if not shape:
+            return Call("{0}")
+        if node.inputs[0].ndim == 0:
+            return Call(f"np.full({shape}, {{0}})")
+        return Call(f"np.broadcast_to({{0}}, {shape})", view=True)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = sum_to(g, x.shape), applied by the reverse pass's un-broadcast"""
@@ -359,6 +410,18 @@ class SumTo(Linear):
         if out is None:
             out = np.sum(g, axis=axes, keepdims=True)
         return out.reshape(shape)
+
+    def native(self, node: Node) -> Fold | None:
+        """The sum over the leading axes and those summed to 1, as a fold (known shapes)"""
+        g = node.inputs[0]
+        shape = g.shape
+        if len(node.inputs) > 1 or self.shape is None or not is_static(shape):
+            return None
+        if g.dtype.kind != "f":
+            return None
+        lead = len(shape) - len(self.shape)
+        kept = tuple(lead + i for i, d in enumerate(self.shape) if d == 1 and shape[lead + i] != 1)
+        return fold(SUM, tuple(range(lead)) + kept, kept)
 
     def transpose(self, node: Node, g: Node) -> Node:
         """x̄ = broadcast_to(g, x.shape)"""
@@ -422,6 +485,10 @@ class Concatenate(JointlyLinear):
             out = empty(tuple(shape), np.result_type(*xs), like=first, layout=layout)
             return np.concatenate(xs, axis=self.axis, out=out)
         return np.concatenate(xs, axis=self.axis)
+
+    def native(self, node: Node) -> Call | None:
+        """np.concatenate of arrays of the result's dtype"""
+        return _joined("concatenate", node, self.axis)
 
     def sparsity(self, node: Node, detect: Detect) -> Dependences:
         """each entry is one entry of one input, moved"""
@@ -487,6 +554,10 @@ class Stack(JointlyLinear):
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         return np.stack(xs, axis=self.axis)
+
+    def native(self, node: Node) -> Call | None:
+        """np.stack of arrays of the result's dtype"""
+        return _joined("stack", node, self.axis)
 
     def sparsity(self, node: Node, detect: Detect) -> Dependences:
         """each entry is one entry of one input, moved"""
@@ -749,3 +820,13 @@ def split(x: Any, indices_or_sections: int | Sequence[int], axis: int = 0) -> li
     return [
         getitem(x, (slice(None),) * ax + (slice(lo, hi),)) for lo, hi in itertools.pairwise(bounds)
     ]
+
+
+def _joined(function: str, node: Node, axis: int) -> Call | None:
+    """``np.<function>((x0, x1, ...), axis)`` where every operand is an array of the
+    result's dtype (numba joins only arrays of one dtype and rank)."""
+    xs = node.inputs
+    if not xs or any(not x.ndim or x.dtype != node.dtype for x in xs):
+        return None
+    operands = ", ".join(f"{{{i}}}" for i in range(len(xs)))
+    return Call(f"np.{function}(({operands},), {axis})")

@@ -53,7 +53,7 @@ from graphad.ops._util import tensor
 from graphad.ops.loop import Loop
 from graphad.runtime import loops
 
-BACKENDS = ("auto", "numpy", "dask")
+BACKENDS = ("auto", "numpy", "dask", "numba")
 
 
 def is_dask(value: Any) -> bool:
@@ -96,7 +96,22 @@ def check_backend(backend: str) -> str:
         )
     if backend == "dask":
         dask_array()
+    if backend == "numba":
+        numba_backend()
     return backend
+
+
+def numba_backend() -> Any:
+    """:mod:`graphad.runtime.numba_backend` (which imports numba), or a clear error saying
+    how to install numba."""
+    try:
+        return importlib.import_module("graphad.runtime.numba_backend")
+    except ImportError as e:
+        if not (e.name or "").startswith(("numba", "llvmlite")):
+            raise
+        raise GraphError(
+            f"backend='numba' needs numba: pip install 'graphad[numba]' ({e}) ({user_location()})"
+        ) from None
 
 
 class LazyProgram:

@@ -2,14 +2,16 @@
 
 The fetches are optimised (:func:`graphad.compiler.optimize`, unless ``optimize=False``),
 planned (each needed node runs exactly once per run; a value is released right after its
-last consumer) and lowered to generated Python.  ``debug=True`` interprets the plan node
-by node instead, checking every result against its node's type and for NaN and inf.
+last consumer) and lowered to generated Python (on the numba backend, its regions
+compiled to native code first).  ``debug=True`` interprets the plan node by node instead,
+checking every result against its node's type and for NaN and inf.
 Feeds are validated completely before any kernel runs.  An Executor keeps no per-run
 state, so many threads may run one at once.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +21,8 @@ from graphad.compiler import optimize_nodes
 from graphad.compiler.codegen import Program
 from graphad.compiler.plan import Plan, Step
 from graphad.ir import (
+    ExecutionError,
+    FeedError,
     GraphError,
     Node,
     Placeholder,
@@ -83,8 +87,14 @@ class Executor:
     Executor pickles and copies (it is planned again when loaded), so it can be sent to
     worker processes; each returned array is the caller's own.
 
-    ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"`` or
-    ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`).
+    ``backend``: ``"auto"`` (NumPy, or Dask when a feed is a Dask array), ``"numpy"``,
+    ``"dask"`` (fetches come back as lazy Dask arrays; see :mod:`graphad.runtime.backend`)
+    or ``"numba"`` (the plan's compilable regions as native code, the rest on NumPy; see
+    :mod:`graphad.runtime.numba_backend`: ``compile_time``, ``fallbacks`` and
+    ``report()`` say what it compiled; ``cache_dir`` is where compiled code is kept, by
+    default numba's cache directory).  On numba, ``debug=True`` runs the regions one by
+    one and checks what each returns; a region that fails, or makes NaN or inf from finite
+    inputs, is run again on NumPy node by node, to name the node.
 
     ``fast_math=True`` lets the optimiser reassociate and factor floating-point sums and
     products (see :func:`graphad.optimize`): faster or smaller plans whose values may
@@ -105,6 +115,7 @@ class Executor:
         backend: str = "auto",
         fast_math: bool = False,
         reuse_buffers: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         optimize = flag(optimize, "Executor: optimize")
         debug = flag(debug, "Executor: debug")
@@ -117,31 +128,61 @@ class Executor:
         self.fast_math = fast_math
         self.reuse_buffers = reuse_buffers
         self.backend = backends.check_backend(backend)
+        self.cache_dir = cache_dir
         self._lazy: backends.LazyProgram | None = None  # made at the first Dask run
         with collection_paused():  # large graphs compile faster: see graphad.ir._gc
             self._compile(optimize, debug)
 
     def _compile(self, optimize: bool, debug: bool) -> None:
         planned = optimize_nodes(self._nodes, self.fast_math) if optimize else self._nodes
-        self._plan = Plan(planned)
-        self.order = self._plan.order
-        self.steps: list[Step] = self._plan.steps
-        self.initial = self._plan.initial
-        self.peak_live = self._plan.peak_live
-        self._slot = self._plan.slot
-        self._fetch_slots = self._plan.fetch_slots
+        # the plan of the graph as optimised: what runs, but on the numba backend, where
+        # it is the reference a failing compiled region is run again on to find the node
+        self._reference = Plan(planned)
+        self._native: Any = None
+        plan = self._reference
+        if self.backend == "numba":
+            lowered = backends.numba_backend().Lowered(planned, self.cache_dir)
+            self._native = lowered
+            plan = Plan(lowered.fetches)
+        self._plan = plan
+        self.order = plan.order
+        self.steps: list[Step] = plan.steps
+        self.initial = plan.initial
+        self.peak_live = plan.peak_live
+        self._slot = plan.slot
+        self._fetch_slots = plan.fetch_slots
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        self._program = Program(self._plan, pool=self.reuse_buffers) if generate else None
+        self._program = Program(plan, pool=self.reuse_buffers) if generate else None
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
             built = topo_sort(self._nodes)
             self.placeholders = [n for n in built if isinstance(n.op, Placeholder)]
         else:
-            self.placeholders = self._plan.placeholders
-        self._feeds = FeedChecker(self.placeholders, self.order)
+            self.placeholders = self._reference.placeholders
+        self._feeds = FeedChecker(self.placeholders, self._reference.order)
+
+    # -- the numba backend's account of itself ------------------------------------
+    @property
+    def compile_time(self) -> float:
+        """Seconds spent compiling (or loading from numba's cache) this Executor's native
+        code so far; 0 on the other backends."""
+        return 0.0 if self._native is None else float(self._native.compile_time)
+
+    @property
+    def fallbacks(self) -> tuple[Any, ...]:
+        """On the numba backend, the nodes that run on NumPy, each with the reason
+        (``.node``, ``.reason``); empty on the other backends, where everything does."""
+        return () if self._native is None else tuple(self._native.fallbacks)
+
+    def report(self) -> str:
+        """What runs where: on the numba backend each compiled region's ops, every node
+        left to NumPy and why, and the compile time."""
+        if self._native is None:
+            return f"backend {self.backend!r}: {len(self.steps)} steps on NumPy, nothing compiled"
+        return str(self._native.report())
 
     def __getstate__(self) -> dict[str, Any]:
         # the graph as flat records: any depth pickles without recursion; planned again on load
@@ -153,14 +194,20 @@ class Executor:
             "backend": self.backend,
             "fast_math": self.fast_math,
             "reuse_buffers": self.reuse_buffers,
+            "cache_dir": self.cache_dir,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         fetches = _rebuild(state["template"], state["graph"].nodes())
-        backend, fast_math = state.get("backend", "auto"), state.get("fast_math", False)
-        reuse = state.get("reuse_buffers", True)
         Executor.__init__(
-            self, fetches, state["optimize"], state["debug"], backend, fast_math, reuse
+            self,
+            fetches,
+            state["optimize"],
+            state["debug"],
+            state.get("backend", "auto"),
+            state.get("fast_math", False),
+            state.get("reuse_buffers", True),
+            state.get("cache_dir"),
         )
 
     # -- running ---------------------------------------------------------------
@@ -180,16 +227,31 @@ class Executor:
             i = slot.get(p)
             if i is not None:
                 slots[i] = backends.as_dask(value) if to_dask else value
-        if self.backend != "numpy" and (to_dask or backends.any_dask(fed)):
+        if self.backend in ("auto", "dask") and (to_dask or backends.any_dask(fed)):
             return _rebuild(self._template, self._run_lazy(slots, compute))
-        with np.errstate(all="ignore"):
+        if self._native is not None and backends.any_dask(fed):
+            raise FeedError(
+                f"Executor: backend='numba' computes NumPy arrays, but was fed Dask arrays; "
+                f"use backend='dask' (or 'auto') for them ({user_location()})"
+            )
+        if self._native is not None and self._native.all_native:
+            self._steps(slots, fed)  # native code only: no NumPy warning to silence (~1 µs)
+        else:
+            with np.errstate(all="ignore"):
+                self._steps(slots, fed)
+        buffers: set[int] = set()
+        values = [_owned(slots[i], buffers) for i in self._fetch_slots]
+        return _rebuild(self._template, values)
+
+    def _steps(self, slots: list[Any], fed: dict[Node, Any]) -> None:
+        try:
             if self._program is None:
                 self._interpret(slots, checks=self.debug)
             else:
                 self._execute(slots)
-        buffers: set[int] = set()
-        values = [_owned(slots[i], buffers) for i in self._fetch_slots]
-        return _rebuild(self._template, values)
+        except _RegionFailed as e:
+            with np.errstate(all="ignore"):
+                self._find_on_numpy(fed, e)
 
     def _run_lazy(self, slots: list[Any], compute: bool) -> list[Any]:
         if self._lazy is None:
@@ -211,17 +273,52 @@ class Executor:
             if found is None:
                 raise
             step, inputs = found
-            raise kernel_error(step, inputs, e) from e
+            raise self._failure(step, kernel_error(step, inputs, e)) from e
 
-    def _interpret(self, slots: list[Any], checks: bool) -> None:
+    def _interpret(self, slots: list[Any], checks: bool, steps: list[Step] | None = None) -> None:
         """The plan node by node; with ``checks``, each result against its type and for
         NaN/inf (``debug=True``, inside loops too, naming the step), else only the results
         of ops defined outside graphad."""
-        for step in self.steps:
+        for step in self.steps if steps is None else steps:
             fn = loops.checked(step.node) if checks and step.node.op.control == "loop" else None
-            slots[step.out] = run_step(step, fn or step.fn, [slots[i] for i in step.ins], checks)
+            try:
+                value = run_step(step, fn or step.fn, [slots[i] for i in step.ins], checks)
+            except ExecutionError as e:
+                raise self._failure(step, e) from e
+            slots[step.out] = value
             for i in step.frees:
                 slots[i] = None
+
+    def _failure(self, step: Step, error: ExecutionError) -> Exception:
+        """``error``, or, where a compiled region failed, the signal to find the node on
+        NumPy (a region's error can name only the region)."""
+        if self._native is not None and self._native.is_region(step.node):
+            return _RegionFailed(error)
+        return error
+
+    def _find_on_numpy(self, fed: dict[Node, Any], failed: _RegionFailed) -> None:
+        """Run the reference plan on NumPy, node by node (with ``debug``'s checks when
+        asked): its error names the node and the user's line."""
+        plan = self._reference
+        slots = list(plan.initial)
+        for p, value in fed.items():
+            i = plan.slot.get(p)
+            if i is not None:
+                slots[i] = value
+        self._interpret(slots, checks=self.debug, steps=plan.steps)
+        raise ExecutionError(
+            f"{failed.error}; the same run on NumPy succeeds, so the numba backend "
+            f"disagrees with NumPy here: run with backend='numpy'"
+        ) from failed.error
+
+
+class _RegionFailed(Exception):
+    """A compiled region failed (or made NaN from finite inputs under ``debug``): the
+    reference plan is run to name the node."""
+
+    def __init__(self, error: ExecutionError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _owned(value: Any, buffers: set[int]) -> Any:
@@ -254,7 +351,10 @@ def _buffer(array: np.ndarray) -> Any:
 
 
 def evaluate(
-    fetches: Any, feed_dict: Mapping[Any, Any] | None = None, optimize: bool = True
+    fetches: Any,
+    feed_dict: Mapping[Any, Any] | None = None,
+    optimize: bool = True,
+    backend: str = "auto",
 ) -> Any:
-    """One-shot ``Executor(fetches, optimize=optimize).run(feed_dict)``."""
-    return Executor(fetches, optimize=optimize).run(feed_dict)
+    """One-shot ``Executor(fetches, optimize=optimize, backend=backend).run(feed_dict)``."""
+    return Executor(fetches, optimize=optimize, backend=backend).run(feed_dict)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -47,7 +48,9 @@ SPECIAL += [-HUGE, -NORMAL] + EDGES + [-e for e in EDGES]
 
 
 def formula_ops() -> list[Op]:
-    """One instance of every graphad op class that declares a scalar formula."""
+    """One instance of every graphad op class whose scalar formula the float path runs:
+    float64 in and out (the formulas of comparisons, logic and where, on bools, are the
+    numba backend's, tested in tests/ops/test_numba_table.py)."""
     classes: set[type[Op]] = set()
     todo = list(Op.__subclasses__())
     while todo:
@@ -55,14 +58,24 @@ def formula_ops() -> list[Op]:
         todo.extend(cls.__subclasses__())
         if cls.__module__.startswith("graphad.") and cls.scalar is not None:
             classes.add(cls)
-    return sorted((cls() for cls in classes), key=lambda op: op.name)
+    return sorted(
+        (op for op in (cls() for cls in classes) if on_floats(op)), key=lambda op: op.name
+    )
 
 
-FORMULAS = formula_ops()
+def on_floats(op: Op) -> bool:
+    try:
+        node = op(*(ga.placeholder(f"a{i}", ()) for i in range(arity(op))))
+    except ga.GraphError:  # where's condition is a bool
+        return False
+    return floats.lowers(node)
 
 
 def arity(op: Op) -> int:
-    return 1 if "{1}" not in op.scalar else 2  # type: ignore[operator]
+    return 1 + max(int(k) for k in re.findall(r"\{(\d+)\}", op.scalar or "{0}"))
+
+
+FORMULAS = formula_ops()
 
 
 def points(op: Op) -> list[tuple[float, ...]]:

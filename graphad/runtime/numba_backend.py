@@ -1,0 +1,238 @@
+"""The numba backend: the optimised plan's compiled regions as native code.
+
+``Executor(fetches, backend="numba")`` cuts the plan into regions
+(:mod:`graphad.compiler.regions`), writes each as the source of one function
+(:mod:`graphad.compiler.native_code`) and has numba compile it in nopython mode, with
+NumPy's error model (1/0 is inf, as in NumPy, not an exception) and no fastmath (IEEE
+results).  The nodes without a native form run on NumPy between the regions, so a plan is
+never refused as a whole; ``Executor.fallbacks`` names them and why.
+
+The plan that runs is the graph rewritten: each region one node of :class:`NumbaRegion`
+(its outputs a tuple, read by ``entry`` nodes), the fallbacks rebuilt on those, so the
+generated Python that runs every plan runs this one, and its memory plan frees a region's
+results after their last reader.
+
+Compilation is paid once.  A region's source is written to a file named by its hash in
+the cache directory (``cache_dir``, by default numba's: ``NUMBA_CACHE_DIR`` when set, else
+its user-wide cache), and numba caches the compiled function beside it, keyed by the source
+and the argument types: a second process loads it instead of compiling, and equal regions
+of different graphs share one compiled function.  A function is compiled when first called
+with new argument types (a feed of another dtype, rank or memory layout is another
+specialisation, as NumPy-typed code must be); the time it takes, or takes to load from the
+cache, is the Executor's ``compile_time``.  A region numba cannot compile runs its nodes
+on NumPy instead, and says so among the fallbacks.
+
+This module imports numba; nothing imports it until a numba backend is asked for, so
+``import graphad`` does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphad.compiler.native_code import RegionSource
+from graphad.compiler.plan import Plan
+from graphad.compiler.regions import Form, Region, cut, form, is_leaf
+from graphad.ir import Constant, Node, Op, TupleType, ValueType, rebuild
+from graphad.ops.loop import Loop
+from graphad.ops.structure import entry
+from graphad.runtime.numba_kernel import CompileFailure, Kernel, default_cache_dir
+from graphad.runtime.numba_loops import NumbaLoop, native_loop
+
+# numba compiles ~500 nodes a second: past this many, a plan stays on NumPy
+NATIVE_LIMIT = 20_000
+
+
+@dataclass
+class Compiled:
+    """How a region runs now: its kernel through a converting wrapper, or (numba having
+    failed on it) its nodes on NumPy; ``failure`` says why."""
+
+    kernel: Kernel
+    region: Region
+    arguments: tuple[Node, ...]
+    run: Callable[..., tuple[Any, ...]] = field(init=False)
+    failure: str | None = None
+
+    def __post_init__(self) -> None:
+        self.run = self._wrapper()
+
+    def _wrapper(self) -> Callable[..., tuple[Any, ...]]:
+        """``call(a0, …)``: the kernel on the arguments (0-d ones as Python numbers, one
+        numba type whether fed as 0-d arrays or NumPy scalars), its 0-d results as NumPy
+        scalars of their dtypes, as NumPy's kernels give them."""
+        names = [f"a{i}" for i in range(len(self.arguments))]
+        args = [
+            (("bool" if x.dtype == np.bool_ else "float") + f"({a})") if x.shape == () else a
+            for a, x in zip(names, self.arguments)
+        ]
+        outs = [
+            f"{o.dtype.name}(r[{k}])" if o.shape == () else f"r[{k}]"
+            for k, o in enumerate(self.region.outputs)
+        ]
+        code = (
+            f"def call({', '.join(names)}):\n"
+            f"    r = kernel({', '.join(args)})\n"
+            f"    return ({', '.join(outs)},)\n"
+        )
+        scope: dict[str, Any] = {"kernel": self.kernel, "float64": np.float64}
+        scope.update(float32=np.float32, bool=np.bool_)
+        exec(compile(code, f"<graphad numba call {self.kernel.name}>", "exec"), scope)
+        return scope["call"]
+
+    def __call__(self, *args: Any) -> tuple[Any, ...]:
+        try:
+            return self.run(*args)
+        except CompileFailure as e:
+            self.failure = f"numba could not compile the region: {e}"
+            self.run = self._on_numpy
+            return self.run(*args)
+
+    def _on_numpy(self, *args: Any) -> tuple[Any, ...]:
+        values: dict[Node, Any] = dict(zip(self.arguments, args))
+        for x in self.region.inputs:
+            if x not in values:  # a scalar constant, written into the source as a literal
+                assert isinstance(x.op, Constant)
+                values[x] = x.op.value
+        with np.errstate(all="ignore"):  # as on the NumPy backend: inf and NaN are values
+            for n in self.region.nodes:
+                values[n] = n.op.compute(*(values[x] for x in n.inputs))
+        return tuple(values[o] for o in self.region.outputs)
+
+
+@dataclass(frozen=True, eq=False)
+class NumbaRegion(Op):
+    """A compiled region of a plan: its arguments in, the tuple of its outputs out."""
+
+    compiled: Compiled
+
+    @property
+    def name(self) -> str:
+        return "numba_region"
+
+    def infer(self, *types: ValueType) -> TupleType:
+        return TupleType(tuple(o.type for o in self.compiled.region.outputs))
+
+    def compute(self, *args: Any) -> tuple[Any, ...]:
+        return self.compiled(*args)
+
+    def __str__(self) -> str:
+        nodes = self.compiled.region.nodes
+        return f"numba_region({len(nodes)} nodes: {', '.join(sorted({n.op.name for n in nodes}))})"
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A node that runs on NumPy, and why."""
+
+    node: Node
+    reason: str
+
+
+class Lowered:
+    """``nodes`` (optimised fetches) with their compiled regions as ``NumbaRegion`` nodes:
+    ``fetches`` (the graph that runs), ``regions`` and the nodes left to NumPy."""
+
+    def __init__(self, nodes: Sequence[Node], cache_dir: Path | None = None) -> None:
+        directory = default_cache_dir() / "graphad" if cache_dir is None else Path(cache_dir)
+        order = Plan(list(nodes)).order
+        forms: dict[Node, Form | str] = {n: form(n) for n in order if not is_leaf(n)}
+        compilable = sum(not isinstance(f, str) for f in forms.values())
+        too_many = compilable > NATIVE_LIMIT
+        if too_many:  # an unrolled loop, say: compiling would take minutes
+            why = (
+                f"the plan has {compilable} compilable nodes, past the numba backend's "
+                f"limit of {NATIVE_LIMIT}: numba would compile them for minutes"
+            )
+            forms = {n: why if not isinstance(f, str) else f for n, f in forms.items()}
+        fetched = set(nodes)
+        new: dict[Node, Node] = {}
+        self.regions: list[Compiled] = []
+        self.loops: list[Node] = []  # loop nodes rebuilt to run native step functions
+        self._fallbacks: list[Fallback] = []
+        for stage in cut(order, nodes, forms):
+            if isinstance(stage, Node):
+                inputs = tuple(new.get(x, x) for x in stage.inputs)
+                reason = forms[stage]
+                assert isinstance(reason, str)
+                if isinstance(stage.op, Loop) and not too_many:
+                    loop = native_loop(stage, inputs, directory)
+                    if isinstance(loop, Node):
+                        self.loops.append(loop)
+                        new[stage] = loop
+                        continue
+                    reason = f"{stage.op.name}'s loop stays in Python: {loop}"
+                self._fallbacks.append(Fallback(stage, reason))
+                new[stage] = rebuild(stage, inputs)
+                continue
+            source = RegionSource(stage, forms, {o for o in stage.outputs if o in fetched})
+            compiled = Compiled(Kernel(source.source(), directory), stage, tuple(source.arguments))
+            self.regions.append(compiled)
+            node = NumbaRegion(compiled)(*(new.get(x, x) for x in compiled.arguments))
+            for k, o in enumerate(stage.outputs):
+                got = entry(node, k)
+                assert got is not None
+                new[o] = got
+        self.fetches = [new.get(n, n) for n in nodes]
+
+    @staticmethod
+    def is_region(node: Node) -> bool:
+        return isinstance(node.op, NumbaRegion)
+
+    @property
+    def fallbacks(self) -> tuple[Fallback, ...]:
+        """The nodes that run on NumPy: those without a native form, the nodes of regions
+        numba could not compile, and loops whose steps it could not compile."""
+        failed = [Fallback(n, c.failure) for c in self.regions if c.failure for n in c.region.nodes]
+        failed += [Fallback(n, s.failure) for n in self.loops for s in _steps(n) if s.failure]
+        return (*self._fallbacks, *failed)
+
+    @property
+    def all_native(self) -> bool:
+        """Whether every node runs as native code (``fallbacks`` is empty), asked every run."""
+        if self._fallbacks or any(c.failure for c in self.regions):
+            return False
+        return not any(s.failure for n in self.loops for s in _steps(n))
+
+    @property
+    def kernels(self) -> list[Kernel]:
+        """The compiled functions: each region's, each loop's step functions."""
+        return [c.kernel for c in self.regions] + [s.kernel for n in self.loops for s in _steps(n)]
+
+    @property
+    def compile_time(self) -> float:
+        return sum(k.compile_time for k in self.kernels)
+
+    def report(self) -> str:
+        """What compiled and what did not: each region's ops, each native loop, each
+        fallback and why."""
+        lines = [
+            f"numba backend: {len(self.regions)} compiled region(s), {len(self.loops)} native "
+            f"loop(s), {len(self.fallbacks)} node(s) on NumPy; compile time "
+            f"{self.compile_time:.3f} s ({sum(k.cache_hits for k in self.kernels)} loaded "
+            "from the cache)"
+        ]
+        for k, c in enumerate(self.regions):
+            ops = sorted({n.op.name for n in c.region.nodes})
+            state = f" [on NumPy: {c.failure}]" if c.failure else ""
+            lines.append(f"  region {k}: {len(c.region.nodes)} node(s): {', '.join(ops)}{state}")
+        for n in self.loops:
+            failed = [s.failure for s in _steps(n) if s.failure]
+            state = f" [steps in Python: {failed[0]}]" if failed else ""
+            lines.append(f"  loop {n.name}: native steps, made at {n.origin.location}{state}")
+        for f in self.fallbacks:
+            lines.append(
+                f"  on NumPy: {f.node.name} ({f.reason}), made at {f.node.origin.location}"
+            )
+        return "\n".join(lines)
+
+
+def _steps(node: Node) -> list[Any]:
+    """A native loop's step functions (its own and its replayed loop's)."""
+    op = node.op
+    return op.steps if isinstance(op, NumbaLoop) else []

@@ -1,0 +1,174 @@
+"""The NumPy that compiled regions call: numba functions cached on disk, once per machine.
+
+numba compiles its own implementation of a NumPy function into every function that calls
+it, in every process, and some cost seconds: ``np.dot`` about one for each new signature,
+``np.transpose`` with axes several.  A region's source calls them through this module
+(it is the region's ``np``): each is a numba function of its own, cached by numba beside
+this file (or in ``NUMBA_CACHE_DIR``), so its compiled code is made once for each signature
+on a machine and loaded from disk by every process after that.  The other names a region
+uses (dtypes, ``empty``, ``full``, ``zeros``, ``concatenate``, ``stack``, ``inf``,
+``nan`` and the functions of logsumexp's form) are NumPy's, which numba compiles quickly.
+The regions' own source does not change: with numba's ``DISABLE_JIT`` these are NumPy's
+functions run as Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy
+from numba.core import types
+from numba.extending import overload
+from numpy import (
+    bool_,
+    concatenate,
+    empty,
+    exp,
+    float32,
+    float64,
+    full,
+    inf,
+    isfinite,
+    log,
+    nan,
+    stack,
+    zeros,
+)
+from numpy import max as max  # as np.max in a region's source
+from numpy import sum as sum  # as np.sum
+
+__all__ = [
+    "ascontiguousarray",
+    "bool_",
+    "broadcast_shapes",
+    "broadcast_to",
+    "concatenate",
+    "dot",
+    "empty",
+    "exp",
+    "float32",
+    "float64",
+    "full",
+    "inf",
+    "isfinite",
+    "log",
+    "max",
+    "nan",
+    "stack",
+    "sum",
+    "transpose",
+    "zeros",
+]
+
+jit = numba.njit(cache=True, error_model="numpy", nogil=True)
+
+
+# a product of at most this many multiplications is a loop: BLAS's call costs more there
+# (about 0.1 µs, and numba's checks of the operands' layout), as in a loop step h = W·h
+SMALL_DOT = 1024
+
+
+@jit
+def _blas_dot(a: Any, b: Any, out: Any) -> Any:
+    """``numpy.dot(a, b[, out])``: BLAS, compiled once a signature on a machine."""
+    if out is None:
+        return numpy.dot(a, b)
+    return numpy.dot(a, b, out)
+
+
+def dot(a: Any, b: Any, out: Any = None) -> Any:
+    """``numpy.dot(a, b[, out])`` of vectors and matrices.  Compiled (:func:`_dot`), small
+    products are loops inlined into the caller: a call to a function compiled apart costs
+    about 60 ns (its arrays' reference counts, no inlining across it), as much as the loop
+    of an 8 x 8 product.  ``out``: a C-ordered array of the result's shape and dtype."""
+    return numpy.dot(a, b) if out is None else numpy.dot(a, b, out)
+
+
+@overload(dot, inline="always")
+def _dot(a: Any, b: Any, out: Any = None) -> Any:
+    """The compiled dot for the operands' ranks (known when numba types the call): each
+    entry the sum of its products from the first, as BLAS's may differ from it only by
+    rounding; BLAS past SMALL_DOT multiplications or for an empty inner dim."""
+    fresh = out is None or isinstance(out, (types.NoneType, types.Omitted))
+    ranks = (a.ndim, b.ndim)
+    # sums in a local and BLAS by an early return: a store per product, or one return for
+    # both ways, cost as much again (numba cannot tell the result from the operands)
+    if ranks == (1, 1):
+
+        def vv(a: Any, b: Any, out: Any = None) -> Any:
+            k = a.shape[0]
+            if k == 0 or k > SMALL_DOT:
+                return _blas_dot(a, b, None)
+            s = a[0] * b[0]
+            for p in range(1, k):
+                s += a[p] * b[p]
+            return s
+
+        return vv
+    if ranks == (2, 1):
+
+        def mv(a: Any, b: Any, out: Any = None) -> Any:
+            m, k = a.shape
+            if k == 0 or m * k > SMALL_DOT:
+                return _blas_dot(a, b, out)
+            v = numpy.empty(m, a.dtype) if fresh else out
+            for i in range(m):
+                s = a[i, 0] * b[0]
+                for p in range(1, k):
+                    s += a[i, p] * b[p]
+                v[i] = s
+            return v
+
+        return mv
+    if ranks == (1, 2):
+
+        def vm(a: Any, b: Any, out: Any = None) -> Any:
+            k, n = b.shape
+            if k == 0 or k * n > SMALL_DOT:
+                return _blas_dot(a, b, out)
+            v = numpy.empty(n, a.dtype) if fresh else out
+            for j in range(n):
+                s = a[0] * b[0, j]
+                for p in range(1, k):
+                    s += a[p] * b[p, j]
+                v[j] = s
+            return v
+
+        return vm
+
+    def mm(a: Any, b: Any, out: Any = None) -> Any:
+        m, k = a.shape
+        n = b.shape[1]
+        if k == 0 or m * k * n > SMALL_DOT:
+            return _blas_dot(a, b, out)
+        c = numpy.empty((m, n), a.dtype) if fresh else out
+        for i in range(m):
+            for j in range(n):
+                s = a[i, 0] * b[0, j]
+                for p in range(1, k):
+                    s += a[i, p] * b[p, j]
+                c[i, j] = s
+        return c
+
+    return mm
+
+
+@jit
+def transpose(a: Any, axes: Any) -> Any:
+    return numpy.transpose(a, axes)
+
+
+@jit
+def broadcast_to(a: Any, shape: Any) -> Any:
+    return numpy.broadcast_to(a, shape)
+
+
+@jit
+def ascontiguousarray(a: Any) -> Any:
+    return numpy.ascontiguousarray(a)
+
+
+@jit
+def broadcast_shapes(*shapes: Any) -> Any:
+    return numpy.broadcast_shapes(*shapes)
