@@ -241,6 +241,18 @@ def result_shape(*args: Any) -> tuple[int, ...]:
     return np.broadcast_shapes(*(np.shape(a) for a in args))
 
 
+def _tiny(args: tuple[Any, ...]) -> bool:
+    """Whether arrays ``args`` broadcast to a result surely neither laid out batch last nor
+    drawn from a pool: the product of their sizes (a bound on the broadcast's, or one
+    empty) under ``LAYOUT_MIN``.  A few attribute reads, cheaper than any shape."""
+    n = 1
+    for a in args:
+        if type(a) is not np.ndarray:
+            return False
+        n *= a.size
+    return n < LAYOUT_MIN and n * LARGEST_ITEM < MIN_BYTES
+
+
 def ufunc_into(
     ufunc: np.ufunc, shape: tuple[int, ...] | None, dtype: np.dtype | None, *args: Any
 ) -> Any:
@@ -251,6 +263,8 @@ def ufunc_into(
     ``dtype``: the result's (None: NumPy's result type of ``args``, found only when a
     buffer is drawn)."""
     if shape is None:
+        if _tiny(args):  # a derivative's loop body calls this every step on a few numbers
+            return ufunc(*args)
         shape = result_shape(*args)
     if not batch_last(shape):
         if math.prod(shape) * LARGEST_ITEM < MIN_BYTES:  # a small result: not looked up
