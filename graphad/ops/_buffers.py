@@ -237,7 +237,7 @@ def result_shape(*args: Any) -> tuple[int, ...]:
     """The broadcast shape of ``args``: for arrays, np.broadcast's (C, ~0.3 µs), where
     np.broadcast_shapes costs ~1.2 µs in Python; a derivative of small arrays asks often."""
     if len(args) <= 32 and all(type(a) is np.ndarray for a in args):
-        return np.broadcast(*args).shape  # type: ignore[no-any-return]
+        return np.broadcast(*args).shape
     return np.broadcast_shapes(*(np.shape(a) for a in args))
 
 
