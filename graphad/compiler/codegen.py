@@ -78,7 +78,10 @@ class Program:
 
     def __init__(self, plan: Plan, specialise: bool = True, pool: bool = True) -> None:
         self.plan = plan
-        self.pooled = pool
+        # decided here, once: a plan of small static values only (no loop or branch, whose
+        # bodies are not looked into) never asks the pool for a buffer, so its runs skip
+        # the pool's bookkeeping, which costs more than a small plan's kernels
+        self.pooled = pool and not all(_small(s.node) for s in plan.steps)
         self.namespace: dict[str, Any] = {
             "as_f64": np.float64,
             "ufunc_into": buffers.ufunc_into,
@@ -380,6 +383,17 @@ def _may_be_large(node: Node) -> bool:
         return True
     shape = static_shape(t)
     return math.prod(shape) * t.dtype.itemsize >= buffers.MIN_BYTES or buffers.batch_last(shape)
+
+
+def _small(node: Node) -> bool:
+    """Whether the node's value is surely below the pool's ``MIN_BYTES`` and not laid out
+    batch last: a tensor of static shape, made by no loop or branch (whose bodies may make
+    larger values).  A kernel draws from the pool buffers of its result's size only."""
+    t = node.type
+    if node.op.control is not None or not isinstance(t, TensorType) or not t.is_static:
+        return False
+    shape = static_shape(t)
+    return math.prod(shape) * t.dtype.itemsize < buffers.MIN_BYTES and not buffers.batch_last(shape)
 
 
 _POOL_NAMES = ("give",)  # the pool's functions in a namespace: not pickled

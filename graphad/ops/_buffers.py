@@ -156,6 +156,7 @@ def running(pool: BufferPool | None) -> Iterator[None]:
 BATCH_MIN = 64  # a first axis at least this long
 ROW_MAX = 16  # rows of at most this many entries
 LAYOUT_MIN = 4096  # entries: below it a layout is not worth a thought
+LARGEST_ITEM = 32  # bytes of NumPy's widest item (complex256): a bound on any result's item
 
 
 def batch_last(shape: tuple[int, ...]) -> bool:
@@ -170,8 +171,10 @@ def batch_last(shape: tuple[int, ...]) -> bool:
 
 def _buffer(shape: tuple[int, ...], dtype: np.dtype, filled: bool) -> np.ndarray:
     """A C-ordered buffer of ``shape``: the running program's pool's, else NumPy's."""
+    if math.prod(shape) * dtype.itemsize < MIN_BYTES:  # the pool keeps none: not looked up
+        return np.zeros(shape, dtype) if filled else np.empty(shape, dtype)
     pool = getattr(_current, "pool", None)
-    if pool is not None and math.prod(shape) * dtype.itemsize >= MIN_BYTES:
+    if pool is not None:
         found = pool.take(shape, dtype)
         if found is not None:
             if filled:
@@ -195,8 +198,9 @@ def zeros(shape: tuple[int, ...], dtype: Any, like: Any = None) -> Any:
 
 
 def _array(shape: tuple[int, ...], dt: np.dtype, like: Any, layout: str, filled: bool) -> Any:
-    if layout == "auto" and len(shape) >= 2:
-        follows = is_batch_last(like) and like.shape[0] == shape[0] and shape[0] >= BATCH_MIN
+    # a first axis shorter than BATCH_MIN (most small arrays) rules both layouts out at once
+    if layout == "auto" and len(shape) >= 2 and shape[0] >= BATCH_MIN:
+        follows = is_batch_last(like) and like.shape[0] == shape[0]
         if follows or batch_last(shape):
             return _first(_buffer((*shape[1:], shape[0]), dt, filled))
     return _buffer(shape, dt, filled)
@@ -229,18 +233,48 @@ def is_batch_last(a: Any) -> bool:
     return type(a) is np.ndarray and a.ndim >= 2 and a.strides[0] == a.itemsize
 
 
-def ufunc_into(ufunc: np.ufunc, shape: tuple[int, ...] | None, dtype: np.dtype, *args: Any) -> Any:
+def result_shape(*args: Any) -> tuple[int, ...]:
+    """The broadcast shape of ``args``: for arrays, np.broadcast's (C, ~0.3 µs), where
+    np.broadcast_shapes costs ~1.2 µs in Python; a derivative of small arrays asks often."""
+    if len(args) <= 32 and all(type(a) is np.ndarray for a in args):
+        return np.broadcast(*args).shape
+    return np.broadcast_shapes(*(np.shape(a) for a in args))
+
+
+def _tiny(args: tuple[Any, ...]) -> bool:
+    """Whether arrays ``args`` broadcast to a result surely neither laid out batch last nor
+    drawn from a pool: the product of their sizes (a bound on the broadcast's, or one
+    empty) under ``LAYOUT_MIN``.  A few attribute reads, cheaper than any shape."""
+    n = 1
+    for a in args:
+        if type(a) is not np.ndarray:
+            return False
+        n *= a.size
+    return n < LAYOUT_MIN and n * LARGEST_ITEM < MIN_BYTES
+
+
+def ufunc_into(
+    ufunc: np.ufunc, shape: tuple[int, ...] | None, dtype: np.dtype | None, *args: Any
+) -> Any:
     """``ufunc(*args)`` into a buffer of the running program's pool, laid out by
     :func:`batch_last`: then the operands are handed to the ufunc with their first axis
     moved last, so that NumPy's loop runs along it whatever the operands' own layouts.
-    ``shape``: the result's, when known statically (else the operands' broadcast)."""
+    ``shape``: the result's, when known statically (else the operands' broadcast);
+    ``dtype``: the result's (None: NumPy's result type of ``args``, found only when a
+    buffer is drawn)."""
     if shape is None:
-        shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+        if _tiny(args):  # a derivative's loop body calls this every step on a few numbers
+            return ufunc(*args)
+        shape = result_shape(*args)
     if not batch_last(shape):
+        if math.prod(shape) * LARGEST_ITEM < MIN_BYTES:  # a small result: not looked up
+            return ufunc(*args)
+        dtype = np.result_type(*args) if dtype is None else dtype
         out = (
             _buffer(shape, dtype, False) if math.prod(shape) * dtype.itemsize >= MIN_BYTES else None
         )
         return ufunc(*args, out=out)
+    dtype = np.result_type(*args) if dtype is None else dtype
     buffer = _buffer((*shape[1:], shape[0]), dtype, False)
     ndim = len(shape)
     moved = []

@@ -68,7 +68,7 @@ from graphad.ir.dependence import (
     static_shape,
 )
 from graphad.ir.notation import SUM, Term, atom, infix, wrap
-from graphad.ops._buffers import empty, ufunc_into
+from graphad.ops._buffers import empty, result_shape, ufunc_into
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -453,7 +453,7 @@ class MultiplyNoNan(Elementwise, Binary):
     def compute(self, x: np.ndarray, y: np.ndarray) -> Any:  # a NumPy scalar for 0-d x, y
         if type(x) is np.ndarray and type(y) is np.ndarray:  # as Multiply's code runs it:
             # into the run's pool, a long batch of short rows laid out batch last
-            out = ufunc_into(np.multiply, None, np.result_type(x, y), x, y)
+            out = ufunc_into(np.multiply, None, None, x, y)  # dtype: NumPy's, if needed
         else:
             out = np.multiply(x, y)
         # 0·inf and 0·NaN are the only products that must change, so most calls end here:
@@ -556,8 +556,7 @@ class AddN(Elementwise):
         # the first pair's dtype); the first sum is fresh, so accumulating into it is safe
         dtype = np.result_type(*xs)
         if len(xs) > 1 and type(xs[0]) is np.ndarray and type(xs[1]) is np.ndarray:
-            shape = np.broadcast_shapes(xs[0].shape, xs[1].shape)
-            out = empty(shape, dtype, like=xs[0])  # the run's pool, the operands' layout
+            out = empty(result_shape(xs[0], xs[1]), dtype, like=xs[0])  # pool, layout
             total = np.add(xs[0], xs[1], dtype=dtype, out=out)
         else:
             total = np.add(xs[0], xs[1], dtype=dtype) if len(xs) > 1 else xs[0].astype(dtype)
