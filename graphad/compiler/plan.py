@@ -62,8 +62,9 @@ class Plan:
                     continue
                 if issubclass(kind, Placeholder):
                     continue
-            frees = frees_at.get(i)
-            append(Step(node, node.op.compute, ins, i, no_frees if frees is None else tuple(frees)))
+            frees = no_frees if (free := frees_at.get(i)) is None else tuple(free)
+            # the kernel specialised to the node: static checks made here, once, not per run
+            append(Step(node, node.op.compute_for(node), ins, i, frees))
         self.peak_live = self._peak_live()
 
     def _peak_live(self) -> int:

@@ -56,6 +56,8 @@ Traits, declared as class attributes; the defaults are safe for any op:
   place of ``compute`` on 0-d float64 values (``scalar_code`` formats it);
 - ``operator = "+"``: the Python operator that writes the op (``a + b``, ``-a``), for its
   :meth:`Op.notation`;
+- ``compute_for(node)``: ``compute`` specialised to one node, what depends only on its static
+  types and constant operands decided once when the plan is made (``compute`` by default);
 - ``code(node, args)``: the kernel on arrays as one Python expression over the operands'
   expressions (an operator or a method of the array: ``({0} @ {1})``, ``{0}.transpose(…)``),
   which generated code writes in place of a call of ``compute`` (a loop body runs it once
@@ -123,7 +125,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, fields, is_dataclass
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -137,7 +139,7 @@ from graphad.ir.types import ValueType
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select", "loop"]
 # facts about one kernel, not about a family
-KERNEL_TRAITS = ("commutative", "scalar", "operator", "code", "native")
+KERNEL_TRAITS = ("commutative", "scalar", "operator", "compute_for", "code", "native")
 
 
 class SubGraph(Protocol):
@@ -262,6 +264,13 @@ class Op:
     def with_outputs(self, outputs: Sequence[Sequence[Node]]) -> Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""
         raise GraphError(f"{self.name}: has no sub-graphs whose outputs could be replaced")
+
+    def compute_for(self, node: Node) -> Callable[..., Any]:
+        """``compute`` specialised to ``node``: what depends only on its static types and
+        constant operands (a result too small for the buffer pool, an index in range) is
+        decided here, once, when the plan is made, not on every run.  It takes what
+        ``compute`` takes and returns the same bits; by default ``compute`` itself."""
+        return self.compute
 
     def code(self, node: Node, args: Sequence[str]) -> str | None:
         """``compute`` of ``node``'s inputs as one Python expression over ``args`` (the

@@ -169,6 +169,20 @@ def batch_last(shape: tuple[int, ...]) -> bool:
     )
 
 
+def plain(t: Any, like: bool = True) -> bool:
+    """Whether a kernel's result of type ``t`` is surely small enough for NumPy's own
+    allocation, never the pool's, and in C order: a tensor of static shape under
+    ``MIN_BYTES``, not laid out batch last, nor (``like``: a kernel that lays its result out
+    as an operand's) with a first axis long enough to follow a batch-last operand.  Known
+    from the type alone, so a kernel decides it once (``Op.compute_for``), not on every run."""
+    shape, dtype = getattr(t, "shape", None), getattr(t, "dtype", None)
+    if shape is None or dtype is None or any(d is None for d in shape):
+        return False
+    if math.prod(shape) * dtype.itemsize >= MIN_BYTES or batch_last(shape):
+        return False
+    return not like or len(shape) < 2 or shape[0] < BATCH_MIN
+
+
 def _buffer(shape: tuple[int, ...], dtype: np.dtype, filled: bool) -> np.ndarray:
     """A C-ordered buffer of ``shape``: the running program's pool's, else NumPy's."""
     if math.prod(shape) * dtype.itemsize < MIN_BYTES:  # the pool keeps none: not looked up

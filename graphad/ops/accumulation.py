@@ -15,7 +15,8 @@ can change only the sign of a zero result).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,7 +47,7 @@ from graphad.ir.dependence import (
 )
 from graphad.ir.native import Call
 from graphad.ir.notation import LOOSE, SUM, Term, shape_text, wrap
-from graphad.ops._buffers import empty, zeros
+from graphad.ops._buffers import empty, plain, zeros
 from graphad.ops._linear import JointlyLinear
 from graphad.ops._util import tensor
 from graphad.ops.indexing import (
@@ -145,6 +146,32 @@ class ScatterSum(JointlyLinear):
                 rules.append(Scatter(np.asarray(GetItem(part).compute(result)).ravel()))
         return (*rules, *(None for _ in node.inputs[len(self.parts) :]))
 
+    def compute_for(self, node: Node) -> Callable[..., Any]:
+        """For a small static shape, decided once: each index decoded, the dtype infer's,
+        the result in NumPy's own memory."""
+        if len(node.inputs) != len(self.parts) or not plain(node.type):
+            return self.compute
+        shape = tuple(int(d) for d in self.shape if d is not None)
+        views = tuple(None if p is None else _view_index(p) for p in self.parts)
+        return functools.partial(self._summed, shape, node.dtype, views)
+
+    def _summed(
+        self, shape: tuple[int, ...], dtype: np.dtype, views: tuple[Any, ...], *terms: Any
+    ) -> Any:
+        """compute's sum: the first term copied or added into zeros, the others added."""
+        first = terms[0]
+        if type(first) is not np.ndarray:
+            return self.compute(*terms)
+        if views[0] is None and first.shape == shape:
+            out = np.empty(shape, dtype)
+            np.copyto(out, first)
+        else:
+            out = np.zeros(shape, dtype)
+            _added(out, first, views[0])
+        for term, view in zip(terms[1:], views[1:]):
+            _added(out, term, view)
+        return out
+
     def compute(self, *values: np.ndarray) -> np.ndarray:
         n = len(self.parts)
         terms = values[:n]
@@ -218,12 +245,22 @@ class ScatterSum(JointlyLinear):
 
 
 def _add(out: np.ndarray, term: Any, part: Part) -> None:
-    """out[part] += term, in place (``...`` last makes an index of ints a view too)."""
-    if part is None:
+    """out[part] += term, in place."""
+    _added(out, term, None if part is None else _view_index(part))
+
+
+def _view_index(part: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The basic index ``part`` decoded, ``...`` last: an index of ints is then a view too."""
+    index = _decode(part, ())
+    return index if Ellipsis in index else (*index, Ellipsis)
+
+
+def _added(out: np.ndarray, term: Any, index: tuple[Any, ...] | None) -> None:
+    """out[index] += term (index decoded; None: all of out), in place."""
+    if index is None:
         np.add(out, term, out=out)
         return
-    index = _decode(part, ())
-    view = out[index if Ellipsis in index else (*index, Ellipsis)]
+    view = out[index]
     np.add(view, term, out=view)
 
 

@@ -37,6 +37,7 @@ structures whose adjoints have absent entries.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,7 @@ from graphad.ir.dependence import (
     static_shape,
 )
 from graphad.ir.notation import SUM, Term, atom, infix, wrap
-from graphad.ops._buffers import empty, result_shape, ufunc_into
+from graphad.ops._buffers import empty, plain, result_shape, ufunc_into
 from graphad.ops._ufunc import Binary, FloatUnary, Unary, batch_elementwise, binary, unary
 from graphad.ops._util import Tangents, tensor
 from graphad.ops.comparison import equal, greater
@@ -450,11 +451,22 @@ class MultiplyNoNan(Elementwise, Binary):
     # in x*y); formulas of derivatives read as the maths does (see graphad.formulas)
     operator = "*"
 
+    def compute_for(self, node: Node) -> Callable[..., Any]:
+        """A product of a small static shape skips the pool's and the layout's questions."""
+        return self._mended if plain(node.type, like=False) else self.compute
+
     def compute(self, x: np.ndarray, y: np.ndarray) -> Any:  # a NumPy scalar for 0-d x, y
         if type(x) is np.ndarray and type(y) is np.ndarray:  # as Multiply's code runs it:
             # into the run's pool, a long batch of short rows laid out batch last
             out = ufunc_into(np.multiply, None, None, x, y)  # dtype: NumPy's, if needed
         else:
+            out = np.multiply(x, y)
+        return self._mended(x, y, out)
+
+    @staticmethod
+    def _mended(x: np.ndarray, y: np.ndarray, out: Any = None) -> Any:
+        """x·y (``out``, when computed already) with 0 where a 0 met an inf or a NaN."""
+        if out is None:
             out = np.multiply(x, y)
         # 0·inf and 0·NaN are the only products that must change, so most calls end here:
         # out·out summed is NaN exactly where some product is (inf² is inf), and one BLAS
@@ -550,6 +562,21 @@ class AddN(Elementwise):
         if any(not shapes_compatible(x.shape, shape) for x in xs):
             raise ShapeError("add_n operands must have one shape; use add to broadcast")
         return TensorType(shape, np.result_type(*(x.dtype for x in xs)))
+
+    def compute_for(self, node: Node) -> Callable[..., Any]:
+        """A sum of a small static shape skips the pool's and the layout's questions, and
+        its dtype (infer's) is found once."""
+        if plain(node.type) and node.ndim and len(node.inputs) > 1:  # 0-d: as compute
+            return functools.partial(self._summed, node.dtype)
+        return self.compute
+
+    @staticmethod
+    def _summed(dtype: np.dtype, *xs: np.ndarray) -> Any:
+        """compute's sum, in NumPy's own memory: the first sum fresh, the rest added in."""
+        total = np.add(xs[0], xs[1], dtype=dtype)
+        for x in xs[2:]:
+            total = np.add(total, x, out=total) if isinstance(total, np.ndarray) else total + x
+        return total
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
         # in the dtype infer declared, whatever the operands' order (in-place += would keep

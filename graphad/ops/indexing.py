@@ -7,7 +7,8 @@ stays a small value and the index arrays stay part of the graph.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ from graphad.ir.dependence import (
 from graphad.ir.native import Call
 from graphad.ir.notation import ATOM, LOOSE, SUM, Term, atom, shape_text, wrap
 from graphad.ops._batching import rank
-from graphad.ops._buffers import batch_last, empty, zeros
+from graphad.ops._buffers import batch_last, empty, plain, zeros
 from graphad.ops._linear import Linear
 from graphad.ops._util import tensor
 from graphad.ops.utility import Positions, shape_of
@@ -189,6 +190,24 @@ def _check_mask(extent: int, axis: int, size: int | None) -> None:
         )
 
 
+def _taken(x: np.ndarray, index: np.ndarray, axis: int) -> np.ndarray:
+    """np.take(x, index, axis) by an index in range, into a buffer of the run's pool: take's
+    mode "wrap" writes there directly ("raise" buffers), the same for indices in range."""
+    n = x.shape[axis]
+    shape = x.shape[:axis] + index.shape + x.shape[axis + 1 :]
+    if axis == 0 and index.ndim == 1 and batch_last(shape) and n <= index.size:
+        # rows of a short-row table gathered for a long batch (BA's cameras and points per
+        # observation): laid out batch last, as the elementwise chain that reads them is,
+        # which would otherwise read each column with the row's stride and meet the
+        # batch-last values it makes in mixed layouts
+        out = empty(shape, x.dtype)
+        rows = np.moveaxis(x, 0, -1)  # (..., n): take copies it (n <= batch)
+        np.take(rows, index, axis=-1, out=np.moveaxis(out, 0, -1), mode="wrap")
+        return out
+    out = empty(shape, x.dtype, layout="C")  # take writes C order fastest
+    return np.take(x, index, axis=axis, out=out, mode="wrap")
+
+
 @dataclass(frozen=True)
 class GetItem(Linear):
     """x[index] with NumPy semantics (ints, slices, None, ..., integer arrays)."""
@@ -221,24 +240,40 @@ class GetItem(Linear):
             # x[:, :, i] as np.take lays it out: C-contiguous, where NumPy's indexing puts
             # the index's dims outermost in memory (strides (8, 200, 12800)), which matrix
             # products then read without BLAS; and take is faster (4x at 1000 x 200, 7x for
-            # rows of a (7776, 3) array).  Into a buffer of the run's pool: take's mode
-            # "wrap" writes there directly ("raise" buffers), the same for indices in
-            # range, which are checked first (out of range: NumPy's own error below)
+            # rows of a (7776, 3) array).  Indices in range are checked first (out of
+            # range: NumPy's own error below)
             index, n = np.asarray(arrays[0]), x.shape[axis]
             if not index.size or (index.min() >= -n and index.max() < n):
-                shape = x.shape[:axis] + index.shape + x.shape[axis + 1 :]
-                if axis == 0 and index.ndim == 1 and batch_last(shape) and n <= index.size:
-                    # rows of a short-row table gathered for a long batch (BA's cameras and
-                    # points per observation): laid out batch last, as the elementwise chain
-                    # that reads them is, which would otherwise read each column with the
-                    # row's stride and meet the batch-last values it makes in mixed layouts
-                    out = empty(shape, x.dtype)
-                    rows = np.moveaxis(x, 0, -1)  # (..., n): take copies it (n <= batch)
-                    np.take(rows, index, axis=-1, out=np.moveaxis(out, 0, -1), mode="wrap")
-                    return out
-                out = empty(shape, x.dtype, layout="C")  # take writes C order fastest
-                return np.take(x, index, axis=axis, out=out, mode="wrap")
+                return _taken(x, index, axis)
         return x[_decode(self.items, arrays)]
+
+    def compute_for(self, node: Node) -> Callable[..., Any]:
+        """``np.take`` along a known axis by a constant index: its range checked here, once;
+        a small static result taken into NumPy's own memory, not the pool's."""
+        axis = self.taken_axis()
+        x, *arrays = node.inputs
+        n = None if axis is None or x.shape is None else x.shape[axis]
+        constant = None if n is None else arrays[0].op
+        if axis is None or n is None or not isinstance(constant, Constant):
+            return self.compute
+        index = np.asarray(constant.value)
+        if index.size and not (index.min() >= -n and index.max() < n):
+            return self.compute  # NumPy's own error, when it runs
+        return functools.partial(self._take_in_range, axis, plain(node.type, like=False))
+
+    def _take_in_range(self, axis: int, small: bool, x: np.ndarray, index: np.ndarray) -> Any:
+        """x[:, ..., index] by an index in range: ``compute_for`` checked it."""
+        if type(x) is not np.ndarray:
+            return self.compute(x, index)
+        if small:  # C order, as the pool's buffer would be
+            return np.take(x, index, axis=axis)
+        return _taken(x, np.asarray(index), axis)
+
+    def code(self, node: Node, args: Sequence[str]) -> str | None:
+        """x[1:, None, ...]: a basic index written out, a view without a call"""
+        if len(args) > 1 or self.advanced:
+            return None
+        return f"{args[0]}[{index_text(self.items, []) + ',' if self.items else '()'}]"
 
     def native(self, node: Node) -> Call | None:
         """x[index] of ints, slices, None and ...: a view, or one entry"""
@@ -331,6 +366,38 @@ class ScatterAdd(Linear):
                 f"{self.name}: the shape of the result is not known before it computes"
             )
         return TensorType(tuple(int(d) for d in shape), out.dtype)
+
+    def compute_for(self, node: Node) -> Callable[..., Any]:
+        """For a small static shape and constant indices, decided once: the index decoded,
+        the zeros NumPy's own; an integer-array index that sends no two entries of the
+        update to one place assigns them (``+ 0``, as ``np.add.at`` into zeros adds: -0.0
+        becomes 0.0) rather than accumulating through ``np.add.at``."""
+        if len(node.inputs) != 1 + self.n_arrays or not plain(node.type, like=False):
+            return self.compute
+        arrays = [a.op for a in node.inputs[1:]]
+        if not all(isinstance(a, Constant) for a in arrays):
+            return self.compute
+        index = _decode(self.items, [a.value for a in arrays if isinstance(a, Constant)])
+        shape = tuple(int(d) for d in self.shape if d is not None)
+        if not self.advanced:
+            return functools.partial(self._placed, shape, index, None)
+        targets = numbering(node.type)[index].ravel()  # where each entry of g goes
+        if np.unique(targets).size < targets.size:
+            return self.compute
+        return functools.partial(self._placed, shape, index, targets)
+
+    def _placed(
+        self, shape: tuple[int, ...], index: Any, targets: Any, g: np.ndarray, *rest: Any
+    ) -> Any:
+        """zeros(shape)[index] = g, or g + 0 at the flat ``targets`` (all different)."""
+        if type(g) is not np.ndarray or (targets is not None and g.size != targets.size):
+            return self.compute(g, *rest)  # (an update that broadcasts: np.add.at's)
+        out = np.zeros(shape, g.dtype)
+        if targets is None:
+            out[index] = g
+        else:
+            out.reshape(-1)[targets] = np.add(g, g.dtype.type(0)).reshape(-1)
+        return out
 
     def compute(self, g: np.ndarray, *rest: np.ndarray) -> np.ndarray:
         arrays = rest[: self.n_arrays]
