@@ -263,9 +263,11 @@ class Op:
         """The same op over its sub-graphs with ``outputs[k]`` as branch k's outputs."""
         raise GraphError(f"{self.name}: has no sub-graphs whose outputs could be replaced")
 
-    def code(self, node: Node, args: Sequence[str]) -> str | None:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str | None:
         """``compute`` of ``node``'s inputs as one Python expression over ``args`` (the
-        operands' expressions in generated code), or ``None``: call ``compute``."""
+        operands' expressions in generated code), or ``None``: call ``compute``.  The
+        expression may call ``compute`` itself by the name ``kernel`` (a cheap common case
+        written out, the kernel for the rest)."""
         return None
 
     def scalar_code(self, args: Sequence[str]) -> str:
