@@ -278,10 +278,10 @@ class Program:
             extra = f", out=v{reuse}" if reuse is not None else ""
             return f"{name}({', '.join(args)}{extra})"
         if is_own(node):  # a user's op's results are checked against its type: called
-            written = node.op.code(node, args)
-            if written is not None:
-                return written
-        self.namespace[kernel] = step.fn if is_own(node) else Checked(step.fn, node)
+            self.namespace[kernel] = step.fn  # an op's expression may call it
+            written = node.op.code(node, args, kernel)
+            return f"{kernel}({', '.join(args)})" if written is None else written
+        self.namespace[kernel] = Checked(step.fn, node)
         return f"{kernel}({', '.join(args)})"
 
     def _branches(

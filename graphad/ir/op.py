@@ -272,9 +272,11 @@ class Op:
         ``compute`` takes and returns the same bits; by default ``compute`` itself."""
         return self.compute
 
-    def code(self, node: Node, args: Sequence[str]) -> str | None:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str | None:
         """``compute`` of ``node``'s inputs as one Python expression over ``args`` (the
-        operands' expressions in generated code), or ``None``: call ``compute``."""
+        operands' expressions in generated code), or ``None``: call ``compute``.  The
+        expression may call ``compute`` itself by the name ``kernel`` (a cheap common case
+        written out, the kernel for the rest)."""
         return None
 
     def scalar_code(self, args: Sequence[str]) -> str:

@@ -269,7 +269,7 @@ class GetItem(Linear):
             return np.take(x, index, axis=axis)
         return _taken(x, np.asarray(index), axis)
 
-    def code(self, node: Node, args: Sequence[str]) -> str | None:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str | None:
         """x[1:, None, ...]: a basic index written out, a view without a call"""
         if len(args) > 1 or self.advanced:
             return None

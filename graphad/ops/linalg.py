@@ -133,7 +133,7 @@ class MatMul(Multilinear):
             return None
         return Call("np.dot({0}, {1})", into="np.dot({0}, {1}, {out})")
 
-    def code(self, node: Node, args: Sequence[str]) -> str:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str:
         """a @ b"""
         return f"({args[0]} @ {args[1]})"
 

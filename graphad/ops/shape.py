@@ -142,7 +142,7 @@ class Reshape(Linear):
             return Call("np.ascontiguousarray({0}).reshape(1)[0]")
         return Call(f"np.ascontiguousarray({{0}}).reshape({shape})", view=True)
 
-    def code(self, node: Node, args: Sequence[str]) -> str | None:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str | None:
         """x.reshape(shape), when the shape is static"""
         return f"{args[0]}.reshape({self.shape})" if len(args) == 1 else None
 
@@ -198,7 +198,7 @@ class Transpose(Linear):
             return Call("{0}.T", view=True)
         return Call(f"np.transpose({{0}}, {self.axes})", view=True)
 
-    def code(self, node: Node, args: Sequence[str]) -> str:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str:
         """x.transpose(axes)"""
         return f"{args[0]}.transpose({self.axes})"
 
@@ -243,7 +243,7 @@ class ExpandDims(Linear):
         index = ", ".join("None" if a in axes else ":" for a in range(ndim))
         return Call(f"{{0}}[{index}]", view=True)
 
-    def code(self, node: Node, args: Sequence[str]) -> str | None:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str | None:
         """x[:, None, …]: a new axis of length 1 at each of ``axes``"""
         if not self.axes:
             return None
@@ -297,7 +297,7 @@ class Squeeze(Linear):
         index = ", ".join("0" if a in axes else ":" for a in range(ndim))
         return Call(f"{{0}}[{index}]", view=node.ndim != 0)
 
-    def code(self, node: Node, args: Sequence[str]) -> str | None:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str | None:
         """x.reshape(shape), when the result's shape is static"""
         t = node.type
         if isinstance(t, TensorType) and t.is_static:

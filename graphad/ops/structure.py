@@ -139,7 +139,7 @@ class TupleGet(Linear):
     def compute(self, t: tuple[Any, ...]) -> Any:
         return t[self.index]
 
-    def code(self, node: Node, args: Sequence[str]) -> str:
+    def code(self, node: Node, args: Sequence[str], kernel: str) -> str:
         """t[index]"""
         return f"{args[0]}[{self.index}]"
 

@@ -53,7 +53,7 @@ def test_take_by_a_computed_index_keeps_the_run_time_check() -> None:
 def test_a_basic_index_is_written_as_a_view() -> None:
     x = ga.placeholder("x", shape=(4, 5))
     node = x[1:, None, ::2]
-    code = node.op.code(node, ["v"])
+    code = node.op.code(node, ["v"], "k")
     assert code == "v[1:, None, ::2,]"
     xv = np.arange(20.0).reshape(4, 5)
     view = eval(code, {"v": xv})
