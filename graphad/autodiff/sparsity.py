@@ -53,8 +53,9 @@ from graphad.ir import (
     placeholder,
     user_location,
 )
-from graphad.ir.dependence import Dense, Dependences, Local, carries, dense, entry_count
+from graphad.ir.dependence import Dense, Dependences, Local, dense, entry_count
 from graphad.ir.pattern import INDEX
+from graphad.ir.types import is_differentiable
 
 
 class SparsityWarning(UserWarning):
@@ -133,7 +134,7 @@ class Detector:
         for node in order:
             if node not in reached or node in patterns:
                 continue
-            if carries(node.type):
+            if is_differentiable(node.type):
                 found = self.step(node, patterns, total)
                 if found is not None:
                     patterns[node] = found
@@ -192,7 +193,7 @@ class Detector:
         if op in self.deriving:  # the op appears in its own jvp (solve in its rhs)
             return dense(node, why=f"{op.name} within its own jvp")
         tangents = [
-            placeholder(f"sparsity_tangent_{k}", type=x.type) if carries(x.type) else None
+            placeholder(f"sparsity_tangent_{k}", type=x.type) if is_differentiable(x.type) else None
             for k, x in enumerate(node.inputs)
         ]
         try:

@@ -20,18 +20,17 @@ from typing import Any
 from graphad.autodiff import jvp, vmap
 from graphad.autodiff.reverse import sweep
 from graphad.compiler.plan import Plan
+from graphad.control.tracing import captured
 from graphad.ir import (
     DTypeError,
     GraphError,
     Node,
     Op,
-    Placeholder,
     TensorType,
     ValueType,
     as_node,
     placeholder,
     substitute,
-    topo_sort,
     user_location,
 )
 from graphad.ir.dependence import Dependences, Detect, Local
@@ -248,21 +247,7 @@ def _trace(
         output = structure(fn(*params))
     except GraphError as e:
         raise type(e)(f"cond: tracing the {label} branch: {e}") from None
-    own = set(params)
-    order = topo_sort([output])
-    inner: set[Node] = set()  # computed from the operands
-    needs_outer: set[Node] = set()  # computed from placeholders of the enclosing graph
-    for node in order:
-        if node in own or any(x in inner for x in node.inputs):
-            inner.add(node)
-        elif isinstance(node.op, Placeholder) or any(x in needs_outer for x in node.inputs):
-            needs_outer.add(node)
-    used_inside = {x for node in order if node in inner for x in node.inputs}
-    frontier = [
-        n
-        for n in order
-        if n in needs_outer and n not in inner and (n is output or n in used_inside)
-    ]
+    frontier = captured([output], params)
     extra = [placeholder(f"{label}_captured_{i}", type=n.type) for i, n in enumerate(frontier)]
     (output,) = substitute([output], dict(zip(frontier, extra)))
     return [*params, *extra], output, frontier

@@ -12,8 +12,8 @@ from dataclasses import replace
 
 from graphad.autodiff.forward import jvp as forward_jvp
 from graphad.control.loop_forms import loop_of, make_form, reached, stand_ins, unfused
-from graphad.ir import Node, descendants, placeholder, substitute, topo_sort
-from graphad.ops._util import Tangents, is_differentiable
+from graphad.ir import Node, descendants, is_differentiable, placeholder, substitute, topo_sort
+from graphad.ops._util import Tangents
 from graphad.ops.structure import densify, get, make_tuple
 
 

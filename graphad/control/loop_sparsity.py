@@ -44,9 +44,9 @@ import numpy as np
 
 from graphad.control.loop_forms import loop_of, stand_ins, unfused
 from graphad.ir import Node, Pattern, placeholder, substitute
-from graphad.ir.dependence import Dependences, Detect, Local, carries, dense, entry_count
+from graphad.ir.dependence import Dependences, Detect, Local, dense, entry_count
 from graphad.ir.pattern import INDEX
-from graphad.ir.types import TupleType
+from graphad.ir.types import TupleType, is_differentiable
 from graphad.ops.loop import LoopForm
 
 Pairs = list[tuple[np.ndarray, np.ndarray]]  # (rows, columns) of entries, to unite
@@ -259,7 +259,7 @@ def _split(node: Node, local: Pattern) -> Dependences:
     """The loop value's local pattern on each input that carries a derivative."""
     starts = np.cumsum([0] + [entry_count(x.type) for x in node.inputs])
     return tuple(
-        Local(local.columns(int(lo), int(hi))) if carries(x.type) else None
+        Local(local.columns(int(lo), int(hi))) if is_differentiable(x.type) else None
         for x, lo, hi in zip(node.inputs, starts[:-1], starts[1:])
     )
 
@@ -270,6 +270,6 @@ def _unfused(node: Node, detect: Detect) -> Dependences:
     out = unfused(node, stand)
     if entry_count(out.type) != entry_count(node.type):
         return dense(node, why="a replaying loop unlike the loop it stands for")
-    given = [s for s in stand if carries(s.type)]
+    given = [s for s in stand if is_differentiable(s.type)]
     found = iter(detect([out], given))
-    return tuple(Local(next(found)) if carries(s.type) else None for s in stand)
+    return tuple(Local(next(found)) if is_differentiable(s.type) else None for s in stand)

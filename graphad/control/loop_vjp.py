@@ -33,12 +33,12 @@ from graphad.ir import (
     Node,
     derivation,
     descendants,
+    is_differentiable,
     placeholder,
     substitute,
     topo_sort,
     user_location,
 )
-from graphad.ops._util import is_differentiable
 from graphad.ops.loop import Loop, LoopForm
 from graphad.ops.shape import full_like
 from graphad.ops.structure import densify, entry, get, make_tuple

@@ -36,7 +36,14 @@ import numpy as np
 
 from graphad.ir.errors import DifferentiationError
 from graphad.ir.pattern import INDEX, Pattern
-from graphad.ir.types import DictType, SparseType, TensorType, TupleType, ValueType, is_static
+from graphad.ir.types import (
+    SparseType,
+    TensorType,
+    TupleType,
+    ValueType,
+    is_differentiable,
+    is_static,
+)
 
 if TYPE_CHECKING:
     from graphad.ir.node import Node
@@ -170,17 +177,6 @@ def flat(value: Any) -> np.ndarray:
     return np.asarray(value).ravel()
 
 
-def carries(t: ValueType | None) -> bool:
-    """Whether a derivative can flow through a value of type ``t`` (float or complex)."""
-    if isinstance(t, (TensorType, SparseType)):
-        return t.dtype.kind in "fc"
-    if isinstance(t, TupleType):
-        return any(carries(i) for i in t.items)
-    if isinstance(t, DictType):
-        return any(carries(i) for _, i in t.items)
-    return False
-
-
 def known_value(node: Node) -> Any:
     """The value of a constant input (an index array, a shape), else None."""
     from graphad.ir.leaves import Constant  # leaves build on the op, which builds on this
@@ -192,7 +188,7 @@ def known_value(node: Node) -> Any:
 def dense(node: Node, declared: bool = True, why: str = "") -> tuple[Dense | None, ...]:
     """Every output entry on every entry of each input that carries a derivative."""
     rule = Dense(declared, why)
-    return tuple(rule if carries(x.type) else None for x in node.inputs)
+    return tuple(rule if is_differentiable(x.type) else None for x in node.inputs)
 
 
 def elementwise(node: Node) -> tuple[Dependence | None, ...]:
@@ -201,7 +197,7 @@ def elementwise(node: Node) -> tuple[Dependence | None, ...]:
     shape = static_shape(node.type)
     deps: list[Dependence | None] = []
     for x in node.inputs:
-        if not carries(x.type):
+        if not is_differentiable(x.type):
             deps.append(None)
         elif x.shape == shape:
             deps.append(SAME)
@@ -262,7 +258,7 @@ def routed(
         sources.append(flat(op.compute(*values)))
     deps: list[Dependence | None] = []
     for k, x in enumerate(node.inputs):
-        if k not in offsets or not carries(x.type):
+        if k not in offsets or not is_differentiable(x.type):
             deps.append(None)
             continue
         lo, hi = offsets[k]
@@ -280,7 +276,9 @@ def routed(
 
 def grouped(dst: np.ndarray, node: Node) -> tuple[Dependence | None, ...]:
     """Entry s of the first input feeds output entry ``dst[s]``; the other inputs carry none."""
-    first = Scatter(np.asarray(dst, INDEX).ravel()) if carries(node.inputs[0].type) else None
+    first = (
+        Scatter(np.asarray(dst, INDEX).ravel()) if is_differentiable(node.inputs[0].type) else None
+    )
     return (first, *(None for _ in node.inputs[1:]))
 
 

@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 from graphad.ir.errors import GraphError
+from graphad.ir.scalar import parse_template
 
 # what a Call expression may call, as np.<name>: functions numba compiles as NumPy does
 NUMPY = frozenset(
@@ -94,12 +95,7 @@ def check_call(template: str, arity: int) -> None:
     """A typed error when a ``Call`` expression is no expression, calls a function outside
     :data:`NUMPY` or a method outside :data:`METHODS`, or names anything but ``np`` and
     its operands."""
-    text = template.format(*(f"_{i}" for i in range(arity)))
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as e:
-        raise GraphError(f"native call {template!r} is not an expression: {e.msg}") from None
-    operands = {f"_{i}" for i in range(arity)}
+    tree, operands = parse_template(template, arity, "native call")
     bad: list[str] = []
     for n in ast.walk(tree):
         if isinstance(n, ast.Name) and n.id not in operands and n.id != "np":

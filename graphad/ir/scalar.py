@@ -48,16 +48,22 @@ FUNCTIONS: dict[str, Any] = {
 }
 
 
-@functools.cache
-def functions_of(template: str, arity: int) -> frozenset[str]:
-    """The function names a formula calls; a typed error when it calls one outside
-    :data:`FUNCTIONS`, uses a name that is no operand, or is no expression at all."""
+def parse_template(template: str, arity: int, what: str) -> tuple[ast.Expression, set[str]]:
+    """A template over ``{0}``, ``{1}``, ... parsed with its operands named ``_0``, ``_1``,
+    ...; a typed error naming ``what`` it is when it is no expression."""
     text = template.format(*(f"_{i}" for i in range(arity)))
     try:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as e:
-        raise GraphError(f"scalar formula {template!r} is not an expression: {e.msg}") from None
-    operands = {f"_{i}" for i in range(arity)}
+        raise GraphError(f"{what} {template!r} is not an expression: {e.msg}") from None
+    return tree, {f"_{i}" for i in range(arity)}
+
+
+@functools.cache
+def functions_of(template: str, arity: int) -> frozenset[str]:
+    """The function names a formula calls; a typed error when it calls one outside
+    :data:`FUNCTIONS`, uses a name that is no operand, or is no expression at all."""
+    tree, operands = parse_template(template, arity, "scalar formula")
     calls = [n.func for n in ast.walk(tree) if isinstance(n, ast.Call)]
     called = {f.id for f in calls if isinstance(f, ast.Name)}
     names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}

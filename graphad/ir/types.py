@@ -369,3 +369,15 @@ def dims_product(dims: Iterable[int | None]) -> int | None:
             return None
         total *= d
     return total
+
+
+def is_differentiable(t: ValueType | None) -> bool:
+    """Whether a derivative can flow through a value of type ``t``: a float or complex tensor
+    (or sparse matrix), or a structure with one somewhere inside."""
+    if isinstance(t, (TensorType, SparseType)):
+        return t.dtype.kind in "fc"
+    if isinstance(t, TupleType):
+        return any(is_differentiable(i) for i in t.items)
+    if isinstance(t, DictType):
+        return any(is_differentiable(i) for _, i in t.items)
+    return False

@@ -21,9 +21,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from graphad.ir import Node, Op
+from graphad.ir import Node, Op, is_differentiable
 from graphad.ir.dependence import Dependences, Detect
-from graphad.ops._util import Tangents, is_differentiable
+from graphad.ops._util import Tangents
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import numpy as np
 
 from graphad.ir import (
     AxisError,
-    DictType,
     DifferentiationError,
     DTypeError,
     GraphError,
@@ -19,7 +18,6 @@ from graphad.ir import (
     ShapeError,
     SparseType,
     TensorType,
-    TupleType,
     Typed,
     ValueType,
     as_index,
@@ -55,17 +53,6 @@ def ufunc_dtype(ufunc: np.ufunc, *dtypes: np.dtype) -> np.dtype:
 
 
 Tangents = Sequence[Node | None]  # one tangent per input of a node; None is a zero tangent
-
-
-def is_differentiable(t: ValueType | None) -> bool:
-    """A float tensor (or sparse matrix), or a structure with one somewhere inside."""
-    if isinstance(t, (TensorType, SparseType)):
-        return t.dtype.kind in "fc"
-    if isinstance(t, TupleType):
-        return any(is_differentiable(i) for i in t.items)
-    if isinstance(t, DictType):
-        return any(is_differentiable(i) for _, i in t.items)
-    return False
 
 
 def as_array(value: Any) -> Any:

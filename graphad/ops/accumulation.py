@@ -31,6 +31,7 @@ from graphad.ir import (
     ValueType,
     as_node,
     format_shape,
+    is_differentiable,
     is_static,
     known_shape,
     result_dtype,
@@ -42,7 +43,6 @@ from graphad.ir.dependence import (
     Dependences,
     Detect,
     Scatter,
-    carries,
     numbering,
 )
 from graphad.ir.native import Call
@@ -138,7 +138,7 @@ class ScatterSum(JointlyLinear):
         result = numbering(node.type)
         rules: list[Dependence | None] = []
         for x, part in zip(node.inputs, self.parts):
-            if not carries(x.type):
+            if not is_differentiable(x.type):
                 rules.append(None)
             elif part is None:
                 rules.append(SAME)

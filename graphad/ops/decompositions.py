@@ -33,7 +33,6 @@ import numpy as np
 
 from graphad.ir import (
     DifferentiationError,
-    Dims,
     DTypeError,
     Node,
     ShapeError,
@@ -62,7 +61,7 @@ from graphad.ops.building import moveaxis
 from graphad.ops.comparison import equal, logical_or
 from graphad.ops.complex_parts import conj, imag, real, real_dtype
 from graphad.ops.dims import axis_index, checked
-from graphad.ops.linalg import einsum, inv, matmul, solve
+from graphad.ops.linalg import einsum, inv, matmul, solve, square_shape
 from graphad.ops.matrices import tril
 from graphad.ops.reduction import Sum, max, min, prod, sum
 from graphad.ops.scan import cumsum
@@ -128,17 +127,6 @@ def _svd(a: np.ndarray, full_matrices: bool = False) -> tuple[np.ndarray, ...]:
         np.where(np.reshape(bad, bad.shape + (1,) * (f.ndim - bad.ndim)), np.nan, f)
         for f in factors
     )
-
-
-def _square(a: TensorType) -> Dims:
-    """a's shape, a (..., M, M) stack (its dims may be unknown until run time)."""
-    shape = known_shape(a)
-    if len(shape) < 2:
-        raise ShapeError(f"expected a (..., M, M) stack of matrices, got {format_shape(a.shape)}")
-    m, n = shape[-2:]
-    if m is not None and n is not None and m != n:
-        raise ShapeError(f"matrices must be square, got {m}x{n}")
-    return shape
 
 
 def _smaller(m: int | None, n: int | None) -> int | None:
@@ -406,7 +394,7 @@ class Adjugate(JvpOnly, OnMatrices):
     (one sⱼ is 0: adj has rank 1) and rank ≤ n - 2 (adj is 0)."""
 
     def infer(self, a: TensorType) -> TensorType:
-        _square(a)
+        square_shape(a)
         return TensorType(a.shape, _float(a))
 
     def compute(self, a: np.ndarray) -> np.ndarray:
@@ -449,7 +437,7 @@ class Det(JvpOnly, OnMatrices):
     """np.linalg.det over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
-        return TensorType(_square(a)[:-2], _float(a))
+        return TensorType(square_shape(a)[:-2], _float(a))
 
     def compute(self, a: np.ndarray) -> np.ndarray:
         return np.asarray(np.linalg.det(a))

@@ -33,6 +33,7 @@ from graphad.ir import (
     broadcast_shapes,
     constant,
     format_shape,
+    is_differentiable,
     is_static,
     known_shape,
     normalize_axes,
@@ -41,7 +42,6 @@ from graphad.ir.dependence import (
     Dependences,
     Detect,
     Product,
-    carries,
     entry_count,
     known_value,
     numbering,
@@ -79,7 +79,7 @@ from graphad.ops.shape import (
 from graphad.ops.utility import cast
 
 
-def _square(a: TensorType) -> Dims:
+def square_shape(a: TensorType) -> Dims:
     """The shape of ``a``, a (..., M, M) stack of square matrices, or a ShapeError."""
     shape = known_shape(a)
     if len(shape) < 2:
@@ -173,7 +173,7 @@ class MatMul(Multilinear):
             mask = None if zeros is None else grid(other, zeros != 0, k == 1)
             size = (entry_count(node.type), entry_count(x.type))
             product = Product(out, grid(x, numbering(x.type), k == 0), size, mask)
-            deps.append(product if carries(x.type) else None)
+            deps.append(product if is_differentiable(x.type) else None)
         return tuple(deps)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
@@ -300,7 +300,7 @@ class Einsum(Multilinear):
             target = _on_grid(numbering(node.type), out, letters, sizes)
             operand = _on_grid(numbering(x.type), ins[k], letters, sizes)
             size = (entry_count(node.type), entry_count(x.type))
-            deps.append(Product(target, operand, size, mask) if carries(x.type) else None)
+            deps.append(Product(target, operand, size, mask) if is_differentiable(x.type) else None)
         return tuple(deps)
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
@@ -374,7 +374,7 @@ class Inv(JvpOnly, OnMatrices):
     """np.linalg.inv over a stack of square matrices."""
 
     def infer(self, a: TensorType) -> TensorType:
-        _square(a)
+        square_shape(a)
         return TensorType(a.shape, ufunc_dtype(np.sqrt, a.dtype))
 
     def compute(self, a: np.ndarray) -> np.ndarray:
@@ -395,7 +395,7 @@ class Solve(JvpOnly):
     chunking = "whole"  # LAPACK: Dask's solve needs one chunk
 
     def infer(self, a: TensorType, b: TensorType) -> TensorType:
-        sa, sb = _square(a), known_shape(b)
+        sa, sb = square_shape(a), known_shape(b)
         nb = len(sb)
         m = sa[-1]
         rows = sb[0] if nb == 1 else (sb[-2] if nb >= 2 else None)
@@ -423,7 +423,10 @@ class Solve(JvpOnly):
         on_b = Product(out[..., :, None, :], rhs[..., None, :, :], (size, entry_count(b.type)))
         matrix = numbering(a.type)[..., None, None, :, :]
         on_a = Product(out[..., None, None], matrix, (size, entry_count(a.type)))
-        return (on_a if carries(a.type) else None, on_b if carries(b.type) else None)
+        return (
+            on_a if is_differentiable(a.type) else None,
+            on_b if is_differentiable(b.type) else None,
+        )
 
     def batch(self, node: Node, xs: Sequence[Node], batched: Sequence[bool]) -> Node:
         """A vector b made a one-column matrix, the batch axis in front of the stack dims"""

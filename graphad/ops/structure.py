@@ -32,11 +32,11 @@ from graphad.ir import (
     as_node,
     user_location,
 )
+from graphad.ir import is_differentiable as is_differentiable  # the passes ask it here
 from graphad.ir.dependence import Dependences, Detect, routed
 from graphad.ir.notation import ATOM, Term, atom, wrap
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import Tangents, building
-from graphad.ops._util import is_differentiable as is_differentiable  # the passes ask it here
 from graphad.ops.shape import all_batched, full_like
 
 
