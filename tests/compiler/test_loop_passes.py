@@ -5,45 +5,17 @@ count."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pytest
 
 import graphad as ga
 from graphad.compiler import optimize
 from graphad.compiler.loop_fusion import fuse_loops, prune_loops
 from graphad.ir import topo_sort
+from tests.control.counting import CALLS, Count, reset_calls  # noqa: F401 (an autouse fixture)
 
-CALLS: Counter[str] = Counter()
 RNG = np.random.default_rng(187)
-
-
-@dataclass(frozen=True)
-class Count(ga.Op):
-    """The identity, counting its calls."""
-
-    def infer(self, x: ga.TensorType) -> ga.TensorType:
-        return x
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        CALLS["n"] += 1
-        return x
-
-    def vjp(self, node: ga.Node, g: ga.Node) -> tuple[ga.Node]:
-        """x̄ = g"""
-        return (g,)
-
-    def jvp(self, node: ga.Node, t: Sequence[ga.Node | None]) -> ga.Node | None:
-        return t[0]
-
-
-@pytest.fixture(autouse=True)
-def _reset() -> Iterator[None]:
-    CALLS.clear()
-    yield
 
 
 def loops(*fetches: ga.Node) -> list[ga.Node]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,41 +17,13 @@ import pytest
 
 import graphad as ga
 from graphad.numerical import check_gradients, directional_derivative, numerical_gradient
+from tests.control.counting import CALLS, Count, reset_calls  # noqa: F401 (an autouse fixture)
 
 RNG = np.random.default_rng(5)
-CALLS: Counter[str] = Counter()
 
 
 def _line() -> int:
     return sys._getframe(1).f_lineno
-
-
-@dataclass(frozen=True)
-class Count(ga.Op):
-    """The identity; its kernel counts its calls under ``tag``."""
-
-    tag: str
-
-    def infer(self, x: ga.TensorType) -> ga.TensorType:
-        return x
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        CALLS[self.tag] += 1
-        return x
-
-    def vjp(self, node: ga.Node, g: ga.Node) -> tuple[ga.Node]:
-        """x̄ = g"""
-        return (g,)
-
-    def jvp(self, node: ga.Node, t: Sequence[ga.Node | None]) -> ga.Node | None:
-        return t[0]
-
-
-@pytest.fixture(autouse=True)
-def _reset_calls() -> Iterator[None]:
-    CALLS.clear()
-    yield
-    CALLS.clear()
 
 
 POS, NEG = np.array([1.0, 2.0, 0.5]), np.array([-1.0, 0.3, -2.0])

@@ -7,9 +7,6 @@ from __future__ import annotations
 import pickle
 import re
 import tracemalloc
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,37 +14,9 @@ import pytest
 
 import graphad as ga
 from graphad.ir import topo_sort
+from tests.control.counting import CALLS, Count, reset_calls  # noqa: F401 (an autouse fixture)
 
 RNG = np.random.default_rng(186)
-CALLS: Counter[str] = Counter()
-
-
-@dataclass(frozen=True)
-class Count(ga.Op):
-    """The identity, counting its calls: one call per step of the body it sits in."""
-
-    tag: str
-
-    def infer(self, x: ga.TensorType) -> ga.TensorType:
-        return x
-
-    def compute(self, x: np.ndarray) -> np.ndarray:
-        CALLS[self.tag] += 1
-        return x
-
-    def vjp(self, node: ga.Node, g: ga.Node) -> tuple[ga.Node]:
-        """x̄ = g"""
-        return (g,)
-
-    def jvp(self, node: ga.Node, t: Sequence[ga.Node | None]) -> ga.Node | None:
-        return t[0]
-
-
-@pytest.fixture(autouse=True)
-def _reset() -> Iterator[None]:
-    CALLS.clear()
-    yield
-    CALLS.clear()
 
 
 def rnn(steps: int | None, checkpoint: Any = None) -> tuple[list[ga.Node], ga.Node]:
