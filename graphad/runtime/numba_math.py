@@ -46,12 +46,17 @@ from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic
 
-__all__ = ["GUARDED", "VECTORISED", "cos", "exp", "expm1", "far", "log", "log1p", "sin", "tanh"]
+from graphad.compiler.native_code import Library
+
+__all__ = ["LIBRARY", "cos", "exp", "expm1", "far", "log", "log1p", "sin", "tanh"]
 
 # the functions of graphad.ir.scalar written here, and for those exact only on part of
-# their domain, the test of an argument beyond it (the caller then uses the C library's)
-VECTORISED = frozenset({"exp", "expm1", "log", "log1p", "sin", "cos", "tanh"})
-GUARDED = {"sin": "far", "cos": "far"}
+# their domain, the test of an argument beyond it (where the caller uses C's instead)
+LIBRARY = Library(
+    "graphad.runtime.numba_math",
+    frozenset({"exp", "expm1", "log", "log1p", "sin", "cos", "tanh"}),
+    (("cos", "far"), ("sin", "far")),
+)
 
 inline = numba.njit(inline="always", error_model="numpy", nogil=True, cache=True)
 
