@@ -41,10 +41,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 from llvmlite import ir
 from numba.core import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, register_jitable
 
 from graphad.compiler.native_code import Library
 
@@ -58,7 +57,10 @@ LIBRARY = Library(
     (("cos", "far"), ("sin", "far")),
 )
 
-inline = numba.njit(inline="always", error_model="numpy", nogil=True, cache=True)
+# inlined into the code that calls them (at numba's IR, so LLVM sees one loop body); an
+# overload rather than a jitted function, so that it is one whatever numba's DISABLE_JIT
+# said when this module was imported (Python calls the plain function)
+inline = register_jitable(inline="always")
 
 
 @intrinsic
