@@ -46,7 +46,9 @@ CASES: dict[str, tuple[Any, Any, Callable[[np.random.Generator, int], np.ndarray
     "exp": (
         mp.exp,
         np.exp,
-        lambda g, n: np.concatenate([np.linspace(-745, 709.7, n // 2), g.uniform(-745, 709.7, n // 2)]),
+        lambda g, n: np.concatenate(
+            [np.linspace(-745, 709.7, n // 2), g.uniform(-745, 709, n // 2)]
+        ),
     ),
     "expm1": (
         mp.expm1,
@@ -56,13 +58,19 @@ CASES: dict[str, tuple[Any, Any, Callable[[np.random.Generator, int], np.ndarray
     "log": (
         mp.log,
         np.log,
-        lambda g, n: np.concatenate([np.linspace(0.5, 2, n // 2), wide(g, n // 2, -744, 709, False)]),
+        lambda g, n: np.concatenate(
+            [np.linspace(0.5, 2, n // 2), wide(g, n // 2, -744, 709, False)]
+        ),
     ),
     "log1p": (
         mp.log1p,
         np.log1p,
         lambda g, n: np.concatenate(
-            [np.linspace(-0.999, 2, n // 2), wide(g, n // 4, -700, 709, False), -wide(g, n // 4, -700, -1e-9, False)]
+            [
+                np.linspace(-0.999, 2, n // 2),
+                wide(g, n // 4, -700, 709, False),
+                -wide(g, n // 4, -700, -1e-9, False),
+            ]
         ),
     ),
     "sin": (

@@ -93,18 +93,15 @@ class Library:
         tests = dict(self.guards)
         tree = ast.parse(expression, mode="eval")
         calls = [
-            n
+            (n, n.func.id)
             for n in ast.walk(tree)
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.names
         ]
-        found = [
-            f"{tests[c.func.id]}({ast.unparse(c.args[0])})" for c in calls if c.func.id in tests
-        ]
+        found = [f"{tests[f]}({ast.unparse(c.args[0])})" for c, f in calls if f in tests]
         if not exact or not calls:
             return expression, found
-        for c in calls:
-            assert isinstance(c.func, ast.Name)
-            c.func = ast.Name(f"exact_{c.func.id}", ast.Load())
+        for c, f in calls:
+            c.func = ast.Name(f"exact_{f}", ast.Load())
         return ast.unparse(tree), found
 
     def imports(self, jit: bool) -> str:

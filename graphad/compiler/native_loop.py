@@ -82,7 +82,9 @@ def loop_source(form_: LoopForm, library: Library = LIBM) -> LoopSource | str:
     body = _sub_graph(form_.body, "body", forms, form_.carries, library)
     if isinstance(body, str):
         return body
-    cond = None if form_.cond is None else _sub_graph(form_.cond, "condition", forms, library=library)
+    cond = None
+    if form_.cond is not None:
+        cond = _sub_graph(form_.cond, "condition", forms, library=library)
     if isinstance(cond, str):
         return cond
     lines = [body.source("body")]

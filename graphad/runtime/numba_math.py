@@ -39,9 +39,9 @@ within 1 ulp of the correctly rounded result, except expm1 and tanh within 2.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
-from llvmlite import ir
 from numba.core import types
 from numba.extending import intrinsic, register_jitable
 
@@ -64,7 +64,7 @@ inline = register_jitable(inline="always")
 
 
 @intrinsic
-def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
+def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
     """a·b + c rounded once (IEEE 754's fusedMultiplyAdd, LLVM's ``llvm.fma.f64``)."""
     sig = types.float64(types.float64, types.float64, types.float64)
 
@@ -75,26 +75,31 @@ def fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
 
 
 @intrinsic
-def bits(typingctx: Any, x: Any) -> Any:
+def _bits(typingctx: Any, x: Any) -> Any:
     """The bits of a float64 as an int64."""
     sig = types.int64(types.float64)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], ir.IntType(64))
+        return builder.bitcast(args[0], context.get_value_type(types.int64))
 
     return sig, codegen
 
 
 @intrinsic
-def from_bits(typingctx: Any, n: Any) -> Any:
+def _from_bits(typingctx: Any, n: Any) -> Any:
     """The float64 whose bits are the int64 ``n``."""
     sig = types.float64(types.int64)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], ir.DoubleType())
+        return builder.bitcast(args[0], context.get_value_type(types.float64))
 
     return sig, codegen
 
+
+# as the inlined functions call them (numba resolves the names to the intrinsics)
+fma = cast(Callable[[float, float, float], float], _fma)
+bits = cast(Callable[[float], int], _bits)
+from_bits = cast(Callable[[int], float], _from_bits)
 
 # x + SHIFT − SHIFT is x rounded to an integer (|x| < 2⁵¹, rounding to nearest even), and
 # the low bits of x + SHIFT are that integer: a rint and its int64 without a call
