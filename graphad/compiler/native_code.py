@@ -74,7 +74,8 @@ class Library:
     ``module``'s ``test(x)`` is true for an argument beyond it.  A nest that calls one tests
     every argument as it goes (an ``or`` of the tests, which vectorises too) and, if any
     was beyond, runs again with C's functions (``exact_<name>``, all of them, so the pass
-    is short code): a second pass that only such rare arguments (sin of 10⁹) pay for."""
+    is short code): a second pass that only such rare arguments (sin of 10⁹) pay for.  0-d
+    code calls C's functions too: there is no loop to vectorise."""
 
     module: str = "math"
     names: frozenset[str] = frozenset()
@@ -112,6 +113,7 @@ class Library:
         if self.guards:
             tests = sorted({t for _, t in self.guards})
             lines.append(f"from {self.module} import {', '.join(tests)}")
+        if self.names:
             exact = ", ".join(f"{f} as exact_{f}" for f in sorted(self.names))
             lines.append(f"from math import {exact}")
         return "\n".join(lines)
@@ -381,7 +383,10 @@ class RegionSource:
                 )
         for f in nest.folds:
             self._fold_start(f, bounds)
-        body, guards = self._body(nest, stored, exact=False)
+        # a 0-d nest is scalar code, nothing to vectorise: C's functions, each a call, rather
+        # than inlined arithmetic (a scalar recurrence of 50 steps would inline 50 copies)
+        body, guards = self._body(nest, stored, exact=not bounds)
+        guards = guards if bounds else []
         carried = self._carried(nest, body, bounds)
         for f in carried:
             self.emit(f"q{self.number[f]} = np.empty({CHUNK}, {CASTS[f.inputs[0].dtype.name]})")
