@@ -42,6 +42,7 @@ from graphad.ir.scalar import FUNCTIONS
 Dim = int | frozenset[tuple[int, int]]
 KERNEL = "kernel"
 GROUP = 24  # a loop body's arguments in tuples of this many (numba inlines calls of <= 30)
+CHUNK = 512  # entries a vectorised loop makes before a carried fold adds them up
 CASTS = {"float64": "np.float64", "float32": "np.float32", "bool": "np.bool_"}
 CASTS.update({t: f"np.{t}" for t in ("int64", "int32", "int16", "int8")})  # a step index
 
@@ -63,6 +64,62 @@ def literal(value: np.ndarray) -> str:
     text = "np.nan" if math.isnan(v) else ("np.inf" if v > 0 else "-np.inf")
     text = repr(v) if math.isfinite(v) else text
     return text if value.dtype == np.float64 else f"{CASTS[value.dtype.name]}({text})"
+
+
+@dataclass(frozen=True)
+class Library:
+    """The functions a region's formulas call, as its module binds them: :mod:`math`'s (C's),
+    but ``names`` from ``module``, which a compiler inlines and vectorises.  ``guards``:
+    (function, test) for those of them that answer only part of their domain, where
+    ``module``'s ``test(x)`` is true for an argument beyond it.  A nest that calls one tests
+    every argument as it goes (an ``or`` of the tests, which vectorises too) and, if any
+    was beyond, runs again with C's functions (``exact_<name>``, all of them, so the pass
+    is short code): a second pass that only such rare arguments (sin of 10⁹) pay for.  0-d
+    code calls C's functions too: there is no loop to vectorise."""
+
+    module: str = "math"
+    names: frozenset[str] = frozenset()
+    guards: tuple[tuple[str, str], ...] = ()
+
+    def calls(self, code: str) -> bool:
+        """Whether a statement of generated code calls one of ``names``."""
+        return any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.names
+            for n in ast.walk(ast.parse(code))
+        )
+
+    def guarded(self, expression: str, exact: bool) -> tuple[str, list[str]]:
+        """``expression`` (with ``exact``, its calls of ``names`` are C's functions) and the
+        tests of the arguments of its guarded calls."""
+        tests = dict(self.guards)
+        tree = ast.parse(expression, mode="eval")
+        calls = [
+            (n, n.func.id)
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in self.names
+        ]
+        found = [f"{tests[f]}({ast.unparse(c.args[0])})" for c, f in calls if f in tests]
+        if not exact or not calls:
+            return expression, found
+        for c, f in calls:
+            c.func = ast.Name(f"exact_{f}", ast.Load())
+        return ast.unparse(tree), found
+
+    def imports(self, jit: bool) -> str:
+        """The module's lines that bind the functions (the vectorised ones only ``jit``)."""
+        lines = [f"from math import {', '.join(sorted(FUNCTIONS))}"]
+        if jit and self.names:
+            lines.append(f"from {self.module} import {', '.join(sorted(self.names))}")
+        if self.guards:
+            tests = sorted({t for _, t in self.guards})
+            lines.append(f"from {self.module} import {', '.join(tests)}")
+        if self.names:
+            exact = ", ".join(f"{f} as exact_{f}" for f in sorted(self.names))
+            lines.append(f"from math import {exact}")
+        return "\n".join(lines)
+
+
+LIBM = Library()  # C's functions, through math
 
 
 @dataclass(frozen=True)
@@ -96,8 +153,10 @@ class RegionSource:
         forms: dict[Node, Form | str],
         fresh: set[Node],
         scratch: str = "",
+        library: Library = LIBM,
     ) -> None:
         self.region = region
+        self.library = library
         self.forms = forms
         self.fresh = fresh  # outputs that must not share memory with anything
         # with a prefix (a loop body's), arrays of known shape are written into buffers the
@@ -324,12 +383,37 @@ class RegionSource:
                 )
         for f in nest.folds:
             self._fold_start(f, bounds)
-        depth = 1
-        for axis, bound in enumerate(bounds):
-            self.emit(f"for i{axis} in range({bound}):", depth)
-            depth += 1
+        # a 0-d nest is scalar code, nothing to vectorise: C's functions, each a call, rather
+        # than inlined arithmetic (a scalar recurrence of 50 steps would inline 50 copies)
+        body, guards = self._body(nest, stored, exact=not bounds)
+        guards = guards if bounds else []
+        carried = self._carried(nest, body, bounds)
+        for f in carried:
+            self.emit(f"q{self.number[f]} = np.empty({CHUNK}, {CASTS[f.inputs[0].dtype.name]})")
+        flag = f"g{self.number[nest.members[0]]}" if guards else ""
+        if guards:  # some entries are beyond a vectorised function's domain: C's, again
+            self.emit(f"{flag} = False")
+            body += [(f"{flag} = {flag} | {test}", ()) for test in dict.fromkeys(guards)]
+        self._loops(nest, body, bounds, carried, 1)
+        if guards:
+            self.emit(f"if {flag}:")
+            for f in nest.folds:
+                self._fold_start(f, bounds, 2)
+            self._loops(nest, self._body(nest, stored, exact=True)[0], bounds, carried, 2)
+        for f in nest.folds:
+            self._fold_finish(f, bounds)
+
+    def _body(
+        self, nest: Nest, stored: set[Node], exact: bool
+    ) -> tuple[list[tuple[str, tuple[Node, ...]]], list[str]]:
+        """The statements of one entry of the nest (the folds' steps last, each with the
+        fold it is the step of), and the tests of the arguments of its calls that a
+        vectorised function cannot answer; with ``exact``, those calls are C's functions."""
+        members = set(nest.members)
+        lines: list[tuple[str, tuple[Node, ...]]] = []
+        guards: list[str] = []
         read: dict[Node, str] = {}
-        here = [f"i{a}" for a in range(len(bounds))]
+        here = [f"i{a}" for a in range(len(nest.shape))]
         for m in nest.members:
             args = []
             for x in m.inputs:
@@ -340,29 +424,82 @@ class RegionSource:
                 else:
                     if x not in read:
                         read[x] = f"r{self.number[x]}"
-                        self.emit(f"{read[x]} = {self._index(x, nest)}", depth)
+                        lines.append((f"{read[x]} = {self._index(x, nest)}", ()))
                     args.append(read[x])
             k = self.number[m]
             value = m.op.scalar_code(args)
+            values: list[tuple[str, str]] = []
             if ":=" in value:  # numba cannot type a name bound inside an expression
                 value, values = hoisted(value, f"_{k}")
-                for name, expression in values:
-                    self.emit(f"{name} = {expression}", depth)
             if not self._exact(m):
                 value = f"{CASTS[m.dtype.name]}({value})"
-            self.emit(f"e{k} = {value}", depth)
+            for name, expression in (*values, (f"e{k}", value)):
+                expression, tests = self.library.guarded(expression, exact)
+                guards += tests
+                lines.append((f"{name} = {expression}", ()))
             if m in stored:
                 target = f"v{k}[{', '.join(here)}]" if here else f"v{k}"
-                self.emit(f"{target} = e{k}", depth)
+                lines.append((f"{target} = e{k}", ()))
         for f in nest.folds:
             x = f.inputs[0]
             if x in members:
                 value = f"e{self.number[x]}"
             else:
                 value = self._index(x, nest) if x.shape != () else self.name(x)
-            self._fold_step(f, value, depth)
+            lines.append((value, (f,)))
+        return lines, guards
+
+    def _carried(
+        self, nest: Nest, body: list[tuple[str, tuple[Node, ...]]], bounds: list[str]
+    ) -> list[Node]:
+        """The folds whose running value the innermost loop carries (they reduce its axis),
+        where the loop is worth vectorising: it calls a vectorised function, and its length
+        is not known to be short.  A carried float sum keeps LLVM from vectorising the loop
+        (IEEE addition is not associative), so those steps run after the loop, over a chunk
+        of the entries kept in a buffer, in the same order."""
+        last = len(bounds) - 1
+        if last < 0 or (bounds[last].isdigit() and int(bounds[last]) < CHUNK):
+            return []
+        if not any(self.library.calls(line) for line, folds in body if not folds):
+            return []
+        carried = []
         for f in nest.folds:
-            self._fold_finish(f, bounds)
+            form, _ = self._fold_axes(f)
+            if last in form.axes:
+                carried.append(f)
+        return carried
+
+    def _loops(
+        self,
+        nest: Nest,
+        body: list[tuple[str, tuple[Node, ...]]],
+        bounds: list[str],
+        carried: list[Node],
+        depth: int,
+    ) -> None:
+        """The nest's loops around ``body``; the steps of the ``carried`` folds after the
+        innermost one, a chunk of entries at a time."""
+        last = len(bounds) - 1
+        for axis, bound in enumerate(bounds):
+            if axis == last and carried:
+                self.emit(f"for c{axis} in range(0, {bound}, {CHUNK}):", depth)
+                depth += 1
+                self.emit(f"h{axis} = min(c{axis} + {CHUNK}, {bound})", depth)
+                self.emit(f"for i{axis} in range(c{axis}, h{axis}):", depth)
+            else:
+                self.emit(f"for i{axis} in range({bound}):", depth)
+            depth += 1
+        for line, folds in body:
+            if not folds:
+                self.emit(line, depth)
+            elif folds[0] in carried:
+                self.emit(f"q{self.number[folds[0]]}[i{last} - c{last}] = {line}", depth)
+            else:
+                self._fold_step(folds[0], line, depth)
+        if carried:
+            self.emit(f"for i{last} in range(c{last}, h{last}):", depth - 1)
+            for f in carried:
+                self._fold_step(f, f"q{self.number[f]}[i{last} - c{last}]", depth)
 
     @staticmethod
     def _exact(m: Node) -> bool:
@@ -384,15 +521,15 @@ class RegionSource:
         rank = len(dims(f.inputs[0]))
         return form, [a for a in range(rank) if a not in form.axes or a in form.kept]
 
-    def _fold_start(self, f: Node, bounds: list[str]) -> None:
+    def _fold_start(self, f: Node, bounds: list[str], depth: int = 1) -> None:
         form, axes = self._fold_axes(f)
         k = self.number[f]
         start = f"np.float64({literal(np.array(form.start))})"  # float64 under NumPy's rules too
         if not axes:  # the running value is one number
-            self.emit(f"t{k} = {start}")
+            self.emit(f"t{k} = {start}", depth)
             return
         dims = ", ".join("1" if a in form.axes else bounds[a] for a in axes)
-        self.emit(f"t{k} = np.full(({dims},), {start})")
+        self.emit(f"t{k} = np.full(({dims},), {start})", depth)
 
     def _fold_step(self, f: Node, value: str, depth: int) -> None:
         form, axes = self._fold_axes(f)
@@ -443,14 +580,16 @@ def hoisted(formula: str, suffix: str) -> tuple[str, list[tuple[str, str]]]:
     return ast.unparse(tree), bound
 
 
-def module_source(body: str, options: str, numpy: str = "numpy") -> str:
+def module_source(
+    body: str, options: str, numpy: str = "numpy", library: Library = LIBM, jit: bool = True
+) -> str:
     """A module around a region's functions (each under numba's ``njit(options)``): the
-    functions its formulas call, as :mod:`graphad.ir.scalar` names them (C's, which are
-    :mod:`math`'s), and as ``np`` the module ``numpy`` names (NumPy, or a module of the same
-    functions that a compiler prefers).  Functions other than ``kernel`` (a loop's body and
-    condition) are inlined into it: a call per step, with its arrays' reference counts,
-    costs more than a small body's arithmetic."""
-    names = ", ".join(sorted(FUNCTIONS))
+    functions its formulas call, as :mod:`graphad.ir.scalar` names them, bound by
+    ``library`` (C's, which are :mod:`math`'s, or vectorised ones where ``jit``), and as
+    ``np`` the module ``numpy`` names (NumPy, or a module of the same functions that a
+    compiler prefers).  Functions other than ``kernel`` (a loop's body and condition) are
+    inlined into it: a call per step, with its arrays' reference counts, costs more than a
+    small body's arithmetic."""
     lines = []
     for line in body.splitlines():
         if line.startswith("def "):
@@ -458,4 +597,5 @@ def module_source(body: str, options: str, numpy: str = "numpy") -> str:
             lines.append(f"@numba.njit({options}{inline})")
         lines.append(line)
     functions = "\n".join(lines)
-    return f"import numba\nimport {numpy} as np\nfrom math import {names}\n\n\n{functions}\n"
+    imports = library.imports(jit)
+    return f"import numba\nimport {numpy} as np\n{imports}\n\n\n{functions}\n"

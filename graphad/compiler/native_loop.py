@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from graphad.compiler.native_code import RegionSource, dims
+from graphad.compiler.native_code import LIBM, Library, RegionSource, dims
 from graphad.compiler.plan import Plan
 from graphad.compiler.regions import Form, Region, form, is_leaf
 from graphad.ir import Constant, Node, TensorType, is_static
@@ -45,7 +45,11 @@ class LoopSource:
 
 
 def _sub_graph(
-    body: Body, name: str, forms: dict[Node, Form | str], carries: int = 0
+    body: Body,
+    name: str,
+    forms: dict[Node, Form | str],
+    carries: int = 0,
+    library: Library = LIBM,
 ) -> RegionSource | str:
     """A sub-graph of the loop as a region function, or why it has none.  Its first
     ``carries`` outputs are the next carries, fresh arrays of one layout every step; the
@@ -66,18 +70,21 @@ def _sub_graph(
     used |= {o for o in body.outputs if isinstance(o.op, Constant)}
     inputs = (*body.params, *sorted(used, key=lambda c: c.id))
     region = Region(nodes, inputs, tuple(body.outputs))
-    return RegionSource(region, forms, set(body.outputs[:carries]), scratch=f"{name[0]}s")
+    fresh = set(body.outputs[:carries])
+    return RegionSource(region, forms, fresh, scratch=f"{name[0]}s", library=library)
 
 
-def loop_source(form_: LoopForm) -> LoopSource | str:
+def loop_source(form_: LoopForm, library: Library = LIBM) -> LoopSource | str:
     """The numba source of a loop form's step function, or why its loop stays in Python."""
     if any(not is_static(y.shape) for y in form_.per_step()):
         return "a per-step output's shape is known only at run time"
     forms: dict[Node, Form | str] = {}
-    body = _sub_graph(form_.body, "body", forms, form_.carries)
+    body = _sub_graph(form_.body, "body", forms, form_.carries, library)
     if isinstance(body, str):
         return body
-    cond = None if form_.cond is None else _sub_graph(form_.cond, "condition", forms)
+    cond = None
+    if form_.cond is not None:
+        cond = _sub_graph(form_.cond, "condition", forms, library=library)
     if isinstance(cond, str):
         return cond
     lines = [body.source("body")]

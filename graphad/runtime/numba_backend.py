@@ -43,6 +43,7 @@ from graphad.ops.loop import Loop
 from graphad.ops.structure import entry
 from graphad.runtime.numba_kernel import CompileFailure, Kernel, default_cache_dir
 from graphad.runtime.numba_loops import NumbaLoop, native_loop
+from graphad.runtime.numba_math import LIBRARY
 
 # numba compiles ~500 nodes a second: past this many, a plan stays on NumPy
 NATIVE_LIMIT = 20_000
@@ -170,7 +171,8 @@ class Lowered:
                 self._fallbacks.append(Fallback(stage, reason))
                 new[stage] = rebuild(stage, inputs)
                 continue
-            source = RegionSource(stage, forms, {o for o in stage.outputs if o in fetched})
+            fresh = {o for o in stage.outputs if o in fetched}
+            source = RegionSource(stage, forms, fresh, library=LIBRARY)
             compiled = Compiled(Kernel(source.source(), directory), stage, tuple(source.arguments))
             self.regions.append(compiled)
             node = NumbaRegion(compiled)(*(new.get(x, x) for x in compiled.arguments))

@@ -30,10 +30,13 @@ from numba.core import config as numba_config
 from numba.core.errors import NumbaIRAssumptionWarning, NumbaPerformanceWarning
 
 from graphad.compiler.native_code import KERNEL, module_source
-from graphad.runtime import numba_numpy
+from graphad.runtime import numba_math, numba_numpy
+from graphad.runtime.numba_math import LIBRARY
 
 OPTIONS = 'cache=True, error_model="numpy", nogil=True'  # no fastmath: IEEE results
-_NUMPY_HASH = hashlib.sha256(Path(numba_numpy.__file__).read_bytes()).hexdigest()[:16]
+_NUMPY_HASH = hashlib.sha256(
+    Path(numba_numpy.__file__).read_bytes() + Path(numba_math.__file__).read_bytes()
+).hexdigest()[:16]
 
 
 def default_cache_dir() -> Path:
@@ -67,9 +70,11 @@ class Kernel:
         # numba's own switch: with NUMBA_DISABLE_JIT the function runs as Python, on NumPy
         self.jit = not getattr(numba_config, "DISABLE_JIT", False)
         numpy = "graphad.runtime.numba_numpy" if self.jit else "numpy"
-        # numba_numpy's functions are inlined into the cached code, which numba's cache
-        # does not know: their source's hash in the text makes a new module when they change
-        text = f"# {numpy} {_NUMPY_HASH}\n" + module_source(body, OPTIONS, numpy)
+        # numba_numpy's and numba_math's functions are inlined into the cached code, which
+        # numba's cache does not know: their source's hash in the text makes a new module
+        # when they change.  Without jit, C's functions (math's): numba_math's are native only
+        source = module_source(body, OPTIONS, numpy, LIBRARY, self.jit)
+        text = f"# {numpy} {_NUMPY_HASH}\n" + source
         digest = hashlib.sha256(text.encode()).hexdigest()[:24]
         self.name = f"graphad_numba_{digest}" + ("" if self.jit else "_python")
         self.source = text

@@ -27,6 +27,7 @@ from graphad.ir import Constant, Node, TensorType
 from graphad.ir.node import make_node
 from graphad.ops.loop import Loop, LoopForm
 from graphad.runtime.numba_kernel import CompileFailure, Kernel
+from graphad.runtime.numba_math import LIBRARY
 
 
 def _scalar(p: Node) -> np.dtype | None:
@@ -141,7 +142,7 @@ def native_loop(node: Node, inputs: tuple[Node, ...], directory: Path) -> Node |
     forms = [op.form] if op.form.replay is None else [op.form, op.form.replay]
     sources: dict[int, LoopSource] = {}
     for f in forms:
-        found = loop_source(f)
+        found = loop_source(f, LIBRARY)
         if isinstance(found, str):
             return found
         sources[id(f)] = found
