@@ -45,7 +45,7 @@ from graphad.ir.dependence import (
 from graphad.ir.native import SUM, Call, Fold, fold
 from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, rank, shift
-from graphad.ops._buffers import batch_last, empty
+from graphad.ops._buffers import assign, batch_last, empty, is_batch_last
 from graphad.ops._kernels import short_sum
 from graphad.ops._linear import JointlyLinear, Linear
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
@@ -483,6 +483,19 @@ class Concatenate(JointlyLinear):
             # the batch-last layout cost 2 ms
             layout = "auto" if batch_last(tuple(shape)) else "C"
             out = empty(tuple(shape), np.result_type(*xs), like=first, layout=layout)
+            if (
+                not is_batch_last(out)
+                and any(is_batch_last(x) for x in xs)
+                and all(_aligned(x.shape, shape, axis) for x in xs)  # else NumPy's error
+            ):
+                # batch-last operands into a C-ordered result: each written by assign, which
+                # reads them along the batch axis (np.concatenate's copy: 2-3x the time)
+                start = 0
+                for x in xs:
+                    stop = start + x.shape[axis]
+                    assign(out[(slice(None),) * axis + (slice(start, stop),)], x)
+                    start = stop
+                return out
             return np.concatenate(xs, axis=self.axis, out=out)
         return np.concatenate(xs, axis=self.axis)
 
@@ -526,6 +539,13 @@ class Concatenate(JointlyLinear):
         """concatenate(xbᵢ, axis + 1), unbatched operands repeated over the batch"""
         (axis,) = normalize_axes(self.axis, rank(node))
         return Concatenate(axis + 1)(*all_batched(xs, batched))
+
+
+def _aligned(shape: tuple[int, ...], joined: list[int], axis: int) -> bool:
+    """Whether an operand of ``shape`` fits the concatenation ``joined`` along ``axis``."""
+    return len(shape) == len(joined) and all(
+        d == j for i, (d, j) in enumerate(zip(shape, joined)) if i != axis
+    )
 
 
 @dataclass(frozen=True)
