@@ -403,6 +403,8 @@ def _pending(
         readers = users.get(step.out, [])
         if not step.node.op.placing or step.out in fetched or step.out in lowered:
             continue
+        if not _may_be_large(step.node):  # a small copy costs less than a Pending
+            continue
         if len(readers) != 1 or readers[0].ins.count(step.out) != 1:
             continue
         reader = readers[0]

@@ -145,9 +145,12 @@ class Reshape(Linear):
         return tuple(shape)
 
     def place(self, out: np.ndarray, x: Any, *rest: np.ndarray) -> None:
-        """x's entries in C order into ``out``'s: through a view of ``out`` in x's shape
-        where there is one (``out`` C-contiguous), else x made and reshaped"""
-        if out.flags.c_contiguous:
+        """x's entries in C order into ``out``'s: x itself where the shapes agree, through a
+        view of ``out`` in x's shape where there is one (``out`` C-contiguous), else x made
+        and reshaped"""
+        if tuple(x.shape) == out.shape:  # nothing to reshape (a batch's run-time shape)
+            put(out, x)
+        elif out.flags.c_contiguous:
             put(out.reshape(x.shape), x)
         else:
             assign(out, np.reshape(made(x), out.shape))

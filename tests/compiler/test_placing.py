@@ -33,11 +33,12 @@ def _blocks(p: int, seed: int = 0) -> tuple[list[ga.Node], list[np.ndarray]]:
 def test_blocks_joined_flattened_and_joined_again_are_placed_once(p: int) -> None:
     holders, values = _blocks(p)
     w = ga.placeholder("w", (None,))
-    joined = ga.concatenate(holders, axis=2)
+    same = ga.reshape(holders[0], (-1, 2, 11))  # a batch's reshape to its own shape
+    joined = ga.concatenate([same, *holders[1:]], axis=2)
     flat = ga.concatenate([ga.reshape(joined, (-1,)), w * 2.0])
     ex = ga.Executor(flat)
     source = _source(ex)
-    assert source.count("Pending(") == 2  # the join and its reshape: made in flat's kernel
+    assert source.count("Pending(") == 3  # both reshapes and the join: made in flat's kernel
     wv = np.arange(p, dtype=float)
     got = ex.run(dict(zip([*holders, w], [*values, wv])))
     expected = np.concatenate([np.concatenate(values, axis=2).ravel(), wv * 2.0])
