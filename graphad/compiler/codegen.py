@@ -32,6 +32,7 @@ from graphad.compiler.patterns import is_own
 from graphad.compiler.plan import Plan, Step
 from graphad.ir import Constant, Node, Placeholder, SubGraph, TensorType, static_shape
 from graphad.ops import _buffers as buffers
+from graphad.ops._placing import Pending
 from graphad.ops._ufunc import Binary, Unary
 
 _ARG_NAME = re.compile(r"^\w+\((\w+)\)$")  # as_f64(v3) -> v3: the value behind an argument
@@ -83,6 +84,7 @@ class Program:
         # the pool's bookkeeping, which costs more than a small plan's kernels
         self.pooled = pool and not all(_small(s.node) for s in plan.steps)
         self.namespace: dict[str, Any] = {
+            "Pending": Pending,
             "as_f64": np.float64,
             "ufunc_into": buffers.ufunc_into,
             **floats.NAMESPACE,
@@ -171,6 +173,8 @@ class Program:
         users = plan.consumers()
         fetched = set(plan.fetch_slots)
         lowered = {s.out for s in plan.steps if lower and floats.lowers(s.node)}
+        pending, postponed = _pending(plan, users, fetched, lowered)
+        held = {i for slots in postponed.values() for i in slots}
         ufuncs = {s.out: ufunc_of(s.node) for s in plan.steps}
         last_chunk: dict[int, int] = {}
         for k, s in enumerate(plan.steps):
@@ -227,20 +231,28 @@ class Program:
                 if out in lowered:
                     args = [arg(i, True) for i in step.ins]
                     call = floats.expression(node, args)
+                elif out in pending:  # made where its consumer places it (ops._placing)
+                    args = [arg(i, False) for i in step.ins]
+                    self.namespace[f"op{out}"] = node.op
+                    self.namespace.setdefault(f"dt_{node.dtype.name}", node.dtype)
+                    call = f"Pending(op{out}, dt_{node.dtype.name}, {', '.join(args)})"
                 else:
                     args = [arg(i, False) for i in step.ins]
-                    reuse = self._reusable(step, users, fetched, ufuncs, lowered, order)
+                    reuse = self._reusable(step, users, fetched | held, ufuncs, lowered, order)
                     into = None
                     if reuse is None and out not in fetched:
                         into = self._into(step, args)
-                    call = into or self._call(step, args, f"k{out}", reuse)
+                    placed = any(i in pending for i in step.ins)  # its kernel places them
+                    call = into or self._call(step, args, f"k{out}", reuse, written=not placed)
                 if call is None:  # a selecting op: an if over its branches' code
                     self._branches(step, args, f"v{out}", f"b{out}_", "    ", Code(lines, info))
                 else:
                     lines.append(f"    v{out} = {call}")
                     info.append((step, args))
                 local.add(out)
-                for i in step.frees:
+                # a pending result's operands are released after the kernel that places it
+                frees = [i for i in step.frees if i not in held] + postponed.get(out, [])
+                for i in frees:
                     if i in loaded:  # first, so that the pool sees the local's reference only
                         lines.append(f"    slots[{i}] = None")
                         info.append(None)
@@ -265,9 +277,12 @@ class Program:
             chunks.append(Chunk("\n".join(lines) + "\n", info))
         return chunks
 
-    def _call(self, step: Step, args: list[str], kernel: str, reuse: int | None) -> str | None:
+    def _call(
+        self, step: Step, args: list[str], kernel: str, reuse: int | None, written: bool = True
+    ) -> str | None:
         """The expression running ``step`` on ``args`` (``None`` for a selecting op, whose
-        branches are inlined), into the buffer of operand ``reuse`` when given."""
+        branches are inlined), into the buffer of operand ``reuse`` when given; the op's
+        own expression (``Op.code``) only when ``written``, else its kernel."""
         node = step.node
         if node.op.control == "select":
             return None
@@ -279,8 +294,8 @@ class Program:
             return f"{name}({', '.join(args)}{extra})"
         if is_own(node):  # a user's op's results are checked against its type: called
             self.namespace[kernel] = step.fn  # an op's expression may call it
-            written = node.op.code(node, args, kernel)
-            return f"{kernel}({', '.join(args)})" if written is None else written
+            expression = node.op.code(node, args, kernel) if written else None
+            return f"{kernel}({', '.join(args)})" if expression is None else expression
         self.namespace[kernel] = Checked(step.fn, node)
         return f"{kernel}({', '.join(args)})"
 
@@ -371,6 +386,41 @@ class Program:
             ):
                 return i
         return None
+
+
+def _pending(
+    plan: Plan, users: dict[int, list[Step]], fetched: set[int], lowered: set[int]
+) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """The results of placing ops (``Op.placing``: concatenations, reshapes) that one more
+    placing op reads, once, and nothing else: each made a :class:`Pending` for that op's
+    kernel to place (see :mod:`graphad.ops._placing`), mapped to the slot of the kernel that
+    places the chain they end in (in the same chunk); and, by that kernel's slot, the
+    operands of pending results whose release moves after it (they are read there)."""
+    index = {s.out: k for k, s in enumerate(plan.steps)}
+    root: dict[int, int] = {}
+    for k in range(len(plan.steps) - 1, -1, -1):  # consumers first: a chain's root is known
+        step = plan.steps[k]
+        readers = users.get(step.out, [])
+        if not step.node.op.placing or step.out in fetched or step.out in lowered:
+            continue
+        if not _may_be_large(step.node):  # a small copy costs less than a Pending
+            continue
+        if len(readers) != 1 or readers[0].ins.count(step.out) != 1:
+            continue
+        reader = readers[0]
+        if not reader.node.op.placing or reader.out in lowered:
+            continue
+        end = root.get(reader.out, reader.out)
+        if index[end] // CHUNK == k // CHUNK:
+            root[step.out] = end
+    released = {i: index[s.out] for s in plan.steps for i in s.frees}
+    postponed: dict[int, list[int]] = {}
+    for out, end in root.items():
+        for i in plan.steps[index[out]].ins:
+            later = postponed.setdefault(end, [])
+            if released.get(i, 1 << 60) < index[end] and i not in later:
+                later.append(i)
+    return root, postponed
 
 
 def _may_be_large(node: Node) -> bool:

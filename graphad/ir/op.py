@@ -76,6 +76,12 @@ Traits, declared as class attributes; the defaults are safe for any op:
   :class:`~graphad.ops.loop.LoopForm`: which inputs are carried, sliced per step or
   constant; the compiler plans and generates the loop from it, the runtimes step through
   it); ``None``, the op's own ``compute`` runs them.
+- ``placing = True``: the result is the operands' entries, each copied to a place (a
+  concatenation, a reshape): ``place(out, *values)`` writes it into an array it is given
+  and ``placed_shape(*values)`` says its shape, and ``compute`` takes operands that are
+  :class:`~graphad.ops._placing.Pending` (another placing op's result, not made yet) and
+  places them where they go; generated code hands a placing op's result to the placing op
+  that consumes it that way, so a chain of them copies each entry once;
 - ``native(node)``: how a native backend (numba) computes a node of an op that is not a
   scalar formula: a ``Fold`` (a reduction, run inside the loop that computes its operand) or
   a ``Call`` (one expression in the part of NumPy numba compiles), see
@@ -139,7 +145,7 @@ from graphad.ir.types import ValueType
 Chunking = Literal["dispatch", "blocks", "whole"]
 Control = Literal["select", "loop"]
 # facts about one kernel, not about a family
-KERNEL_TRAITS = ("commutative", "scalar", "operator", "compute_for", "code", "native")
+KERNEL_TRAITS = ("commutative", "scalar", "operator", "compute_for", "code", "native", "placing")
 
 
 class SubGraph(Protocol):
@@ -191,6 +197,7 @@ class Op:
     scalar: ClassVar[str | None] = None
     operator: ClassVar[str | None] = None
     control: ClassVar[Control | None] = None
+    placing: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -271,6 +278,16 @@ class Op:
         decided here, once, when the plan is made, not on every run.  It takes what
         ``compute`` takes and returns the same bits; by default ``compute`` itself."""
         return self.compute
+
+    def place(self, out: Any, *values: Any) -> None:
+        """Write the result of ``values`` into ``out``, an array of the result's shape (a
+        ``placing`` op; operands may be pending, see the trait)."""
+        raise GraphError(f"{self.name}: does not place its result into a given array")
+
+    def placed_shape(self, *values: Any) -> tuple[int, ...]:
+        """The shape of the result of ``values`` (operands may be pending), before it is
+        made (a ``placing`` op)."""
+        raise GraphError(f"{self.name}: does not place its result into a given array")
 
     def code(self, node: Node, args: Sequence[str], kernel: str) -> str | None:
         """``compute`` of ``node``'s inputs as one Python expression over ``args`` (the

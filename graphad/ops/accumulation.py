@@ -150,6 +150,9 @@ class ScatterSum(JointlyLinear):
         """For a small static shape, decided once: each index decoded, the dtype infer's,
         the result in NumPy's own memory."""
         if len(node.inputs) != len(self.parts) or not plain(node.type):
+            views = _tiling(self.parts, self.shape)
+            if views is not None and node.dtype.kind in "fc":
+                return functools.partial(self._tiled, views)
             return self.compute
         shape = tuple(int(d) for d in self.shape if d is not None)
         views = tuple(None if p is None else _view_index(p) for p in self.parts)
@@ -170,6 +173,23 @@ class ScatterSum(JointlyLinear):
             _added(out, first, views[0])
         for term, view in zip(terms[1:], views[1:]):
             _added(out, term, view)
+        return out
+
+    def _tiled(self, views: tuple[tuple[Any, ...], ...], *values: Any) -> Any:
+        """compute's sum where each entry has one term (the parts tile the result): each
+        term written into its place plus 0.0, the zeros compute adds it to (so -0.0 is 0.0
+        as there), without filling the result with zeros first."""
+        n = len(self.parts)
+        terms = values[:n]
+        if not all(type(t) is np.ndarray for t in terms):
+            return self.compute(*values)
+        if len(values) > n:
+            shape = tuple(int(d) for d in values[n])
+        else:
+            shape = spanned_shape(self.shape, list(zip(terms, self.parts)))
+        out = empty(shape, np.result_type(*terms), like=terms[-1])
+        for term, view in zip(terms, views):
+            np.add(term, 0.0, out=out[view])
         return out
 
     def compute(self, *values: np.ndarray) -> np.ndarray:
@@ -242,6 +262,46 @@ class ScatterSum(JointlyLinear):
         dims, extra = _batched_target(self.shape, like, xs[n:])
         assert dims is not None  # shape is known to its rank
         return ScatterSum(parts, dims)(*terms, *extra)
+
+
+def _tiling(parts: tuple[Part, ...], shape: tuple[int | None, ...]) -> tuple[Any, ...] | None:
+    """The parts' indices (decoded), where they tile the result: each takes every axis
+    whole but one, the same for all, of known length, and there an int or a slice of step 1;
+    those pick disjoint ranges that together cover the axis.  Else None."""
+    rank, axis, spans = len(shape), None, []
+    for part in parts:
+        if part is None or any(item[0] not in ("int", "slice", "ellipsis") for item in part):
+            return None
+        used = sum(item[0] != "ellipsis" for item in part)
+        expanded: list[Item] = []
+        for item in part:
+            expanded.extend([_ALL] * (rank - used) if item[0] == "ellipsis" else [item])
+        expanded.extend([_ALL] * (rank - len(expanded)))
+        picked = [(a, item) for a, item in enumerate(expanded) if item != _ALL]
+        if len(expanded) != rank or len(picked) != 1 or axis not in (None, picked[0][0]):
+            return None
+        axis, item = picked[0]
+        n = shape[axis]
+        if n is None:
+            return None
+        if item[0] == "int":
+            k = item[1] + n if item[1] < 0 else item[1]
+            if not 0 <= k < n:
+                return None
+            spans.append((k, k + 1))
+        else:
+            start, stop, step = slice(*item[1:]).indices(n)
+            if step != 1 or start >= stop:
+                return None
+            spans.append((start, stop))
+    ends = [0]
+    for start, stop in sorted(spans):
+        if start != ends[-1]:
+            return None
+        ends.append(stop)
+    if axis is None or ends[-1] != shape[axis]:
+        return None
+    return tuple(_view_index(part) for part in parts if part is not None)
 
 
 def _add(out: np.ndarray, term: Any, part: Part) -> None:

@@ -45,9 +45,10 @@ from graphad.ir.dependence import (
 from graphad.ir.native import SUM, Call, Fold, fold
 from graphad.ir.notation import ATOM, Term, atom, call, literal, shape_text, wrap
 from graphad.ops._batching import BatchingError, rank, shift
-from graphad.ops._buffers import batch_last, empty
+from graphad.ops._buffers import assign, batch_last, empty, is_batch_last
 from graphad.ops._kernels import short_sum
 from graphad.ops._linear import JointlyLinear, Linear
+from graphad.ops._placing import is_pending, made, put
 from graphad.ops._util import as_int, axes_tuple, building, known_ndim, tensor
 from graphad.ops.indexing import getitem
 from graphad.ops.utility import shape_of
@@ -112,6 +113,8 @@ def _target(like: Node) -> tuple[Dims | None, tuple[Node, ...]]:
 class Reshape(Linear):
     """x.reshape(shape); ``shape`` is fully resolved except for unknown dims (or rank)."""
 
+    placing = True  # writes x into a given array: place, placed_shape
+
     shape: Dims | None
 
     def notation(self, args: Sequence[Term]) -> Term:
@@ -128,7 +131,29 @@ class Reshape(Linear):
         return TensorType(self.shape, x.dtype)
 
     def compute(self, x: np.ndarray, *rest: np.ndarray) -> np.ndarray:
-        return np.reshape(x, _run_shape(self.shape, rest))
+        return np.reshape(made(x), _run_shape(self.shape, rest))
+
+    def placed_shape(self, x: Any, *rest: np.ndarray) -> tuple[int, ...]:
+        """the target shape, its -1 resolved from x's size"""
+        shape = list(_run_shape(self.shape, rest))
+        size = math.prod(x.shape)
+        if -1 in shape:
+            known = math.prod(d for d in shape if d != -1)
+            shape[shape.index(-1)] = size // known if known else 0
+        if math.prod(shape) != size:
+            raise ValueError(f"cannot reshape an array of size {size} into shape {tuple(shape)}")
+        return tuple(shape)
+
+    def place(self, out: np.ndarray, x: Any, *rest: np.ndarray) -> None:
+        """x's entries in C order into ``out``'s: x itself where the shapes agree, through a
+        view of ``out`` in x's shape where there is one (``out`` C-contiguous), else x made
+        and reshaped"""
+        if tuple(x.shape) == out.shape:  # nothing to reshape (a batch's run-time shape)
+            put(out, x)
+        elif out.flags.c_contiguous:
+            put(out.reshape(x.shape), x)
+        else:
+            assign(out, np.reshape(made(x), out.shape))
 
     def native(self, node: Node) -> Call | None:
         """x.reshape(shape), of a contiguous copy of x where x is not contiguous (a known
@@ -445,6 +470,8 @@ class SumTo(Linear):
 class Concatenate(JointlyLinear):
     """np.concatenate(xs, axis)"""
 
+    placing = True  # writes each operand into its part of a given array: place, placed_shape
+
     axis: int
 
     def notation(self, args: Sequence[Term]) -> Term:
@@ -473,18 +500,47 @@ class Concatenate(JointlyLinear):
         return TensorType(tuple(out), result_dtype(*(x.dtype for x in xs)))
 
     def compute(self, *xs: np.ndarray) -> np.ndarray:
-        if all(type(x) is np.ndarray for x in xs):  # into a buffer of the run's pool
-            first, axis = xs[0], self.axis % xs[0].ndim
-            shape = list(first.shape)
-            shape[axis] = sum(x.shape[axis] for x in xs)
-            # batch last only where the result's own shape asks for it: a batch of long rows
-            # (BA's (p, 2, 15) Jacobian blocks) is read in C order next (a reshape, a
-            # product), and writing it so here costs 0.6 ms where the reshape's copy out of
-            # the batch-last layout cost 2 ms
-            layout = "auto" if batch_last(tuple(shape)) else "C"
-            out = empty(tuple(shape), np.result_type(*xs), like=first, layout=layout)
+        arrays = all(type(x) is np.ndarray for x in xs)
+        if not arrays and not any(is_pending(x) for x in xs):  # lazy (Dask) arrays
+            return np.concatenate(xs, axis=self.axis)
+        shape = self.placed_shape(*xs)
+        # into a buffer of the run's pool, batch last only where the result's own shape
+        # asks for it: a batch of long rows (BA's (p, 2, 15) Jacobian blocks) is read in C
+        # order next (a reshape, a product), and writing it so here costs 0.6 ms where the
+        # reshape's copy out of the batch-last layout cost 2 ms
+        layout = "auto" if batch_last(shape) else "C"
+        out = empty(shape, np.result_type(*(x.dtype for x in xs)), like=xs[0], layout=layout)
+        if arrays and (is_batch_last(out) or not any(is_batch_last(x) for x in xs)):
             return np.concatenate(xs, axis=self.axis, out=out)
-        return np.concatenate(xs, axis=self.axis)
+        # batch-last operands into a C-ordered result are written by assign, which reads
+        # them along the batch axis (np.concatenate's copy takes 2-3x the time); pending
+        # operands place their own operands there
+        self.place(out, *xs)
+        return out
+
+    def placed_shape(self, *xs: Any) -> tuple[int, ...]:
+        """The operands' common shape, their lengths along the axis summed"""
+        axis = self.axis % xs[0].ndim
+        shape = list(xs[0].shape)
+        shape[axis] = sum(x.shape[axis] for x in xs)
+        for x in xs:
+            if len(x.shape) != len(shape) or any(
+                d != j for i, (d, j) in enumerate(zip(x.shape, shape)) if i != axis
+            ):
+                raise ValueError(
+                    f"concatenate: an operand of shape {tuple(x.shape)} does not fit the others "
+                    f"(joined along axis {axis}: {tuple(shape)})"
+                )
+        return tuple(shape)
+
+    def place(self, out: np.ndarray, *xs: Any) -> None:
+        """each operand into its slice of ``out`` along the axis"""
+        axis = self.axis % out.ndim
+        start = 0
+        for x in xs:
+            stop = start + x.shape[axis]
+            put(out[(slice(None),) * axis + (slice(start, stop),)], x)
+            start = stop
 
     def native(self, node: Node) -> Call | None:
         """np.concatenate of arrays of the result's dtype"""

@@ -112,3 +112,31 @@ def test_a_new_compute_drops_the_inherited_specialisation() -> None:
 
     node = Doubled()(ga.placeholder("x", shape=(2,)), ga.placeholder("y", shape=(2,)))
     assert node.op.compute_for(node) == node.op.compute
+
+
+def test_scatter_sums_whose_parts_tile_the_result() -> None:
+    """Terms that tile the result along one axis (ints and slices, disjoint, covering it)
+    are written in place plus 0.0, without a fill of zeros: compute's bits, -0.0 made 0.0
+    as there; a gap, an overlap or a whole term keeps compute."""
+    rng = np.random.default_rng(2)
+    full = ("slice", None, None, None)
+    at = [(full, ("ellipsis",), ("slice", 2, 4, None)), (full, ("ellipsis",), ("int", -1))]
+    at.append((full, full, ("slice", None, 2, None)))
+    terms = [ga.placeholder(f"t{k}", shape=(None, 3, n)) for k, n in enumerate((2, 0, 2))]
+    terms[1] = ga.placeholder("t1", shape=(None, 3))
+    node = ScatterSum(tuple(at), (None, 3, 5))(*terms)
+    kernel = node.op.compute_for(node)
+    assert kernel != node.op.compute
+    for p in (7, 900):  # C order; a long batch, laid out batch last
+        values = [rng.normal(size=(p, 3, 2)), rng.normal(size=(p, 3)), rng.normal(size=(p, 3, 2))]
+        values[0][0, 0, 0] = values[1][1, 1] = -0.0
+        if p > 64:
+            values = [np.moveaxis(np.array(np.moveaxis(v, 0, -1)), -1, 0) for v in values]
+        _same_bits(*_both(node, *values))
+    h = ga.placeholder("h", shape=(None, 3, 5))
+    t0, t1, t2 = terms
+    gap = ScatterSum((at[0], at[2]), (None, 3, 5))(t0, t2)
+    overlap = ScatterSum((at[0], at[0], at[1], at[2]), (None, 3, 5))(t0, t0, t1, t2)
+    whole = ScatterSum((at[0], at[1], at[2], None), (None, 3, 5))(t0, t1, t2, h)
+    for other in (gap, overlap, whole):
+        assert other.op.compute_for(other) == other.op.compute

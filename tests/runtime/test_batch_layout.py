@@ -113,3 +113,33 @@ def test_strong_quotients_are_laid_out_as_quotients_are() -> None:
     assert mended[0, 0, 0] == 0.0 and not np.signbit(mended[0, 0, 0])
     assert mended[0, 0, 1] == 0.0 and mended[0, 0, 2] == 0.0
     np.testing.assert_array_equal(mended[1:], a[1:] / b[1:])
+
+
+def test_assign_reads_batch_last_rows_along_the_batch() -> None:
+    """assign copies a batch-last array into a C-ordered one (or a view of one) one row
+    position at a time: np.copyto's values, whatever the layouts and dtypes."""
+    batch = np.moveaxis(np.arange(2 * 3 * 900, dtype=float).reshape(2, 3, 900), -1, 0)
+    assert _buffers.is_batch_last(batch)
+    whole = np.empty((900, 2, 7))
+    _buffers.assign(whole[:, :, 2:5], batch)  # a strided view of a C-ordered array
+    np.testing.assert_array_equal(whole[:, :, 2:5], np.array(batch))
+    integers = np.moveaxis(np.arange(2 * 900).reshape(2, 900), -1, 0)
+    into = np.empty((900, 2))
+    _buffers.assign(into, integers)  # cast as np.copyto casts
+    np.testing.assert_array_equal(into, np.array(integers, dtype=float))
+    for source in (np.array(batch), batch[:40]):  # C order; a batch too short: np.copyto's
+        out = np.empty(source.shape)
+        _buffers.assign(out, source)
+        np.testing.assert_array_equal(out, source)
+
+
+def test_a_concatenation_of_mixed_layouts_is_numpys() -> None:
+    """Batch-last and C-ordered blocks joined into long rows: np.concatenate's values; an
+    operand that does not fit fails as np.concatenate fails."""
+    a = np.moveaxis(np.arange(2 * 11 * 700, dtype=float).reshape(2, 11, 700), -1, 0)
+    b = np.arange(700 * 2 * 4, dtype=float).reshape(700, 2, 4)
+    joined = ga.ops.shape.Concatenate(2).compute(a, b, a)
+    assert joined.flags.c_contiguous
+    np.testing.assert_array_equal(joined, np.concatenate([np.array(a), b, np.array(a)], 2))
+    with pytest.raises(ValueError):
+        ga.ops.shape.Concatenate(2).compute(a, b[:, :1])
