@@ -296,6 +296,40 @@ def test_a_region_numba_cannot_compile_runs_on_numpy_and_says_so(cache: Path) ->
     np.testing.assert_array_equal(ex.run({x: xv}), want)  # and keeps running on NumPy
 
 
+@dataclass(frozen=True)
+class FailsNatively(ga.Op):
+    """A user's op whose native form raises at run time (an array of negative length)
+    where its NumPy kernel succeeds."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x * 1.0
+
+    def native(self, node: ga.Node) -> Call:
+        return Call("({0} + np.sum(np.empty(-1, np.float64)))")
+
+
+def test_a_plan_of_one_region_is_one_call_with_the_plans_checks_and_errors(cache: Path) -> None:
+    """A plan that is one compiled region runs as one call of it (``Executor._direct``):
+    feeds are checked as ever, each fetch is the caller's own array (one node fetched twice
+    too), and a region failing at run time is run again on NumPy to say so."""
+    x = ga.placeholder("x", (3,))
+    y = ga.tanh(x) * 2.0
+    ex = ga.Executor([y, y, ga.sum(y)], backend="numba", cache_dir=cache)
+    assert ex._direct is not None
+    a, b, total = ex.run({x: np.arange(3.0)})
+    np.testing.assert_allclose(a, np.tanh(np.arange(3.0)) * 2.0, rtol=1e-15)
+    assert not np.shares_memory(a, b) and a.flags.writeable and type(total) is np.float64
+    with pytest.raises(ga.FeedError, match="'x' has shape"):
+        ex.run({x: np.arange(4.0)})
+    failing = ga.Executor(FailsNatively()(x) * 2.0, backend="numba", cache_dir=cache)
+    assert failing._direct is not None
+    with pytest.raises(ga.ExecutionError, match=r"numba_region.* the same run on NumPy succeeds"):
+        failing.run({x: np.arange(3.0)})
+
+
 def test_the_graph_as_built_compiles_too_and_dask_feeds_are_refused(cache: Path) -> None:
     x = ga.placeholder("x", (4,))
     y = ga.sum(x * 1.0 + 0.0) * ga.exp(x)  # as built: the laws would fold * 1 and + 0
