@@ -154,7 +154,9 @@ class Executor:
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        self._program = Program(plan, pool=self.reuse_buffers) if generate else None
+        # native code takes no buffers from the pool: a plan of it alone skips its bookkeeping
+        pool = self.reuse_buffers and (self._native is None or not self._native.all_native)
+        self._program = Program(plan, pool=pool) if generate else None
         # a plan that is one compiled region is that region's call (numba_backend.Direct)
         self._direct = None if self._native is None or not generate else self._native.direct
         # the feeds are those of the graph as built, with or without the placeholders
