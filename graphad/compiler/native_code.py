@@ -33,6 +33,7 @@ took 9 s to compile, and 0.9 s calling one function for them all.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import math
 import re
@@ -50,6 +51,9 @@ from graphad.ir.scalar import FUNCTIONS
 Dim = int | frozenset[tuple[int, int]]
 KERNEL = "kernel"
 FORMULA = "formula_"  # a function of a branching formula's own (see RegionSource.formula)
+# up to this many branching formulas a region writes inline: each function of its own costs
+# numba a pipeline of its own (~0.1 s), few branches cost it little (W1's regions have two)
+INLINE_BRANCHES = 16
 GROUP = 24  # a loop body's arguments in tuples of this many (numba inlines calls of <= 30)
 CASTS = {"float64": "np.float64", "float32": "np.float32", "bool": "np.bool_"}
 CASTS.update({t: f"np.{t}" for t in ("int64", "int32", "int16", "int8")})  # a step index
@@ -126,6 +130,7 @@ class RegionSource:
         self.shapes = self._shapes()
         self.lines: list[str] = []
         self.formulas: dict[str, str] = {}  # name -> source of a branching formula's function
+        self.apart = sum(map(self._branching, region.nodes)) > INLINE_BRANCHES
 
     # -- names ------------------------------------------------------------------
     def name(self, x: Node) -> str:
@@ -378,11 +383,12 @@ class RegionSource:
     def formula(self, code: Callable[[list[str]], str], args: list[str]) -> str:
         """The formula ``code`` writes on ``args``; one that branches as a call of a function
         of its own, defined once a module (``formulas``), which numba types, mends and
-        lowers once, not at each use (see the module docstring).  LLVM inlines it where it
-        is called, so the kernel runs as fast (W5: 1.51 µs a call, 1.52 inline)."""
+        lowers once, not at each use (see the module docstring), where the region has more
+        than ``INLINE_BRANCHES`` of them.  LLVM inlines it where it is called, so the kernel
+        runs as fast (W5: 1.51 µs a call, 1.52 inline)."""
         params = [f"x{i}" for i in range(len(args))]
         formula = code(params)
-        if not branches(formula):
+        if not self.apart or not branches(formula):
             return code(args)
         name = FORMULA + hashlib.sha256(formula.encode()).hexdigest()[:12]
         if name not in self.formulas:
@@ -393,6 +399,15 @@ class RegionSource:
             lines.append(f"    return {formula}")
             self.formulas[name] = "\n".join(lines) + "\n"
         return f"{name}({', '.join(args)})"
+
+    def _branching(self, n: Node) -> bool:
+        """Whether node ``n``'s formula (or its fold's step) branches."""
+        form = self.forms.get(n)
+        if isinstance(form, Fold):
+            return branches(form.step.format("x0", "x1"))
+        if not isinstance(form, Scalar):
+            return False
+        return branches(n.op.scalar_code([f"x{i}" for i in range(max(len(n.inputs), 1))]))
 
     @staticmethod
     def _exact(m: Node) -> bool:
@@ -456,6 +471,7 @@ class RegionSource:
         self.emit(f"w{k}[j] = {cast}({form.finish.format(f'x{k}[j]', count)})", 2)
 
 
+@functools.cache
 def branches(formula: str) -> bool:
     """Whether ``formula`` has a conditional: ``if``, ``and`` or ``or``."""
     tree = ast.parse(formula, mode="eval")

@@ -133,30 +133,30 @@ def test_special_values_agree_with_numpy(dtype: str, cache: Path) -> None:
 def test_branching_formulas_are_functions_of_their_own_with_numpys_bits(
     dtype: str, cache: Path
 ) -> None:
-    """A formula with a conditional (the chain rule's strong products and quotients, max,
-    where) is written once, as a function the kernel calls, not as branches in the kernel,
-    whose compile time grows with their square; every pair of special values gives NumPy's
-    bits, the sign of a zero too."""
+    """Past INLINE_BRANCHES of them in a region, a formula with a conditional (the chain
+    rule's strong products and quotients, max, where) is written once, as a function the
+    kernel calls, not as branches in the kernel, whose compile time grows with their
+    square; every pair of special values gives NumPy's bits, the sign of a zero too."""
+    from graphad.compiler.native_code import INLINE_BRANCHES
+
     x = ga.placeholder("x", (SPECIAL.size,), dtype)
     y = ga.placeholder("y", (SPECIAL.size, 1), dtype)
-    fetches = [
-        ga.multiply_no_nan(x, y),
-        ga.xdivy(x, y),
-        ga.maximum(x, y),
-        ga.where(x > y, x, y),
-        ga.multiply_no_nan(x + 1.0, y) + ga.xdivy(y, x),  # each formula used twice
-    ]
+    fetches = [ga.multiply_no_nan(x, y), ga.xdivy(x, y), ga.maximum(x, y), ga.where(x > y, x, y)]
+    chain = x
+    for _ in range(INLINE_BRANCHES // 2 + 1):  # each formula used many times
+        chain = ga.multiply_no_nan(chain + 1.0, y) + ga.xdivy(y, chain)
     feeds = {x: SPECIAL.astype(dtype), y: SPECIAL[:, None].astype(dtype)}
-    want, got, ex = both(fetches, feeds, cache)
+    want, got, ex = both([*fetches, chain], feeds, cache)
     for w, g in zip(want, got):
         assert g.dtype == w.dtype and np.array_equal(g, w, equal_nan=True)
         assert (np.signbit(g) == np.signbit(w))[~np.isnan(w)].all()
     (region,) = ex._native.regions
     functions = region.kernel.source.split("\ndef ")
-    assert [f.partition("(")[0] for f in functions[1:]].count("kernel") == 1
     assert sum(f.startswith("formula_") for f in functions) == 4  # each once
     kernel = next(f for f in functions if f.startswith("kernel("))
-    assert " if " not in kernel and kernel.count("formula_") >= 6
+    assert " if " not in kernel and kernel.count("formula_") > INLINE_BRANCHES
+    few = ga.Executor(fetches, backend="numba", cache_dir=cache)  # few: inline, as ever
+    assert "formula_" not in few._native.regions[0].kernel.source
 
 
 def test_unknown_dims_share_one_compiled_function_across_shapes(cache: Path) -> None:
