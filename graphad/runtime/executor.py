@@ -154,7 +154,11 @@ class Executor:
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        self._program = Program(plan, pool=self.reuse_buffers) if generate else None
+        # native code takes no buffers from the pool: a plan of it alone skips its bookkeeping
+        pool = self.reuse_buffers and (self._native is None or not self._native.all_native)
+        self._program = Program(plan, pool=pool) if generate else None
+        # a plan that is one compiled region is that region's call (numba_backend.Direct)
+        self._direct = None if self._native is None or not generate else self._native.direct
         # the feeds are those of the graph as built, with or without the placeholders
         # that optimisation found unneeded: a feed_dict works the same either way
         if optimize:
@@ -220,6 +224,10 @@ class Executor:
         if compute is not False:
             compute = flag(compute, "Executor.run: compute")
         fed = self._feeds.check({} if feed_dict is None else feed_dict)
+        if self._direct is not None and not backends.any_dask(fed):
+            buffers: set[int] = set()
+            values = [_owned(v, buffers) for v in self._run_direct(fed)]
+            return _rebuild(self._template, values)
         slots = list(self.initial)
         slot = self._slot
         to_dask = self.backend == "dask"  # NumPy feeds become Dask arrays (Dask's own chunks)
@@ -239,9 +247,25 @@ class Executor:
         else:
             with np.errstate(all="ignore"):
                 self._steps(slots, fed)
-        buffers: set[int] = set()
+        buffers = set()
         values = [_owned(slots[i], buffers) for i in self._fetch_slots]
         return _rebuild(self._template, values)
+
+    def _run_direct(self, fed: dict[Node, Any]) -> list[Any]:
+        """The fetches of a plan that is one compiled region, from one call of it; where it
+        fails, the reference plan run on NumPy names the node."""
+        assert self._direct is not None
+        try:
+            return self._direct.run(fed)
+        except GraphError:
+            raise
+        except Exception as e:
+            region = self._direct.region
+            (step,) = [s for s in self.steps if s.node is region]
+            inputs = [fed[x] if x in fed else self.initial[self._slot[x]] for x in region.inputs]
+            with np.errstate(all="ignore"):
+                self._find_on_numpy(fed, _RegionFailed(kernel_error(step, inputs, e)))
+            raise  # _find_on_numpy raises
 
     def _steps(self, slots: list[Any], fed: dict[Node, Any]) -> None:
         try:

@@ -56,13 +56,52 @@ class FeedChecker:
         self._concrete_checked: OrderedDict[tuple[Any, ...], None] = OrderedDict()
         self._lock = threading.Lock()  # runs from many threads share the cache
         self._dynamic = not all(_all_static(n.type) for n in self.order)
+        # the placeholders' static types, by node and by name, when every one is an array of
+        # static shape: the common feeds of such a graph are checked in one pass (``quick``)
+        types = [p.type for p in self.placeholders]
+        static = [t for t in types if type(t) is TensorType and t.is_static]
+        self._static: dict[Node, tuple[Any, np.dtype]] | None = None
+        self._static_names = {p.name: p for p in self.placeholders}
+        if len(static) == len(types):
+            self._static = {p: (t.shape, t.dtype) for p, t in zip(self.placeholders, static)}
 
     def check(self, feed_dict: Mapping[Any, Any]) -> dict[Node, Any]:
         """The fed value of every placeholder, conformed to its type (arrays read-only)."""
-        fed = self._resolve(feed_dict)
+        fed = self.quick(feed_dict) if type(feed_dict) is dict else None
+        if fed is None:
+            fed = self._resolve(feed_dict)
         if self._dynamic:
             self._check_concrete(fed)
         return fed
+
+    def quick(self, feed_dict: dict[Any, Any]) -> dict[Node, np.ndarray] | None:
+        """The feeds, as ``check`` gives them, when each placeholder is fed once (by node or
+        by name) an ndarray of its dtype and static shape (or a Python float for a float64
+        number), and nothing else is fed: what ``_resolve`` checks, in one pass (it took a
+        third of a run of W2 n = 10 on numba).  None for any other feeds: ``_resolve``
+        checks them, or says what is wrong."""
+        static = self._static
+        if static is None or len(feed_dict) != len(static):
+            return None
+        fed: dict[Node, np.ndarray] = {}
+        for key, value in feed_dict.items():
+            # names apart: a str meeting a node of the same hash would build an equal node
+            node = self._static_names.get(key) if type(key) is str else key
+            want = static.get(node) if type(node) is Node else None
+            if want is None or node is None:
+                return None
+            shape, dtype = want
+            if type(value) is float and shape == () and dtype == np.float64:  # exact
+                value = np.array(value)
+            elif type(value) is not np.ndarray:
+                return None
+            if value.shape != shape or (value.dtype is not dtype and value.dtype != dtype):
+                return None
+            if value.flags.writeable:  # a read-only view: no kernel writes to the user's array
+                value = value.view()
+                value.flags.writeable = False
+            fed[node] = value
+        return fed if len(fed) == len(static) else None  # else one fed twice, one missing
 
     def _resolve(self, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
         if not isinstance(feed_dict, Mapping):

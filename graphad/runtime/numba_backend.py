@@ -40,7 +40,7 @@ from graphad.compiler.plan import Plan
 from graphad.compiler.regions import Form, Region, cut, form, is_leaf
 from graphad.ir import Constant, Node, Op, TupleType, ValueType, rebuild
 from graphad.ops.loop import Loop
-from graphad.ops.structure import entry
+from graphad.ops.structure import TupleGet, entry
 from graphad.runtime.numba_kernel import CompileFailure, Kernel, default_cache_dir
 from graphad.runtime.numba_loops import NumbaLoop, native_loop
 from graphad.runtime.numba_math import LIBRARY
@@ -66,23 +66,28 @@ class Compiled:
     def _wrapper(self) -> Callable[..., tuple[Any, ...]]:
         """``call(a0, …)``: the kernel on the arguments (0-d ones as Python numbers, one
         numba type whether fed as 0-d arrays or NumPy scalars), its 0-d results as NumPy
-        scalars of their dtypes, as NumPy's kernels give them."""
+        scalars of their dtypes, as NumPy's kernels give them.  numba's dispatcher is called
+        directly; only arguments of new types go through the ``Kernel``, which compiles
+        them (a call less, a tenth of a small region's run)."""
         names = [f"a{i}" for i in range(len(self.arguments))]
-        args = [
+        args = ", ".join(
             (("bool" if x.dtype == np.bool_ else "float") + f"({a})") if x.shape == () else a
             for a, x in zip(names, self.arguments)
-        ]
+        )
         outs = [
             f"{o.dtype.name}(r[{k}])" if o.shape == () else f"r[{k}]"
             for k, o in enumerate(self.region.outputs)
         ]
         code = (
             f"def call({', '.join(names)}):\n"
-            f"    r = kernel({', '.join(args)})\n"
+            f"    try:\n"
+            f"        r = dispatcher({args})\n"
+            f"    except (TypeError, RuntimeError):  # new types: compiled, or a kernel's error\n"
+            f"        r = kernel({args})\n"
             f"    return ({', '.join(outs)},)\n"
         )
-        scope: dict[str, Any] = {"kernel": self.kernel, "float64": np.float64}
-        scope.update(float32=np.float32, bool=np.bool_)
+        scope: dict[str, Any] = {"kernel": self.kernel, "dispatcher": self.kernel.fn}
+        scope.update(float64=np.float64, float32=np.float32, bool=np.bool_)
         exec(compile(code, f"<graphad numba call {self.kernel.name}>", "exec"), scope)
         return scope["call"]
 
@@ -125,6 +130,43 @@ class NumbaRegion(Op):
     def __str__(self) -> str:
         nodes = self.compiled.region.nodes
         return f"numba_region({len(nodes)} nodes: {', '.join(sorted({n.op.name for n in nodes}))})"
+
+
+@dataclass(frozen=True)
+class Direct:
+    """A plan that is one compiled region whose arguments are placeholders and constants,
+    each fetch one of its outputs: ``run(fed)`` (feeds by placeholder) calls the region
+    and gives the fetches, in order, without the plan's generated Python around it (W2
+    n = 10: a fifth of a run).  ``region`` is the plan's node that runs it."""
+
+    region: Node
+    run: Callable[[dict[Node, Any]], list[Any]]
+
+
+def direct(fetches: Sequence[Node]) -> Direct | None:
+    """The plan of ``fetches`` run as one call of its one region, when it is one."""
+    regions = {x.inputs[0] for x in fetches if x.inputs and isinstance(x.inputs[0].op, NumbaRegion)}
+    if len(regions) != 1:
+        return None
+    (region,) = regions
+    op = region.op
+    assert isinstance(op, NumbaRegion)
+    if not all(is_leaf(x) for x in region.inputs):
+        return None
+    scope: dict[str, Any] = {"compiled": op.compiled}
+    args = []
+    for i, x in enumerate(region.inputs):
+        leaf = x.op
+        scope[f"x{i}"] = leaf.value if isinstance(leaf, Constant) else x
+        args.append(f"x{i}" if isinstance(leaf, Constant) else f"fed[x{i}]")
+    outs = []
+    for f in fetches:
+        if f.inputs != (region,) or not isinstance(f.op, TupleGet):
+            return None
+        outs.append(f"r[{f.op.index}]")
+    code = f"def run(fed):\n    r = compiled({', '.join(args)})\n    return [{', '.join(outs)}]\n"
+    exec(compile(code, f"<graphad numba plan {op.compiled.kernel.name}>", "exec"), scope)
+    return Direct(region, scope["run"])
 
 
 @dataclass(frozen=True)
@@ -181,6 +223,7 @@ class Lowered:
                 assert got is not None
                 new[o] = got
         self.fetches = [new.get(n, n) for n in nodes]
+        self.direct = None if self._fallbacks or self.loops else direct(self.fetches)
 
     @staticmethod
     def is_region(node: Node) -> bool:

@@ -42,6 +42,10 @@ def by_id(cases: Sequence[Case]) -> Any:
 @pytest.fixture
 def as_python(monkeypatch: pytest.MonkeyPatch) -> None:
     """Regions made in this test run their source as Python (numba's DISABLE_JIT)."""
+    # imported with the switch off, or numba_numpy's functions stay Python for the compiled
+    # tests after (this module run alone: nothing imported it before)
+    import graphad.runtime.numba_numpy  # noqa: F401
+
     monkeypatch.setattr(numba_config, "DISABLE_JIT", True)
 
 

@@ -165,3 +165,30 @@ def test_feeds_of_the_placeholders_own_type_take_the_short_path_and_stay_protect
     assert fed[s].dtype == np.float64 and fed[s].shape == () and float(fed[s]) == 0.5
     with pytest.raises(ga.FeedError, match="has shape"):
         FeedChecker([x], [x]).check({x: np.arange(4.0)})
+
+
+def test_the_one_pass_check_takes_only_feeds_the_general_checks_pass_unchanged() -> None:
+    """With every placeholder of static shape, feeds of their own dtype and shape, by node or
+    by name, are checked in one pass (``FeedChecker.quick``); anything else goes to the
+    general checks, which convert it or refuse it naming the placeholder, as before."""
+    from graphad.runtime.feeds import FeedChecker
+
+    x, w = ga.placeholder("x", (3,)), ga.placeholder("w", (2, 2))
+    checker = FeedChecker([x, w], [x, w])
+    mine = np.arange(3.0)
+    quick = checker.quick({x: mine, "w": np.ones((2, 2))})
+    assert quick is not None and set(quick) == {x, w} and not quick[x].flags.writeable
+    assert mine.flags.writeable and np.shares_memory(quick[x], mine)
+    ints = {x: np.arange(3), w: np.ones((2, 2))}
+    assert checker.quick(ints) is None and checker.check(ints)[x].dtype == np.float64
+    for feeds, message in [
+        ({x: mine, "x": mine}, "fed twice"),
+        ({x: mine}, "missing feed"),
+        ({x: mine, w: np.ones((2, 3))}, "has shape"),
+        ({x: mine, w: np.ones((2, 2)), "v": mine}, "unknown feed name"),
+        ({x: mine, w: [[1.0, 2.0], [3.0, 4.0j]]}, "is float64 but was fed complex128"),
+    ]:
+        assert checker.quick(feeds) is None
+        with pytest.raises(ga.FeedError, match=message):
+            checker.check(feeds)
+    assert FeedChecker([x, ga.placeholder("n", (None,))], [x]).quick({x: mine}) is None

@@ -133,6 +133,36 @@ def test_special_values_agree_with_numpy(dtype: str, cache: Path) -> None:
         assert (np.signbit(g) == np.signbit(w))[number].all(), node
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_branching_formulas_are_functions_of_their_own_with_numpys_bits(
+    dtype: str, cache: Path
+) -> None:
+    """Past INLINE_BRANCHES of them in a region, a formula with a conditional (the chain
+    rule's strong products and quotients, max, where) is written once, as a function the
+    kernel calls, not as branches in the kernel, whose compile time grows with their
+    square; every pair of special values gives NumPy's bits, the sign of a zero too."""
+    from graphad.compiler.native_code import INLINE_BRANCHES
+
+    x = ga.placeholder("x", (SPECIAL.size,), dtype)
+    y = ga.placeholder("y", (SPECIAL.size, 1), dtype)
+    fetches = [ga.multiply_no_nan(x, y), ga.xdivy(x, y), ga.maximum(x, y), ga.where(x > y, x, y)]
+    chain = x
+    for _ in range(INLINE_BRANCHES // 2 + 1):  # each formula used many times
+        chain = ga.multiply_no_nan(chain + 1.0, y) + ga.xdivy(y, chain)
+    feeds = {x: SPECIAL.astype(dtype), y: SPECIAL[:, None].astype(dtype)}
+    want, got, ex = both([*fetches, chain], feeds, cache)
+    for w, g in zip(want, got):
+        assert g.dtype == w.dtype and np.array_equal(g, w, equal_nan=True)
+        assert (np.signbit(g) == np.signbit(w))[~np.isnan(w)].all()
+    (region,) = ex._native.regions
+    functions = region.kernel.source.split("\ndef ")
+    assert sum(f.startswith("formula_") for f in functions) == 4  # each once
+    kernel = next(f for f in functions if f.startswith("kernel("))
+    assert " if " not in kernel and kernel.count("formula_") > INLINE_BRANCHES
+    few = ga.Executor(fetches, backend="numba", cache_dir=cache)  # few: inline, as ever
+    assert "formula_" not in few._native.regions[0].kernel.source
+
+
 def test_unknown_dims_share_one_compiled_function_across_shapes(cache: Path) -> None:
     x = ga.placeholder("x", (None, 3))
     b = ga.placeholder("b", (None,))
@@ -268,6 +298,40 @@ def test_a_region_numba_cannot_compile_runs_on_numpy_and_says_so(cache: Path) ->
     reasons = {f.reason for f in ex.fallbacks}
     assert len(reasons) == 1 and reasons.pop().startswith("numba could not compile the region")
     np.testing.assert_array_equal(ex.run({x: xv}), want)  # and keeps running on NumPy
+
+
+@dataclass(frozen=True)
+class FailsNatively(ga.Op):
+    """A user's op whose native form raises at run time (an array of negative length)
+    where its NumPy kernel succeeds."""
+
+    def infer(self, x: TensorType) -> TensorType:
+        return x
+
+    def compute(self, x: np.ndarray) -> np.ndarray:
+        return x * 1.0
+
+    def native(self, node: ga.Node) -> Call:
+        return Call("({0} + np.sum(np.empty(-1, np.float64)))")
+
+
+def test_a_plan_of_one_region_is_one_call_with_the_plans_checks_and_errors(cache: Path) -> None:
+    """A plan that is one compiled region runs as one call of it (``Executor._direct``):
+    feeds are checked as ever, each fetch is the caller's own array (one node fetched twice
+    too), and a region failing at run time is run again on NumPy to say so."""
+    x = ga.placeholder("x", (3,))
+    y = ga.tanh(x) * 2.0
+    ex = ga.Executor([y, y, ga.sum(y)], backend="numba", cache_dir=cache)
+    assert ex._direct is not None
+    a, b, total = ex.run({x: np.arange(3.0)})
+    np.testing.assert_allclose(a, np.tanh(np.arange(3.0)) * 2.0, rtol=1e-15)
+    assert not np.shares_memory(a, b) and a.flags.writeable and type(total) is np.float64
+    with pytest.raises(ga.FeedError, match="'x' has shape"):
+        ex.run({x: np.arange(4.0)})
+    failing = ga.Executor(FailsNatively()(x) * 2.0, backend="numba", cache_dir=cache)
+    assert failing._direct is not None
+    with pytest.raises(ga.ExecutionError, match=r"numba_region.* the same run on NumPy succeeds"):
+        failing.run({x: np.arange(3.0)})
 
 
 def test_the_graph_as_built_compiles_too_and_dask_feeds_are_refused(cache: Path) -> None:
