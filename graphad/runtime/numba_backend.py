@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from graphad.compiler.native_code import RegionSource
+from graphad.compiler.native_code import RegionSource, Scratch
 from graphad.compiler.plan import Plan
 from graphad.compiler.regions import Form, Region, cut, form, is_leaf
 from graphad.ir import Constant, Node, Op, TupleType, ValueType, rebuild
+from graphad.ops._buffers import MIN_BYTES, empty, running_pool
 from graphad.ops.loop import Loop
 from graphad.ops.structure import entry
 from graphad.runtime.numba_kernel import CompileFailure, Kernel, default_cache_dir
@@ -56,6 +57,7 @@ class Compiled:
     kernel: Kernel
     region: Region
     arguments: tuple[Node, ...]
+    buffers: tuple[Scratch, ...] = ()  # the kernel's last arguments, from the run's pool
     run: Callable[..., tuple[Any, ...]] = field(init=False)
     failure: str | None = None
 
@@ -75,13 +77,22 @@ class Compiled:
             f"{o.dtype.name}(r[{k}])" if o.shape == () else f"r[{k}]"
             for k, o in enumerate(self.region.outputs)
         ]
-        code = (
-            f"def call({', '.join(names)}):\n"
-            f"    r = kernel({', '.join(args)})\n"
-            f"    return ({', '.join(outs)},)\n"
-        )
+        # the large arrays of known shape it makes are written into buffers drawn from the
+        # run's pool (see RegionSource); those it does not return go back to it at once
+        lines = [f"def call({', '.join(names)}):"]
+        for k, b in enumerate(self.buffers):
+            lines.append(f"    {b.name} = empty({b.shape}, dtype{k}, None, 'C')")
+        lines.append(f"    r = kernel({', '.join(args + [b.name for b in self.buffers])})")
+        scratch = [b.name for b in self.buffers if not b.returned]
+        if scratch:
+            lines.append("    pool = running_pool()")
+            lines.append("    if pool is not None:")
+            lines += [f"        pool.give({name})" for name in scratch]
+        lines.append(f"    return ({', '.join(outs)},)")
+        code = "\n".join(lines) + "\n"
         scope: dict[str, Any] = {"kernel": self.kernel, "float64": np.float64}
-        scope.update(float32=np.float32, bool=np.bool_)
+        scope.update(float32=np.float32, bool=np.bool_, empty=empty, running_pool=running_pool)
+        scope.update({f"dtype{k}": np.dtype(b.dtype[3:]) for k, b in enumerate(self.buffers)})
         exec(compile(code, f"<graphad numba call {self.kernel.name}>", "exec"), scope)
         return scope["call"]
 
@@ -170,8 +181,10 @@ class Lowered:
                 self._fallbacks.append(Fallback(stage, reason))
                 new[stage] = rebuild(stage, inputs)
                 continue
-            source = RegionSource(stage, forms, {o for o in stage.outputs if o in fetched})
-            compiled = Compiled(Kernel(source.source(), directory), stage, tuple(source.arguments))
+            fresh = {o for o in stage.outputs if o in fetched}
+            source = RegionSource(stage, forms, fresh, pooled=MIN_BYTES)
+            kernel = Kernel(source.source(), directory)
+            compiled = Compiled(kernel, stage, tuple(source.arguments), tuple(source.scratches))
             self.regions.append(compiled)
             node = NumbaRegion(compiled)(*(new.get(x, x) for x in compiled.arguments))
             for k, o in enumerate(stage.outputs):
