@@ -113,3 +113,19 @@ def test_products_copy_operands_blas_cannot_take_only_before_numpy_2_3(
     assert _kernels.blas_ready(strided, b)[0] is strided
     x = ga.placeholder("x", (20, 30))
     np.testing.assert_allclose(ga.evaluate(x @ b, {x: strided}), strided @ b, rtol=1e-14)
+
+
+def test_a_short_sum_is_laid_out_as_before_when_its_rows_cross_the_layout() -> None:
+    """A C-ordered (1000, K, 10) summed over its last axis: the (1000, K) result of short
+    rows is laid out batch last (as what reads it expects), its slices added in C order
+    first; NumPy's values, bit for bit."""
+    from graphad.ops._buffers import is_batch_last
+
+    for k in (5, 10, 25):
+        a = awkward([1000, k, 10], np.float64, 0)
+        with np.errstate(invalid="ignore"):
+            got = _kernels.short_sum(a, -1, False)
+            expected = np.sum(a, axis=-1)
+        assert got is not None and is_batch_last(got) == (k <= 16)
+        np.testing.assert_array_equal(got, expected)
+        assert np.all((np.signbit(got) == np.signbit(expected)) | np.isnan(got))
