@@ -199,7 +199,7 @@ class Sum(Linear, Reduce):
         def small(x: np.ndarray) -> Any:
             if type(x) is not np.ndarray or x.dtype != dtype:
                 return compute(x)
-            return np.add.reduce(x, axes, None, np.empty(out_shape, dtype), keepdims)
+            return np.add.reduce(x, axis=axes, out=np.empty(out_shape, dtype), keepdims=keepdims)
 
         return small
 

@@ -433,7 +433,7 @@ class SumTo(Linear):
         def summed(g: np.ndarray, *rest: np.ndarray) -> Any:
             if type(g) is not np.ndarray:
                 return compute(g, *rest)
-            return np.add.reduce(g, axes, None, None, True).reshape(out_shape)
+            return np.add.reduce(g, axis=axes, keepdims=True).reshape(out_shape)
 
         return summed
 
