@@ -138,12 +138,14 @@ LIBM = Library()  # C's functions, through math
 @dataclass(frozen=True)
 class Scratch:
     """A buffer a loop body writes a value into: one for all steps, or two the loop
-    alternates between (``alternate``: the value is a next carry)."""
+    alternates between (``alternate``: the value is a next carry); or one a region's caller
+    draws from its pool for a run (``returned``: the value is an output of the region)."""
 
     name: str
     shape: tuple[int, ...]
     dtype: str
     alternate: bool
+    returned: bool = False
 
 
 @dataclass
@@ -167,6 +169,7 @@ class RegionSource:
         fresh: set[Node],
         scratch: str = "",
         library: Library = LIBM,
+        pooled: int | None = None,
     ) -> None:
         self.region = region
         self.library = library
@@ -177,6 +180,12 @@ class RegionSource:
         # a fresh one (a next carry) is one of two the caller alternates between steps, so
         # the step reading the carry never writes into it
         self.prefix = scratch
+        # without one (a plan's region), arrays of known shape of at least ``pooled`` bytes
+        # are written into buffers the caller passes, one argument each after the inputs,
+        # drawn from its program's pool: numba's own allocation maps such an array afresh
+        # every call and page-faults it in (GMM 1k d64 K50: 12,664 faults, 25 of 38 ms in
+        # one region), where the pool hands the last run's buffer back
+        self.pooled = None if scratch else pooled
         self.scratches: list[Scratch] = []
         self.inside = set(region.nodes)
         self.number = {v: k for k, v in enumerate((*region.inputs, *region.nodes))}
@@ -320,7 +329,10 @@ class RegionSource:
     @property
     def packs_buffers(self) -> bool:
         """Whether the scratch buffers come in one tuple (the arguments would be too many
-        for numba to inline the call) rather than one argument each."""
+        for numba to inline the call) rather than one argument each: a loop body's only
+        (a region's function is called from Python, never inlined)."""
+        if not self.prefix:
+            return False
         count = len(self.arguments)
         calls = count if count <= GROUP else -(-count // GROUP)
         return bool(self.scratches) and calls + len(self.scratches) > GROUP
@@ -331,15 +343,23 @@ class RegionSource:
         return f"{self.prefix}_buffers"
 
     def _scratch(self, n: Node) -> str | None:
-        """The buffer ``n``'s array is written into, where the caller gives buffers and n's
-        shape is known; None: a new array."""
+        """The buffer ``n``'s array is written into, where the caller gives buffers (a loop
+        body's; a region's of at least ``pooled`` bytes) and n's shape is known; None: a
+        new array."""
         shape = n.shape
-        if not self.prefix or not shape or shape is None or None in shape:
+        if not shape or shape is None or None in shape:
             return None
-        name = f"{self.prefix}{self.number[n]}"
         static = tuple(d for d in shape if d is not None)
-        self.scratches.append(Scratch(name, static, CASTS[n.dtype.name], n in self.fresh))
-        return name
+        if self.prefix:
+            name = f"{self.prefix}{self.number[n]}"
+            scratch = Scratch(name, static, CASTS[n.dtype.name], n in self.fresh)
+        elif self.pooled is not None and math.prod(static) * n.dtype.itemsize >= self.pooled:
+            returned = any(n is o for o in self.region.outputs)
+            scratch = Scratch(f"b{self.number[n]}", static, CASTS[n.dtype.name], False, returned)
+        else:
+            return None
+        self.scratches.append(scratch)
+        return scratch.name
 
     def _stored(self, nests: list[Nest]) -> set[Node]:
         """The elementwise nodes read outside their nest (or returned): stored to arrays."""
@@ -494,9 +514,17 @@ class RegionSource:
         depth: int,
     ) -> None:
         """The nest's loops around ``body``; the steps of the ``carried`` folds after the
-        innermost one, a chunk of entries at a time."""
+        innermost one, a chunk of entries at a time.  A fold over the innermost axes runs in
+        a local between its loops: stored through memory at every step, numba cannot keep
+        it in a register (a store to another array might alias it), and the nest runs 2-3x
+        slower (GMM's Σ_d z², 1000 x 50 x 64)."""
+        base = depth
+        inner = {f: self._inner_start(f, len(bounds)) for f in nest.folds}
         last = len(bounds) - 1
         for axis, bound in enumerate(bounds):
+            for f in nest.folds:
+                if inner[f] == axis:
+                    self.emit(f"u{self.number[f]} = {self._running(f)}", depth)
             if axis == last and carried:
                 self.emit(f"for c{axis} in range(0, {bound}, {CHUNK}):", depth)
                 depth += 1
@@ -511,11 +539,16 @@ class RegionSource:
             elif folds[0] in carried:
                 self.emit(f"q{self.number[folds[0]]}[i{last} - c{last}] = {line}", depth)
             else:
-                self._fold_step(folds[0], line, depth)
+                self._fold_step(folds[0], line, depth, local=inner[folds[0]] is not None)
         if carried:
             self.emit(f"for i{last} in range(c{last}, h{last}):", depth - 1)
             for f in carried:
-                self._fold_step(f, f"q{self.number[f]}[i{last} - c{last}]", depth)
+                value = f"q{self.number[f]}[i{last} - c{last}]"
+                self._fold_step(f, value, depth, local=inner[f] is not None)
+        for axis in reversed(range(len(bounds))):
+            for f in nest.folds:
+                if inner[f] == axis:
+                    self.emit(f"{self._running(f)} = u{self.number[f]}", base + axis)
 
     def formula(self, code: Callable[[list[str]], str], args: list[str]) -> str:
         """The formula ``code`` writes on ``args``; one that branches as a call of a function
@@ -575,10 +608,34 @@ class RegionSource:
         if not axes:  # the running value is one number
             self.emit(f"t{k} = {start}", depth)
             return
-        dims = ", ".join("1" if a in form.axes else bounds[a] for a in axes)
-        self.emit(f"t{k} = np.full(({dims},), {start})", depth)
+        extents = ["1" if a in form.axes else bounds[a] for a in axes]
+        # a float64 running value that is the result itself (``_fold_finish``) runs in a
+        # region's buffer when it is large
+        itself = form.finish == "{0}" and f.dtype == np.float64
+        if itself and not self.prefix and extents == [str(d) for d in dims(f)]:
+            buffer = self._scratch(f)
+            if buffer is not None:
+                self.emit(f"t{k} = {buffer}", depth)
+                self.emit(f"t{k}.fill({start})", depth)
+                return
+        self.emit(f"t{k} = np.full(({', '.join(extents)},), {start})", depth)
 
-    def _fold_step(self, f: Node, value: str, depth: int) -> None:
+    def _inner_start(self, f: Node, rank: int) -> int | None:
+        """The first of the nest's axes that fold ``f`` reduces, when it reduces the
+        innermost axes of the nest only (and keeps others): its running value is a local
+        there; else None."""
+        form, axes = self._fold_axes(f)
+        reduced = sorted(a % rank for a in form.axes) if rank else []
+        if not axes or not reduced or reduced != list(range(rank - len(reduced), rank)):
+            return None
+        return reduced[0]
+
+    def _running(self, f: Node) -> str:
+        """The entry of fold ``f``'s running array at the nest's indices."""
+        form, axes = self._fold_axes(f)
+        return f"t{self.number[f]}[{', '.join('0' if a in form.axes else f'i{a}' for a in axes)}]"
+
+    def _fold_step(self, f: Node, value: str, depth: int, local: bool = False) -> None:
         form, axes = self._fold_axes(f)
         k = self.number[f]
 
@@ -588,7 +645,10 @@ class RegionSource:
         if not axes:
             self.emit(f"t{k} = {self.formula(step, [f't{k}', value])}", depth)
             return
-        at = f"t{k}[{', '.join('0' if a in form.axes else f'i{a}' for a in axes)}]"
+        if local:  # the running value is u<k> itself (see ``_loops``)
+            self.emit(f"u{k} = {self.formula(step, [f'u{k}', value])}", depth)
+            return
+        at = self._running(f)
         self.emit(f"u{k} = {at}", depth)
         self.emit(f"{at} = {self.formula(step, [f'u{k}', value])}", depth)
 

@@ -134,6 +134,11 @@ class BufferPool:
 _current = threading.local()  # .pool: the pool of the run in progress on this thread
 
 
+def running_pool() -> BufferPool | None:
+    """The pool of the run in progress on this thread, if any."""
+    return getattr(_current, "pool", None)
+
+
 @contextlib.contextmanager
 def running(pool: BufferPool | None) -> Iterator[None]:
     """The kernels called on this thread inside draw from ``pool`` (a run of its program)."""

@@ -154,8 +154,9 @@ class Executor:
         # compiling costs ~15 µs a line: past CODEGEN_LIMIT steps, interpreting is cheaper
         # than compiling for all but many runs, so huge plans are interpreted
         generate = not debug and len(self.steps) <= CODEGEN_LIMIT
-        # native code takes no buffers from the pool: a plan of it alone skips its bookkeeping
-        pool = self.reuse_buffers and (self._native is None or not self._native.all_native)
+        # a plan of native code alone that takes no buffers from the pool skips its bookkeeping
+        native = self._native
+        pool = self.reuse_buffers and (native is None or not native.all_native or native.pooled)
         self._program = Program(plan, pool=pool) if generate else None
         # a plan that is one compiled region is that region's call (numba_backend.Direct)
         self._direct = None if self._native is None or not generate else self._native.direct

@@ -35,10 +35,11 @@ from typing import Any
 
 import numpy as np
 
-from graphad.compiler.native_code import RegionSource
+from graphad.compiler.native_code import RegionSource, Scratch
 from graphad.compiler.plan import Plan
 from graphad.compiler.regions import Form, Region, cut, form, is_leaf
 from graphad.ir import Constant, Node, Op, TupleType, ValueType, rebuild
+from graphad.ops._buffers import MIN_BYTES, empty, running_pool
 from graphad.ops.loop import Loop
 from graphad.ops.structure import TupleGet, entry
 from graphad.runtime.numba_kernel import CompileFailure, Kernel, default_cache_dir
@@ -57,6 +58,7 @@ class Compiled:
     kernel: Kernel
     region: Region
     arguments: tuple[Node, ...]
+    buffers: tuple[Scratch, ...] = ()  # the kernel's last arguments, from the run's pool
     run: Callable[..., tuple[Any, ...]] = field(init=False)
     failure: str | None = None
 
@@ -70,24 +72,37 @@ class Compiled:
         directly; only arguments of new types go through the ``Kernel``, which compiles
         them (a call less, a tenth of a small region's run)."""
         names = [f"a{i}" for i in range(len(self.arguments))]
-        args = ", ".join(
+        args = [
             (("bool" if x.dtype == np.bool_ else "float") + f"({a})") if x.shape == () else a
             for a, x in zip(names, self.arguments)
-        )
+        ]
         outs = [
             f"{o.dtype.name}(r[{k}])" if o.shape == () else f"r[{k}]"
             for k, o in enumerate(self.region.outputs)
         ]
-        code = (
-            f"def call({', '.join(names)}):\n"
-            f"    try:\n"
-            f"        r = dispatcher({args})\n"
-            f"    except (TypeError, RuntimeError):  # new types: compiled, or a kernel's error\n"
-            f"        r = kernel({args})\n"
-            f"    return ({', '.join(outs)},)\n"
-        )
+        # the large arrays of known shape it makes are written into buffers drawn from the
+        # run's pool (see RegionSource); those it does not return go back to it at once
+        lines = [f"def call({', '.join(names)}):"]
+        for k, b in enumerate(self.buffers):
+            lines.append(f"    {b.name} = empty({b.shape}, dtype{k}, None, 'C')")
+        every = ", ".join(args + [b.name for b in self.buffers])
+        lines += [
+            "    try:",
+            f"        r = dispatcher({every})",
+            "    except (TypeError, RuntimeError):  # new types: compiled, or a kernel's error",
+            f"        r = kernel({every})",
+        ]
+        scratch = [b.name for b in self.buffers if not b.returned]
+        if scratch:
+            lines.append("    pool = running_pool()")
+            lines.append("    if pool is not None:")
+            lines += [f"        pool.give({name})" for name in scratch]
+        lines.append(f"    return ({', '.join(outs)},)")
+        code = "\n".join(lines) + "\n"
         scope: dict[str, Any] = {"kernel": self.kernel, "dispatcher": self.kernel.fn}
         scope.update(float64=np.float64, float32=np.float32, bool=np.bool_)
+        scope.update(empty=empty, running_pool=running_pool)
+        scope.update({f"dtype{k}": np.dtype(b.dtype[3:]) for k, b in enumerate(self.buffers)})
         exec(compile(code, f"<graphad numba call {self.kernel.name}>", "exec"), scope)
         return scope["call"]
 
@@ -214,8 +229,9 @@ class Lowered:
                 new[stage] = rebuild(stage, inputs)
                 continue
             fresh = {o for o in stage.outputs if o in fetched}
-            source = RegionSource(stage, forms, fresh, library=LIBRARY)
-            compiled = Compiled(Kernel(source.source(), directory), stage, tuple(source.arguments))
+            source = RegionSource(stage, forms, fresh, library=LIBRARY, pooled=MIN_BYTES)
+            kernel = Kernel(source.source(), directory)
+            compiled = Compiled(kernel, stage, tuple(source.arguments), tuple(source.scratches))
             self.regions.append(compiled)
             node = NumbaRegion(compiled)(*(new.get(x, x) for x in compiled.arguments))
             for k, o in enumerate(stage.outputs):
@@ -223,7 +239,9 @@ class Lowered:
                 assert got is not None
                 new[o] = got
         self.fetches = [new.get(n, n) for n in nodes]
-        self.direct = None if self._fallbacks or self.loops else direct(self.fetches)
+        # a region writing into the pool's buffers runs inside the plan, which holds the pool
+        plain = not (self._fallbacks or self.loops or self.pooled)
+        self.direct = direct(self.fetches) if plain else None
 
     @staticmethod
     def is_region(node: Node) -> bool:
@@ -236,6 +254,11 @@ class Lowered:
         failed = [Fallback(n, c.failure) for c in self.regions if c.failure for n in c.region.nodes]
         failed += [Fallback(n, s.failure) for n in self.loops for s in _steps(n) if s.failure]
         return (*self._fallbacks, *failed)
+
+    @property
+    def pooled(self) -> bool:
+        """Whether a region writes large arrays into buffers of the run's pool."""
+        return any(c.buffers for c in self.regions)
 
     @property
     def all_native(self) -> bool:

@@ -424,6 +424,7 @@ LAWS = [
             lambda: ga.broadcast_to(S, (2, 3)) * m,
             lambda: m - ga.broadcast_to(ga.reshape(S[0:2], (2, 1)), (2, 3)),
             lambda: ga.broadcast_to(S, (4, 3)) / a,
+            lambda: ga.multiply_no_nan(ga.broadcast_to(ga.reshape(S[0:2], (2, 1)), (2, 3)), m),
         ],
         [
             lambda: ga.broadcast_to(S, (2, 3)) * x,  # x is not of the result's type

@@ -113,3 +113,53 @@ def test_products_copy_operands_blas_cannot_take_only_before_numpy_2_3(
     assert _kernels.blas_ready(strided, b)[0] is strided
     x = ga.placeholder("x", (20, 30))
     np.testing.assert_allclose(ga.evaluate(x @ b, {x: strided}), strided @ b, rtol=1e-14)
+
+
+def test_a_short_sum_is_laid_out_as_before_when_its_rows_cross_the_layout() -> None:
+    """A C-ordered (1000, K, 10) summed over its last axis: the (1000, K) result of short
+    rows is laid out batch last (as what reads it expects), its slices added in C order
+    first; NumPy's values, bit for bit."""
+    from graphad.ops._buffers import is_batch_last
+
+    for k in (5, 10, 25):
+        a = awkward([1000, k, 10], np.float64, 0)
+        with np.errstate(invalid="ignore"):
+            got = _kernels.short_sum(a, -1, False)
+            expected = np.sum(a, axis=-1)
+        assert got is not None and is_batch_last(got) == (k <= 16)
+        np.testing.assert_array_equal(got, expected)
+        assert np.all((np.signbit(got) == np.signbit(expected)) | np.isnan(got))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # inf - inf, log 0: as meant
+def test_logsumexp_of_floats_is_the_formula_bit_for_bit() -> None:
+    """compute's float path (the ufuncs' reductions, in place) against its formula written
+    with np.max, np.where and np.sum, on values with ±inf, NaN and rows of -inf."""
+    from graphad.ops.reduction import LogSumExp
+
+    for shape, axis in [((5,), None), ((40, 7), 1), ((40, 7), 0), ((6, 5, 4), (0, 2))]:
+        for keepdims in (False, True):
+            op = LogSumExp(axis=axis, keepdims=keepdims)
+            x = awkward(list(shape), np.float64, 0)
+            x[0] = -np.inf
+            m = np.max(x, axis=axis, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+            want = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+            if not keepdims:
+                want = np.squeeze(want, axis=op.axes(x.ndim))
+            got = op.compute(x)
+            assert type(got) is np.ndarray and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+
+
+def test_small_sums_of_a_plan_are_computes_bit_for_bit() -> None:
+    """Sum and sum_to of small static shapes call np.add.reduce (their compute_for): the
+    values, dtype and shape of compute's np.sum."""
+    x = ga.placeholder("x", (5, 10, 10))
+    for node in (ga.sum(x, axis=2), ga.sum(x, axis=(0, 2), keepdims=True), ga.sum_to(x, (10, 1))):
+        fast = node.op.compute_for(node)
+        assert fast != node.op.compute  # the fast path is taken
+        xv = awkward([5, 10, 10], np.float64, 0)
+        got, want = fast(xv), node.op.compute(xv)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)

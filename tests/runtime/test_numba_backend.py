@@ -456,3 +456,64 @@ def test_the_reverse_pass_of_ints_and_slices_compiles(cache: Path) -> None:
         np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-15)
     assert ex.fallbacks == ()
     assert "scatter_sum" in ex.report()  # the adjoints of x's three indices, summed
+
+
+def test_large_arrays_of_a_region_come_from_the_pool_and_are_never_shared(cache: Path) -> None:
+    """A region writes its large arrays (a product, a fused chain, a running sum) into
+    buffers of the run's pool: numba's own allocation maps them afresh each call; a fetched
+    result is never written again by a later run, and a temporary goes back to the pool."""
+    a = ga.placeholder("a", (300, 40))
+    b = ga.placeholder("b", (40, 200))
+    p = a @ b  # 480 KB: past the pool's 256 KiB
+    z = ga.exp(-p * p) - p
+    y = [z, ga.sum(z * z, axis=0), ga.sum(z, axis=1)]
+    rng = np.random.default_rng(3)
+    feeds = {a: rng.standard_normal((300, 40)), b: rng.standard_normal((40, 200))}
+    want, got, ex = both(y, feeds, cache)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-300)
+    buffers = [b for c in ex._native.regions for b in c.buffers]
+    assert {b.shape for b in buffers} >= {(300, 200)}
+    assert any(not b.returned for b in buffers)  # the product, read only inside
+    again = ex.run({a: -feeds[a], b: feeds[b]})
+    for g, w in zip(ex.run(feeds), got):  # the first run's fetches were not overwritten
+        np.testing.assert_array_equal(g, w)
+    assert not np.shares_memory(again[0], got[0])
+    assert ex._program.pool.held() > 0  # the temporary product, kept for the next run
+
+
+def test_a_sum_over_the_innermost_axes_runs_in_a_local_in_order(cache: Path) -> None:
+    """Σ over the last axes of a fused chain is added up in a local between its loops, in
+    the order of the entries (a sequential sum: cumsum's last entry, bit for bit)."""
+    x = ga.placeholder("x", (30, 20, 17))
+    y = ga.sum(ga.sin(x) * x, axis=(1, 2))
+    xv = np.random.default_rng(4).standard_normal((30, 20, 17))
+    xv[3, 4, 5], xv[7, 0, 0] = np.inf, np.nan
+    ex = ga.Executor(y, backend="numba", cache_dir=cache)
+    (region,) = ex._native.regions
+    body = region.kernel.source.split("for i0 in range(30):")[1]
+    assert body.index("u3 = t3[i0]") < body.index("for i1") < body.index("u3 = (u3 + e2)")
+    assert body.index("u3 = (u3 + e2)") < body.index("t3[i0] = u3")
+    with np.errstate(invalid="ignore"):
+        terms = (np.sin(xv) * xv).reshape(30, -1)
+    want = np.cumsum(terms, axis=1)[:, -1]
+    np.testing.assert_array_equal(ex.run({x: xv}), want)
+
+
+def test_a_chunked_sum_over_the_innermost_axis_runs_in_a_local_in_order(cache: Path) -> None:
+    """A sum over a long innermost axis of a loop calling vectorised functions is both
+    chunked (its steps after each chunk, from a buffer) and kept in a local between its
+    loops; the order is the entries' (cumsum's last entry, bit for bit), also when an
+    argument of sin is beyond the fast reduction and the nest runs again on C's sin."""
+    x = ga.placeholder("x", (5, 1300))
+    y = ga.sum(ga.sin(x) * x, axis=1)
+    ex = ga.Executor(y, backend="numba", cache_dir=cache)
+    terms = ga.Executor(ga.sin(x) * x, backend="numba", cache_dir=cache)  # the same sin
+    (region,) = ex._native.regions
+    assert "range(0, 1300, 512)" in region.kernel.source
+    xv = np.random.default_rng(6).standard_normal((5, 1300))
+    for far in (False, True):
+        if far:
+            xv[2, 700] = 1e12
+        want = np.cumsum(terms.run({x: xv}), axis=1)[:, -1]
+        np.testing.assert_array_equal(ex.run({x: xv}), want)

@@ -98,11 +98,12 @@ def broadcast_of_broadcast(node: Node, uses: Uses) -> Node | None:
     return None
 
 
-@rule(ew.Add, ew.Subtract, ew.Multiply, ew.Divide, operands=(sh.BroadcastTo,))
+@rule(ew.Add, ew.Subtract, ew.Multiply, ew.Divide, ew.MultiplyNoNan, operands=(sh.BroadcastTo,))
 def broadcast_operand(node: Node, uses: Uses) -> Node | None:
     """a ∘ broadcast_to(x, s) -> a ∘ x,  broadcast_to(x, s) ∘ a -> x ∘ a   when a has the
     result's type (NumPy's broadcasting makes the same operand, and the laws that move small
-    factors see x's size; the values are the same)"""
+    factors see x's size; the values are the same; multiply_no_nan's zeros too, where the
+    0 meets the inf or NaN entry by entry either way)"""
     for i in (0, 1):
         b, a = node.inputs[i], node.inputs[1 - i]
         match b:
