@@ -2,14 +2,12 @@
 
 numba compiles its own implementation of a NumPy function into every function that calls
 it, in every process, and some cost seconds: ``np.dot`` about one for each new signature,
-``np.transpose`` with axes several, ``np.empty`` and ``np.full`` a few hundredths (but
-a region makes several arrays).  A region's source calls them through this module (it is
-the region's ``np``): each is a numba function of its own, cached by numba beside this file
-(or in ``NUMBA_CACHE_DIR``), so its compiled code is made once for each signature on a
-machine and loaded from disk by every process after that; LLVM inlines it into the region
-still.  The other names a region uses (dtypes, ``zeros``, ``concatenate``, ``stack``,
-``inf``, ``nan`` and the functions of logsumexp's form) are NumPy's, which numba compiles
-quickly.
+``np.transpose`` with axes several.  A region's source calls them through this module
+(it is the region's ``np``): each is a numba function of its own, cached by numba beside
+this file (or in ``NUMBA_CACHE_DIR``), so its compiled code is made once for each signature
+on a machine and loaded from disk by every process after that.  The other names a region
+uses (dtypes, ``empty``, ``full``, ``zeros``, ``concatenate``, ``stack``, ``inf``,
+``nan`` and the functions of logsumexp's form) are NumPy's, which numba compiles quickly.
 ``blas_dot`` is ``np.dot`` that is BLAS's call whatever the size, for products a region
 knows to be large: ``dot`` is that call behind loops for small products, which numba
 compiles again at each use.  The regions' own source does not change: with numba's
@@ -27,9 +25,11 @@ from numba.extending import overload
 from numpy import (
     bool_,
     concatenate,
+    empty,
     exp,
     float32,
     float64,
+    full,
     inf,
     isfinite,
     log,
@@ -114,7 +114,7 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
             m, k = a.shape
             if k == 0 or m * k > SMALL_DOT:
                 return blas_dot(a, b, out)
-            v = numpy.empty(m, a.dtype) if fresh else out
+            v = _empty(m, a.dtype) if fresh else out
             for i in range(m):
                 s = a[i, 0] * b[0]
                 for p in range(1, k):
@@ -129,7 +129,7 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
             k, n = b.shape
             if k == 0 or k * n > SMALL_DOT:
                 return blas_dot(a, b, out)
-            v = numpy.empty(n, a.dtype) if fresh else out
+            v = _empty(n, a.dtype) if fresh else out
             for j in range(n):
                 s = a[0] * b[0, j]
                 for p in range(1, k):
@@ -144,7 +144,7 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         n = b.shape[1]
         if k == 0 or m * k * n > SMALL_DOT:
             return blas_dot(a, b, out)
-        c = numpy.empty((m, n), a.dtype) if fresh else out
+        c = _empty((m, n), a.dtype) if fresh else out
         for i in range(m):
             for j in range(n):
                 s = a[i, 0] * b[0, j]
@@ -156,18 +156,14 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
     return mm
 
 
-# np.empty and np.full are numba's own implementations, compiled in each process for each
-# shape's rank and dtype (0.03 and 0.06 s; W1's two regions call six): these are cached
+# the arrays of small products: numba's own np.empty is compiled again in each process for
+# each rank and dtype (0.03-0.07 s); its shape here is a run-time int, never a literal, so
+# one signature serves every size (a region's own np.empty((64, 10), ...) would compile one
+# for each size, a literal type)
 @jit
-def empty(shape: Any, dtype: Any) -> Any:
+def _empty(shape: Any, dtype: Any) -> Any:
     """``numpy.empty(shape, dtype)``, compiled once a signature on a machine."""
     return numpy.empty(shape, dtype)
-
-
-@jit
-def full(shape: Any, value: Any, dtype: Any = None) -> Any:
-    """``numpy.full(shape, value[, dtype])``, compiled once a signature on a machine."""
-    return numpy.full(shape, value, dtype)
 
 
 @jit
