@@ -10,7 +10,9 @@ elementwise ops around it.  Any other op may declare one with ``Op.native(node)`
   running value is a float64 (a float32 sum is accumulated in float64 and rounded once);
   its order is the loop's, so a sum may differ from NumPy's pairwise one by rounding.
 - :class:`Call`, a whole-array kernel written as one expression over the operands in the
-  part of NumPy that numba compiles: ``np.dot({0}, {1})``, ``{0}[1:, None]``.  The
+  part of NumPy that numba compiles: ``np.dot({0}, {1})``, ``{0}[1:, None]``; and
+  ``np.blas_dot({0}, {1}, None)``, ``np.dot`` that is BLAS's call whatever the size (a
+  backend compiles ``np.dot`` for sizes it learns at run time, loops for small ones).  The
   expression gives an array of the node's shape and dtype, or a scalar when the node is
   0-d; 0-d operands are given as scalars.  ``view``: the result may share memory with an
   operand (a transpose, a slice), so a backend copies it before handing it out.  ``into``:
@@ -34,12 +36,16 @@ from dataclasses import dataclass
 from graphad.ir.errors import GraphError
 from graphad.ir.scalar import parse_template
 
-# what a Call expression may call, as np.<name>: functions numba compiles as NumPy does
+# what a Call expression may call, as np.<name>: functions numba compiles as NumPy does, and
+# blas_dot: np.dot(a, b, out) of float vectors and matrices on BLAS whatever their size
 NUMPY = frozenset(
     {"dot", "transpose", "reshape", "broadcast_to", "ascontiguousarray", "full", "empty"}
     | {"zeros", "concatenate", "stack", "exp", "log", "sum", "max", "isfinite"}
-    | {"float64", "float32"}
+    | {"float64", "float32", "blas_dot"}
 )
+# a product of at most this many multiplications is cheaper as a loop than as BLAS's call
+# (about 0.1 µs, and the checks of the operands' layout), as in a loop step h = W·h
+SMALL_DOT = 1024
 # methods of the operand arrays a Call may use
 METHODS = frozenset({"reshape", "copy", "transpose", "T"})
 

@@ -13,6 +13,7 @@ the adjugate (which exists where A⁻¹ does not), is with the decompositions it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,7 +48,7 @@ from graphad.ir.dependence import (
     numbering,
     static_shape,
 )
-from graphad.ir.native import Call
+from graphad.ir.native import SMALL_DOT, Call
 from graphad.ir.notation import Term, atom, call
 from graphad.ops import elementwise as ew
 from graphad.ops._batching import OnMatrices, rank
@@ -131,6 +132,13 @@ class MatMul(Multilinear):
             return None
         if a.dtype != b.dtype or a.dtype.kind != "f":
             return None
+        # sizes known large: BLAS's call alone, without the loops that np.dot compiles for
+        # small products (each use of them costs numba about 0.15 s to compile: W1 has five)
+        dims = [*(a.shape or (None,)), *(b.shape or (None,))[1:]]  # m, k, n: k is a's last
+        sizes = [d for d in dims if d is not None]
+        k = (a.shape or (None,))[-1]
+        if k and len(sizes) == len(dims) and math.prod(sizes) > SMALL_DOT:
+            return Call("np.blas_dot({0}, {1}, None)", into="np.blas_dot({0}, {1}, {out})")
         return Call("np.dot({0}, {1})", into="np.dot({0}, {1}, {out})")
 
     def code(self, node: Node, args: Sequence[str], kernel: str) -> str:

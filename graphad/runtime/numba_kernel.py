@@ -69,7 +69,7 @@ class Kernel:
     def __init__(self, body: str, directory: Path) -> None:
         # numba's own switch: with NUMBA_DISABLE_JIT the function runs as Python, on NumPy
         self.jit = not getattr(numba_config, "DISABLE_JIT", False)
-        numpy = "graphad.runtime.numba_numpy" if self.jit else "numpy"
+        numpy = "graphad.runtime.numba_" + ("numpy" if self.jit else "nojit")
         # numba_numpy's and numba_math's functions are inlined into the cached code, which
         # numba's cache does not know: their source's hash in the text makes a new module
         # when they change.  Without jit, C's functions (math's): numba_math's are native only

@@ -8,8 +8,10 @@ this file (or in ``NUMBA_CACHE_DIR``), so its compiled code is made once for eac
 on a machine and loaded from disk by every process after that.  The other names a region
 uses (dtypes, ``empty``, ``full``, ``zeros``, ``concatenate``, ``stack``, ``inf``,
 ``nan`` and the functions of logsumexp's form) are NumPy's, which numba compiles quickly.
-The regions' own source does not change: with numba's ``DISABLE_JIT`` these are NumPy's
-functions run as Python.
+``blas_dot`` is ``np.dot`` that is BLAS's call whatever the size, for products a region
+knows to be large: ``dot`` is that call behind loops for small products, which numba
+compiles again at each use.  The regions' own source does not change: with numba's
+``DISABLE_JIT`` their ``np`` is NumPy (:mod:`graphad.runtime.numba_nojit`), run as Python.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ from numpy import (
 from numpy import max as max  # as np.max in a region's source
 from numpy import sum as sum  # as np.sum
 
+from graphad.ir.native import SMALL_DOT
+
 __all__ = [
+    "SMALL_DOT",
     "ascontiguousarray",
+    "blas_dot",
     "bool_",
     "broadcast_shapes",
     "broadcast_to",
@@ -64,14 +70,10 @@ __all__ = [
 jit = numba.njit(cache=True, error_model="numpy", nogil=True)
 
 
-# a product of at most this many multiplications is a loop: BLAS's call costs more there
-# (about 0.1 µs, and numba's checks of the operands' layout), as in a loop step h = W·h
-SMALL_DOT = 1024
-
-
 @jit
-def _blas_dot(a: Any, b: Any, out: Any) -> Any:
-    """``numpy.dot(a, b[, out])``: BLAS, compiled once a signature on a machine."""
+def blas_dot(a: Any, b: Any, out: Any) -> Any:
+    """``numpy.dot(a, b[, out])``: BLAS, compiled once a signature on a machine.  A region
+    calls it for products known to be large; ``out`` None for a new array."""
     if out is None:
         return numpy.dot(a, b)
     return numpy.dot(a, b, out)
@@ -99,7 +101,7 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         def vv(a: Any, b: Any, out: Any = None) -> Any:
             k = a.shape[0]
             if k == 0 or k > SMALL_DOT:
-                return _blas_dot(a, b, None)
+                return blas_dot(a, b, None)
             s = a[0] * b[0]
             for p in range(1, k):
                 s += a[p] * b[p]
@@ -111,8 +113,8 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         def mv(a: Any, b: Any, out: Any = None) -> Any:
             m, k = a.shape
             if k == 0 or m * k > SMALL_DOT:
-                return _blas_dot(a, b, out)
-            v = numpy.empty(m, a.dtype) if fresh else out
+                return blas_dot(a, b, out)
+            v = _empty(m, a.dtype) if fresh else out
             for i in range(m):
                 s = a[i, 0] * b[0]
                 for p in range(1, k):
@@ -126,8 +128,8 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         def vm(a: Any, b: Any, out: Any = None) -> Any:
             k, n = b.shape
             if k == 0 or k * n > SMALL_DOT:
-                return _blas_dot(a, b, out)
-            v = numpy.empty(n, a.dtype) if fresh else out
+                return blas_dot(a, b, out)
+            v = _empty(n, a.dtype) if fresh else out
             for j in range(n):
                 s = a[0] * b[0, j]
                 for p in range(1, k):
@@ -141,8 +143,8 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         m, k = a.shape
         n = b.shape[1]
         if k == 0 or m * k * n > SMALL_DOT:
-            return _blas_dot(a, b, out)
-        c = numpy.empty((m, n), a.dtype) if fresh else out
+            return blas_dot(a, b, out)
+        c = _empty((m, n), a.dtype) if fresh else out
         for i in range(m):
             for j in range(n):
                 s = a[i, 0] * b[0, j]
@@ -152,6 +154,16 @@ def _dot(a: Any, b: Any, out: Any = None) -> Any:
         return c
 
     return mm
+
+
+# the arrays of small products: numba's own np.empty is compiled again in each process for
+# each rank and dtype (0.03-0.07 s); its shape here is a run-time int, never a literal, so
+# one signature serves every size (a region's own np.empty((64, 10), ...) would compile one
+# for each size, a literal type)
+@jit
+def _empty(shape: Any, dtype: Any) -> Any:
+    """``numpy.empty(shape, dtype)``, compiled once a signature on a machine."""
+    return numpy.empty(shape, dtype)
 
 
 @jit

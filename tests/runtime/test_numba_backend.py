@@ -443,6 +443,38 @@ def test_small_products_are_loops_that_agree_with_blas(dtype: str, cache: Path) 
         np.testing.assert_array_equal(dot(special, np.ones(2, dtype)), special @ np.ones(2, dtype))
 
 
+@pytest.mark.parametrize("jit", [True, False])
+def test_products_known_large_call_blas_alone_with_its_bits(
+    jit: bool, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A product whose sizes are known and past SMALL_DOT multiplications calls blas_dot,
+    BLAS without the loops of small products, and so does its reverse pass; small or
+    unknown ones take np.dot.  Its bits are np.dot's, compiled or (numba's DISABLE_JIT) run
+    as Python on NumPy."""
+    from graphad.runtime.numba_numpy import SMALL_DOT
+
+    if not jit:
+        monkeypatch.setattr(numba.core.config, "DISABLE_JIT", True)
+    x, w = ga.placeholder("x", (16, 40)), ga.placeholder("w", (40, 8))
+    v, n, m = ga.placeholder("v", (3,)), ga.placeholder("n", (None, 3)), ga.placeholder("m", (4, 3))
+    assert 16 * 40 * 8 > SMALL_DOT >= 4 * 3
+    y = ga.sum(ga.tanh(x @ w)) + ga.sum(n @ v) + ga.sum(m @ v)
+    rng = np.random.default_rng(5)
+    shapes = ((16, 40), (40, 8), (3,), (5, 3), (4, 3))
+    xv, wv, vv, nv, mv = (rng.normal(size=s) for s in shapes)
+    feeds = {x: xv, w: wv, v: vv, n: nv, m: mv}
+    want, got, ex = both([x @ w, y, *ga.gradients(y, [x, w])], feeds, cache)
+    (region,) = ex._native.regions
+    source = region.kernel.source
+    assert source.count("np.blas_dot(") == 3  # x·w, and ḡ·wᵀ and xᵀ·ḡ
+    assert source.count("np.dot(") == 2  # n·v of unknown rows and the 4 x 3 product
+    assert ("import graphad.runtime.numba_nojit as np" in source) is not jit
+    np.testing.assert_array_equal(got[0], np.dot(xv, wv))
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-13)
+    for g, h in zip(got[2:], want[2:]):
+        np.testing.assert_allclose(g, h, rtol=1e-13, atol=1e-15)
+
+
 def test_the_reverse_pass_of_ints_and_slices_compiles(cache: Path) -> None:
     """scatter_add and scatter_sum of an int (a 0-d or a row update) or a slice on one
     axis: each term between zeros, joined by np.concatenate, in a compiled region."""
