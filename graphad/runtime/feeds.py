@@ -56,14 +56,11 @@ class FeedChecker:
         self._concrete_checked: OrderedDict[tuple[Any, ...], None] = OrderedDict()
         self._lock = threading.Lock()  # runs from many threads share the cache
         self._dynamic = not all(_all_static(n.type) for n in self.order)
-        # the placeholders' static types, by node and by name, when every one is an array of
+        # the placeholders' static types, when every one is an array of
         # static shape: the common feeds of such a graph are checked in one pass (``quick``)
-        types = [p.type for p in self.placeholders]
-        static = [t for t in types if type(t) is TensorType and t.is_static]
-        self._static: dict[Node, tuple[Any, np.dtype]] | None = None
-        self._static_names = {p.name: p for p in self.placeholders}
-        if len(static) == len(types):
-            self._static = {p: (t.shape, t.dtype) for p, t in zip(self.placeholders, static)}
+        static = {p: p.type for p in self.placeholders if type(p.type) is TensorType}
+        every = len(static) == len(self.placeholders) and all(t.is_static for t in static.values())
+        self._static: dict[Node, TensorType] | None = static if every else None
 
     def check(self, feed_dict: Mapping[Any, Any]) -> dict[Node, Any]:
         """The fed value of every placeholder, conformed to its type (arrays read-only)."""
@@ -86,21 +83,14 @@ class FeedChecker:
         fed: dict[Node, np.ndarray] = {}
         for key, value in feed_dict.items():
             # names apart: a str meeting a node of the same hash would build an equal node
-            node = self._static_names.get(key) if type(key) is str else key
-            want = static.get(node) if type(node) is Node else None
-            if want is None or node is None:
+            node = self._by_name.get(key) if type(key) is str else key
+            t = static.get(node) if type(node) is Node else None
+            if t is None or node is None:
                 return None
-            shape, dtype = want
-            if type(value) is float and shape == () and dtype == np.float64:  # exact
-                value = np.array(value)
-            elif type(value) is not np.ndarray:
+            array = _common(t, value)
+            if array is None:
                 return None
-            if value.shape != shape or (value.dtype is not dtype and value.dtype != dtype):
-                return None
-            if value.flags.writeable:  # a read-only view: no kernel writes to the user's array
-                value = value.view()
-                value.flags.writeable = False
-            fed[node] = value
+            fed[node] = array
         return fed if len(fed) == len(static) else None  # else one fed twice, one missing
 
     def _resolve(self, feed_dict: Mapping[Any, Any]) -> dict[Node, np.ndarray]:
@@ -198,6 +188,23 @@ def _type_of(value: Any) -> ValueType:
     return TensorType(value.shape, value.dtype)
 
 
+def _common(t: TensorType, value: Any) -> np.ndarray | None:
+    """``value`` read-only, where it is the common feed of a tensor placeholder ``t``: an
+    ndarray of its dtype and shape, or a Python float for a float64 number (exact); else
+    None."""
+    kind = type(value)
+    if kind is np.ndarray and value.dtype == t.dtype and value.shape == t.shape:
+        if value.flags.writeable:  # a read-only view: no kernel writes to the user's array
+            value = value.view()
+            value.flags.writeable = False
+        return value
+    if kind is float and t.dtype == np.float64 and t.shape == ():
+        array = np.array(value)
+        array.flags.writeable = False
+        return array
+    return None
+
+
 def _conform(t: ValueType | None, value: Any, where: str) -> Any:
     """Check a fed value against a placeholder's type, key by key; arrays come back read-only."""
     if t is None:  # placeholder() refuses types with absent entries
@@ -225,18 +232,11 @@ def _conform(t: ValueType | None, value: Any, where: str) -> Any:
             _conform(i, v, f"{where}[{n}]") for n, (i, v) in enumerate(zip(t.items, value))
         )
     assert isinstance(t, TensorType)
-    kind = type(value)
-    if kind is np.ndarray and value.dtype == t.dtype and value.shape == t.shape:
-        # the common feed, an array of the placeholder's dtype and static shape, needs none
-        # of the checks below (a fifth of a small derivative's run: W2 n = 10, W5)
-        if value.flags.writeable:
-            value = value.view()
-            value.flags.writeable = False
-        return value
-    if kind is float and t.dtype == np.float64 and t.shape == ():  # a Python float: exact
-        array = np.array(value)
-        array.flags.writeable = False
-        return array
+    # the common feed needs none of the checks below (a fifth of a small derivative's run:
+    # W2 n = 10, W5)
+    common = _common(t, value)
+    if common is not None:
+        return common
     if isinstance(value, Node):
         raise FeedError(
             f"{where} was fed node {value.name}, which has no value until the graph runs; "
