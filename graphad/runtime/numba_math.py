@@ -74,26 +74,22 @@ def _fma(typingctx: Any, a: Any, b: Any, c: Any) -> Any:
     return sig, codegen
 
 
-@intrinsic
-def _bits(typingctx: Any, x: Any) -> Any:
-    """The bits of a float64 as an int64."""
-    sig = types.int64(types.float64)
+def _bitcast(source: Any, target: Any) -> Any:
+    """An intrinsic giving the ``target`` value whose bits are those of a ``source`` value
+    (LLVM's bitcast: float64 to int64 or back)."""
 
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    @intrinsic
+    def cast_bits(typingctx: Any, x: Any) -> Any:
+        def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+            return builder.bitcast(args[0], context.get_value_type(target))
 
-    return sig, codegen
+        return target(source), codegen
+
+    return cast_bits
 
 
-@intrinsic
-def _from_bits(typingctx: Any, n: Any) -> Any:
-    """The float64 whose bits are the int64 ``n``."""
-    sig = types.float64(types.int64)
-
-    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return sig, codegen
+_bits = _bitcast(types.float64, types.int64)  # the bits of a float64 as an int64
+_from_bits = _bitcast(types.int64, types.float64)  # the float64 whose bits are an int64
 
 
 # as the inlined functions call them (numba resolves the names to the intrinsics)
